@@ -1,0 +1,774 @@
+"""One module's analysis: which functions are traced, how, and what the rules find there.
+
+Pipeline for a module (``ModuleAnalyzer.run``):
+
+1. seed traced contexts from the index: transform roots, Module-class
+   methods, and callees reached from other modules (``seeds``);
+2. analyze traced functions from a worklist: each analysis computes the
+   function's traced values, runs the rules, and discovers the callees it
+   reaches with traced arguments (which are seeded and analyzed in turn);
+3. analyze the untraced code the "everywhere" rules care about (key reuse,
+   transforms rebuilt per call) and lambdas handed to transforms there.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import libcst as cst
+
+from jaxpure import catalog, keys
+from jaxpure.catalog import DIFFERENTIATION, STAGING
+from jaxpure.dataflow import TracedValues, collect_bindings, dotted_name, iter_own_nodes
+from jaxpure.findings import Finding, TraceInfo
+from jaxpure.index import ClassInfo, FunctionInfo, ModuleIndex, Param
+from jaxpure.rules import RULES, Rule
+from jaxpure.rules.base import EVERYWHERE, STAGING_ONLY, TRACED
+from jaxpure.segments import Segment, SegmentCache
+
+_LIBRARIES = ("jax.", "builtins.", "numpy.", "flax.", "equinox.", "haiku.", "optax.")
+_STATIC_ANNOTATIONS = frozenset({"builtins.bool", "builtins.int", "builtins.str", "bool", "int", "str"})
+_STATIC_DEFAULTS = frozenset({"bool", "int", "str", "None"})
+_CONTAINER_ANNOTATIONS = frozenset(
+    "dict list Dict List Mapping MutableMapping Sequence MutableSequence OrderedDict defaultdict".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """How a function is traced."""
+
+    kind: str  # STAGING | DIFFERENTIATION
+    compiling: bool
+    transform: str
+    traced_params: frozenset[str] | None = None  # None: every parameter that is not static
+    static_params: frozenset[str] = frozenset()
+    root: str | None = None
+    root_static: tuple[str, ...] = ()
+
+    def merged(self, other: Context) -> Context:
+        """The context of a function reached both ways: staging wins, traced parameters add up."""
+        if self.traced_params is None or other.traced_params is None:
+            traced = None
+        else:
+            traced = self.traced_params | other.traced_params
+        return replace(
+            self,
+            kind=STAGING if STAGING in (self.kind, other.kind) else self.kind,
+            compiling=self.compiling or other.compiling,
+            traced_params=traced,
+            static_params=self.static_params & other.static_params,
+            transform=self.transform if self.kind == STAGING or other.kind != STAGING else other.transform,
+        )
+
+
+@dataclass(slots=True)
+class FunctionResult:
+    findings: list[Finding]
+    traced_names: frozenset[str]
+    returns_traced: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CallSeed:
+    """A call from traced code into a function of another project module.
+
+    The callee's parameters are not known on the caller's side (modules are
+    analyzed in separate workers), so traced arguments travel as positions
+    and keywords and the callee's module maps them onto parameters.
+    """
+
+    module: str
+    function: str
+    context: Context
+    positions: frozenset[int] = frozenset()
+    keywords: frozenset[str] = frozenset()
+
+    def merged(self, other: CallSeed) -> CallSeed:
+        return replace(
+            self,
+            context=self.context.merged(other.context),
+            positions=self.positions | other.positions,
+            keywords=self.keywords | other.keywords,
+        )
+
+    def traced_params(self, info: FunctionInfo) -> frozenset[str]:
+        names = {p.name for p in info.params if p.position in self.positions}
+        names |= {p.name for p in info.params if p.name in self.keywords}
+        if any(p.star == "*" for p in info.params) and any(n >= len(info.params) for n in self.positions):
+            names |= {p.name for p in info.params if p.star == "*"}
+        return frozenset(names)
+
+
+# Maps a qualified name (``pkg.helpers.f``) to (module, function qualname) when it is project code.
+ProjectLookup = Callable[[str], "tuple[str, str] | None"]
+
+
+class ModuleAnalyzer:
+    def __init__(
+        self,
+        path: str,
+        lines: list[str],
+        index: ModuleIndex,
+        incoming: list[CallSeed] | None = None,
+        project_lookup: ProjectLookup | None = None,
+        is_fixable: Callable[[str, cst.CSTNode], bool] | None = None,
+    ) -> None:
+        self.path = path
+        self.index = index
+        self.segments = SegmentCache(lines, index.top_spans)
+        self.contexts: dict[str, Context] = {}
+        self.results: dict[str, FunctionResult] = {}
+        self.closures_used: dict[str, frozenset[str]] = {}
+        self.callers: dict[str, set[str]] = {}
+        self.outgoing: dict[tuple[str, str], CallSeed] = {}
+        self.project_lookup = project_lookup
+        self.is_fixable = is_fixable
+        self._queue: deque[str] = deque()
+        self._key_consumers: dict[str, set[str]] = {}
+        self._roots_by_site: dict[str, list] = {}
+        for root in index.roots:
+            if root.site is not None:
+                self._roots_by_site.setdefault(root.site, []).append(root)
+            context = Context(
+                root.kind,
+                root.compiling,
+                root.transform.name,
+                root.traced_params,
+                root.static_params,
+                root.function,
+                tuple(sorted(root.static_params)),
+            )
+            self.seed(root.function, context)
+        self._seed_module_methods()
+        for call in incoming or ():
+            info = index.functions.get(call.function)
+            if info is not None:
+                self.seed(call.function, replace(call.context, traced_params=call.traced_params(info)))
+
+    # -- contexts -------------------------------------------------------------------
+
+    def seed(self, function: str, context: Context) -> None:
+        known = self.contexts.get(function)
+        updated = context if known is None else known.merged(context)
+        if updated != known:
+            self.contexts[function] = updated
+            self._queue.append(function)
+
+    def _seed_module_methods(self) -> None:
+        for function in self.index.functions.values():
+            cls = self.index.class_of(function)
+            if cls is None or cls.framework is None or function.name in catalog.UNTRACED_MODULE_METHODS:
+                continue
+            if function.parent is not None:
+                continue
+            self.seed(function.qualname, Context(STAGING, False, f"{cls.framework}.Module", root=function.qualname))
+
+    # -- driver -----------------------------------------------------------------------
+
+    def run(self) -> list[Finding]:
+        while self._queue:
+            qualname = self._queue.popleft()
+            self._analyze_traced(qualname)
+        findings = [f for result in self.results.values() for f in result.findings]
+        for function in self.index.functions.values():
+            if function.qualname not in self.contexts and (function.uses_random or function.builds_compiled):
+                findings.extend(self._analyze_untraced(function))
+        if self.index.module_code_tops:
+            findings.extend(self._analyze_module_code())
+        return _deduplicate(findings)
+
+    def _analyze_traced(self, qualname: str) -> None:
+        info = self.index.functions[qualname]
+        context = self.contexts[qualname]
+        node, segment = self._node_of(info)
+        closure = self._closure_of(info)
+        self.closures_used[qualname] = closure
+        walker = FunctionWalker(self, info, context, segment, closure)
+        result = walker.analyze(node)
+        previous = self.results.get(qualname)
+        self.results[qualname] = result
+        if previous is not None and previous.returns_traced != result.returns_traced:
+            self._queue.extend(self.callers.get(qualname, ()))
+        if previous is None or previous.traced_names != result.traced_names:
+            for other, used in self.closures_used.items():
+                if other.startswith(f"{qualname}.<locals>.") and used != self._closure_of(self.index.functions[other]):
+                    self._queue.append(other)
+        if context.kind == STAGING:  # a transform applied inside staging code is staging too (SPEC §1)
+            for root in self._roots_by_site.get(qualname, ()):
+                target = self.contexts.get(root.function)
+                if target is not None and target.kind != STAGING:
+                    self.seed(root.function, replace(target, kind=STAGING, compiling=context.compiling))
+
+    def _analyze_untraced(self, info: FunctionInfo) -> list[Finding]:
+        node, segment = self._node_of(info)
+        return FunctionWalker(self, info, None, segment, frozenset()).analyze(node).findings
+
+    def _analyze_module_code(self) -> list[Finding]:
+        statements: list[cst.CSTNode] = []
+        segments: list[Segment] = []
+        tops = sorted(self.index.module_code_tops)
+        for top in range(tops[0], tops[-1] + 1):
+            first, _ = self.index.top_spans[top]
+            segment = self.segments.get(top)
+            if any(isinstance(s, cst.FunctionDef | cst.ClassDef) for s in segment.module.body):
+                continue
+            segments.append(segment)
+            statements.extend(segment.module.body)
+        module_body = cst.Module(body=statements)
+        walker = FunctionWalker(self, None, None, _MultiSegment(segments), frozenset())
+        return walker.analyze_body(module_body).findings
+
+    def _node_of(self, info: FunctionInfo) -> tuple[cst.FunctionDef, Segment]:
+        segment = self.segments.get(info.top)
+        return segment.functions[info.qualname], segment
+
+    def _closure_of(self, info: FunctionInfo) -> frozenset[str]:
+        if info.parent is None:
+            return frozenset()
+        parent = self.results.get(info.parent)
+        return parent.traced_names if parent is not None else frozenset()
+
+    # -- callees -----------------------------------------------------------------------
+
+    def key_consumers(self, info: FunctionInfo) -> set[str]:
+        """The parameters a module function consumes as PRNG keys, directly or through its callees."""
+        known = self._key_consumers.get(info.qualname)
+        if known is not None:
+            return known
+        self._key_consumers[info.qualname] = set()  # recursion guard
+        node, segment = self._node_of(info)
+        walker = FunctionWalker(self, info, None, segment, frozenset())
+        walker.locals = walker.params | {b.target for b in collect_bindings(node.body)}
+        consumed = keys.consumed_parameters(
+            node.body, [p.name for p in info.params], walker.resolve, walker._key_params_consumed
+        )
+        self._key_consumers[info.qualname] = consumed
+        return consumed
+
+    def returns_traced(self, function: str) -> bool | None:
+        result = self.results.get(function)
+        return result.returns_traced if result is not None else None
+
+    def reach_other_module(self, call: CallSeed) -> None:
+        key = (call.module, call.function)
+        known = self.outgoing.get(key)
+        self.outgoing[key] = call if known is None else known.merged(call)
+
+    def reach(self, caller: str | None, callee: FunctionInfo, context: Context) -> None:
+        if caller is not None:
+            self.callers.setdefault(callee.qualname, set()).add(caller)
+        self.seed(callee.qualname, context)
+
+
+class _MultiSegment:
+    """Positions for module-level code that spans several parsed statements."""
+
+    def __init__(self, segments: list[Segment]) -> None:
+        self.segments = segments
+
+    def span(self, node: cst.CSTNode) -> tuple[int, int, int, int]:
+        for segment in self.segments:
+            if node in segment.positions:
+                return segment.span(node)
+        raise KeyError(node)
+
+
+class RuleContext:
+    """What a rule may ask about the node it is looking at."""
+
+    def __init__(self, walker: FunctionWalker) -> None:
+        self._walker = walker
+
+    # the function and how it is traced
+    @property
+    def kind(self) -> str | None:
+        return self._walker.context.kind if self._walker.context else None
+
+    @property
+    def compiling(self) -> bool:
+        return bool(self._walker.context and self._walker.context.compiling)
+
+    @property
+    def function(self) -> FunctionInfo | None:
+        return self._walker.info
+
+    @property
+    def module_class(self) -> ClassInfo | None:
+        return self._walker.class_info
+
+    @property
+    def index(self) -> ModuleIndex:
+        return self._walker.module.index
+
+    @property
+    def static_params(self) -> frozenset[str]:
+        return self._walker.context.static_params if self._walker.context else frozenset()
+
+    # values
+    def traced(self, node: cst.BaseExpression | None) -> bool:
+        return self._walker.values.traced(node)
+
+    def qualified(self, node: cst.BaseExpression) -> str | None:
+        return self._walker.resolve(node)
+
+    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        return self._walker.parents.get(node)
+
+    def is_local(self, name: str) -> bool:
+        return name in self._walker.locals
+
+    def is_param(self, name: str) -> bool:
+        return name in self._walker.params
+
+    def param(self, name: str) -> Param | None:
+        return self._walker.info.param(name) if self._walker.info else None
+
+    def is_differentiated(self, name: str) -> bool:
+        return name in self._walker.values.names and name in self._walker.params
+
+    def is_self(self, node: cst.BaseExpression) -> bool:
+        return isinstance(node, cst.Name) and node.value == self._walker.self_name
+
+    def python_container(self, name: str) -> bool:
+        """A local or module-level name evidently bound to a Python list, tuple or dict."""
+        if name in self._walker.python_containers:
+            return True
+        return not self.is_local(name) and self.index.module_values.get(name) in ("list", "dict")
+
+    def stateful_rng(self, name: str) -> bool:
+        """A name bound to ``np.random.default_rng(...)``, ``RandomState`` or ``random.Random``."""
+        if name in self._walker.rng_names:
+            return True
+        return not self.is_local(name) and self.index.module_values.get(name) == "rng"
+
+    def container_param(self, name: str) -> bool:
+        return name in self._walker.container_params
+
+    def is_boolean_mask(self, node: cst.BaseExpression) -> bool:
+        if isinstance(node, cst.Comparison | cst.UnaryOperation) and self.traced(node):
+            return not isinstance(node, cst.UnaryOperation) or isinstance(node.operator, cst.BitInvert)
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitAnd | cst.BitOr | cst.BitXor):
+            return self.is_boolean_mask(node.left) or self.is_boolean_mask(node.right)
+        return isinstance(node, cst.Name) and node.value in self._walker.boolean_masks
+
+    def report(self, node: cst.CSTNode, rule: type[Rule] | Rule, **details: str) -> None:
+        self._walker.report(node, rule, details)
+
+    def first_time(self, key: tuple) -> bool:
+        """True once per key and function: for rules that report a name once, not every use."""
+        seen = self._walker.reported_keys
+        if key in seen:
+            return False
+        seen.add(key)
+        return True
+
+
+class FunctionWalker:
+    """Runs the rules over one function (or lambda, or module-level code)."""
+
+    def __init__(
+        self,
+        module: ModuleAnalyzer,
+        info: FunctionInfo | None,
+        context: Context | None,
+        segment: Segment | _MultiSegment,
+        closure: frozenset[str],
+    ) -> None:
+        self.module = module
+        self.info = info
+        self.context = context
+        self.segment = segment
+        self.closure = closure
+        self.class_info = module.index.class_of(info) if info else None
+        self.framework = self.class_info.framework if self.class_info else None
+        self.params: set[str] = {p.name for p in info.params} if info else set()
+        self.self_name = info.params[0].name if info and info.class_name and info.params else None
+        self.locals: set[str] = set()
+        self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
+        self.python_containers: set[str] = set()
+        self.boolean_masks: set[str] = set()
+        self.rng_names: set[str] = set()
+        self.container_params: set[str] = set()
+        self.findings: list[Finding] = []
+        self.reported_keys: set[tuple] = set()
+        self.returns_traced = False
+        self.rule_context = RuleContext(self)
+        self.rules = _rules_for(context.kind if context else None)
+        self.values: TracedValues
+
+    # -- names ----------------------------------------------------------------------------
+
+    def resolve(self, node: cst.BaseExpression) -> str | None:
+        dotted = dotted_name(node)
+        if dotted is None:
+            return None
+        return self.module.index.imports.resolve_dotted(dotted, self.locals)
+
+    # -- analysis ----------------------------------------------------------------------------
+
+    def analyze(self, node: cst.FunctionDef) -> FunctionResult:
+        return self.analyze_body(node.body, node)
+
+    def analyze_body(self, body: cst.CSTNode, function: cst.FunctionDef | None = None) -> FunctionResult:
+        bindings = collect_bindings(body)
+        self.locals = self.params | {b.target for b in bindings}
+        traced = self._initial_traced()
+        self.values = TracedValues(
+            self.resolve,
+            traced,
+            compiling=bool(self.context and self.context.compiling),
+            active=self.context is not None,
+            self_name=self.self_name,
+            array_fields=self.class_info.array_fields if self.class_info else frozenset(),
+            framework=self.framework,
+            returns_traced=self._callee_returns_traced,
+        )
+        self.values.solve(bindings)
+        self._classify_locals(bindings, body)
+        self._walk(body)
+        if function is not None and self.context is not None:
+            self._check_static_params(function)
+        if self.info is None or self.info.uses_random or self._calls_key_consumers():
+            for node, rule in keys.find_key_reuse(body, self.resolve, self._key_params_consumed):
+                self.report(node, rule, {})
+        return FunctionResult(self.findings, frozenset(self.values.names), self.returns_traced)
+
+    def _initial_traced(self) -> set[str]:
+        traced = {name for name in self.closure if name not in self.locals}
+        if self.info is None or self.context is None:
+            return traced
+        context = self.context
+        for position, param in enumerate(self.info.params):
+            if param.name in context.static_params:
+                continue
+            if position == 0 and self.framework is not None:
+                continue  # the Module instance itself: its array fields are traced, not it
+            if self.framework is not None and _is_configuration(param):
+                continue
+            if context.traced_params is None or param.name in context.traced_params:
+                traced.add(param.name)
+        return traced
+
+    def _classify_locals(self, bindings, body: cst.CSTNode) -> None:
+        for binding in bindings:
+            source = binding.source
+            if source is None or binding.iterated:
+                continue
+            if isinstance(source, cst.List | cst.Dict | cst.ListComp | cst.DictComp):
+                self.python_containers.add(binding.target)
+            elif isinstance(source, cst.Call) and self.resolve(source.func) in catalog.STATEFUL_RNG_MAKERS:
+                self.rng_names.add(binding.target)
+            elif self.values.traced(source) and self.rule_context.is_boolean_mask(source):
+                self.boolean_masks.add(binding.target)
+        if self.info is None:
+            return
+        for param in self.info.params:
+            if param.annotation and param.annotation.split(".")[-1] in _CONTAINER_ANNOTATIONS:
+                self.container_params.add(param.name)
+        for node in iter_own_nodes(body):
+            self._note_container_use(node)
+
+    def _walk(self, body: cst.CSTNode) -> None:
+        rules = self.rules
+        parents = self.parents
+        stack: list[cst.CSTNode] = [body]
+        while stack:
+            node = stack.pop()
+            children = node.children
+            for child in children:
+                parents[child] = node
+            handlers = rules.get(type(node))
+            if handlers:
+                for rule in handlers:
+                    rule.check(node, self.rule_context)
+            if isinstance(node, cst.FunctionDef | cst.ClassDef) and node is not body:
+                continue  # analyzed on its own when traced or relevant
+            if isinstance(node, cst.Call):
+                self._on_call(node)
+            elif isinstance(node, cst.Return) and node.value is not None:
+                self.returns_traced |= self.values.traced(node.value)
+            elif isinstance(node, cst.Lambda):
+                self._on_lambda(node)
+                continue
+            stack.extend(reversed(children))
+
+    def _note_container_use(self, node: cst.CSTNode) -> None:
+        """Parameters used with string keys or container methods are containers (SPEC §7)."""
+        if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name) and node.value.value in self.params:
+            if any(isinstance(e.slice, cst.Index) and isinstance(e.slice.value, cst.SimpleString) for e in node.slice):
+                self.container_params.add(node.value.value)
+        elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value in self.params:
+            if node.attr.value in catalog.UNAMBIGUOUS_MUTATORS or node.attr.value in ("keys", "values", "items"):
+                self.container_params.add(node.value.value)
+
+    # -- calls ---------------------------------------------------------------------------------
+
+    def _on_call(self, node: cst.Call) -> None:
+        called = self.resolve(node.func)
+        transform = self.module.index.transforms.get(called) if called else None
+        if transform is None and called == "functools.partial" and node.args:
+            return
+        if transform is not None:
+            self._on_transform_call(node, transform)
+            return
+        if self.context is None:
+            return
+        callee, bound = self._callee(node.func)
+        if callee is None:
+            self._reach_other_module(node)
+            return
+        traced_params = self._traced_arguments(node, callee, bound)
+        if not traced_params and self.context.kind == DIFFERENTIATION:
+            return  # nothing traced flows in: under differentiation the callee runs on plain values
+        context = replace(self.context, traced_params=frozenset(traced_params), static_params=frozenset())
+        self.module.reach(self.info.qualname if self.info else None, callee, context)
+
+    def _reach_other_module(self, node: cst.Call) -> None:
+        lookup = self.module.project_lookup
+        qualified = self.resolve(node.func) if lookup is not None else None
+        located = lookup(qualified) if qualified and not qualified.startswith(_LIBRARIES) else None
+        if located is None:
+            return
+        positions = {i for i, a in enumerate(node.args) if a.keyword is None and not a.star and self.values.traced(a.value)}
+        keywords = {a.keyword.value for a in node.args if a.keyword is not None and self.values.traced(a.value)}
+        if any(a.star and self.values.traced(a.value) for a in node.args):
+            positions |= set(range(len(node.args), len(node.args) + 32))
+        if not positions and not keywords and self.context.kind == DIFFERENTIATION:
+            return
+        context = replace(self.context, traced_params=None, static_params=frozenset())
+        self.module.reach_other_module(CallSeed(located[0], located[1], context, frozenset(positions), frozenset(keywords)))
+
+    def _on_transform_call(self, node: cst.Call, transform: catalog.Transform) -> None:
+        lambdas = [a.value for a in node.args if isinstance(a.value, cst.Lambda)]
+        if not lambdas:
+            return
+        staged = self.context is not None and self.context.kind == STAGING
+        context = Context(
+            STAGING if staged else transform.kind,
+            transform.compiling or bool(staged and self.context.compiling),
+            transform.name,
+            root=self.context.root if self.context else None,
+            root_static=self.context.root_static if self.context else (),
+        )
+        for node_lambda in lambdas:
+            self._analyze_lambda(node_lambda, context)
+
+    def _on_lambda(self, node: cst.Lambda) -> None:
+        """A lambda inside traced code runs on what it is given: its parameters are traced there."""
+        parent = self.parents.get(node)
+        grandparent = self.parents.get(parent) if parent is not None else None
+        if isinstance(grandparent, cst.Call):
+            called = self.resolve(grandparent.func)
+            if called in self.module.index.transforms:
+                return  # analyzed as a traced root by _on_transform_call
+        if self.context is not None:
+            self._analyze_lambda(node, self.context)
+
+    def _analyze_lambda(self, node: cst.Lambda, context: Context) -> None:
+        params = {p.name.value for p in _lambda_params(node.params)}
+        closure = frozenset(self.values.names - params)
+        walker = FunctionWalker(self.module, self.info, context, self.segment, closure)
+        walker.params = params | (self.params - params)
+        walker.locals = set(walker.params) | self.locals
+        walker.self_name = self.self_name
+        walker.values = TracedValues(
+            walker.resolve, set(closure) | params, context.compiling, True, self.self_name,
+            walker.class_info.array_fields if walker.class_info else frozenset(), walker.framework,
+            walker._callee_returns_traced,
+        )
+        walker.values.frozen = True
+        walker._walk(node.body)
+        self.findings.extend(walker.findings)
+
+    def _callee(self, func: cst.BaseExpression) -> tuple[FunctionInfo | None, int]:
+        """The function of this module a call reaches, and how many leading parameters are bound."""
+        index = self.module.index
+        if isinstance(func, cst.Name):
+            scope = self.info.qualname if self.info else None
+            if func.value in self.locals and not (self.info and index.functions.get(f"{scope}.<locals>.{func.value}")):
+                return None, 0
+            found = index.function_for_name(func.value, scope)
+            if found is not None:
+                return found, 0
+        if isinstance(func, cst.Attribute) and self.rule_context.is_self(func.value) and self.info:
+            found = index.method(self.info.class_name, func.attr.value)
+            if found is not None:
+                return found, 1
+        return None, 0
+
+    def _traced_arguments(self, node: cst.Call, callee: FunctionInfo, bound: int) -> set[str]:
+        traced: set[str] = set()
+        position = bound
+        for argument in node.args:
+            is_traced = self.values.traced(argument.value)
+            if argument.keyword is not None:
+                if is_traced:
+                    traced.add(argument.keyword.value)
+            elif argument.star == "*":
+                if is_traced:
+                    traced.update(p.name for p in callee.params if p.position is not None and p.position >= position)
+                    traced.update(p.name for p in callee.params if p.star == "*")
+            elif argument.star == "**":
+                if is_traced:
+                    traced.update(p.name for p in callee.params)
+            else:
+                param = callee.positional(position)
+                if param is None:
+                    param = next((p for p in callee.params if p.star == "*"), None)
+                if param is not None and is_traced:
+                    traced.add(param.name)
+                position += 1
+        return traced
+
+    def _callee_returns_traced(self, node: cst.Call, args_traced: bool) -> bool | None:
+        callee, _ = self._callee(node.func)
+        if callee is None or not args_traced:
+            return None
+        return self.module.returns_traced(callee.qualname)
+
+    # -- keys -----------------------------------------------------------------------------------
+
+    def _calls_key_consumers(self) -> bool:
+        if self.info is None:
+            return False
+        index = self.module.index
+        return any(
+            (callee := index.function_for_name(name, self.info.qualname)) is not None and callee.uses_random
+            for name in self.info.calls
+        )
+
+    def _key_params_consumed(self, node: cst.Call) -> list[cst.BaseExpression]:
+        """Arguments of a call to a module function that consumes its key parameters."""
+        callee, bound = self._callee(node.func)
+        if callee is None or not callee.uses_random:
+            return []
+        consumed = self.module.key_consumers(callee)
+        arguments = []
+        position = bound
+        for argument in node.args:
+            if argument.keyword is not None:
+                if argument.keyword.value in consumed:
+                    arguments.append(argument.value)
+            elif not argument.star:
+                param = callee.positional(position)
+                if param is not None and param.name in consumed:
+                    arguments.append(argument.value)
+                position += 1
+        return arguments
+
+    # -- static parameters (JP503) -----------------------------------------------------------
+
+    def _check_static_params(self, function: cst.FunctionDef) -> None:
+        rule = RULES["JP503"]
+        if self.info is None or self.context.root != self.info.qualname:
+            return  # static arguments belong to the transformed function itself
+        static = self.context.static_params if self.context else frozenset()
+        if not static:
+            return
+        uses = _array_uses(function.body, static, self.resolve)
+        for param in _lambda_params(function.params):
+            name = param.name.value
+            if name in static and (_unhashable_default(param.default, self.resolve) or name in uses):
+                self.report(param, rule, {})
+
+    # -- reporting ------------------------------------------------------------------------------
+
+    def report(self, node: cst.CSTNode, rule: type[Rule] | Rule, details: dict[str, str]) -> None:
+        line, column, end_line, end_column = self.segment.span(node)
+        context = self.context
+        fixable = bool(rule.fixable and self.module.is_fixable and self.module.is_fixable(rule.code, node))
+        self.findings.append(
+            Finding(
+                path=self.module.path,
+                line=line,
+                column=column,
+                end_line=end_line,
+                end_column=end_column,
+                code=rule.code,
+                message=rule.format_message(**details),
+                trace=TraceInfo(
+                    function=self.info.qualname if self.info else None,
+                    transform=context.transform if context else None,
+                    kind=context.kind if context else None,
+                    root=context.root if context else None,
+                    static_params=context.root_static if context else (),
+                ),
+                fixable=fixable,
+            )
+        )
+
+
+def _is_configuration(param: Param) -> bool:
+    """``train: bool = False`` on a Module method is configuration, hence static (SPEC §1)."""
+    return param.annotation in _STATIC_ANNOTATIONS or param.default in _STATIC_DEFAULTS
+
+
+def _lambda_params(params: cst.Parameters) -> list[cst.Param]:
+    found = [*params.posonly_params, *params.params, *params.kwonly_params]
+    if isinstance(params.star_arg, cst.Param):
+        found.append(params.star_arg)
+    if params.star_kwarg is not None:
+        found.append(params.star_kwarg)
+    return found
+
+
+def _unhashable_default(default: cst.BaseExpression | None, resolve) -> bool:
+    if isinstance(default, cst.List | cst.Dict | cst.Set | cst.ListComp | cst.DictComp | cst.SetComp):
+        return True
+    if isinstance(default, cst.Call):
+        called = resolve(default.func) or ""
+        return called in ("builtins.list", "builtins.dict", "builtins.set") or called.startswith(("numpy.", "jax.numpy."))
+    return False
+
+
+_ARRAY_ONLY_ATTRIBUTES = frozenset(
+    "at T astype reshape ravel flatten squeeze transpose sum mean std var max min argmax argmin dot".split()
+)
+_ARRAY_CONSUMERS = ("jax.numpy.dot", "jax.numpy.matmul", "jax.numpy.einsum", "jax.numpy.linalg.", "jax.lax.dot")
+
+
+def _array_uses(body: cst.CSTNode, names: frozenset[str], resolve) -> set[str]:
+    """Static parameters the body evidently uses as arrays (JP503)."""
+    used: set[str] = set()
+    for node in iter_own_nodes(body):
+        if isinstance(node, cst.Attribute) and node.attr.value in _ARRAY_ONLY_ATTRIBUTES:
+            if isinstance(node.value, cst.Name) and node.value.value in names:
+                used.add(node.value.value)
+        elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.MatrixMultiply):
+            used.update(n.value for n in (node.left, node.right) if isinstance(n, cst.Name) and n.value in names)
+        elif isinstance(node, cst.Call):
+            called = resolve(node.func) or ""
+            if called.startswith(_ARRAY_CONSUMERS):
+                used.update(a.value.value for a in node.args if isinstance(a.value, cst.Name) and a.value.value in names)
+    return used
+
+
+def _rules_for(kind: str | None) -> dict[type, list[Rule]]:
+    allowed = {EVERYWHERE}
+    if kind is not None:
+        allowed.add(TRACED)
+    if kind == STAGING:
+        allowed.add(STAGING_ONLY)
+    table: dict[type, list[Rule]] = {}
+    for rule in RULES.values():
+        if rule.scope in allowed:
+            for node_type in rule.nodes:
+                table.setdefault(node_type, []).append(rule)
+    return table
+
+
+def _deduplicate(findings: list[Finding]) -> list[Finding]:
+    seen: set[tuple] = set()
+    unique = []
+    for finding in findings:
+        key = (finding.line, finding.column, finding.code)
+        if key not in seen:
+            seen.add(key)
+            unique.append(finding)
+    return unique
+
+
+__all__ = ["CallSeed", "Context", "ModuleAnalyzer", "RuleContext"]

@@ -1,0 +1,47 @@
+"""The public API the CLI, the flake8 plugin, the fixer and tests use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jaxpure.cache import CACHE_DIR_NAME, ResultCache
+from jaxpure.config import Config
+from jaxpure.discovery import discover
+from jaxpure.engine import analyze_text, cache_namespace, check_files
+from jaxpure.findings import Finding, Report
+from jaxpure.selection import Selection
+
+
+def check_source(
+    source: str, path: str = "<string>", config: Config | None = None, *, apply_noqa: bool = True
+) -> list[Finding]:
+    """One module's findings, sorted; ``select``/``ignore`` from ``config`` applied.
+
+    With ``apply_noqa=False`` the ``# noqa`` comments are left for the caller
+    (flake8 applies them itself).
+    """
+    config = config or Config()
+    selection = Selection(config)
+    result = analyze_text(source, path, config, noqa=apply_noqa)
+    findings = [f for f in result.findings if selection.enabled(f.code, path if path != "<string>" else None)]
+    return sorted(findings, key=lambda f: f.sort_key)
+
+
+def check_paths(
+    paths: list[str],
+    config: Config | None = None,
+    *,
+    select: tuple[str, ...] = (),
+    ignore: tuple[str, ...] = (),
+    jobs: int = 1,
+    cache_dir: Path | None = None,
+) -> Report:
+    """Check files and directories as ``jaxpure check`` does (raises ``MissingPath``)."""
+    config = config or Config()
+    files = discover(paths, config.exclude, config.root)
+    cache = ResultCache(cache_dir, cache_namespace(config)) if cache_dir is not None else None
+    return check_files(files, config, Selection(config, select, ignore), jobs=jobs, cache=cache)
+
+
+def default_cache_dir(config: Config) -> Path:
+    return (config.root or Path.cwd()) / CACHE_DIR_NAME

@@ -1,0 +1,155 @@
+"""What jaxpure knows about JAX's transforms and APIs, as data.
+
+Every name here is fully qualified (``jax.numpy.sum``); ``names.py`` maps a
+module's local spellings (``jnp.sum``, ``J``) onto these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+STAGING = "staging"
+DIFFERENTIATION = "differentiation"
+
+
+@dataclass(frozen=True, slots=True)
+class Transform:
+    name: str
+    kind: str  # STAGING | DIFFERENTIATION
+    compiling: bool = False  # the body is compiled: every jax op on it is traced
+    function_args: tuple[int, ...] = (0,)  # positional arguments that are traced functions
+    branch_list_arg: int | None = None  # lax.switch: a list of branch functions
+    all_params_traced: bool = False  # jvp/vjp/linearize: every primal is traced
+
+
+def _family(kind: str, compiling: bool, names: str, **extra) -> dict[str, Transform]:
+    return {name: Transform(name, kind, compiling, **extra) for name in names.split()}
+
+
+TRANSFORMS: dict[str, Transform] = {
+    **_family(
+        STAGING,
+        True,
+        """jax.jit jax.pmap jax.pjit jax.experimental.pjit.pjit jax.shard_map jax.experimental.shard_map.shard_map
+        jax.checkpoint jax.remat jax.ad_checkpoint.checkpoint jax.ad_checkpoint.remat jax.eval_shape jax.make_jaxpr
+        jax.export.export jax.experimental.export.export jax.experimental.jax2tf.convert
+        equinox.filter_jit equinox.filter_pmap equinox.filter_checkpoint
+        flax.linen.jit flax.linen.scan flax.linen.remat flax.linen.checkpoint flax.linen.remat_scan
+        flax.nnx.jit flax.nnx.scan flax.nnx.remat flax.nnx.shard_map""",
+    ),
+    **_family(
+        STAGING,
+        False,
+        """jax.vmap jax.custom_jvp jax.custom_vjp jax.custom_batching.custom_vmap
+        equinox.filter_vmap flax.linen.vmap flax.nnx.vmap flax.nnx.custom_vjp""",
+    ),
+    # lax control flow: the bodies are staged and compiled.
+    "jax.lax.scan": Transform("jax.lax.scan", STAGING, True, (0,)),
+    "jax.lax.map": Transform("jax.lax.map", STAGING, True, (0,)),
+    "jax.lax.associative_scan": Transform("jax.lax.associative_scan", STAGING, True, (0,)),
+    "jax.lax.cond": Transform("jax.lax.cond", STAGING, True, (1, 2)),
+    "jax.lax.switch": Transform("jax.lax.switch", STAGING, True, (), branch_list_arg=1),
+    "jax.lax.fori_loop": Transform("jax.lax.fori_loop", STAGING, True, (2,)),
+    "jax.lax.while_loop": Transform("jax.lax.while_loop", STAGING, True, (0, 1)),
+    "jax.lax.custom_root": Transform("jax.lax.custom_root", STAGING, True, (0, 2, 3)),
+    "jax.lax.custom_linear_solve": Transform("jax.lax.custom_linear_solve", STAGING, True, (0, 2, 3)),
+    **_family(
+        DIFFERENTIATION,
+        False,
+        """jax.grad jax.value_and_grad jax.jacfwd jax.jacrev jax.hessian
+        equinox.filter_grad equinox.filter_value_and_grad flax.nnx.grad flax.nnx.value_and_grad""",
+    ),
+    **_family(DIFFERENTIATION, False, "jax.jvp jax.vjp jax.linearize", all_params_traced=True),
+}
+
+# Transforms whose every build compiles again when handed a fresh function (JP502).
+REBUILD_COMPILES = frozenset(
+    "jax.jit jax.pmap jax.pjit jax.experimental.pjit.pjit equinox.filter_jit equinox.filter_pmap flax.nnx.jit".split()
+)
+# nnx.jit re-traces on every build, even of a module-level function (measured).
+ALWAYS_RETRACES = frozenset({"flax.nnx.jit"})
+
+# Keyword arguments of a transform that make parameters static.
+STATIC_ARGNUMS_KEYWORDS = ("static_argnums", "static_broadcasted_argnums", "nondiff_argnums")
+STATIC_ARGNAMES_KEYWORDS = ("static_argnames",)
+
+# Base classes whose subclasses' methods run under transforms (SPEC §1).
+MODULE_BASES: dict[str, str] = {
+    "flax.linen.Module": "linen",
+    "flax.linen.module.Module": "linen",
+    "flax.nnx.Module": "nnx",
+    "flax.nnx.module.Module": "nnx",
+    "equinox.Module": "equinox",
+    "haiku.Module": "haiku",
+}
+UNTRACED_MODULE_METHODS = frozenset({"__init__", "__post_init__"})
+
+# Array annotations that mark a Module field or a parameter as an array.
+ARRAY_ANNOTATIONS = frozenset(
+    "jax.Array jax.numpy.ndarray jax.numpy.DeviceArray jaxtyping.Array jaxtyping.ArrayLike jax.typing.ArrayLike "
+    "chex.Array".split()
+)
+JAXTYPING_DTYPES = frozenset(
+    "Float Int Bool Complex Shaped Key Num Real Inexact Integer UInt Float32 Float64 Int32 Int64 UInt32 UInt8 "
+    "Bool_ PRNGKeyArray".split()
+)
+
+# --- values -----------------------------------------------------------------
+
+# Attributes of a tracer that are static Python values.
+STATIC_ATTRIBUTES = frozenset({"shape", "ndim", "dtype", "size", "aval", "sharding", "weak_type", "itemsize", "nbytes"})
+
+# jax functions whose result is static (a shape, a dtype, a count, a tree structure).
+STATIC_JAX_FUNCTIONS = frozenset(
+    """jax.numpy.shape jax.numpy.ndim jax.numpy.size jax.numpy.result_type jax.numpy.dtype jax.numpy.issubdtype
+    jax.numpy.finfo jax.numpy.iinfo jax.numpy.promote_types jax.numpy.can_cast jax.numpy.isscalar
+    jax.numpy.iscomplexobj jax.numpy.isrealobj jax.dtypes.issubdtype jax.dtypes.result_type jax.dtypes.canonicalize_dtype
+    jax.tree_util.tree_structure jax.tree.structure jax.tree_util.treedef_is_leaf jax.device_count
+    jax.local_device_count jax.devices jax.local_devices jax.process_index jax.process_count jax.default_backend
+    jax.ShapeDtypeStruct jax.core.get_aval jax.typeof jax.eval_shape""".split()
+)
+
+# Python builtins whose result is static whatever the argument.
+STATIC_BUILTINS = frozenset(
+    "len isinstance issubclass type id hasattr callable getattr str repr format hash dir vars".split()
+)
+CONCRETIZING_BUILTINS = {"bool": "bool()", "int": "int()", "float": "float()", "complex": "complex()"}
+# float/complex/tolist crash under differentiation too; int/bool/item work there (SPEC §7).
+CONCRETIZES_UNDER_DIFFERENTIATION = frozenset({"float()", "complex()", ".tolist()"})
+
+# --- randomness --------------------------------------------------------------
+
+KEY_MAKERS = frozenset(
+    "jax.random.key jax.random.PRNGKey jax.random.wrap_key_data jax.random.clone".split()
+)
+KEY_DERIVERS = frozenset({"jax.random.fold_in"})  # a new key, the old one not consumed
+KEY_SPLITTERS = frozenset({"jax.random.split"})
+NON_CONSUMING_RANDOM = KEY_MAKERS | KEY_DERIVERS | frozenset(
+    "jax.random.key_data jax.random.key_impl jax.random.default_prng_impl".split()
+)
+
+
+def is_key_consumer(name: str) -> bool:
+    """Every ``jax.random`` sampler, and ``split``, consumes its key argument."""
+    return name.startswith("jax.random.") and name not in NON_CONSUMING_RANDOM and name.count(".") == 2
+
+
+# --- numpy -------------------------------------------------------------------
+
+NUMPY_STATIC_FUNCTIONS = frozenset(
+    """shape ndim size result_type dtype issubdtype finfo iinfo promote_types can_cast isscalar iscomplexobj
+    isrealobj broadcast_shapes""".split()
+)
+DATA_DEPENDENT_SHAPE_FUNCTIONS = frozenset(
+    """nonzero argwhere flatnonzero unique unique_values unique_counts unique_inverse unique_all union1d
+    intersect1d setdiff1d setxor1d compress extract""".split()
+)
+STATEFUL_RNG_MAKERS = frozenset(
+    "numpy.random.default_rng numpy.random.RandomState numpy.random.Generator random.Random".split()
+)
+INPLACE_ARRAY_METHODS = frozenset({"fill", "resize"})
+CONTAINER_MUTATORS = frozenset(
+    "append extend insert remove pop popitem clear update setdefault add discard sort reverse".split()
+)
+# Methods that only a list/dict/set has: ``tx.update(...)`` (optax) or ``x.add`` are not evidence.
+UNAMBIGUOUS_MUTATORS = frozenset("append extend insert setdefault popitem discard appendleft extendleft".split())

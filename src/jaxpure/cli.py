@@ -1,0 +1,183 @@
+"""``jaxpure check | rule | rules``: argument parsing and exit statuses (0 clean, 1 findings, 2 error)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from jaxpure import __version__
+from jaxpure.config import Config, ConfigError, find_pyproject, load_config, validate_code_prefix
+from jaxpure.discovery import MissingPath
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # exit 2 with one clear line, as argparse does, but ours
+        self.print_usage(sys.stderr)
+        raise SystemExit(f"jaxpure: error: {message}") from None
+
+
+def _codes(text: str) -> tuple[str, ...]:
+    codes = tuple(code.strip().upper() for code in text.split(",") if code.strip())
+    for code in codes:
+        try:
+            validate_code_prefix(code, "option")
+        except ConfigError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    return codes
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="jaxpure", description="A pure-function linter and purity checker for JAX.")
+    parser.add_argument("--version", action="version", version=f"jaxpure {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    check = commands.add_parser("check", help="check files and directories")
+    check.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
+    check.add_argument("--select", type=_codes, default=(), help="codes or prefixes to report, e.g. JP1,JP302")
+    check.add_argument("--ignore", type=_codes, default=(), help="codes or prefixes not to report")
+    check.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
+    check.add_argument("--show-source", action="store_true", help="show the offending line under each finding")
+    check.add_argument("--runtime", action="store_true", help="confirm each finding by running it (imports your code)")
+    check.add_argument("--device", choices=("cpu", "gpu", "tpu"), help="JAX platform for --runtime")
+    check.add_argument("--fix", action="store_true", help="apply the safe fixes")
+    check.add_argument("--diff", action="store_true", help="with --fix: print the patch, write nothing")
+    check.add_argument("--jobs", "-j", type=int, default=0, help="worker processes (default: all cores)")
+    check.add_argument("--no-cache", action="store_true", help="neither read nor write .jaxpure_cache")
+    check.add_argument("--baseline", metavar="FILE", help="report only findings not recorded in FILE")
+    check.add_argument("--write-baseline", action="store_true", help="with --baseline: record today's findings")
+    check.add_argument("--config", metavar="FILE", help="a pyproject.toml or jaxpure TOML file")
+
+    rule = commands.add_parser("rule", help="show a rule's documentation")
+    rule.add_argument("code")
+    commands.add_parser("rules", help="list every rule")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit:
+        if isinstance(exit.code, str):
+            print(exit.code, file=sys.stderr)
+            return EXIT_ERROR
+        return EXIT_ERROR if exit.code else EXIT_CLEAN
+    try:
+        if args.command == "rules":
+            return _rules()
+        if args.command == "rule":
+            return _rule(args.code)
+        return _check(args)
+    except ConfigError as error:
+        print(f"jaxpure: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except MissingPath as error:
+        print(f"jaxpure: error: {error}: no such file or directory", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_CLEAN
+
+
+def _rules() -> int:
+    from jaxpure.rules import RULES
+
+    for rule in RULES.values():
+        print(f"{rule.code}  {rule.name:<45} {rule.severity:<8} {rule.summary()}")
+    return EXIT_CLEAN
+
+
+def _rule(code: str) -> int:
+    from jaxpure.rules import RULES
+    from jaxpure.rules.base import documentation
+
+    rule = RULES.get(code.upper())
+    if rule is None:
+        print(f"jaxpure: error: unknown rule {code!r}; `jaxpure rules` lists them", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"# {rule.code} {rule.name} ({rule.severity})\n")
+    print(documentation(type(rule)))
+    return EXIT_CLEAN
+
+
+def _load_config(args: argparse.Namespace) -> Config:
+    if args.config:
+        path = Path(args.config)
+        if not path.is_file():
+            raise ConfigError(f"{args.config}: configuration file not found")
+        return load_config(path)
+    first = Path(args.paths[0]) if args.paths else Path.cwd()
+    return load_config(find_pyproject(first if first.exists() else Path.cwd()))
+
+
+def _check(args: argparse.Namespace) -> int:
+    from jaxpure.api import default_cache_dir
+    from jaxpure.cache import ResultCache
+    from jaxpure.discovery import discover
+    from jaxpure.engine import cache_namespace, check_files
+    from jaxpure.output import FORMATS, OutputContext, render_summary
+    from jaxpure.selection import Selection
+
+    if args.diff and not args.fix:
+        raise ConfigError("--diff goes with --fix")
+    if args.write_baseline and not args.baseline:
+        raise ConfigError("--write-baseline needs --baseline FILE")
+    config = _load_config(args)
+    paths = args.paths or ["."]
+    files = discover(paths, config.exclude, config.root)
+    jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
+    cache = None if args.no_cache else ResultCache(default_cache_dir(config), cache_namespace(config))
+    selection = Selection(config, args.select, args.ignore)
+    report = check_files(files, config, selection, jobs=jobs, cache=cache)
+
+    if args.fix:
+        from jaxpure.fixing import run_fixes
+
+        status = run_fixes(report, config, selection, diff=args.diff)
+        if not args.diff:
+            report = check_files(files, config, selection, jobs=jobs, cache=cache)
+        elif status:
+            return status
+    if args.baseline:
+        report = _apply_baseline(report, args)
+    if args.runtime:
+        report.findings = _confirm(report.findings, args, config)
+
+    context = OutputContext(show_source=args.show_source, color=_use_color())
+    sys.stdout.write(FORMATS[args.format](report, context))
+    sys.stdout.flush()
+    print(render_summary(report, context.severity), file=sys.stderr)
+    for error in report.internal_errors:
+        print(f"jaxpure: internal error in {error}\n  please report this at the jaxpure issue tracker", file=sys.stderr)
+    if report.internal_errors:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if report.findings else EXIT_CLEAN
+
+
+def _apply_baseline(report, args):
+    from jaxpure.baseline import filter_new, write_baseline
+
+    if args.write_baseline:
+        count = write_baseline(report.findings, args.baseline)
+        print(f"jaxpure: wrote {count} finding(s) to the baseline {args.baseline}", file=sys.stderr)
+        report.findings = []
+        return report
+    from jaxpure.output import SourceReader
+
+    report.findings = filter_new(report.findings, args.baseline, SourceReader().line)
+    return report
+
+
+def _confirm(findings, args, config: Config):
+    from jaxpure.runtime import confirm
+
+    device = args.device or config.runtime.device
+    return confirm(findings, device=device, timeout=config.runtime.timeout, examples=config.runtime.examples)
+
+
+def _use_color() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"

@@ -1,0 +1,266 @@
+"""Traced values: which expressions of a function hold tracers (SPEC §1, "Traced values").
+
+The analysis is flow-insensitive within a function: a local name is traced
+if any value bound to it is traced, computed to a fixpoint over the
+function's bindings. That is what JAX users mean by "this variable is an
+array" and it never loses a traced value to an unusual statement order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import libcst as cst
+
+from jaxpure import catalog
+
+Resolver = Callable[[cst.BaseExpression], "str | None"]
+
+
+@dataclass(slots=True)
+class Binding:
+    target: str
+    source: cst.BaseExpression | None  # None: never traced (imports, except-as, defs)
+    iterated: bool = False  # the target takes the elements of ``source``
+    element: int | None = None  # the target takes element N of each item (enumerate/zip/items)
+
+
+def dotted_name(node: cst.BaseExpression) -> str | None:
+    parts = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if not isinstance(node, cst.Name):
+        return None
+    parts.append(node.value)
+    return ".".join(reversed(parts))
+
+
+def base_name(node: cst.BaseExpression) -> str | None:
+    """``x`` for ``x``, ``x.a``, ``x[i]``, ``x.a[i].b``."""
+    while isinstance(node, cst.Attribute | cst.Subscript):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else None
+
+
+def iter_own_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Every node of a function body, not descending into nested functions, classes or lambdas."""
+    stack = list(reversed(root.children))
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, cst.FunctionDef | cst.ClassDef | cst.Lambda):
+            continue
+        stack.extend(reversed(node.children))
+
+
+def collect_bindings(body: cst.CSTNode) -> list[Binding]:
+    bindings: list[Binding] = []
+    for node in iter_own_nodes(body):
+        if isinstance(node, cst.Assign):
+            for target in node.targets:
+                _bind(target.target, node.value, bindings)
+        elif isinstance(node, cst.AnnAssign) and node.value is not None:
+            _bind(node.target, node.value, bindings)
+        elif isinstance(node, cst.AugAssign):
+            _bind(node.target, cst.BinaryOperation(node.target, cst.Add(), node.value), bindings)
+        elif isinstance(node, cst.NamedExpr):
+            _bind(node.target, node.value, bindings)
+        elif isinstance(node, cst.For | cst.CompFor):
+            _bind_iteration(node.target, node.iter, bindings)
+        elif isinstance(node, cst.WithItem) and node.asname is not None:
+            _bind(node.asname.name, node.item, bindings)
+        elif isinstance(node, cst.FunctionDef | cst.ClassDef):
+            bindings.append(Binding(node.name.value, None))
+        elif isinstance(node, cst.ExceptHandler) and node.name is not None:
+            _bind(node.name.name, None, bindings)
+    return bindings
+
+
+def _bind(target: cst.BaseExpression, value: cst.BaseExpression | None, out: list[Binding]) -> None:
+    if isinstance(target, cst.Name):
+        out.append(Binding(target.value, value))
+    elif isinstance(target, cst.Tuple | cst.List):
+        elements = [e.value for e in target.elements]
+        values = value.elements if isinstance(value, cst.Tuple | cst.List) else None
+        if values is not None and len(values) == len(elements) and not any(isinstance(v, cst.StarredElement) for v in values):
+            for element, item in zip(elements, values):
+                _bind(element, item.value, out)
+        else:
+            for element in elements:
+                _bind(element, value, out)
+    elif isinstance(target, cst.StarredElement):
+        _bind(target.value, value, out)
+
+
+def _bind_iteration(target: cst.BaseExpression, iterable: cst.BaseExpression, out: list[Binding]) -> None:
+    if isinstance(target, cst.Name):
+        out.append(Binding(target.value, iterable, iterated=True))
+        return
+    if not isinstance(target, cst.Tuple | cst.List):
+        return
+    elements = [e.value for e in target.elements]
+    for position, element in enumerate(elements):
+        for name in _names_in(element):
+            out.append(Binding(name, iterable, iterated=True, element=position))
+
+
+def _names_in(target: cst.BaseExpression) -> list[str]:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, cst.Tuple | cst.List):
+        return [name for e in target.elements for name in _names_in(e.value)]
+    if isinstance(target, cst.StarredElement):
+        return _names_in(target.value)
+    return []
+
+
+class TracedValues:
+    """Answers "does this expression hold a tracer?" inside one function."""
+
+    def __init__(
+        self,
+        resolve: Resolver,
+        traced_names: set[str],
+        compiling: bool,
+        active: bool,
+        self_name: str | None = None,
+        array_fields: frozenset[str] | set[str] = frozenset(),
+        framework: str | None = None,
+        returns_traced: Callable[[cst.Call, bool], "bool | None"] | None = None,
+    ) -> None:
+        self.resolve = resolve
+        self.names = traced_names
+        self.compiling = compiling
+        self.active = active  # False outside traced contexts: nothing is a tracer there
+        self.self_name = self_name
+        self.array_fields = array_fields
+        self.framework = framework
+        self.returns_traced = returns_traced
+        self._memo: dict[int, bool] = {}
+        self.frozen = False
+
+    def solve(self, bindings: list[Binding]) -> None:
+        """Grow the traced names to a fixpoint over the bindings, then memoize answers."""
+        if not self.active:
+            self.frozen = True
+            return
+        changed = True
+        while changed:
+            changed = False
+            for binding in bindings:
+                if binding.target in self.names or binding.source is None:
+                    continue
+                if self._binding_traced(binding):
+                    self.names.add(binding.target)
+                    changed = True
+        self.frozen = True
+
+    def _binding_traced(self, binding: Binding) -> bool:
+        source = binding.source
+        if not binding.iterated:
+            return self.traced(source)
+        if isinstance(source, cst.Call):
+            called = self.resolve(source.func)
+            args = [a.value for a in source.args if not a.keyword]
+            if called == "builtins.enumerate":
+                return binding.element != 0 and bool(args) and self.traced(args[0])
+            if called == "builtins.zip" and binding.element is not None:
+                return binding.element < len(args) and self.traced(args[binding.element])
+            if called == "builtins.range":
+                return False
+            if isinstance(source.func, cst.Attribute) and source.func.attr.value in ("keys", "items"):
+                return binding.element != 0 and self.traced(source.func.value)
+        return self.traced(source)
+
+    def traced(self, node: cst.BaseExpression | None) -> bool:
+        if node is None or not self.active:
+            return False
+        if self.frozen:
+            key = id(node)
+            known = self._memo.get(key)
+            if known is None:
+                known = self._memo[key] = self._traced(node)
+            return known
+        return self._traced(node)
+
+    def _traced(self, node: cst.BaseExpression) -> bool:  # noqa: C901 - one case per expression kind
+        if isinstance(node, cst.Name):
+            return node.value in self.names
+        if isinstance(node, cst.Attribute):
+            if node.attr.value in catalog.STATIC_ATTRIBUTES:
+                return False
+            if isinstance(node.value, cst.Name) and node.value.value == self.self_name and self.framework:
+                return node.attr.value in self.array_fields
+            return self.traced(node.value)
+        if isinstance(node, cst.Subscript):
+            # A constant array indexed by a tracer gives a tracer too.
+            return self.traced(node.value) or any(
+                isinstance(e.slice, cst.Index) and self.traced(e.slice.value) for e in node.slice
+            )
+        if isinstance(node, cst.Call):
+            return self._call_traced(node)
+        if isinstance(node, cst.BinaryOperation):
+            return self.traced(node.left) or self.traced(node.right)
+        if isinstance(node, cst.UnaryOperation):
+            return not isinstance(node.operator, cst.Not) and self.traced(node.expression)
+        if isinstance(node, cst.BooleanOperation):
+            return self.traced(node.left) or self.traced(node.right)
+        if isinstance(node, cst.Comparison):
+            if all(isinstance(c.operator, cst.Is | cst.IsNot | cst.In | cst.NotIn) for c in node.comparisons):
+                return False
+            return self.traced(node.left) or any(self.traced(c.comparator) for c in node.comparisons)
+        if isinstance(node, cst.IfExp):
+            return self.traced(node.body) or self.traced(node.orelse)
+        if isinstance(node, cst.Tuple | cst.List | cst.Set):
+            return any(self.traced(e.value) for e in node.elements)
+        if isinstance(node, cst.Dict):
+            return any(isinstance(e, cst.DictElement) and self.traced(e.value) or
+                       isinstance(e, cst.StarredDictElement) and self.traced(e.value) for e in node.elements)
+        if isinstance(node, cst.ListComp | cst.SetComp | cst.GeneratorExp):
+            return self.traced(node.elt) or self._comprehension_traced(node.for_in)
+        if isinstance(node, cst.DictComp):
+            return self.traced(node.value) or self._comprehension_traced(node.for_in)
+        if isinstance(node, cst.NamedExpr):
+            return self.traced(node.value)
+        if isinstance(node, cst.StarredElement):
+            return self.traced(node.value)
+        if isinstance(node, cst.Await):
+            return self.traced(node.expression)
+        return False  # constants, strings, lambdas, f-strings, ...
+
+    def _comprehension_traced(self, comp: cst.CompFor) -> bool:
+        return self.traced(comp.iter) or (comp.inner_for_in is not None and self._comprehension_traced(comp.inner_for_in))
+
+    def _call_traced(self, node: cst.Call) -> bool:
+        args_traced = any(self.traced(a.value) for a in node.args)
+        func = node.func
+        called = self.resolve(func)
+        if called is not None:
+            if called in catalog.STATIC_JAX_FUNCTIONS or called.startswith("jax.debug."):
+                return False
+            if called.startswith("builtins."):
+                short = called[len("builtins.") :]
+                if short in catalog.STATIC_BUILTINS or short in catalog.CONCRETIZING_BUILTINS:
+                    return False
+                return args_traced
+            if called.startswith("numpy."):
+                return False  # reported by JP501 where it matters; its result is a host value
+            if called.startswith("jax.") or called.startswith("flax.") or called.startswith("equinox."):
+                return args_traced or (self.compiling and not called.startswith("jax.tree"))
+        if isinstance(func, cst.Attribute):
+            method = func.attr.value
+            if method in ("item", "tolist"):
+                return False
+            receiver = func.value
+            if self.framework == "linen" and isinstance(receiver, cst.Name) and receiver.value == self.self_name:
+                if method in ("param", "variable"):
+                    return True
+            if self.traced(receiver):
+                return True
+        if self.returns_traced is not None:
+            known = self.returns_traced(node, args_traced)
+            if known is not None:
+                return known
+        return args_traced

@@ -1,0 +1,123 @@
+"""Which files a run looks at: the paths given, directories walked for ``*.py`` and ``*.ipynb``.
+
+Walking honours ``.gitignore`` files (at every level), the ``exclude``
+patterns of the configuration, and skips the usual tool and environment
+folders. Symlinks to directories are not followed (no loops); a dangling
+symlink is passed over.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pathspec
+
+SOURCE_SUFFIXES = (".py", ".pyi", ".ipynb")
+_ALWAYS_SKIPPED = frozenset(
+    """.git .hg .svn .tox .nox .venv venv .eggs __pycache__ node_modules .mypy_cache .pytest_cache
+    .ruff_cache .jaxpure_cache .ipynb_checkpoints""".split()
+)
+
+
+class MissingPath(Exception):
+    """A path named on the command line that does not exist."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    path: Path  # as found on disk
+    display: str  # as reported: the given path joined with the file's relative path
+    module: str | None  # dotted module name, from the package folders around it
+    is_package: bool  # an __init__.py
+
+
+def discover(paths: list[str], exclude: tuple[str, ...] = (), root: Path | None = None) -> list[SourceFile]:
+    excluded = pathspec.PathSpec.from_lines("gitwildmatch", exclude) if exclude else None
+    found: dict[str, SourceFile] = {}
+    for given in paths:
+        path = Path(given)
+        if not path.exists() and not path.is_symlink():
+            raise MissingPath(given)
+        if path.is_dir():
+            for file in _walk(path, excluded, root):
+                found.setdefault(str(file), _source_file(file, given, path))
+        elif not _is_excluded(path, excluded, root):
+            found.setdefault(str(path), _source_file(path, given, None))
+    return sorted(found.values(), key=lambda f: f.display)
+
+
+def _walk(top: Path, excluded: pathspec.PathSpec | None, root: Path | None) -> Iterator[Path]:
+    ignores: list[tuple[Path, pathspec.PathSpec]] = []
+    for folder, dirs, files in os.walk(top, followlinks=False):
+        here = Path(folder)
+        ignore_file = here / ".gitignore"
+        if ignore_file.is_file():
+            try:
+                ignores.append((here, pathspec.PathSpec.from_lines("gitwildmatch", ignore_file.read_text(errors="replace").splitlines())))
+            except OSError:
+                pass
+        dirs[:] = sorted(
+            d for d in dirs
+            if d not in _ALWAYS_SKIPPED and not d.endswith(".egg-info")
+            and not _ignored(here / d, ignores, True) and not _is_excluded(here / d, excluded, root, True)
+        )
+        for name in sorted(files):
+            if not name.endswith(SOURCE_SUFFIXES):
+                continue
+            file = here / name
+            if not file.is_file():  # a dangling symlink, a socket named .py
+                continue
+            if _ignored(file, ignores, False) or _is_excluded(file, excluded, root):
+                continue
+            yield file
+
+
+def _ignored(path: Path, ignores: list[tuple[Path, pathspec.PathSpec]], is_dir: bool) -> bool:
+    for base, spec in ignores:
+        try:
+            relative = path.relative_to(base).as_posix()
+        except ValueError:
+            continue
+        if spec.match_file(relative + ("/" if is_dir else "")):
+            return True
+    return False
+
+
+def _is_excluded(path: Path, excluded: pathspec.PathSpec | None, root: Path | None, is_dir: bool = False) -> bool:
+    if excluded is None:
+        return False
+    candidates = [path.as_posix()]
+    if root is not None:
+        try:
+            candidates.append(path.resolve().relative_to(root).as_posix())
+        except ValueError:
+            pass
+    suffix = "/" if is_dir else ""
+    return any(excluded.match_file(c + suffix) for c in candidates)
+
+
+def _source_file(file: Path, given: str, given_dir: Path | None) -> SourceFile:
+    if given_dir is None:
+        display = given
+    else:
+        display = os.path.join(given, file.relative_to(given_dir).as_posix()) if given not in (".", "./") else file.relative_to(given_dir).as_posix()
+    module, is_package = module_name(file)
+    return SourceFile(file, display, module, is_package)
+
+
+def module_name(file: Path) -> tuple[str | None, bool]:
+    """``pkg.sub.mod`` from the folders with ``__init__.py`` above ``file``."""
+    if file.suffix not in (".py", ".pyi"):
+        return None, False
+    is_package = file.stem == "__init__"
+    parts = [] if is_package else [file.stem]
+    folder = file.resolve().parent
+    while (folder / "__init__.py").is_file() and folder != folder.parent:
+        parts.append(folder.name)
+        folder = folder.parent
+    if not parts or not all(p.isidentifier() for p in parts):
+        return None, is_package
+    return ".".join(reversed(parts)), is_package

@@ -1,0 +1,78 @@
+"""The vocabulary every fixer shares: its context, the rewrite it returns, its refusal.
+
+A fixer is two functions over the libcst node a finding points at:
+
+- ``refusal(node)``: cheap and local to the node; ``None`` when the node has a
+  shape the fixer can rewrite, otherwise the reason, in words for the user.
+  The analyzer calls it (through ``is_fixable``) for every finding.
+- ``rewrite(node, context)``: builds the replacement, given what only the
+  whole module knows (import aliases, the enclosing function); raises
+  ``Refused`` when the module makes the rewrite unsafe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+if TYPE_CHECKING:
+    from jaxpure.fixes.imports import ModuleNames
+
+
+class Refused(Exception):
+    """This node cannot be rewritten safely; ``str(error)`` says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRequest:
+    """A top-level ``import MODULE [as ASNAME]`` a rewrite relies on."""
+
+    module: str  # "jax" or "jax.numpy"
+    asname: str | None = None
+
+    @property
+    def bound_name(self) -> str:
+        return self.asname or self.module.split(".")[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Rewrite:
+    """Replace ``original`` by ``replacement`` (several statements for a compound one)."""
+
+    original: cst.CSTNode
+    replacement: tuple[cst.CSTNode, ...]
+    imports: frozenset[ImportRequest] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class FixContext:
+    """What the module around a flagged node tells a fixer."""
+
+    names: ModuleNames
+    function: cst.FunctionDef | None  # the innermost enclosing ``def``
+    in_method: bool  # ``function`` is defined directly in a class body
+    is_elif: bool  # the node is the ``If`` of an ``elif``
+
+
+@dataclass(frozen=True, slots=True)
+class Fixer:
+    codes: tuple[str, ...]
+    node_types: tuple[type[cst.CSTNode], ...]
+    refusal: Callable[[cst.CSTNode], str | None]
+    rewrite: Callable[[cst.CSTNode, FixContext], Rewrite]
+
+
+EMPTY_MODULE = cst.Module(body=[])
+
+
+def source_of(node: cst.CSTNode) -> str:
+    """The code of any node, as it would print."""
+    return EMPTY_MODULE.code_for_node(node)
+
+
+def dotted(text: str) -> cst.BaseExpression:
+    """``"jax.debug.print"`` as a Name/Attribute chain."""
+    return cst.parse_expression(text)

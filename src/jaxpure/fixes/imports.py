@@ -1,0 +1,229 @@
+"""How a module spells ``jax``, ``jax.numpy`` and ``numpy``, and adding the import a fix needs.
+
+Fixes reuse the module's own aliases (``jnp``, ``np_jax``, ``from jax import
+debug``); only when none exists is an import added, once, next to the
+module's other jax imports, so the rest of the file stays byte-identical.
+Only top-level bindings count: an import inside a function or a ``try``
+may not run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from jaxpure.fixes.base import ImportRequest, Refused
+from jaxpure.fixes.bindings import names_bound_in
+
+_OTHER = "<other>"  # a top-level name bound to something that is not a module we know
+_JAX_NUMPY = ImportRequest("jax.numpy", "jnp")
+_JAX = ImportRequest("jax")
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleNames:
+    """Top-level name → the module it is bound to (``"jax.numpy"``), or ``_OTHER``."""
+
+    bindings: dict[str, str]
+
+    def aliases_of(self, module: str) -> list[str]:
+        return [name for name, bound in self.bindings.items() if bound == module]
+
+    def is_numpy(self, name: str) -> bool:
+        return self.bindings.get(name) == "numpy"
+
+    def jax_numpy(self) -> tuple[str, ImportRequest | None]:
+        """The expression for ``jax.numpy`` here, and the import it needs, if any."""
+        aliases = self.aliases_of("jax.numpy")
+        if aliases:
+            return ("jnp" if "jnp" in aliases else aliases[0]), None
+        if "jnp" not in self.bindings:
+            return "jnp", _JAX_NUMPY
+        jax = self._jax_alias()
+        if jax:
+            return f"{jax}.numpy", None
+        raise Refused("the name jnp is taken by something other than jax.numpy, and jax is not imported")
+
+    def jax_debug_print(self) -> tuple[str, ImportRequest | None]:
+        """The expression for ``jax.debug.print`` here, and the import it needs, if any."""
+        jax = self._jax_alias()
+        if jax:
+            return f"{jax}.debug.print", None
+        debug = self.aliases_of("jax.debug")
+        if debug:
+            return f"{debug[0]}.print", None
+        if "jax" not in self.bindings:
+            return "jax.debug.print", _JAX
+        raise Refused("the name jax is taken by something other than the jax module")
+
+    def _jax_alias(self) -> str | None:
+        aliases = self.aliases_of("jax")
+        if not aliases:
+            return None
+        return "jax" if "jax" in aliases else aliases[0]
+
+
+def scan_names(module: cst.Module) -> ModuleNames:
+    bindings: dict[str, str] = {}
+    for statement in module.body:
+        for name, bound in _statement_bindings(statement):
+            # A name bound twice to different things is not one we can rely on.
+            previous = bindings.get(name)
+            bindings[name] = bound if previous in (None, bound) else _OTHER
+    return ModuleNames(bindings)
+
+
+def _statement_bindings(statement: cst.BaseStatement):
+    imports = _imports_of(statement)
+    for node in imports:
+        yield from (_import_bindings(node) if isinstance(node, cst.Import) else _import_from_bindings(node))
+    if not imports:
+        # Anything else (assignments, defs, imports inside a top-level if/try) binds names
+        # that are not reliably the module we would want.
+        for name in names_bound_in([statement]):
+            yield name, _OTHER
+
+
+def _import_bindings(node: cst.Import):
+    for alias in node.names:
+        module = _dotted_name(alias.name)
+        if alias.asname is not None:
+            yield alias.asname.name.value, module
+        else:
+            # ``import jax.numpy`` binds ``jax``.
+            yield module.split(".")[0], module.split(".")[0]
+
+
+def _import_from_bindings(node: cst.ImportFrom):
+    if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+        return
+    module = _dotted_name(node.module)
+    for alias in node.names:
+        imported = _dotted_name(alias.name)
+        name = alias.asname.name.value if alias.asname is not None else imported
+        # ``from jax import numpy`` binds a submodule; ``from numpy import sum`` a function.
+        yield name, f"{module}.{imported}" if module in ("jax",) else _OTHER
+
+
+def _dotted_name(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{_dotted_name(node.value)}.{node.attr.value}"
+    return _OTHER
+
+
+# -- adding imports ----------------------------------------------------------------------------
+
+
+def add_imports(module: cst.Module, requests: set[ImportRequest] | frozenset[ImportRequest]) -> cst.Module:
+    """Insert each requested import the module does not already bind, jax before jax.numpy."""
+    for request in sorted(requests, key=lambda r: r.module):
+        names = scan_names(module)
+        if names.bindings.get(request.bound_name) == request.module:
+            continue
+        module = _insert_import(module, request)
+    return module
+
+
+def _insert_import(module: cst.Module, request: ImportRequest) -> cst.Module:
+    body = list(module.body)
+    statement = _import_statement(request)
+    at, before_anchor = _insertion_point(body, request.module)
+    if before_anchor:
+        # Take over the anchor's leading blank lines and comments, so the group keeps its header.
+        statement = statement.with_changes(leading_lines=body[at].leading_lines)
+        body[at] = body[at].with_changes(leading_lines=())
+    elif at == _after_docstring_and_future(body):
+        # A module without imports: set the new one apart by blank lines.
+        if at > 0:
+            statement = statement.with_changes(leading_lines=(cst.EmptyLine(),))
+        if at < len(body) and not _starts_with_blank(body[at]):
+            body[at] = body[at].with_changes(leading_lines=(cst.EmptyLine(), *body[at].leading_lines))
+    body.insert(at, statement)
+    return module.with_changes(body=body)
+
+
+def _insertion_point(body: list[cst.BaseStatement], module: str) -> tuple[int, bool]:
+    """Where ``import MODULE`` goes, in isort's order next to the module's jax imports.
+
+    Returns the index and whether the new import goes just before an existing one.
+    """
+    block = _leading_import_block(body)
+    plain = [i for i in block if _is_jax_import(body[i], cst.Import)]
+    for index in plain:
+        if _first_module(body[index]) > module:
+            return index, True
+    if plain:
+        return plain[-1] + 1, False
+    froms = [i for i in block if _is_jax_import(body[i], cst.ImportFrom)]
+    if froms:
+        return froms[0], True  # isort puts ``import x`` before ``from x import y``
+    if block:
+        return block[-1] + 1, False
+    return _after_docstring_and_future(body), False
+
+
+def _import_statement(request: ImportRequest) -> cst.SimpleStatementLine:
+    text = f"import {request.module}" + (f" as {request.asname}" if request.asname else "")
+    return cst.parse_statement(text + "\n")  # type: ignore[return-value]
+
+
+def _imports_of(statement: cst.BaseStatement) -> list[cst.Import | cst.ImportFrom]:
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return []
+    smalls = statement.body
+    if smalls and all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in smalls):
+        return list(smalls)  # type: ignore[arg-type]
+    return []
+
+
+def _leading_import_block(body: list[cst.BaseStatement]) -> list[int]:
+    """Indexes of the top-of-module import statements (after a docstring)."""
+    indexes = []
+    start = 1 if body and _is_docstring(body[0]) else 0
+    for index in range(start, len(body)):
+        if not _imports_of(body[index]):
+            break
+        indexes.append(index)
+    return indexes
+
+
+def _first_module(statement: cst.BaseStatement) -> str:
+    node = _imports_of(statement)[0]
+    if isinstance(node, cst.Import):
+        return _dotted_name(node.names[0].name)
+    return _dotted_name(node.module) if node.module is not None else ""
+
+
+def _is_jax_import(statement: cst.BaseStatement, kind: type) -> bool:
+    nodes = _imports_of(statement)
+    if not nodes or not isinstance(nodes[0], kind):
+        return False
+    first = _first_module(statement)
+    return first == "jax" or first.startswith("jax.")
+
+
+def _is_docstring(statement: cst.BaseStatement) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
+
+
+def _after_docstring_and_future(body: list[cst.BaseStatement]) -> int:
+    at = 1 if body and _is_docstring(body[0]) else 0
+    while at < len(body) and any(
+        isinstance(node, cst.ImportFrom) and node.module is not None and _dotted_name(node.module) == "__future__"
+        for node in _imports_of(body[at])
+    ):
+        at += 1
+    return at
+
+
+def _starts_with_blank(statement: cst.BaseStatement) -> bool:
+    lines = statement.leading_lines
+    return bool(lines) and lines[0].comment is None

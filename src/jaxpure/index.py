@@ -1,0 +1,585 @@
+"""The cheap pass: one ``ast`` walk that maps a module before any libcst work.
+
+It finds what the expensive analysis needs to know about a whole module:
+its imports, functions and classes, where transforms are applied (the traced
+roots), which module-level names are rebound or mutated, and which parts of
+the module contain anything worth a closer look. Only those parts are later
+parsed with libcst.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from jaxpure import catalog
+from jaxpure.catalog import DIFFERENTIATION, STAGING, Transform
+from jaxpure.names import ImportMap, ast_dotted_name, build_import_map
+
+_MUTABLE_CONSTRUCTORS = {"builtins.list": "list", "builtins.dict": "dict", "builtins.set": "set"}
+
+
+@dataclass(slots=True)
+class Param:
+    name: str
+    position: int | None  # positional index, None for keyword-only and */** parameters
+    annotation: str | None  # qualified name of the annotation (or its subscripted head)
+    default: str | None  # "bool" | "int" | "str" | "None" | "list" | "dict" | "set" | "array" | "other"
+    star: str = ""  # "*" or "**" for variadic parameters
+
+
+@dataclass(slots=True)
+class FunctionInfo:
+    qualname: str
+    name: str
+    params: list[Param]
+    parent: str | None  # enclosing function's qualname
+    class_name: str | None  # the class it is a method of
+    top: int  # index of the module statement that contains it
+    line: int
+    local_names: set[str] = field(default_factory=set)  # params and names bound in the body
+    calls: set[str] = field(default_factory=set)  # plain names and self.methods it calls
+    uses_random: bool = False  # calls a jax.random key consumer
+    builds_compiled: bool = False  # applies a compiling transform (JP502 candidates)
+    global_rebinds: set[str] = field(default_factory=set)
+
+    def param(self, name: str) -> Param | None:
+        return next((param for param in self.params if param.name == name), None)
+
+    def positional(self, index: int) -> Param | None:
+        return next((param for param in self.params if param.position == index), None)
+
+
+@dataclass(slots=True)
+class ClassInfo:
+    qualname: str
+    framework: str | None  # "linen" | "nnx" | "equinox" | "haiku" | None
+    array_fields: set[str] = field(default_factory=set)
+    bases: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Root:
+    """A function handed to (or decorated by) a transform."""
+
+    function: str  # qualname
+    transform: Transform
+    static_params: frozenset[str] = frozenset()
+    traced_params: frozenset[str] | None = None  # None: every parameter that is not static
+    site: str | None = None  # the function in which the transform is applied
+    under: Transform | None = None  # a staging transform composed around this one: jit(grad(f))
+
+    @property
+    def kind(self) -> str:
+        return STAGING if self.under is not None else self.transform.kind
+
+    @property
+    def compiling(self) -> bool:
+        return self.transform.compiling or (self.under is not None and self.under.compiling)
+
+
+@dataclass(slots=True)
+class ModuleIndex:
+    imports: ImportMap
+    functions: dict[str, FunctionInfo] = field(default_factory=dict)
+    classes: dict[str, ClassInfo] = field(default_factory=dict)
+    roots: list[Root] = field(default_factory=list)
+    module_values: dict[str, str] = field(default_factory=dict)  # module-level name -> kind of value
+    rebound_globals: set[str] = field(default_factory=set)
+    mutated_globals: set[str] = field(default_factory=set)
+    module_code_tops: set[int] = field(default_factory=set)  # module statements with code worth analyzing
+    top_spans: list[tuple[int, int]] = field(default_factory=list)  # (first line, last line) per statement
+    transforms: dict[str, Transform] = field(default_factory=dict)
+
+    def function_for_name(self, name: str, scope: str | None) -> FunctionInfo | None:
+        """The function a plain name refers to from inside ``scope`` (nested first, then module level)."""
+        while scope is not None:
+            nested = self.functions.get(f"{scope}.<locals>.{name}")
+            if nested is not None:
+                return nested
+            info = self.functions.get(scope)
+            scope = info.parent if info else None
+        found = self.functions.get(name)
+        return found if found is not None and found.parent is None and found.class_name is None else None
+
+    def method(self, class_name: str | None, name: str) -> FunctionInfo | None:
+        return self.functions.get(f"{class_name}.{name}") if class_name else None
+
+    def class_of(self, function: FunctionInfo) -> ClassInfo | None:
+        return self.classes.get(function.class_name) if function.class_name else None
+
+
+def build_index(
+    tree: ast.Module,
+    module_name: str | None = None,
+    is_package: bool = False,
+    extra_transforms: dict[str, Transform] | None = None,
+) -> ModuleIndex:
+    imports = build_import_map(tree, module_name, is_package)
+    index = ModuleIndex(imports=imports, transforms={**catalog.TRANSFORMS, **(extra_transforms or {})})
+    builder = _IndexBuilder(index)
+    for position, statement in enumerate(tree.body):
+        first = min([statement.lineno, *(d.lineno for d in getattr(statement, "decorator_list", ()))])
+        index.top_spans.append((first, statement.end_lineno or statement.lineno))
+        builder.top = position
+        builder.visit(statement)
+    builder.resolve_pending_roots()
+    return index
+
+
+def value_kind(node: ast.expr | None, imports: ImportMap) -> str | None:
+    """A coarse kind for a default or an assigned value."""
+    if node is None:
+        return None
+    if isinstance(node, ast.Constant):
+        value = node.value
+        if value is None:
+            return "None"
+        return type(value).__name__ if isinstance(value, bool | int | str) else "other"
+    if isinstance(node, ast.List | ast.ListComp):
+        return "list"
+    if isinstance(node, ast.Dict | ast.DictComp):
+        return "dict"
+    if isinstance(node, ast.Set | ast.SetComp):
+        return "set"
+    if isinstance(node, ast.Call):
+        called = imports.resolve_ast(node.func)
+        if called in _MUTABLE_CONSTRUCTORS:
+            return _MUTABLE_CONSTRUCTORS[called]
+        if called in catalog.STATEFUL_RNG_MAKERS:
+            return "rng"
+        if called and (called.startswith("numpy.") or called.startswith("jax.numpy.")):
+            return "array"
+    return "other"
+
+
+class _IndexBuilder(ast.NodeVisitor):
+    def __init__(self, index: ModuleIndex) -> None:
+        self.index = index
+        self.imports = index.imports
+        self.top = 0
+        self.scopes: list[tuple[str, str]] = []  # ("class" | "function", qualname), innermost last
+        self.function_stack: list[FunctionInfo] = []
+        self.loop_depth = 0
+        self.composed_under: dict[int, Transform] = {}  # id(inner transform call) -> outer staging transform
+        self.pending_roots: list[tuple] = []
+
+    # -- scopes -----------------------------------------------------------------
+
+    @property
+    def function(self) -> FunctionInfo | None:
+        return self.function_stack[-1] if self.function_stack else None
+
+    @property
+    def enclosing_class(self) -> str | None:
+        """The class whose body we are directly in, if any."""
+        return self.scopes[-1][1] if self.scopes and self.scopes[-1][0] == "class" else None
+
+    def _qualname(self, name: str) -> str:
+        if not self.scopes:
+            return name
+        kind, outer = self.scopes[-1]
+        return f"{outer}.{name}" if kind == "class" else f"{outer}.<locals>.{name}"
+
+    def _shadowed(self) -> set[str]:
+        return self.function.local_names if self.function else set()
+
+    def resolve(self, node: ast.expr) -> str | None:
+        return self.imports.resolve_ast(node, self._shadowed())
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        qualname = self._qualname(node.name)
+        if self.function:
+            self.function.local_names.add(node.name)
+        bases = [self.resolve(base) or "" for base in node.bases]
+        framework = next((catalog.MODULE_BASES[b] for b in bases if b in catalog.MODULE_BASES), None)
+        if framework is None:  # a subclass of a Module class defined earlier in this module
+            framework = next(
+                (self.index.classes[b].framework for b in (ast_dotted_name(x) for x in node.bases) if b in self.index.classes),
+                None,
+            )
+        info = ClassInfo(qualname, framework, bases=bases)
+        self.index.classes[qualname] = info
+        for decorator in node.decorator_list:
+            self.visit(decorator)
+        for statement in node.body:
+            if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+                if self._is_array_annotation(statement.annotation):
+                    info.array_fields.add(statement.target.id)
+        self.scopes.append(("class", qualname))
+        for statement in node.body:
+            self.visit(statement)
+        self.scopes.pop()
+
+    def _is_array_annotation(self, annotation: ast.expr) -> bool:
+        head = annotation.value if isinstance(annotation, ast.Subscript) else annotation
+        qualified = self.resolve(head) or ""
+        if qualified in catalog.ARRAY_ANNOTATIONS:
+            return True
+        return qualified.startswith("jaxtyping.") and qualified.split(".")[-1] in catalog.JAXTYPING_DTYPES
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        for decorator in node.decorator_list:
+            self.visit(decorator)
+        for default in [*node.args.defaults, *node.args.kw_defaults]:
+            if default is not None:
+                self.visit(default)
+        class_name = self.enclosing_class
+        qualname = self._qualname(node.name)
+        parent = self.function
+        if parent is not None and class_name is None:
+            parent.local_names.add(node.name)
+        info = FunctionInfo(
+            qualname=qualname,
+            name=node.name,
+            params=self._params(node.args),
+            parent=parent.qualname if parent else None,
+            class_name=class_name,
+            top=self.top,
+            line=node.lineno,
+        )
+        info.local_names.update(param.name for param in info.params)
+        self.index.functions[qualname] = info
+        for decorator in reversed(node.decorator_list):
+            self._root_from_decorator(decorator, info)
+        if info.class_name is not None:
+            self._collect_array_fields(node, info)
+        self.function_stack.append(info)
+        self.scopes.append(("function", qualname))
+        saved_loops, self.loop_depth = self.loop_depth, 0
+        for statement in node.body:
+            self.visit(statement)
+        self.loop_depth = saved_loops
+        self.scopes.pop()
+        self.function_stack.pop()
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def _params(self, args: ast.arguments) -> list[Param]:
+        params: list[Param] = []
+        positional = [*args.posonlyargs, *args.args]
+        defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+        for position, (arg, default) in enumerate(zip(positional, defaults)):
+            params.append(Param(arg.arg, position, self._annotation(arg), value_kind(default, self.imports)))
+        if args.vararg:
+            params.append(Param(args.vararg.arg, None, None, None, "*"))
+        for arg, default in zip(args.kwonlyargs, args.kw_defaults):
+            params.append(Param(arg.arg, None, self._annotation(arg), value_kind(default, self.imports)))
+        if args.kwarg:
+            params.append(Param(args.kwarg.arg, None, None, None, "**"))
+        return params
+
+    def _annotation(self, arg: ast.arg) -> str | None:
+        annotation = arg.annotation
+        if annotation is None:
+            return None
+        if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+            return annotation.value.split("[")[0].strip()
+        if self._is_array_annotation(annotation):
+            return "jax.Array"
+        head = annotation.value if isinstance(annotation, ast.Subscript) else annotation
+        return self.resolve(head) or ast_dotted_name(head)
+
+    def _collect_array_fields(self, node: ast.FunctionDef | ast.AsyncFunctionDef, info: FunctionInfo) -> None:
+        """``self.w = jnp.zeros(...)`` in ``__init__``/``setup`` marks ``w`` as an array field."""
+        if node.name not in ("__init__", "setup", "__post_init__"):
+            return
+        fields = self.index.classes[info.class_name].array_fields
+        for child in ast.walk(node):
+            if not isinstance(child, ast.Assign) or not isinstance(child.value, ast.Call):
+                continue
+            called = self.imports.resolve_ast(child.value.func) or ""
+            if not (called.startswith("jax.") or called.startswith("flax.nnx.")):
+                continue
+            for target in child.targets:
+                if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
+                    fields.add(target.attr)
+
+    # -- roots ------------------------------------------------------------------
+
+    def transform_of(self, node: ast.expr) -> tuple[Transform, list[ast.keyword], bool] | None:
+        """``(transform, keywords, takes_function_next)`` for an expression that applies a transform.
+
+        ``jax.jit`` → no keywords; ``partial(jax.jit, static_argnums=1)`` and the
+        factory ``jax.jit(static_argnames="n")`` → their keywords, and the function
+        comes as the first argument of the next call.
+        """
+        qualified = self.resolve(node)
+        if qualified in self.index.transforms:
+            return self.index.transforms[qualified], [], False
+        if not isinstance(node, ast.Call):
+            return None
+        called = self.resolve(node.func)
+        if called == "functools.partial" and node.args:
+            inner = self.resolve(node.args[0])
+            if inner in self.index.transforms and len(node.args) == 1:
+                return self.index.transforms[inner], node.keywords, True
+        elif called in self.index.transforms and not node.args:
+            return self.index.transforms[called], node.keywords, True
+        return None
+
+    def _root_from_decorator(self, decorator: ast.expr, function: FunctionInfo) -> None:
+        applied = self.transform_of(decorator)
+        if applied is None:
+            return
+        transform, keywords, _ = applied
+        self._add_root(function, transform, keywords, bound=0)
+
+    def _add_root(
+        self,
+        function: FunctionInfo,
+        transform: Transform,
+        keywords: list[ast.keyword],
+        bound: int,
+        bound_names: frozenset[str] = frozenset(),
+        under: Transform | None = None,
+    ) -> None:
+        static: set[str] = set(bound_names)
+        static.update(p.name for p in function.params if p.position is not None and p.position < bound)
+        traced: set[str] | None = None
+        for keyword in keywords:
+            if keyword.arg in catalog.STATIC_ARGNUMS_KEYWORDS:
+                for number in _int_literals(keyword.value):
+                    param = function.positional(number + bound if number >= 0 else len(function.params) + number)
+                    if param:
+                        static.add(param.name)
+            elif keyword.arg in catalog.STATIC_ARGNAMES_KEYWORDS:
+                static.update(_str_literals(keyword.value))
+            elif keyword.arg == "in_axes" and transform.kind == STAGING and not transform.compiling:
+                for number, axis in enumerate(_sequence_items(keyword.value)):
+                    if isinstance(axis, ast.Constant) and axis.value is None:
+                        param = function.positional(number + bound)
+                        if param:
+                            static.add(param.name)
+            elif keyword.arg == "argnums" and transform.kind == DIFFERENTIATION:
+                traced = {p.name for n in _int_literals(keyword.value) if (p := function.positional(n + bound))}
+        if transform.kind == DIFFERENTIATION and not transform.all_params_traced and traced is None:
+            first = function.positional(bound)
+            traced = {first.name} if first else set()
+        self.index.roots.append(
+            Root(
+                function.qualname,
+                transform,
+                frozenset(static),
+                frozenset(traced) if traced is not None else None,
+                self.function.qualname if self.function else None,
+                under,
+            )
+        )
+
+    def _function_argument(self, node: ast.expr) -> tuple[FunctionInfo, int, frozenset[str]] | None:
+        """The function a transform is applied to: a name, ``self.method``, or ``partial(fn, ...)``."""
+        if isinstance(node, ast.Name):
+            found = self.index.function_for_name(node.id, self.function.qualname if self.function else None)
+            if found is None and self.enclosing_class:
+                found = self.index.method(self.enclosing_class, node.id)
+            return (found, 0, frozenset()) if found else None
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+            enclosing = self.function.class_name if self.function else None
+            found = self.index.method(enclosing, node.attr)
+            return (found, 1, frozenset()) if found else None  # self is bound
+        if isinstance(node, ast.Call) and self.resolve(node.func) == "functools.partial" and node.args:
+            inner = self._function_argument(node.args[0])
+            if inner is None:
+                return None
+            found, bound, _ = inner
+            names = frozenset(k.arg for k in node.keywords if k.arg)
+            return found, bound + len(node.args) - 1, names
+        return None
+
+    def _roots_from_call(self, node: ast.Call) -> None:
+        applied = self.transform_of(node.func)
+        if applied is not None and applied[2]:  # partial(jax.jit, ...)(f) / jax.jit(static_argnames=...)(f)
+            transform, keywords, _ = applied
+            candidates = [(node.args[0], transform)] if node.args else []
+        else:
+            qualified = self.resolve(node.func)
+            transform = self.index.transforms.get(qualified) if qualified else None
+            if transform is None:
+                return
+            keywords = node.keywords
+            candidates = [(node.args[i], transform) for i in transform.function_args if i < len(node.args)]
+            if transform.branch_list_arg is not None and transform.branch_list_arg < len(node.args):
+                branches = node.args[transform.branch_list_arg]
+                candidates += [(b, transform) for b in _sequence_items(branches)]
+            for keyword in node.keywords:
+                if keyword.arg in ("fun", "f", "body_fun", "cond_fun", "true_fun", "false_fun", "fn"):
+                    candidates.append((keyword.value, transform))
+        if self.function:
+            self.function.builds_compiled |= transform.name in catalog.REBUILD_COMPILES
+        outer = self.composed_under.get(id(node))
+        if transform.kind == STAGING:
+            outer = transform if outer is None or transform.compiling else outer
+        for argument, applied_transform in candidates:
+            if isinstance(argument, ast.Lambda):
+                self._mark_module_code()
+                continue
+            if isinstance(argument, ast.Call) and outer is not None:
+                self.composed_under[id(argument)] = outer
+            # Resolved once the whole module is indexed: the function may be defined further down.
+            self.pending_roots.append((argument, applied_transform, keywords, self.composed_under.get(id(node)),
+                                       self.function, self.enclosing_class))
+
+    def resolve_pending_roots(self) -> None:
+        for argument, transform, keywords, under, function, enclosing_class in self.pending_roots:
+            self.function_stack = [function] if function else []
+            self.scopes = [("class", enclosing_class)] if enclosing_class else []
+            resolved = self._function_argument(argument)
+            if resolved is not None:
+                target, bound, bound_names = resolved
+                self._add_root(target, transform, keywords, bound, bound_names, under)
+        self.pending_roots.clear()
+
+    def _mark_module_code(self) -> None:
+        if self.function is None:
+            self.index.module_code_tops.add(self.top)
+
+    # -- statements and expressions ----------------------------------------------
+
+    def visit_Call(self, node: ast.Call) -> None:
+        self._roots_from_call(node)
+        function = self.function
+        called = self.resolve(node.func)
+        if called is not None:
+            if catalog.is_key_consumer(called):
+                if function:
+                    function.uses_random = True
+                else:
+                    self._mark_module_code()
+            elif called in catalog.REBUILD_COMPILES and function is None and self.loop_depth:
+                self._mark_module_code()
+        func = node.func
+        if function is not None:
+            if isinstance(func, ast.Name):
+                function.calls.add(func.id)
+            elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
+                function.calls.add(f"self.{func.attr}")
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            if func.attr in catalog.CONTAINER_MUTATORS:
+                self._mutates(func.value.id)
+        if isinstance(func, ast.Call) and function is None:
+            applied = self.transform_of(func.func)
+            if applied and applied[0].name in catalog.REBUILD_COMPILES:
+                self._mark_module_code()  # jax.jit(...)(x) at module level
+        self.generic_visit(node)
+
+    def _mutates(self, name: str) -> None:
+        if self.function is None or name not in self.function.local_names:
+            self.index.mutated_globals.add(name)
+
+    def _bind(self, target: ast.expr) -> None:
+        if isinstance(target, ast.Name):
+            if self.function is not None:
+                self.function.local_names.add(target.id)
+        elif isinstance(target, ast.Tuple | ast.List):
+            for element in target.elts:
+                self._bind(element)
+        elif isinstance(target, ast.Starred):
+            self._bind(target.value)
+        elif isinstance(target, ast.Subscript | ast.Attribute):
+            base = target.value
+            while isinstance(base, ast.Subscript | ast.Attribute):
+                base = base.value
+            if isinstance(base, ast.Name) and base.id != "self":
+                self._mutates(base.id)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        for target in node.targets:
+            self._bind(target)
+            if not self.scopes and isinstance(target, ast.Name):
+                self.index.module_values[target.id] = value_kind(node.value, self.imports) or "other"
+        self.visit(node.value)
+        for target in node.targets:
+            if not isinstance(target, ast.Name):
+                self.visit(target)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        self._bind(node.target)
+        if not self.scopes and isinstance(node.target, ast.Name) and node.value:
+            self.index.module_values[node.target.id] = value_kind(node.value, self.imports) or "other"
+        if node.value is not None:
+            self.visit(node.value)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self._bind(node.target)
+        if not self.scopes and isinstance(node.target, ast.Name):
+            self.index.rebound_globals.add(node.target.id)
+        self.visit(node.value)
+
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
+        self._bind(node.target)
+        self.visit(node.value)
+
+    def visit_Delete(self, node: ast.Delete) -> None:
+        for target in node.targets:
+            if isinstance(target, ast.Subscript):
+                self._bind(target)
+
+    def visit_Global(self, node: ast.Global) -> None:
+        if self.function is not None:
+            self.function.global_rebinds.update(node.names)
+            self.index.rebound_globals.update(node.names)
+
+    def visit_For(self, node: ast.For | ast.AsyncFor | ast.While) -> None:
+        if not isinstance(node, ast.While):
+            self._bind(node.target)
+            self.visit(node.iter)
+        else:
+            self.visit(node.test)
+        self.loop_depth += 1
+        for statement in node.body:
+            self.visit(statement)
+        self.loop_depth -= 1
+        for statement in node.orelse:
+            self.visit(statement)
+
+    visit_AsyncFor = visit_For
+    visit_While = visit_For
+
+    def visit_With(self, node: ast.With | ast.AsyncWith) -> None:
+        for item in node.items:
+            self.visit(item.context_expr)
+            if item.optional_vars is not None:
+                self._bind(item.optional_vars)
+        for statement in node.body:
+            self.visit(statement)
+
+    visit_AsyncWith = visit_With
+
+    def visit_comprehension(self, node: ast.comprehension) -> None:
+        self.visit(node.iter)
+        for condition in node.ifs:
+            self.visit(condition)
+
+    def _visit_comprehension_expr(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp) -> None:
+        for generator in node.generators:
+            self.visit(generator)
+        self.loop_depth += 1
+        if isinstance(node, ast.DictComp):
+            self.visit(node.key)
+            self.visit(node.value)
+        else:
+            self.visit(node.elt)
+        self.loop_depth -= 1
+
+    visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _visit_comprehension_expr
+
+
+def _int_literals(node: ast.expr) -> list[int]:
+    items = _sequence_items(node) if isinstance(node, ast.Tuple | ast.List) else [node]
+    numbers = []
+    for item in items:
+        if isinstance(item, ast.Constant) and isinstance(item.value, int) and not isinstance(item.value, bool):
+            numbers.append(item.value)
+        elif isinstance(item, ast.UnaryOp) and isinstance(item.op, ast.USub) and isinstance(item.operand, ast.Constant):
+            numbers.append(-item.operand.value)
+    return numbers
+
+
+def _str_literals(node: ast.expr) -> list[str]:
+    items = _sequence_items(node) if isinstance(node, ast.Tuple | ast.List) else [node]
+    return [item.value for item in items if isinstance(item, ast.Constant) and isinstance(item.value, str)]
+
+
+def _sequence_items(node: ast.expr) -> list[ast.expr]:
+    return list(node.elts) if isinstance(node, ast.Tuple | ast.List) else []

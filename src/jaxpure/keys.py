@@ -1,0 +1,292 @@
+"""PRNG key reuse (JP302) and reuse across loop iterations (JP303).
+
+A flow-sensitive walk over one function's statements, in order, that tracks
+for every key expression (``key``, ``keys[0]``, ``self.key``) whether it has
+already been consumed. Consumers are every ``jax.random`` sampler and
+``split`` (and module functions that consume a key parameter); ``fold_in``
+derives a new key without consuming its argument, as JAX's own key-reuse
+checker does. Exclusive branches start from the same state and merge; a
+key consumed inside a loop body that the body never rebinds is consumed
+again on the next iteration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import libcst as cst
+
+from jaxpure import catalog
+from jaxpure.dataflow import dotted_name
+
+Resolver = Callable[[cst.BaseExpression], "str | None"]
+ConsumedByCall = Callable[[cst.Call], list[cst.BaseExpression]]
+
+_LAX_LOOPS = frozenset({"jax.lax.scan", "jax.lax.fori_loop", "jax.lax.while_loop", "jax.lax.map"})
+
+
+def find_key_reuse(
+    body: cst.CSTNode, resolve: Resolver, consumed_by_call: ConsumedByCall
+) -> list[tuple[cst.CSTNode, object]]:
+    from jaxpure.rules import RULES
+
+    walker = _KeyWalker(resolve, consumed_by_call, RULES["JP302"], RULES["JP303"])
+    walker.block(_statements(body))
+    return walker.findings
+
+
+def consumed_parameters(body: cst.CSTNode, params: Iterable[str], resolve: Resolver, consumed_by_call: ConsumedByCall) -> set[str]:
+    """Which of a function's parameters it consumes as keys (for callers' analysis)."""
+    walker = _KeyWalker(resolve, consumed_by_call, None, None)
+    walker.block(_statements(body))
+    return {name for name in params if name in walker.ever_consumed}
+
+
+def _statements(body: cst.CSTNode) -> list[cst.CSTNode]:
+    if isinstance(body, cst.Module):
+        return list(body.body)
+    if isinstance(body, cst.IndentedBlock):
+        return list(body.body)
+    if isinstance(body, cst.SimpleStatementSuite):
+        return list(body.body)
+    return [body]
+
+
+class _KeyWalker:
+    def __init__(self, resolve: Resolver, consumed_by_call: ConsumedByCall, reuse_rule, loop_rule) -> None:
+        self.resolve = resolve
+        self.consumed_by_call = consumed_by_call
+        self.reuse_rule = reuse_rule
+        self.loop_rule = loop_rule
+        self.consumed: dict[str, cst.CSTNode] = {}  # key expression -> where it was consumed
+        self.loop_bound: list[set[str]] = []  # names each enclosing loop body rebinds
+        self.findings: list[tuple[cst.CSTNode, object]] = []
+        self.reported_loops: set[tuple[int, str]] = set()
+        self.ever_consumed: set[str] = set()
+
+    # -- statements ---------------------------------------------------------------
+
+    def block(self, statements: Iterable[cst.CSTNode]) -> None:
+        for statement in statements:
+            self.statement(statement)
+
+    def statement(self, node: cst.CSTNode) -> None:  # noqa: C901 - one case per statement kind
+        if isinstance(node, cst.SimpleStatementLine | cst.SimpleStatementSuite):
+            for small in node.body:
+                self.small_statement(small)
+        elif isinstance(node, cst.If):
+            self.expression(node.test)
+            before = dict(self.consumed)
+            self.block(_statements(node.body))
+            after_body = self.consumed
+            self.consumed = before
+            if node.orelse is not None:
+                self.statement(node.orelse) if isinstance(node.orelse, cst.If) else self.block(_statements(node.orelse.body))
+            self.consumed = {**self.consumed, **after_body}
+        elif isinstance(node, cst.Else):
+            self.block(_statements(node.body))
+        elif isinstance(node, cst.For | cst.While):
+            header = node.iter if isinstance(node, cst.For) else node.test
+            self.expression(header)
+            bound = _bound_names(node.body)
+            if isinstance(node, cst.For):
+                bound |= _target_names(node.target)
+                self.rebind(node.target)
+            self.loop_bound.append(bound)
+            self.block(_statements(node.body))
+            self.loop_bound.pop()
+            if node.orelse is not None:
+                self.block(_statements(node.orelse.body))
+        elif isinstance(node, cst.With):
+            for item in node.items:
+                self.expression(item.item)
+                if item.asname is not None:
+                    self.rebind(item.asname.name)
+            self.block(_statements(node.body))
+        elif isinstance(node, cst.Try | cst.TryStar):
+            self.block(_statements(node.body))
+            for handler in node.handlers:
+                self.block(_statements(handler.body))
+            if node.orelse is not None:
+                self.block(_statements(node.orelse.body))
+            if node.finalbody is not None:
+                self.block(_statements(node.finalbody.body))
+        elif isinstance(node, cst.Match):
+            self.expression(node.subject)
+            before = dict(self.consumed)
+            merged: dict[str, cst.CSTNode] = {}
+            for case in node.cases:
+                self.consumed = dict(before)
+                self.block(_statements(case.body))
+                merged.update(self.consumed)
+            self.consumed = {**before, **merged}
+        # function and class definitions are analyzed on their own
+
+    def small_statement(self, node: cst.CSTNode) -> None:
+        if isinstance(node, cst.Assign):
+            self.expression(node.value)
+            for target in node.targets:
+                self.rebind(target.target)
+        elif isinstance(node, cst.AnnAssign | cst.AugAssign):
+            if node.value is not None:
+                self.expression(node.value)
+            self.rebind(node.target)
+        elif isinstance(node, cst.Expr | cst.Return):
+            if node.value is not None:
+                self.expression(node.value)
+        else:
+            for child in node.children:
+                if isinstance(child, cst.BaseExpression):
+                    self.expression(child)
+
+    # -- expressions ---------------------------------------------------------------
+
+    def expression(self, node: cst.CSTNode) -> None:
+        if isinstance(node, cst.Lambda | cst.FunctionDef):
+            return
+        if isinstance(node, cst.IfExp):
+            self.expression(node.test)
+            before = dict(self.consumed)
+            self.expression(node.body)
+            after_body = self.consumed
+            self.consumed = before
+            self.expression(node.orelse)
+            self.consumed = {**self.consumed, **after_body}
+            return
+        if isinstance(node, cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp):
+            self.comprehension(node)
+            return
+        if isinstance(node, cst.NamedExpr):
+            self.expression(node.value)
+            self.rebind(node.target)
+            return
+        for child in node.children:
+            self.expression(child)
+        if isinstance(node, cst.Call):
+            self.call(node)
+
+    def comprehension(self, node: cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp) -> None:
+        bound: set[str] = set()
+        comp: cst.CompFor | None = node.for_in
+        first = True
+        while comp is not None:
+            if first:
+                self.expression(comp.iter)  # the outermost iterable is evaluated once
+            bound |= _target_names(comp.target)
+            first = False
+            comp = comp.inner_for_in
+        self.loop_bound.append(bound)
+        for name in bound:
+            self.forget(name)
+        inner = node.for_in.inner_for_in
+        while inner is not None:
+            self.expression(inner.iter)
+            inner = inner.inner_for_in
+        parts = [node.key, node.value] if isinstance(node, cst.DictComp) else [node.elt]
+        for part in parts:
+            self.expression(part)
+        self.loop_bound.pop()
+
+    def call(self, node: cst.Call) -> None:
+        called = self.resolve(node.func)
+        if called is not None and catalog.is_key_consumer(called):
+            key = _key_argument(node)
+            if key is not None:
+                self.consume(key, node)
+        elif called in _LAX_LOOPS:
+            for argument in node.args:
+                if isinstance(argument.value, cst.Lambda):
+                    self.lax_loop_lambda(argument.value)
+        else:
+            for key in self.consumed_by_call(node):
+                self.consume(key, node)
+
+    def lax_loop_lambda(self, node: cst.Lambda) -> None:
+        params = {p.name.value for p in node.params.params}
+        self.loop_bound.append(params)
+        saved = self.consumed
+        self.consumed = dict(saved)
+        self.expression(node.body)
+        self.consumed = saved
+        self.loop_bound.pop()
+
+    # -- key state ------------------------------------------------------------------
+
+    def consume(self, key_node: cst.BaseExpression, at: cst.Call) -> None:
+        key = _key_identity(key_node)
+        if key is None:
+            return
+        self.ever_consumed.add(key.split("[")[0].split(".")[0])
+        head = key.split("[")[0].split(".")[0]
+        for depth, bound in enumerate(self.loop_bound):
+            if head not in bound and self.loop_rule is not None:
+                marker = (depth, key)
+                if marker not in self.reported_loops:
+                    self.reported_loops.add(marker)
+                    self.findings.append((at, self.loop_rule))
+                self.consumed[key] = at
+                return
+        if key in self.consumed and self.reuse_rule is not None:
+            self.findings.append((at, self.reuse_rule))
+        self.consumed[key] = at
+
+    def rebind(self, target: cst.BaseExpression) -> None:
+        for name in _target_names(target):
+            self.forget(name)
+        key = _key_identity(target)
+        if key is not None:
+            self.consumed.pop(key, None)
+
+    def forget(self, name: str) -> None:
+        for key in [k for k in self.consumed if k == name or k.startswith((f"{name}[", f"{name}."))]:
+            del self.consumed[key]
+
+
+def _key_argument(node: cst.Call) -> cst.BaseExpression | None:
+    for argument in node.args:
+        if argument.keyword is not None and argument.keyword.value == "key":
+            return argument.value
+    positional = [a for a in node.args if a.keyword is None and not a.star]
+    return positional[0].value if positional else None
+
+
+def _key_identity(node: cst.BaseExpression) -> str | None:
+    """``key``, ``self.key`` or ``keys[0]``; ``None`` when the expression is not a stable name."""
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1:
+        base = dotted_name(node.value)
+        index = node.slice[0].slice
+        if base and isinstance(index, cst.Index) and isinstance(index.value, cst.Integer):
+            return f"{base}[{index.value.value}]"
+        return None
+    return dotted_name(node)
+
+
+def _target_names(target: cst.CSTNode) -> set[str]:
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, cst.Tuple | cst.List):
+        return {name for element in target.elements for name in _target_names(element.value)}
+    if isinstance(target, cst.StarredElement):
+        return _target_names(target.value)
+    if isinstance(target, cst.Attribute):
+        dotted = dotted_name(target)
+        return {dotted} if dotted else set()
+    return set()
+
+
+def _bound_names(body: cst.CSTNode) -> set[str]:
+    """Names (and dotted attributes) a loop body rebinds anywhere in it."""
+    names: set[str] = set()
+    stack = [body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.FunctionDef | cst.ClassDef | cst.Lambda):
+            continue
+        if isinstance(node, cst.AssignTarget):
+            names |= _target_names(node.target)
+        elif isinstance(node, cst.AugAssign | cst.AnnAssign | cst.NamedExpr):
+            names |= _target_names(node.target)
+        elif isinstance(node, cst.For | cst.CompFor):
+            names |= _target_names(node.target)
+        stack.extend(node.children)
+    return names

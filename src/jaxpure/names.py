@@ -1,0 +1,118 @@
+"""Resolve a module's local spellings (``jnp.sum``, ``J``, ``jr.split``) to qualified names.
+
+One cheap pass over the module's ``ast`` collects every import and simple
+alias; resolution afterwards is a dictionary lookup. A name that a module
+binds by ``def``/``class`` is its own and never resolves to an import.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+
+_BUILTINS = frozenset(dir(builtins))
+
+# Canonical spellings for modules that JAX re-exports under several names.
+_CANONICAL_PREFIXES = (
+    ("jax.experimental.pjit.", "jax.experimental.pjit."),
+    ("flax.linen.module.", "flax.linen."),
+    ("jax._src.", "jax."),
+)
+
+
+class ImportMap:
+    """Local name → qualified name, for one module."""
+
+    def __init__(self, module_name: str | None = None, is_package: bool = False) -> None:
+        self.aliases: dict[str, str] = {}
+        self.module_name = module_name
+        self.is_package = is_package
+        self.own_names: set[str] = set()  # names the module defines itself
+
+    # -- building -------------------------------------------------------------
+
+    def add_import(self, node: ast.Import | ast.ImportFrom) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    self.aliases[alias.asname] = alias.name
+                else:
+                    head = alias.name.split(".")[0]
+                    self.aliases[head] = head
+            return
+        base = self._absolute_module(node.module, node.level)
+        if base is None:
+            return
+        for alias in node.names:
+            if alias.name == "*":
+                continue
+            self.aliases[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
+
+    def add_alias(self, name: str, value: ast.expr) -> None:
+        """``jnp = jax.numpy`` at module level makes ``jnp`` an alias."""
+        qualified = self.resolve_ast(value)
+        if qualified is not None and not qualified.startswith("builtins."):
+            self.aliases[name] = qualified
+
+    def _absolute_module(self, module: str | None, level: int) -> str | None:
+        if level == 0:
+            return module or ""
+        if not self.module_name:
+            return None
+        parts = self.module_name.split(".")
+        keep = len(parts) - level + (1 if self.is_package else 0)
+        if keep < 0:
+            return None
+        base = ".".join(parts[:keep])
+        if module:
+            base = f"{base}.{module}" if base else module
+        return base
+
+    # -- resolving --------------------------------------------------------------
+
+    def resolve_dotted(self, dotted: str, shadowed: frozenset[str] | set[str] = frozenset()) -> str | None:
+        head, _, rest = dotted.partition(".")
+        if head in shadowed:
+            return None
+        target = self.aliases.get(head)
+        if target is None:
+            if head in _BUILTINS and not rest and head not in self.own_names:
+                return f"builtins.{head}"
+            return None
+        qualified = f"{target}.{rest}" if rest else target
+        for prefix, canonical in _CANONICAL_PREFIXES:
+            if qualified.startswith(prefix):
+                qualified = canonical + qualified[len(prefix) :]
+        return qualified
+
+    def resolve_ast(self, node: ast.expr, shadowed: frozenset[str] | set[str] = frozenset()) -> str | None:
+        dotted = ast_dotted_name(node)
+        return self.resolve_dotted(dotted, shadowed) if dotted else None
+
+
+def ast_dotted_name(node: ast.expr) -> str | None:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def build_import_map(tree: ast.Module, module_name: str | None, is_package: bool) -> ImportMap:
+    """Every import in the module (function-level imports too: libraries import lazily)."""
+    imports = ImportMap(module_name, is_package)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            imports.add_import(node)
+    for statement in tree.body:
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            imports.own_names.add(statement.name)
+            imports.aliases.pop(statement.name, None)
+        elif isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target = statement.targets[0]
+            if isinstance(target, ast.Name) and isinstance(statement.value, ast.Attribute | ast.Name):
+                imports.add_alias(target.id, statement.value)
+    return imports

@@ -1,0 +1,412 @@
+"""JP4xx: Python control flow that needs a concrete value where JAX has a tracer."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from jaxpure import catalog
+from jaxpure.catalog import STAGING
+from jaxpure.rules.base import TRACED, Rule
+
+
+def is_boolean_logic(node: cst.BaseExpression) -> bool:
+    """``a and b``, ``not a``, ``0 < x < 1``: reported as JP405 wherever they stand."""
+    if isinstance(node, cst.BooleanOperation):
+        return True
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+        return True
+    return isinstance(node, cst.Comparison) and len(node.comparisons) > 1
+
+
+class PythonIfOnTracedValue(Rule):
+    """A Python `if`/`elif` or conditional expression on a traced value.
+
+    ## What it does
+    Flags branches whose condition depends on a traced array inside staged code.
+    Conditions on static information (`x.shape`, `x.ndim`, `len(x)`, `x is None`,
+    static arguments) are fine, and so is any `if` under `jax.grad` alone,
+    which runs on concrete values.
+
+    ## Why is this bad?
+    Python needs a concrete `True`/`False`; under `jit` the condition is an abstract
+    tracer and JAX raises `TracerBoolConversionError`.
+
+    ## Example
+    ```python
+    import jax
+
+    @jax.jit
+    def relu(x):
+        if x > 0:
+            return x
+        else:
+            return 0.0
+    ```
+
+    ## Use instead
+    ```python
+    import jax
+    import jax.numpy as jnp
+
+    @jax.jit
+    def relu(x):
+        return jnp.where(x > 0, x, 0.0)
+    ```
+
+    ## Fix safety
+    An `if`/`else` whose branches only return, or only assign the same names, is
+    rewritten to `jnp.where`; both branches are then evaluated, which is safe for
+    pure array expressions.
+    """
+
+    code = "JP401"
+    name = "python-if-on-traced-value"
+    message = "Python if on a traced value fails under tracing; use jnp.where, lax.cond or lax.select"
+    nodes = (cst.If, cst.IfExp)
+    fixable = True
+
+    def check(self, node, ctx) -> None:
+        if not is_boolean_logic(node.test) and ctx.traced(node.test):
+            ctx.report(node, self)
+
+
+class PythonWhileOnTracedValue(Rule):
+    """A Python `while` loop on a traced condition.
+
+    ## What it does
+    Flags `while` loops whose condition depends on a traced value in staged code.
+
+    ## Why is this bad?
+    The condition needs a concrete boolean; under `jit` it raises
+    `TracerBoolConversionError`.
+
+    ## Example
+    ```python
+    import jax
+
+    @jax.jit
+    def halve_until_small(x):
+        while x > 1.0:
+            x = x / 2
+        return x
+    ```
+
+    ## Use instead
+    ```python
+    import jax
+    from jax import lax
+
+    @jax.jit
+    def halve_until_small(x):
+        return lax.while_loop(lambda v: v > 1.0, lambda v: v / 2, x)
+    ```
+    """
+
+    code = "JP402"
+    name = "python-while-on-traced-value"
+    message = "Python while on a traced value fails under tracing; use lax.while_loop"
+    nodes = (cst.While,)
+
+    def check(self, node: cst.While, ctx) -> None:
+        if not is_boolean_logic(node.test) and ctx.traced(node.test):
+            ctx.report(node, self)
+
+
+class PythonLoopOverTracedBound(Rule):
+    """`for i in range(traced)`.
+
+    ## What it does
+    Flags Python `for` loops whose number of iterations is a traced value.
+
+    ## Why is this bad?
+    `range` needs a concrete integer; under `jit` the bound is a tracer and JAX
+    raises `TracerIntegerConversionError`.
+
+    ## Example
+    ```python
+    import jax
+
+    @jax.jit
+    def power(x, n):
+        y = x
+        for _ in range(n):
+            y = y * x
+        return y
+    ```
+
+    ## Use instead
+    ```python
+    import jax
+    from jax import lax
+
+    @jax.jit
+    def power(x, n):
+        return lax.fori_loop(0, n, lambda i, y: y * x, x)
+    ```
+    """
+
+    code = "JP403"
+    name = "python-loop-over-traced-bound"
+    message = "a Python loop over a traced bound fails under tracing; use lax.fori_loop or lax.scan, or make the bound static"
+    nodes = (cst.For,)
+
+    def check(self, node: cst.For, ctx) -> None:
+        iterable = node.iter
+        if isinstance(iterable, cst.Call) and ctx.qualified(iterable.func) == "builtins.range":
+            if any(ctx.traced(a.value) for a in iterable.args):
+                ctx.report(node, self)
+
+
+class ConcretizationOfTracedValue(Rule):
+    """Turning a traced value into a Python value: `bool()`, `int()`, `float()`, `.item()`, indexing a list.
+
+    ## What it does
+    Flags `bool()`, `int()`, `float()`, `complex()`, `.item()`, `.tolist()` and
+    `range()` on traced values, and traced values used to index a Python list or
+    dict. `float()`, `complex()` and `.tolist()` fail under `grad` too; the others
+    only under staging transforms.
+
+    ## Why is this bad?
+    A tracer has no concrete value; JAX raises `ConcretizationTypeError`.
+
+    ## Example
+    ```python
+    import jax
+
+    @jax.jit
+    def scale(x):
+        return x * float(x.sum())
+    ```
+
+    ## Use instead
+    ```python
+    import jax
+
+    @jax.jit
+    def scale(x):
+        return x * x.sum()
+    ```
+    """
+
+    code = "JP404"
+    name = "concretization-of-traced-value"
+    message = "{what} needs a concrete value and fails on a tracer; keep it an array or mark the argument static"
+    scope = TRACED
+    nodes = (cst.Call, cst.Subscript)
+
+    def check(self, node, ctx) -> None:
+        what = self._concretization(node, ctx)
+        if what is None:
+            return
+        if ctx.kind != STAGING and what not in catalog.CONCRETIZES_UNDER_DIFFERENTIATION:
+            return  # int(), bool(), .item() and indexing work on grad's concrete primals
+        ctx.report(node, self, what=what)
+
+    def _concretization(self, node, ctx) -> str | None:
+        if isinstance(node, cst.Subscript):
+            container = node.value
+            if isinstance(container, cst.Name) and ctx.python_container(container.value):
+                if any(isinstance(e.slice, cst.Index) and ctx.traced(e.slice.value) for e in node.slice):
+                    return "indexing a Python list or dict with a traced value"
+            return None
+        called = ctx.qualified(node.func)
+        if called and called.startswith("builtins."):
+            short = called[len("builtins.") :]
+            if short in catalog.CONCRETIZING_BUILTINS and node.args and ctx.traced(node.args[0].value):
+                return catalog.CONCRETIZING_BUILTINS[short]
+            if short == "range" and any(ctx.traced(a.value) for a in node.args):
+                parent = ctx.parent(node)
+                if isinstance(parent, cst.For) and parent.iter is node:
+                    return None  # JP403
+                return "range()"
+            return None
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in ("item", "tolist") and ctx.traced(func.value):
+            return f".{func.attr.value}()"
+        return None
+
+
+class PythonBooleanOperatorOnTracedValue(Rule):
+    """`and`, `or`, `not` and chained comparisons on traced values.
+
+    ## What it does
+    Flags Python's boolean operators, and chained comparisons such as
+    `0 < x < 1`, applied to traced values in staged code.
+
+    ## Why is this bad?
+    They call `bool()` on their operands, which fails on a tracer with
+    `TracerBoolConversionError`.
+
+    ## Example
+    ```python
+    import jax
+
+    @jax.jit
+    def in_unit(x):
+        return 0 < x < 1
+    ```
+
+    ## Use instead
+    ```python
+    import jax
+
+    @jax.jit
+    def in_unit(x):
+        return (0 < x) & (x < 1)
+    ```
+    """
+
+    code = "JP405"
+    name = "python-boolean-operator-on-traced-value"
+    message = "{what} on a traced value calls bool() and fails under tracing; use jnp.logical_and/or/not or & | ~"
+    nodes = (cst.BooleanOperation, cst.UnaryOperation, cst.Comparison)
+
+    def check(self, node, ctx) -> None:
+        if not is_boolean_logic(node) or isinstance(ctx.parent(node), cst.BooleanOperation):
+            return  # the outermost operator of a chain stands for the whole
+        if any(ctx.traced(operand) for operand in _operands_made_bool(node, ctx)):
+            ctx.report(node, self, what=_spelling(node))
+
+
+def _operands_made_bool(node, ctx) -> list[cst.BaseExpression]:
+    """The operands Python calls ``bool()`` on: in ``a and b`` only ``a``, unless the result is a condition."""
+    operands = _operands(node)
+    if not isinstance(node, cst.BooleanOperation):
+        return operands
+    parent = ctx.parent(node)
+    used_as_condition = (
+        isinstance(parent, cst.If | cst.While | cst.IfExp | cst.Assert) and parent.test is node
+    ) or (isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, cst.Not))
+    return operands if used_as_condition else operands[:-1]
+
+
+def _operands(node) -> list[cst.BaseExpression]:
+    if isinstance(node, cst.BooleanOperation):
+        return [*_operands_of_side(node.left), *_operands_of_side(node.right)]
+    if isinstance(node, cst.UnaryOperation):
+        return [node.expression]
+    return [node.left, *(c.comparator for c in node.comparisons)]
+
+
+def _operands_of_side(node) -> list[cst.BaseExpression]:
+    return _operands(node) if isinstance(node, cst.BooleanOperation) else [node]
+
+
+def _spelling(node) -> str:
+    if isinstance(node, cst.BooleanOperation):
+        return "'and'" if isinstance(node.operator, cst.And) else "'or'"
+    if isinstance(node, cst.UnaryOperation):
+        return "'not'"
+    return "a chained comparison"
+
+
+class AssertOnTracedValue(Rule):
+    """`assert` on a traced value.
+
+    ## What it does
+    Flags `assert` statements whose condition depends on a traced value in staged code.
+
+    ## Why is this bad?
+    `assert` needs a concrete boolean and fails on a tracer; checks on values need
+    JAX's own runtime checking.
+
+    ## Example
+    ```python
+    import jax
+
+    @jax.jit
+    def safe_log(x):
+        assert x > 0
+        return x
+    ```
+
+    ## Use instead
+    ```python
+    import jax
+    from jax.experimental import checkify
+
+    def safe_log(x):
+        checkify.check(x > 0, "x must be positive")
+        return x
+
+    checked = jax.jit(checkify.checkify(safe_log))
+    ```
+    """
+
+    code = "JP406"
+    name = "assert-on-traced-value"
+    message = "assert on a traced value fails under tracing; use checkify.check or equinox.error_if"
+    nodes = (cst.Assert,)
+
+    def check(self, node: cst.Assert, ctx) -> None:
+        if not is_boolean_logic(node.test) and ctx.traced(node.test):
+            ctx.report(node, self)
+
+
+class DataDependentShape(Rule):
+    """Operations whose output shape depends on the data: boolean masks, `nonzero`, `unique`, one-argument `where`.
+
+    ## What it does
+    Flags `x[x > 0]`, `jnp.nonzero`, `jnp.argwhere`, `jnp.flatnonzero`,
+    `jnp.unique` and one-argument `jnp.where` on traced values without `size=`.
+
+    ## Why is this bad?
+    Staged programs need static shapes; JAX raises
+    `NonConcreteBooleanIndexError` or `ConcretizationTypeError`.
+
+    ## Example
+    ```python
+    import jax
+
+    @jax.jit
+    def positives(x):
+        return x[x > 0]
+    ```
+
+    ## Use instead
+    ```python
+    import jax
+    import jax.numpy as jnp
+
+    @jax.jit
+    def positives(x):
+        return jnp.where(x > 0, x, 0)
+    ```
+    """
+
+    code = "JP407"
+    name = "data-dependent-shape"
+    message = "{what} has a data-dependent shape and fails under tracing; use jnp.where(mask, x, 0) or pass size="
+    nodes = (cst.Subscript, cst.Call)
+
+    def check(self, node, ctx) -> None:
+        if isinstance(node, cst.Subscript):
+            if not ctx.traced(node.value):
+                return
+            for element in node.slice:
+                if isinstance(element.slice, cst.Index) and ctx.is_boolean_mask(element.slice.value):
+                    ctx.report(node, self, what="boolean-mask indexing")
+                    return
+            return
+        called = ctx.qualified(node.func) or ""
+        if not called.startswith("jax.numpy."):
+            return
+        function = called[len("jax.numpy.") :]
+        if any(a.keyword is not None and a.keyword.value == "size" for a in node.args):
+            return
+        positional = [a for a in node.args if a.keyword is None]
+        if function == "where" and len(positional) == 1 and ctx.traced(positional[0].value):
+            ctx.report(node, self, what="one-argument jnp.where")
+        elif function in catalog.DATA_DEPENDENT_SHAPE_FUNCTIONS and any(ctx.traced(a.value) for a in positional):
+            ctx.report(node, self, what=f"jnp.{function}")
+
+
+RULES = [
+    PythonIfOnTracedValue,
+    PythonWhileOnTracedValue,
+    PythonLoopOverTracedBound,
+    ConcretizationOfTracedValue,
+    PythonBooleanOperatorOnTracedValue,
+    AssertOnTracedValue,
+    DataDependentShape,
+]

@@ -1,0 +1,266 @@
+"""JP2xx: in-place mutation, which traced arrays and transformed arguments do not support."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from jaxpure import catalog
+from jaxpure.catalog import DIFFERENTIATION
+from jaxpure.rules.base import TRACED, Rule
+
+_AT_METHODS = {
+    cst.AddAssign: "add",
+    cst.SubtractAssign: "subtract",
+    cst.MultiplyAssign: "multiply",
+    cst.DivideAssign: "divide",
+    cst.PowerAssign: "power",
+}
+
+
+def _subscript_targets(node: cst.Assign) -> list[cst.Subscript]:
+    return [t.target for t in node.targets if isinstance(t.target, cst.Subscript)]
+
+
+def _container_param(target: cst.Subscript, ctx) -> str | None:
+    """The parameter a subscript assignment mutates, when it is evidently a container (SPEC §7)."""
+    base = target.value
+    if isinstance(base, cst.Name) and ctx.is_param(base.value) and ctx.container_param(base.value):
+        return base.value
+    return None
+
+
+def _sanctioned_state_update(target: cst.Subscript, ctx) -> bool:
+    """``self.count[...] += 1`` on an nnx Module is a Variable update, not a mutation."""
+    module_class = ctx.module_class
+    return (
+        module_class is not None
+        and module_class.framework == "nnx"
+        and isinstance(target.value, cst.Attribute)
+        and ctx.is_self(target.value.value)
+    )
+
+
+class ItemAssignmentOnTracedArray(Rule):
+    """`x[i] = v` on a traced array.
+
+    ## What it does
+    Flags item assignment on a value that is traced: a JAX array inside `jit`,
+    `vmap`, `grad` and the other transforms.
+
+    ## Why is this bad?
+    JAX arrays are immutable. Under a transform the assignment raises
+    `TypeError: JAX arrays are immutable`; on a NumPy input it silently mutates
+    the caller's array in eager code only.
+
+    ## Example
+    ```python
+    import jax
+
+    @jax.jit
+    def zero_first(x):
+        x[0] = 0.0
+        return x
+    ```
+
+    ## Use instead
+    ```python
+    import jax
+
+    @jax.jit
+    def zero_first(x):
+        x = x.at[0].set(0.0)
+        return x
+    ```
+
+    ## Fix safety
+    The fix rewrites the statement to `x = x.at[i].set(v)`; it is not offered for
+    `self.x[i] = v`, several targets, or starred targets.
+    """
+
+    code = "JP201"
+    name = "item-assignment-on-traced-array"
+    message = "JAX arrays are immutable; use x = x.at[i].set(v)"
+    scope = TRACED
+    nodes = (cst.Assign,)
+    fixable = True
+
+    def check(self, node: cst.Assign, ctx) -> None:
+        for target in _subscript_targets(node):
+            if ctx.traced(target.value) and not _container_param(target, ctx) and not _sanctioned_state_update(target, ctx):
+                ctx.report(node, self)
+                return
+
+
+class AugmentedItemAssignmentOnTracedArray(Rule):
+    """`x[i] += v` (and `-=`, `*=`, `/=`, `**=`) on a traced array.
+
+    ## What it does
+    Flags augmented item assignment on a traced value.
+
+    ## Why is this bad?
+    JAX arrays are immutable: under a transform this raises a `TypeError`.
+
+    ## Example
+    ```python
+    import jax
+
+    @jax.jit
+    def bump(x):
+        x[0] += 1.0
+        return x
+    ```
+
+    ## Use instead
+    ```python
+    import jax
+
+    @jax.jit
+    def bump(x):
+        x = x.at[0].add(1.0)
+        return x
+    ```
+
+    ## Fix safety
+    The fix rewrites to the matching `.at[...]` method (`add`, `subtract`,
+    `multiply`, `divide`, `power`).
+    """
+
+    code = "JP202"
+    name = "augmented-item-assignment-on-traced-array"
+    message = "JAX arrays are immutable; use x = x.at[i].{method}(v)"
+    scope = TRACED
+    nodes = (cst.AugAssign,)
+    fixable = True
+
+    def check(self, node: cst.AugAssign, ctx) -> None:
+        target = node.target
+        if not isinstance(target, cst.Subscript) or not ctx.traced(target.value):
+            return
+        if _container_param(target, ctx) or _sanctioned_state_update(target, ctx):
+            return
+        ctx.report(node, self, method=_AT_METHODS.get(type(node.operator), "set"))
+
+
+class ArgumentContainerMutation(Rule):
+    """In-place change of a dict, list or pytree passed in as an argument.
+
+    ## What it does
+    Flags `params["w"] = ...`, `state.append(...)`, `del d[k]` and `d.update(...)`
+    on a parameter of a traced function.
+
+    ## Why is this bad?
+    Under a transform the function receives a copy of the pytree: the caller's
+    object is not changed, while the same code called eagerly does change it.
+    The two disagree silently. Under `grad`, storing a tracer into an argument
+    leaks it to the caller.
+
+    ## Example
+    ```python
+    import jax
+
+    @jax.jit
+    def update(params, grads):
+        params["w"] = params["w"] - 0.1 * grads["w"]
+        return params
+    ```
+
+    ## Use instead
+    ```python
+    import jax
+
+    @jax.jit
+    def update(params, grads):
+        return {**params, "w": params["w"] - 0.1 * grads["w"]}
+    ```
+    """
+
+    code = "JP203"
+    name = "argument-container-mutation"
+    message = "mutating argument {name} in place does not change the caller's object under a transform; build and return a new container"
+    scope = TRACED
+    nodes = (cst.Assign, cst.AugAssign, cst.Del, cst.Call)
+
+    def check(self, node, ctx) -> None:
+        if isinstance(node, cst.Call):
+            func = node.func
+            if not (isinstance(func, cst.Attribute) and func.attr.value in catalog.CONTAINER_MUTATORS):
+                return
+            if not (isinstance(func.value, cst.Name) and ctx.is_param(func.value.value)):
+                return
+            name = func.value.value
+            if func.attr.value not in catalog.UNAMBIGUOUS_MUTATORS and not ctx.container_param(name):
+                return  # tx.update(...) of an optax transformation is no mutation
+            stored = any(ctx.traced(a.value) for a in node.args)
+        else:
+            targets = _subscript_targets(node) if isinstance(node, cst.Assign) else [node.target]
+            subscript = next((t for t in targets if isinstance(t, cst.Subscript)), None)
+            if subscript is None:
+                return
+            name = _container_param(subscript, ctx)
+            if name is None:
+                return
+            stored = isinstance(node, cst.Assign | cst.AugAssign) and ctx.traced(node.value)
+        if ctx.kind == DIFFERENTIATION and not (ctx.is_differentiated(name) or stored):
+            return  # a plain argument passed by reference: mutating it with plain values works under grad
+        ctx.report(node, self, name=name)
+
+
+class InplaceNumpyApiOnTracedValue(Rule):
+    """NumPy's in-place APIs on traced values: `out=`, `np.copyto`, `.fill()`, `.resize()`, bare `.sort()`.
+
+    ## What it does
+    Flags calls that write into an existing array when that array is traced.
+
+    ## Why is this bad?
+    JAX arrays cannot be written in place: `out=` and `np.copyto` raise, `.fill()`
+    and `.resize()` do not exist, and `x.sort()` returns a sorted copy, so as a
+    bare statement it silently does nothing.
+
+    ## Example
+    ```python
+    import jax
+
+    @jax.jit
+    def ordered(x):
+        x.sort()
+        return x
+    ```
+
+    ## Use instead
+    ```python
+    import jax
+    import jax.numpy as jnp
+
+    @jax.jit
+    def ordered(x):
+        return jnp.sort(x)
+    ```
+    """
+
+    code = "JP204"
+    name = "inplace-numpy-api-on-traced-value"
+    message = "{what} cannot write into a JAX array; use the functional jax.numpy equivalent"
+    scope = TRACED
+    nodes = (cst.Call,)
+
+    def check(self, node: cst.Call, ctx) -> None:
+        called = ctx.qualified(node.func)
+        if any(a.keyword is not None and a.keyword.value == "out" for a in node.args):
+            if any(ctx.traced(a.value) for a in node.args):
+                ctx.report(node, self, what="out=")
+            return
+        if called == "numpy.copyto":
+            if any(ctx.traced(a.value) for a in node.args):
+                ctx.report(node, self, what="np.copyto")
+            return
+        func = node.func
+        if not isinstance(func, cst.Attribute) or not ctx.traced(func.value):
+            return
+        method = func.attr.value
+        if method in catalog.INPLACE_ARRAY_METHODS:
+            ctx.report(node, self, what=f".{method}()")
+        elif method == "sort" and isinstance(ctx.parent(node), cst.Expr):
+            ctx.report(node, self, what=".sort() (it returns a sorted copy)")
+
+
+RULES = [ItemAssignmentOnTracedArray, AugmentedItemAssignmentOnTracedArray, ArgumentContainerMutation, InplaceNumpyApiOnTracedValue]

@@ -1,0 +1,196 @@
+"""JP3xx: randomness that is frozen at trace time, or keys used twice."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from jaxpure.rules.base import EVERYWHERE, Rule
+
+_KEY_CONSTRUCTORS = frozenset({"jax.random.key", "jax.random.PRNGKey"})
+
+
+def is_stateful_rng_call(called: str | None) -> bool:
+    return bool(called) and (called.startswith("numpy.random.") or called.startswith("random."))
+
+
+class StatefulRngInTracedFunction(Rule):
+    """NumPy or Python stateful random numbers inside a traced function.
+
+    ## What it does
+    Flags `np.random.*` (including `default_rng` and `Generator` methods) and the
+    standard library's `random.*` inside staged code.
+
+    ## Why is this bad?
+    The draw happens once, at trace time; the number is baked into the compiled
+    program as a constant and every call returns the same "random" value.
+
+    ## Example
+    ```python
+    import jax
+    import numpy as np
+
+    @jax.jit
+    def noisy(x):
+        return x + np.random.normal()
+    ```
+
+    ## Use instead
+    ```python
+    import jax
+
+    @jax.jit
+    def noisy(x, key):
+        return x + jax.random.normal(key)
+    ```
+    """
+
+    code = "JP301"
+    name = "stateful-rng-in-traced-function"
+    message = "{what} draws once at trace time and is frozen into the program; thread a jax.random key"
+    nodes = (cst.Call,)
+
+    def check(self, node: cst.Call, ctx) -> None:
+        called = ctx.qualified(node.func)
+        if is_stateful_rng_call(called):
+            ctx.report(node, self, what=f"{called}()")
+            return
+        func = node.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            if ctx.stateful_rng(func.value.value):
+                ctx.report(node, self, what=f"{func.value.value}.{func.attr.value}()")
+
+
+class PrngKeyReuse(Rule):
+    """The same PRNG key consumed twice.
+
+    ## What it does
+    Flags the second consumption of a key by a `jax.random` sampler or `split`
+    without a `split` in between. `fold_in(key, data)` derives a new key and does
+    not consume `key`. Exclusive branches may each consume the same key once.
+
+    ## Why is this bad?
+    JAX's random numbers are a pure function of the key: two draws from one key
+    are identical or correlated, silently.
+
+    ## Example
+    ```python
+    import jax
+
+    def init(key):
+        w = jax.random.normal(key, (3,))
+        b = jax.random.normal(key, (3,))
+        return w, b
+    ```
+
+    ## Use instead
+    ```python
+    import jax
+
+    def init(key):
+        key_w, key_b = jax.random.split(key)
+        w = jax.random.normal(key_w, (3,))
+        b = jax.random.normal(key_b, (3,))
+        return w, b
+    ```
+    """
+
+    code = "JP302"
+    name = "prng-key-reuse"
+    message = "this key was already consumed; split it: key, subkey = jax.random.split(key)"
+    scope = EVERYWHERE
+
+
+class PrngKeyReuseInLoop(Rule):
+    """A key consumed in every iteration of a loop without being re-derived.
+
+    ## What it does
+    Flags a key defined outside a Python loop, a comprehension or a `lax` loop
+    body (`scan`, `fori_loop`, `while_loop`, `map`) and consumed inside it
+    without being split or folded per iteration.
+
+    ## Why is this bad?
+    Every iteration draws the same numbers.
+
+    ## Example
+    ```python
+    import jax
+
+    def noise(key, n):
+        return [jax.random.normal(key) for _ in range(n)]
+    ```
+
+    ## Use instead
+    ```python
+    import jax
+
+    def noise(key, n):
+        return [jax.random.normal(jax.random.fold_in(key, i)) for i in range(n)]
+    ```
+    """
+
+    code = "JP303"
+    name = "prng-key-reuse-in-loop"
+    message = "the key is consumed on every iteration; split per iteration or use jax.random.fold_in(key, i)"
+    scope = EVERYWHERE
+
+
+class ConstantSeedInTracedFunction(Rule):
+    """A PRNG key built inside a traced function from a constant, the clock or `np.random`.
+
+    ## What it does
+    Flags `jax.random.key(0)` / `PRNGKey(...)` inside staged code when the seed is
+    a literal, a clock read or a NumPy random draw.
+
+    ## Why is this bad?
+    The key is the same on every call (or frozen at trace time), so the
+    "random" numbers never change.
+
+    ## Example
+    ```python
+    import jax
+
+    @jax.jit
+    def dropout(x):
+        key = jax.random.key(0)
+        return x * jax.random.bernoulli(key, 0.9, x.shape)
+    ```
+
+    ## Use instead
+    ```python
+    import jax
+
+    @jax.jit
+    def dropout(x, key):
+        return x * jax.random.bernoulli(key, 0.9, x.shape)
+    ```
+    """
+
+    code = "JP304"
+    name = "constant-seed-in-traced-function"
+    severity = "warning"
+    message = "the key is built from a constant seed inside the traced function; take the key as an argument"
+    nodes = (cst.Call,)
+
+    def check(self, node: cst.Call, ctx) -> None:
+        if ctx.qualified(node.func) not in _KEY_CONSTRUCTORS or not node.args:
+            return
+        seed = node.args[0].value
+        if isinstance(seed, cst.Integer | cst.UnaryOperation) and not ctx.traced(seed):
+            ctx.report(node, self)
+        elif _reads_clock_or_numpy_random(seed, ctx):
+            ctx.report(node, self)
+
+
+def _reads_clock_or_numpy_random(seed: cst.BaseExpression, ctx) -> bool:
+    """``time.time()``, ``int(time.time())``, ``np.random.randint(...)`` as a seed."""
+    while isinstance(seed, cst.Call):
+        called = ctx.qualified(seed.func) or ""
+        if called.startswith("time.") or is_stateful_rng_call(called):
+            return True
+        if called not in ("builtins.int", "builtins.hash") or not seed.args:
+            return False
+        seed = seed.args[0].value
+    return False
+
+
+RULES = [StatefulRngInTracedFunction, PrngKeyReuse, PrngKeyReuseInLoop, ConstantSeedInTracedFunction]

@@ -1,0 +1,385 @@
+"""JP1xx: side effects that run once, at trace time, and never again."""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from jaxpure import catalog
+from jaxpure.dataflow import base_name, dotted_name
+from jaxpure.rules.base import Rule
+
+_IO_CALLS = frozenset(
+    """builtins.open builtins.input warnings.warn sys.stdout.write sys.stderr.write sys.stdout.flush
+    sys.stdout.writelines sys.stderr.writelines os.remove os.unlink os.rename os.replace os.makedirs os.mkdir
+    os.rmdir os.removedirs os.system os.write shutil.copy shutil.copyfile shutil.copytree shutil.move shutil.rmtree
+    pickle.dump json.dump numpy.save numpy.savez numpy.savetxt""".split()
+)
+_LOGGING_METHODS = frozenset("debug info warning warn error exception critical log fatal".split())
+_LOGGER_NAME = re.compile(r"^_?(log|logger|LOG|LOGGER|_logger)$")
+_CLOCK_AND_ENV = frozenset(
+    """time.time time.time_ns time.perf_counter time.perf_counter_ns time.monotonic time.monotonic_ns
+    time.process_time time.localtime time.gmtime datetime.datetime.now datetime.datetime.utcnow
+    datetime.datetime.today datetime.date.today os.getenv os.environ.get uuid.uuid1 uuid.uuid4 secrets.token_hex
+    os.urandom""".split()
+)
+
+
+class PrintInTracedFunction(Rule):
+    """`print()` inside a traced function.
+
+    ## What it does
+    Flags `print(...)` calls in functions that JAX stages: under `jit`, `vmap`,
+    `lax.scan` and friends, and in the functions they call.
+
+    ## Why is this bad?
+    The body of a staged function runs once, when JAX traces it, with abstract
+    tracers in place of your arrays. The print shows `Traced<ShapedArray(...)>`
+    on the first call and nothing at all on every later call, which replays the
+    compiled program.
+
+    ## Example
+    ```python
+    import jax
+
+    @jax.jit
+    def step(x):
+        print("x is", x)
+        return x * 2
+    ```
+
+    ## Use instead
+    ```python
+    import jax
+
+    @jax.jit
+    def step(x):
+        jax.debug.print("x is {}", x)
+        return x * 2
+    ```
+
+    ## Fix safety
+    The fix rewrites the call to `jax.debug.print`, turning an f-string into a
+    format string with the values as arguments. It is not offered when `sep`,
+    `end`, `file` or `flush` are passed.
+    """
+
+    code = "JP101"
+    name = "print-in-traced-function"
+    message = "print() runs once at trace time; use jax.debug.print"
+    nodes = (cst.Call,)
+    fixable = True
+
+    def check(self, node: cst.Call, ctx) -> None:
+        if ctx.qualified(node.func) == "builtins.print":
+            ctx.report(node, self)
+
+
+class IoInTracedFunction(Rule):
+    """File, stream, logging or warning I/O inside a traced function.
+
+    ## What it does
+    Flags `open`, `input`, writes to `sys.stdout`/`sys.stderr`, `logging` and
+    logger calls, `warnings.warn` and `os`/`shutil` file operations in staged code.
+
+    ## Why is this bad?
+    Like `print`, they run only while JAX traces the function: the log line is
+    written once, with tracers, and the file is touched once, not on every call.
+
+    ## Example
+    ```python
+    import logging
+    import jax
+
+    @jax.jit
+    def step(x):
+        logging.info("loss %s", x)
+        return x
+    ```
+
+    ## Use instead
+    ```python
+    import jax
+
+    @jax.jit
+    def step(x):
+        jax.debug.callback(lambda v: print("loss", v), x)
+        return x
+    ```
+    """
+
+    code = "JP102"
+    name = "io-in-traced-function"
+    message = "{what} runs only at trace time; use jax.debug.callback or move it out of the traced function"
+    nodes = (cst.Call,)
+
+    def check(self, node: cst.Call, ctx) -> None:
+        called = ctx.qualified(node.func)
+        if called in _IO_CALLS:
+            ctx.report(node, self, what=f"{called.removeprefix('builtins.')}()")
+            return
+        if called and called.startswith("logging.") and called.split(".")[-1] in _LOGGING_METHODS:
+            ctx.report(node, self, what=f"{called}()")
+            return
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in _LOGGING_METHODS:
+            receiver = dotted_name(func.value) or ""
+            if _LOGGER_NAME.match(receiver.split(".")[-1]):
+                ctx.report(node, self, what=f"{receiver}.{func.attr.value}()")
+
+
+class ClockOrEnvReadInTracedFunction(Rule):
+    """Reading the clock, the environment or a random UUID inside a traced function.
+
+    ## What it does
+    Flags `time.time()`, `perf_counter()`, `monotonic()`, `datetime.now()`,
+    `os.environ[...]`, `os.getenv`, `os.environ.get` and `uuid.uuid4()` in staged code.
+
+    ## Why is this bad?
+    The value is read once, at trace time, and baked into the compiled program as
+    a constant: every later call sees the same timestamp or setting.
+
+    ## Example
+    ```python
+    import time
+    import jax
+
+    @jax.jit
+    def stamp(x):
+        return x + time.time()
+    ```
+
+    ## Use instead
+    ```python
+    import time
+    import jax
+
+    @jax.jit
+    def stamp(x, now):
+        return x + now
+
+    stamp(1.0, time.time())
+    ```
+    """
+
+    code = "JP103"
+    name = "clock-or-env-read-in-traced-function"
+    message = "{what} is read once at trace time and frozen into the compiled program; pass it as an argument"
+    nodes = (cst.Call, cst.Subscript)
+
+    def check(self, node, ctx) -> None:
+        if isinstance(node, cst.Call):
+            called = ctx.qualified(node.func)
+            if called in _CLOCK_AND_ENV:
+                ctx.report(node, self, what=f"{called}()")
+        elif ctx.qualified(node.value) == "os.environ":
+            ctx.report(node, self, what="os.environ[...]")
+
+
+class GlobalRebindingInTracedFunction(Rule):
+    """A `global` or `nonlocal` statement that rebinds a name inside a traced function.
+
+    ## What it does
+    Flags `global`/`nonlocal` declarations in staged functions that assign the name.
+
+    ## Why is this bad?
+    The assignment happens once, at trace time; later calls replay the compiled
+    program and leave the global alone. If the value is a tracer, it leaks out of
+    the trace and fails later with `UnexpectedTracerError`.
+
+    ## Example
+    ```python
+    import jax
+
+    calls = 0
+
+    @jax.jit
+    def step(x):
+        global calls
+        calls += 1
+        return x
+    ```
+
+    ## Use instead
+    ```python
+    import jax
+
+    @jax.jit
+    def step(x, calls):
+        return x, calls + 1
+    ```
+    """
+
+    code = "JP104"
+    name = "global-rebinding-in-traced-function"
+    message = "global/nonlocal rebinding runs once at trace time and may leak a tracer; return the value instead"
+    nodes = (cst.Global, cst.Nonlocal)
+
+    def check(self, node, ctx) -> None:
+        names = {n.name.value for n in node.names}
+        if ctx.function is not None and names & ctx.function.local_names:  # declared and assigned here
+            ctx.report(node, self)
+
+
+class NonlocalMutationInTracedFunction(Rule):
+    """Mutating an object the traced function did not create.
+
+    ## What it does
+    Flags `outer.append(x)`, `outer[k] = v`, `self.attr = v` and `obj.attr = v`
+    on closed-over or global objects inside staged code.
+
+    ## Why is this bad?
+    The mutation happens once, at trace time, and stores tracers that leak out of
+    the trace; later calls do not mutate anything.
+
+    ## Example
+    ```python
+    import jax
+
+    history = []
+
+    @jax.jit
+    def step(x):
+        history.append(x)
+        return x
+    ```
+
+    ## Use instead
+    ```python
+    import jax
+
+    @jax.jit
+    def step(x):
+        return x, x  # return the new state and let the caller keep it
+    ```
+    """
+
+    code = "JP105"
+    name = "nonlocal-mutation-in-traced-function"
+    message = "mutating {what}, which the traced function did not create, happens once at trace time; return new state"
+    nodes = (cst.Call, cst.AssignTarget, cst.AugAssign, cst.Del)
+
+    def check(self, node, ctx) -> None:
+        if isinstance(node, cst.Call):
+            func = node.func
+            if isinstance(func, cst.Attribute) and func.attr.value in catalog.CONTAINER_MUTATORS:
+                if isinstance(func.value, cst.Name) and _outside(func.value.value, ctx):
+                    name = func.value.value
+                    evident = ctx.index.module_values.get(name) in ("list", "dict", "set")
+                    if evident or func.attr.value in catalog.UNAMBIGUOUS_MUTATORS:
+                        ctx.report(node, self, what=name)
+            return
+        targets = _targets(node)
+        for target in targets:
+            if isinstance(target, cst.Attribute) and ctx.is_self(target.value):
+                if _self_assignment_flagged(ctx):
+                    ctx.report(_statement(node, ctx), self, what=f"self.{target.attr.value}")
+            elif isinstance(target, cst.Subscript | cst.Attribute):
+                name = base_name(target)
+                if name is not None and _outside(name, ctx) and not (ctx.module_class and ctx.module_class.framework == "nnx"):
+                    ctx.report(_statement(node, ctx), self, what=name)
+
+
+def _targets(node: cst.AssignTarget | cst.AugAssign | cst.Del) -> list[cst.BaseExpression]:
+    target = node.target
+    return [e.value for e in target.elements] if isinstance(target, cst.Tuple) else [target]
+
+
+def _statement(node, ctx):
+    return ctx.parent(node) if isinstance(node, cst.AssignTarget) else node
+
+
+def _outside(name: str, ctx) -> bool:
+    """A closed-over or global object: not a local, not a parameter (that is JP203), not self."""
+    return not ctx.is_local(name) and not ctx.is_param(name) and name != "self"
+
+
+def _self_assignment_flagged(ctx) -> bool:
+    function = ctx.function
+    if function is None or ctx.module_class is None:
+        return function is not None and function.class_name is not None
+    if function.name in ("__init__", "__post_init__", "setup"):
+        return False
+    return ctx.module_class.framework != "nnx"  # nnx Modules are mutable state, tracked by nnx.jit
+
+
+class MutableGlobalReadInTracedFunction(Rule):
+    """Reading a module-level value that the module changes elsewhere.
+
+    ## What it does
+    Flags reads, inside staged code, of a module-level name that is rebound
+    (`global` elsewhere, augmented assignment at module level) or that holds a
+    list, dict, set or array mutated somewhere in the module.
+
+    ## Why is this bad?
+    JAX reads the value once, at trace time, and bakes it into the compiled
+    program. Later changes to the global are silently ignored until something
+    forces a retrace.
+
+    ## Example
+    ```python
+    import jax
+
+    SCALE = [1.0]
+
+    def set_scale(value):
+        SCALE[0] = value
+
+    @jax.jit
+    def apply(x):
+        return x * SCALE[0]
+    ```
+
+    ## Use instead
+    ```python
+    import jax
+
+    @jax.jit
+    def apply(x, scale):
+        return x * scale
+    ```
+    """
+
+    code = "JP106"
+    name = "mutable-global-read-in-traced-function"
+    severity = "warning"
+    message = "{name} is a module-level value changed elsewhere; it is frozen at trace time, pass it as an argument"
+    nodes = (cst.Name,)
+
+    def check(self, node: cst.Name, ctx) -> None:
+        name = node.value
+        index = ctx.index
+        changes = name in index.rebound_globals or (
+            name in index.mutated_globals and index.module_values.get(name) in ("list", "dict", "set", "array")
+        )
+        if not changes or name not in index.module_values or ctx.is_local(name) or ctx.is_param(name):
+            return
+        if not _is_plain_read(node, ctx):
+            return
+        if ctx.first_time(("JP106", name)):
+            ctx.report(node, self, name=name)
+
+
+def _is_plain_read(node: cst.Name, ctx) -> bool:
+    """A load of the value, not an attribute name, a keyword, or the object of a mutation (JP105)."""
+    parent = ctx.parent(node)
+    if isinstance(parent, cst.Attribute):
+        return parent.value is node and parent.attr.value not in catalog.CONTAINER_MUTATORS
+    if isinstance(parent, cst.Arg) and parent.keyword is node:
+        return False
+    if isinstance(parent, cst.NameItem | cst.AssignTarget):
+        return False
+    if isinstance(parent, cst.Subscript) and parent.value is node:
+        return not isinstance(ctx.parent(parent), cst.AssignTarget | cst.Del | cst.AugAssign)
+    return True
+
+
+RULES = [
+    PrintInTracedFunction,
+    IoInTracedFunction,
+    ClockOrEnvReadInTracedFunction,
+    GlobalRebindingInTracedFunction,
+    NonlocalMutationInTracedFunction,
+    MutableGlobalReadInTracedFunction,
+]

@@ -1,0 +1,225 @@
+"""JP5xx: using the transforms themselves in ways that crash or recompile."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from jaxpure import catalog
+from jaxpure.rules.base import EVERYWHERE, TRACED, Rule
+
+_NOT_JP501 = frozenset({"copyto"})
+
+
+class NumpyOnTracedValue(Rule):
+    """A NumPy function applied to a traced value.
+
+    ## What it does
+    Flags `np.sum`, `np.asarray`, `np.array` and other NumPy functions called on
+    traced values, in any traced context (differentiation included). NumPy on
+    constants and on static information (`np.prod(x.shape)`) is fine.
+
+    ## Why is this bad?
+    NumPy needs a concrete array and raises `TracerArrayConversionError` on a
+    tracer.
+
+    ## Example
+    ```python
+    import jax
+    import numpy as np
+
+    @jax.jit
+    def total(x):
+        return np.sum(x)
+    ```
+
+    ## Use instead
+    ```python
+    import jax
+    import jax.numpy as jnp
+
+    @jax.jit
+    def total(x):
+        return jnp.sum(x)
+    ```
+
+    ## Fix safety
+    The fix swaps `np.f` for `jnp.f` only for functions whose `jax.numpy`
+    counterpart has the same meaning.
+    """
+
+    code = "JP501"
+    name = "numpy-on-traced-value"
+    message = "{function} cannot take a traced value; use {replacement}"
+    scope = TRACED
+    nodes = (cst.Call,)
+    fixable = True
+
+    def check(self, node: cst.Call, ctx) -> None:
+        called = ctx.qualified(node.func)
+        if not called or not called.startswith("numpy.") or called.startswith("numpy.random."):
+            return
+        function = called[len("numpy.") :]
+        if function in catalog.NUMPY_STATIC_FUNCTIONS or function in _NOT_JP501:
+            return
+        if any(a.keyword is not None and a.keyword.value == "out" for a in node.args):
+            return  # JP204
+        if any(ctx.traced(a.value) for a in node.args):
+            ctx.report(node, self, function=f"np.{function}", replacement=f"jnp.{function}")
+
+
+class TransformRebuiltPerCall(Rule):
+    """A compiling transform rebuilt on every call or every loop iteration.
+
+    ## What it does
+    Outside traced code, flags `jax.jit`, `pmap` and `equinox.filter_jit` applied to
+    a lambda, a nested function, a `partial(...)` or another transform's result
+    when the result is called at once (`jax.jit(lambda x: ...)(x)`) or built inside
+    a loop. Any `nnx.jit` built per call or per iteration is flagged, since it
+    re-traces on every build. A factory that returns the jitted function, `jax.jit`
+    of a module-level function, and `grad`/`vmap` built per call are fine.
+
+    ## Why is this bad?
+    JAX caches compiled programs by function identity; a fresh function object
+    misses the cache and pays tracing and XLA compilation every time.
+
+    ## Example
+    ```python
+    import jax
+
+    def train(batches, w):
+        for batch in batches:
+            w = jax.jit(lambda w, b: w - 0.1 * b)(w, batch)
+        return w
+    ```
+
+    ## Use instead
+    ```python
+    import jax
+
+    @jax.jit
+    def sgd_step(w, b):
+        return w - 0.1 * b
+
+    def train(batches, w):
+        for batch in batches:
+            w = sgd_step(w, batch)
+        return w
+    ```
+    """
+
+    code = "JP502"
+    name = "transform-rebuilt-per-call"
+    severity = "warning"
+    message = "{transform} is rebuilt {where} and compiles again each time; build it once, outside"
+    scope = EVERYWHERE
+    nodes = (cst.Call,)
+
+    def check(self, node: cst.Call, ctx) -> None:
+        if ctx.kind is not None:
+            return  # inside traced code a transform is inlined, not recompiled
+        transform = ctx.qualified(node.func)
+        if transform not in catalog.REBUILD_COMPILES or not node.args:
+            return
+        if transform not in catalog.ALWAYS_RETRACES and not _is_fresh_function(node.args[0].value, ctx):
+            return
+        parent = ctx.parent(node)
+        if isinstance(parent, cst.Call) and parent.func is node:
+            ctx.report(node, self, transform=transform, where="on every call")
+        elif _inside_loop(node, ctx):
+            ctx.report(node, self, transform=transform, where="on every loop iteration")
+
+
+def _is_fresh_function(argument: cst.BaseExpression, ctx) -> bool:
+    """A lambda, a nested function, a partial(...) or a transform's result: a new object each time."""
+    if isinstance(argument, cst.Lambda):
+        return True
+    if isinstance(argument, cst.Call):
+        called = ctx.qualified(argument.func)
+        return called == "functools.partial" or called in ctx.index.transforms
+    if isinstance(argument, cst.Name) and ctx.function is not None:
+        return f"{ctx.function.qualname}.<locals>.{argument.value}" in ctx.index.functions
+    return False
+
+
+def _inside_loop(node: cst.CSTNode, ctx) -> bool:
+    child, parent = node, ctx.parent(node)
+    while parent is not None:
+        if isinstance(parent, cst.For | cst.While) and child is parent.body:
+            return True
+        if isinstance(parent, cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp) and child is not parent.for_in:
+            return True
+        if isinstance(parent, cst.FunctionDef | cst.Lambda):
+            return False
+        child, parent = parent, ctx.parent(parent)
+    return False
+
+
+class UnhashableStaticArgument(Rule):
+    """A static argument that cannot be hashed: a list/dict/set/array default, or used as an array.
+
+    ## What it does
+    Flags a parameter named by `static_argnums`/`static_argnames` whose default is a
+    list, dict, set or array, or that the body uses as an array.
+
+    ## Why is this bad?
+    JAX hashes static arguments to look up the compiled program; an unhashable
+    value raises `ValueError: Non-hashable static arguments are not supported`,
+    and an array passed as static recompiles for every new value.
+
+    ## Example
+    ```python
+    from functools import partial
+    import jax
+
+    @partial(jax.jit, static_argnames="layers")
+    def forward(x, layers=[16, 16]):
+        return x
+    ```
+
+    ## Use instead
+    ```python
+    from functools import partial
+    import jax
+
+    @partial(jax.jit, static_argnames="layers")
+    def forward(x, layers=(16, 16)):
+        return x
+    ```
+    """
+
+    code = "JP503"
+    name = "unhashable-static-argument"
+    message = "static argument is unhashable (a list/dict/set/array); make it hashable (a tuple), or not static"
+    scope = EVERYWHERE
+
+
+class UnanalyzableFile(Rule):
+    """A file jaxpure could not analyze: a syntax error or undecodable bytes.
+
+    ## What it does
+    Reports, at the position the parser names, a file that does not parse as
+    Python or cannot be decoded. Every other file is still checked.
+
+    ## Why is this bad?
+    Nothing in the file can be checked until it parses.
+
+    ## Example
+    ```python
+    def broken(:
+        pass
+    ```
+
+    ## Use instead
+    ```python
+    def fixed():
+        pass
+    ```
+    """
+
+    code = "JP000"
+    name = "unanalyzable-file"
+    message = "{reason}"
+    scope = EVERYWHERE
+
+
+RULES = [NumpyOnTracedValue, TransformRebuiltPerCall, UnhashableStaticArgument, UnanalyzableFile]

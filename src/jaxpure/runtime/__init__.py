@@ -1,0 +1,102 @@
+"""Runtime confirmation (``jaxpure check --runtime``): run each flagged function for real.
+
+The main process never imports JAX: every module's experiments run in a
+child process of their own (``jaxpure.runtime.child``), which is the only
+place that imports JAX and the user's code. See docs/runtime.md.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from jaxpure.findings import Finding, RuntimeResult
+from jaxpure.runtime.isolation import OUTPUT_LIMIT, PLATFORMS, ChildRun, run_child
+from jaxpure.runtime.modules import locate_module
+from jaxpure.runtime.protocol import TIMING, FindingTask, ModuleRequest
+from jaxpure.runtime.rules import RULE_EXPERIMENTS
+from jaxpure.runtime.verdicts import SKIPPED, module_results
+
+__all__ = ["RULE_EXPERIMENTS", "ModuleRun", "confirm", "run_modules"]
+
+
+@dataclass
+class ModuleRun:
+    """One child process: the module it ran, its findings' results, and what it cost."""
+
+    request: ModuleRequest
+    child: ChildRun
+    results: dict[int, RuntimeResult]
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """Start-up costs the child measured (``jax_import``, ``module_import``, ...) and per-finding seconds."""
+        found = {event["name"]: event["seconds"] for event in self.child.events if event["event"] == TIMING}
+        found.update({f"finding {e['id']}": e["seconds"] for e in self.child.events if e["event"] == "result"})
+        found["child_wall"] = self.child.seconds
+        return found
+
+
+def confirm(findings: list[Finding], *, device: str = "cpu", timeout: float = 60.0, examples: str | None = None) -> list[Finding]:
+    """The same findings, in the same order, each with ``.runtime`` set.
+
+    ``timeout`` bounds each module's child process in seconds; ``examples`` is
+    the path of a runtime examples file (docs/runtime.md).
+    """
+    results = _results(findings, device, timeout, examples, run_modules)
+    return [finding.with_runtime(results[index]) for index, finding in enumerate(findings)]
+
+
+def run_modules(requests: list[ModuleRequest], timeout: float, jobs: int | None = None) -> list[ModuleRun]:
+    """Run every module's child, a few at a time; one module's failure never stops the others."""
+    def run_one(request: ModuleRequest) -> ModuleRun:
+        child = run_child(request, timeout)
+        return ModuleRun(request, child, module_results(request.tasks, child, request.device, timeout, OUTPUT_LIMIT))
+
+    workers = max(1, min(len(requests), jobs or os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(run_one, requests))
+
+
+def _results(findings, device, timeout, examples, runner) -> dict[int, RuntimeResult]:
+    if device not in PLATFORMS:
+        raise ValueError(f"unknown device {device!r}; use one of {', '.join(PLATFORMS)}")
+    results: dict[int, RuntimeResult] = {}
+    tasks_by_file: dict[str, list[FindingTask]] = defaultdict(list)
+    for index, finding in enumerate(findings):
+        reason = _not_runnable(finding)
+        if reason:
+            results[index] = RuntimeResult(SKIPPED, device, reason)
+        else:
+            tasks_by_file[os.path.abspath(finding.path)].append(FindingTask.from_finding(index, finding))
+    requests = [_request(file, tasks, device, examples) for file, tasks in tasks_by_file.items()]
+    for run in runner(requests, timeout):
+        results.update(run.results)
+    return results
+
+
+def _request(file: str, tasks: list[FindingTask], device: str, examples: str | None) -> ModuleRequest:
+    location = locate_module(file)
+    return ModuleRequest(
+        module=location.name,
+        search_path=location.search_path,
+        file=location.file,
+        device=device,
+        examples=os.path.abspath(examples) if examples else None,
+        tasks=tasks,
+    )
+
+
+def _not_runnable(finding: Finding) -> str | None:
+    """Why no experiment can run for this finding, before starting any process."""
+    if finding.code not in RULE_EXPERIMENTS:
+        return f"no runtime experiment confirms {finding.code}"
+    if not os.path.isfile(finding.path):
+        return f"{finding.path} is not a file that can be imported"
+    if finding.path.endswith(".ipynb"):
+        return "notebook cells cannot be imported; move the function into a module to confirm it"
+    if finding.trace.function is None:
+        return "module-level code: --runtime runs functions, not the module body"
+    return None

@@ -1,0 +1,162 @@
+"""Making the world differ between two traces, so that frozen values show (child process only).
+
+Before the user's module is imported, the clock functions, ``datetime``'s
+``now``/``utcnow``/``today`` and ``os.environ`` are replaced by stand-ins that
+behave exactly like the real ones until an experiment shifts them: the
+clock by a day, every environment variable that was read to another value.
+Imports like ``from time import time`` therefore bind the stand-ins too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import os
+import sys
+import time
+from collections.abc import Iterator, MutableMapping
+
+CLOCK_SHIFT_SECONDS = 86_400.0  # a day: larger than float32's resolution at today's Unix time (128 s)
+_CLOCK_FUNCTIONS = ("time", "monotonic", "perf_counter", "process_time")
+# Reads made by these libraries are theirs, not the user's: not recorded, never changed.
+_LIBRARIES = frozenset({"jax", "jaxlib", "numpy", "ml_dtypes", "jaxpure", "importlib", "logging", "warnings", "threading"})
+# Modules a read passes through on its way here (os.getenv -> Mapping.get -> __getitem__).
+_PLUMBING = frozenset({__name__, "os", "_collections_abc", "contextlib", "datetime"})
+
+
+class Perturbation:
+    def __init__(self):
+        self.clock_shift = 0.0
+        self.clock_reads = 0
+        self.environment = _WatchedEnviron(os.environ)
+
+    def install(self) -> None:
+        for name in _CLOCK_FUNCTIONS:
+            setattr(time, name, self._shifted(getattr(time, name), 1.0))
+            setattr(time, f"{name}_ns", self._shifted(getattr(time, f"{name}_ns"), 1e9, integer=True))
+        datetime.datetime = _shifting_datetime(self)
+        os.environ = self.environment
+
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[None]:
+        """Note the clock and environment reads of the code run inside."""
+        self.clock_reads = 0
+        self.environment.reads.clear()
+        yield
+
+    @contextlib.contextmanager
+    def shifted(self) -> Iterator[list[str]]:
+        """Move the clock a day ahead and change every variable read since ``recording``.
+
+        Yields what changed, in words, for the evidence.
+        """
+        changes = [f"the clock moved {CLOCK_SHIFT_SECONDS / 3600:g} hours ahead"] if self.clock_reads else []
+        overrides = {name: changed_environment_value(value) for name, value in self.environment.reads.items()}
+        changes += [f"${name} {_shown(self.environment.reads[name])} -> {value!r}" for name, value in overrides.items()]
+        self.clock_shift = CLOCK_SHIFT_SECONDS
+        self.environment.overrides = overrides
+        try:
+            yield changes
+        finally:
+            self.clock_shift = 0.0
+            self.environment.overrides = {}
+
+    def _shifted(self, real, scale: float, integer: bool = False):
+        def clock():
+            self.clock_reads += _called_from_user_code()
+            shift = self.clock_shift * scale
+            return real() + (int(shift) if integer else shift)
+
+        clock.__name__ = real.__name__
+        clock.__doc__ = real.__doc__
+        return clock
+
+
+def _shifting_datetime(perturbation: Perturbation) -> type:
+    real = datetime.datetime
+
+    class ShiftingDatetime(real):
+        @classmethod
+        def now(cls, tz=None):
+            perturbation.clock_reads += _called_from_user_code()
+            return real.now(tz) + datetime.timedelta(seconds=perturbation.clock_shift)
+
+        @classmethod
+        def utcnow(cls):
+            return cls.now(datetime.timezone.utc).replace(tzinfo=None)
+
+        @classmethod
+        def today(cls):
+            return cls.now()
+
+    ShiftingDatetime.__name__ = ShiftingDatetime.__qualname__ = "datetime"
+    ShiftingDatetime.__module__ = "datetime"
+    return ShiftingDatetime
+
+
+class _WatchedEnviron(MutableMapping):
+    """``os.environ`` that records the variables read, and can answer with other values."""
+
+    def __init__(self, real):
+        self._real = real
+        self.reads: dict[str, str | None] = {}
+        self.overrides: dict[str, str] = {}
+
+    def __getitem__(self, name):
+        if name not in self.reads and _called_from_user_code():
+            self.reads[name] = self._real.get(name)
+        if name in self.overrides:
+            return self.overrides[name]
+        return self._real[name]
+
+    def __contains__(self, name):
+        with contextlib.suppress(KeyError):
+            self[name]
+            return True
+        return False
+
+    def __setitem__(self, name, value):
+        self._real[name] = value
+
+    def __delitem__(self, name):
+        del self._real[name]
+
+    def __iter__(self):
+        return iter(self._real)
+
+    def __len__(self):
+        return len(self._real)
+
+    def copy(self):
+        return dict(self._real)
+
+    def __getattr__(self, name):  # encodekey, putenv, ... of the real os._Environ
+        return getattr(self._real, name)
+
+
+def _called_from_user_code() -> bool:
+    """Whether the nearest caller outside this module and the libraries' plumbing is user code."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module not in _PLUMBING:
+            return module.split(".")[0] not in _LIBRARIES
+        frame = frame.f_back
+    return False
+
+
+def changed_environment_value(value: str | None) -> str:
+    """Another plausible value: numbers move by one, flags flip, unset becomes ``"1"``."""
+    if value is None or value == "":
+        return "1"
+    flips = {"0": "1", "1": "0", "true": "false", "false": "true", "True": "False", "False": "True"}
+    if value in flips:
+        return flips[value]
+    for kind in (int, float):
+        with contextlib.suppress(ValueError):
+            return str(kind(value) + 1)
+    return value + "-changed"
+
+
+def _shown(value: str | None) -> str:
+    return "unset" if value is None else repr(value)

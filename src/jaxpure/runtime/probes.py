@@ -1,0 +1,124 @@
+"""Watching a line of user code while it runs: how often it ran, and what it printed, logged or warned.
+
+A ``LineProbe`` uses ``sys.settrace`` with a local tracer only for frames
+of the user's file, so JAX's own frames cost one cheap check each.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import sys
+import warnings
+from dataclasses import dataclass, field
+
+KEEP_CHARACTERS = 2000  # of captured output, enough for the evidence
+
+
+class _Capture(io.TextIOBase):
+    """Keeps the first characters written, and passes everything on (so the output cap still counts it)."""
+
+    def __init__(self, downstream):
+        self.text = ""
+        self.written = 0
+        self._downstream = downstream
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if len(self.text) < KEEP_CHARACTERS:
+            self.text += text[: KEEP_CHARACTERS - len(self.text)]
+        self.written += len(text)
+        self._downstream.write(text)
+        return len(text)
+
+
+class _Records(logging.Handler):
+    def __init__(self, probe: LineProbe):
+        super().__init__(level=1)
+        self._probe = probe
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._probe.covers(record.pathname, record.lineno):
+            self._probe.log_records.append(f"{record.levelname}:{record.name}:{record.getMessage()}")
+
+
+@dataclass
+class LineProbe:
+    """Counts runs of ``line`` in ``file`` and collects the effects that happened while it ran."""
+
+    file: str
+    line: int
+    end_line: int
+    functions: frozenset[str] = frozenset()  # qualnames whose calls are counted too
+    runs: int = 0
+    calls: int = 0
+    printed: list[str] = field(default_factory=list)  # text written while the line ran
+    log_records: list[str] = field(default_factory=list)
+    warned: list[str] = field(default_factory=list)
+
+    def covers(self, filename: str, lineno: int) -> bool:
+        return self.line <= lineno <= self.end_line and _same_file(filename, self.file)
+
+    def __enter__(self) -> LineProbe:
+        self._own_code: dict = {}
+        self._open: tuple | None = None  # (frame, output offset) while the line runs
+        self._saved = (sys.stdout, sys.stderr, logging.root.level, sys.gettrace())
+        self._output = _Capture(sys.stdout)
+        sys.stdout = sys.stderr = self._output
+        self._handler = _Records(self)
+        logging.root.addHandler(self._handler)
+        logging.root.setLevel(1)  # a logger.info() at trace time counts even if nobody shows it
+        self._warnings = warnings.catch_warnings(record=True)
+        self._caught = self._warnings.__enter__()
+        warnings.simplefilter("always")
+        sys.settrace(self._on_call)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        sys.settrace(self._saved[3])
+        self._close_open_line()
+        self._warnings.__exit__(*exc_info)
+        self.warned += [f"{w.category.__name__}: {w.message}" for w in self._caught if self.covers(w.filename, w.lineno)]
+        logging.root.removeHandler(self._handler)
+        sys.stdout, sys.stderr = self._saved[0], self._saved[1]
+        logging.root.setLevel(self._saved[2])
+
+    @property
+    def effects(self) -> list[str]:
+        """Every effect seen, as short quotes."""
+        return [*(repr(text.strip()) for text in self.printed if text.strip()), *self.log_records, *self.warned]
+
+    def _on_call(self, frame, event, arg):
+        code = frame.f_code
+        if code not in self._own_code:
+            self._own_code[code] = _same_file(code.co_filename, self.file)
+        if not self._own_code[code]:
+            return None
+        if code.co_qualname in self.functions:
+            self.calls += 1
+        return self._on_line
+
+    def _on_line(self, frame, event, arg):
+        if self._open is not None and self._open[0] is frame:
+            self._close_open_line()
+        if event == "line" and frame.f_lineno == self.line:
+            self.runs += 1
+            self._open = (frame, self._output.written, len(self._output.text))
+        return self._on_line
+
+    def _close_open_line(self) -> None:
+        if self._open is not None:
+            self.printed.append(self._output.text[self._open[2] :])
+            self._open = None
+
+
+_SAME: dict[tuple[str, str], bool] = {}
+
+
+def _same_file(a: str, b: str) -> bool:
+    if (a, b) not in _SAME:
+        _SAME[a, b] = os.path.realpath(a) == os.path.realpath(b)
+    return _SAME[a, b]

@@ -1,0 +1,56 @@
+"""Which rules are on for a file: ``select``/``ignore`` and ``per-file-ignores``.
+
+As in ruff, the most specific prefix wins: ``select = ["JP1"]`` with
+``ignore = ["JP101"]`` leaves JP102–JP106 on.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path, PurePosixPath
+
+from jaxpure.config import Config
+
+
+def _best(code: str, prefixes: tuple[str, ...]) -> int:
+    lengths = [0 if p in ("ALL", "JP") else len(p) for p in prefixes if p in ("ALL", "JP") or code.startswith(p)]
+    return max(lengths, default=-1)
+
+
+class Selection:
+    def __init__(self, config: Config, select: tuple[str, ...] = (), ignore: tuple[str, ...] = ()) -> None:
+        self.select = select or config.select
+        self.ignore = (*config.ignore, *ignore)
+        self.per_file = config.per_file_ignores
+        self.root = config.root
+
+    def enabled(self, code: str, path: str | None = None) -> bool:
+        if code == "JP000":
+            return True  # a file that cannot be read is always worth saying
+        chosen = _best(code, self.select) if self.select else 0
+        if chosen < 0 or _best(code, self.ignore) >= chosen:
+            return False
+        return not (path and self.per_file and code.startswith(self._per_file_codes(path)))
+
+    def _per_file_codes(self, path: str) -> tuple[str, ...]:
+        relative = _relative(Path(path), self.root)
+        codes: list[str] = []
+        for pattern, pattern_codes in self.per_file:
+            if _matches(relative, pattern):
+                codes.extend(pattern_codes)
+        return tuple("" if c in ("ALL", "JP") else c for c in codes) or ("\0",)
+
+
+def _relative(path: Path, root: Path | None) -> PurePosixPath:
+    resolved = path.resolve() if root else path
+    if root is not None:
+        try:
+            return PurePosixPath(resolved.relative_to(root).as_posix())
+        except ValueError:
+            pass
+    return PurePosixPath(path.as_posix())
+
+
+def _matches(path: PurePosixPath, pattern: str) -> bool:
+    text = str(path)
+    return fnmatch.fnmatch(text, pattern) or fnmatch.fnmatch(path.name, pattern) or text.startswith(pattern.rstrip("/") + "/")

@@ -1,0 +1,44 @@
+"""Reading a file into text, or a clear reason why it cannot be analyzed (JP000)."""
+
+from __future__ import annotations
+
+import io
+import tokenize
+from dataclasses import dataclass
+from pathlib import Path
+
+MAX_FILE_BYTES = 50 * 1024 * 1024  # a larger .py file is generated data, not code to lint
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    reason: str
+    line: int = 1
+    column: int = 1
+
+
+def decode(data: bytes) -> str | Unreadable:
+    """Decode Python source as the interpreter would (PEP 263 cookie, UTF-8 BOM)."""
+    if b"\x00" in data:
+        return Unreadable("binary file (contains NUL bytes): not Python source")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as error:
+        return Unreadable(f"cannot decode: {error.msg if hasattr(error, 'msg') else error}")
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as error:
+        line = data[: getattr(error, "start", 0)].count(b"\n") + 1
+        return Unreadable(f"cannot decode as {encoding}: {error.reason if hasattr(error, 'reason') else error}", line)
+    return text.removeprefix("\ufeff")
+
+
+def read_source(path: Path) -> str | Unreadable:
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return Unreadable(f"file too large to analyze ({size // (1024 * 1024)} MiB)")
+        data = path.read_bytes()
+    except OSError as error:
+        return Unreadable(f"cannot read file: {error.strerror or error}")
+    return decode(data)
