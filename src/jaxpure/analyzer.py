@@ -174,7 +174,9 @@ class ModuleAnalyzer:
             self._analyze_traced(qualname)
         findings = [f for result in self.results.values() for f in result.findings]
         for function in self.index.functions.values():
-            if function.qualname not in self.contexts and (function.uses_random or function.builds_compiled):
+            if function.qualname not in self.contexts and (
+                function.uses_random or function.builds_compiled or function.transforms_lambda
+            ):
                 findings.extend(self._analyze_untraced(function))
         if self.index.module_code_tops:
             findings.extend(self._analyze_module_code())
@@ -326,6 +328,10 @@ class RuleContext:
     def param(self, name: str) -> Param | None:
         return self._walker.info.param(name) if self._walker.info else None
 
+    @property
+    def rebound_params(self) -> set[str]:
+        return self._walker.rebound_params
+
     def is_differentiated(self, name: str) -> bool:
         return name in self._walker.values.names and name in self._walker.params
 
@@ -345,7 +351,17 @@ class RuleContext:
         return not self.is_local(name) and self.index.module_values.get(name) == "rng"
 
     def container_param(self, name: str) -> bool:
-        return name in self._walker.container_params
+        """A parameter that is evidently the caller's dict/list (and still is: not rebound to a copy)."""
+        return name in self._walker.container_params and name not in self._walker.rebound_params
+
+    def binding(self, name: str) -> cst.BaseExpression | None:
+        """The value first bound to a local name, if any."""
+        return self._walker.binding_sources.get(name)
+
+    def bound_call(self, name: str) -> str | None:
+        """The qualified function whose result a local name holds (``fh = open(...)`` → builtins.open)."""
+        source = self._walker.binding_sources.get(name)
+        return self.qualified(source.func) if isinstance(source, cst.Call) else None
 
     def is_boolean_mask(self, node: cst.BaseExpression) -> bool:
         if isinstance(node, cst.Comparison | cst.UnaryOperation) and self.traced(node):
@@ -391,6 +407,8 @@ class FunctionWalker:
         self.python_containers: set[str] = set()
         self.boolean_masks: set[str] = set()
         self.rng_names: set[str] = set()
+        self.rebound_params: set[str] = set()  # parameters the body assigns anew
+        self.binding_sources: dict[str, cst.BaseExpression] = {}  # first value bound to each local
         self.container_params: set[str] = set()
         self.findings: list[Finding] = []
         self.reported_keys: set[tuple] = set()
@@ -432,7 +450,8 @@ class FunctionWalker:
         if function is not None and self.context is not None:
             self._check_static_params(function)
         if self.info is None or self.info.uses_random or self._calls_key_consumers():
-            for node, rule in keys.find_key_reuse(body, self.resolve, self._key_params_consumed):
+            loop_names = self.locals if self._is_lax_loop_body() else None
+            for node, rule in keys.find_key_reuse(body, self.resolve, self._key_params_consumed, loop_names):
                 self.report(node, rule, {})
         return FunctionResult(self.findings, frozenset(self.values.names), self.returns_traced)
 
@@ -455,9 +474,12 @@ class FunctionWalker:
     def _classify_locals(self, bindings, body: cst.CSTNode) -> None:
         for binding in bindings:
             source = binding.source
+            if binding.target in self.params:
+                self.rebound_params.add(binding.target)
             if source is None or binding.iterated:
                 continue
-            if isinstance(source, cst.List | cst.Dict | cst.ListComp | cst.DictComp):
+            self.binding_sources.setdefault(binding.target, source)
+            if _is_python_container(source, self.resolve):
                 self.python_containers.add(binding.target)
             elif isinstance(source, cst.Call) and self.resolve(source.func) in catalog.STATEFUL_RNG_MAKERS:
                 self.rng_names.add(binding.target)
@@ -631,6 +653,12 @@ class FunctionWalker:
 
     # -- keys -----------------------------------------------------------------------------------
 
+    def _is_lax_loop_body(self) -> bool:
+        context = self.context
+        return bool(
+            context and self.info and context.root == self.info.qualname and context.transform in keys.LAX_LOOPS
+        )
+
     def _calls_key_consumers(self) -> bool:
         if self.info is None:
             return False
@@ -699,6 +727,20 @@ class FunctionWalker:
                 fixable=fixable,
             )
         )
+
+
+_CONTAINER_COPIES = frozenset({"builtins.dict", "builtins.list", "copy.copy", "copy.deepcopy", "builtins.tuple"})
+
+
+def _is_python_container(source: cst.BaseExpression, resolve) -> bool:
+    """A fresh Python list or dict: a literal, a comprehension, ``dict(x)``, ``x.copy()``."""
+    if isinstance(source, cst.List | cst.Dict | cst.ListComp | cst.DictComp):
+        return True
+    if isinstance(source, cst.Call):
+        if resolve(source.func) in _CONTAINER_COPIES:
+            return True
+        return isinstance(source.func, cst.Attribute) and source.func.attr.value == "copy" and not source.args
+    return False
 
 
 def _is_configuration(param: Param) -> bool:

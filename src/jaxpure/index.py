@@ -41,6 +41,7 @@ class FunctionInfo:
     calls: set[str] = field(default_factory=set)  # plain names and self.methods it calls
     uses_random: bool = False  # calls a jax.random key consumer
     builds_compiled: bool = False  # applies a compiling transform (JP502 candidates)
+    transforms_lambda: bool = False  # hands a lambda to a transform: the lambda is a traced root
     global_rebinds: set[str] = field(default_factory=set)
 
     def param(self, name: str) -> Param | None:
@@ -118,13 +119,33 @@ def build_index(
     imports = build_import_map(tree, module_name, is_package)
     index = ModuleIndex(imports=imports, transforms={**catalog.TRANSFORMS, **(extra_transforms or {})})
     builder = _IndexBuilder(index)
+    builder.module_body = set(tree.body)
     for position, statement in enumerate(tree.body):
         first = min([statement.lineno, *(d.lineno for d in getattr(statement, "decorator_list", ()))])
         index.top_spans.append((first, statement.end_lineno or statement.lineno))
         builder.top = position
         builder.visit(statement)
     builder.resolve_pending_roots()
+    _propagate_key_use(index)
     return index
+
+
+def _propagate_key_use(index: ModuleIndex) -> None:
+    """A function that calls a key-consuming function of this module handles keys too."""
+    changed = True
+    while changed:
+        changed = False
+        for function in index.functions.values():
+            if function.uses_random:
+                continue
+            for name in function.calls:
+                if name.startswith("self."):
+                    callee = index.method(function.class_name, name[5:])
+                else:
+                    callee = index.function_for_name(name, function.qualname)
+                if callee is not None and callee.uses_random:
+                    function.uses_random = changed = True
+                    break
 
 
 def value_kind(node: ast.expr | None, imports: ImportMap) -> str | None:
@@ -163,6 +184,8 @@ class _IndexBuilder(ast.NodeVisitor):
         self.loop_depth = 0
         self.composed_under: dict[int, Transform] = {}  # id(inner transform call) -> outer staging transform
         self.pending_roots: list[tuple] = []
+        self.module_body: set[ast.stmt] = set()
+        self.top_level_assigned: set[str] = set()
 
     # -- scopes -----------------------------------------------------------------
 
@@ -252,6 +275,8 @@ class _IndexBuilder(ast.NodeVisitor):
         self.loop_depth = saved_loops
         self.scopes.pop()
         self.function_stack.pop()
+        # ``global X`` only rebinds X if the function assigns it.
+        self.index.rebound_globals.update(info.global_rebinds & info.local_names)
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
@@ -412,6 +437,8 @@ class _IndexBuilder(ast.NodeVisitor):
             outer = transform if outer is None or transform.compiling else outer
         for argument, applied_transform in candidates:
             if isinstance(argument, ast.Lambda):
+                if self.function:
+                    self.function.transforms_lambda = True
                 self._mark_module_code()
                 continue
             if isinstance(argument, ast.Call) and outer is not None:
@@ -487,7 +514,7 @@ class _IndexBuilder(ast.NodeVisitor):
         for target in node.targets:
             self._bind(target)
             if not self.scopes and isinstance(target, ast.Name):
-                self.index.module_values[target.id] = value_kind(node.value, self.imports) or "other"
+                self._module_assignment(target.id, node)
         self.visit(node.value)
         for target in node.targets:
             if not isinstance(target, ast.Name):
@@ -496,9 +523,18 @@ class _IndexBuilder(ast.NodeVisitor):
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         self._bind(node.target)
         if not self.scopes and isinstance(node.target, ast.Name) and node.value:
-            self.index.module_values[node.target.id] = value_kind(node.value, self.imports) or "other"
+            self._module_assignment(node.target.id, node)
         if node.value is not None:
             self.visit(node.value)
+
+    def _module_assignment(self, name: str, node: ast.Assign | ast.AnnAssign) -> None:
+        """A second plain top-level assignment rebinds (``if``/``try`` alternatives do not count)."""
+        top_level = node in self.module_body
+        if top_level and name in self.top_level_assigned:
+            self.index.rebound_globals.add(name)
+        if top_level:
+            self.top_level_assigned.add(name)
+        self.index.module_values[name] = value_kind(node.value, self.imports) or "other"
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         self._bind(node.target)
@@ -518,7 +554,6 @@ class _IndexBuilder(ast.NodeVisitor):
     def visit_Global(self, node: ast.Global) -> None:
         if self.function is not None:
             self.function.global_rebinds.update(node.names)
-            self.index.rebound_globals.update(node.names)
 
     def visit_For(self, node: ast.For | ast.AsyncFor | ast.While) -> None:
         if not isinstance(node, ast.While):

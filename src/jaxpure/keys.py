@@ -22,15 +22,19 @@ from jaxpure.dataflow import dotted_name
 Resolver = Callable[[cst.BaseExpression], "str | None"]
 ConsumedByCall = Callable[[cst.Call], list[cst.BaseExpression]]
 
-_LAX_LOOPS = frozenset({"jax.lax.scan", "jax.lax.fori_loop", "jax.lax.while_loop", "jax.lax.map"})
+LAX_LOOPS = frozenset({"jax.lax.scan", "jax.lax.fori_loop", "jax.lax.while_loop", "jax.lax.map"})
 
 
 def find_key_reuse(
-    body: cst.CSTNode, resolve: Resolver, consumed_by_call: ConsumedByCall
+    body: cst.CSTNode, resolve: Resolver, consumed_by_call: ConsumedByCall, loop_body_names: set[str] | None = None
 ) -> list[tuple[cst.CSTNode, object]]:
+    """``loop_body_names``: the function is a ``lax`` loop body binding these names; any other key it
+    consumes comes from outside and is consumed again on every iteration (JP303)."""
     from jaxpure.rules import RULES
 
     walker = _KeyWalker(resolve, consumed_by_call, RULES["JP302"], RULES["JP303"])
+    if loop_body_names is not None:
+        walker.loop_bound.append(loop_body_names | _bound_names(body))
     walker.block(_statements(body))
     return walker.findings
 
@@ -66,25 +70,37 @@ class _KeyWalker:
 
     # -- statements ---------------------------------------------------------------
 
-    def block(self, statements: Iterable[cst.CSTNode]) -> None:
+    def block(self, statements: Iterable[cst.CSTNode]) -> bool:
+        """Walk statements in order; True when the block always leaves (return, raise, break, continue)."""
         for statement in statements:
-            self.statement(statement)
+            if self.statement(statement):
+                return True
+        return False
 
-    def statement(self, node: cst.CSTNode) -> None:  # noqa: C901 - one case per statement kind
+    def statement(self, node: cst.CSTNode) -> bool:  # noqa: C901 - one case per statement kind
         if isinstance(node, cst.SimpleStatementLine | cst.SimpleStatementSuite):
             for small in node.body:
                 self.small_statement(small)
+                if isinstance(small, cst.Return | cst.Raise | cst.Break | cst.Continue):
+                    return True
         elif isinstance(node, cst.If):
             self.expression(node.test)
             before = dict(self.consumed)
-            self.block(_statements(node.body))
+            body_leaves = self.block(_statements(node.body))
             after_body = self.consumed
             self.consumed = before
+            else_leaves = False
             if node.orelse is not None:
-                self.statement(node.orelse) if isinstance(node.orelse, cst.If) else self.block(_statements(node.orelse.body))
-            self.consumed = {**self.consumed, **after_body}
+                if isinstance(node.orelse, cst.If):
+                    else_leaves = self.statement(node.orelse)
+                else:
+                    else_leaves = self.block(_statements(node.orelse.body))
+            if body_leaves and else_leaves:
+                return True
+            if not body_leaves:  # the state after the if: the branches that fall through, merged
+                self.consumed = after_body if else_leaves else {**self.consumed, **after_body}
         elif isinstance(node, cst.Else):
-            self.block(_statements(node.body))
+            return self.block(_statements(node.body))
         elif isinstance(node, cst.For | cst.While):
             header = node.iter if isinstance(node, cst.For) else node.test
             self.expression(header)
@@ -121,6 +137,7 @@ class _KeyWalker:
                 merged.update(self.consumed)
             self.consumed = {**before, **merged}
         # function and class definitions are analyzed on their own
+        return False
 
     def small_statement(self, node: cst.CSTNode) -> None:
         if isinstance(node, cst.Assign):
@@ -193,7 +210,7 @@ class _KeyWalker:
             key = _key_argument(node)
             if key is not None:
                 self.consume(key, node)
-        elif called in _LAX_LOOPS:
+        elif called in LAX_LOOPS:
             for argument in node.args:
                 if isinstance(argument.value, cst.Lambda):
                     self.lax_loop_lambda(argument.value)

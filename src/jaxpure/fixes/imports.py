@@ -9,6 +9,7 @@ may not run.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import libcst as cst
@@ -146,18 +147,18 @@ def _insert_import(module: cst.Module, request: ImportRequest) -> cst.Module:
 
 
 def _insertion_point(body: list[cst.BaseStatement], module: str) -> tuple[int, bool]:
-    """Where ``import MODULE`` goes, in isort's order next to the module's jax imports.
+    """Where ``import MODULE`` goes: in isort's order among the third-party imports, if any.
 
     Returns the index and whether the new import goes just before an existing one.
     """
     block = _leading_import_block(body)
-    plain = [i for i in block if _is_jax_import(body[i], cst.Import)]
+    plain = [i for i in block if _is_third_party(body[i], cst.Import)]
     for index in plain:
         if _first_module(body[index]) > module:
             return index, True
     if plain:
         return plain[-1] + 1, False
-    froms = [i for i in block if _is_jax_import(body[i], cst.ImportFrom)]
+    froms = [i for i in block if _is_third_party(body[i], cst.ImportFrom)]
     if froms:
         return froms[0], True  # isort puts ``import x`` before ``from x import y``
     if block:
@@ -197,12 +198,15 @@ def _first_module(statement: cst.BaseStatement) -> str:
     return _dotted_name(node.module) if node.module is not None else ""
 
 
-def _is_jax_import(statement: cst.BaseStatement, kind: type) -> bool:
+def _is_third_party(statement: cst.BaseStatement, kind: type) -> bool:
+    """An ``import``/``from`` (``kind``) of a module that is neither stdlib, ``__future__`` nor relative."""
     nodes = _imports_of(statement)
     if not nodes or not isinstance(nodes[0], kind):
         return False
-    first = _first_module(statement)
-    return first == "jax" or first.startswith("jax.")
+    if isinstance(nodes[0], cst.ImportFrom) and nodes[0].relative:
+        return False
+    top = _first_module(statement).split(".")[0]
+    return bool(top) and top != "__future__" and top not in sys.stdlib_module_names
 
 
 def _is_docstring(statement: cst.BaseStatement) -> bool:

@@ -148,9 +148,9 @@ class PythonLoopOverTracedBound(Rule):
     code = "JP403"
     name = "python-loop-over-traced-bound"
     message = "a Python loop over a traced bound fails under tracing; use lax.fori_loop or lax.scan, or make the bound static"
-    nodes = (cst.For,)
+    nodes = (cst.For, cst.CompFor)
 
-    def check(self, node: cst.For, ctx) -> None:
+    def check(self, node: cst.For | cst.CompFor, ctx) -> None:
         iterable = node.iter
         if isinstance(iterable, cst.Call) and ctx.qualified(iterable.func) == "builtins.range":
             if any(ctx.traced(a.value) for a in iterable.args):
@@ -216,7 +216,7 @@ class ConcretizationOfTracedValue(Rule):
                 return catalog.CONCRETIZING_BUILTINS[short]
             if short == "range" and any(ctx.traced(a.value) for a in node.args):
                 parent = ctx.parent(node)
-                if isinstance(parent, cst.For) and parent.iter is node:
+                if isinstance(parent, cst.For | cst.CompFor) and parent.iter is node:
                     return None  # JP403
                 return "range()"
             return None

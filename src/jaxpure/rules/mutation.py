@@ -40,6 +40,13 @@ def _sanctioned_state_update(target: cst.Subscript, ctx) -> bool:
     )
 
 
+def _is_array_update(target: cst.Subscript, ctx) -> bool:
+    """An item update on a traced array: not a container parameter (JP203), a Python list or dict, or nnx state."""
+    if not ctx.traced(target.value) or _container_param(target, ctx) or _sanctioned_state_update(target, ctx):
+        return False
+    return not (isinstance(target.value, cst.Name) and ctx.python_container(target.value.value))
+
+
 class ItemAssignmentOnTracedArray(Rule):
     """`x[i] = v` on a traced array.
 
@@ -86,7 +93,7 @@ class ItemAssignmentOnTracedArray(Rule):
 
     def check(self, node: cst.Assign, ctx) -> None:
         for target in _subscript_targets(node):
-            if ctx.traced(target.value) and not _container_param(target, ctx) and not _sanctioned_state_update(target, ctx):
+            if _is_array_update(target, ctx):
                 ctx.report(node, self)
                 return
 
@@ -134,11 +141,8 @@ class AugmentedItemAssignmentOnTracedArray(Rule):
 
     def check(self, node: cst.AugAssign, ctx) -> None:
         target = node.target
-        if not isinstance(target, cst.Subscript) or not ctx.traced(target.value):
-            return
-        if _container_param(target, ctx) or _sanctioned_state_update(target, ctx):
-            return
-        ctx.report(node, self, method=_AT_METHODS.get(type(node.operator), "set"))
+        if isinstance(target, cst.Subscript) and _is_array_update(target, ctx):
+            ctx.report(node, self, method=_AT_METHODS.get(type(node.operator), "set"))
 
 
 class ArgumentContainerMutation(Rule):
@@ -188,7 +192,10 @@ class ArgumentContainerMutation(Rule):
             if not (isinstance(func.value, cst.Name) and ctx.is_param(func.value.value)):
                 return
             name = func.value.value
-            if func.attr.value not in catalog.UNAMBIGUOUS_MUTATORS and not ctx.container_param(name):
+            if name in ctx.rebound_params:
+                return
+            string_key = bool(node.args) and isinstance(node.args[0].value, cst.SimpleString)
+            if func.attr.value not in catalog.UNAMBIGUOUS_MUTATORS and not ctx.container_param(name) and not string_key:
                 return  # tx.update(...) of an optax transformation is no mutation
             stored = any(ctx.traced(a.value) for a in node.args)
         else:

@@ -183,7 +183,12 @@ class ConstantSeedInTracedFunction(Rule):
 
 def _reads_clock_or_numpy_random(seed: cst.BaseExpression, ctx) -> bool:
     """``time.time()``, ``int(time.time())``, ``np.random.randint(...)`` as a seed."""
-    while isinstance(seed, cst.Call):
+    for _ in range(8):  # follow ``seed = int(time.time())`` through a few local names
+        if isinstance(seed, cst.Name) and ctx.binding(seed.value) is not None:
+            seed = ctx.binding(seed.value)
+            continue
+        if not isinstance(seed, cst.Call):
+            return False
         called = ctx.qualified(seed.func) or ""
         if called.startswith("time.") or is_stateful_rng_call(called):
             return True

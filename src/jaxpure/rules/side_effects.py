@@ -17,6 +17,7 @@ _IO_CALLS = frozenset(
     pickle.dump json.dump numpy.save numpy.savez numpy.savetxt""".split()
 )
 _LOGGING_METHODS = frozenset("debug info warning warn error exception critical log fatal".split())
+_FILE_METHODS = frozenset("write writelines read readline readlines flush".split())
 _LOGGER_NAME = re.compile(r"^_?(log|logger|LOG|LOGGER|_logger)$")
 _CLOCK_AND_ENV = frozenset(
     """time.time time.time_ns time.perf_counter time.perf_counter_ns time.monotonic time.monotonic_ns
@@ -123,9 +124,13 @@ class IoInTracedFunction(Rule):
             ctx.report(node, self, what=f"{called}()")
             return
         func = node.func
-        if isinstance(func, cst.Attribute) and func.attr.value in _LOGGING_METHODS:
-            receiver = dotted_name(func.value) or ""
-            if _LOGGER_NAME.match(receiver.split(".")[-1]):
+        if not isinstance(func, cst.Attribute):
+            return
+        receiver = dotted_name(func.value) or ""
+        if func.attr.value in _LOGGING_METHODS and _LOGGER_NAME.match(receiver.split(".")[-1]):
+            ctx.report(node, self, what=f"{receiver}.{func.attr.value}()")
+        elif func.attr.value in _FILE_METHODS and isinstance(func.value, cst.Name):
+            if ctx.bound_call(func.value.value) == "builtins.open":
                 ctx.report(node, self, what=f"{receiver}.{func.attr.value}()")
 
 

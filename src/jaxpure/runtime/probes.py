@@ -64,7 +64,7 @@ class LineProbe:
 
     def __enter__(self) -> LineProbe:
         self._own_code: dict = {}
-        self._open: tuple | None = None  # (frame, output offset) while the line runs
+        self._open: tuple | None = None  # (frame, offset in the captured text) while the line runs
         self._saved = (sys.stdout, sys.stderr, logging.root.level, sys.gettrace())
         self._output = _Capture(sys.stdout)
         sys.stdout = sys.stderr = self._output
@@ -106,12 +106,12 @@ class LineProbe:
             self._close_open_line()
         if event == "line" and frame.f_lineno == self.line:
             self.runs += 1
-            self._open = (frame, self._output.written, len(self._output.text))
+            self._open = (frame, len(self._output.text))
         return self._on_line
 
     def _close_open_line(self) -> None:
         if self._open is not None:
-            self.printed.append(self._output.text[self._open[2] :])
+            self.printed.append(self._output.text[self._open[1] :])
             self._open = None
 
 

@@ -1,0 +1,311 @@
+"""Applying fixes to a module's source, in rounds, keeping only the ones that verify.
+
+A round locates every pending finding's node, asks its fixer for a rewrite,
+applies the rewrites that do not overlap (innermost first) together with the
+imports they need, and verifies the result:
+
+- the new source parses (libcst and CPython's own parser);
+- the re-check reports none of the fixed findings inside their rewritten code;
+- no rule reports more findings than before (a fix must not trade one bug
+  for another, nor turn the module into JP000);
+- every comment of a rewritten node is still there.
+
+When a batch fails, each rewrite is tried alone; the ones that fail are
+refused with the reason. Overlapping findings (``np.sum(np.exp(x))``, a
+``x[i] = v`` inside an ``if`` that then becomes a plain assignment) wait for
+the next round, re-located in the rewritten source. Rounds stop when nothing
+is left to try; each round settles or applies at least one finding.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+
+from jaxpure.findings import Finding
+from jaxpure.fixes.base import FixContext, ImportRequest, Refused, Rewrite, source_of
+from jaxpure.fixes.imports import add_imports, scan_names
+from jaxpure.fixes.locate import Located, NodeIndex
+from jaxpure.fixes.registry import FIXERS
+
+Recheck = Callable[[str], list[Finding]]
+MAX_ROUNDS = 25
+
+
+@dataclass(frozen=True, slots=True)
+class FixOutcome:
+    """What fixing one module's source did."""
+
+    original: str
+    source: str  # the fixed source; ``original`` when nothing was fixed
+    applied: tuple[Finding, ...]  # positions as in the source the fix was applied to
+    refused: tuple[tuple[Finding, str], ...]  # (finding, why it was not fixed)
+
+    @property
+    def changed(self) -> bool:
+        return self.source != self.original
+
+
+@dataclass(slots=True)
+class _Plan:
+    finding: Finding
+    located: Located
+    key: tuple[str, str]  # (code, node text): recognizes the same finding in a later round
+    rewrite: Rewrite | None = None
+    reason: str | None = None
+
+
+@dataclass(slots=True)
+class _State:
+    source: str
+    counts: Counter  # findings per code in ``source``
+    findings: list[Finding]  # the re-check of ``source``
+    applied: list[Finding] = field(default_factory=list)
+    refused: dict[tuple[str, str], tuple[Finding, str]] = field(default_factory=dict)
+
+
+def fix_source(source: str, findings: Iterable[Finding], recheck: Recheck) -> FixOutcome:
+    """Fix what can be fixed among ``findings`` (found in ``source``); ``recheck`` analyzes a new source."""
+    wanted = [f for f in findings if f.code in FIXERS]
+    if not wanted:
+        return FixOutcome(source, source, (), ())
+    try:
+        cst.parse_module(source)
+    except cst.ParserSyntaxError:
+        return FixOutcome(source, source, (), tuple((f, "the module does not parse") for f in wanted))
+    codes = {f.code for f in wanted}
+    baseline = recheck(source)
+    state = _State(source, Counter(f.code for f in baseline), baseline)
+    pending = wanted
+    for _ in range(MAX_ROUNDS):
+        settled = len(state.refused)
+        if _round(state, pending, recheck):
+            pending = [f for f in state.findings if f.code in codes]
+        elif len(state.refused) == settled:
+            break  # nothing changed and nothing new was learned: every pending finding is settled
+    else:
+        for finding in _unsettled(state, pending):
+            reason = f"still overlapping another fix after {MAX_ROUNDS} rounds"
+            state.refused[(finding.code, repr(finding))] = (finding, reason)
+    return FixOutcome(source, state.source, tuple(state.applied), tuple(state.refused.values()))
+
+
+def _unsettled(state: _State, pending: list[Finding]) -> list[Finding]:
+    """The findings not already refused (same code and node text)."""
+    index = NodeIndex(cst.parse_module(state.source))
+    result = []
+    for finding in pending:
+        located = index.find(finding, FIXERS[finding.code].node_types)
+        if located is not None and _key(finding, located) not in state.refused:
+            result.append(finding)
+    return result
+
+
+def _key(finding: Finding, located: Located) -> tuple[str, str]:
+    return finding.code, source_of(located.node)
+
+
+# -- one round ------------------------------------------------------------------------------------
+
+
+def _round(state: _State, pending: list[Finding], recheck: Recheck) -> bool:
+    """Plan, apply and verify one round; True when the source changed."""
+    module = cst.parse_module(state.source)
+    index = NodeIndex(module)
+    plans = _plan(module, index, pending, state)
+    chosen = _non_overlapping([p for p in plans if p.rewrite is not None])
+    for plan in plans:
+        if plan.rewrite is None and not _overlaps_any(plan, chosen):
+            _refuse(state, plan, plan.reason or "")
+    if not chosen:
+        return False
+    return _apply_verified(state, module, chosen, recheck)
+
+
+def _plan(module: cst.Module, index: NodeIndex, pending: list[Finding], state: _State) -> list[_Plan]:
+    names = scan_names(module)
+    plans = []
+    for finding in pending:
+        fixer = FIXERS[finding.code]
+        located = index.find(finding, fixer.node_types)
+        if located is None:
+            state.refused[(finding.code, repr(finding))] = (finding, "the flagged code is not where the finding says (stale findings?)")
+            continue
+        plan = _Plan(finding, located, _key(finding, located))
+        if plan.key in state.refused:
+            continue
+        context = FixContext(names, located.function, located.in_method, located.is_elif)
+        try:
+            plan.rewrite = fixer.rewrite(located.node, context)
+            _check_comments_kept(plan.rewrite)
+        except Refused as error:
+            plan.rewrite, plan.reason = None, str(error)
+        plans.append(plan)
+    return plans
+
+
+def _check_comments_kept(rewrite: Rewrite) -> None:
+    before = _comments(rewrite.original)
+    after = sum((_comments(node) for node in rewrite.replacement), Counter())
+    if before != after:
+        raise Refused("the rewrite would drop a comment inside the flagged code")
+
+
+class _CommentCounter(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.comments: Counter = Counter()
+
+    def visit_Comment(self, node: cst.Comment) -> None:
+        self.comments[node.value] += 1
+
+
+def _comments(node: cst.CSTNode) -> Counter:
+    counter = _CommentCounter()
+    node.visit(counter)
+    return counter.comments
+
+
+def _non_overlapping(plans: list[_Plan]) -> list[_Plan]:
+    """Innermost first: an outer rewrite usually becomes possible, or simpler, after the inner one."""
+    chosen: list[_Plan] = []
+    for plan in sorted(plans, key=lambda p: _size(p.located.span)):
+        if not _overlaps_any(plan, chosen):
+            chosen.append(plan)
+    return sorted(chosen, key=lambda p: _start(p.located.span))
+
+
+def _overlaps_any(plan: _Plan, others: list[_Plan]) -> bool:
+    span = plan.located.span
+    return any(_start(span) < _end(o.located.span) and _start(o.located.span) < _end(span) for o in others)
+
+
+def _start(span: CodeRange) -> tuple[int, int]:
+    return span.start.line, span.start.column
+
+
+def _end(span: CodeRange) -> tuple[int, int]:
+    return span.end.line, span.end.column
+
+
+def _size(span: CodeRange) -> tuple[int, int]:
+    return span.end.line - span.start.line, span.end.column - span.start.column
+
+
+def _refuse(state: _State, plan: _Plan, reason: str) -> None:
+    state.refused.setdefault(plan.key, (plan.finding, reason))
+
+
+# -- applying and verifying -----------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Attempt:
+    source: str
+    findings: list[Finding]
+    failures: dict[int, str]  # id(plan) → reason
+    batch_error: str | None  # a failure that cannot be pinned on one plan
+
+
+def _apply_verified(state: _State, module: cst.Module, plans: list[_Plan], recheck: Recheck) -> bool:
+    attempt = _attempt(state, module, plans, recheck)
+    if not attempt.failures and attempt.batch_error is None:
+        _accept(state, plans, attempt)
+        return True
+    # Find the culprits: try each rewrite alone.
+    alone = {id(plan): _attempt(state, module, [plan], recheck) for plan in plans}
+    good = []
+    for plan in plans:
+        single = alone[id(plan)]
+        reason = single.failures.get(id(plan)) or single.batch_error
+        if reason:
+            _refuse(state, plan, reason)
+        else:
+            good.append(plan)
+    if not good:
+        return False
+    together = _attempt(state, module, good, recheck) if len(good) > 1 else alone[id(good[0])]
+    if together.failures or together.batch_error:
+        # They pass alone but not together: take one now, the rest are found again next round.
+        good, together = good[:1], alone[id(good[0])]
+    _accept(state, good, together)
+    return True
+
+
+def _accept(state: _State, plans: list[_Plan], attempt: _Attempt) -> None:
+    state.source = attempt.source
+    state.findings = attempt.findings
+    state.counts = Counter(f.code for f in attempt.findings)
+    state.applied.extend(plan.finding for plan in plans)
+
+
+def _attempt(state: _State, module: cst.Module, plans: list[_Plan], recheck: Recheck) -> _Attempt:
+    new_module, spans = _rewritten(module, plans)
+    source = new_module.code
+    error = _parse_error(source)
+    if error:
+        return _Attempt(source, [], {}, f"the rewritten code does not parse: {error}")
+    try:
+        findings = recheck(source)
+    except Exception as exc:  # the analyzer failing on the new code is a reason not to write it
+        return _Attempt(source, [], {}, f"the re-check failed on the rewritten code: {exc}")
+    failures = {
+        id(plan): "the re-check still reports it after the rewrite"
+        for plan in plans
+        if any(f.code == plan.finding.code and _inside(f, spans[id(plan)]) for f in findings)
+    }
+    return _Attempt(source, findings, failures, _new_findings(state.counts, plans, findings))
+
+
+def _rewritten(module: cst.Module, plans: list[_Plan]) -> tuple[cst.Module, dict[int, CodeRange]]:
+    """The module with the plans' rewrites and imports, and where each rewrite landed."""
+    by_node = {id(plan.located.node): plan.rewrite for plan in plans}
+    new_module = module.visit(_Replacer(by_node))
+    imports: set[ImportRequest] = set().union(*(plan.rewrite.imports for plan in plans))
+    new_module = add_imports(new_module, imports)
+    positions = MetadataWrapper(new_module, unsafe_skip_copy=True).resolve(PositionProvider)
+    spans = {}
+    for plan in plans:
+        first, last = positions[plan.rewrite.replacement[0]], positions[plan.rewrite.replacement[-1]]
+        spans[id(plan)] = CodeRange(first.start, last.end)
+    return new_module, spans
+
+
+class _Replacer(cst.CSTTransformer):
+    def __init__(self, by_node: dict[int, Rewrite]) -> None:
+        self.by_node = by_node
+
+    def on_leave(self, original_node, updated_node):
+        rewrite = self.by_node.get(id(original_node))
+        if rewrite is None:
+            return updated_node
+        if len(rewrite.replacement) == 1:
+            return rewrite.replacement[0]
+        return cst.FlattenSentinel(rewrite.replacement)
+
+
+def _parse_error(source: str) -> str | None:
+    try:
+        cst.parse_module(source)
+        ast.parse(source)
+    except (cst.ParserSyntaxError, SyntaxError, ValueError) as error:
+        return str(error).splitlines()[0] if str(error) else type(error).__name__
+    return None
+
+
+def _inside(finding: Finding, span: CodeRange) -> bool:
+    start = (finding.line, finding.column - 1)
+    return (span.start.line, span.start.column) <= start < (span.end.line, span.end.column)
+
+
+def _new_findings(before: Counter, plans: list[_Plan], after: list[Finding]) -> str | None:
+    fixed = Counter(plan.finding.code for plan in plans)
+    now = Counter(f.code for f in after)
+    worse = sorted(code for code in now if now[code] > max(before[code] - fixed[code], 0))
+    if worse:
+        return f"the rewrite would add a finding ({', '.join(worse)})"
+    return None

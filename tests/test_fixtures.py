@@ -1,0 +1,59 @@
+"""Every annotated fixture yields exactly the findings its ``# expect:`` comments name.
+
+A missing finding and an extra one (a false positive) fail alike.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from jaxpure.api import check_paths, check_source
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+_EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>JP\d{3}(?:\s*,\s*JP\d{3})*)")
+_SKIP_DIRS = {"fixes", "runtime", "integrations", "project", "hostile"}
+
+
+def expected_findings(text: str) -> set[tuple[int, str]]:
+    expected = set()
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _EXPECT.search(line)
+        if match:
+            expected |= {(number, code.strip()) for code in match.group("codes").split(",")}
+    return expected
+
+
+def single_file_fixtures() -> list[Path]:
+    return sorted(p for p in FIXTURES.glob("*.py"))
+
+
+@pytest.mark.parametrize("fixture", single_file_fixtures(), ids=lambda p: p.name)
+def test_fixture_findings_match_annotations(fixture: Path) -> None:
+    text = fixture.read_text()
+    found = {(f.line, f.code) for f in check_source(text, str(fixture))}
+    expected = expected_findings(text)
+    assert sorted(found - expected) == [], "unexpected findings (false positives)"
+    assert sorted(expected - found) == [], "missed findings"
+
+
+def test_clean_modules_have_no_findings() -> None:
+    clean = sorted(FIXTURES.glob("clean_*.py"))
+    assert clean, "the realistic clean modules are missing"
+    for fixture in clean:
+        assert expected_findings(fixture.read_text()) == set(), f"{fixture.name} must carry no expectations"
+
+
+def test_whole_project_run_follows_calls_across_modules() -> None:
+    project = FIXTURES / "project"
+    report = check_paths([str(project)])
+    found = {(Path(f.path).relative_to(project).as_posix(), f.line, f.code) for f in report.findings}
+    expected = {
+        (file.relative_to(project).as_posix(), line, code)
+        for file in project.rglob("*.py")
+        for line, code in expected_findings(file.read_text())
+    }
+    assert expected, "the project fixture must annotate at least one cross-module finding"
+    assert found == expected
