@@ -1,0 +1,119 @@
+"""The command line as users run it: exit statuses, formats, selection, suppression, errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BUGGY = '''import jax
+
+@jax.jit
+def step(x):
+    print(x)
+    return x * 2
+'''
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "jaxpure", *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "buggy.py").write_text(BUGGY)
+    (tmp_path / "clean.py").write_text("import jax\n\n@jax.jit\ndef f(x):\n    return x + 1\n")
+    return tmp_path
+
+
+def test_findings_exit_1_with_flake8_style_lines(project: Path) -> None:
+    result = run("check", "--no-cache", ".", cwd=project)
+    assert result.returncode == 1
+    assert result.stdout == "buggy.py:5:5: JP101 print() runs once at trace time; use jax.debug.print\n"
+    assert "1 finding" in result.stderr
+
+
+def test_clean_exit_0(project: Path) -> None:
+    result = run("check", "--no-cache", "clean.py", cwd=project)
+    assert (result.returncode, result.stdout) == (0, "")
+
+
+def test_json_format_matches_the_spec_shape(project: Path) -> None:
+    result = run("check", "--no-cache", "--format", "json", "buggy.py", cwd=project)
+    document = json.loads(result.stdout)
+    assert document["summary"] == {"files": 1, "findings": 1}
+    (finding,) = document["findings"]
+    assert finding["path"] == "buggy.py"
+    assert (finding["line"], finding["column"], finding["end_line"], finding["end_column"]) == (5, 5, 5, 13)
+    assert finding["code"] == "JP101" and finding["name"] == "print-in-traced-function"
+    assert finding["severity"] == "error"
+    assert finding["function"] == "step" and finding["transform"] == "jax.jit"
+    assert finding["fix"] == {"applicable": True}
+    assert "runtime" not in finding
+
+
+def test_select_and_ignore(project: Path) -> None:
+    assert run("check", "--no-cache", "--select", "JP4", ".", cwd=project).returncode == 0
+    assert run("check", "--no-cache", "--ignore", "JP101", ".", cwd=project).returncode == 0
+    assert run("check", "--no-cache", "--select", "JP1", "--ignore", "JP102", ".", cwd=project).returncode == 1
+
+
+def test_noqa_and_skip_file(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text(BUGGY.replace("print(x)", "print(x)  # noqa: JP101"))
+    (tmp_path / "b.py").write_text(BUGGY.replace("print(x)", "print(x)  # noqa"))
+    (tmp_path / "c.py").write_text(BUGGY.replace("print(x)", "print(x)  # noqa: JP4"))
+    (tmp_path / "d.py").write_text("# jaxpure: skip-file\n" + BUGGY)
+    result = run("check", "--no-cache", ".", cwd=tmp_path)
+    assert result.stdout.splitlines() == ["c.py:5:5: JP101 print() runs once at trace time; use jax.debug.print"]
+
+
+def test_gitignore_is_honoured(project: Path) -> None:
+    (project / ".gitignore").write_text("buggy.py\n")
+    assert run("check", "--no-cache", ".", cwd=project).returncode == 0
+
+
+def test_syntax_error_is_jp000_and_other_files_still_checked(project: Path) -> None:
+    (project / "broken.py").write_text("import jax\ndef f(:\n    pass\n")
+    result = run("check", "--no-cache", ".", cwd=project)
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("broken.py:2:7: JP000 syntax error")
+    assert lines[1].startswith("buggy.py:5:5: JP101")
+
+
+def test_missing_path_is_one_clear_line(project: Path) -> None:
+    result = run("check", "nope.py", cwd=project)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "jaxpure: error: nope.py: no such file or directory"
+
+
+def test_bad_config_names_the_key(project: Path) -> None:
+    (project / "pyproject.toml").write_text("[tool.jaxpure]\nselcet = ['JP1']\n")
+    result = run("check", ".", cwd=project)
+    assert result.returncode == 2
+    assert "selcet" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_rule_and_rules_commands(project: Path) -> None:
+    listing = run("rules", cwd=project)
+    assert listing.returncode == 0 and len(listing.stdout.splitlines()) == 25
+    doc = run("rule", "jp302", cwd=project)
+    assert doc.returncode == 0 and "## Why is this bad?" in doc.stdout
+    assert run("rule", "JP999", cwd=project).returncode == 2
+
+
+def test_extend_transforms_makes_a_user_wrapper_a_transform(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.jaxpure]\nextend-transforms = { "mylib.compile" = "staging" }\n')
+    (tmp_path / "m.py").write_text("import jax\nfrom mylib import compile\n\n@compile\ndef f(x):\n    print(x)\n    return x\n")
+    result = run("check", "--no-cache", ".", cwd=tmp_path)
+    assert result.stdout.startswith("m.py:6:5: JP101")
+
+
+def test_static_path_does_not_import_jax(project: Path) -> None:
+    code = "import sys, jaxpure.cli; jaxpure.cli.main(['check', '--no-cache', 'buggy.py']); print('jax' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip().endswith("False")
