@@ -117,3 +117,21 @@ def test_static_path_does_not_import_jax(project: Path) -> None:
     code = "import sys, jaxpure.cli; jaxpure.cli.main(['check', '--no-cache', 'buggy.py']); print('jax' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True, timeout=120)
     assert result.stdout.strip().endswith("False")
+
+
+def test_fix_rewrites_then_is_idempotent_and_diff_writes_nothing(project: Path) -> None:
+    before = (project / "buggy.py").read_text()
+    diff = run("check", "--no-cache", "--fix", "--diff", "buggy.py", cwd=project)
+    assert diff.returncode == 1 and '+    jax.debug.print("{}", x)' in diff.stdout
+    assert (project / "buggy.py").read_text() == before
+    fixed = run("check", "--no-cache", "--fix", "buggy.py", cwd=project)
+    assert fixed.returncode == 0, fixed.stderr
+    after = (project / "buggy.py").read_text()
+    assert 'jax.debug.print("{}", x)' in after
+    again = run("check", "--no-cache", "--fix", "buggy.py", cwd=project)
+    assert again.returncode == 0 and (project / "buggy.py").read_text() == after
+
+
+def test_fix_with_diff_requires_fix(project: Path) -> None:
+    result = run("check", "--diff", "buggy.py", cwd=project)
+    assert result.returncode == 2 and "--diff goes with --fix" in result.stderr
