@@ -28,7 +28,7 @@ from jaxpure.findings import Finding, Report
 from jaxpure.index import build_index
 from jaxpure.rules import RULES
 from jaxpure.selection import Selection
-from jaxpure.source import Unreadable, read_source
+from jaxpure.source import Unreadable, read_source, source_lines
 from jaxpure.suppress import apply_noqa, skips_file
 
 _MENTIONS_JAX = re.compile(r"\b(jax|flax|equinox|haiku)\b")
@@ -86,7 +86,7 @@ def analyze_text(
         return ModuleResult()
     try:
         index = build_index(tree, module, is_package, extra)
-        lines = text.splitlines(keepends=True)
+        lines = source_lines(text)
         analyzer = ModuleAnalyzer(
             path, lines, index, incoming, _project_lookup(project_modules), is_fixable=_fix_availability()
         )

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import io
+import re
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
 MAX_FILE_BYTES = 50 * 1024 * 1024  # a larger .py file is generated data, not code to lint
+
+# Python's own line ends only: str.splitlines() also splits on \f, \v, \x1c-\x1e, \x85,
+# \u2028 and \u2029, which may sit in comments and strings, and would shift every line after.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +36,11 @@ def decode(data: bytes) -> str | Unreadable:
         line = data[: getattr(error, "start", 0)].count(b"\n") + 1
         return Unreadable(f"cannot decode as {encoding}: {error.reason if hasattr(error, 'reason') else error}", line)
     return text.removeprefix("\ufeff")
+
+
+def source_lines(text: str) -> list[str]:
+    """The lines of ``text`` with their ends, numbered as Python's parser numbers them."""
+    return _LINE.findall(text)
 
 
 def read_source(path: Path) -> str | Unreadable:

@@ -189,12 +189,12 @@ def _is_shape(value: cst.BaseExpression) -> bool:
 # -- building the format string -----------------------------------------------------------------
 
 
-def format_string(segments: list[Segment]) -> tuple[str, list[cst.BaseExpression]]:
+def format_string(segments: list[Segment], quote: str = '"') -> tuple[str, list[cst.BaseExpression]]:
     """The ``jax.debug.print`` format string and its arguments, in order."""
     fmt, values = _render(segments)
     if not _jax_will_format(fmt, bool(values)):
         # Route literal braces through string arguments: no escapes, so jax formats it.
-        routed = [Field(cst.SimpleString(_quoted(s.value))) if isinstance(s, Text) and _has_brace(s.value) else s for s in segments]
+        routed = [Field(cst.SimpleString(_quoted(s.value, quote))) if isinstance(s, Text) and _has_brace(s.value) else s for s in segments]
         fmt, values = _render(routed)
     return fmt, values
 
@@ -254,14 +254,15 @@ def _quoted(value: str, quote: str = '"') -> str:
 def rewrite(node: cst.CSTNode, context: FixContext) -> Rewrite:
     segments = _print_segments(node)
     assert isinstance(node, cst.Call)
-    fmt, values = format_string(segments)
-    literal = _format_literal(node, fmt, segments) or cst.SimpleString(_quoted(fmt, _preferred_quote(node)))
+    quote = _preferred_quote(node)
+    fmt, values = format_string(segments, quote)
+    literal = _format_literal(node, fmt) or cst.SimpleString(_quoted(fmt, quote))
     function, needed = context.names.jax_debug_print()
     call = node.with_changes(func=dotted(function), args=_arguments(node, [literal, *values]))
     return Rewrite(node, (call,), frozenset({needed}) if needed else frozenset())
 
 
-def _format_literal(node: cst.Call, fmt: str, segments: list[Segment]) -> cst.SimpleString | None:
+def _format_literal(node: cst.Call, fmt: str) -> cst.SimpleString | None:
     """The user's own literal, kept as written when the print had just one and it can serve."""
     positional = [arg.value for arg in node.args if arg.keyword is None]
     if len(positional) != 1:

@@ -138,27 +138,27 @@ def _short(text: str) -> str:
 
 
 def jaxpr_difference(first, second) -> str | None:
-    """Where two closed jaxprs differ: a constant baked in, or the program text itself."""
-    first_text, second_text = str(first.jaxpr), str(second.jaxpr)
-    if first_text != second_text:
-        for line_a, line_b in zip(first_text.splitlines(), second_text.splitlines(), strict=False):
-            if line_a != line_b:
-                return _token_difference(line_a.strip(), line_b.strip())
-        return "the second program has a different length"
+    """Where two closed jaxprs differ: an equation with another constant, or a constant array."""
+    eqns_a, eqns_b = first.jaxpr.eqns, second.jaxpr.eqns
+    for eqn_a, eqn_b in zip(eqns_a, eqns_b, strict=False):
+        text_a, text_b = " ".join(str(eqn_a).split()), " ".join(str(eqn_b).split())
+        if text_a != text_b:
+            return _token_difference(text_a, text_b)
+    if len(eqns_a) != len(eqns_b):
+        return f"the first program has {len(eqns_a)} equations, the second {len(eqns_b)}"
     for index, (a, b) in enumerate(zip(first.consts, second.consts, strict=False)):
         if not same_value(snapshot(a), snapshot(b)):
             return f"constant #{index} is {show(a)} in the first and {show(b)} in the second"
-    if len(first.consts) != len(second.consts):
-        return f"{len(first.consts)} constants in the first, {len(second.consts)} in the second"
+    if str(first.jaxpr) != str(second.jaxpr):
+        return "the programs' outputs differ"
     return None
 
 
-def _token_difference(line_a: str, line_b: str) -> str:
-    tokens_a, tokens_b = line_a.split(), line_b.split()
-    for a, b in zip(tokens_a, tokens_b, strict=False):
+def _token_difference(eqn_a: str, eqn_b: str) -> str:
+    for a, b in zip(eqn_a.split(), eqn_b.split(), strict=False):
         if a != b:
-            return f"`{a}` in the first, `{b}` in the second (in `{_short(line_a)}`)"
-    return f"`{_short(line_a)}` in the first, `{_short(line_b)}` in the second"
+            return f"`{a}` in the first, `{b}` in the second (in `{_short(eqn_a)}`)"
+    return f"`{_short(eqn_a)}` in the first, `{_short(eqn_b)}` in the second"
 
 
 def constant_seeds(closed) -> list[str]:

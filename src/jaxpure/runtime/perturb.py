@@ -160,3 +160,33 @@ def changed_environment_value(value: str | None) -> str:
 
 def _shown(value: str | None) -> str:
     return "unset" if value is None else repr(value)
+
+
+def changed_value(value):
+    """Another value of the same kind for a global (JP106), or None when jaxpure cannot invent one.
+
+    Numbers and arrays move by one, flags flip, strings and lists grow (as
+    ``.append`` would make them), dicts change every value.
+    """
+    import numpy as np
+
+    if isinstance(value, bool | np.bool_):
+        return not value
+    if isinstance(value, int | float | complex | np.number):
+        return value + 1
+    if isinstance(value, str):
+        return value + "-changed"
+    if hasattr(value, "dtype") and hasattr(value, "shape"):  # NumPy or JAX array
+        kind = np.dtype(value.dtype).kind if not str(value.dtype).startswith("key") else "key"
+        return ~value if kind == "b" else value + 1 if kind in "iufc" else None
+    if isinstance(value, list):
+        return [*value, value[-1]] if value else None
+    if isinstance(value, tuple):
+        items = [changed_value(item) for item in value]
+        if any(item is None for item in items):
+            return None
+        return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
+    if isinstance(value, dict):
+        items = {key: changed_value(item) for key, item in value.items()}
+        return None if not items or any(item is None for item in items.values()) else items
+    return None

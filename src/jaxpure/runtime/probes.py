@@ -13,6 +13,8 @@ import sys
 import warnings
 from dataclasses import dataclass, field
 
+from jaxpure.runtime.compare import snapshot
+
 KEEP_CHARACTERS = 2000  # of captured output, enough for the evidence
 
 
@@ -53,11 +55,13 @@ class LineProbe:
     line: int
     end_line: int
     functions: frozenset[str] = frozenset()  # qualnames whose calls are counted too
+    watch: str | None = None  # an expression (``x`` of ``x.sort()``) to read before and after the line
     runs: int = 0
     calls: int = 0
     printed: list[str] = field(default_factory=list)  # text written while the line ran
     log_records: list[str] = field(default_factory=list)
     warned: list[str] = field(default_factory=list)
+    watched: list[tuple] = field(default_factory=list)  # (before, after) snapshots of ``watch``
 
     def covers(self, filename: str, lineno: int) -> bool:
         return self.line <= lineno <= self.end_line and _same_file(filename, self.file)
@@ -106,13 +110,24 @@ class LineProbe:
             self._close_open_line()
         if event == "line" and frame.f_lineno == self.line:
             self.runs += 1
-            self._open = (frame, len(self._output.text))
+            self._open = (frame, len(self._output.text), self._read_watched(frame))
         return self._on_line
 
     def _close_open_line(self) -> None:
         if self._open is not None:
-            self.printed.append(self._output.text[self._open[1] :])
+            frame, offset, before = self._open
+            self.printed.append(self._output.text[offset:])
+            if self.watch is not None:
+                self.watched.append((before, self._read_watched(frame)))
             self._open = None
+
+    def _read_watched(self, frame):
+        if self.watch is None:
+            return None
+        try:
+            return snapshot(eval(self.watch, frame.f_globals, frame.f_locals))  # a name or attribute chain
+        except Exception:
+            return None
 
 
 _SAME: dict[tuple[str, str], bool] = {}
