@@ -56,8 +56,13 @@ class JaxpureChecker:
         from jaxpure.api import check_source  # late: the analyzer is only imported for files that need it
 
         path = os.path.normpath(self._filename)
-        # apply_noqa=False: flake8 applies noqa comments itself (and honors --disable-noqa).
-        for finding in check_source(source, path, config, apply_noqa=False):
+        try:
+            # apply_noqa=False: flake8 applies noqa comments itself (and honors --disable-noqa).
+            findings = check_source(source, path, config, apply_noqa=False)
+        except Exception as error:  # noqa: BLE001 - one file's internal error must not abort flake8's run
+            yield 1, 0, f"JP000 jaxpure internal error ({type(error).__name__}: {error}); please report it", type(self)
+            return
+        for finding in findings:
             # flake8 wants a 0-based column and adds 1 when it reports.
             yield finding.line, finding.column - 1, f"{finding.code} {finding.message}", type(self)
 
