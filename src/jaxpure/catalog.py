@@ -140,6 +140,12 @@ NUMPY_STATIC_FUNCTIONS = frozenset(
     """shape ndim size result_type dtype issubdtype finfo iinfo promote_types can_cast isscalar iscomplexobj
     isrealobj broadcast_shapes""".split()
 )
+# NumPy functions that hand a non-NumPy array to its own method (``np.sum(x)`` calls ``x.sum()``):
+# they work on tracers (measured on jax 0.10.2), so they are not JP501.
+NUMPY_DELEGATING_TO_METHODS = frozenset(
+    """sum mean max min amax amin prod any all std var argmax argmin cumsum cumprod round around reshape
+    transpose squeeze repeat swapaxes argsort""".split()
+)
 DATA_DEPENDENT_SHAPE_FUNCTIONS = frozenset(
     """nonzero argwhere flatnonzero unique unique_values unique_counts unique_inverse unique_all union1d
     intersect1d setdiff1d setxor1d compress extract""".split()

@@ -14,9 +14,11 @@ class NumpyOnTracedValue(Rule):
     """A NumPy function applied to a traced value.
 
     ## What it does
-    Flags `np.sum`, `np.asarray`, `np.array` and other NumPy functions called on
+    Flags `np.asarray`, `np.array`, `np.exp` and other NumPy functions called on
     traced values, in any traced context (differentiation included). NumPy on
-    constants and on static information (`np.prod(x.shape)`) is fine.
+    constants and on static information (`np.prod(x.shape)`) is fine, and so are
+    the functions NumPy hands to the array's own method (`np.sum`, `np.mean`,
+    `np.reshape`, ...: measured to work on tracers).
 
     ## Why is this bad?
     NumPy needs a concrete array and raises `TracerArrayConversionError` on a
@@ -29,7 +31,7 @@ class NumpyOnTracedValue(Rule):
 
     @jax.jit
     def total(x):
-        return np.sum(x)
+        return np.exp(x).sum()
     ```
 
     ## Use instead
@@ -39,7 +41,7 @@ class NumpyOnTracedValue(Rule):
 
     @jax.jit
     def total(x):
-        return jnp.sum(x)
+        return jnp.exp(x).sum()
     ```
 
     ## Fix safety
@@ -59,7 +61,9 @@ class NumpyOnTracedValue(Rule):
         if not called or not called.startswith("numpy.") or called.startswith("numpy.random."):
             return
         function = called[len("numpy.") :]
-        if function in catalog.NUMPY_STATIC_FUNCTIONS or function in _NOT_JP501:
+        if function in catalog.NUMPY_STATIC_FUNCTIONS or function in catalog.NUMPY_DELEGATING_TO_METHODS:
+            return
+        if function in _NOT_JP501:
             return
         if any(a.keyword is not None and a.keyword.value == "out" for a in node.args):
             return  # JP204
