@@ -169,9 +169,11 @@ class ModuleAnalyzer:
     # -- driver -----------------------------------------------------------------------
 
     def run(self) -> list[Finding]:
-        while self._queue:
-            qualname = self._queue.popleft()
-            self._analyze_traced(qualname)
+        # Contexts only grow, so this terminates; the budget guards against a pathological module.
+        budget = 20 * (len(self.index.functions) + 1)
+        while self._queue and budget:
+            budget -= 1
+            self._analyze_traced(self._queue.popleft())
         findings = [f for result in self.results.values() for f in result.findings]
         for function in self.index.functions.values():
             if function.qualname not in self.contexts and (
@@ -192,7 +194,8 @@ class ModuleAnalyzer:
         result = walker.analyze(node)
         previous = self.results.get(qualname)
         self.results[qualname] = result
-        if previous is not None and previous.returns_traced != result.returns_traced:
+        # Callers analyzed earlier assumed "traced in, traced out"; tell them when that was wrong.
+        if (previous.returns_traced if previous else True) != result.returns_traced:
             self._queue.extend(self.callers.get(qualname, ()))
         if previous is None or previous.traced_names != result.traced_names:
             for other, used in self.closures_used.items():
@@ -531,8 +534,6 @@ class FunctionWalker:
     def _on_call(self, node: cst.Call) -> None:
         called = self.resolve(node.func)
         transform = self.module.index.transforms.get(called) if called else None
-        if transform is None and called == "functools.partial" and node.args:
-            return
         if transform is not None:
             self._on_transform_call(node, transform)
             return
