@@ -293,10 +293,6 @@ class RuleContext:
         return self._walker.context.kind if self._walker.context else None
 
     @property
-    def compiling(self) -> bool:
-        return bool(self._walker.context and self._walker.context.compiling)
-
-    @property
     def function(self) -> FunctionInfo | None:
         return self._walker.info
 
@@ -307,10 +303,6 @@ class RuleContext:
     @property
     def index(self) -> ModuleIndex:
         return self._walker.module.index
-
-    @property
-    def static_params(self) -> frozenset[str]:
-        return self._walker.context.static_params if self._walker.context else frozenset()
 
     # values
     def traced(self, node: cst.BaseExpression | None) -> bool:
@@ -327,9 +319,6 @@ class RuleContext:
 
     def is_param(self, name: str) -> bool:
         return name in self._walker.params
-
-    def param(self, name: str) -> Param | None:
-        return self._walker.info.param(name) if self._walker.info else None
 
     @property
     def rebound_params(self) -> set[str]:
