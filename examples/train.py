@@ -56,4 +56,5 @@ def train(params, batches):
     return params
 
 
-clipped = jax.vmap(clip_first)(jnp.ones((2, 3)))
+if __name__ == "__main__":
+    print(jax.vmap(clip_first)(jnp.ones((2, 3))))
