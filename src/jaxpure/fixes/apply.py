@@ -32,7 +32,7 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from jaxpure.findings import Finding
-from jaxpure.fixes.base import FixContext, ImportRequest, Refused, Rewrite, source_of
+from jaxpure.fixes.base import FixContext, ImportRequest, Refused, Rewrite
 from jaxpure.fixes.imports import add_imports, scan_names
 from jaxpure.fixes.locate import Located, NodeIndex
 from jaxpure.fixes.registry import FIXERS
@@ -60,7 +60,7 @@ class FixOutcome:
 class _Plan:
     finding: Finding
     located: Located
-    key: tuple[str, str]  # (code, node text): recognizes the same finding in a later round
+    key: tuple[str, str]  # (code, flagged text): recognizes the same finding in a later round
     rewrite: Rewrite | None = None
     reason: str | None = None
 
@@ -68,8 +68,10 @@ class _Plan:
 @dataclass(slots=True)
 class _State:
     source: str
-    counts: Counter  # findings per code in ``source``
     findings: list[Finding]  # the re-check of ``source``
+    asked: Counter  # keys of the findings the caller asked to fix and that are not fixed yet
+    codes: frozenset[str]  # the codes of those findings: later rounds fix no other
+    touched: list[CodeRange] = field(default_factory=list)  # where the last round rewrote ``source``
     applied: list[Finding] = field(default_factory=list)
     refused: dict[tuple[str, str], tuple[Finding, str]] = field(default_factory=dict)
 
@@ -83,36 +85,52 @@ def fix_source(source: str, findings: Iterable[Finding], recheck: Recheck) -> Fi
         cst.parse_module(source)
     except cst.ParserSyntaxError:
         return FixOutcome(source, source, (), tuple((f, "the module does not parse") for f in wanted))
-    codes = {f.code for f in wanted}
-    baseline = recheck(source)
-    state = _State(source, Counter(f.code for f in baseline), baseline)
+    asked = Counter(_key(source, f) for f in wanted)
+    state = _State(source, recheck(source), asked, frozenset(f.code for f in wanted))
     pending = wanted
     for _ in range(MAX_ROUNDS):
         settled = len(state.refused)
         if _round(state, pending, recheck):
-            pending = [f for f in state.findings if f.code in codes]
+            pending = _next_round(state)
         elif len(state.refused) == settled:
             break  # nothing changed and nothing new was learned: every pending finding is settled
     else:
-        for finding in _unsettled(state, pending):
-            reason = f"still overlapping another fix after {MAX_ROUNDS} rounds"
-            state.refused[(finding.code, repr(finding))] = (finding, reason)
+        for finding in pending:
+            if _key(state.source, finding) not in state.refused:
+                reason = f"still overlapping another fix after {MAX_ROUNDS} rounds"
+                state.refused[_key(state.source, finding)] = (finding, reason)
     return FixOutcome(source, state.source, tuple(state.applied), tuple(state.refused.values()))
 
 
-def _unsettled(state: _State, pending: list[Finding]) -> list[Finding]:
-    """The findings not already refused (same code and node text)."""
-    index = NodeIndex(cst.parse_module(state.source))
-    result = []
-    for finding in pending:
-        located = index.find(finding, FIXERS[finding.code].node_types)
-        if located is not None and _key(finding, located) not in state.refused:
-            result.append(finding)
-    return result
+def _next_round(state: _State) -> list[Finding]:
+    """What to try after a rewrite: the asked-for findings not settled yet, found again by their text,
+    and the ones the rewrite touched (an enclosing finding deferred, or one it uncovered).
+
+    Findings elsewhere that the caller did not ask for (a ``--select``, a baseline) stay as they are.
+    """
+    pending = []
+    for finding in state.findings:
+        key = _key(state.source, finding)
+        if finding.code not in state.codes or key in state.refused:
+            continue  # a code the caller did not ask to fix (``--select``), or settled
+        if state.asked[key] > 0 or any(_overlaps(finding, span) for span in state.touched):
+            pending.append(finding)
+    return pending
 
 
-def _key(finding: Finding, located: Located) -> tuple[str, str]:
-    return finding.code, source_of(located.node)
+def _key(source: str, finding: Finding) -> tuple[str, str]:
+    """The finding's code and the text it flags: stable while other parts of the module change."""
+    lines = source.splitlines(keepends=True)[finding.line - 1 : finding.end_line]
+    if not lines:
+        return finding.code, ""
+    lines[-1] = lines[-1][: finding.end_column - 1]
+    lines[0] = lines[0][finding.column - 1 :]
+    return finding.code, "".join(lines)
+
+
+def _overlaps(finding: Finding, span: CodeRange) -> bool:
+    start, end = (finding.line, finding.column - 1), (finding.end_line, finding.end_column - 1)
+    return start < (span.end.line, span.end.column) and (span.start.line, span.start.column) < end
 
 
 # -- one round ------------------------------------------------------------------------------------
@@ -137,13 +155,14 @@ def _plan(module: cst.Module, index: NodeIndex, pending: list[Finding], state: _
     plans = []
     for finding in pending:
         fixer = FIXERS[finding.code]
+        key = _key(state.source, finding)
+        if key in state.refused:
+            continue
         located = index.find(finding, fixer.node_types)
         if located is None:
-            state.refused[(finding.code, repr(finding))] = (finding, "the flagged code is not where the finding says (stale findings?)")
+            state.refused[key] = (finding, "the flagged code is not where the finding says (stale findings?)")
             continue
-        plan = _Plan(finding, located, _key(finding, located))
-        if plan.key in state.refused:
-            continue
+        plan = _Plan(finding, located, key)
         context = FixContext(names, located.function, located.in_method, located.is_elif)
         try:
             plan.rewrite = fixer.rewrite(located.node, context)
@@ -214,6 +233,7 @@ class _Attempt:
     findings: list[Finding]
     failures: dict[int, str]  # id(plan) → reason
     batch_error: str | None  # a failure that cannot be pinned on one plan
+    spans: dict[int, CodeRange]  # id(plan) → where its rewrite is in ``source``
 
 
 def _apply_verified(state: _State, module: cst.Module, plans: list[_Plan], recheck: Recheck) -> bool:
@@ -244,8 +264,9 @@ def _apply_verified(state: _State, module: cst.Module, plans: list[_Plan], reche
 def _accept(state: _State, plans: list[_Plan], attempt: _Attempt) -> None:
     state.source = attempt.source
     state.findings = attempt.findings
-    state.counts = Counter(f.code for f in attempt.findings)
+    state.touched = [attempt.spans[id(plan)] for plan in plans]
     state.applied.extend(plan.finding for plan in plans)
+    state.asked.subtract(plan.key for plan in plans)
 
 
 def _attempt(state: _State, module: cst.Module, plans: list[_Plan], recheck: Recheck) -> _Attempt:
@@ -253,18 +274,18 @@ def _attempt(state: _State, module: cst.Module, plans: list[_Plan], recheck: Rec
     source = new_module.code
     error = _parse_error(source)
     if error:
-        return _Attempt(source, [], {}, f"the rewritten code does not parse: {error}")
+        return _Attempt(source, [], {}, f"the rewritten code does not parse: {error}", spans)
     try:
         findings = recheck(source)
-    except Exception as exc:  # the analyzer failing on the new code is a reason not to write it
-        return _Attempt(source, [], {}, f"the re-check failed on the rewritten code: {exc}")
+    except Exception as exc:  # noqa: BLE001 - the analyzer failing on the new code is a reason not to write it
+        return _Attempt(source, [], {}, f"the re-check failed on the rewritten code: {exc}", spans)
     failures = {
         id(plan): "the re-check still reports it after the rewrite"
         for plan in plans
         if _count_inside(findings, plan.finding.code, spans[id(plan)])
         >= _count_inside(state.findings, plan.finding.code, plan.located.span)
     }
-    return _Attempt(source, findings, failures, _analysis_failure(state.counts, findings))
+    return _Attempt(source, findings, failures, _analysis_failure(state.findings, findings), spans)
 
 
 def _rewritten(module: cst.Module, plans: list[_Plan]) -> tuple[cst.Module, dict[int, CodeRange]]:
@@ -313,9 +334,12 @@ def _count_inside(findings: list[Finding], code: str, span: CodeRange) -> int:
     return sum(1 for f in findings if f.code == code and start <= (f.line, f.column - 1) < end)
 
 
-def _analysis_failure(before: Counter, after: list[Finding]) -> str | None:
+def _analysis_failure(before: list[Finding], after: list[Finding]) -> str | None:
     """JP000 (the analyzer could not read the module) must not appear where it was not."""
-    failures = sum(1 for f in after if f.code == UNANALYZABLE)
-    if failures > before[UNANALYZABLE]:
+    if _count(after, UNANALYZABLE) > _count(before, UNANALYZABLE):
         return "the re-check cannot analyze the rewritten module"
     return None
+
+
+def _count(findings: list[Finding], code: str) -> int:
+    return sum(1 for f in findings if f.code == code)

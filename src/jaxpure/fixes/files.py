@@ -36,17 +36,20 @@ class FileFixResult:
     outcome: FixOutcome | None  # None when the file could not be read
     diff: str  # unified diff of the fix; "" when nothing changes
     written: bool  # the fixed text is on disk
-    error: str | None = None  # why the file was not read or not written
+    error: str | None = None  # why the file was not read or not written (without the path)
 
 
 def fix_file(path: Path, findings: Iterable[Finding], recheck: Recheck, *, write: bool) -> FileFixResult:
     """Fix ``path``; with ``write`` the result replaces it atomically, otherwise only the diff is made."""
     path = Path(path)
+    if path.suffix == ".ipynb":
+        # Cell positions are not file positions, and a rewrite would have to go through the JSON.
+        return FileFixResult(path, None, "", False, "notebooks are not fixed automatically")
     try:
         raw = path.read_bytes()
         encoding, text = _decode(raw)
     except (OSError, UnicodeDecodeError, SyntaxError) as error:
-        return FileFixResult(path, None, "", False, f"{path}: cannot read it: {error}")
+        return FileFixResult(path, None, "", False, f"cannot read it: {error}")
     outcome = fix_source(text, findings, recheck)
     diff = unified_diff(str(path), outcome.original, outcome.source)
     if not (write and outcome.changed):
@@ -54,10 +57,10 @@ def fix_file(path: Path, findings: Iterable[Finding], recheck: Recheck, *, write
     try:
         write_atomically(path, outcome.source.encode(encoding), expected=raw)
     except FileChangedError:
-        return FileFixResult(path, outcome, diff, False, f"{path}: changed on disk while being fixed; left alone")
+        return FileFixResult(path, outcome, diff, False, "changed on disk while being fixed; left alone")
     except OSError as error:
         why = error.strerror or str(error)
-        return FileFixResult(path, outcome, diff, False, f"{path}: not written ({why}); the original is unchanged")
+        return FileFixResult(path, outcome, diff, False, f"not written ({why}); the original is unchanged")
     return FileFixResult(path, outcome, diff, True)
 
 

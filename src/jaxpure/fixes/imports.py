@@ -27,6 +27,7 @@ class ModuleNames:
     """Top-level name → the module it is bound to (``"jax.numpy"``), or ``_OTHER``."""
 
     bindings: dict[str, str]
+    dotted: frozenset[str] = frozenset()  # modules imported by their dotted name: ``import jax.numpy``
 
     def aliases_of(self, module: str) -> list[str]:
         return [name for name, bound in self.bindings.items() if bound == module]
@@ -39,6 +40,8 @@ class ModuleNames:
         aliases = self.aliases_of("jax.numpy")
         if aliases:
             return ("jnp" if "jnp" in aliases else aliases[0]), None
+        if "jax.numpy" in self.dotted and self.bindings.get("jax") == "jax":
+            return "jax.numpy", None  # the module wrote ``import jax.numpy``
         if "jnp" not in self.bindings:
             return "jnp", _JAX_NUMPY
         jax = self._jax_alias()
@@ -67,12 +70,16 @@ class ModuleNames:
 
 def scan_names(module: cst.Module) -> ModuleNames:
     bindings: dict[str, str] = {}
+    dotted: set[str] = set()
     for statement in module.body:
         for name, bound in _statement_bindings(statement):
             # A name bound twice to different things is not one we can rely on.
             previous = bindings.get(name)
             bindings[name] = bound if previous in (None, bound) else _OTHER
-    return ModuleNames(bindings)
+        for node in _imports_of(statement):
+            if isinstance(node, cst.Import):
+                dotted.update(_dotted_name(a.name) for a in node.names if a.asname is None)
+    return ModuleNames(bindings, frozenset(dotted))
 
 
 def _statement_bindings(statement: cst.BaseStatement):

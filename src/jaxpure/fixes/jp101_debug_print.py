@@ -194,7 +194,10 @@ def format_string(segments: list[Segment], quote: str = '"') -> tuple[str, list[
     fmt, values = _render(segments)
     if not _jax_will_format(fmt, bool(values)):
         # Route literal braces through string arguments: no escapes, so jax formats it.
-        routed = [Field(cst.SimpleString(_quoted(s.value, quote))) if isinstance(s, Text) and _has_brace(s.value) else s for s in segments]
+        routed = [
+            Field(cst.SimpleString(_quoted(s.value, quote))) if isinstance(s, Text) and _has_brace(s.value) else s
+            for s in segments
+        ]
         fmt, values = _render(routed)
     return fmt, values
 
@@ -289,7 +292,9 @@ def _part_source(part) -> str:
         return part.value  # ``{{`` means the same in a format string as in an f-string
     field = "{" + (f"!{part.conversion}" if part.conversion else "")
     if part.format_spec is not None:
-        field += ":" + "".join(_part_source(p) if isinstance(p, cst.FormattedStringText) else "{}" for p in part.format_spec)
+        field += ":" + "".join(
+            _part_source(p) if isinstance(p, cst.FormattedStringText) else "{}" for p in part.format_spec
+        )
     return field + "}"
 
 

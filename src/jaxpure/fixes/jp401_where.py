@@ -9,7 +9,9 @@ element by element:
   (tuples of the same length element by element:
   ``return jnp.where(c, a1, b1), jnp.where(c, a2, b2)``);
 - ``a if c else b`` → ``jnp.where(c, a, b)``;
-- ``elif`` chains ending in ``else`` → nested ``jnp.where``.
+- ``elif`` chains ending in ``else`` → nested ``jnp.where``; an ``elif`` on a
+  traced value under an ``if`` that is not becomes ``else:`` holding the
+  ``jnp.where`` (the first branch stays a Python ``if``).
 
 Refused: a missing ``else`` (the other value is not known here), branches
 doing anything else, list/dict/set displays (``jnp.where`` would turn them
@@ -115,7 +117,9 @@ def _arm(suite: cst.BaseSuite) -> tuple[str, Arm]:
         return "return", Arm(outputs, tuple(smalls))
     outputs = []
     for small in smalls:
-        if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)):
+        if not (
+            isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)
+        ):
             raise Refused("a branch does more than assign names (name = value) or return a value")
         outputs.append((small.targets[0].target.value, small.value))
     names = [name for name, _ in outputs]
@@ -154,15 +158,17 @@ def _check_order(shape: Shape) -> None:
         for key, value in arm.outputs:
             used = _names_read(value) & assigned
             if used:
-                raise Refused(f"a branch reads {sorted(used)[0]} after assigning it")
+                raise Refused(f"a branch reads {min(used)} after assigning it")
             if isinstance(key, str):
                 assigned.add(key)
     order = [key for key, _ in shape.arms[0].outputs]
     rebound: set[str] = set()
     for key in order:
-        reads = set().union(*(_names_read(c) for c in shape.conditions), *(_names_read(_value_of(arm, key)) for arm in shape.arms))
+        reads = set().union(
+            *(_names_read(c) for c in shape.conditions), *(_names_read(_value_of(arm, key)) for arm in shape.arms)
+        )
         if reads & rebound:
-            raise Refused(f"{sorted(reads & rebound)[0]} would be read after the rewrite already rebound it")
+            raise Refused(f"{min(reads & rebound)} would be read after the rewrite already rebound it")
         if isinstance(key, str):
             rebound.add(key)
     if len(order) > 1 and any(_contains(c, (cst.Call, cst.Await, cst.Yield)) for c in shape.conditions):
@@ -216,8 +222,6 @@ def _names_read(node: cst.CSTNode) -> set[str]:
 
 
 def rewrite(node: cst.CSTNode, context: FixContext) -> Rewrite:
-    if context.is_elif:
-        raise Refused("an elif is rewritten together with its if, when that if is on a traced value too")
     jnp, needed = context.names.jax_numpy()
     imports = frozenset({needed}) if needed else frozenset()
     if isinstance(node, cst.IfExp):
@@ -228,6 +232,12 @@ def rewrite(node: cst.CSTNode, context: FixContext) -> Rewrite:
         return Rewrite(node, (call,), imports)
     shape = _shape(node)
     statements = _assignments(shape, jnp) if shape.kind == "assign" else [_return(shape, jnp)]
+    if context.is_elif:
+        # ``elif c: … else: …`` becomes ``else:`` holding the where; the first if stays as it is.
+        statements[0] = statements[0].with_changes(leading_lines=_comment_lines(node))
+        return Rewrite(
+            node, (cst.Else(body=cst.IndentedBlock(body=statements), leading_lines=node.leading_lines),), imports
+        )
     statements[0] = statements[0].with_changes(leading_lines=[*node.leading_lines, *_comment_lines(node)])
     return Rewrite(node, tuple(statements), imports)
 
@@ -250,7 +260,9 @@ def _assignments(shape: Shape, jnp: str) -> list[cst.SimpleStatementLine]:
     statements = []
     for index, small in enumerate(shape.arms[0].statements):
         name = small.targets[0].target.value  # type: ignore[union-attr]
-        assign = small.with_changes(value=_chain(shape, name, jnp, first=index == 0), semicolon=cst.MaybeSentinel.DEFAULT)
+        assign = small.with_changes(
+            value=_chain(shape, name, jnp, first=index == 0), semicolon=cst.MaybeSentinel.DEFAULT
+        )
         statements.append(cst.SimpleStatementLine(body=[assign]))
     return statements
 

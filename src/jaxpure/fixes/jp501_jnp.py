@@ -37,7 +37,9 @@ class Twin:
     max_positional: int | None = None
 
 
-def _twins(names: str, keywords: str = "", min_positional: int = 1, max_positional: int | None = None) -> dict[str, Twin]:
+def _twins(
+    names: str, keywords: str = "", min_positional: int = 1, max_positional: int | None = None
+) -> dict[str, Twin]:
     twin = Twin(frozenset(keywords.split()), min_positional, max_positional)
     return {name: twin for name in names.split()}
 

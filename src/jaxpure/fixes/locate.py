@@ -45,7 +45,9 @@ class NodeIndex:
             for located in self._by_start.get((finding.line, finding.column - 1), [])
             if isinstance(located.node, node_types)
         ]
-        exact_end = [c for c in candidates if (c.span.end.line, c.span.end.column + 1) == (finding.end_line, finding.end_column)]
+        exact_end = [
+            c for c in candidates if (c.span.end.line, c.span.end.column + 1) == (finding.end_line, finding.end_column)
+        ]
         chosen = exact_end or candidates
         # Nested nodes can share a start (``f(x)(y)``): the outermost is listed first.
         return chosen[0] if chosen else None
@@ -83,6 +85,8 @@ class _Collector(cst.CSTVisitor):
     def _record(self, node: cst.CSTNode) -> None:
         span = self.positions[node]
         function = next((s for s in reversed(self._scopes) if isinstance(s, cst.FunctionDef)), None)
-        in_method = len(self._scopes) >= 2 and self._scopes[-1] is function and isinstance(self._scopes[-2], cst.ClassDef)
+        in_method = (
+            len(self._scopes) >= 2 and self._scopes[-1] is function and isinstance(self._scopes[-2], cst.ClassDef)
+        )
         located = Located(node, span, function, in_method, id(node) in self._elifs)
         self.by_start.setdefault((span.start.line, span.start.column), []).append(located)
