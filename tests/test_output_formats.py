@@ -367,3 +367,16 @@ def test_jaxpure_check_writes_valid_sarif_for_a_real_run(tmp_path):
 
 def _fields(finding: Finding) -> dict:
     return {name: getattr(finding, name) for name in Finding.__dataclass_fields__}
+
+
+def test_text_shows_the_runtime_verdict_on_the_finding_line() -> None:
+    from jaxpure.findings import Finding, RuntimeResult
+    from jaxpure.output.text import render_text
+
+    finding = Finding("a.py", 3, 5, 3, 13, "JP101", "print() runs once at trace time; use jax.debug.print")
+    finding = finding.with_runtime(RuntimeResult("confirmed", "cpu", "printed 1 time over 2 calls"))
+    text = render_text([finding], show_source=False, color=False, read_line=lambda path, line: "")
+    assert text == (
+        "a.py:3:5: JP101 print() runs once at trace time; use jax.debug.print"
+        " [runtime: confirmed on cpu: printed 1 time over 2 calls]\n"
+    )

@@ -21,6 +21,7 @@ import libcst as cst
 
 from jaxpure import catalog, keys
 from jaxpure.catalog import DIFFERENTIATION, STAGING
+from jaxpure.cstnodes import code_children as cst_children
 from jaxpure.dataflow import TracedValues, collect_bindings, dotted_name, iter_own_nodes
 from jaxpure.findings import Finding, TraceInfo
 from jaxpure.index import ClassInfo, FunctionInfo, ModuleIndex, Param
@@ -47,20 +48,29 @@ class Context:
     static_params: frozenset[str] = frozenset()
     root: str | None = None
     root_static: tuple[str, ...] = ()
+    abstract: bool = False  # reached only under eval_shape/make_jaxpr: never run on values
 
     def merged(self, other: Context) -> Context:
         """The context of a function reached both ways: staging wins, traced parameters add up."""
-        if self.traced_params is None or other.traced_params is None:
-            traced = None
+        if self.traced_params is None and other.traced_params is None:
+            traced, static = None, self.static_params & other.static_params
+        elif self.traced_params is None or other.traced_params is None:
+            # "Every parameter but the static ones" merged with an explicit set: a parameter
+            # stays static unless the other way traces it (a jitted function's static
+            # argument stays static when traced code calls it with traced array arguments).
+            everything, explicit = (self, other) if self.traced_params is None else (other, self)
+            traced, static = None, everything.static_params - (explicit.traced_params - explicit.static_params)
         else:
             traced = self.traced_params | other.traced_params
+            static = self.static_params & other.static_params
         return replace(
             self,
             kind=STAGING if STAGING in (self.kind, other.kind) else self.kind,
             compiling=self.compiling or other.compiling,
             traced_params=traced,
-            static_params=self.static_params & other.static_params,
+            static_params=static,
             transform=self.transform if self.kind == STAGING or other.kind != STAGING else other.transform,
+            abstract=self.abstract and other.abstract,
         )
 
 
@@ -118,10 +128,13 @@ class ModuleAnalyzer:
     ) -> None:
         self.path = path
         self.index = index
-        self.segments = SegmentCache(lines, index.top_spans)
+        self.segments = SegmentCache(lines, index.top_spans, index.functions)
         self.contexts: dict[str, Context] = {}
         self.results: dict[str, FunctionResult] = {}
         self.closures_used: dict[str, frozenset[str]] = {}
+        # Functions with functions defined inside them (scanning all closures for each
+        # function analyzed is quadratic in a generated module of 10,000 functions).
+        self._enclosing = {q.rsplit(".<locals>.", 1)[0] for q in index.functions if ".<locals>." in q}
         self.callers: dict[str, set[str]] = {}
         self.outgoing: dict[tuple[str, str], CallSeed] = {}
         self.project_lookup = project_lookup
@@ -129,6 +142,7 @@ class ModuleAnalyzer:
         self._queue: deque[str] = deque()
         self._key_consumers: dict[str, set[str]] = {}
         self._roots_by_site: dict[str, list] = {}
+        self.lax_loop_bodies = {r.function for r in index.roots if r.transform.name in keys.LAX_LOOPS}
         for root in index.roots:
             if root.site is not None:
                 self._roots_by_site.setdefault(root.site, []).append(root)
@@ -140,6 +154,7 @@ class ModuleAnalyzer:
                 root.static_params,
                 root.function,
                 tuple(sorted(root.static_params)),
+                root.abstract,
             )
             self.seed(root.function, context)
         self._seed_module_methods()
@@ -158,13 +173,30 @@ class ModuleAnalyzer:
             self._queue.append(function)
 
     def _seed_module_methods(self) -> None:
+        callers: dict[str, list[FunctionInfo]] = {}
+        for function in self.index.functions.values():
+            for name in function.calls:
+                if name.startswith("self."):
+                    callers.setdefault(name[5:], []).append(function)
         for function in self.index.functions.values():
             cls = self.index.class_of(function)
             if cls is None or cls.framework is None or function.name in catalog.UNTRACED_MODULE_METHODS:
                 continue
-            if function.parent is not None:
-                continue
-            self.seed(function.qualname, Context(STAGING, False, f"{cls.framework}.Module", root=function.qualname))
+            if function.parent is not None or function.method_kind == "static":
+                continue  # a staticmethod is no method of the Module instance: traced only if called so
+            # A private helper that only the class's own methods call (``self._check(shape)``) is
+            # no entry point: like any callee, its parameters are traced where its call sites
+            # pass traced values (the Module's array fields stay traced through ``self``).
+            sites = callers.get(function.name, [])
+            helper = (
+                function.name.startswith("_") and not function.name.startswith("__")
+                and function.name not in cls.method_values
+                and bool(sites) and all(site.class_name == function.class_name for site in sites)
+            )
+            self.seed(
+                function.qualname,
+                Context(STAGING, False, f"{cls.framework}.Module", frozenset() if helper else None, root=function.qualname),
+            )
 
     # -- driver -----------------------------------------------------------------------
 
@@ -197,15 +229,27 @@ class ModuleAnalyzer:
         # Callers analyzed earlier assumed "traced in, traced out"; tell them when that was wrong.
         if (previous.returns_traced if previous else True) != result.returns_traced:
             self._queue.extend(self.callers.get(qualname, ()))
-        if previous is None or previous.traced_names != result.traced_names:
+        if (previous is None or previous.traced_names != result.traced_names) and qualname in self._enclosing:
             for other, used in self.closures_used.items():
                 if other.startswith(f"{qualname}.<locals>.") and used != self._closure_of(self.index.functions[other]):
                     self._queue.append(other)
-        if context.kind == STAGING:  # a transform applied inside staging code is staging too (SPEC §1)
-            for root in self._roots_by_site.get(qualname, ()):
-                target = self.contexts.get(root.function)
-                if target is not None and target.kind != STAGING:
-                    self.seed(root.function, replace(target, kind=STAGING, compiling=context.compiling))
+        for root in self._roots_by_site.get(qualname, ()):
+            self._adopt_site(root.function, context)
+
+    def _adopt_site(self, function: str, site: Context) -> None:
+        """A transform applied inside traced code: staging inside staging (SPEC §1), and a nested
+        function is confirmed at runtime through the importable root around it (SPEC §7)."""
+        target = self.contexts.get(function)
+        if target is None:
+            return
+        updated = target
+        if site.kind == STAGING and target.kind != STAGING:
+            updated = replace(updated, kind=STAGING, compiling=site.compiling or target.compiling)
+        if "<locals>" in function and site.root and updated.root == function:
+            updated = replace(updated, root=site.root, root_static=site.root_static)
+        if updated != target:
+            self.contexts[function] = updated
+            self._queue.append(function)
 
     def _analyze_untraced(self, info: FunctionInfo) -> list[Finding]:
         node, segment = self._node_of(info)
@@ -227,8 +271,7 @@ class ModuleAnalyzer:
         return walker.analyze_body(module_body).findings
 
     def _node_of(self, info: FunctionInfo) -> tuple[cst.FunctionDef, Segment]:
-        segment = self.segments.get(info.top)
-        return segment.functions[info.qualname], segment
+        return self.segments.function(info)
 
     def _closure_of(self, info: FunctionInfo) -> frozenset[str]:
         if info.parent is None:
@@ -293,6 +336,11 @@ class RuleContext:
         return self._walker.context.kind if self._walker.context else None
 
     @property
+    def abstract(self) -> bool:
+        """Reached only under eval_shape/make_jaxpr: traced for shapes, never run on values."""
+        return bool(self._walker.context and self._walker.context.abstract)
+
+    @property
     def function(self) -> FunctionInfo | None:
         return self._walker.info
 
@@ -310,6 +358,18 @@ class RuleContext:
 
     def qualified(self, node: cst.BaseExpression) -> str | None:
         return self._walker.resolve(node)
+
+    def truth_traced(self, node: cst.BaseExpression | None) -> bool:
+        """Whether ``bool(node)`` needs a tracer's value: a traced expression that is not a
+        Python container holding tracers (``if not masks:``, whose truth is its length) or
+        an nnx Variable box (``if self.scale:``)."""
+        if not self.traced(node):
+            return False
+        if isinstance(node, cst.List | cst.Tuple | cst.Dict | cst.Set | cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp):
+            return False
+        if isinstance(node, cst.Name) and node.value in self._walker.container_only:
+            return False
+        return not self._walker.values.is_variable_box(node)
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         return self._walker.parents.get(node)
@@ -393,10 +453,11 @@ class FunctionWalker:
         self.class_info = module.index.class_of(info) if info else None
         self.framework = self.class_info.framework if self.class_info else None
         self.params: set[str] = {p.name for p in info.params} if info else set()
-        self.self_name = info.params[0].name if info and info.class_name and info.params else None
+        self.self_name = info.params[0].name if info and info.has_receiver and info.params else None
         self.locals: set[str] = set()
         self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
         self.python_containers: set[str] = set()
+        self.container_only: set[str] = set()  # locals only ever bound to a list/tuple/dict/set display
         self.boolean_masks: set[str] = set()
         self.rng_names: set[str] = set()
         self.rebound_params: set[str] = set()  # parameters the body assigns anew
@@ -436,6 +497,7 @@ class FunctionWalker:
             framework=self.framework,
             returns_traced=self._callee_returns_traced,
         )
+        self.values.variable_fields = self.class_info.variable_fields if self.class_info else frozenset()
         self.values.solve(bindings)
         self._classify_locals(bindings, body)
         self._walk(body)
@@ -455,8 +517,8 @@ class FunctionWalker:
         for position, param in enumerate(self.info.params):
             if param.name in context.static_params:
                 continue
-            if position == 0 and self.framework is not None:
-                continue  # the Module instance itself: its array fields are traced, not it
+            if position == 0 and self.framework is not None and self.info.method_kind != "static":
+                continue  # the Module instance (or class) itself: its array fields are traced, not it
             if self.framework is not None and _is_configuration(param):
                 continue
             if context.traced_params is None or param.name in context.traced_params:
@@ -464,10 +526,15 @@ class FunctionWalker:
         return traced
 
     def _classify_locals(self, bindings, body: cst.CSTNode) -> None:
+        not_containers: set[str] = set(self.params)
         for binding in bindings:
             source = binding.source
             if binding.target in self.params:
                 self.rebound_params.add(binding.target)
+            if source is None or binding.iterated or not _is_container_display(source, self.resolve):
+                not_containers.add(binding.target)
+            else:
+                self.container_only.add(binding.target)
             if source is None or binding.iterated:
                 continue
             self.binding_sources.setdefault(binding.target, source)
@@ -477,6 +544,7 @@ class FunctionWalker:
                 self.rng_names.add(binding.target)
             elif self.values.traced(source) and self.rule_context.is_boolean_mask(source):
                 self.boolean_masks.add(binding.target)
+        self.container_only -= not_containers
         if self.info is None:
             return
         for param in self.info.params:
@@ -491,20 +559,21 @@ class FunctionWalker:
         stack: list[cst.CSTNode] = [body]
         while stack:
             node = stack.pop()
-            children = node.children
+            children = cst_children(node)
             for child in children:
                 parents[child] = node
             handlers = rules.get(type(node))
             if handlers:
                 for rule in handlers:
                     rule.check(node, self.rule_context)
-            if isinstance(node, cst.FunctionDef | cst.ClassDef) and node is not body:
+            kind = type(node)  # libcst node classes are final: type tests are isinstance tests, and cheaper
+            if (kind is cst.FunctionDef or kind is cst.ClassDef) and node is not body:
                 continue  # analyzed on its own when traced or relevant
-            if isinstance(node, cst.Call):
+            if kind is cst.Call:
                 self._on_call(node)
-            elif isinstance(node, cst.Return) and node.value is not None:
+            elif kind is cst.Return and node.value is not None:
                 self.returns_traced |= self.values.traced(node.value)
-            elif isinstance(node, cst.Lambda):
+            elif kind is cst.Lambda:
                 self._on_lambda(node)
                 continue
             stack.extend(reversed(children))
@@ -564,6 +633,7 @@ class FunctionWalker:
             transform.name,
             root=self.context.root if self.context else None,
             root_static=self.context.root_static if self.context else (),
+            abstract=transform.abstract or bool(staged and self.context.abstract),
         )
         for node_lambda in lambdas:
             self._analyze_lambda(node_lambda, context)
@@ -591,6 +661,7 @@ class FunctionWalker:
             walker.class_info.array_fields if walker.class_info else frozenset(), walker.framework,
             walker._callee_returns_traced,
         )
+        walker.values.variable_fields = walker.class_info.variable_fields if walker.class_info else frozenset()
         walker.values.frozen = True
         walker._walk(node.body)
         self.findings.extend(walker.findings)
@@ -608,7 +679,7 @@ class FunctionWalker:
         if isinstance(func, cst.Attribute) and self.rule_context.is_self(func.value) and self.info:
             found = index.method(self.info.class_name, func.attr.value)
             if found is not None:
-                return found, 1
+                return found, 0 if found.method_kind == "static" else 1  # a staticmethod binds no self
         return None, 0
 
     def _traced_arguments(self, node: cst.Call, callee: FunctionInfo, bound: int) -> set[str]:
@@ -644,10 +715,7 @@ class FunctionWalker:
     # -- keys -----------------------------------------------------------------------------------
 
     def _is_lax_loop_body(self) -> bool:
-        context = self.context
-        return bool(
-            context and self.info and context.root == self.info.qualname and context.transform in keys.LAX_LOOPS
-        )
+        return self.info is not None and self.info.qualname in self.module.lax_loop_bodies
 
     def _calls_key_consumers(self) -> bool:
         if self.info is None:
@@ -681,10 +749,8 @@ class FunctionWalker:
 
     def _check_static_params(self, function: cst.FunctionDef) -> None:
         rule = RULES["JP503"]
-        if self.info is None or self.context.root != self.info.qualname:
-            return  # static arguments belong to the transformed function itself
-        static = self.context.static_params if self.context else frozenset()
-        if not static:
+        static = self.context.static_params
+        if self.info is None or not static:
             return
         uses = _array_uses(function.body, static, self.resolve)
         for param in _lambda_params(function.params):
@@ -733,6 +799,11 @@ def _is_python_container(source: cst.BaseExpression, resolve) -> bool:
     return False
 
 
+def _is_container_display(source: cst.BaseExpression, resolve) -> bool:
+    """A Python list, tuple, dict or set built right here: its truth value is its length."""
+    return isinstance(source, cst.Tuple | cst.Set | cst.SetComp | cst.GeneratorExp) or _is_python_container(source, resolve)
+
+
 def _is_configuration(param: Param) -> bool:
     """``train: bool = False`` on a Module method is configuration, hence static (SPEC §1)."""
     return param.annotation in _STATIC_ANNOTATIONS or param.default in _STATIC_DEFAULTS
@@ -774,7 +845,11 @@ def _array_uses(body: cst.CSTNode, names: frozenset[str], resolve) -> set[str]:
         elif isinstance(node, cst.Call):
             called = resolve(node.func) or ""
             if called.startswith(_ARRAY_CONSUMERS):
-                used.update(a.value.value for a in node.args if isinstance(a.value, cst.Name) and a.value.value in names)
+                # The operands, not options: ``lax.dot_general(a, b, dims, preferred_element_type=t)``.
+                used.update(
+                    a.value.value for a in node.args
+                    if a.keyword is None and isinstance(a.value, cst.Name) and a.value.value in names
+                )
     return used
 
 

@@ -79,7 +79,10 @@ def _headline(finding: Finding, where: CellLine | None, paint: Callable[[str, st
         position = format_position(paint(finding.path, "bold"), where, finding.column)
     else:
         position = f"{paint(finding.path, 'bold')}:{finding.line}:{finding.column}"
-    return f"{position}: {paint(finding.code, 'severity')} {finding.message}"
+    headline = f"{position}: {paint(finding.code, 'severity')} {finding.message}"
+    if finding.runtime is not None:  # --runtime: the verdict and its evidence, on the finding's line
+        headline += f" [runtime: {finding.runtime.status} on {finding.runtime.device}: {finding.runtime.evidence}]"
+    return headline
 
 
 def _source_excerpt(finding: Finding, line: str, paint: Callable[[str, str], str]) -> list[str]:

@@ -13,7 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from jaxpure.findings import Finding, RuntimeResult
-from jaxpure.runtime.isolation import OUTPUT_LIMIT, PLATFORMS, ChildRun, run_child
+from jaxpure.runtime.device import CANDIDATES
+from jaxpure.runtime.isolation import OUTPUT_LIMIT, ChildRun, run_child
 from jaxpure.runtime.modules import locate_module
 from jaxpure.runtime.protocol import TIMING, FindingTask, ModuleRequest
 from jaxpure.runtime.rules import RULE_EXPERIMENTS
@@ -39,30 +40,16 @@ class ModuleRun:
         return found
 
 
-def confirm(findings: list[Finding], *, device: str = "cpu", timeout: float = 60.0, examples: str | None = None) -> list[Finding]:
+def confirm(
+    findings: list[Finding], *, device: str = "cpu", timeout: float = 60.0, examples: str | None = None
+) -> list[Finding]:
     """The same findings, in the same order, each with ``.runtime`` set.
 
     ``timeout`` bounds each module's child process in seconds; ``examples`` is
     the path of a runtime examples file (docs/runtime.md).
     """
-    results = _results(findings, device, timeout, examples, run_modules)
-    return [finding.with_runtime(results[index]) for index, finding in enumerate(findings)]
-
-
-def run_modules(requests: list[ModuleRequest], timeout: float, jobs: int | None = None) -> list[ModuleRun]:
-    """Run every module's child, a few at a time; one module's failure never stops the others."""
-    def run_one(request: ModuleRequest) -> ModuleRun:
-        child = run_child(request, timeout)
-        return ModuleRun(request, child, module_results(request.tasks, child, request.device, timeout, OUTPUT_LIMIT))
-
-    workers = max(1, min(len(requests), jobs or os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(run_one, requests))
-
-
-def _results(findings, device, timeout, examples, runner) -> dict[int, RuntimeResult]:
-    if device not in PLATFORMS:
-        raise ValueError(f"unknown device {device!r}; use one of {', '.join(PLATFORMS)}")
+    if device not in CANDIDATES:
+        raise ValueError(f"unknown device {device!r}; use one of {', '.join(CANDIDATES)}")
     results: dict[int, RuntimeResult] = {}
     tasks_by_file: dict[str, list[FindingTask]] = defaultdict(list)
     for index, finding in enumerate(findings):
@@ -71,13 +58,26 @@ def _results(findings, device, timeout, examples, runner) -> dict[int, RuntimeRe
             results[index] = RuntimeResult(SKIPPED, device, reason)
         else:
             tasks_by_file[os.path.abspath(finding.path)].append(FindingTask.from_finding(index, finding))
-    requests = [_request(file, tasks, device, examples) for file, tasks in tasks_by_file.items()]
-    for run in runner(requests, timeout):
+    requests = [_request(file, tasks, device, examples, timeout) for file, tasks in tasks_by_file.items()]
+    for run in run_modules(requests):
         results.update(run.results)
-    return results
+    return [finding.with_runtime(results[index]) for index, finding in enumerate(findings)]
 
 
-def _request(file: str, tasks: list[FindingTask], device: str, examples: str | None) -> ModuleRequest:
+def run_modules(requests: list[ModuleRequest], jobs: int | None = None) -> list[ModuleRun]:
+    """Run every module's child, ``jobs`` at a time (default: one per core); one module's failure
+    never stops the others."""
+
+    def run_one(request: ModuleRequest) -> ModuleRun:
+        child = run_child(request)
+        return ModuleRun(request, child, module_results(request, child, OUTPUT_LIMIT))
+
+    workers = max(1, min(len(requests), jobs or os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(run_one, requests))
+
+
+def _request(file: str, tasks: list[FindingTask], device: str, examples: str | None, timeout: float) -> ModuleRequest:
     location = locate_module(file)
     return ModuleRequest(
         module=location.name,
@@ -85,6 +85,7 @@ def _request(file: str, tasks: list[FindingTask], device: str, examples: str | N
         file=location.file,
         device=device,
         examples=os.path.abspath(examples) if examples else None,
+        timeout=timeout,
         tasks=tasks,
     )
 

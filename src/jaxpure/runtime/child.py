@@ -8,17 +8,23 @@ module's run with a reason, and every finding still gets a verdict.
 
 from __future__ import annotations
 
+import faulthandler
 import importlib
 import importlib.util
 import sys
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 from jaxpure.runtime.isolation import OUTPUT_LIMIT
 from jaxpure.runtime.modules import ModuleLocation
-from jaxpure.runtime.protocol import ABORT, BEGIN, DEVICE, RESULT, TIMING, FindingTask, ModuleRequest
+from jaxpure.runtime.perturb import Perturbation
+from jaxpure.runtime.protocol import ABORT, BEGIN, RESULT, TIMING, FindingTask, ModuleRequest
 from jaxpure.runtime.sandbox import ForkWatch, Reporter, install_output_cap
+
+HANG_REPORT_MARGIN = 0.5  # seconds before the parent's deadline
 
 
 class ModuleSkipped(Exception):
@@ -27,6 +33,8 @@ class ModuleSkipped(Exception):
 
 def main(argv: list[str]) -> int:
     request = ModuleRequest.read(Path(argv[0]))
+    # Just before the parent's deadline, show where the code hangs (the parent quotes it).
+    faulthandler.dump_traceback_later(max(0.5, request.timeout - HANG_REPORT_MARGIN), file=sys.__stderr__)
     reporter = Reporter(Path(argv[1]))
     install_output_cap(reporter, OUTPUT_LIMIT)
     forks = ForkWatch()
@@ -40,15 +48,15 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+@dataclass
 class _Session:
     """What every experiment in this module shares."""
 
-    def __init__(self, request: ModuleRequest, module, device: str, examples, perturbation):
-        self.request = request
-        self.module = module
-        self.device = device
-        self.examples = examples
-        self.perturbation = perturbation
+    request: ModuleRequest
+    module: ModuleType
+    device: str  # "cpu:0", named in the evidence
+    examples: dict | None
+    perturbation: Perturbation
 
 
 def _start(request: ModuleRequest, reporter: Reporter, forks: ForkWatch) -> _Session:
@@ -61,15 +69,22 @@ def _start(request: ModuleRequest, reporter: Reporter, forks: ForkWatch) -> _Ses
     except DeviceUnavailable as error:
         raise ModuleSkipped(str(error)) from None
     reporter.emit(TIMING, name="jax_import", seconds=time.perf_counter() - started)
-    reporter.emit(DEVICE, platform=device.platform, name=describe(device))
-
-    from jaxpure.runtime.perturb import Perturbation
-
+    started = time.perf_counter()
+    _warm_up()
+    reporter.emit(TIMING, name="jax_warm_up", seconds=time.perf_counter() - started)
     perturbation = Perturbation()
     perturbation.install()  # before the user's module binds `from time import time`
+    sys.path.insert(0, request.search_path)  # the examples file may import the user's modules too
     examples = _load_examples(request, reporter)
     module = _import_module(request, reporter, forks)
     return _Session(request, module, describe(device), examples, perturbation)
+
+
+def _warm_up() -> None:
+    """JAX's first trace in a process sets up its tracing machinery: a cost of the module, not of a finding."""
+    import jax
+
+    jax.make_jaxpr(lambda x: x * 2 + 1)(1.0)
 
 
 def _load_examples(request: ModuleRequest, reporter: Reporter):
@@ -87,7 +102,6 @@ def _load_examples(request: ModuleRequest, reporter: Reporter):
 def _import_module(request: ModuleRequest, reporter: Reporter, forks: ForkWatch):
     reporter.phase(f"importing {request.module}")
     started = time.perf_counter()
-    sys.path.insert(0, request.search_path)
     try:
         module = _import(request)
     except SystemExit as exit:
@@ -95,7 +109,9 @@ def _import_module(request: ModuleRequest, reporter: Reporter, forks: ForkWatch)
     except BaseException as error:  # any failure of user code at import, KeyboardInterrupt included
         raise ModuleSkipped(f"importing {request.module} failed: {_error_summary(error, request.file)}") from None
     if forks.forks:
-        raise ModuleSkipped(f"{request.module} called os.fork() while being imported; jaxpure does not run modules that fork")
+        raise ModuleSkipped(
+            f"{request.module} called os.fork() while being imported; jaxpure does not run modules that fork"
+        )
     reporter.emit(TIMING, name="module_import", seconds=time.perf_counter() - started)
     return module
 
@@ -121,7 +137,9 @@ def _run_task(task: FindingTask, session: _Session, reporter: Reporter, forks: F
     reporter.emit(BEGIN, id=task.id)
     started = time.perf_counter()
     forks_before = forks.forks
-    context = Context(task, session.module, session.request.module, session.request.file, session.examples, session.perturbation)
+    context = Context(
+        task, session.module, session.request.module, session.request.file, session.examples, session.perturbation
+    )
     try:
         verdict = run_experiment(context)
     except TargetError as error:

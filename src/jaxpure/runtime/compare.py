@@ -56,7 +56,11 @@ def snapshot(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: snapshot(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return type(value)(snapshot(item) for item in value) if type(value) in (list, tuple) else [snapshot(v) for v in value]
+        return (
+            type(value)(snapshot(item) for item in value)
+            if type(value) in (list, tuple)
+            else [snapshot(v) for v in value]
+        )
     if isinstance(value, int | float | complex | str | bytes | bool | type(None)):
         return value
     return Opaque(value)
@@ -78,7 +82,12 @@ def difference(before: Any, after: Any, path: str = "") -> str | None:
     if isinstance(before, list) and isinstance(after, list):
         if len(before) != len(after):
             return f"{path or 'list'} went from {len(before)} to {len(after)} items"
-        return next(filter(None, (difference(b, a, f"{path}[{i}]") for i, (b, a) in enumerate(zip(before, after, strict=True)))), None)
+        return next(
+            filter(
+                None, (difference(b, a, f"{path}[{i}]") for i, (b, a) in enumerate(zip(before, after, strict=True)))
+            ),
+            None,
+        )
     if same_value(before, after):
         return None
     return f"{path + ' ' if path else ''}{show(before)} -> {show(after)}"
@@ -86,7 +95,13 @@ def difference(before: Any, after: Any, path: str = "") -> str | None:
 
 def same_value(a: Any, b: Any) -> bool:
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+        return (
+            isinstance(a, np.ndarray)
+            and isinstance(b, np.ndarray)
+            and a.shape == b.shape
+            and a.dtype == b.dtype
+            and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+        )
     if isinstance(a, tuple) and isinstance(b, tuple):
         return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, dict) and isinstance(b, dict):
@@ -99,7 +114,13 @@ def same_value(a: Any, b: Any) -> bool:
 def contains_tracer(snapshotted: Any) -> Tracer | None:
     if isinstance(snapshotted, Tracer):
         return snapshotted
-    items = snapshotted.values() if isinstance(snapshotted, dict) else snapshotted if isinstance(snapshotted, list | tuple) else ()
+    items = (
+        snapshotted.values()
+        if isinstance(snapshotted, dict)
+        else snapshotted
+        if isinstance(snapshotted, list | tuple)
+        else ()
+    )
     return next(filter(None, (contains_tracer(item) for item in items)), None)
 
 
@@ -113,8 +134,10 @@ def show(value: Any) -> str:
         return _short(text if value.ndim else f"{value.item():.6g}")
     if isinstance(value, dict):
         return _short("{" + ", ".join(f"{k!r}: {show(v)}" for k, v in value.items()) + "}")
-    if isinstance(value, list | tuple) and not isinstance(value, Tracer):
+    if isinstance(value, list):
         return _short("[" + ", ".join(show(v) for v in value) + "]")
+    if isinstance(value, tuple):
+        return _short("(" + ", ".join(show(v) for v in value) + ("," if len(value) == 1 else "") + ")")
     return _short(repr(value))
 
 
@@ -126,7 +149,25 @@ def show_tree(tree: Any) -> str:
 
 def same_tree(a: Any, b: Any) -> bool:
     leaves_a, leaves_b = jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)
-    return len(leaves_a) == len(leaves_b) and all(same_value(snapshot(x), snapshot(y)) for x, y in zip(leaves_a, leaves_b, strict=True))
+    return len(leaves_a) == len(leaves_b) and all(
+        same_value(snapshot(x), snapshot(y)) for x, y in zip(leaves_a, leaves_b, strict=True)
+    )
+
+
+def close_trees(a: Any, b: Any) -> bool:
+    """Equal up to the rounding that separates eager and compiled arithmetic."""
+    leaves_a, leaves_b = jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)
+    if len(leaves_a) != len(leaves_b):
+        return False
+    for x, y in zip(leaves_a, leaves_b, strict=True):
+        x, y = np.asarray(x), np.asarray(y)
+        if x.shape != y.shape or not np.allclose(x, y, rtol=1e-5, atol=1e-6, equal_nan=True):
+            return False
+    return True
+
+
+def times(count: int) -> str:
+    return f"{count} time" if count == 1 else f"{count} times"
 
 
 def _short(text: str) -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
+import re
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,6 +59,7 @@ class Context:
     file: str
     examples: dict | None
     perturbation: Perturbation
+    nested_in: str | None = None  # the module-level function called for a nested root (``target``)
 
     @functools.cached_property
     def lines(self) -> list[str]:
@@ -69,21 +72,52 @@ class Context:
         end = self.task.end_column - 1 if self.task.end_line == self.task.line else len(text)
         return text[self.task.column - 1 : end]
 
+    def finding_name(self) -> str | None:
+        """The identifier the finding starts with: the global read (JP106), the parameter (JP503)."""
+        match = re.match(r"\s*([A-Za-z_]\w*)", self.finding_text())
+        return match.group(1) if match else None
+
     def target(self) -> Target:
-        """The traced root that reaches the finding (the finding's own function where none is known)."""
+        """The traced root that reaches the finding (the finding's own function where none is known).
+
+        A root nested in another function cannot be imported: the module-level function around it
+        is called instead, as its own callers call it (``lax.scan(body, ...)`` traces ``body`` anyway).
+        """
         task = self.task
         if task.kind is not None and task.root is None:
-            raise TargetError("no importable traced function reaches this code (a lambda or module-level transform call)")
-        return resolve(self.module, task.root or task.function, task.transform, task.kind, task.static_params)
+            raise TargetError(
+                "no importable traced function reaches this code (a lambda or module-level transform call)"
+            )
+        qualname = task.root or task.function
+        if "<locals>" not in qualname:
+            return resolve(self.module, qualname, task.transform, task.kind, task.static_params)
+        enclosing = resolve(self.module, qualname.split(".<locals>.")[0], None, None)
+        self.nested_in = enclosing.qualname
+        if enclosing.traces_without_running:  # itself jitted: it stages what it calls
+            return dataclasses.replace(enclosing, kind="staging", transform="jax.jit")
+        return enclosing
+
+    def line_never_ran(self, target: Target, inputs: Inputs, during: str) -> Verdict:
+        """The finding's line did not run: the function was reached, the line was not."""
+        text = f"line {self.task.line} never ran {during} {target.label} with {inputs.description}"
+        if self.nested_in:
+            return skipped(
+                f"{text}; {self.task.root or self.task.function} is nested in {self.nested_in}, which does not run it: "
+                f"give {self.nested_in} arguments that do in the examples file, or move the function to module level"
+            )
+        return not_reproduced(text)
 
     def own_function(self) -> Target:
         """The function containing the finding, called as its callers call it."""
         return resolve(self.module, self.task.function, None, None)
 
-    def probe(self, functions: frozenset[str] = frozenset(), watch: str | None = None) -> LineProbe:
-        return LineProbe(self.file, self.task.line, self.task.end_line, functions, watch=watch)
+    def probe(self, watch: str | None = None) -> LineProbe:
+        """Watch the finding's line while code runs (``watch``: an expression to read around it)."""
+        return LineProbe(self.file, self.task.line, self.task.end_line, watch=watch, function=self.task.function)
 
-    def try_inputs(self, target: Target, attempt: Callable[[Inputs], Verdict], *, numpy_arrays: bool = False) -> Verdict:
+    def try_inputs(
+        self, target: Target, attempt: Callable[[Inputs], Verdict], *, numpy_arrays: bool = False
+    ) -> Verdict:
         """Run ``attempt`` on each candidate input until one gives a verdict (SPEC §7)."""
         try:
             candidates = candidate_inputs(target, self.module_name, self.examples, numpy_arrays=numpy_arrays)

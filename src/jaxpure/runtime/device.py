@@ -1,4 +1,4 @@
-"""Starting JAX on the device ``--device`` names (child process only)."""
+"""Starting JAX on the device ``--device`` names. JAX is imported in ``start_jax`` only (the child calls it)."""
 
 from __future__ import annotations
 

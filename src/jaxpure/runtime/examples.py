@@ -70,8 +70,15 @@ def expand_entry(key: str, value: Any) -> list[tuple[tuple, dict]]:
             try:
                 item = item()
             except Exception as error:
-                raise ExamplesError(f"examples entry {key!r} failed to build its arguments: {type(error).__name__}: {error}") from None
-        if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], tuple | list) and isinstance(item[1], dict)):
+                raise ExamplesError(
+                    f"examples entry {key!r} failed to build its arguments: {type(error).__name__}: {error}"
+                ) from None
+        if not (
+            isinstance(item, tuple)
+            and len(item) == 2
+            and isinstance(item[0], tuple | list)
+            and isinstance(item[1], dict)
+        ):
             raise ExamplesError(
                 f"examples entry {key!r} must give (args, kwargs), e.g. ((x, y), {{}}); got {type(item).__name__}"
             )

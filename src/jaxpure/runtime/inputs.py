@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from jaxpure.runtime.examples import expand_entry, find_entry
@@ -62,7 +61,11 @@ def candidate_inputs(target, module: str, examples: dict | None, *, numpy_arrays
     entry = find_entry(examples, module, target.qualname) if examples else None
     if entry is not None:
         key, value = entry
-        return [Inputs(args, kwargs, f"the examples entry {key!r} ({describe_arguments(args, kwargs)})") for args, kwargs in expand_entry(key, value)]
+        names = _positional_names(target)
+        return [
+            Inputs(args, kwargs, f"the examples entry {key!r} ({describe_arguments(args, kwargs, names)})")
+            for args, kwargs in expand_entry(key, value)
+        ]
     specs = _parameter_specs(target, module)
     has_trial_shape = any(spec.kind in ("array", "dict", "list") for _, _, spec in specs)
     candidates = []
@@ -83,14 +86,19 @@ def _parameter_specs(target, module: str) -> list[tuple[str, bool, _Spec]]:
     try:
         signature = inspect.signature(target.raw)
     except (TypeError, ValueError):
-        raise NoInputs(f"cannot read the signature of {target.qualname}; {_how_to_provide(module, target.qualname)}") from None
+        raise NoInputs(
+            f"cannot read the signature of {target.qualname}; {_how_to_provide(module, target.qualname)}"
+        ) from None
     usages = parameter_usage(target.raw)
     dimensions: dict[str, int] = {}  # jaxtyping dimension names, shared across parameters
     specs = []
     for index, parameter in enumerate(signature.parameters.values()):
-        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD) or parameter.default is not parameter.empty:
+        if (
+            parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
+            or parameter.default is not parameter.empty
+        ):
             continue
-        if index == 0 and parameter.name in ("self", "cls") and "." in target.qualname:
+        if index == 0 and target.is_method:
             raise NoInputs(
                 f"parameter {parameter.name!r} of {target.qualname} needs an instance of its class; "
                 f"{_how_to_provide(module, target.qualname)}"
@@ -98,8 +106,8 @@ def _parameter_specs(target, module: str) -> list[tuple[str, bool, _Spec]]:
         spec = _spec_for(parameter, usages.get(parameter.name, Usage()), target.static_params, dimensions)
         if spec is None:
             raise NoInputs(
-                f"cannot build a value for parameter {parameter.name!r} of {target.qualname}{_annotation_note(parameter)}; "
-                f"{_how_to_provide(module, target.qualname)}"
+                f"cannot build a value for parameter {parameter.name!r} of {target.qualname}"
+                f"{_annotation_note(parameter)}; {_how_to_provide(module, target.qualname)}"
             )
         specs.append((parameter.name, parameter.kind != parameter.KEYWORD_ONLY, spec))
     return specs
@@ -127,7 +135,9 @@ def _spec_from_annotation(text: str, usage: Usage, dimensions: dict) -> _Spec | 
         return _Spec("key")
     jaxtyping = JAXTYPING.match(text)
     if jaxtyping and jaxtyping.group(1) in JAXTYPING_DTYPES:
-        return _Spec("fixed", dtype=JAXTYPING_DTYPES[jaxtyping.group(1)], shape=_jaxtyping_shape(jaxtyping.group(3), dimensions))
+        return _Spec(
+            "fixed", dtype=JAXTYPING_DTYPES[jaxtyping.group(1)], shape=_jaxtyping_shape(jaxtyping.group(3), dimensions)
+        )
     if ARRAY_ANNOTATIONS.match(text):
         return _Spec("array")
     if base.lower() in ("dict", "mapping", "mutablemapping"):
@@ -162,7 +172,7 @@ def _jaxtyping_shape(dims: str, named: dict[str, int]) -> tuple[int, ...]:
 
 def _build(spec: _Spec, shape: tuple, seed: int, numpy_arrays: bool) -> Any:
     if spec.kind == "key":
-        return jax.random.key(0)
+        return _key_zero()
     if spec.kind == "value":
         return spec.value
     if spec.kind == "fixed":
@@ -190,7 +200,12 @@ def _array(shape: tuple, dtype: str, seed: int, numpy_arrays: bool):
         values = generator.standard_normal(shape) > 0
     else:
         values = generator.standard_normal(shape).astype(dtype)
-    return values if numpy_arrays else jnp.asarray(values)
+    return values if numpy_arrays else jax.device_put(values)  # a transfer: jnp.asarray compiles per shape
+
+
+def _key_zero():
+    """``jax.random.key(0)``, built from its data: no compilation (``key(0)`` costs a compile per process)."""
+    return jax.random.wrap_key_data(np.zeros(2, np.uint32))
 
 
 def annotation_text(annotation: Any) -> str | None:
@@ -200,12 +215,32 @@ def annotation_text(annotation: Any) -> str | None:
     if isinstance(annotation, str):
         return annotation.strip().strip("'\"")
     if isinstance(annotation, type):
-        return annotation.__qualname__ if annotation.__module__ == "builtins" else f"{annotation.__module__}.{annotation.__qualname__}"
+        return (
+            annotation.__qualname__
+            if annotation.__module__ == "builtins"
+            else f"{annotation.__module__}.{annotation.__qualname__}"
+        )
     return str(annotation).replace("typing.", "")
 
 
+def _positional_names(target) -> list[str]:
+    try:
+        parameters = inspect.signature(target.raw).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def with_jax_arrays(inputs: Inputs) -> Inputs:
+    """The same inputs with NumPy arrays turned into JAX arrays (for code that must see JAX's semantics)."""
+    args, kwargs = jax.tree_util.tree_map(
+        lambda value: jax.device_put(value) if isinstance(value, np.ndarray) else value, (inputs.args, inputs.kwargs)
+    )
+    return Inputs(tuple(args), dict(kwargs), inputs.description.replace("np.", ""))  # describe_value's prefix
+
+
 def describe_arguments(args, kwargs, names: list[str] | None = None) -> str:
-    names = names or [f"arg{i}" for i in range(len(args))]
+    names = [*(names or []), *(f"arg{i}" for i in range(len(names or []), len(args)))]
     parts = [f"{name}: {describe_value(value)}" for name, value in zip(names, args, strict=False)]
     parts += [f"{name}: {describe_value(value)}" for name, value in kwargs.items()]
     return ", ".join(parts) or "no arguments"
@@ -226,7 +261,7 @@ def describe_value(value: Any) -> str:
 
 def _how_to_provide(module: str, qualname: str) -> str:
     return (
-        f'give it real arguments in the runtime examples file ([tool.jaxpure.runtime] examples): '
+        f"give it real arguments in the runtime examples file ([tool.jaxpure.runtime] examples): "
         f'EXAMPLES = {{"{module}:{qualname}": lambda: ((arg, ...), {{}})}}, or record them with pytest --jaxpure'
     )
 
@@ -240,7 +275,7 @@ _ARRAY_ATTRIBUTES: set[str] = set()
 
 
 def _array_attributes() -> set[str]:
-    """Everything a JAX array answers to: ``x.shape``, ``x.at``, ``x.sum()`` say nothing about objects."""
+    """Everything a JAX or NumPy array answers to: ``x.shape``, ``x.at``, ``x.fill()`` say nothing about objects."""
     if not _ARRAY_ATTRIBUTES:
-        _ARRAY_ATTRIBUTES.update(dir(jnp.zeros(())))
+        _ARRAY_ATTRIBUTES.update(dir(jax.Array), dir(np.ndarray))
     return _ARRAY_ATTRIBUTES

@@ -8,6 +8,7 @@ report), never to jaxpure's own output.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -17,14 +18,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from jaxpure.runtime.device import CANDIDATES
 from jaxpure.runtime.protocol import ModuleRequest, read_events
 
 OUTPUT_LIMIT = 1 << 20  # bytes of stdout+stderr a module may write before it is stopped
 POLL_SECONDS = 0.02
 TAIL_BYTES = 4096
-
-# JAX_PLATFORMS value to start with for each --device; the child tries ROCm after CUDA itself.
-PLATFORMS = {"cpu": "cpu", "gpu": "cuda", "tpu": "tpu"}
 
 
 @dataclass
@@ -39,7 +38,8 @@ class ChildRun:
     seconds: float = 0.0
 
 
-def run_child(request: ModuleRequest, timeout: float, output_limit: int = OUTPUT_LIMIT) -> ChildRun:
+def run_child(request: ModuleRequest, output_limit: int = OUTPUT_LIMIT) -> ChildRun:
+    """Run the child for ``request``, stopping it after ``request.timeout`` seconds."""
     with tempfile.TemporaryDirectory(prefix="jaxpure-runtime-") as folder:
         request_path = Path(folder, "request.json")
         events_path = Path(folder, "events.jsonl")
@@ -49,7 +49,16 @@ def run_child(request: ModuleRequest, timeout: float, output_limit: int = OUTPUT
         started = time.monotonic()
         with open(output_path, "wb") as output:
             process = subprocess.Popen(
-                [sys.executable, "-X", "faulthandler", "-c", _BOOTSTRAP, _package_root(), str(request_path), str(events_path)],
+                [
+                    sys.executable,
+                    "-X",
+                    "faulthandler",
+                    "-c",
+                    _BOOTSTRAP,
+                    _package_root(),
+                    str(request_path),
+                    str(events_path),
+                ],
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=subprocess.STDOUT,
@@ -57,7 +66,7 @@ def run_child(request: ModuleRequest, timeout: float, output_limit: int = OUTPUT
                 start_new_session=True,  # its own process group: forks die with it
             )
             try:
-                _watch(process, output_path, started + timeout, output_limit, run)
+                _watch(process, output_path, started + request.timeout, output_limit, run)
             finally:
                 _kill_group(process)
         run.seconds = time.monotonic() - started
@@ -87,25 +96,27 @@ def _watch(process: subprocess.Popen, output_path: Path, deadline: float, limit:
 
 def _kill_group(process: subprocess.Popen) -> None:
     """End the child and anything it forked; the group id is the child's pid."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # already gone
+        if hasattr(os, "killpg"):
+            os.killpg(process.pid, signal.SIGKILL)
+        else:  # Windows: no process groups, and no fork either
+            process.kill()
     process.wait()
 
 
 def _child_environment(device: str) -> dict[str, str]:
     env = dict(os.environ)
-    env["JAX_PLATFORMS"] = PLATFORMS[device]
+    env["JAX_PLATFORMS"] = CANDIDATES[device][0]  # the child tries the others (ROCm after CUDA) itself
     env["PYTHONIOENCODING"] = "utf-8"
     return env
 
 
 # The child imports this very jaxpure (whatever the user's folders hold), then takes its
-# folder off sys.path again so that it shadows nothing the user's code imports.
+# folder off sys.path again so that it shadows nothing the user's code imports. Its results
+# are on disk when main returns: os._exit skips JAX's teardown (a quarter second) and user atexit hooks.
 _BOOTSTRAP = (
-    "import sys; root = sys.argv[1]; sys.path.insert(0, root); import jaxpure; sys.path.remove(root); "
-    "from jaxpure.runtime.child import main; sys.exit(main(sys.argv[2:]))"
+    "import os, sys; root = sys.argv[1]; sys.path.insert(0, root); import jaxpure; sys.path.remove(root); "
+    "from jaxpure.runtime.child import main; os._exit(main(sys.argv[2:]))"
 )
 
 

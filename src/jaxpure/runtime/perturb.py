@@ -19,7 +19,9 @@ from collections.abc import Iterator, MutableMapping
 CLOCK_SHIFT_SECONDS = 86_400.0  # a day: larger than float32's resolution at today's Unix time (128 s)
 _CLOCK_FUNCTIONS = ("time", "monotonic", "perf_counter", "process_time")
 # Reads made by these libraries are theirs, not the user's: not recorded, never changed.
-_LIBRARIES = frozenset({"jax", "jaxlib", "numpy", "ml_dtypes", "jaxpure", "importlib", "logging", "warnings", "threading"})
+_LIBRARIES = frozenset(
+    {"jax", "jaxlib", "numpy", "ml_dtypes", "jaxpure", "importlib", "logging", "warnings", "threading"}
+)
 # Modules a read passes through on its way here (os.getenv -> Mapping.get -> __getitem__).
 _PLUMBING = frozenset({__name__, "os", "_collections_abc", "contextlib", "datetime"})
 
@@ -35,7 +37,7 @@ class Perturbation:
             setattr(time, name, self._shifted(getattr(time, name), 1.0))
             setattr(time, f"{name}_ns", self._shifted(getattr(time, f"{name}_ns"), 1e9, integer=True))
         datetime.datetime = _shifting_datetime(self)
-        os.environ = self.environment
+        os.environ = self.environment  # noqa: B003 - a stand-in mapping over the real one, which stays
 
     @contextlib.contextmanager
     def recording(self) -> Iterator[None]:
@@ -44,14 +46,20 @@ class Perturbation:
         self.environment.reads.clear()
         yield
 
-    @contextlib.contextmanager
-    def shifted(self) -> Iterator[list[str]]:
-        """Move the clock a day ahead and change every variable read since ``recording``.
+    @property
+    def variants(self) -> int:
+        """How many different worlds ``shifted`` can make: one per alternative environment value."""
+        return max([1, *(len(changed_environment_values(value)) for value in self.environment.reads.values())])
 
-        Yields what changed, in words, for the evidence.
-        """
+    @contextlib.contextmanager
+    def shifted(self, variant: int = 0) -> Iterator[list[str]]:
+        """Move the clock a day ahead and give every variable read since ``recording``
+        its ``variant``-th alternative value. Yields what changed, in words, for the evidence."""
         changes = [f"the clock moved {CLOCK_SHIFT_SECONDS / 3600:g} hours ahead"] if self.clock_reads else []
-        overrides = {name: changed_environment_value(value) for name, value in self.environment.reads.items()}
+        overrides = {}
+        for name, value in self.environment.reads.items():
+            alternatives = changed_environment_values(value)
+            overrides[name] = alternatives[min(variant, len(alternatives) - 1)]
         changes += [f"${name} {_shown(self.environment.reads[name])} -> {value!r}" for name, value in overrides.items()]
         self.clock_shift = CLOCK_SHIFT_SECONDS
         self.environment.overrides = overrides
@@ -83,7 +91,7 @@ def _shifting_datetime(perturbation: Perturbation) -> type:
 
         @classmethod
         def utcnow(cls):
-            return cls.now(datetime.timezone.utc).replace(tzinfo=None)
+            return cls.now(datetime.UTC).replace(tzinfo=None)
 
         @classmethod
         def today(cls):
@@ -145,17 +153,18 @@ def _called_from_user_code() -> bool:
     return False
 
 
-def changed_environment_value(value: str | None) -> str:
-    """Another plausible value: numbers move by one, flags flip, unset becomes ``"1"``."""
+def changed_environment_values(value: str | None) -> list[str]:
+    """Other plausible values, to try in turn: numbers move by one, flags flip; an unset
+    variable gets values unlike the usual defaults first (``"2"``), then flags."""
     if value is None or value == "":
-        return "1"
+        return ["2", "1", "0"]
     flips = {"0": "1", "1": "0", "true": "false", "false": "true", "True": "False", "False": "True"}
     if value in flips:
-        return flips[value]
+        return [flips[value]]
     for kind in (int, float):
         with contextlib.suppress(ValueError):
-            return str(kind(value) + 1)
-    return value + "-changed"
+            return [str(kind(value) + 1)]
+    return [value + "-changed", ""]
 
 
 def _shown(value: str | None) -> str:

@@ -23,7 +23,6 @@ class _Capture(io.TextIOBase):
 
     def __init__(self, downstream):
         self.text = ""
-        self.written = 0
         self._downstream = downstream
 
     def writable(self) -> bool:
@@ -32,7 +31,6 @@ class _Capture(io.TextIOBase):
     def write(self, text: str) -> int:
         if len(self.text) < KEEP_CHARACTERS:
             self.text += text[: KEEP_CHARACTERS - len(self.text)]
-        self.written += len(text)
         self._downstream.write(text)
         return len(text)
 
@@ -54,10 +52,8 @@ class LineProbe:
     file: str
     line: int
     end_line: int
-    functions: frozenset[str] = frozenset()  # qualnames whose calls are counted too
     watch: str | None = None  # an expression (``x`` of ``x.sort()``) to read before and after the line
-    runs: int = 0
-    calls: int = 0
+    function: str | None = None  # qualname of the function holding the line, when known
     printed: list[str] = field(default_factory=list)  # text written while the line ran
     log_records: list[str] = field(default_factory=list)
     warned: list[str] = field(default_factory=list)
@@ -66,10 +62,19 @@ class LineProbe:
     def covers(self, filename: str, lineno: int) -> bool:
         return self.line <= lineno <= self.end_line and _same_file(filename, self.file)
 
+    @property
+    def runs(self) -> int:
+        """Runs of the line in its own function: a lambda written on the same line
+        (``jax.jit(lambda y: y)(x)``) runs there too, but is not the statement."""
+        return self._runs_in_function if self._function_seen else self._runs_anywhere
+
     def __enter__(self) -> LineProbe:
+        self._runs_in_function = self._runs_anywhere = 0
+        self._function_seen = False
         self._own_code: dict = {}
         self._open: tuple | None = None  # (frame, offset in the captured text) while the line runs
-        self._saved = (sys.stdout, sys.stderr, logging.root.level, sys.gettrace())
+        self._saved_streams = (sys.stdout, sys.stderr)
+        self._saved_level, self._saved_trace = logging.root.level, sys.gettrace()
         self._output = _Capture(sys.stdout)
         sys.stdout = sys.stderr = self._output
         self._handler = _Records(self)
@@ -82,13 +87,15 @@ class LineProbe:
         return self
 
     def __exit__(self, *exc_info) -> None:
-        sys.settrace(self._saved[3])
+        sys.settrace(self._saved_trace)
         self._close_open_line()
         self._warnings.__exit__(*exc_info)
-        self.warned += [f"{w.category.__name__}: {w.message}" for w in self._caught if self.covers(w.filename, w.lineno)]
+        self.warned += [
+            f"{w.category.__name__}: {w.message}" for w in self._caught if self.covers(w.filename, w.lineno)
+        ]
         logging.root.removeHandler(self._handler)
-        sys.stdout, sys.stderr = self._saved[0], self._saved[1]
-        logging.root.setLevel(self._saved[2])
+        sys.stdout, sys.stderr = self._saved_streams
+        logging.root.setLevel(self._saved_level)
 
     @property
     def effects(self) -> list[str]:
@@ -101,15 +108,15 @@ class LineProbe:
             self._own_code[code] = _same_file(code.co_filename, self.file)
         if not self._own_code[code]:
             return None
-        if code.co_qualname in self.functions:
-            self.calls += 1
+        self._function_seen = self._function_seen or code.co_qualname == self.function
         return self._on_line
 
     def _on_line(self, frame, event, arg):
         if self._open is not None and self._open[0] is frame:
             self._close_open_line()
         if event == "line" and frame.f_lineno == self.line:
-            self.runs += 1
+            self._runs_anywhere += 1
+            self._runs_in_function += frame.f_code.co_qualname == self.function
             self._open = (frame, len(self._output.text), self._read_watched(frame))
         return self._on_line
 

@@ -16,7 +16,6 @@ from jaxpure.findings import Finding
 
 # Event kinds, in the order a healthy child emits them.
 PHASE = "phase"  # {"phase": "..."}: what the child is doing now, for crash reports
-DEVICE = "device"  # {"platform", "name"}: the JAX device that runs the experiments
 BEGIN = "begin"  # {"id"}: an experiment starts
 RESULT = "result"  # {"id", "status", "evidence", "seconds"}
 ABORT = "abort"  # {"reason"}: every finding without a result is skipped for this reason
@@ -68,6 +67,7 @@ class ModuleRequest:
     file: str
     device: str
     examples: str | None
+    timeout: float = 60.0  # seconds the parent gives the child
     tasks: list[FindingTask] = field(default_factory=list)
 
     def write(self, path: Path) -> None:

@@ -64,7 +64,8 @@ class ForkWatch:
 
     def __init__(self):
         self.forks = 0
-        os.register_at_fork(after_in_parent=self._count)
+        if hasattr(os, "register_at_fork"):  # POSIX only; elsewhere there is no os.fork to watch
+            os.register_at_fork(after_in_parent=self._count)
 
     def _count(self) -> None:
         self.forks += 1

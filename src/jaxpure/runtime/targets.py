@@ -31,6 +31,7 @@ class Target:
     transform: str | None  # qualified transform, as the static analysis named it
     kind: str | None  # "staging" | "differentiation" | None (not traced)
     static_params: tuple[str, ...]
+    is_method: bool = False  # a function read from a class: its first argument is the instance
 
     @functools.cached_property
     def staged(self):
@@ -39,19 +40,20 @@ class Target:
             return self.obj  # not traced, or already transformed by its own decorators
         if self.kind == "differentiation":
             return differentiated(self.raw)
-        return jax.jit(self.raw, static_argnames=self._static_names())
+        # A plain instance is no JAX type: jit hashes it (by identity) as a static argument.
+        return jax.jit(self.raw, static_argnums=(0,) if self.is_method else (), static_argnames=self._static_names())
 
     @property
     def label(self) -> str:
-        """``step under jax.jit``: what ran, for the evidence."""
+        """``step (jax.jit)``: what ran, and under which transform, for the evidence."""
         if self.kind is None:
             return self.qualname
         if self.obj is not self.raw:
-            return f"{self.qualname} (under {self.transform or 'its decorators'})"
+            return f"{self.qualname} ({self.transform or 'as decorated'})"
         if self.kind == "differentiation":
-            return f"{self.qualname} under {self.transform or 'differentiation'} (run as jax.vjp)"
-        stand_in = "" if self.transform in (None, "jax.jit") else f", standing in for {self.transform}"
-        return f"{self.qualname} under jax.jit{stand_in}"
+            return f"{self.qualname} ({self.transform or 'differentiated'}, run as jax.vjp)"
+        stand_in = "" if self.transform in (None, "jax.jit") else f" standing in for {self.transform}"
+        return f"{self.qualname} (jax.jit{stand_in})"
 
     @property
     def traces_without_running(self) -> bool:
@@ -68,6 +70,7 @@ class Target:
         return self.call(inputs)
 
     def jaxpr(self, inputs: Inputs):
+        """The closed jaxpr of the staged function, made without compiling."""
         if self.traces_without_running:
             return self.staged.trace(*inputs.args, **inputs.kwargs).jaxpr
         return jax.make_jaxpr(functools.partial(self.staged, **inputs.kwargs))(*inputs.args)
@@ -77,6 +80,11 @@ class Target:
         with jax.disable_jit():
             return self.raw(*inputs.args, **inputs.kwargs)
 
+    def call_unstaged(self, inputs: Inputs):
+        """The plain Python function with inner jits left alone: eager at the top, cheap below
+        (``jax.random``'s own jits compile once instead of primitive by primitive)."""
+        return self.raw(*inputs.args, **inputs.kwargs)
+
     def _static_names(self) -> tuple[str, ...]:
         try:
             parameters = inspect.signature(self.raw).parameters
@@ -85,7 +93,9 @@ class Target:
         return tuple(name for name in self.static_params if name in parameters)
 
 
-def resolve(module: ModuleType, qualname: str | None, transform: str | None, kind: str | None, static_params=()) -> Target:
+def resolve(
+    module: ModuleType, qualname: str | None, transform: str | None, kind: str | None, static_params=()
+) -> Target:
     if not qualname:
         raise TargetError("the traced function is a lambda or module-level code that no importable function reaches")
     if "<locals>" in qualname or "<lambda>" in qualname:
@@ -93,23 +103,26 @@ def resolve(module: ModuleType, qualname: str | None, transform: str | None, kin
             f"{qualname} is nested inside another function and no importable traced function reaching it is known; "
             "move it to module level, or confirm it through a jitted function that calls it"
         )
+    owner: Any = None
     obj: Any = module
     for part in qualname.split("."):
+        owner = obj
         try:
-            obj = inspect.getattr_static(obj, part)
+            found = inspect.getattr_static(obj, part)  # a method as its function, not bound
         except AttributeError:
-            raise TargetError(f"{module.__name__} has no {qualname} once imported (defined conditionally, or deleted?)") from None
-        obj = _unwrap_descriptor(obj)
+            raise TargetError(
+                f"{module.__name__} has no {qualname} once imported (defined conditionally, or deleted?)"
+            ) from None
+        if isinstance(found, staticmethod):
+            obj = found.__func__
+        elif isinstance(found, classmethod):
+            obj = getattr(owner, part)  # bound to its class: no instance needed
+        else:
+            obj = found
     if not callable(obj):
         raise TargetError(f"{module.__name__}.{qualname} is a {type(obj).__name__}, not a function")
-    return Target(qualname, obj, inspect.unwrap(obj), transform, kind, tuple(static_params))
-
-
-def _unwrap_descriptor(obj: Any) -> Any:
-    """A method read from its class as a plain function; a staticmethod as its function."""
-    if isinstance(obj, staticmethod | classmethod):
-        return obj.__func__
-    return obj
+    is_method = isinstance(owner, type) and not isinstance(found, staticmethod | classmethod)
+    return Target(qualname, obj, inspect.unwrap(obj), transform, kind, tuple(static_params), is_method)
 
 
 def differentiated(function):
@@ -136,6 +149,7 @@ def differentiated(function):
 def _differentiable(value: Any) -> bool:
     leaves = jax.tree_util.tree_leaves(value)
     return bool(leaves) and all(
-        isinstance(leaf, float) or (isinstance(leaf, jax.Array | np.ndarray) and jnp.issubdtype(leaf.dtype, jnp.inexact))
+        isinstance(leaf, float)
+        or (isinstance(leaf, jax.Array | np.ndarray) and jnp.issubdtype(leaf.dtype, jnp.inexact))
         for leaf in leaves
     )

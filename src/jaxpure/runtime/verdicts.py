@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import re
 import signal
+from pathlib import Path
 
 from jaxpure.findings import RuntimeResult
 from jaxpure.runtime.isolation import ChildRun
-from jaxpure.runtime.protocol import ABORT, BEGIN, DEVICE, PHASE, RESULT, FindingTask
+from jaxpure.runtime.protocol import ABORT, BEGIN, PHASE, RESULT, FindingTask, ModuleRequest
 
 SKIPPED = "skipped"
 
 
-def module_results(tasks: list[FindingTask], run: ChildRun, device: str, timeout: float, output_limit: int) -> dict[int, RuntimeResult]:
+def module_results(request: ModuleRequest, run: ChildRun, output_limit: int) -> dict[int, RuntimeResult]:
     """A result for every task: the child's own verdict, else why it has none."""
+    tasks, device = request.tasks, request.device
     results: dict[int, RuntimeResult] = {}
     running: FindingTask | None = None
     phase = "starting"
@@ -30,10 +32,11 @@ def module_results(tasks: list[FindingTask], run: ChildRun, device: str, timeout
             running = None
         elif kind == ABORT:
             abort_reason = event["reason"]
-        elif kind == DEVICE:
-            phase = "running experiments"
+    if run.flooded:  # whatever finished, a flood skips the module: the same verdict on every run
+        results.clear()
+        running = None
     if abort_reason is None and len(results) < len(tasks):
-        abort_reason = _ending(run, running.where if running else phase, timeout, output_limit)
+        abort_reason = _ending(run, f"running {running.where}" if running else phase, request, output_limit)
     for task in tasks:
         if task.id not in results:
             reason = abort_reason if task is running or running is None else f"not run: {abort_reason}"
@@ -41,18 +44,26 @@ def module_results(tasks: list[FindingTask], run: ChildRun, device: str, timeout
     return results
 
 
-def _ending(run: ChildRun, doing: str, timeout: float, output_limit: int) -> str:
+def _ending(run: ChildRun, doing: str, request: ModuleRequest, output_limit: int) -> str:
     """Why a child stopped before reporting everything, in words a user can act on."""
     if run.timed_out:
-        return f"timed out after {timeout:g} s while {doing} (raise [tool.jaxpure.runtime] timeout if it is just slow)"
+        where = _user_frame(run.output_tail, request.file)
+        where = f" ({where})" if where else ""
+        return (
+            f"timed out after {request.timeout:g} s while {doing}{where}; "
+            "raise [tool.jaxpure.runtime] timeout if it is just slow"
+        )
     if run.flooded:
-        return f"the module wrote more than {output_limit / (1 << 20):g} MiB of output while {doing}; jaxpure stopped it"
-    code = run.returncode
+        return (
+            f"the module wrote more than {output_limit / (1 << 20):g} MiB of output while {doing}; jaxpure stopped it"
+        )
+    code, tail = run.returncode, run.output_tail
     if code is not None and code < 0:
-        return f"the child process crashed with {_signal_name(-code)} while {doing}{_fatal_error(run.output_tail)}"
+        return f"the child process crashed with {_signal_name(-code)} while {doing}{_fatal_error(tail, request.file)}"
     if code:
-        return f"the process exited with status {code} while {doing} (os._exit or a crash in native code){_last_line(run.output_tail)}"
-    return f"the child process stopped without reporting while {doing}{_last_line(run.output_tail)}"
+        how = "os._exit, or a crash in native code"
+        return f"the process exited with status {code} while {doing} ({how}){_last_line(tail)}"
+    return f"the child process stopped without reporting while {doing}{_last_line(tail)}"
 
 
 def _signal_name(number: int) -> str:
@@ -63,17 +74,24 @@ def _signal_name(number: int) -> str:
 
 
 _FAULT_LINE = re.compile(r'File "([^"]+)", line (\d+) in (\S+)')
+_LIBRARY_PATH = re.compile(r"site-packages|/lib/python|/jaxpure/|^<")
 
 
-def _fatal_error(tail: str) -> str:
-    """faulthandler's verdict and the innermost Python frame it printed, if any."""
+def _fatal_error(tail: str, file: str) -> str:
+    """faulthandler's verdict and where the user's code was, if it printed them."""
     fatal = next((line.strip() for line in tail.splitlines() if line.startswith("Fatal Python error")), "")
-    frames = _FAULT_LINE.findall(tail.split("Current thread", 1)[-1])  # innermost first
-    # The user's own frame says more than the library function that did the crashing.
-    own = [frame for frame in frames if "site-packages" not in frame[0] and "/lib/python" not in frame[0]]
-    frame = (own or frames or [None])[0]
-    where = f" at {frame[0]}:{frame[1]} in {frame[2]}" if frame else ""
-    return f" ({fatal}{where})" if fatal else (f" ({where.strip()})" if where else "")
+    where = _user_frame(tail, file)
+    return f" ({'; '.join(filter(None, [fatal, where]))})" if fatal or where else ""
+
+
+def _user_frame(tail: str, file: str) -> str:
+    """``at mod.py:12 in step``: in a faulthandler dump, the innermost frame of the main thread
+    (the one that ran the child's bootstrap) in the user's module, else outside any library."""
+    blocks = re.split(r"^(?:Current thread|Thread) 0x[0-9a-f]+ \(most recent call first\):$", tail, flags=re.M)[1:]
+    main = next((block for block in blocks if '"<string>", line 1 in <module>' in block), blocks[-1] if blocks else "")
+    frames = _FAULT_LINE.findall(main)  # innermost first
+    mine = [f for f in frames if f[0] == file] or [f for f in frames if not _LIBRARY_PATH.search(f[0])]
+    return f"at {Path(mine[0][0]).name}:{mine[0][1]} in {mine[0][2]}" if mine else ""
 
 
 def _last_line(tail: str) -> str:

@@ -1,0 +1,99 @@
+"""PRNG key reuse (JP302, JP303), found by JAX's own checker, ``jax.debug_key_reuse``."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+import jax
+import numpy as np
+
+from jaxpure.runtime.caches import forget_traces
+from jaxpure.runtime.context import Context, InputRejected, Verdict, confirmed, not_reproduced, skipped
+from jaxpure.runtime.inputs import Inputs
+from jaxpure.runtime.targets import Target
+
+
+def key_reuse(ctx: Context) -> Verdict:
+    """The checker, traced first (no compilation); run only where tracing does not point at the line."""
+    target = ctx.target()
+
+    def attempt(inputs: Inputs) -> Verdict:
+        inputs, notes = _typed_keys(inputs)
+        errors, note = _checked_runs(target, inputs, lambda error: ctx.raised_at(error) is not None)
+        notes = "".join(f"; {n}" for n in [*notes, note] if n)
+        if not errors:
+            return not_reproduced(
+                f"jax.debug_key_reuse raised nothing for {target.label} with {inputs.description}{notes}"
+            )
+        how, error = errors[-1]  # the most precise run
+        if ctx.raised_at(error) is None:
+            return skipped(
+                f"jax.debug_key_reuse stopped first at another reuse, line {ctx.error_line(error)} "
+                f"({ctx.describe_error(error)}); fix it to check line {ctx.task.line}"
+            )
+        first_how, first = errors[0]
+        located = f"; {how}: {ctx.describe_error(error)}" if error is not first else ""
+        return confirmed(
+            f"jax.debug_key_reuse on {target.label}, {first_how}: {ctx.describe_error(first)}{located}{notes}"
+        )
+
+    return ctx.try_inputs(target, attempt)
+
+
+def _checked_runs(target: Target, inputs: Inputs, at_finding: Callable[[BaseException], bool]):
+    """([(how it ran, KeyReuseError), ...], note): stops at the first clean run or error at the finding.
+
+    Traced first: no compilation, and the error names the line. Where it does not (``lax.scan``
+    reports the reuse at its call), run: first with inner jits left alone (``jax.random`` compiles
+    once), then with every jit disabled (each primitive compiles, but the loop runs in Python).
+    Keys built inside with ``PRNGKey`` are made typed where the code allows.
+    """
+    runs = [("traced", target.jaxpr), ("run eagerly", target.call_unstaged), ("with jit disabled", target.eager)]
+    failure = None
+    for typed_legacy_keys in (True, False):
+        errors, completed = [], 0
+        forget_traces()  # the checker only sees traces made while it is on
+        with jax.enable_custom_prng(typed_legacy_keys), jax.debug_key_reuse(True):
+            for how, run in runs:
+                try:
+                    run(copy.deepcopy(inputs))  # fresh keys: the checker marks the key objects it saw consumed
+                    completed += 1
+                    break  # the checker saw the whole program and found no reuse
+                except jax.errors.KeyReuseError as error:
+                    errors.append((how, error))
+                    if at_finding(error):
+                        break
+                except Exception as error:  # this way of running cannot run this code: try the next
+                    failure = error
+        if errors or completed:
+            note = (
+                ""
+                if typed_legacy_keys
+                else (
+                    "keys made inside with jax.random.PRNGKey stay legacy uint32 keys the checker cannot see "
+                    f"(with typed keys the code failed: {type(failure).__name__})"
+                )
+            )
+            return errors, note
+    raise InputRejected(failure)
+
+
+def _typed_keys(inputs: Inputs) -> tuple[Inputs, list[str]]:
+    """Legacy ``uint32[2]`` keys become typed keys: the checker only follows typed keys (SPEC §7)."""
+    notes = []
+
+    def convert(leaf):
+        if not (isinstance(leaf, jax.Array | np.ndarray) and leaf.dtype == np.uint32 and leaf.shape[-1:] == (2,)):
+            return leaf
+        try:
+            typed = jax.random.wrap_key_data(leaf)
+        except Exception as error:
+            notes.append(f"a uint32{list(leaf.shape)} argument is no key ({type(error).__name__}: {error})")
+            return leaf
+        notes.append(f"converted a legacy uint32{list(leaf.shape)} key with jax.random.wrap_key_data")
+        return typed
+
+    args, kwargs = jax.tree_util.tree_map(convert, (inputs.args, inputs.kwargs))
+    description = inputs.description + (" (keys made typed)" if notes else "")
+    return Inputs(tuple(args), dict(kwargs), description), notes
