@@ -20,6 +20,15 @@ class Transform:
     function_args: tuple[int, ...] = (0,)  # positional arguments that are traced functions
     branch_list_arg: int | None = None  # lax.switch: a list of branch functions
     all_params_traced: bool = False  # jvp/vjp/linearize: every primal is traced
+    # The body is only traced for shapes and dtypes, never run on values (eval_shape,
+    # make_jaxpr): a value frozen into it (a constant seed) can never be observed.
+    abstract: bool = False
+    # How many positional arguments the transform itself passes to the function
+    # (a scan body gets (carry, x)); parameters past them keep their defaults and
+    # are not traced. None: whatever the caller passes.
+    arity: int | None = None
+    # The positional index of ``in_axes`` (``jax.vmap(f, (0, None))``).
+    in_axes_arg: int | None = None
 
 
 def _family(kind: str, compiling: bool, names: str, **extra) -> dict[str, Transform]:
@@ -31,7 +40,7 @@ TRANSFORMS: dict[str, Transform] = {
         STAGING,
         True,
         """jax.jit jax.pmap jax.pjit jax.experimental.pjit.pjit jax.shard_map jax.experimental.shard_map.shard_map
-        jax.checkpoint jax.remat jax.ad_checkpoint.checkpoint jax.ad_checkpoint.remat jax.eval_shape jax.make_jaxpr
+        jax.checkpoint jax.remat jax.ad_checkpoint.checkpoint jax.ad_checkpoint.remat
         jax.export.export jax.experimental.export.export jax.experimental.jax2tf.convert
         equinox.filter_jit equinox.filter_pmap equinox.filter_checkpoint
         flax.linen.jit flax.linen.scan flax.linen.remat flax.linen.checkpoint flax.linen.remat_scan
@@ -40,17 +49,19 @@ TRANSFORMS: dict[str, Transform] = {
     **_family(
         STAGING,
         False,
-        """jax.vmap jax.custom_jvp jax.custom_vjp jax.custom_batching.custom_vmap
+        """jax.custom_jvp jax.custom_vjp jax.custom_batching.custom_vmap
         equinox.filter_vmap flax.linen.vmap flax.nnx.vmap flax.nnx.custom_vjp""",
     ),
+    **_family(STAGING, True, "jax.eval_shape jax.make_jaxpr", abstract=True),
+    "jax.vmap": Transform("jax.vmap", STAGING, False, in_axes_arg=1),
     # lax control flow: the bodies are staged and compiled.
-    "jax.lax.scan": Transform("jax.lax.scan", STAGING, True, (0,)),
-    "jax.lax.map": Transform("jax.lax.map", STAGING, True, (0,)),
-    "jax.lax.associative_scan": Transform("jax.lax.associative_scan", STAGING, True, (0,)),
+    "jax.lax.scan": Transform("jax.lax.scan", STAGING, True, (0,), arity=2),
+    "jax.lax.map": Transform("jax.lax.map", STAGING, True, (0,), arity=1),
+    "jax.lax.associative_scan": Transform("jax.lax.associative_scan", STAGING, True, (0,), arity=2),
     "jax.lax.cond": Transform("jax.lax.cond", STAGING, True, (1, 2)),
     "jax.lax.switch": Transform("jax.lax.switch", STAGING, True, (), branch_list_arg=1),
-    "jax.lax.fori_loop": Transform("jax.lax.fori_loop", STAGING, True, (2,)),
-    "jax.lax.while_loop": Transform("jax.lax.while_loop", STAGING, True, (0, 1)),
+    "jax.lax.fori_loop": Transform("jax.lax.fori_loop", STAGING, True, (2,), arity=2),
+    "jax.lax.while_loop": Transform("jax.lax.while_loop", STAGING, True, (0, 1), arity=1),
     "jax.lax.custom_root": Transform("jax.lax.custom_root", STAGING, True, (0, 2, 3)),
     "jax.lax.custom_linear_solve": Transform("jax.lax.custom_linear_solve", STAGING, True, (0, 2, 3)),
     **_family(
@@ -81,6 +92,11 @@ MODULE_BASES: dict[str, str] = {
     "flax.nnx.module.Module": "nnx",
     "equinox.Module": "equinox",
     "haiku.Module": "haiku",
+    # Where the classes are defined: what the frameworks' own modules (and code that
+    # imports from them) resolve the base to.
+    "equinox._module.Module": "equinox",
+    "equinox._module._module.Module": "equinox",
+    "haiku._src.module.Module": "haiku",
 }
 UNTRACED_MODULE_METHODS = frozenset({"__init__", "__post_init__"})
 
@@ -106,13 +122,44 @@ STATIC_JAX_FUNCTIONS = frozenset(
     jax.numpy.iscomplexobj jax.numpy.isrealobj jax.dtypes.issubdtype jax.dtypes.result_type jax.dtypes.canonicalize_dtype
     jax.tree_util.tree_structure jax.tree.structure jax.tree_util.treedef_is_leaf jax.device_count
     jax.local_device_count jax.devices jax.local_devices jax.process_index jax.process_count jax.default_backend
-    jax.ShapeDtypeStruct jax.core.get_aval jax.typeof jax.eval_shape""".split()
+    jax.ShapeDtypeStruct jax.core.get_aval jax.typeof jax.eval_shape jax.lax.broadcast_shapes
+    jax.numpy.broadcast_shapes""".split()
 )
 
 # Python builtins whose result is static whatever the argument.
 STATIC_BUILTINS = frozenset(
     "len isinstance issubclass type id hasattr callable getattr str repr format hash dir vars".split()
 )
+# all()/any() return a Python bool (they call bool() on each element: JP404 when
+# those elements are evidently traced).
+TRUTH_BUILTINS = frozenset({"all", "any"})
+
+# Methods only Python strings (and lists/tuples: count, index) have; a JAX array has none of
+# them, so the receiver is no array and the result is a plain Python value.
+STR_ONLY_METHODS = frozenset(
+    """capitalize casefold center count encode endswith expandtabs find format format_map index isalnum
+    isalpha isascii isdecimal isdigit isidentifier islower isnumeric isprintable isspace istitle isupper
+    join ljust lower lstrip partition removeprefix removesuffix replace rfind rindex rjust rpartition
+    rsplit rstrip split splitlines startswith strip swapcase title translate upper zfill""".split()
+)
+
+# Top-level library modules: ``np.append(...)``/``np.insert(...)`` call a function of the
+# library, they do not mutate an object named ``np``.
+LIBRARY_MODULES = frozenset(
+    "numpy jax flax equinox haiku optax scipy math cmath operator functools itertools collections os sys".split()
+)
+
+# Helpers of the JAX ecosystem that answer with a plain Python value (a bool, a list of
+# leaves) whatever they are given; listed under their public names and where they are defined.
+STATIC_ECOSYSTEM_FUNCTIONS = frozenset(
+    """equinox.is_array equinox.is_array_like equinox.is_inexact_array equinox.is_inexact_array_like
+    equinox._filters.is_array equinox._filters.is_array_like equinox._filters.is_inexact_array
+    equinox._filters.is_inexact_array_like flax.nnx.is_data flax.nnx.has_data flax.nnx.pytreelib.is_data
+    flax.nnx.pytreelib.has_data""".split()
+)
+
+# flax.linen Module methods that answer questions about the Module's state with a Python bool.
+LINEN_STATIC_METHODS = frozenset({"has_variable", "has_rng", "is_initializing", "is_mutable_collection"})
 CONCRETIZING_BUILTINS = {"bool": "bool()", "int": "int()", "float": "float()", "complex": "complex()"}
 # float/complex/tolist crash under differentiation too; int/bool/item work there (SPEC §7).
 CONCRETIZES_UNDER_DIFFERENTIATION = frozenset({"float()", "complex()", ".tolist()"})

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from jaxpure import catalog
+from jaxpure.cstnodes import code_children as cst_children
 
 Resolver = Callable[[cst.BaseExpression], "str | None"]
 
@@ -44,20 +45,29 @@ def base_name(node: cst.BaseExpression) -> str | None:
     return node.value if isinstance(node, cst.Name) else None
 
 
+_SCOPES = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
+_BINDING_NODES = frozenset({
+    cst.Assign, cst.AnnAssign, cst.AugAssign, cst.NamedExpr, cst.For, cst.CompFor, cst.WithItem,
+    cst.FunctionDef, cst.ClassDef, cst.ExceptHandler,
+})
+
+
 def iter_own_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """Every node of a function body, not descending into nested functions, classes or lambdas."""
-    stack = list(reversed(root.children))
+    stack = list(reversed(cst_children(root)))
     while stack:
         node = stack.pop()
         yield node
-        if isinstance(node, cst.FunctionDef | cst.ClassDef | cst.Lambda):
+        if type(node) in _SCOPES:  # libcst node classes are final: a type test is an isinstance test
             continue
-        stack.extend(reversed(node.children))
+        stack.extend(reversed(cst_children(node)))
 
 
 def collect_bindings(body: cst.CSTNode) -> list[Binding]:
     bindings: list[Binding] = []
     for node in iter_own_nodes(body):
+        if type(node) not in _BINDING_NODES:
+            continue  # most nodes bind nothing; skip the chain of isinstance tests
         if isinstance(node, cst.Assign):
             for target in node.targets:
                 _bind(target.target, node.value, bindings)
@@ -116,6 +126,31 @@ def _names_in(target: cst.BaseExpression) -> list[str]:
     return []
 
 
+def _comparison_pairs(node: cst.Comparison):
+    left = node.left
+    for target in node.comparisons:
+        yield left, target
+        left = target.comparator
+
+
+_PLAIN_LITERALS = (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
+
+
+def _static_comparison(left: cst.BaseExpression, target: cst.ComparisonTarget) -> bool:
+    """``is``/``in`` never give a tracer, and neither does ``==``/``!=`` against a string or
+    ``None``: a JAX array returns NotImplemented for those operands and Python falls back to
+    identity, a plain bool (``site["type"] == "sample"``, ``precision != None``)."""
+    operator = target.operator
+    if isinstance(operator, cst.Is | cst.IsNot | cst.In | cst.NotIn):
+        return True
+    if isinstance(operator, cst.Equal | cst.NotEqual):
+        return any(
+            isinstance(side, _PLAIN_LITERALS) or (isinstance(side, cst.Name) and side.value == "None")
+            for side in (left, target.comparator)
+        )
+    return False
+
+
 class TracedValues:
     """Answers "does this expression hold a tracer?" inside one function."""
 
@@ -140,6 +175,18 @@ class TracedValues:
         self.returns_traced = returns_traced
         self._memo: dict[int, bool] = {}
         self.frozen = False
+        self.variable_fields: frozenset[str] | set[str] = frozenset()  # nnx Variable/sub-Module fields
+
+    def is_variable_box(self, node: cst.BaseExpression) -> bool:
+        """``self.w`` where an nnx Module holds a Variable (or a sub-Module): an object around
+        the array, whose truth value is its length and whose private attributes are metadata."""
+        return (
+            self.framework == "nnx"
+            and isinstance(node, cst.Attribute)
+            and isinstance(node.value, cst.Name)
+            and node.value.value == self.self_name
+            and node.attr.value in self.variable_fields
+        )
 
     def solve(self, bindings: list[Binding]) -> None:
         """Grow the traced names to a fixpoint over the bindings, then memoize answers."""
@@ -193,6 +240,8 @@ class TracedValues:
                 return False
             if isinstance(node.value, cst.Name) and node.value.value == self.self_name and self.framework:
                 return node.attr.value in self.array_fields
+            if node.attr.value.startswith("_") and self.is_variable_box(node.value):
+                return False  # ``self.mean._can_update``: the nnx Variable's own metadata
             return self.traced(node.value)
         if isinstance(node, cst.Subscript):
             # A constant array indexed by a tracer gives a tracer too.
@@ -208,7 +257,7 @@ class TracedValues:
         if isinstance(node, cst.BooleanOperation):
             return self.traced(node.left) or self.traced(node.right)
         if isinstance(node, cst.Comparison):
-            if all(isinstance(c.operator, cst.Is | cst.IsNot | cst.In | cst.NotIn) for c in node.comparisons):
+            if all(_static_comparison(left, c) for left, c in _comparison_pairs(node)):
                 return False
             return self.traced(node.left) or any(self.traced(c.comparator) for c in node.comparisons)
         if isinstance(node, cst.IfExp):
@@ -218,10 +267,12 @@ class TracedValues:
         if isinstance(node, cst.Dict):
             return any(isinstance(e, cst.DictElement) and self.traced(e.value) or
                        isinstance(e, cst.StarredDictElement) and self.traced(e.value) for e in node.elements)
+        # A comprehension holds what its element holds: iterating over a traced array yields
+        # traced elements (bound by the ``for``), but ``[k.shape[0] for k in kernels]`` holds ints.
         if isinstance(node, cst.ListComp | cst.SetComp | cst.GeneratorExp):
-            return self.traced(node.elt) or self._comprehension_traced(node.for_in)
+            return self.traced(node.elt)
         if isinstance(node, cst.DictComp):
-            return self.traced(node.value) or self._comprehension_traced(node.for_in)
+            return self.traced(node.value)
         if isinstance(node, cst.NamedExpr):
             return self.traced(node.value)
         if isinstance(node, cst.StarredElement):
@@ -230,9 +281,6 @@ class TracedValues:
             return self.traced(node.expression)
         return False  # constants, strings, lambdas, f-strings, ...
 
-    def _comprehension_traced(self, comp: cst.CompFor) -> bool:
-        return self.traced(comp.iter) or (comp.inner_for_in is not None and self._comprehension_traced(comp.inner_for_in))
-
     def _call_traced(self, node: cst.Call) -> bool:
         args_traced = any(self.traced(a.value) for a in node.args)
         func = node.func
@@ -240,10 +288,14 @@ class TracedValues:
         if called is not None:
             if called in catalog.STATIC_JAX_FUNCTIONS or called.startswith("jax.debug."):
                 return False
+            if called in catalog.STATIC_ECOSYSTEM_FUNCTIONS:
+                return False  # ``eqx.is_array(x)``: a Python bool about x, never a tracer
             if called.startswith("builtins."):
                 short = called[len("builtins.") :]
                 if short in catalog.STATIC_BUILTINS or short in catalog.CONCRETIZING_BUILTINS:
                     return False
+                if short in catalog.TRUTH_BUILTINS:
+                    return False  # a Python bool (JP404 when it has to bool() traced elements)
                 return args_traced
             if called.startswith("numpy."):
                 return False  # reported by JP501 where it matters; its result is a host value
@@ -253,10 +305,16 @@ class TracedValues:
             method = func.attr.value
             if method in ("item", "tolist"):
                 return False
+            if method in catalog.STR_ONLY_METHODS:
+                return False  # no JAX array has the method: a str (or list) method's plain result
+            if method in catalog.STATIC_ATTRIBUTES:
+                return False  # ``dist.shape(sample_shape)``: an array's shape is no method; static metadata
             receiver = func.value
             if self.framework == "linen" and isinstance(receiver, cst.Name) and receiver.value == self.self_name:
                 if method in ("param", "variable"):
                     return True
+                if method in catalog.LINEN_STATIC_METHODS:
+                    return False  # ``self.has_variable(...)``: a question about the Module, a bool
             if self.traced(receiver):
                 return True
         if self.returns_traced is not None:

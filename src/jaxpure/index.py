@@ -13,10 +13,13 @@ import ast
 from dataclasses import dataclass, field
 
 from jaxpure import catalog
+from jaxpure.astvisit import FastNodeVisitor
 from jaxpure.catalog import DIFFERENTIATION, STAGING, Transform
 from jaxpure.names import ImportMap, ast_dotted_name, build_import_map
 
 _MUTABLE_CONSTRUCTORS = {"builtins.list": "list", "builtins.dict": "dict", "builtins.set": "set"}
+# Python types a union annotation may combine and stay configuration (``index: int | slice``).
+_STATIC_UNION_MEMBERS = frozenset({"builtins.bool", "builtins.int", "builtins.str", "builtins.slice"})
 
 
 @dataclass(slots=True)
@@ -37,12 +40,19 @@ class FunctionInfo:
     class_name: str | None  # the class it is a method of
     top: int  # index of the module statement that contains it
     line: int
+    span: tuple[int, int] = (0, 0)  # (first line, decorators included; last line): the unit segments.py parses
     local_names: set[str] = field(default_factory=set)  # params and names bound in the body
     calls: set[str] = field(default_factory=set)  # plain names and self.methods it calls
     uses_random: bool = False  # calls a jax.random key consumer
     builds_compiled: bool = False  # applies a compiling transform (JP502 candidates)
     transforms_lambda: bool = False  # hands a lambda to a transform: the lambda is a traced root
     global_rebinds: set[str] = field(default_factory=set)
+    method_kind: str | None = None  # "static" | "class" for @staticmethod / @classmethod
+
+    @property
+    def has_receiver(self) -> bool:
+        """A method whose first parameter is the instance."""
+        return self.class_name is not None and self.method_kind is None
 
     def param(self, name: str) -> Param | None:
         return next((param for param in self.params if param.name == name), None)
@@ -56,7 +66,12 @@ class ClassInfo:
     qualname: str
     framework: str | None  # "linen" | "nnx" | "equinox" | "haiku" | None
     array_fields: set[str] = field(default_factory=set)
+    # nnx fields that hold a Variable or a sub-Module (``self.w = nnx.Param(...)``): the
+    # object itself is no array (its truth value is its length, its private attributes
+    # are metadata), only what it wraps is.
+    variable_fields: set[str] = field(default_factory=set)
     bases: list[str] = field(default_factory=list)
+    method_values: set[str] = field(default_factory=set)  # ``self.m`` used other than as a call
 
 
 @dataclass(slots=True)
@@ -77,6 +92,10 @@ class Root:
     @property
     def compiling(self) -> bool:
         return self.transform.compiling or (self.under is not None and self.under.compiling)
+
+    @property
+    def abstract(self) -> bool:
+        return self.transform.abstract or (self.under is not None and self.under.abstract)
 
 
 @dataclass(slots=True)
@@ -174,7 +193,7 @@ def value_kind(node: ast.expr | None, imports: ImportMap) -> str | None:
     return "other"
 
 
-class _IndexBuilder(ast.NodeVisitor):
+class _IndexBuilder(FastNodeVisitor):
     def __init__(self, index: ModuleIndex) -> None:
         self.index = index
         self.imports = index.imports
@@ -186,6 +205,19 @@ class _IndexBuilder(ast.NodeVisitor):
         self.pending_roots: list[tuple] = []
         self.module_body: set[ast.stmt] = set()
         self.top_level_assigned: set[str] = set()
+        self.called_attributes: set[int] = set()  # id() of ``self.m`` nodes that are called
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        """``partial(self._m, ...)``, ``tree_map(self._m, ...)``: a method used as a value."""
+        function = self.function
+        if (
+            function is not None and function.class_name is not None and id(node) not in self.called_attributes
+            and isinstance(node.value, ast.Name) and node.value.id == "self"
+        ):
+            cls = self.index.classes.get(function.class_name)
+            if cls is not None:
+                cls.method_values.add(node.attr)
+        self.generic_visit(node)
 
     # -- scopes -----------------------------------------------------------------
 
@@ -260,8 +292,13 @@ class _IndexBuilder(ast.NodeVisitor):
             class_name=class_name,
             top=self.top,
             line=node.lineno,
+            span=(min([node.lineno, *(d.lineno for d in node.decorator_list)]), node.end_lineno or node.lineno),
         )
         info.local_names.update(param.name for param in info.params)
+        if class_name is not None:
+            for decorator in node.decorator_list:
+                kind = {"builtins.staticmethod": "static", "builtins.classmethod": "class"}.get(self.resolve(decorator) or "")
+                info.method_kind = kind or info.method_kind
         self.index.functions[qualname] = info
         for decorator in reversed(node.decorator_list):
             self._root_from_decorator(decorator, info)
@@ -302,23 +339,57 @@ class _IndexBuilder(ast.NodeVisitor):
             return annotation.value.split("[")[0].strip()
         if self._is_array_annotation(annotation):
             return "jax.Array"
+        static = self._static_union(annotation)
+        if static is not None:
+            return static
         head = annotation.value if isinstance(annotation, ast.Subscript) else annotation
         return self.resolve(head) or ast_dotted_name(head)
+
+    def _static_union(self, annotation: ast.expr) -> str | None:
+        """``int | slice``, ``Optional[bool]``, ``Union[int, str]``: a union of static Python
+        types is as static as each of them, so it reads as its first member (``builtins.int``)."""
+        members: list[ast.expr] = []
+        stack = [annotation]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+                stack += [node.right, node.left]
+            elif isinstance(node, ast.Subscript) and self.resolve(node.value) in ("typing.Optional", "typing.Union"):
+                inner = node.slice
+                stack += list(reversed(inner.elts)) if isinstance(inner, ast.Tuple) else [inner]
+            else:
+                members.append(node)
+        if len(members) < 2 and not (isinstance(annotation, ast.Subscript) and members):
+            return None  # not a union: the caller reads a plain annotation as before
+        names = []
+        for member in members:
+            if isinstance(member, ast.Constant) and member.value is None:
+                continue
+            qualified = self.resolve(member) or ""
+            if qualified not in _STATIC_UNION_MEMBERS:
+                return None
+            names.append(qualified)
+        return next((n for n in names if n != "builtins.slice"), None) or ("builtins.int" if names else None)
 
     def _collect_array_fields(self, node: ast.FunctionDef | ast.AsyncFunctionDef, info: FunctionInfo) -> None:
         """``self.w = jnp.zeros(...)`` in ``__init__``/``setup`` marks ``w`` as an array field."""
         if node.name not in ("__init__", "setup", "__post_init__"):
             return
-        fields = self.index.classes[info.class_name].array_fields
+        cls = self.index.classes[info.class_name]
+        fields = cls.array_fields
         for child in ast.walk(node):
             if not isinstance(child, ast.Assign) or not isinstance(child.value, ast.Call):
                 continue
             called = self.imports.resolve_ast(child.value.func) or ""
             if not (called.startswith("jax.") or called.startswith("flax.nnx.")):
                 continue
+            # nnx.Param(...), nnx.BatchStat(...), nnx.Linear(...): a class, not an array function.
+            boxed = called.startswith("flax.nnx.") and called.rsplit(".", 1)[-1][:1].isupper()
             for target in child.targets:
                 if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
                     fields.add(target.attr)
+                    if boxed:
+                        cls.variable_fields.add(target.attr)
 
     # -- roots ------------------------------------------------------------------
 
@@ -381,6 +452,13 @@ class _IndexBuilder(ast.NodeVisitor):
         if transform.kind == DIFFERENTIATION and not transform.all_params_traced and traced is None:
             first = function.positional(bound)
             traced = {first.name} if first else set()
+        if transform.arity is not None and traced is None:
+            # A scan body gets (carry, x) and nothing else: ``def body(c, x, init_mode=False)``
+            # keeps its default there.
+            passed = {p.name for p in function.params if p.position is not None and bound <= p.position < bound + transform.arity}
+            if len(passed) < transform.arity:
+                passed |= {p.name for p in function.params if p.star == "*"}
+            traced = passed - static
         self.index.roots.append(
             Root(
                 function.qualname,
@@ -402,7 +480,9 @@ class _IndexBuilder(ast.NodeVisitor):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
             enclosing = self.function.class_name if self.function else None
             found = self.index.method(enclosing, node.attr)
-            return (found, 1, frozenset()) if found else None  # self is bound
+            if found is None:
+                return None
+            return found, 0 if found.method_kind == "static" else 1, frozenset()  # self is bound (a staticmethod has none)
         if isinstance(node, ast.Call) and self.resolve(node.func) == "functools.partial" and node.args:
             inner = self._function_argument(node.args[0])
             if inner is None:
@@ -423,6 +503,9 @@ class _IndexBuilder(ast.NodeVisitor):
             if transform is None:
                 return
             keywords = node.keywords
+            if transform.in_axes_arg is not None and transform.in_axes_arg < len(node.args):
+                # ``jax.vmap(f, (0, None))`` names in_axes by position: read it like the keyword.
+                keywords = [*keywords, ast.keyword(arg="in_axes", value=node.args[transform.in_axes_arg])]
             candidates = [(node.args[i], transform) for i in transform.function_args if i < len(node.args)]
             if transform.branch_list_arg is not None and transform.branch_list_arg < len(node.args):
                 branches = node.args[transform.branch_list_arg]
@@ -481,6 +564,7 @@ class _IndexBuilder(ast.NodeVisitor):
                 function.calls.add(func.id)
             elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
                 function.calls.add(f"self.{func.attr}")
+                self.called_attributes.add(id(func))
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
             if func.attr in catalog.CONTAINER_MUTATORS:
                 self._mutates(func.value.id)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 import libcst as cst
 
 from jaxpure import catalog
+from jaxpure.cstnodes import code_children as cst_children
 from jaxpure.dataflow import dotted_name
 
 Resolver = Callable[[cst.BaseExpression], "str | None"]
@@ -152,7 +153,7 @@ class _KeyWalker:
             if node.value is not None:
                 self.expression(node.value)
         else:
-            for child in node.children:
+            for child in cst_children(node):
                 if isinstance(child, cst.BaseExpression):
                     self.expression(child)
 
@@ -177,7 +178,7 @@ class _KeyWalker:
             self.expression(node.value)
             self.rebind(node.target)
             return
-        for child in node.children:
+        for child in cst_children(node):
             self.expression(child)
         if isinstance(node, cst.Call):
             self.call(node)
@@ -305,5 +306,5 @@ def _bound_names(body: cst.CSTNode) -> set[str]:
             names |= _target_names(node.target)
         elif isinstance(node, cst.For | cst.CompFor):
             names |= _target_names(node.target)
-        stack.extend(node.children)
+        stack.extend(cst_children(node))
     return names

@@ -66,7 +66,7 @@ class PythonIfOnTracedValue(Rule):
     fixable = True
 
     def check(self, node, ctx) -> None:
-        if not is_boolean_logic(node.test) and ctx.traced(node.test):
+        if not is_boolean_logic(node.test) and ctx.truth_traced(node.test):
             ctx.report(node, self)
 
 
@@ -108,7 +108,7 @@ class PythonWhileOnTracedValue(Rule):
     nodes = (cst.While,)
 
     def check(self, node: cst.While, ctx) -> None:
-        if not is_boolean_logic(node.test) and ctx.traced(node.test):
+        if not is_boolean_logic(node.test) and ctx.truth_traced(node.test):
             ctx.report(node, self)
 
 
@@ -214,6 +214,8 @@ class ConcretizationOfTracedValue(Rule):
             short = called[len("builtins.") :]
             if short in catalog.CONCRETIZING_BUILTINS and node.args and ctx.traced(node.args[0].value):
                 return catalog.CONCRETIZING_BUILTINS[short]
+            if short in catalog.TRUTH_BUILTINS and node.args and _elements_traced(node.args[0].value, ctx):
+                return f"{short}()"
             if short == "range" and any(ctx.traced(a.value) for a in node.args):
                 parent = ctx.parent(node)
                 if isinstance(parent, cst.For | cst.CompFor) and parent.iter is node:
@@ -224,6 +226,18 @@ class ConcretizationOfTracedValue(Rule):
         if isinstance(func, cst.Attribute) and func.attr.value in ("item", "tolist") and ctx.traced(func.value):
             return f".{func.attr.value}()"
         return None
+
+
+def _elements_traced(iterable: cst.BaseExpression, ctx) -> bool:
+    """``all(x > 0 for x in xs)``: the elements that all()/any() bool() are evidently traced."""
+    if isinstance(iterable, cst.GeneratorExp | cst.ListComp | cst.SetComp):
+        return ctx.truth_traced(iterable.elt)
+    if isinstance(iterable, cst.List | cst.Tuple | cst.Set):
+        return any(ctx.truth_traced(e.value) for e in iterable.elements)
+    if isinstance(iterable, cst.Name) and ctx.container_param(iterable.value):
+        return False  # all(params) iterates a dict's keys
+    # ``any(mask)`` on a traced array bool()s each element; what a call such as map(...) yields is unknown.
+    return not isinstance(iterable, cst.Call) and ctx.truth_traced(iterable)
 
 
 class PythonBooleanOperatorOnTracedValue(Rule):
@@ -264,7 +278,10 @@ class PythonBooleanOperatorOnTracedValue(Rule):
     def check(self, node, ctx) -> None:
         if not is_boolean_logic(node) or isinstance(ctx.parent(node), cst.BooleanOperation):
             return  # the outermost operator of a chain stands for the whole
-        if any(ctx.traced(operand) for operand in _operands_made_bool(node, ctx)):
+        # Chained comparisons bool() their traced comparisons; and/or/not bool() the operands
+        # themselves, whose truth is static when they are Python containers.
+        traced = ctx.traced if isinstance(node, cst.Comparison) else ctx.truth_traced
+        if any(traced(operand) for operand in _operands_made_bool(node, ctx)):
             ctx.report(node, self, what=_spelling(node))
 
 
@@ -339,7 +356,7 @@ class AssertOnTracedValue(Rule):
     nodes = (cst.Assert,)
 
     def check(self, node: cst.Assert, ctx) -> None:
-        if not is_boolean_logic(node.test) and ctx.traced(node.test):
+        if not is_boolean_logic(node.test) and ctx.truth_traced(node.test):
             ctx.report(node, self)
 
 

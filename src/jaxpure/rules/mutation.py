@@ -30,21 +30,53 @@ def _container_param(target: cst.Subscript, ctx) -> str | None:
 
 
 def _sanctioned_state_update(target: cst.Subscript, ctx) -> bool:
-    """``self.count[...] += 1`` on an nnx Module is a Variable update, not a mutation."""
+    """``self.count[...] += 1`` on an nnx Module is a Variable update, not a mutation.
+
+    So is any item update of state the Module holds (``self.stats[path][...] = u``, a
+    Variable in an nnx dict)."""
     module_class = ctx.module_class
+    if module_class is None or module_class.framework != "nnx":
+        return False
+    base = target.value
+    while isinstance(base, cst.Subscript | cst.Attribute):
+        if isinstance(base, cst.Attribute) and ctx.is_self(base.value):
+            return True
+        base = base.value
+    return False
+
+
+def _whole_value_index(target: cst.Subscript) -> bool:
+    """``ref[...] = x``: the write idiom of mutable boxes (``jax.Ref``, nnx Variables, Pallas
+    refs); a JAX array would be rebound instead (``x = v``), never written whole in place."""
     return (
-        module_class is not None
-        and module_class.framework == "nnx"
-        and isinstance(target.value, cst.Attribute)
-        and ctx.is_self(target.value.value)
+        len(target.slice) == 1
+        and isinstance(target.slice[0].slice, cst.Index)
+        and isinstance(target.slice[0].slice.value, cst.Ellipsis)
     )
+
+
+def _nnx_receiver(node: cst.BaseExpression, ctx) -> bool:
+    """``self.insert(...)``/``self[k] = v`` in an nnx Module method: the Module is mutable
+    graph state that nnx transforms track (as JP105 treats ``self.attr = v``), no argument."""
+    module_class = ctx.module_class
+    return module_class is not None and module_class.framework == "nnx" and ctx.is_self(node)
 
 
 def _is_array_update(target: cst.Subscript, ctx) -> bool:
     """An item update on a traced array: not a container parameter (JP203), a Python list or dict, or nnx state."""
     if not ctx.traced(target.value) or _container_param(target, ctx) or _sanctioned_state_update(target, ctx):
         return False
+    if _whole_value_index(target) or _string_index(target):
+        return False
     return not (isinstance(target.value, cst.Name) and ctx.python_container(target.value.value))
+
+
+def _string_index(target: cst.Subscript) -> bool:
+    """``site["log_prob"] = v``: no array takes a string index, so the target is a dict."""
+    return any(
+        isinstance(e.slice, cst.Index) and isinstance(e.slice.value, cst.SimpleString | cst.ConcatenatedString | cst.FormattedString)
+        for e in target.slice
+    )
 
 
 class ItemAssignmentOnTracedArray(Rule):
@@ -191,6 +223,8 @@ class ArgumentContainerMutation(Rule):
                 return
             if not (isinstance(func.value, cst.Name) and ctx.is_param(func.value.value)):
                 return
+            if _nnx_receiver(func.value, ctx):
+                return
             name = func.value.value
             if name in ctx.rebound_params:
                 return
@@ -204,7 +238,7 @@ class ArgumentContainerMutation(Rule):
             if subscript is None:
                 return
             name = _container_param(subscript, ctx)
-            if name is None:
+            if name is None or _nnx_receiver(subscript.value, ctx):
                 return
             stored = isinstance(node, cst.Assign | cst.AugAssign) and ctx.traced(node.value)
         if ctx.kind == DIFFERENTIATION and not (ctx.is_differentiated(name) or stored):
@@ -253,7 +287,12 @@ class InplaceNumpyApiOnTracedValue(Rule):
     def check(self, node: cst.Call, ctx) -> None:
         called = ctx.qualified(node.func)
         if any(a.keyword is not None and a.keyword.value == "out" for a in node.args):
-            if any(ctx.traced(a.value) for a in node.args):
+            # NumPy's output-array convention: a NumPy/jax.numpy function or an array method.
+            # A function of the project with a parameter named ``out`` is no such thing.
+            numpy_like = (called or "").startswith(("numpy.", "jax.numpy.")) or (
+                called is None and isinstance(node.func, cst.Attribute) and ctx.traced(node.func.value)
+            )
+            if numpy_like and any(ctx.traced(a.value) for a in node.args):
                 ctx.report(node, self, what="out=")
             return
         if called == "numpy.copyto":

@@ -271,6 +271,8 @@ class NonlocalMutationInTracedFunction(Rule):
             if isinstance(func, cst.Attribute) and func.attr.value in catalog.CONTAINER_MUTATORS:
                 if isinstance(func.value, cst.Name) and _outside(func.value.value, ctx):
                     name = func.value.value
+                    if (ctx.qualified(func.value) or "").split(".")[0] in catalog.LIBRARY_MODULES:
+                        return  # ``np.insert(a, 0, v)``, ``np.append``: a library function, no list method
                     evident = ctx.index.module_values.get(name) in ("list", "dict", "set")
                     if evident or func.attr.value in catalog.UNAMBIGUOUS_MUTATORS:
                         ctx.report(node, self, what=name)
@@ -306,7 +308,10 @@ def _self_assignment_flagged(ctx) -> bool:
         return function is not None and function.class_name is not None
     if function.name in ("__init__", "__post_init__", "setup"):
         return False
-    return ctx.module_class.framework != "nnx"  # nnx Modules are mutable state, tracked by nnx.jit
+    # nnx Modules are mutable state, tracked by nnx.jit; a haiku Module only lives inside the
+    # hk.transform'ed function that built it, so ``self.w = hk.get_parameter(...)`` mutates an
+    # object of that very trace (haiku's own idiom for caching parameters and sub-modules).
+    return ctx.module_class.framework not in ("nnx", "haiku")
 
 
 class MutableGlobalReadInTracedFunction(Rule):
