@@ -209,12 +209,36 @@ class ModuleAnalyzer:
         findings = [f for result in self.results.values() for f in result.findings]
         for function in self.index.functions.values():
             if function.qualname not in self.contexts and (
-                function.uses_random or function.builds_compiled or function.transforms_lambda
+                self._may_reuse_keys(function) or function.builds_compiled or function.transforms_lambda
             ):
                 findings.extend(self._analyze_untraced(function))
         if self.index.module_code_tops:
             findings.extend(self._analyze_module_code())
         return _deduplicate(findings)
+
+    def _may_reuse_keys(self, function: FunctionInfo) -> bool:
+        """Whether untraced key-reuse analysis (JP302/JP303) could find anything in ``function``.
+
+        It cannot when the ``ast`` index saw one key consumer in it, outside
+        any loop, and no call that consumes keys elsewhere (module functions
+        that use keys, ``lax`` loops): two consumptions of one key need two.
+        That spares parsing a third of the untraced functions of a typical
+        corpus. The shortcut holds while key reuse is the only thing the
+        "everywhere" rules look for in such functions: a new everywhere rule
+        switches it off (``_KEY_ONLY_EVERYWHERE``).
+        """
+        if not function.uses_random:
+            return False
+        if function.key_sites != 1 or function.key_in_loop or function.calls_lax or not _KEY_ONLY_EVERYWHERE:
+            return True
+        for name in function.calls:
+            if name.startswith("self."):
+                callee = self.index.method(function.class_name, name[5:])
+            else:
+                callee = self.index.function_for_name(name, function.qualname)
+            if callee is not None and callee.uses_random:
+                return True
+        return False
 
     def _analyze_traced(self, qualname: str) -> None:
         info = self.index.functions[qualname]
@@ -551,7 +575,8 @@ class FunctionWalker:
             if param.annotation and param.annotation.split(".")[-1] in _CONTAINER_ANNOTATIONS:
                 self.container_params.add(param.name)
         for node in iter_own_nodes(body):
-            self._note_container_use(node)
+            if type(node) is cst.Subscript or type(node) is cst.Attribute:  # the only nodes it looks at
+                self._note_container_use(node)
 
     def _walk(self, body: cst.CSTNode) -> None:
         rules = self.rules
@@ -833,10 +858,15 @@ _ARRAY_ONLY_ATTRIBUTES = frozenset(
 _ARRAY_CONSUMERS = ("jax.numpy.dot", "jax.numpy.matmul", "jax.numpy.einsum", "jax.numpy.linalg.", "jax.lax.dot")
 
 
+_ARRAY_USE_NODES = frozenset({cst.Attribute, cst.BinaryOperation, cst.Call})
+
+
 def _array_uses(body: cst.CSTNode, names: frozenset[str], resolve) -> set[str]:
     """Static parameters the body evidently uses as arrays (JP503)."""
     used: set[str] = set()
     for node in iter_own_nodes(body):
+        if type(node) not in _ARRAY_USE_NODES:
+            continue  # a type test first: most nodes are none of these (and isinstance on libcst's ABCs is slow)
         if isinstance(node, cst.Attribute) and node.attr.value in _ARRAY_ONLY_ATTRIBUTES:
             if isinstance(node.value, cst.Name) and node.value.value in names:
                 used.add(node.value.value)
@@ -851,6 +881,13 @@ def _array_uses(body: cst.CSTNode, names: frozenset[str], resolve) -> set[str]:
                     if a.keyword is None and isinstance(a.value, cst.Name) and a.value.value in names
                 )
     return used
+
+
+# The "everywhere" rules the key-reuse shortcut (``ModuleAnalyzer._may_reuse_keys``) was
+# checked against: in an untraced function that only uses keys, none but key reuse can fire.
+_KEY_ONLY_EVERYWHERE = {code for code, rule in RULES.items() if rule.scope == EVERYWHERE} <= {
+    "JP000", "JP302", "JP303", "JP502", "JP503",
+}
 
 
 def _rules_for(kind: str | None) -> dict[type, list[Rule]]:

@@ -3,12 +3,22 @@
 Entries are keyed by the file's bytes and everything else its analysis
 depends on (its module name, the calls other modules make into it, the set
 of project modules); the cache folder is namespaced by jaxpure's version and
-the configuration fingerprint, so an upgrade or a config change starts
-afresh. One pickle per namespace, read once and written atomically.
+code and the configuration fingerprint, so an upgrade, an edit of jaxpure
+itself or a config change starts afresh. One pickle per namespace, read once
+and written atomically.
+
+Each entry is kept pickled (bytes) and unpickled only when asked for, so
+loading the cache costs no more than reading it, and imports nothing: a
+module's result refers to the analyzer's classes, and importing those
+(libcst with them) would cost a warm run more than everything else it does.
+Besides module entries the cache keeps a few whole-run records: every
+module's findings for a run, keyed by the keys of all its files, which is
+what a re-run with nothing changed needs and all it reads.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pickle
@@ -16,7 +26,9 @@ import tempfile
 from pathlib import Path
 
 CACHE_DIR_NAME = ".jaxpure_cache"
+_FORMAT = 2
 _MAX_ENTRIES = 20_000
+_MAX_RUNS = 8
 
 
 def content_key(data: bytes, context: str) -> str:
@@ -25,35 +37,67 @@ def content_key(data: bytes, context: str) -> str:
     return digest.hexdigest()
 
 
+@functools.cache
+def code_fingerprint() -> str:
+    """Changes whenever any of jaxpure's own source files does (size or modification time)."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.blake2b(digest_size=8)
+    for folder, dirs, files in os.walk(package):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(files):
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                try:
+                    stat = os.stat(path)
+                except OSError:
+                    continue
+                digest.update(f"{os.path.relpath(path, package)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
 class ResultCache:
     def __init__(self, folder: Path, namespace: str) -> None:
         self.folder = folder
         self.file = folder / f"{namespace}.pickle"
-        self._entries: dict[str, object] = {}
-        self._used: dict[str, object] = {}
+        self._entries: dict[str, bytes] = {}
+        self._runs: dict[str, bytes] = {}
+        self._used: dict[str, bytes] = {}
         self._dirty = False
         try:
             with open(self.file, "rb") as handle:
                 loaded = pickle.load(handle)
-            if isinstance(loaded, dict):
-                self._entries = loaded
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
-            self._entries = {}  # a missing, stale or corrupt cache is just a cold run
+            if isinstance(loaded, dict) and loaded.get("format") == _FORMAT:
+                self._entries = dict(loaded["entries"])
+                self._runs = dict(loaded["runs"])
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError, KeyError):
+            self._entries, self._runs = {}, {}  # a missing, stale or corrupt cache is just a cold run
 
     def get(self, key: str):
-        value = self._entries.get(key)
+        data = self._entries.get(key)
+        value = _loads(data) if data is not None else None
         if value is not None:
-            self._used[key] = value
+            self._used[key] = data  # type: ignore[assignment]
         return value
 
     def put(self, key: str, value) -> None:
-        self._used[key] = value
+        self._used[key] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        self._dirty = True
+
+    def get_run(self, key: str):
+        data = self._runs.get(key)
+        return _loads(data) if data is not None else None
+
+    def put_run(self, key: str, value) -> None:
+        self._runs.pop(key, None)
+        self._runs[key] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        while len(self._runs) > _MAX_RUNS:
+            del self._runs[next(iter(self._runs))]  # the oldest
         self._dirty = True
 
     def save(self) -> None:
         """Keep what this run used (stale entries drop out); write atomically; never fail the run."""
-        if not self._dirty and len(self._used) == len(self._entries):
-            return
+        if not self._dirty:
+            return  # nothing new: the file on disk already holds everything this run read
         # Keep entries other runs (on other paths) used, unless the cache has grown stale and large.
         merged = {**self._entries, **self._used}
         entries = merged if len(merged) <= _MAX_ENTRIES else self._used
@@ -61,11 +105,26 @@ class ResultCache:
             self.folder.mkdir(parents=True, exist_ok=True)
             _mark_cache_folder(self.folder)
             handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-            with os.fdopen(handle, "wb") as out:
-                pickle.dump(entries, out, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(temporary, self.file)
+            try:
+                with os.fdopen(handle, "wb") as out:
+                    pickle.dump({"format": _FORMAT, "entries": entries, "runs": self._runs}, out,
+                                protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(temporary, self.file)
+            except BaseException:
+                try:
+                    os.unlink(temporary)
+                except OSError:
+                    pass
+                raise
         except OSError:
             pass
+
+
+def _loads(data: bytes):
+    try:
+        return pickle.loads(data)
+    except Exception:  # noqa: BLE001 - an entry that no longer loads (a class moved): recompute it
+        return None
 
 
 def _mark_cache_folder(folder: Path) -> None:

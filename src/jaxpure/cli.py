@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    _usable_output_streams()
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exit:
@@ -81,6 +82,21 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_CLEAN
+
+
+def _usable_output_streams() -> None:
+    """A file name that is not valid UTF-8 (or a console that cannot show it) must not crash the report;
+    nor a closed stdout or stderr (``jaxpure check >&-``: only the exit status is wanted)."""
+    if sys.stdout is None:
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict":
+            try:
+                stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+            except (AttributeError, ValueError, OSError):
+                pass
 
 
 def _rules() -> int:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +61,8 @@ def find_pyproject(start: Path) -> Path | None:
             except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
                 # A broken pyproject that is not ours to read is reported only if it is the one we use.
                 return candidate
-            if "jaxpure" in data.get("tool", {}):
+            tool = data.get("tool", {})
+            if isinstance(tool, dict) and "jaxpure" in tool:
                 return candidate
     return None
 
@@ -78,9 +81,10 @@ def load_config(path: Path | None) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
-    table = data.get("tool", {}).get("jaxpure", {}) if path.name == "pyproject.toml" else data
-    if path.name != "pyproject.toml" and "tool" in data:
-        table = data["tool"].get("jaxpure", table)
+    tool = data.get("tool", {})
+    if "tool" in data and not isinstance(tool, dict):
+        raise ConfigError(f"{path}: 'tool' must be a table, got {tool!r}")
+    table = tool.get("jaxpure", {}) if path.name == "pyproject.toml" else tool.get("jaxpure", data)
     return parse_table(table, path)
 
 
@@ -100,7 +104,7 @@ def parse_table(table: object, path: Path) -> Config:
     return Config(
         select=_codes(table, "select", where),
         ignore=_codes(table, "ignore", where),
-        exclude=_strings(table, "exclude", where),
+        exclude=_patterns(table, "exclude", where),
         per_file_ignores=_per_file_ignores(table, where),
         extend_transforms=_extend_transforms(table, where),
         runtime=_runtime(runtime_table, where, path.parent),
@@ -114,6 +118,18 @@ def _strings(table: dict, key: str, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise ConfigError(f"{where}: '{key}' must be a list of strings, got {value!r}")
     return tuple(value)
+
+
+def _patterns(table: dict, key: str, where: str) -> tuple[str, ...]:
+    from jaxpure.discovery import wildmatch_spec
+
+    patterns = _strings(table, key, where)
+    for pattern in patterns:
+        try:
+            wildmatch_spec([pattern])
+        except (ValueError, re.error) as error:
+            raise ConfigError(f"{where}: '{key}' pattern {pattern!r} is not a valid gitignore pattern ({error})") from None
+    return patterns
 
 
 def _codes(table: dict, key: str, where: str) -> tuple[str, ...]:
@@ -163,10 +179,10 @@ def _runtime(table: dict, where: str, folder: Path) -> RuntimeConfig:
     if device not in DEVICES:
         raise ConfigError(f"{where}.runtime: 'device' must be one of {', '.join(DEVICES)}, got {device!r}")
     timeout = table.get("timeout", 60.0)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not math.isfinite(timeout) or timeout <= 0:
         raise ConfigError(f"{where}.runtime: 'timeout' must be a positive number of seconds, got {timeout!r}")
     examples = table.get("examples")
-    if examples is not None and not isinstance(examples, str):
+    if examples is not None and (not isinstance(examples, str) or "\0" in examples):
         raise ConfigError(f"{where}.runtime: 'examples' must be a path string, got {examples!r}")
     return RuntimeConfig(
         device=device, timeout=float(timeout), examples=str((folder / examples).resolve()) if examples else None

@@ -28,11 +28,13 @@ class Binding:
 
 
 def dotted_name(node: cst.BaseExpression) -> str | None:
+    if type(node) is cst.Name:  # type tests: libcst's classes are final, and isinstance on its ABCs is slow
+        return node.value
     parts = []
-    while isinstance(node, cst.Attribute):
+    while type(node) is cst.Attribute:
         parts.append(node.attr.value)
         node = node.value
-    if not isinstance(node, cst.Name):
+    if type(node) is not cst.Name:
         return None
     parts.append(node.value)
     return ".".join(reversed(parts))
@@ -53,14 +55,31 @@ _BINDING_NODES = frozenset({
 
 
 def iter_own_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """Every node of a function body, not descending into nested functions, classes or lambdas."""
+    """Every node of a function body, not descending into nested functions, classes or lambdas.
+
+    A function's analysis walks its body this way several times (bindings,
+    container uses, static arguments, key consumers): the nodes of the last
+    few roots are kept, by identity (the entry holds the root, so its id
+    cannot be reused while the entry lives).
+    """
+    entry = _OWN_NODES.get(id(root))
+    if entry is not None and entry[0] is root:
+        return iter(entry[1])
+    nodes = []
     stack = list(reversed(cst_children(root)))
     while stack:
         node = stack.pop()
-        yield node
+        nodes.append(node)
         if type(node) in _SCOPES:  # libcst node classes are final: a type test is an isinstance test
             continue
         stack.extend(reversed(cst_children(node)))
+    if len(_OWN_NODES) >= 32:
+        _OWN_NODES.clear()
+    _OWN_NODES[id(root)] = (root, nodes)
+    return iter(nodes)
+
+
+_OWN_NODES: dict[int, tuple[cst.CSTNode, list[cst.CSTNode]]] = {}
 
 
 def collect_bindings(body: cst.CSTNode) -> list[Binding]:

@@ -9,6 +9,8 @@ symlink is passed over.
 from __future__ import annotations
 
 import os
+import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,28 +37,32 @@ class SourceFile:
 
 
 def discover(paths: list[str], exclude: tuple[str, ...] = (), root: Path | None = None) -> list[SourceFile]:
-    excluded = pathspec.PathSpec.from_lines("gitwildmatch", exclude) if exclude else None
+    excluded = wildmatch_spec(exclude) if exclude else None
     found: dict[str, SourceFile] = {}
+    packages: dict = {}  # per folder: its resolved path, and the package names above it
     for given in paths:
         path = Path(given)
         if not path.exists() and not path.is_symlink():
             raise MissingPath(given)
         if path.is_dir():
             for file in _walk(path, excluded, root):
-                found.setdefault(str(file), _source_file(file, given, path))
+                found.setdefault(str(file), _source_file(file, given, path, packages))
         elif not _is_excluded(path, excluded, root):
-            found.setdefault(str(path), _source_file(path, given, None))
+            found.setdefault(str(path), _source_file(path, given, None, packages))
     return sorted(found.values(), key=lambda f: f.display)
 
 
 def _walk(top: Path, excluded: pathspec.PathSpec | None, root: Path | None) -> Iterator[Path]:
     ignores: list[tuple[Path, pathspec.PathSpec]] = []
-    for folder, dirs, files in os.walk(top, followlinks=False):
+    unreadable: list[OSError] = []
+    # A folder that cannot be listed is not passed over in silence: it is handed on as a
+    # "file", which reading turns into JP000 ("cannot read directory: Permission denied").
+    for folder, dirs, files in os.walk(top, followlinks=False, onerror=unreadable.append):
         here = Path(folder)
         ignore_file = here / ".gitignore"
         if ignore_file.is_file():
             try:
-                ignores.append((here, pathspec.PathSpec.from_lines("gitwildmatch", ignore_file.read_text(errors="replace").splitlines())))
+                ignores.append((here, gitignore_spec(ignore_file.read_text(errors="replace").splitlines())))
             except OSError:
                 pass
         dirs[:] = sorted(
@@ -73,6 +79,32 @@ def _walk(top: Path, excluded: pathspec.PathSpec | None, root: Path | None) -> I
             if _ignored(file, ignores, False) or _is_excluded(file, excluded, root):
                 continue
             yield file
+    for error in unreadable:
+        if error.filename:
+            yield Path(error.filename)
+
+
+def wildmatch_spec(lines: list[str] | tuple[str, ...]) -> pathspec.PathSpec:
+    """``PathSpec.from_lines("gitwildmatch", lines)``, quiet: pathspec 1.x deprecates the name,
+    and under ``-W error`` (``PYTHONWARNINGS=error``) that warning would end the run."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+
+
+def gitignore_spec(lines: list[str]) -> pathspec.PathSpec:
+    """A ``.gitignore``'s patterns; as git does, a line it cannot use (``!``, ``[z-a]``) is passed over."""
+    try:
+        return wildmatch_spec(lines)
+    except (ValueError, re.error):
+        pass
+    patterns = []
+    for line in lines:
+        try:
+            patterns.extend(wildmatch_spec([line]).patterns)
+        except (ValueError, re.error):
+            continue
+    return pathspec.PathSpec(patterns)
 
 
 def _ignored(path: Path, ignores: list[tuple[Path, pathspec.PathSpec]], is_dir: bool) -> bool:
@@ -92,32 +124,58 @@ def _is_excluded(path: Path, excluded: pathspec.PathSpec | None, root: Path | No
     candidates = [path.as_posix()]
     if root is not None:
         try:
-            candidates.append(path.resolve().relative_to(root).as_posix())
+            candidates.append(_resolve(path).relative_to(root).as_posix())
         except ValueError:
             pass
     suffix = "/" if is_dir else ""
     return any(excluded.match_file(c + suffix) for c in candidates)
 
 
-def _source_file(file: Path, given: str, given_dir: Path | None) -> SourceFile:
+def _source_file(file: Path, given: str, given_dir: Path | None, packages: dict | None = None) -> SourceFile:
     if given_dir is None:
         display = given
     else:
         display = os.path.join(given, file.relative_to(given_dir).as_posix()) if given not in (".", "./") else file.relative_to(given_dir).as_posix()
-    module, is_package = module_name(file)
+    module, is_package = module_name(file, packages)
     return SourceFile(file, display, module, is_package)
 
 
-def module_name(file: Path) -> tuple[str | None, bool]:
-    """``pkg.sub.mod`` from the folders with ``__init__.py`` above ``file``."""
+def module_name(file: Path, packages: dict | None = None) -> tuple[str | None, bool]:
+    """``pkg.sub.mod`` from the folders with ``__init__.py`` above ``file``.
+
+    ``packages``, shared by the calls of one discovery, remembers each
+    folder's resolved path and package names: files in the same folder cost
+    one ``lstat``, not a ``realpath`` and a walk up the tree each.
+    """
     if file.suffix not in (".py", ".pyi"):
         return None, False
     is_package = file.stem == "__init__"
     parts = [] if is_package else [file.stem]
-    folder = file.resolve().parent
-    while (folder / "__init__.py").is_file() and folder != folder.parent:
-        parts.append(folder.name)
-        folder = folder.parent
+    if packages is None or os.path.islink(file):
+        folder = _resolve(file).parent
+    else:
+        parent = str(file.parent)
+        folder = packages.get(parent)
+        if folder is None:
+            folder = packages[parent] = _resolve(file.parent)
+    key = ("packages", str(folder))
+    above = packages.get(key) if packages is not None else None
+    if above is None:
+        above = []
+        while (folder / "__init__.py").is_file() and folder != folder.parent:
+            above.append(folder.name)
+            folder = folder.parent
+        if packages is not None:
+            packages[key] = above
+    parts.extend(above)
     if not parts or not all(p.isidentifier() for p in parts):
         return None, is_package
     return ".".join(reversed(parts)), is_package
+
+
+def _resolve(path: Path) -> Path:
+    """``path.resolve()``, or the absolute path where resolving fails (a symlink loop)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return Path(os.path.abspath(path))

@@ -10,26 +10,34 @@ calls as seeds, until nothing new is reached.
 from __future__ import annotations
 
 import ast
+import gc
+import hashlib
 import os
 import re
+import sys
+import threading
 import traceback
+import warnings
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import libcst as cst
-
-from jaxpure import __version__, catalog
-from jaxpure.analyzer import CallSeed, ModuleAnalyzer
-from jaxpure.cache import ResultCache, content_key
+from jaxpure import catalog
+from jaxpure.cache import ResultCache, code_fingerprint, content_key
 from jaxpure.config import Config
 from jaxpure.discovery import SourceFile
 from jaxpure.findings import Finding, Report
-from jaxpure.index import build_index
-from jaxpure.rules import RULES
 from jaxpure.selection import Selection
-from jaxpure.source import Unreadable, read_source, source_lines
+from jaxpure.source import Unreadable, read_bytes, read_source, source_lines
 from jaxpure.suppress import apply_noqa, skips_file
+
+# libcst, the analyzer and the rules are imported when a module is analyzed, not
+# before: a warm run that finds every result in the cache never loads them.
+if TYPE_CHECKING:
+    from jaxpure.analyzer import CallSeed
 
 _MENTIONS_JAX = re.compile(r"\b(jax|flax|equinox|haiku)\b")
 _MAX_ROUNDS = 8
@@ -43,6 +51,8 @@ class ModuleResult:
 
 
 def unanalyzable(path: str, reason: str, line: int = 1, column: int = 1) -> Finding:
+    from jaxpure.rules import RULES
+
     return Finding(path, line, column, line, column, "JP000", RULES["JP000"].format_message(reason=reason))
 
 
@@ -71,14 +81,97 @@ def analyze_text(
     noqa: bool = True,
 ) -> ModuleResult:
     """Every finding in one module's text (before select/ignore; after noqa unless ``noqa=False``)."""
+    text = text.removeprefix("\ufeff")  # a BOM left in by the caller: the parser of a str rejects it
+    arguments = (text, path, config, module, is_package, incoming, project_modules, noqa)
+    try:
+        return _analyze_text(*arguments)
+    except Exception as error:
+        if not _from_recursion(error):
+            raise
+    # Deeply nested code (a generated 1,000-term sum, a long implicit string
+    # concatenation) overflows the default recursion limit in libcst: try once more
+    # on a thread with a large stack and a higher limit.
+    try:
+        return _on_deep_stack(_analyze_text, arguments)
+    except Exception as error:
+        if not _from_recursion(error) and not isinstance(error, MemoryError):
+            raise
+    return ModuleResult([unanalyzable(path, "code too deeply nested to analyze")])
+
+
+_DEEP_STACK_BYTES = 512 * 1024 * 1024
+_DEEP_RECURSION_LIMIT = 60_000
+_DEEP_LOCK = threading.Lock()  # the recursion limit is per interpreter: one deep analysis at a time
+
+
+def _from_recursion(error: BaseException) -> bool:
+    """A RecursionError, or an error raised while handling one (libcst turns some into KeyError)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, RecursionError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _on_deep_stack(function, arguments: tuple):
+    outcome: list = []
+
+    def target() -> None:
+        try:
+            outcome.append((True, function(*arguments)))
+        except BaseException as error:  # noqa: BLE001 - handed back to the caller's thread
+            outcome.append((False, error))
+
+    with _DEEP_LOCK:
+        limit = sys.getrecursionlimit()
+        try:
+            size = threading.stack_size(_DEEP_STACK_BYTES)
+        except (ValueError, RuntimeError):  # a platform that cannot size thread stacks
+            raise RecursionError("no larger stack available") from None
+        sys.setrecursionlimit(max(limit, _DEEP_RECURSION_LIMIT))  # before the thread starts
+        try:
+            thread = threading.Thread(target=target, name="jaxpure-deep", daemon=True)
+            thread.start()
+            thread.join()
+        except RuntimeError:  # could not start a thread with that stack
+            raise RecursionError("no larger stack available") from None
+        finally:
+            threading.stack_size(size)
+            sys.setrecursionlimit(limit)
+    succeeded, value = outcome[0]
+    if not succeeded:
+        raise value
+    return value
+
+
+def _analyze_text(
+    text: str,
+    path: str,
+    config: Config,
+    module: str | None,
+    is_package: bool,
+    incoming: list[CallSeed] | None,
+    project_modules: frozenset[str],
+    noqa: bool,
+) -> ModuleResult:
+    import libcst as cst
+
+    from jaxpure.analyzer import ModuleAnalyzer
+    from jaxpure.index import build_index
+
     if skips_file(text):
         return ModuleResult()
     extra = _extra_transforms(config)
     try:
-        tree = ast.parse(text, filename=path)
+        with warnings.catch_warnings():  # "\d" must not become a syntax error under -W error
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text, filename=path)
     except SyntaxError as error:
-        return ModuleResult([unanalyzable(path, f"syntax error: {error.msg}", error.lineno or 1, error.offset or 1)])
-    except (RecursionError, MemoryError):
+        return ModuleResult([unanalyzable(path, _syntax_error(error, text), error.lineno or 1, error.offset or 1)])
+    except MemoryError:
         return ModuleResult([unanalyzable(path, "code too deeply nested to analyze")])
     except ValueError as error:  # e.g. "source code string cannot contain null bytes"
         return ModuleResult([unanalyzable(path, f"cannot parse: {error}")])
@@ -93,11 +186,24 @@ def analyze_text(
         findings = analyzer.run()
     except cst.ParserSyntaxError as error:
         return ModuleResult([unanalyzable(path, f"syntax error (libcst): {error.message}", error.raw_line, error.raw_column + 1)])
-    except RecursionError:
-        return ModuleResult([unanalyzable(path, "code too deeply nested to analyze")])
     if noqa:
         findings = apply_noqa(findings, lines)
     return ModuleResult(findings, list(analyzer.outgoing.values()))
+
+
+# Statements only Python 3.12+ parses (PEP 695): `type X = ...`, `def f[T](...)`, `class C[T]:`.
+_PEP_695 = re.compile(r"\s*(type\s+[A-Za-z_]\w*\s*[\[=]|(async\s+)?def\s+[A-Za-z_]\w*\s*\[|class\s+[A-Za-z_]\w*\s*\[)")
+
+
+def _syntax_error(error: SyntaxError, text: str) -> str:
+    """The parser's message; saying so when the line is valid for a newer Python than this one."""
+    message = f"syntax error: {error.msg}"
+    if sys.version_info < (3, 12) and error.lineno and error.msg.startswith(("invalid syntax", "expected '('")):
+        lines = source_lines(text)
+        if error.lineno <= len(lines) and _PEP_695.match(lines[error.lineno - 1]):
+            running = f"{sys.version_info.major}.{sys.version_info.minor}"
+            return f"{message} (PEP 695 syntax needs Python 3.12+, jaxpure runs on {running}: run it under your project's Python)"
+    return message
 
 
 def _project_lookup(modules: frozenset[str]):
@@ -149,9 +255,24 @@ def _run_task(task: _Task) -> ModuleResult:
             list(task.incoming), task.project_modules, task.noqa,
         )
     except Exception as error:  # noqa: BLE001 - reported per file, the run goes on
+        return ModuleResult(internal_error=describe_internal_error(error))
+
+
+def describe_internal_error(error: BaseException) -> str:
+    """``KeyError: ... (at analyzer.py:227)``: one line, short, and never itself raising."""
+    try:
+        text = str(error)
+    except BaseException:  # noqa: BLE001 - a str() that fails (or recurses) must not end the run
+        text = "<message unavailable>"
+    text = " ".join(text.split())
+    if len(text) > 300:
+        text = text[:300] + "..."
+    try:
         frame = traceback.extract_tb(error.__traceback__)[-1]
-        where = f"{os.path.basename(frame.filename)}:{frame.lineno}"
-        return ModuleResult(internal_error=f"{type(error).__name__}: {error} (at {where})")
+        where = f" (at {os.path.basename(frame.filename)}:{frame.lineno})"
+    except (IndexError, TypeError):
+        where = ""
+    return f"{type(error).__name__}: {text}{where}"
 
 
 def _run_notebook(task: _Task, text: str) -> ModuleResult:
@@ -173,24 +294,75 @@ def check_files(
     cache: ResultCache | None = None,
     noqa: bool = True,
 ) -> Report:
-    selection = selection or Selection(config)
+    with _fewer_collections():
+        return _check_files(files, config, selection or Selection(config), jobs, cache, noqa)
+
+
+# The analysis allocates millions of short-lived objects (libcst nodes), which makes
+# Python's cyclic GC run thousands of young collections and a few dozen full ones with
+# its default threshold of 700: 15% of a cold run. 10,000 cuts that to a third for the
+# same peak memory (measured on the corpus; 5,000 and 20,000 are both slower).
+_GC_THRESHOLD = 10_000
+
+
+@contextmanager
+def _fewer_collections():
+    saved = gc.get_threshold()
+    gc.set_threshold(max(saved[0], _GC_THRESHOLD), *saved[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*saved)
+
+
+def _check_files(
+    files: list[SourceFile],
+    config: Config,
+    selection: Selection,
+    jobs: int,
+    cache: ResultCache | None,
+    noqa: bool,
+) -> Report:
     project_modules = frozenset(f.module for f in files if f.module)
     by_module = {f.module: f for f in files if f.module}
     incoming: dict[str, dict[str, CallSeed]] = {}
     results: dict[SourceFile, ModuleResult] = {}
     pending = list(files)
-    with _Workers(jobs, len(files)) as workers:
-        for _ in range(_MAX_ROUNDS):
+    keys = _Keys(project_modules, noqa) if cache is not None else None
+    first = [_Task(f, (), project_modules, config, noqa) for f in files]
+    first_keys = [keys.key(task) for task in first] if keys is not None else None
+    # A re-run with nothing changed: the whole run's results at once, without loading
+    # each module's entry, its calls into other modules, or the analyzer.
+    run_key = _run_key(first_keys) if first_keys is not None else None
+    stored = cache.get_run(run_key) if run_key is not None else None
+    if isinstance(stored, dict) and len(stored.get("results", ())) == len(files) and "catalog" in stored:
+        results = dict(zip(files, stored["results"]))
+        pending = []
+        _output_catalog().preload_catalog(stored["catalog"])
+    else:
+        stored = None
+    with _Workers(jobs, len(files), (project_modules, config, noqa)) as workers:
+        for round_number in range(_MAX_ROUNDS):
             if not pending:
                 break
-            tasks = [
-                _Task(f, tuple(sorted(incoming.get(f.module, {}).values(), key=repr)), project_modules, config, noqa)
-                for f in pending
-            ]
-            for task, result in zip(tasks, _run_cached(tasks, workers, cache)):
+            if round_number == 0:
+                tasks, known_keys = first, first_keys
+            else:
+                tasks = [
+                    _Task(f, tuple(sorted(incoming.get(f.module, {}).values(), key=repr)), project_modules, config, noqa)
+                    for f in pending
+                ]
+                known_keys = None
+            for task, result in zip(tasks, _run_cached(tasks, workers, cache, keys, known_keys)):
                 results[task.file] = result
             pending = _new_seeds(pending, results, incoming, by_module)
     if cache is not None:
+        if stored is None and run_key is not None and not any(r.internal_error for r in results.values()):
+            record = {
+                "results": [ModuleResult(results[f].findings) for f in files],
+                "catalog": _output_catalog().load_catalog(),  # what the output needs, without the rules
+            }
+            cache.put_run(run_key, record)
         cache.save()
     report = Report(files=len(files))
     for file in files:
@@ -224,38 +396,90 @@ def _new_seeds(
     return sorted(changed, key=lambda f: f.display)
 
 
-def _run_cached(tasks: list[_Task], workers: _Workers, cache: ResultCache | None) -> list[ModuleResult]:
-    keys: list[str | None] = [None] * len(tasks)
+def _output_catalog():
+    from jaxpure.output import context
+
+    return context
+
+
+def _run_cached(
+    tasks: list[_Task],
+    workers: _Workers,
+    cache: ResultCache | None,
+    keys: _Keys | None,
+    known_keys: list[str | None] | None = None,
+) -> list[ModuleResult]:
+    task_keys: list[str | None] = [None] * len(tasks)
     results: list[ModuleResult | None] = [None] * len(tasks)
-    if cache is not None:
-        for position, task in enumerate(tasks):
-            key = _cache_key(task)
-            keys[position] = key
+    if cache is not None and keys is not None:
+        task_keys = known_keys if known_keys is not None else [keys.key(task) for task in tasks]
+        for position, key in enumerate(task_keys):
             if key is not None:
                 results[position] = cache.get(key)
     missing = [i for i, r in enumerate(results) if r is None]
-    for position, result in zip(missing, workers.map(_run_task, [tasks[i] for i in missing])):
+    for position, result in zip(missing, workers.map([tasks[i] for i in missing])):
         results[position] = result
-        if cache is not None and keys[position] is not None and result.internal_error is None:
-            cache.put(keys[position], result)
+        if cache is not None and task_keys[position] is not None and result.internal_error is None:
+            cache.put(task_keys[position], result)
     return results  # type: ignore[return-value]
 
 
-def _cache_key(task: _Task) -> str | None:
-    try:
-        data = task.file.path.read_bytes()
-    except OSError:
+class _Keys:
+    """Cache keys: a module's bytes and everything else its result depends on.
+
+    That is its name and path, the calls other modules make into it (its
+    seeds), the set of project modules (which calls count as project calls),
+    and ``noqa``; the configuration and jaxpure's version and code are in the
+    cache's namespace. The project's module list is hashed once per run, not
+    once per module, and seeds are written out with their sets sorted (a
+    frozenset's repr follows string hashing, which changes between processes).
+    """
+
+    def __init__(self, project_modules: frozenset[str], noqa: bool) -> None:
+        modules = "\n".join(sorted(project_modules)).encode()
+        self.shared = f"{hashlib.blake2b(modules, digest_size=16).hexdigest()}-{noqa}"
+
+    def key(self, task: _Task) -> str | None:
+        try:
+            data = read_bytes(task.file.path)
+        except OSError:
+            return None
+        file = task.file
+        seeds = sorted(repr(_stable(seed)) for seed in task.incoming)
+        return content_key(data, repr((file.display, file.module, file.is_package, seeds, self.shared)))
+
+
+def _stable(value: object) -> object:
+    """``value`` as plain tuples with every set sorted: a repr that is the same in every process."""
+    if isinstance(value, frozenset | set):
+        return tuple(sorted((_stable(item) for item in value), key=repr))
+    if isinstance(value, tuple | list):
+        return tuple(_stable(item) for item in value)
+    fields = getattr(type(value), "__dataclass_fields__", None)
+    if fields is not None:
+        return (type(value).__name__, *((name, _stable(getattr(value, name))) for name in fields))
+    return value
+
+
+def _run_key(keys: list[str | None]) -> str | None:
+    """The key of a whole run: every file's first-round key, in order."""
+    if any(key is None for key in keys):
         return None
-    context = repr((task.file.display, task.file.module, task.file.is_package, task.incoming,
-                    sorted(task.project_modules), task.noqa))
-    return content_key(data, context)
+    return content_key("\n".join(keys).encode(), "run")  # type: ignore[arg-type]
 
 
 class _Workers:
-    """A process pool when it pays (several jobs and enough files), otherwise in-process."""
+    """A process pool when it pays (several jobs and enough files), otherwise in-process.
 
-    def __init__(self, jobs: int, files: int) -> None:
+    Workers get what every task of the run shares (project modules, config,
+    noqa) once, when they start, and then each task as a file and its seeds.
+    Tasks go out largest file first, one at a time, so that no worker is
+    left with a long tail of big modules while the other is idle.
+    """
+
+    def __init__(self, jobs: int, files: int, shared: tuple[frozenset[str], Config, bool]) -> None:
         self.jobs = max(1, min(jobs, files // 4 or 1))
+        self.shared = shared
         self.pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> _Workers:
@@ -265,14 +489,66 @@ class _Workers:
         if self.pool is not None:
             self.pool.shutdown()
 
-    def map(self, function, items: list):
-        if self.jobs == 1 or len(items) < 8:
-            return [function(item) for item in items]
+    def map(self, tasks: list[_Task]) -> list[ModuleResult]:
+        # Starting workers pays for a few modules' worth of work; once they run, two tasks are enough.
+        if self.jobs == 1 or len(tasks) < 2 or (self.pool is None and len(tasks) < 8):
+            return [_run_task(task) for task in tasks]
+        assert all((t.project_modules, t.config, t.noqa) == self.shared for t in tasks)
         if self.pool is None:
-            self.pool = ProcessPoolExecutor(self.jobs)
-        chunk = max(1, len(items) // (self.jobs * 8))
-        return list(self.pool.map(function, items, chunksize=chunk))
+            # The analyzer (and libcst) is imported by each worker, at the same time, not first here.
+            self.pool = ProcessPoolExecutor(self.jobs, initializer=_start_worker, initargs=self.shared)
+        order = sorted(range(len(tasks)), key=lambda i: -_size(tasks[i].file))
+        results: list[ModuleResult | None] = [None] * len(tasks)
+        items = [(tasks[i].file, tasks[i].incoming) for i in order]
+        try:
+            for position, result in zip(order, self.pool.map(_run_in_worker, items)):
+                results[position] = result
+        except BrokenProcessPool:  # a worker died (killed for memory, a crash in native code)
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = None
+            for position in order:
+                if results[position] is None:
+                    results[position] = self._isolated(tasks[position])
+        return results  # type: ignore[return-value]
+
+    def _isolated(self, task: _Task) -> ModuleResult:
+        """One task in a worker of its own: a file that kills its worker is reported, not fatal."""
+        try:
+            with ProcessPoolExecutor(1, initializer=_start_worker, initargs=self.shared) as pool:
+                return pool.submit(_run_in_worker, (task.file, task.incoming)).result()
+        except BrokenProcessPool:
+            return ModuleResult(internal_error="the worker process analyzing this file died (out of memory, or a crash)")
+
+
+_SHARED: tuple[frozenset[str], Config, bool] | None = None
+
+
+def _start_worker(project_modules: frozenset[str], config: Config, noqa: bool) -> None:
+    global _SHARED
+    _SHARED = (project_modules, config, noqa)
+    gc.set_threshold(max(gc.get_threshold()[0], _GC_THRESHOLD), *gc.get_threshold()[1:])
+
+
+def _run_in_worker(item: tuple[SourceFile, tuple[CallSeed, ...]]) -> ModuleResult:
+    file, incoming = item
+    assert _SHARED is not None
+    return _run_task(_Task(file, incoming, *_SHARED))
+
+
+def _size(file: SourceFile) -> int:
+    try:
+        return file.path.stat().st_size
+    except OSError:
+        return 0
 
 
 def cache_namespace(config: Config) -> str:
-    return f"{__version__}-{config.fingerprint()}"
+    """The cache's namespace: jaxpure's version and code, and the configuration.
+
+    The version is read when called (not at import), and the code's
+    fingerprint (the size and time of jaxpure's own files) keeps a
+    development checkout from reading results its previous code computed.
+    """
+    import jaxpure
+
+    return f"{jaxpure.__version__}-{config.fingerprint()}-{code_fingerprint()}"

@@ -44,6 +44,9 @@ class FunctionInfo:
     local_names: set[str] = field(default_factory=set)  # params and names bound in the body
     calls: set[str] = field(default_factory=set)  # plain names and self.methods it calls
     uses_random: bool = False  # calls a jax.random key consumer
+    key_sites: int = 0  # calls to jax.random key consumers in its body (lambdas included)
+    key_in_loop: bool = False  # one of them is inside a loop or comprehension
+    calls_lax: bool = False  # calls a jax.lax transform (loops take keys into their bodies)
     builds_compiled: bool = False  # applies a compiling transform (JP502 candidates)
     transforms_lambda: bool = False  # hands a lambda to a transform: the lambda is a traced root
     global_rebinds: set[str] = field(default_factory=set)
@@ -554,10 +557,14 @@ class _IndexBuilder(FastNodeVisitor):
             if catalog.is_key_consumer(called):
                 if function:
                     function.uses_random = True
+                    function.key_sites += 1
+                    function.key_in_loop |= self.loop_depth > 0
                 else:
                     self._mark_module_code()
             elif called in catalog.REBUILD_COMPILES and function is None and self.loop_depth:
                 self._mark_module_code()
+            if function and called.startswith("jax.lax.") and called in self.index.transforms:
+                function.calls_lax = True
         func = node.func
         if function is not None:
             if isinstance(func, ast.Name):

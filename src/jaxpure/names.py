@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ast
 import builtins
+from collections import deque
+from collections.abc import Iterator
 
 _BUILTINS = frozenset(dir(builtins))
 
@@ -104,7 +106,7 @@ def ast_dotted_name(node: ast.expr) -> str | None:
 def build_import_map(tree: ast.Module, module_name: str | None, is_package: bool) -> ImportMap:
     """Every import in the module (function-level imports too: libraries import lazily)."""
     imports = ImportMap(module_name, is_package)
-    for node in ast.walk(tree):
+    for node in _walk_statements(tree):
         if isinstance(node, ast.Import | ast.ImportFrom):
             imports.add_import(node)
     for statement in tree.body:
@@ -116,3 +118,24 @@ def build_import_map(tree: ast.Module, module_name: str | None, is_package: bool
             if isinstance(target, ast.Name) and isinstance(statement.value, ast.Attribute | ast.Name):
                 imports.add_alias(target.id, statement.value)
     return imports
+
+
+_BLOCKS = ("body", "handlers", "orelse", "finalbody", "cases")  # in the order of the nodes' _fields
+
+
+def _walk_statements(tree: ast.Module) -> Iterator[ast.AST]:
+    """The statements of ``ast.walk(tree)``, in its order, without visiting any expression.
+
+    ``ast.walk`` goes breadth first; statements only ever sit in the blocks of
+    statements, except handlers and match cases, so walking those alone gives
+    the same statements at the same depths in the same order, for a fraction
+    of the nodes.
+    """
+    queue = deque([tree])
+    while queue:
+        node = queue.popleft()
+        yield node
+        for name in _BLOCKS:
+            block = getattr(node, name, None)
+            if type(block) is list:
+                queue.extend(block)

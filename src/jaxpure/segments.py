@@ -4,23 +4,47 @@ A module's top-level statements start at column 0, so the lines of one
 statement parse on their own as a module: its line numbers are shifted by a
 constant and its columns are unchanged. Only statements that hold a traced
 function (or code the "everywhere" rules look at) are ever parsed with libcst;
-the rest of the module is known from the cheap ``ast`` index alone.
+the rest of the module is known from the cheap ``ast`` index alone. A method
+or a nested function is parsed without the rest of its class or enclosing
+function (``SegmentCache.function``), and node positions are computed only
+for segments that report something.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import libcst as cst
+from libcst._nodes.base import CSTNode
+
+from jaxpure.cstnodes import code_children as cst_children
+
+if TYPE_CHECKING:
+    from jaxpure.index import FunctionInfo
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata.position_provider import PositionProvidingCodegenState
 
 
 @dataclass(slots=True)
 class Segment:
     module: cst.Module
     line_offset: int
-    positions: dict[cst.CSTNode, CodeRange]
     functions: dict[str, cst.FunctionDef]  # qualname -> node
+    _positions: dict[cst.CSTNode, CodeRange] | None = None
+
+    @property
+    def positions(self) -> dict[cst.CSTNode, CodeRange]:
+        """Every node's range in the segment, computed on first use.
+
+        libcst's PositionProvider regenerates the segment's code to find them,
+        which costs as much as the parse; most segments report nothing, so
+        only those that do pay for it.
+        """
+        if self._positions is None:
+            self._positions = node_positions(self.module)
+        return self._positions
 
     def span(self, node: cst.CSTNode) -> tuple[int, int, int, int]:
         """1-based (line, column, end_line, end_column) of ``node`` in the whole file."""
@@ -30,47 +54,137 @@ class Segment:
 
 
 class SegmentCache:
-    """Parses each top-level statement at most once per module analysis."""
+    """Parses each top-level statement or function (see ``function``) at most once per module analysis."""
 
-    def __init__(self, lines: list[str], spans: list[tuple[int, int]]) -> None:
+    def __init__(
+        self, lines: list[str], spans: list[tuple[int, int]], functions: Mapping[str, FunctionInfo] | None = None
+    ) -> None:
         self._lines = lines
         self._spans = spans
+        self._functions = functions or {}
         self._parsed: dict[int, Segment] = {}
+        self._units: dict[str, Segment | None] = {}  # a function's own lines, parsed (None: they do not parse alone)
 
     def get(self, top: int) -> Segment:
         segment = self._parsed.get(top)
         if segment is None:
-            segment = self._parsed[top] = self._parse(top)
+            first, last = self._spans[top]
+            try:
+                module = parse_module("".join(self._lines[first - 1 : last]))
+            except cst.ParserSyntaxError as error:  # at its line in the file, not in the statement
+                raise cst.ParserSyntaxError(
+                    error.message, lines=self._lines, raw_line=error.raw_line + first - 1, raw_column=error.raw_column
+                ) from None
+            segment = self._parsed[top] = Segment(module, first - 1, _function_table(module.body, ""))
         return segment
 
-    def _parse(self, top: int) -> Segment:
-        first, last = self._spans[top]
-        text = "".join(self._lines[first - 1 : last])
-        if not text.endswith("\n"):
-            text += "\n"
-        module = cst.parse_module(text)
-        # The default deep copy costs more than the parse itself (TorchFix).
-        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        positions = dict(wrapper.resolve(PositionProvider))
-        return Segment(module, first - 1, positions, _function_table(module))
+    def function(self, info: FunctionInfo) -> tuple[cst.FunctionDef, Segment]:
+        """A function's node, from the smallest unit that holds it.
+
+        A function that is not a module statement of its own (a method, a
+        function nested in another) is parsed on its own, not with its whole
+        class or enclosing function (classes are the largest statements of most
+        modules, and only some of their methods need a closer look): its lines,
+        which start at its own indentation, parse as the body of a one-line
+        ``class _:`` header, so its columns are unchanged and its lines shift by
+        a constant. A unit already parsed that holds it (an enclosing function,
+        the whole statement) is used as it is.
+        """
+        whole = self._parsed.get(info.top)
+        if whole is not None and info.qualname in whole.functions:
+            return whole.functions[info.qualname], whole
+        unit: FunctionInfo | None = info
+        while unit is not None:
+            segment = self._units.get(unit.qualname)
+            if segment is not None and info.qualname in segment.functions:
+                return segment.functions[info.qualname], segment
+            unit = self._functions.get(unit.parent) if unit.parent is not None else None
+        segment = self._unit(info)
+        if segment is None or info.qualname not in segment.functions:
+            segment = self.get(info.top)
+        return segment.functions[info.qualname], segment
+
+    def _unit(self, function: FunctionInfo) -> Segment | None:
+        if function.qualname in self._units:
+            return self._units[function.qualname]
+        segment = None
+        first, last = function.span
+        if 0 < first <= last <= len(self._lines) and first > self._spans[function.top][0]:
+            head = self._lines[first - 1]
+            code = head.lstrip(" \t")
+            # The unit must start its line (not ``class A: def f(self): ...``) at some indentation.
+            if code.startswith(("@", "def", "async")) and len(code) < len(head):
+                try:
+                    module = parse_module("class _:\n" + "".join(self._lines[first - 1 : last]))
+                except cst.ParserSyntaxError:
+                    module = None  # the whole statement is parsed instead, and reports the error
+                if module is not None and len(module.body) == 1 and isinstance(module.body[0], cst.ClassDef):
+                    prefix = function.qualname[: len(function.qualname) - len(function.name)]
+                    segment = Segment(module, first - 2, _function_table(_inner(module.body[0]), prefix))
+        self._units[function.qualname] = segment
+        return segment
 
 
-def _function_table(module: cst.Module) -> dict[str, cst.FunctionDef]:
+def node_positions(module: cst.Module) -> dict[cst.CSTNode, CodeRange]:
+    """``MetadataWrapper(module).resolve(PositionProvider)``, for half the cost.
+
+    The wrapper deep-copies the tree (``unsafe_skip_copy`` avoids that) and,
+    before running the provider, walks the whole tree once more for the
+    batchable providers, of which there are none here. This runs the
+    provider's code generation alone; should libcst's internals differ, it
+    falls back to the wrapper.
+    """
+    try:
+        provider = PositionProvider()
+        state = PositionProvidingCodegenState(
+            default_indent=module.default_indent, default_newline=module.default_newline, provider=provider
+        )
+        module._codegen(state)
+        return dict(provider._computed)
+    except (AttributeError, TypeError):
+        return dict(MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider))
+
+
+def parse_module(text: str) -> cst.Module:
+    """``libcst.parse_module`` without the per-node validation of the parser's own output.
+
+    Every node libcst builds runs ``_validate`` from ``__post_init__``: a
+    quarter of the parse, spent re-checking what the parser just produced
+    (libcst's own PERF note in ``CSTNode.__post_init__`` suggests skipping it
+    when parsing). The hook is switched off for the parse only.
+    """
+    if not text.endswith("\n"):
+        text += "\n"
+    CSTNode.__post_init__ = _unvalidated
+    try:
+        return cst.parse_module(text)
+    finally:
+        CSTNode.__post_init__ = _VALIDATED
+
+
+def _unvalidated(self: CSTNode) -> None:
+    pass
+
+
+_VALIDATED = CSTNode.__post_init__
+
+
+def _function_table(body: Sequence[cst.CSTNode], prefix: str) -> dict[str, cst.FunctionDef]:
     table: dict[str, cst.FunctionDef] = {}
 
-    def walk(body, prefix: str, in_class: bool) -> None:
+    def walk(body, prefix: str) -> None:
         for statement in body:
             if isinstance(statement, cst.FunctionDef):
                 name = statement.name.value
                 qualname = f"{prefix}{name}"
                 table[qualname] = statement
-                walk(_inner(statement), f"{qualname}.<locals>.", False)
+                walk(_inner(statement), f"{qualname}.<locals>.")
             elif isinstance(statement, cst.ClassDef):
-                walk(_inner(statement), f"{prefix}{statement.name.value}.", True)
+                walk(_inner(statement), f"{prefix}{statement.name.value}.")
             elif isinstance(statement, cst.BaseCompoundStatement):
-                walk(_compound_bodies(statement), prefix, in_class)
+                walk(_compound_bodies(statement), prefix)
 
-    walk(module.body, "", False)
+    walk(body, prefix)
     return table
 
 
@@ -85,9 +199,10 @@ def _compound_bodies(node: cst.BaseCompoundStatement) -> list[cst.CSTNode]:
     stack: list[cst.CSTNode] = [node]
     while stack:
         current = stack.pop()
-        for child in current.children:
+        for child in cst_children(current):
             if isinstance(child, cst.IndentedBlock):
                 found.extend(child.body)
-            elif isinstance(child, cst.BaseSuite | cst.If | cst.Else | cst.ExceptHandler | cst.Finally | cst.ExceptStarHandler):
+            elif isinstance(child, cst.BaseSuite | cst.If | cst.Else | cst.ExceptHandler | cst.Finally | cst.ExceptStarHandler
+                            | cst.MatchCase):  # a function defined in a `case` block, too
                 stack.append(child)
     return found

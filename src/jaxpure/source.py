@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
 import re
+import stat
 import tokenize
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,12 +45,32 @@ def source_lines(text: str) -> list[str]:
     return _LINE.findall(text)
 
 
+def read_bytes(path: Path) -> bytes:
+    """The file's bytes; ``OSError`` for what is no regular file (a FIFO named .py would block forever)."""
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise OSError(f"not a regular file: {path}")
+    return path.read_bytes()
+
+
 def read_source(path: Path) -> str | Unreadable:
     try:
-        size = path.stat().st_size
+        status = path.stat()
+        if stat.S_ISDIR(status.st_mode):  # a folder the walk could not list
+            return _unreadable_directory(path)
+        if not stat.S_ISREG(status.st_mode):  # a FIFO or a device named .py: reading could block forever
+            return Unreadable("not a regular file")
+        size = status.st_size
         if size > MAX_FILE_BYTES:
             return Unreadable(f"file too large to analyze ({size // (1024 * 1024)} MiB)")
         data = path.read_bytes()
     except OSError as error:
         return Unreadable(f"cannot read file: {error.strerror or error}")
     return decode(data)
+
+
+def _unreadable_directory(path: Path) -> Unreadable:
+    try:
+        os.listdir(path)
+    except OSError as error:
+        return Unreadable(f"cannot read directory: {error.strerror or error}")
+    return Unreadable("cannot read directory")

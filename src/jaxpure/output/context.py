@@ -51,9 +51,25 @@ def _text(rule: object, attribute: str) -> str:
     return value() if callable(value) else value
 
 
+_PRELOADED: dict[str, RuleInfo] | None = None
+
+
+def preload_catalog(catalog: dict[str, RuleInfo]) -> None:
+    """Use ``catalog`` instead of importing the registry (which imports libcst with the rules).
+
+    A warm run whose results all come from the cache uses the catalog the
+    run that computed them saved, with them: the cache's namespace includes
+    jaxpure's code, so it is this catalog.
+    """
+    global _PRELOADED
+    _PRELOADED = dict(catalog)
+
+
 @functools.cache
 def load_catalog() -> dict[str, RuleInfo]:
     """The rule registry (``jaxpure.rules.RULES``) as ``RuleInfo``, by code."""
+    if _PRELOADED is not None:
+        return _PRELOADED
     from jaxpure.rules import RULES  # imported late: the registry imports every rule module
 
     return {code: RuleInfo.from_rule(rule) for code, rule in sorted(RULES.items())}

@@ -9,6 +9,8 @@ a flagged line. A notebook's lines are those of its extracted source (see
 from __future__ import annotations
 
 import io
+import os
+import stat
 import tokenize
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -60,6 +62,8 @@ class SourceReader:
 
 def _read_text(path: str) -> str | None:
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO named .py: reading it would block
+            return None
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError:

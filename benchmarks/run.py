@@ -1,0 +1,401 @@
+"""jaxpure's performance benchmark: jaxpure, flake8 and ruff on the same files, side by side.
+
+Usage (installs nothing; the tools must already be importable / on PATH)::
+
+    python benchmarks/run.py CORPUS_DIR... [--large DIR...] [--repeat N] [--output FILE]
+
+``CORPUS_DIR``s are the main corpus (e.g. the installed optax, flax, equinox,
+haiku and numpyro); ``--large`` adds the large case (e.g. jax). Every tool
+gets the same explicit list of ``*.py`` files (sorted), so file discovery
+rules cannot make one of them look at more or less code. Each command runs
+in a fresh temporary working directory (no configuration, no cache of
+another run), and what is reported for it is the median of ``--repeat``
+runs (flake8: one run, it takes long enough to be steady).
+
+Measured per command: wall seconds, CPU seconds (user + system of the
+process and its workers, from ``os.wait4``), kLOC per wall second, the
+ratio to flake8's wall time on the same files, and peak memory: the
+largest single process (``ru_maxrss``) and, sampled from ``/proc`` every
+20 ms, the largest sum over the process and its workers at one time.
+
+What the rows mean:
+
+* ``flake8 --jobs 1`` runs flake8's default plugins (pycodestyle, pyflakes,
+  mccabe) *without* jaxpure's plugin: the plugin is registered by installing
+  jaxpure, so this row filters it out of flake8's plugin discovery (the same
+  flake8, in the same way, minus one plugin). It is the baseline.
+* ``flake8 --jobs 1 + JP plugin`` is flake8 as installed. The plugin's cost is
+  the difference between the two rows. ``--select JP`` is shown too: flake8
+  runs every plugin whatever ``--select`` says and only filters what it
+  reports, so that row costs as much as the full one and says nothing about
+  the plugin on its own.
+* ``jaxpure cold`` runs with ``--no-cache``; ``jaxpure warm`` runs twice in the
+  same folder and times the second run (the cache holds every result, nothing
+  changed).
+* The plugin's per-file latency is measured in-process on a generated
+  1,000-line module of jitted functions: the first call (which imports the
+  analyzer) and the median of the following calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+# -- running one command ------------------------------------------------------------------
+
+
+@dataclass
+class Measure:
+    wall: float
+    cpu: float
+    max_rss_mb: float  # largest single process
+    peak_tree_mb: float  # largest sum over the process tree, sampled
+    returncode: int
+
+
+def _tree_rss_kb(pid: int) -> int:
+    """Resident memory of ``pid`` and all its descendants, from /proc (Linux); 0 elsewhere."""
+    total = 0
+    stack = [pid]
+    seen = set()
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            with open(f"/proc/{current}/status") as status:
+                for line in status:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+                        break
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    stack.extend(int(child) for child in children.read().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def run_once(command: list[str], cwd: Path) -> Measure:
+    peak = [0]
+    done = threading.Event()
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def sample() -> None:
+        while not done.wait(0.02):
+            peak[0] = max(peak[0], _tree_rss_kb(process.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return Measure(
+        wall=wall,
+        cpu=usage.ru_utime + usage.ru_stime,
+        max_rss_mb=usage.ru_maxrss / 1024,
+        peak_tree_mb=max(peak[0], usage.ru_maxrss) / 1024,
+        returncode=process.returncode,
+    )
+
+
+def run_median(command: list[str], repeat: int, prepare=None) -> Measure:
+    """The run with the median wall time of ``repeat``, each in a fresh temporary folder."""
+    runs = []
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory(prefix="jaxpure-bench-") as folder:
+            cwd = Path(folder)
+            if prepare is not None:
+                prepare(cwd)
+            runs.append(run_once(command, cwd))
+    runs.sort(key=lambda m: m.wall)
+    return runs[len(runs) // 2]
+
+
+# -- the files ------------------------------------------------------------------------------
+
+
+def python_files(roots: list[str]) -> list[str]:
+    files = []
+    for root in roots:
+        path = Path(root)
+        if path.is_file():
+            files.append(str(path))
+            continue
+        for folder, dirs, names in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__" and not d.startswith("."))
+            files.extend(os.path.join(folder, n) for n in sorted(names) if n.endswith(".py"))
+    return sorted(files)
+
+
+def count_lines(files: list[str]) -> int:
+    total = 0
+    for name in files:
+        with open(name, "rb") as handle:
+            total += handle.read().count(b"\n")
+    return total
+
+
+# -- the commands ---------------------------------------------------------------------------
+
+
+def jaxpure(*options: str) -> list[str]:
+    return [sys.executable, "-m", "jaxpure", "check", *options]
+
+
+def flake8(*options: str, plugin: bool) -> list[str]:
+    if plugin:
+        return [sys.executable, "-m", "flake8", "--isolated", *options]
+    return [sys.executable, str(Path(__file__).resolve()), "--flake8-without-plugin", "jaxpure", "--",
+            "--isolated", *options]
+
+
+def _flake8_without_plugin(package: str, arguments: list[str]) -> int:
+    """flake8's main with the plugins of one distribution left out of its plugin discovery."""
+    from flake8.main.cli import main
+    from flake8.plugins import finder
+
+    discover = finder._find_importlib_plugins
+
+    def without():
+        for plugin in discover():
+            if plugin.package != package:
+                yield plugin
+
+    finder._find_importlib_plugins = without
+    return main(arguments) or 0
+
+
+_LATENCY = """
+import ast, json, statistics, sys, time
+from jaxpure_flake8 import JaxpureChecker
+
+def timed(source, name, calls):
+    lines = source.splitlines(keepends=True)
+    times = []
+    for _ in range(calls):
+        tree = ast.parse(source)
+        start = time.perf_counter()
+        list(JaxpureChecker(tree, lines, name).run())
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+generated = timed(sys.argv[1], "traced_module.py", 7)
+real = [min(timed(open(path).read(), path, 3)) for path in sys.argv[2:]]
+print(json.dumps([generated[0], statistics.median(generated[1:]), real]))
+"""
+
+
+def plugin_latency(real_files: list[str]) -> tuple[float, float, list[float]]:
+    """The flake8 plugin's time per file, in ms, in one process (as flake8 runs it).
+
+    On a generated 1,000-line module where every function is traced: the first
+    call (which imports the analyzer) and the median of the next six; and on
+    each of ``real_files``: the best of three calls.
+    """
+    with tempfile.TemporaryDirectory(prefix="jaxpure-bench-") as folder:
+        out = subprocess.run([sys.executable, "-c", _LATENCY, traced_module(1000), *real_files],
+                             cwd=folder, capture_output=True, text=True, check=True)
+    first, steady, real = json.loads(out.stdout)
+    return first, steady, real
+
+
+def real_traced_modules(files: list[str], low: int = 800, high: int = 1300) -> list[str]:
+    """The corpus files of about 1,000 lines that use JAX."""
+    found = []
+    for name in files:
+        with open(name, "rb") as handle:
+            data = handle.read()
+        if low <= data.count(b"\n") <= high and b"jax" in data:
+            found.append(name)
+    return found
+
+
+def traced_module(lines: int) -> str:
+    """A module of ``lines`` lines: jitted and differentiated functions with loops, keys and branches."""
+    head = "import functools\n\nimport jax\nimport jax.numpy as jnp\nimport numpy as np\n\n"
+    block = textwrap.dedent('''
+
+        @functools.partial(jax.jit, static_argnums=(2,))
+        def step_{n}(params, batch, depth, key):
+            key, sub = jax.random.split(key)
+            noise = jax.random.normal(sub, batch.shape)
+            hidden = batch + noise
+            for layer in range(depth):
+                weight = params["w"][layer]
+                hidden = jnp.tanh(hidden @ weight + params["b"][layer])
+                if depth > 2:
+                    hidden = hidden * 0.5
+            scale = jnp.where(hidden > 0, hidden, 0.0)
+            total = jnp.sum(scale) / np.prod(batch.shape)
+            return total, key
+
+
+        def loss_{n}(params, batch, key):
+            value, _ = step_{n}(params, batch, 2, key)
+            return value + 0.01 * sum(jnp.sum(w ** 2) for w in params["w"])
+
+
+        grad_{n} = jax.grad(loss_{n})
+    ''')
+    parts = [head]
+    n = 0
+    while sum(p.count("\n") for p in parts) < lines:
+        parts.append(block.format(n=n))
+        n += 1
+    return "".join(parts)
+
+
+def imports_jax() -> bool:
+    """Whether ``jaxpure check FILE`` imports jax (it must not: the static path is jax-free)."""
+    with tempfile.TemporaryDirectory(prefix="jaxpure-bench-") as folder:
+        target = Path(folder) / "traced.py"
+        target.write_text(traced_module(100))
+        out = subprocess.run([sys.executable, "-X", "importtime", "-m", "jaxpure", "check", "--no-cache", str(target)],
+                             cwd=folder, capture_output=True, text=True, check=False)
+    return any(line.split("|")[-1].strip() in ("jax", "jaxlib") for line in out.stderr.splitlines() if "|" in line)
+
+
+# -- the report -----------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    name: str
+    measure: Measure
+    kloc: float
+
+
+def table(rows: list[Row], baseline: float | None) -> str:
+    out = ["| command | wall s | CPU s | kLOC/s | × flake8 | peak RSS MB (largest process / all) |",
+           "|---|---:|---:|---:|---:|---:|"]
+    for row in rows:
+        m = row.measure
+        ratio = f"{baseline / m.wall:.1f}×" if baseline else "–"
+        out.append(f"| {row.name} | {m.wall:.2f} | {m.cpu:.2f} | {row.kloc / m.wall:.1f} | {ratio} | "
+                   f"{m.max_rss_mb:.0f} / {m.peak_tree_mb:.0f} |")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--flake8-without-plugin"]:
+        package, separator, *rest = argv[1:]
+        assert separator == "--"
+        return _flake8_without_plugin(package, rest)
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus", nargs="+", help="the main corpus: folders (or files)")
+    parser.add_argument("--large", nargs="*", default=[], help="the large case: folders (or files)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per jaxpure/ruff command (median)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="jaxpure's parallel run")
+    parser.add_argument("--output", help="also write the report (Markdown) to this file")
+    args = parser.parse_args(argv)
+
+    files = python_files(args.corpus)
+    large = python_files(args.large) if args.large else []
+    kloc = count_lines(files) / 1000
+    report = ["# jaxpure benchmark\n",
+              f"Command: `python benchmarks/run.py {' '.join(argv)}`\n",
+              (f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+              f"{platform.system()} {platform.release()}; "
+              f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")]
+    print(report[-1], file=sys.stderr)
+
+    def section(title: str, names: list[str], lines_k: float, with_flake8: bool, cold: bool = True) -> None:
+        rows: list[Row] = []
+        baseline = None
+        base = full = None
+        print(f"{title}: {len(names)} files, {lines_k:.0f} kLOC", file=sys.stderr)
+
+        def add(name: str, command: list[str], repeat: int = args.repeat, prepare=None) -> Measure:
+            measure = run_median(command, repeat, prepare)
+            print(f"  {name}: {measure.wall:.2f} s (exit {measure.returncode})", file=sys.stderr)
+            rows.append(Row(name, measure, lines_k))
+            return measure
+
+        if with_flake8:
+            base = add("flake8 --jobs 1 (default plugins, without JP)", flake8("--jobs", "1", *names, plugin=False), 1)
+            baseline = base.wall
+            full = add("flake8 --jobs 1 + JP plugin (as installed)", flake8("--jobs", "1", *names, plugin=True), 1)
+            add("flake8 --jobs 1 --select JP (all plugins still run)",
+                flake8("--jobs", "1", "--select", "JP", *names, plugin=True), 1)
+        if cold:
+            add("jaxpure cold --no-cache --jobs 1", jaxpure("--no-cache", "--jobs", "1", *names))
+            add(f"jaxpure cold --no-cache --jobs {args.jobs}", jaxpure("--no-cache", "--jobs", str(args.jobs), *names))
+
+        def prime(cwd: Path) -> None:
+            subprocess.run(jaxpure(*names), cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+
+        add("jaxpure warm (cache primed, nothing changed)", jaxpure(*names), prepare=prime)
+        if shutil.which("ruff"):
+            add("ruff check --no-cache", ["ruff", "check", "--no-cache", "--quiet", *names])
+        text = [f"## {title}: {len(names)} files, {lines_k:.1f} kLOC\n", table(rows, baseline), ""]
+        by_name = {row.name: row.measure for row in rows}
+        if cold:
+            one = by_name["jaxpure cold --no-cache --jobs 1"].wall
+            many = by_name[f"jaxpure cold --no-cache --jobs {args.jobs}"].wall
+            text.append(f"- `--jobs {args.jobs}` speed-up over `--jobs 1`: {one / many:.2f}× "
+                        f"(CPU spent: {by_name[f'jaxpure cold --no-cache --jobs {args.jobs}'].cpu:.1f} s "
+                        f"vs {by_name['jaxpure cold --no-cache --jobs 1'].cpu:.1f} s)")
+        if with_flake8:
+            overhead = (full.wall - base.wall) / base.wall
+            text.append(f"- JP plugin's cost in flake8: {full.wall - base.wall:+.2f} s wall "
+                        f"({overhead:+.0%} of flake8's own time), {full.cpu - base.cpu:+.2f} s CPU")
+            text.append(f"- jaxpure cold, one process, vs flake8 --jobs 1: {base.wall / one:.1f}× faster "
+                        f"(CPU: {base.cpu / by_name['jaxpure cold --no-cache --jobs 1'].cpu:.1f}×)")
+        if "ruff check --no-cache" in by_name:
+            warm = by_name["jaxpure warm (cache primed, nothing changed)"].wall
+            text.append(f"- jaxpure warm vs ruff --no-cache: {warm:.2f} s vs {by_name['ruff check --no-cache'].wall:.2f} s")
+        report.append("\n".join(text) + "\n")
+
+    section("Corpus", files, kloc, with_flake8=True)
+    if large:
+        section("Large case", large, count_lines(large) / 1000, with_flake8=False)
+        everything = sorted(set(files) | set(large))
+        section("Everything (corpus + large case)", everything, count_lines(everything) / 1000,
+                with_flake8=False, cold=False)
+
+    real = real_traced_modules(files)
+    first, steady, times = plugin_latency(real)
+    lines = [
+        "## flake8 plugin latency per file\n",
+        (f"- generated 1,000-line module, every function traced (worst case): first call {first:.0f} ms "
+         f"(imports the analyzer), then {steady:.0f} ms per call (median)"),
+    ]
+    if times:
+        slowest = max(range(len(times)), key=times.__getitem__)
+        lines.append(f"- the corpus's {len(times)} files of 800-1,300 lines that use JAX: median "
+                     f"{sorted(times)[len(times) // 2]:.0f} ms, slowest {times[slowest]:.0f} ms "
+                     f"(`{os.path.relpath(real[slowest], os.path.commonpath(args.corpus))}`), "
+                     f"{sum(t < 150 for t in times)} of {len(times)} under 150 ms")
+    report.append("\n".join(lines) + "\n")
+    report.append(f"## Static path imports jax: {'YES (regression)' if imports_jax() else 'no'}\n")
+    text = "\n".join(report)
+    print(text)
+    if args.output:
+        Path(args.output).write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
