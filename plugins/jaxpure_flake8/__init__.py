@@ -29,10 +29,9 @@ class JaxpureChecker:
     version = __version__
 
     def __init__(self, tree: ast.AST, lines: list[str], filename: str) -> None:
-        # flake8 7.5 rejects a plugin that takes none of ``tree``, ``logical_line``
-        # and ``physical_line``, and it builds the AST of every file whether or
-        # not a plugin asks for it; so ``tree`` costs nothing. It is unused:
-        # jaxpure parses with libcst, from ``lines``.
+        # flake8 builds the AST of every file anyway; the analysis reuses it
+        # rather than parsing the file a second time (libcst parses ``lines``).
+        self._tree = tree
         self._lines = lines
         self._filename = filename
 
@@ -58,7 +57,7 @@ class JaxpureChecker:
         path = os.path.normpath(self._filename)
         try:
             # apply_noqa=False: flake8 applies noqa comments itself (and honors --disable-noqa).
-            findings = check_source(source, path, config, apply_noqa=False)
+            findings = check_source(source, path, config, apply_noqa=False, tree=self._tree)
         except Exception as error:  # noqa: BLE001 - one file's internal error must not abort flake8's run
             yield 1, 0, f"JP000 jaxpure internal error ({type(error).__name__}: {error}); please report it", type(self)
             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 from jaxpure.cache import CACHE_DIR_NAME, ResultCache
@@ -13,16 +14,22 @@ from jaxpure.selection import Selection
 
 
 def check_source(
-    source: str, path: str = "<string>", config: Config | None = None, *, apply_noqa: bool = True
+    source: str,
+    path: str = "<string>",
+    config: Config | None = None,
+    *,
+    apply_noqa: bool = True,
+    tree: ast.Module | None = None,
 ) -> list[Finding]:
     """One module's findings, sorted; ``select``/``ignore`` from ``config`` applied.
 
     With ``apply_noqa=False`` the ``# noqa`` comments are left for the caller
-    (flake8 applies them itself).
+    (flake8 applies them itself). ``tree``: the source's ``ast``, when the
+    caller has already parsed it.
     """
     config = config or Config()
     selection = Selection(config)
-    result = analyze_text(source, path, config, noqa=apply_noqa)
+    result = analyze_text(source, path, config, noqa=apply_noqa, tree=tree)
     findings = [f for f in result.findings if selection.enabled(f.code, path if path != "<string>" else None)]
     return sorted(findings, key=lambda f: f.sort_key)
 

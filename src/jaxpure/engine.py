@@ -79,10 +79,15 @@ def analyze_text(
     incoming: list[CallSeed] | None = None,
     project_modules: frozenset[str] = frozenset(),
     noqa: bool = True,
+    tree: ast.Module | None = None,
 ) -> ModuleResult:
-    """Every finding in one module's text (before select/ignore; after noqa unless ``noqa=False``)."""
+    """Every finding in one module's text (before select/ignore; after noqa unless ``noqa=False``).
+
+    ``tree`` is the text's ``ast`` when the caller already has it (flake8 does),
+    to save parsing it again.
+    """
     text = text.removeprefix("\ufeff")  # a BOM left in by the caller: the parser of a str rejects it
-    arguments = (text, path, config, module, is_package, incoming, project_modules, noqa)
+    arguments = (text, path, config, module, is_package, incoming, project_modules, noqa, tree)
     try:
         return _analyze_text(*arguments)
     except Exception as error:
@@ -156,6 +161,7 @@ def _analyze_text(
     incoming: list[CallSeed] | None,
     project_modules: frozenset[str],
     noqa: bool,
+    tree: ast.Module | None,
 ) -> ModuleResult:
     import libcst as cst
 
@@ -166,9 +172,10 @@ def _analyze_text(
         return ModuleResult()
     extra = _extra_transforms(config)
     try:
-        with warnings.catch_warnings():  # "\d" must not become a syntax error under -W error
-            warnings.simplefilter("ignore")
-            tree = ast.parse(text, filename=path)
+        if tree is None:
+            with warnings.catch_warnings():  # "\d" must not become a syntax error under -W error
+                warnings.simplefilter("ignore")
+                tree = ast.parse(text, filename=path)
     except SyntaxError as error:
         return ModuleResult([unanalyzable(path, _syntax_error(error, text), error.lineno or 1, error.offset or 1)])
     except MemoryError:

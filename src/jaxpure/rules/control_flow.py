@@ -286,7 +286,10 @@ class PythonBooleanOperatorOnTracedValue(Rule):
 
 
 def _operands_made_bool(node, ctx) -> list[cst.BaseExpression]:
-    """The operands Python calls ``bool()`` on: in ``a and b`` only ``a``, unless the result is a condition."""
+    """The operands Python calls ``bool()`` on: in ``a and b`` only ``a``, unless the result is a condition.
+
+    A ``not`` among the operands (``(not a) or b``) calls ``bool()`` on its own operand wherever it stands.
+    """
     operands = _operands(node)
     if not isinstance(node, cst.BooleanOperation):
         return operands
@@ -294,7 +297,19 @@ def _operands_made_bool(node, ctx) -> list[cst.BaseExpression]:
     used_as_condition = (
         isinstance(parent, cst.If | cst.While | cst.IfExp | cst.Assert) and parent.test is node
     ) or (isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, cst.Not))
-    return operands if used_as_condition else operands[:-1]
+    made_bool = operands if used_as_condition else operands[:-1]
+    return made_bool + [_negated(operand) for operand in operands if _is_not(operand)]
+
+
+def _is_not(node) -> bool:
+    return isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not)
+
+
+def _negated(node: cst.UnaryOperation) -> cst.BaseExpression:
+    """``x`` in ``not not x``: what the innermost ``not`` calls ``bool()`` on."""
+    while _is_not(node.expression):
+        node = node.expression
+    return node.expression
 
 
 def _operands(node) -> list[cst.BaseExpression]:
