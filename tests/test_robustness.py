@@ -162,6 +162,15 @@ CASES = [
     ("deep_attributes", _deep("x" + ".a" * 1000), {(7, 5, "JP101")}, None),
     ("deep_lambdas", _deep("lambda: " * 1000 + "x"), {(7, 5, "JP101")}, None),
     ("deep_boolean", _deep(" and ".join(["x"] * 1000)), {(6, 9, "JP405"), (7, 5, "JP101")}, None),
+    ("deep_subscripts", _deep("x" + "[0]" * 1000), {(7, 5, "JP101")}, None),
+    # Over 1,000 levels: libcst's parser is quadratic in the depth (10,000 terms took 33-95 s,
+    # 2,980 subscripts 10-22 s), so the file is a JP000 at the expression, found on the ast.
+    ("deep_sum_over_the_limit", _deep(" + ".join(["x"] * 10_000)), {(6, 9, "JP000")}, "too deeply nested"),
+    ("deep_subscripts_over_the_limit", _deep("x" + "[0]" * 2980), {(6, 9, "JP000")}, "too deeply nested"),
+    ("deep_unary_over_the_limit", _deep("-" * 1001 + "x"), {(6, 9, "JP000")}, "over 1,000 levels deep"),
+    ("deep_multiline_sum_over_the_limit",  # one term a line, in parentheses, assigned to a non-ASCII name
+     _deep("(x +\n" + "".join("        x +\n" for _ in range(1500)) + "        x)").replace(b"y =", "é =".encode()),
+     {(6, 10, "JP000")}, None),
     ("deep_blocks", ("import jax\n\n\n@jax.jit\ndef f(x):\n"
                      + "".join("    " * (i + 1) + f"if {i}:\n" for i in range(90))
                      + "    " * 91 + "print(x)\n").encode(), {(96, 365, "JP101")}, None),
@@ -203,9 +212,21 @@ def test_hostile_file_alone(tmp_path: Path, name: str) -> None:
 
 
 def test_deep_nesting_through_the_api_raises_nothing() -> None:
-    for depth in (1000, 2000):
-        text = _deep(" + ".join(["x"] * depth)).decode()
-        assert [(f.line, f.code) for f in check_source(text)] == [(7, "JP101")]
+    text = _deep(" + ".join(["x"] * 1001)).decode()  # 1,000 additions: the most analyzed
+    assert [(f.line, f.code) for f in check_source(text)] == [(7, "JP101")]
+    text = _deep(" + ".join(["x"] * 1002)).decode()
+    assert [(f.line, f.column, f.code) for f in check_source(text)] == [(6, 9, "JP000")]
+    # Found wherever it stands: a decorator (above the `def` a def's position starts at), a
+    # default, a `with`, a guard, an f-string.
+    deep = "x" + "[0]" * 1001
+    for text, where in [
+        (f"import jax\n\n\n@jax.jit\n@wrap({deep})\ndef f(x):\n    return x\n", (5, 2)),
+        (f"import jax\n\n\n@jax.jit\ndef f(x, y={deep}):\n    return x\n", (5, 12)),
+        (f"import jax\nwith open({deep}) as f:\n    pass\n", (2, 6)),
+        (f"import jax\nmatch jax:\n    case 1 if {deep}:\n        pass\n", (3, 15)),
+        (f"import jax\nprint(f'{{{deep}}}')\n", (2, 1)),
+    ]:
+        assert [(f.line, f.column, f.code) for f in check_source(text)] == [(*where, "JP000")], text[:40]
     # Too deep even for the retry on a large stack: a clear JP000, never a RecursionError.
     text = _deep("-" * 100_000 + "x").decode()
     assert [f.code for f in check_source(text)] == ["JP000"]
@@ -213,6 +234,41 @@ def test_deep_nesting_through_the_api_raises_nothing() -> None:
     # libcst, whose native parser overflows the C stack (a segfault) on it.
     text = "import jax\ntype X = int\ny = " + "-" * 100_000 + "x\n"
     assert [(f.line, f.code) for f in check_source(text)] == [(2, "JP000")]
+
+
+def test_nested_conditional_expressions_and_long_elif_chains_finish(tmp_path: Path) -> None:
+    """1,000 nested ``a if c else ...`` and an ``elif`` chain of 2,000 traced branches: one JP401
+    each. Both were cubic in the JP401 fix's availability check (36 s and minutes); the timeout
+    is generous, what matters is that they finish."""
+    with_witness(tmp_path)
+    (tmp_path / "conditional.py").write_bytes(_deep("x if x else " * 1000 + "x"))
+    chain = "".join(f"    elif x > {i}:\n        y = {i}\n" for i in range(1, 2000))
+    (tmp_path / "chain.py").write_text(
+        f"import jax\n\n\n@jax.jit\ndef f(x):\n    if x > 0:\n        y = 0\n{chain}    else:\n        y = 1\n    return y\n"
+    )
+    found = findings_of(run_check(tmp_path, ".", timeout=60).stdout)
+    assert sum(1 for path, _, _, code in found if path == "conditional.py" and code == "JP401") == 1000
+    assert ("conditional.py", 7, 5, "JP101") in found
+    assert sum(1 for path, _, _, code in found if path == "chain.py" and code == "JP401") == 2000
+    assert WITNESS in found
+
+
+def test_the_jp401_fix_check_looks_at_each_node_of_nested_conditionals_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Linear, not quadratic: the check asked once per finding walks each node once in all."""
+    from jaxpure.fixes import jp401_where
+
+    calls = 0
+    children = jp401_where.code_children
+
+    def counting(node):
+        nonlocal calls
+        calls += 1
+        return children(node)
+
+    monkeypatch.setattr(jp401_where, "code_children", counting)
+    findings = check_source(_deep("x if x else " * 500 + "x").decode())
+    assert sum(f.code == "JP401" for f in findings) == 500
+    assert 0 < calls < 10 * 500  # about 3 nodes a level, each visited once (and read once more by its parent)
 
 
 def test_a_5_mb_generated_module(tmp_path: Path) -> None:
@@ -538,18 +594,50 @@ def test_closed_stdout_and_stderr(tmp_path: Path) -> None:
     assert status == 1
 
 
+MANY_FINDINGS = "import jax\n\n\n@jax.jit\ndef f(x):\n" + "    print(x)\n" * 3000 + "    return x\n"  # ~240 kB of report
+
+
 def test_output_cut_short_by_a_closed_pipe(tmp_path: Path) -> None:
-    """``jaxpure check | head -1``: no traceback when the reader goes away."""
-    for i in range(1200):  # ~100 kB of findings: more than a pipe holds
-        (tmp_path / f"m{i:04}.py").write_text(JIT_PRINT)
+    """``jaxpure check | head -1``: no traceback when the reader goes away, and the findings' status."""
+    (tmp_path / "many.py").write_text(MANY_FINDINGS)  # more than a pipe holds
     process = subprocess.Popen([sys.executable, "-m", "jaxpure", "check", "--no-cache", "."], cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert process.stdout is not None and process.stderr is not None
     process.stdout.readline()
     process.stdout.close()
     error = process.stderr.read().decode()
-    assert process.wait(timeout=120) in (0, 1)
+    assert process.wait(timeout=120) == 1
     assert "Traceback" not in error and "BrokenPipeError" not in error
+
+
+@pytest.mark.parametrize(("files", "args", "status"), [
+    ({"many.py": MANY_FINDINGS}, (), 1),
+    ({"many.py": MANY_FINDINGS}, ("--format", "json"), 1),
+    ({"many.py": MANY_FINDINGS}, ("--show-source",), 1),
+    ({"clean.py": "import jax\n"}, (), 0),
+])
+@pytest.mark.parametrize("stderr_too", [False, True], ids=["stdout", "stdout_and_stderr"])
+def test_a_reader_gone_before_the_report_keeps_the_exit_status(
+    tmp_path: Path, files: dict[str, str], args: tuple[str, ...], status: int, stderr_too: bool
+) -> None:
+    """A pipe whose reader has already gone (a sure broken pipe, unlike ``| head``, which races the
+    writer): the output stops, the exit status is still the findings' (``set -o pipefail`` sees it)."""
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "jaxpure", "check", "--no-cache", *args, "."], cwd=tmp_path, stdout=writer,
+            stderr=writer if stderr_too else subprocess.PIPE, timeout=120, check=False,
+        )
+    finally:
+        os.close(writer)
+    assert result.returncode == status
+    if not stderr_too:
+        error = result.stderr.decode()
+        assert "Traceback" not in error and "Exception ignored" not in error, error
+        assert ("Found" if status else "No findings") in error  # the summary still goes to stderr
 
 
 def test_a_file_too_large_to_be_source(tmp_path: Path) -> None:

@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError:  # `jaxpure rules | head -1`; a check keeps its status (see _check)
+        _drop_broken_output(sys.stdout)
         return EXIT_CLEAN
 
 
@@ -164,14 +165,40 @@ def _check(args: argparse.Namespace) -> int:
         report.findings = _confirm(report.findings, args, config)
 
     context = OutputContext(show_source=args.show_source, color=_use_color())
-    sys.stdout.write(FORMATS[args.format](report, context))
-    sys.stdout.flush()
-    print(render_summary(report, context.severity), file=sys.stderr)
+    # A reader that goes away (`jaxpure check | head -1`) ends the output, not the status:
+    # the report is complete, and the findings decide (under `set -o pipefail` too).
+    _write(sys.stdout, FORMATS[args.format](report, context))
+    _write(sys.stderr, render_summary(report, context.severity) + "\n")
     for error in report.internal_errors:
-        print(f"jaxpure: internal error in {error}\n  please report this at the jaxpure issue tracker", file=sys.stderr)
+        _write(sys.stderr, f"jaxpure: internal error in {error}\n  please report this at the jaxpure issue tracker\n")
     if report.internal_errors:
         return EXIT_ERROR
     return EXIT_FINDINGS if report.findings else EXIT_CLEAN
+
+
+def _write(stream, text: str) -> None:
+    """Write and flush; a reader that has gone (a broken pipe) is no error: the rest is dropped."""
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        _drop_broken_output(stream)
+
+
+def _drop_broken_output(stream) -> None:
+    """Point a stream whose reader has gone at /dev/null: what is still buffered must not fail
+    again when Python flushes it at exit ("Exception ignored ... BrokenPipeError", status 120)."""
+    try:
+        descriptor = stream.fileno()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except (AttributeError, ValueError, OSError):  # not a real file (a test's StringIO)
+        return
+    try:
+        os.dup2(devnull, descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(devnull)
 
 
 def _apply_baseline(report, args):

@@ -167,6 +167,7 @@ def _analyze_text(
 
     from jaxpure.analyzer import ModuleAnalyzer
     from jaxpure.index import build_index
+    from jaxpure.nesting import MAX_EXPRESSION_DEPTH, too_deeply_nested
 
     if skips_file(text):
         return ModuleResult()
@@ -184,9 +185,13 @@ def _analyze_text(
         return ModuleResult([unanalyzable(path, f"cannot parse: {error}")])
     if not mentions_jax(text, (name.split(".")[0] for name in extra)):
         return ModuleResult()
+    lines = source_lines(text)
+    deep = too_deeply_nested(tree, lines)  # libcst's parser takes time quadratic in the depth: not handed to it
+    if deep is not None:
+        reason = f"code too deeply nested to analyze (an expression over {MAX_EXPRESSION_DEPTH:,} levels deep)"
+        return ModuleResult([unanalyzable(path, reason, *deep)])
     try:
         index = build_index(tree, module, is_package, extra)
-        lines = source_lines(text)
         analyzer = ModuleAnalyzer(
             path, lines, index, incoming, _project_lookup(project_modules), is_fixable=_fix_availability()
         )
