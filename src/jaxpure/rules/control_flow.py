@@ -20,7 +20,7 @@ def is_boolean_logic(node: cst.BaseExpression) -> bool:
 
 
 class PythonIfOnTracedValue(Rule):
-    """A Python `if`/`elif` or conditional expression on a traced value.
+    """A Python `if`/`elif`, conditional expression or `match` guard on a traced value.
 
     ## What it does
     Flags branches whose condition depends on a traced array inside staged code,
