@@ -10,9 +10,11 @@ and under ``jax.jit`` they now do too.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import importlib.util
 import inspect
+import io
 import os
 import stat
 import subprocess
@@ -30,11 +32,17 @@ import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from jaxpure.api import check_source
+from jaxpure.config import Config
+from jaxpure.discovery import discover
+from jaxpure.engine import check_files
 from jaxpure.findings import Finding
 from jaxpure.fixes import files as files_module
 from jaxpure.fixes import fix_file, fix_source, is_fixable, refusal_reason
+from jaxpure.fixes.apply import NOT_RECHECKED
 from jaxpure.fixes.jp2_at_update import AT_METHODS
 from jaxpure.fixes.jp501_jnp import JNP_TWINS
+from jaxpure.fixing import run_fixes
+from jaxpure.selection import Selection
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "fixes"
 PAIRS = sorted(path.name.removesuffix(".in.py") for path in FIXTURES.glob("*.in.py"))
@@ -309,6 +317,13 @@ PRINT_CASES = [
     ('print(x, "{y}")', 'jax.debug.print("{} {{y}}", x)'),
     ('print(f"{x.shape!r}")', 'jax.debug.print("{}", repr(x.shape))'),
     ("print(f'{x}')", "jax.debug.print('{}', x)"),
+    # Text built before print runs (str(), repr(), str.format, +) would hold the tracer: its values become fields.
+    ('print("x is {}".format(x))', 'jax.debug.print("x is {}", x)'),
+    ('print("{:.2f} and {!r} ({})".format(x, x, w))', 'jax.debug.print("{:.2f} and {!r} ({})", x, x, w)'),
+    ('print("x=" + str(x) + "!", repr(x))', 'jax.debug.print("x={!s}! {!r}", x, x)'),
+    ("print(str(x))", 'jax.debug.print("{!s}", x)'),
+    ('print("shape " + str(x.shape))', 'jax.debug.print("shape {}", str(x.shape))'),
+    ('print("{{x}} {}".format(x))', 'jax.debug.print("{}{}", "{x} ", x)'),
 ]
 
 
@@ -348,12 +363,78 @@ def test_debug_print_shows_what_print_showed(statement, _, capsys):
         ("print(x, flush=True)", "flush="),
         ("print(*xs)", "print(*...)"),
         ('print(f"{x.shape:>5}")', "format spec applied to .shape"),
+        ('print("x is %s" % x)', "%-formatting"),
+        ('print("{0}".format(x))', "numbered or named str.format() field"),
+        ('print("{a}".format(a=x))', "keyword or unpacked arguments"),
+        ('print("{} {}".format(x))', "fewer arguments than fields"),
+        ('print("{}".format(x, y))', "more arguments than fields"),
     ],
 )
 def test_print_fix_refusals(statement, reason):
     node = cst.parse_statement(statement).body[0].value
     assert not is_fixable("JP101", node)
     assert reason in refusal_reason("JP101", node)
+
+
+def test_a_print_split_over_lines_keeps_its_closing_line_and_comments():
+    """Found in equinox (tree_pprint): the closing parenthesis on its own line stays there."""
+    source = "import jax\n\n\ndef f(x):\n    print(\n        pformat(\n            x,\n        )  # why\n    )\n"
+    outcome = _fix_with_fake(source)
+    assert not outcome.refused
+    assert outcome.source.endswith(
+        '    jax.debug.print(\n        "{}",\n        pformat(\n            x,\n        )  # why\n    )\n'
+    )
+
+
+PRINT_UNDER = "import jax\n\n\ndef f(x):\n    print(x)\n    return x\n\n\n{transform}(f)(1.0)\n"
+
+
+@pytest.mark.parametrize(
+    ("transform", "reason"),
+    [
+        ("jax.eval_shape", "under jax.eval_shape the function is traced, never run"),
+        ("jax.make_jaxpr", "under jax.make_jaxpr the function is traced, never run"),
+        ("jax.export.export", "jax.export.export cannot serialize the host callback"),
+    ],
+)
+def test_print_under_a_transform_that_never_runs_callbacks_is_refused(transform, reason):
+    """Found in equinox: a trace-time debug print under eval_shape, the only output it ever gives."""
+    source = PRINT_UNDER.format(transform=transform)
+    findings = check_source(source, "m.py")
+    assert [(f.code, f.fixable) for f in findings] == [("JP101", False)]  # the JSON says so too
+    findings = [dataclasses.replace(f, fixable=True) for f in findings]  # and --fix would refuse it anyway
+    outcome = fix_source(source, findings, real_check(Path("m.py")))
+    assert not outcome.changed
+    assert [f.line for f, _ in outcome.refused] == [5]
+    assert reason in outcome.refused[0][1]
+
+
+def test_print_under_jit_is_still_fixed():
+    source = PRINT_UNDER.format(transform="jax.jit")
+    outcome = fix_source(source, check_source(source, "m.py"), real_check(Path("m.py")))
+    assert 'jax.debug.print("{}", x)' in outcome.source and not outcome.refused
+
+
+def test_debug_print_under_eval_shape_and_export_does_not_do_what_print_did(capsys):
+    """Why those refusals: eval_shape/make_jaxpr never run the callback; export cannot serialize it."""
+
+    def with_print(x):
+        print("traced", x.shape)
+        return x
+
+    def with_debug_print(x):
+        jax.debug.print("staged {}", x)
+        return x
+
+    x = jnp.ones(2)
+    jax.eval_shape(with_print, x)
+    assert capsys.readouterr().out == "traced (2,)\n"
+    jax.eval_shape(with_debug_print, x)
+    jax.make_jaxpr(with_debug_print)(x)
+    jax.effects_barrier()
+    assert capsys.readouterr().out == ""
+    with pytest.raises(NotImplementedError, match="host_callbacks"):
+        jax.export.export(jax.jit(with_debug_print))(jax.ShapeDtypeStruct((2,), jnp.float32))
 
 
 # -- JP201/JP202: .at[] updates ---------------------------------------------------------------------
@@ -397,6 +478,44 @@ def test_where_refuses_a_condition_with_calls_evaluated_twice():
     source = "def f(x):\n    if g(x) > 0:\n        a = x\n        b = 1\n    else:\n        a = -x\n        b = 2\n    return a, b\n"
     ((_, reason),) = _fix_with_fake(source).refused
     assert "evaluated once per output" in reason
+
+
+def _fix_where_only(source: str):
+    return fix_source(source, [f for f in fake_check(source) if f.code == "JP401"], fake_check)
+
+
+WHERE_HEADER = "import math\nimport numpy as np\nimport jax.numpy as jnp\nfrom jax import lax\n\n\n"
+
+
+@pytest.mark.parametrize(
+    ("if_true", "if_false", "callee"),
+    [
+        ("helper(x)", "x", "helper"),
+        ('site["fn"].log_prob(v, c)', 'site["fn"].log_prob(v)', 'site["fn"].log_prob'),  # numpyro
+        ("self.scale(x)", "x", "self.scale"),
+        ("np.random.normal()", "x", "np.random.normal"),
+        ("x", "make()(x)", "make()"),
+    ],
+)
+def test_where_refuses_a_value_that_calls_what_may_raise_or_act(if_true, if_false, callee):
+    """jnp.where runs both values: a call that only made sense on its own branch would now run on both."""
+    body = f"    if c > 0:\n        y = {if_true}\n    else:\n        y = {if_false}\n    return y\n"
+    source = WHERE_HEADER + "class M:\n    def f(self, x, c, site, v):\n" + textwrap.indent(body, "    ")
+    outcome = _fix_where_only(source)
+    assert not outcome.changed
+    ((_, reason),) = outcome.refused
+    assert f"a value calls {callee}(...), which jnp.where would run whichever way" in reason
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["jnp.sin(x)", "lax.exp(x)", "np.exp(x)", "np.linalg.norm(x)", "math.sqrt(2.0) * x", "x.sum()", "x.at[0].set(1.0)", "abs(x)"],
+)
+def test_where_takes_values_that_only_compute(value):
+    source = WHERE_HEADER + f"def f(x, c):\n    y = {value} if c > 0 else x\n    return y\n"
+    outcome = _fix_where_only(source)
+    assert not outcome.refused
+    assert f"y = jnp.where(c > 0, {value}, x)" in outcome.source
 
 
 def test_where_refuses_a_later_output_reading_an_earlier_one():
@@ -561,6 +680,13 @@ def test_a_recheck_crash_is_a_refusal_not_a_crash():
     outcome = fix_source(SIMPLE, fake_check(SIMPLE), crashes)
     assert not outcome.changed
     assert all("re-check failed on the rewritten code: boom" in r for _, r in outcome.refused)
+
+
+def test_a_finding_the_recheck_does_not_report_is_refused_unverified():
+    """A finding reached through a call from another module: a one-module re-check cannot see it go."""
+    outcome = fix_source(SIMPLE, fake_check(SIMPLE), lambda source: [])
+    assert not outcome.changed
+    assert [r for _, r in outcome.refused] == [NOT_RECHECKED, NOT_RECHECKED]
 
 
 def test_stale_findings_are_refused():
@@ -739,6 +865,44 @@ def test_a_file_changed_since_read_is_left_alone(module_file):
 def test_unreadable_file_is_reported(tmp_path):
     result = fix_file(tmp_path / "missing.py", [], fake_check, write=True)
     assert result.outcome is None and "cannot read it" in result.error
+
+
+def _check_and_fix(folder: Path, monkeypatch) -> tuple[list[Finding], str]:
+    monkeypatch.chdir(folder)
+    config = Config()
+    selection = Selection(config)
+    report = check_files(discover(["."]), config, selection)
+    findings = list(report.findings)
+    stderr = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    run_fixes(report, config, selection, diff=False)
+    return findings, stderr.getvalue()
+
+
+def test_the_recheck_knows_the_module_name(tmp_path, monkeypatch):
+    """``from . import filter_jit`` resolves only with the module's name, as the check gave it."""
+    (tmp_path / "equinox").mkdir()
+    (tmp_path / "equinox" / "__init__.py").write_text("")
+    module = tmp_path / "equinox" / "sub.py"
+    module.write_text("import jax\n\nfrom . import filter_jit\n\n\n@filter_jit\ndef f(x):\n    print(x)\n    return x\n")
+    findings, stderr = _check_and_fix(tmp_path, monkeypatch)
+    assert [f.code for f in findings] == ["JP101"]
+    assert 'jax.debug.print("{}", x)' in module.read_text()
+    assert "jaxpure: fixes applied: 1 (JP101: 1) in 1 file(s); refused: 0" in stderr
+
+
+def test_a_finding_from_another_module_is_refused_with_the_reason(tmp_path, monkeypatch):
+    """Found in numpyro: the re-check of one file does not have the calls from the others."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    helper = "import jax\n\n\ndef g(x):\n    print(x)\n    return jax.numpy.sin(x)\n"
+    (tmp_path / "pkg" / "helpers.py").write_text(helper)
+    (tmp_path / "pkg" / "main.py").write_text("import jax\n\nfrom .helpers import g\n\n\n@jax.jit\ndef step(x):\n    return g(x)\n")
+    findings, stderr = _check_and_fix(tmp_path, monkeypatch)
+    assert [(f.path, f.code) for f in findings] == [("pkg/helpers.py", "JP101")]
+    assert (tmp_path / "pkg" / "helpers.py").read_text() == helper
+    assert f"pkg/helpers.py:5:5: JP101 fix refused: {NOT_RECHECKED}" in stderr
+    assert "fixes applied: 0 in 0 file(s); refused: 1 (JP101: 1)" in stderr
 
 
 def test_notebooks_are_not_rewritten(tmp_path):

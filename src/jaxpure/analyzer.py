@@ -124,7 +124,7 @@ class ModuleAnalyzer:
         index: ModuleIndex,
         incoming: list[CallSeed] | None = None,
         project_lookup: ProjectLookup | None = None,
-        is_fixable: Callable[[str, cst.CSTNode], bool] | None = None,
+        is_fixable: Callable[[str, cst.CSTNode, str | None], bool] | None = None,
     ) -> None:
         self.path = path
         self.index = index
@@ -788,7 +788,8 @@ class FunctionWalker:
     def report(self, node: cst.CSTNode, rule: type[Rule] | Rule, details: dict[str, str]) -> None:
         line, column, end_line, end_column = self.segment.span(node)
         context = self.context
-        fixable = bool(rule.fixable and self.module.is_fixable and self.module.is_fixable(rule.code, node))
+        transform = context.transform if context else None
+        fixable = bool(rule.fixable and self.module.is_fixable and self.module.is_fixable(rule.code, node, transform))
         self.findings.append(
             Finding(
                 path=self.module.path,
@@ -800,7 +801,7 @@ class FunctionWalker:
                 message=rule.format_message(**details),
                 trace=TraceInfo(
                     function=self.info.qualname if self.info else None,
-                    transform=context.transform if context else None,
+                    transform=transform,
                     kind=context.kind if context else None,
                     root=context.root if context else None,
                     static_params=context.root_static if context else (),

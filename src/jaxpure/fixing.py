@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 from jaxpure.config import Config
+from jaxpure.discovery import module_name
 from jaxpure.engine import analyze_text
 from jaxpure.findings import Finding, Report
 from jaxpure.fixes import fix_file
@@ -20,23 +21,55 @@ def run_fixes(report: Report, config: Config, selection: Selection, *, diff: boo
         if finding.fixable and not finding.path.endswith(".ipynb"):
             by_path[finding.path].append(finding)
     changed = False
+    applied: Counter = Counter()  # per rule code
+    refused: Counter = Counter()
+    files = 0
     for path, findings in sorted(by_path.items()):
-
-        def recheck(source: str, path: str = path) -> list[Finding]:
-            result = analyze_text(source, path, config)
-            return [f for f in result.findings if selection.enabled(f.code, path)]
-
-        result = fix_file(Path(path), findings, recheck, write=not diff)
+        result = fix_file(Path(path), findings, _recheck(path, config, selection), write=not diff)
         if result.error:
             print(f"jaxpure: {path}: not fixed: {result.error}", file=sys.stderr)
         outcome = result.outcome
         if outcome is not None:
             for finding, reason in outcome.refused:
                 print(f"jaxpure: {path}:{finding.line}:{finding.column}: {finding.code} fix refused: {reason}", file=sys.stderr)
+            refused.update(finding.code for finding, _ in outcome.refused)
         if diff and result.diff:
             sys.stdout.write(result.diff)
             changed = True
-        elif result.written:
-            applied = len(outcome.applied) if outcome else 0
-            print(f"jaxpure: {path}: fixed {applied} finding(s)", file=sys.stderr)
+        if outcome is not None and (result.written or (diff and result.diff)):
+            applied.update(finding.code for finding in outcome.applied)
+            files += 1
+        if result.written:
+            print(f"jaxpure: {path}: fixed {len(outcome.applied) if outcome else 0} finding(s)", file=sys.stderr)
+    if by_path:
+        print(_summary(applied, refused, files, diff), file=sys.stderr)
     return 1 if diff and changed else 0
+
+
+def _recheck(path: str, config: Config, selection: Selection):
+    """Analyze a rewritten source as ``path``, as the check did: with its module name.
+
+    The module name resolves the file's relative imports (``from .._jit import
+    filter_jit``); without it the re-check misses findings the check made.
+    """
+    try:
+        module, is_package = module_name(Path(path))
+    except OSError:
+        module, is_package = None, False
+
+    def recheck(source: str) -> list[Finding]:
+        result = analyze_text(source, path, config, module=module, is_package=is_package)
+        return [f for f in result.findings if selection.enabled(f.code, path)]
+
+    return recheck
+
+
+def _summary(applied: Counter, refused: Counter, files: int, diff: bool) -> str:
+    def counts(counter: Counter) -> str:
+        return f" ({', '.join(f'{code}: {n}' for code, n in sorted(counter.items()))})" if counter else ""
+
+    verb = "would apply" if diff else "applied"
+    return (
+        f"jaxpure: fixes {verb}: {sum(applied.values())}{counts(applied)} in {files} file(s);"
+        f" refused: {sum(refused.values())}{counts(refused)}"
+    )

@@ -9,6 +9,10 @@ imports they need, and verifies the result:
   and can still analyze the module (no new JP000);
 - every comment of a rewritten node is still there.
 
+A finding that the re-check of the unchanged source does not report (one
+reached through a call from another module, which a one-module re-check does
+not see) cannot be verified that way, and is refused before any rewrite.
+
 Other findings may appear after a fix, and that is not held against it: a
 fix can unmask the next bug downstream (``np.sum(np.exp(x))``: once
 ``np.exp`` is ``jnp.exp``, ``np.sum`` is seen to receive a traced value).
@@ -40,6 +44,10 @@ from jaxpure.fixes.registry import FIXERS
 Recheck = Callable[[str], list[Finding]]
 MAX_ROUNDS = 25
 UNANALYZABLE = "JP000"
+NOT_RECHECKED = (
+    "the re-check of this file alone does not report it (it is reached through a call from another module),"
+    " so a rewrite could not be verified"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,8 +170,11 @@ def _plan(module: cst.Module, index: NodeIndex, pending: list[Finding], state: _
         if located is None:
             state.refused[key] = (finding, "the flagged code is not where the finding says (stale findings?)")
             continue
+        if not _reported(state.findings, finding):
+            state.refused[key] = (finding, NOT_RECHECKED)
+            continue
         plan = _Plan(finding, located, key)
-        context = FixContext(names, located.function, located.in_method, located.is_elif)
+        context = FixContext(names, located.function, located.in_method, located.is_elif, finding.trace.transform)
         try:
             plan.rewrite = fixer.rewrite(located.node, context)
             _check_comments_kept(plan.rewrite)
@@ -171,6 +182,16 @@ def _plan(module: cst.Module, index: NodeIndex, pending: list[Finding], state: _
             plan.rewrite, plan.reason = None, str(error)
         plans.append(plan)
     return plans
+
+
+def _reported(findings: list[Finding], finding: Finding) -> bool:
+    """Whether the re-check of the unchanged source reports ``finding``: only then can it verify a rewrite.
+
+    It does not when the finding was reached through a call from another module
+    of the project: the re-check sees one module, without those calls.
+    """
+    where = (finding.code, finding.line, finding.column)
+    return any((f.code, f.line, f.column) == where for f in findings)
 
 
 def _check_comments_kept(rewrite: Rewrite) -> None:

@@ -55,6 +55,7 @@ class FixContext:
     function: cst.FunctionDef | None  # the innermost enclosing ``def``
     in_method: bool  # ``function`` is defined directly in a class body
     is_elif: bool  # the node is the ``If`` of an ``elif``
+    transform: str | None = None  # the finding's transform ("jax.jit", "jax.eval_shape"), if known
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,8 @@ class Fixer:
     node_types: tuple[type[cst.CSTNode], ...]
     refusal: Callable[[cst.CSTNode], str | None]
     rewrite: Callable[[cst.CSTNode, FixContext], Rewrite]
+    # Why the fix cannot serve under a transform (``jax.eval_shape`` never runs a callback); None: it can.
+    transform_refusal: Callable[[str | None], str | None] = lambda transform: None
 
 
 EMPTY_MODULE = cst.Module(body=[])

@@ -4,7 +4,11 @@
 runs every call and shows values. The values must reach it as arguments, not
 be formatted before it runs: ``print(f"loss {loss:.3f}")`` becomes
 ``jax.debug.print("loss {:.3f}", loss)``, and ``print("step", i, x, sep=", ")``
-becomes ``jax.debug.print("step, {}, {}", i, x)``.
+becomes ``jax.debug.print("step, {}, {}", i, x)``. Text built before the
+call (``str(x)``, ``"x={}".format(x)``, ``"x=" + str(x)``) is taken apart the
+same way; ``%``-formatting is refused. So is a print under a transform that
+never runs the callback (``eval_shape``, ``make_jaxpr``) or cannot serialize
+it (``jax.export``).
 
 jax.debug.print (0.10) has two quirks the rewrite works around:
 
@@ -27,6 +31,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from jaxpure.catalog import TRANSFORMS
 from jaxpure.fixes.base import FixContext, Fixer, Refused, Rewrite, dotted, source_of
 
 NODE_TYPES = (cst.Call,)
@@ -114,7 +119,79 @@ def _value_segments(value: cst.BaseExpression) -> list[Segment]:
         return _fstring_segments(value)
     if isinstance(value, cst.ConcatenatedString):
         return _value_segments(value.left) + _value_segments(value.right)
-    return [_field(value, None, None)]
+    return _text_segments(value) or [_field(value, None, None)]
+
+
+def _text_segments(value: cst.BaseExpression) -> list[Segment] | None:
+    """What an expression that turns values into text would show, with the values as fields.
+
+    ``str(x)``, ``repr(x)``, ``"x={}".format(x)`` and ``"x=" + str(x)`` format
+    ``x`` when ``print`` is called; passed to jax.debug.print as they are, they
+    would show the tracer on every call. ``None``: not such an expression.
+    """
+    if isinstance(value, (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString)):
+        return None if _is_bytes(value) else _value_segments(value)
+    if isinstance(value, cst.Call):
+        return _conversion_call_segments(value) or _format_call_segments(value)
+    if isinstance(value, cst.BinaryOperation):
+        if isinstance(value.operator, cst.Modulo) and _text_segments(value.left) is not None:
+            raise Refused("%-formatting turns the values into text before jax.debug.print runs; use an f-string")
+        if isinstance(value.operator, cst.Add):
+            left, right = _text_segments(value.left), _text_segments(value.right)
+            if left is None and right is None:
+                return None  # numbers, arrays, or strings jaxpure cannot tell apart from them
+            # One side is text, so both are: str.format shows a str as it is.
+            return (left or [_field(value.left, None, None)]) + (right or [_field(value.right, None, None)])
+    return None
+
+
+def _conversion_call_segments(call: cst.Call) -> list[Segment] | None:
+    """``str(x)`` → the field ``{!s}`` of ``x`` (``repr`` → ``{!r}``, ``ascii`` → ``{!a}``)."""
+    if not (isinstance(call.func, cst.Name) and call.func.value in _CONVERSION_FUNCTIONS.values()):
+        return None
+    if len(call.args) != 1 or call.args[0].star or call.args[0].keyword is not None:
+        return None
+    conversion = next(c for c, name in _CONVERSION_FUNCTIONS.items() if name == call.func.value)
+    return [_field(call.args[0].value, conversion, None)]
+
+
+def _format_call_segments(call: cst.Call) -> list[Segment] | None:
+    """``"a {} b {:.2f}".format(x, y)`` → text and fields, as an f-string would give them."""
+    func = call.func
+    if not (isinstance(func, cst.Attribute) and func.attr.value == "format"):
+        return None
+    receiver = func.value
+    if not isinstance(receiver, (cst.SimpleString, cst.ConcatenatedString)) or _is_bytes(receiver):
+        return None
+    template = receiver.evaluated_value
+    if not isinstance(template, str):
+        return None  # a concatenation with an f-string in it
+    if any(arg.star or arg.keyword is not None for arg in call.args):
+        raise Refused("str.format() with keyword or unpacked arguments: the fields cannot be matched to values")
+    values = [arg.value for arg in call.args]
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as error:
+        raise Refused(f"a str.format() template that does not parse: {error}") from error
+    segments: list[Segment] = []
+    for text, name, spec, conversion in parsed:
+        if text and segments and isinstance(segments[-1], Text):
+            segments[-1] = Text(segments[-1].value + text)  # "{{" ends a piece of its own
+        elif text:
+            segments.append(Text(text))
+        if name is None:
+            continue
+        if name != "":
+            raise Refused("a numbered or named str.format() field ({0}, {name}): write an f-string")
+        if spec and _has_brace(spec):
+            raise Refused("a str.format() field with a nested spec")
+        index = sum(isinstance(s, Field) for s in segments)
+        if index >= len(values):
+            raise Refused("str.format() has fewer arguments than fields")
+        segments.append(_field(values[index], conversion, (Text(spec),) if spec else None))
+    if sum(isinstance(s, Field) for s in segments) != len(values):
+        raise Refused("str.format() has more arguments than fields")
+    return segments
 
 
 def _is_bytes(value: cst.BaseExpression) -> bool:
@@ -256,6 +333,9 @@ def _quoted(value: str, quote: str = '"') -> str:
 
 def rewrite(node: cst.CSTNode, context: FixContext) -> Rewrite:
     segments = _print_segments(node)
+    reason = transform_refusal(context.transform)
+    if reason is not None:
+        raise Refused(reason)
     assert isinstance(node, cst.Call)
     quote = _preferred_quote(node)
     fmt, values = format_string(segments, quote)
@@ -263,6 +343,30 @@ def rewrite(node: cst.CSTNode, context: FixContext) -> Rewrite:
     function, needed = context.names.jax_debug_print()
     call = node.with_changes(func=dotted(function), args=_arguments(node, [literal, *values]))
     return Rewrite(node, (call,), frozenset({needed}) if needed else frozenset())
+
+
+# Transforms that trace the function to serialize it: jax.export (and jax2tf, built on it)
+# cannot serialize a host callback, so jax.debug.print would make the export itself fail
+# ("serialization of host_callbacks is not yet implemented", jax 0.10.2).
+_SERIALIZING = frozenset({"jax.export.export", "jax.experimental.export.export", "jax.experimental.jax2tf.convert"})
+
+
+def transform_refusal(transform: str | None) -> str | None:
+    """Why jax.debug.print could not do what ``print`` did under ``transform``; None: it can.
+
+    Under ``eval_shape``/``make_jaxpr`` the body is traced and never run: the
+    trace-time ``print`` is the only output there is, and ``jax.debug.print``
+    would print nothing at all. (A function also reached from ``jit`` can be
+    listed under either transform: refusing it is the cautious side.)
+    """
+    if transform is None:
+        return None
+    known = TRANSFORMS.get(transform)
+    if known is not None and known.abstract:
+        return f"under {transform} the function is traced, never run: jax.debug.print would never print"
+    if transform in _SERIALIZING:
+        return f"{transform} cannot serialize the host callback jax.debug.print stages"
+    return None
 
 
 def _format_literal(node: cst.Call, fmt: str) -> cst.SimpleString | None:
@@ -307,18 +411,25 @@ def _preferred_quote(node: cst.Call) -> str:
 
 
 def _arguments(node: cst.Call, values: list[cst.BaseExpression]) -> list[cst.Arg]:
-    """New arguments laid out like the old ones: the k-th keeps the k-th comma where it can."""
+    """New arguments laid out like the old ones: the k-th keeps the k-th comma where it can.
+
+    The last keeps the old last one's whitespace too: the line break (and any
+    comment) before a closing parenthesis on its own line.
+    """
     old = list(node.args)
     args = []
     for index, value in enumerate(values):
         last = index == len(values) - 1
+        after: cst.BaseParenthesizableWhitespace = cst.SimpleWhitespace("")
         if last:
             comma = old[-1].comma if old else cst.MaybeSentinel.DEFAULT
+            after = old[-1].whitespace_after_arg if old else after
         elif index < len(old) - 1:
             comma = old[index].comma  # it is followed by an argument in the old call too
+            after = old[index].whitespace_after_arg
         else:
             comma = _fresh_comma(node)
-        args.append(cst.Arg(value=value, comma=comma))
+        args.append(cst.Arg(value=value, comma=comma, whitespace_after_arg=after))
     return args
 
 
@@ -334,4 +445,6 @@ def _fresh_comma(node: cst.Call) -> cst.Comma:
     return cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
 
 
-FIXER = Fixer(codes=("JP101",), node_types=NODE_TYPES, refusal=refusal, rewrite=rewrite)
+FIXER = Fixer(
+    codes=("JP101",), node_types=NODE_TYPES, refusal=refusal, rewrite=rewrite, transform_refusal=transform_refusal
+)

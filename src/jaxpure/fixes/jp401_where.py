@@ -16,9 +16,11 @@ element by element:
 Refused: a missing ``else`` (the other value is not known here), branches
 doing anything else, list/dict/set displays (``jnp.where`` would turn them
 into one array), a branch reading a name it assigned before, a later output
-reading a name an earlier output rebinds, and a condition with calls when it
-would be evaluated more than once. Comments inside the ``if`` are kept, on
-their own lines above the result.
+reading a name an earlier output rebinds, a condition with calls when it
+would be evaluated more than once, and (checked in ``rewrite``, which knows
+the module's imports) a value calling anything but jax/numpy/math functions
+and local arrays' methods: ``jnp.where`` evaluates both values. Comments
+inside the ``if`` are kept, on their own lines above the result.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from jaxpure.fixes.base import FixContext, Fixer, Refused, Rewrite, dotted
+from jaxpure.cstnodes import code_children
+from jaxpure.fixes.base import FixContext, Fixer, Refused, Rewrite, dotted, source_of
+from jaxpure.fixes.bindings import first_parameter, local_names
 
 NODE_TYPES = (cst.If, cst.IfExp)
 
@@ -65,6 +69,12 @@ def refusal(node: cst.CSTNode) -> str | None:
 # -- reading the if statement -------------------------------------------------------------------
 
 
+# The analyzer asks for the refusal of every traced ``elif`` of a chain, and each one's shape
+# is the rest of the chain: without a bound, a chain of n traced branches costs n² (1,000
+# took 38 s).
+_MAX_BRANCHES = 50
+
+
 def _shape(node: cst.CSTNode) -> Shape:
     if not isinstance(node, cst.If):
         raise Refused("not an if statement")
@@ -73,6 +83,8 @@ def _shape(node: cst.CSTNode) -> Shape:
     while True:
         conditions.append(current.test)
         suites.append(current.body)
+        if len(conditions) > _MAX_BRANCHES:  # each elif of the chain is read from here on: bounded, not quadratic
+            raise Refused(f"more than {_MAX_BRANCHES} branches: that many nested jnp.where read worse than jnp.select")
         if isinstance(current.orelse, cst.If):
             current = current.orelse
         elif isinstance(current.orelse, cst.Else):
@@ -147,7 +159,7 @@ def _check_values(values, what: str = "value") -> None:
     for value in values:
         if isinstance(value, _DISPLAYS) or (what == "value" and isinstance(value, cst.Tuple)):
             raise Refused(f"a {what} is a list/dict/set/tuple display, which jnp.where would turn into one array")
-        if _contains(value, _NOT_A_VALUE):
+        if _holds_not_a_value(value):
             raise Refused(f"a {what} holds a lambda, yield, await or := (evaluated when it was not before)")
 
 
@@ -179,43 +191,62 @@ def _value_of(arm: Arm, key: str | int) -> cst.BaseExpression:
     return dict(arm.outputs)[key]
 
 
-class _Finder(cst.CSTVisitor):
-    def __init__(self, types: tuple[type[cst.CSTNode], ...]) -> None:
-        self.types = types
-        self.found = False
+# The analyzer asks ``refusal`` once per finding, and conditional expressions nest: each of
+# 1,000 nested ``a if c else (...)`` is a finding, and walking each one's values anew was
+# quadratic in the nodes walked (cubic in time: libcst's visitors rebuild every node they
+# pass; 1,000 took 36 s). The answer is kept per node instead, by identity (libcst nodes
+# hash and compare by identity), which keeps those nodes alive: the memo is emptied when
+# it grows past a bound.
+_MEMO_LIMIT = 100_000
+_HOLDS_NOT_A_VALUE: dict[cst.CSTNode, bool] = {}
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if isinstance(node, self.types):
-            self.found = True
-        return not self.found
+
+def _holds_not_a_value(node: cst.CSTNode) -> bool:
+    """Whether ``node`` is or holds a lambda, yield, await or ``:=``: each node looked at once."""
+    memo = _HOLDS_NOT_A_VALUE
+    if len(memo) > _MEMO_LIMIT:
+        memo.clear()
+    known = memo.get(node)
+    if known is not None:
+        return known
+    found: dict[cst.CSTNode, bool] = {}
+    stack: list[tuple[cst.CSTNode, bool]] = [(node, False)]
+    while stack:  # children before their parent, without recursion (the nesting can be deep)
+        current, children_done = stack.pop()
+        if children_done:
+            found[current] = isinstance(current, _NOT_A_VALUE) or any(
+                found[child] if child in found else memo[child] for child in code_children(current)
+            )
+        elif current not in found and current not in memo:
+            stack.append((current, True))
+            stack.extend((child, False) for child in code_children(current))
+    memo.update(found)
+    return found[node]
 
 
 def _contains(node: cst.CSTNode, types: tuple[type[cst.CSTNode], ...]) -> bool:
-    finder = _Finder(types)
-    node.visit(finder)
-    return finder.found
-
-
-class _Reads(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.names: set[str] = set()
-
-    def visit_Name(self, node: cst.Name) -> None:
-        self.names.add(node.value)
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        node.value.visit(self)  # ``.attr`` is not a variable
-        return False
-
-    def visit_Arg(self, node: cst.Arg) -> bool:
-        node.value.visit(self)  # ``keyword=`` is not a variable
-        return False
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, types):
+            return True
+        stack.extend(code_children(current))
+    return False
 
 
 def _names_read(node: cst.CSTNode) -> set[str]:
-    reads = _Reads()
-    node.visit(reads)
-    return reads.names
+    """The variables ``node`` reads: every name but attribute names and ``keyword=`` names."""
+    names: set[str] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            names.add(current.value)
+        elif isinstance(current, cst.Attribute | cst.Arg):
+            stack.append(current.value)  # ``.attr`` and ``keyword=`` are not variables
+        else:
+            stack.extend(code_children(current))
+    return names
 
 
 # -- writing the jnp.where version ---------------------------------------------------------------
@@ -228,9 +259,11 @@ def rewrite(node: cst.CSTNode, context: FixContext) -> Rewrite:
         reason = refusal(node)
         if reason:
             raise Refused(reason)
+        _check_calls([node.body, node.orelse], context)
         call = _where(jnp, node.test, node.body, node.orelse).with_changes(lpar=node.lpar, rpar=node.rpar)
         return Rewrite(node, (call,), imports)
     shape = _shape(node)
+    _check_calls([value for arm in shape.arms for _, value in arm.outputs], context)
     statements = _assignments(shape, jnp) if shape.kind == "assign" else [_return(shape, jnp)]
     if context.is_elif:
         # ``elif c: … else: …`` becomes ``else:`` holding the where; the first if stays as it is.
@@ -240,6 +273,63 @@ def rewrite(node: cst.CSTNode, context: FixContext) -> Rewrite:
         )
     statements[0] = statements[0].with_changes(leading_lines=[*node.leading_lines, *_comment_lines(node)])
     return Rewrite(node, tuple(statements), imports)
+
+
+# ``jnp.where`` evaluates every branch's value, whichever way the condition goes. A call into
+# jax, numpy (not numpy.random) or math computes a value and nothing else; so does a method of
+# a local array (``x.sum()``, ``x.at[i].set(v)``). Any other call may raise or act when its
+# branch was not taken (numpyro: ``site["fn"].log_prob(value, intermediates)`` only when there
+# are intermediates).
+_PURE_MODULES = ("jax", "math", "numpy")
+_IMPURE_MODULES = ("numpy.random",)
+_PURE_BUILTINS = frozenset({"abs"})
+
+
+def _check_calls(values: list[cst.BaseExpression], context: FixContext) -> None:
+    for value in values:
+        stack: list[cst.CSTNode] = [value]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, cst.Call) and not _computes_only(current.func, context):
+                raise Refused(
+                    f"a value calls {_callee(current.func)}(...), which jnp.where would run whichever way the"
+                    " condition goes"
+                )
+            stack.extend(code_children(current))
+
+
+def _computes_only(func: cst.BaseExpression, context: FixContext) -> bool:
+    """Whether calling ``func`` only computes a value: a jax/numpy/math function or a local array's method."""
+    root, path, through_subscript = func, [], False
+    while isinstance(root, (cst.Attribute, cst.Subscript)):
+        if isinstance(root, cst.Attribute):
+            path.append(root.attr.value)
+        elif not (isinstance(root.value, cst.Attribute) and root.value.attr.value == "at"):
+            through_subscript = True  # ``site["fn"].log_prob``: an object looked up, not an array method
+        root = root.value
+    if not isinstance(root, cst.Name):
+        return False
+    bound = context.names.bindings.get(root.value)
+    if bound is not None:  # a module-level name: a function of a module, or something else
+        qualified = ".".join([bound, *reversed(path)])
+        return not through_subscript and _within(qualified, _PURE_MODULES) and not _within(qualified, _IMPURE_MODULES)
+    if not path:  # a builtin, or a function of the module or the enclosing one
+        local = local_names(context.function) if context.function is not None else set()
+        return root.value in _PURE_BUILTINS and root.value not in local
+    if through_subscript:
+        return False
+    if context.in_method and root.value == first_parameter(context.function):
+        return False  # ``self.helper(x)``: the object's own code
+    return True
+
+
+def _within(qualified: str, modules: tuple[str, ...]) -> bool:
+    return any(qualified == module or qualified.startswith(module + ".") for module in modules)
+
+
+def _callee(func: cst.BaseExpression) -> str:
+    text = source_of(func)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _where(jnp: str, condition, if_true, if_false) -> cst.Call:
