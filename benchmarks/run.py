@@ -96,7 +96,8 @@ def run_once(command: list[str], cwd: Path) -> Measure:
     peak = [0]
     done = threading.Event()
     start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    errors = tempfile.TemporaryFile()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=errors)
 
     def sample() -> None:
         while not done.wait(0.02):
@@ -109,6 +110,7 @@ def run_once(command: list[str], cwd: Path) -> Measure:
     done.set()
     sampler.join()
     process.returncode = os.waitstatus_to_exitcode(status)
+    _check_ran(command, process.returncode, errors)
     return Measure(
         wall=wall,
         cpu=usage.ru_utime + usage.ru_stime,
@@ -116,6 +118,15 @@ def run_once(command: list[str], cwd: Path) -> Measure:
         peak_tree_mb=max(peak[0], usage.ru_maxrss) / 1024,
         returncode=process.returncode,
     )
+
+
+def _check_ran(command: list[str], returncode: int, errors) -> None:
+    """Stop on a command that failed rather than checked (exit 1 means findings, for every tool here)."""
+    errors.seek(0)
+    text = errors.read().decode(errors="replace")
+    errors.close()
+    if returncode not in (0, 1) or "Traceback (most recent call last)" in text or "No module named" in text:
+        sys.exit(f"benchmark: {' '.join(command[:4])} ... failed (exit {returncode}):\n{text[-2000:]}")
 
 
 def run_median(command: list[str], repeat: int, prepare=None) -> Measure:

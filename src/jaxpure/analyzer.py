@@ -497,10 +497,13 @@ class FunctionWalker:
     # -- names ----------------------------------------------------------------------------
 
     def resolve(self, node: cst.BaseExpression) -> str | None:
-        dotted = dotted_name(node)
-        if dotted is None:
+        imports = self.module.index.imports
+        root = node
+        while type(root) is cst.Attribute:
+            root = root.value
+        if type(root) is not cst.Name or not imports.may_resolve(root.value):
             return None
-        return self.module.index.imports.resolve_dotted(dotted, self.locals)
+        return imports.resolve_dotted(dotted_name(node), self.locals)
 
     # -- analysis ----------------------------------------------------------------------------
 

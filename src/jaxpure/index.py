@@ -396,14 +396,16 @@ class _IndexBuilder(FastNodeVisitor):
 
     # -- roots ------------------------------------------------------------------
 
-    def transform_of(self, node: ast.expr) -> tuple[Transform, list[ast.keyword], bool] | None:
+    def transform_of(
+        self, node: ast.expr, qualified: str | None = None
+    ) -> tuple[Transform, list[ast.keyword], bool] | None:
         """``(transform, keywords, takes_function_next)`` for an expression that applies a transform.
 
         ``jax.jit`` → no keywords; ``partial(jax.jit, static_argnums=1)`` and the
         factory ``jax.jit(static_argnames="n")`` → their keywords, and the function
         comes as the first argument of the next call.
         """
-        qualified = self.resolve(node)
+        qualified = qualified or self.resolve(node)
         if qualified in self.index.transforms:
             return self.index.transforms[qualified], [], False
         if not isinstance(node, ast.Call):
@@ -495,13 +497,13 @@ class _IndexBuilder(FastNodeVisitor):
             return found, bound + len(node.args) - 1, names
         return None
 
-    def _roots_from_call(self, node: ast.Call) -> None:
-        applied = self.transform_of(node.func)
+    def _roots_from_call(self, node: ast.Call, qualified: str | None) -> None:
+        """``qualified``: what ``node.func`` resolves to (the caller has it)."""
+        applied = self.transform_of(node.func, qualified)
         if applied is not None and applied[2]:  # partial(jax.jit, ...)(f) / jax.jit(static_argnames=...)(f)
             transform, keywords, _ = applied
             candidates = [(node.args[0], transform)] if node.args else []
         else:
-            qualified = self.resolve(node.func)
             transform = self.index.transforms.get(qualified) if qualified else None
             if transform is None:
                 return
@@ -550,9 +552,9 @@ class _IndexBuilder(FastNodeVisitor):
     # -- statements and expressions ----------------------------------------------
 
     def visit_Call(self, node: ast.Call) -> None:
-        self._roots_from_call(node)
-        function = self.function
         called = self.resolve(node.func)
+        self._roots_from_call(node, called)
+        function = self.function
         if called is not None:
             if catalog.is_key_consumer(called):
                 if function:

@@ -87,7 +87,17 @@ class ImportMap:
                 qualified = canonical + qualified[len(prefix) :]
         return qualified
 
+    def may_resolve(self, head: str) -> bool:
+        """Whether a dotted name starting with ``head`` can resolve: most names in code are locals
+        (``self.f()``, ``x.sum()``), and saying no to them early saves building their dotted names."""
+        return head in self.aliases or head in _BUILTINS
+
     def resolve_ast(self, node: ast.expr, shadowed: frozenset[str] | set[str] = frozenset()) -> str | None:
+        root = node
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name) or not self.may_resolve(root.id):
+            return None
         dotted = ast_dotted_name(node)
         return self.resolve_dotted(dotted, shadowed) if dotted else None
 
