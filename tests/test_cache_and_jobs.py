@@ -270,7 +270,7 @@ def test_the_fast_index_visitor_visits_as_ast_nodevisitor_does() -> None:
 
 
 def test_the_key_reuse_shortcut_keeps_every_reuse() -> None:
-    """Untraced functions with one key consumer are not parsed; those that can reuse a key still are."""
+    """Untraced functions whose key consumers take different keys are not parsed; those that can reuse one still are."""
     from jaxpure.api import check_source
 
     source = textwrap.dedent("""
@@ -289,6 +289,21 @@ def test_the_key_reuse_shortcut_keeps_every_reuse() -> None:
             a = jax.random.normal(key, (3,))
             b = jax.random.uniform(key, (3,))
             return a + b
+
+
+        def split_then_draw(key):
+            k1, k2 = jax.random.split(key)
+            return jax.random.normal(k1, (3,)) + jax.random.uniform(key=k2, shape=(3,))
+
+
+        def same_item_twice(keys):
+            a = jax.random.normal(keys[0], (3,))
+            return a + jax.random.uniform(keys[0], (3,))
+
+
+        def by_keyword_and_position(key):
+            a = jax.random.normal(key=key, shape=(3,))
+            return a + jax.random.bernoulli(key, 0.5)
 
 
         def in_a_loop(key):
@@ -311,6 +326,8 @@ def test_the_key_reuse_shortcut_keeps_every_reuse() -> None:
     found = {(f.code, f.trace.function) for f in check_source(source, "keys.py")}
     assert {code for code, function in found if function == "twice"} == {"JP302"}
     assert {code for code, function in found if function == "in_a_loop"} == {"JP303"}
+    assert {code for code, function in found if function == "same_item_twice"} == {"JP302"}
+    assert {code for code, function in found if function == "by_keyword_and_position"} == {"JP302"}
     assert {code for code, function in found if function == "through_a_helper"} == {"JP302"}
     assert {code for code, function in found if function == "Sampler.through_a_method"} == {"JP302"}
-    assert not {function for _, function in found} & {"once", "draw", "Sampler.draw"}
+    assert not {function for _, function in found} & {"once", "draw", "Sampler.draw", "split_then_draw"}

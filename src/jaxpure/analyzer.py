@@ -219,17 +219,23 @@ class ModuleAnalyzer:
     def _may_reuse_keys(self, function: FunctionInfo) -> bool:
         """Whether untraced key-reuse analysis (JP302/JP303) could find anything in ``function``.
 
-        It cannot when the ``ast`` index saw one key consumer in it, outside
-        any loop, and no call that consumes keys elsewhere (module functions
-        that use keys, ``lax`` loops): two consumptions of one key need two.
-        That spares parsing a third of the untraced functions of a typical
-        corpus. The shortcut holds while key reuse is the only thing the
+        It cannot when the ``ast`` index saw its key consumers consume
+        different keys (``k1``, ``k2``, ``keys[0]``), outside any loop, and no
+        call that consumes keys elsewhere (module functions that use keys,
+        ``lax`` loops): two consumptions of one key need one key twice. That
+        spares parsing most untraced functions that draw random numbers. The shortcut holds while key reuse is the only thing the
         "everywhere" rules look for in such functions: a new everywhere rule
         switches it off (``_KEY_ONLY_EVERYWHERE``).
         """
         if not function.uses_random:
             return False
-        if function.key_sites != 1 or function.key_in_loop or function.calls_lax or not _KEY_ONLY_EVERYWHERE:
+        if (
+            function.key_sites == 0  # uses keys only through its callees
+            or function.repeats_key_argument
+            or function.key_in_loop
+            or function.calls_lax
+            or not _KEY_ONLY_EVERYWHERE
+        ):
             return True
         for name in function.calls:
             if name.startswith("self."):

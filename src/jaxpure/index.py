@@ -45,9 +45,11 @@ class FunctionInfo:
     calls: set[str] = field(default_factory=set)  # plain names and self.methods it calls
     uses_random: bool = False  # calls a jax.random key consumer
     key_sites: int = 0  # calls to jax.random key consumers in its body (lambdas included)
+    key_arguments: set[str] = field(default_factory=set)  # what those calls consume: ``key``, ``keys[0]``
+    repeats_key_argument: bool = False  # two of them consume the same key expression
     key_in_loop: bool = False  # one of them is inside a loop or comprehension
     calls_lax: bool = False  # calls a jax.lax transform (loops take keys into their bodies)
-    builds_compiled: bool = False  # applies a compiling transform (JP502 candidates)
+    builds_compiled: bool = False  # calls a compiling transform's result at once, or builds one in a loop (JP502)
     transforms_lambda: bool = False  # hands a lambda to a transform: the lambda is a traced root
     global_rebinds: set[str] = field(default_factory=set)
     method_kind: str | None = None  # "static" | "class" for @staticmethod / @classmethod
@@ -209,6 +211,7 @@ class _IndexBuilder(FastNodeVisitor):
         self.module_body: set[ast.stmt] = set()
         self.top_level_assigned: set[str] = set()
         self.called_attributes: set[int] = set()  # id() of ``self.m`` nodes that are called
+        self.called_at_once: set[int] = set()  # id() of calls whose result is called: ``jax.jit(f)(x)``
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         """``partial(self._m, ...)``, ``tree_map(self._m, ...)``: a method used as a value."""
@@ -518,8 +521,8 @@ class _IndexBuilder(FastNodeVisitor):
             for keyword in node.keywords:
                 if keyword.arg in ("fun", "f", "body_fun", "cond_fun", "true_fun", "false_fun", "fn"):
                     candidates.append((keyword.value, transform))
-        if self.function:
-            self.function.builds_compiled |= transform.name in catalog.REBUILD_COMPILES
+        if self.function and transform.name in catalog.REBUILD_COMPILES and self._may_compile_afresh(node, transform):
+            self.function.builds_compiled = True
         outer = self.composed_under.get(id(node))
         if transform.kind == STAGING:
             outer = transform if outer is None or transform.compiling else outer
@@ -552,6 +555,8 @@ class _IndexBuilder(FastNodeVisitor):
     # -- statements and expressions ----------------------------------------------
 
     def visit_Call(self, node: ast.Call) -> None:
+        if isinstance(node.func, ast.Call):
+            self.called_at_once.add(id(node.func))
         called = self.resolve(node.func)
         self._roots_from_call(node, called)
         function = self.function
@@ -560,6 +565,10 @@ class _IndexBuilder(FastNodeVisitor):
                 if function:
                     function.uses_random = True
                     function.key_sites += 1
+                    argument = key_argument_identity(node)
+                    if argument is not None:
+                        function.repeats_key_argument |= argument in function.key_arguments
+                        function.key_arguments.add(argument)
                     function.key_in_loop |= self.loop_depth > 0
                 else:
                     self._mark_module_code()
@@ -582,6 +591,21 @@ class _IndexBuilder(FastNodeVisitor):
             if applied and applied[0].name in catalog.REBUILD_COMPILES:
                 self._mark_module_code()  # jax.jit(...)(x) at module level
         self.generic_visit(node)
+
+    def _may_compile_afresh(self, node: ast.Call, transform: Transform) -> bool:
+        """What JP502 looks for, or more: a transform of a function that may be new each time
+        (anything but a module-level function or an import), called at once or built in a loop."""
+        if id(node) not in self.called_at_once and not self.loop_depth:
+            return False
+        # libcst lists keywords among a call's arguments: the rule's first argument may be one.
+        arguments = [*node.args, *(keyword.value for keyword in node.keywords)]
+        if not arguments or transform.name in catalog.ALWAYS_RETRACES:
+            return bool(arguments)
+        argument = arguments[0]
+        if isinstance(argument, ast.Name):
+            module_level = argument.id in self.imports.own_names or argument.id in self.imports.aliases
+            return not module_level or argument.id in self._shadowed()
+        return not isinstance(argument, ast.Attribute)
 
     def _mutates(self, name: str) -> None:
         if self.function is None or name not in self.function.local_names:
@@ -711,3 +735,24 @@ def _str_literals(node: ast.expr) -> list[str]:
 
 def _sequence_items(node: ast.expr) -> list[ast.expr]:
     return list(node.elts) if isinstance(node, ast.Tuple | ast.List) else []
+
+
+def key_argument_identity(call: ast.Call) -> str | None:
+    """What a key consumer consumes, spelled as ``keys.py`` tells keys apart (``key``,
+    ``self.key``, ``keys[0]``); None where it tracks no key (then it cannot report a reuse).
+
+    Only ever as fine as ``keys.py``: two calls it sees consuming one key get one spelling here.
+    """
+    argument = next((k.value for k in call.keywords if k.arg == "key"), None)
+    if argument is None:
+        positional = [a for a in call.args if not isinstance(a, ast.Starred)]
+        if not positional:
+            return None
+        argument = positional[0]
+    if isinstance(argument, ast.Subscript):
+        base = ast_dotted_name(argument.value)
+        index = argument.slice
+        if base and isinstance(index, ast.Constant) and isinstance(index.value, int):
+            return f"{base}[{index.value}]"
+        return None
+    return ast_dotted_name(argument)
