@@ -5,6 +5,7 @@ JAX behaviour the experiments rely on is what the installed JAX does."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -241,3 +242,18 @@ def test_key_reuse_checker_sees_typed_keys_only() -> None:
         reuse(jax.random.PRNGKey(0))  # a legacy key: the checker cannot tell
         with pytest.raises(jax.errors.KeyReuseError):
             reuse(jax.random.wrap_key_data(jax.random.PRNGKey(0)))
+
+
+def test_hostile_modules_do_not_reach_jaxpures_own_output(tmp_path) -> None:
+    """Through the command line: the JSON on stdout is whole, and nothing the modules wrote is in it."""
+    hostile = [RUNTIME_FIXTURES / f"{name}.py" for name in ("hostile_flood", "hostile_flood_fd", "hostile_exit")]
+    completed = subprocess.run(
+        [sys.executable, "-m", "jaxpure", "check", "--no-cache", "--runtime", "--format", "json", *map(str, hostile)],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )
+    assert completed.returncode == 1, completed.stderr
+    assert len(completed.stdout) < 10_000  # the modules wrote megabytes
+    report = json.loads(completed.stdout)
+    assert [(Path(f["path"]).stem, f["runtime"]["status"]) for f in report["findings"]] == [
+        ("hostile_exit", "skipped"), ("hostile_flood", "skipped"), ("hostile_flood_fd", "skipped")
+    ]
