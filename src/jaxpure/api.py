@@ -8,7 +8,7 @@ from pathlib import Path
 from jaxpure.cache import CACHE_DIR_NAME, ResultCache
 from jaxpure.config import Config
 from jaxpure.discovery import discover
-from jaxpure.engine import analyze_text, cache_namespace, check_files
+from jaxpure.engine import analyze_text, cache_namespace, check_files, fewer_collections
 from jaxpure.findings import Finding, Report
 from jaxpure.selection import Selection
 
@@ -29,7 +29,8 @@ def check_source(
     """
     config = config or Config()
     selection = Selection(config)
-    result = analyze_text(source, path, config, noqa=apply_noqa, tree=tree)
+    with fewer_collections():  # flake8 calls this per file, under the default GC thresholds
+        result = analyze_text(source, path, config, noqa=apply_noqa, tree=tree)
     findings = [f for f in result.findings if selection.enabled(f.code, path if path != "<string>" else None)]
     return sorted(findings, key=lambda f: f.sort_key)
 

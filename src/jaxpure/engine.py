@@ -306,7 +306,7 @@ def check_files(
     cache: ResultCache | None = None,
     noqa: bool = True,
 ) -> Report:
-    with _fewer_collections():
+    with fewer_collections():
         return _check_files(files, config, selection or Selection(config), jobs, cache, noqa)
 
 
@@ -318,7 +318,7 @@ _GC_THRESHOLD = 10_000
 
 
 @contextmanager
-def _fewer_collections():
+def fewer_collections():
     saved = gc.get_threshold()
     gc.set_threshold(max(saved[0], _GC_THRESHOLD), *saved[1:])
     try:
