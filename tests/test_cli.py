@@ -135,3 +135,15 @@ def test_fix_rewrites_then_is_idempotent_and_diff_writes_nothing(project: Path) 
 def test_fix_with_diff_requires_fix(project: Path) -> None:
     result = run("check", "--diff", "buggy.py", cwd=project)
     assert result.returncode == 2 and "--diff goes with --fix" in result.stderr
+
+
+def test_the_static_check_never_imports_jax_or_the_checked_code(project: Path) -> None:
+    (project / "buggy.py").write_text(BUGGY + "\nraise SystemExit('the checked module ran')\n")
+    completed = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "jaxpure", "check", "--no-cache", "--jobs", "1", "."],
+        cwd=project, capture_output=True, text=True, timeout=120,
+    )
+    assert completed.returncode == 1 and "JP101" in completed.stdout
+    imported = {line.split("|")[-1].strip() for line in completed.stderr.splitlines() if line.startswith("import time:")}
+    assert "libcst" in imported  # the listing is real
+    assert not {name for name in imported if name.split(".")[0] in ("jax", "jaxlib", "buggy", "clean")}
