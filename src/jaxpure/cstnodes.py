@@ -141,3 +141,18 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
         fields = _visited_fields(node)
         accessor = _ACCESSORS[type(node)] = _libcst_children if fields is None else _accessor(fields)
     return accessor(node)
+
+
+def names_read(node: cst.CSTNode) -> set[str]:
+    """The variables ``node`` reads: every name but attribute names and ``keyword=`` names."""
+    names: set[str] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            names.add(current.value)
+        elif isinstance(current, cst.Attribute | cst.Arg):
+            stack.append(current.value)  # ``.attr`` and ``keyword=`` are not variables
+        else:
+            stack.extend(code_children(current))
+    return names

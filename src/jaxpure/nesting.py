@@ -56,19 +56,13 @@ def too_deeply_nested(tree: ast.AST, lines: list[str], limit: int = MAX_EXPRESSI
     stack: list[ast.AST] = [tree]
     while stack:  # statements and the other nodes that are not expressions (iterative: blocks nest too)
         node = stack.pop()
-        for name in node._fields:
-            value = getattr(node, name, None)
-            if type(value) is not list:
-                if not isinstance(value, ast.AST):
-                    continue
-                value = (value,)
-            for item in value:
-                if not isinstance(item, ast.AST) or not long_enough(item):
-                    continue
-                if not isinstance(item, ast.expr):
-                    stack.append(item)
-                elif _deeper_than(item, limit) and (found is None or _position(item) < _position(found)):
-                    found = item
+        for item in _children(node):
+            if not long_enough(item):
+                continue
+            if not isinstance(item, ast.expr):
+                stack.append(item)
+            elif _deeper_than(item, limit) and (found is None or _position(item) < _position(found)):
+                found = item
     if found is None:
         return None
     line = lines[found.lineno - 1] if found.lineno <= len(lines) else ""
@@ -85,16 +79,21 @@ def _deeper_than(root: ast.expr, limit: int) -> bool:
         node, depth = stack.pop()
         if depth > limit:
             return True
-        for name in node._fields:
-            value = getattr(node, name, None)
-            if type(value) is not list:
-                if not isinstance(value, ast.AST):
-                    continue
-                value = (value,)
-            for child in value:
-                if isinstance(child, ast.expr):
-                    if not isinstance(child, _LEAVES):
-                        stack.append((child, depth + 1))
-                elif isinstance(child, ast.AST):  # comprehensions, keywords, a lambda's arguments
-                    stack.append((child, depth))
+        for child in _children(node):
+            if not isinstance(child, ast.expr):  # comprehensions, keywords, a lambda's arguments
+                stack.append((child, depth))
+            elif not isinstance(child, _LEAVES):
+                stack.append((child, depth + 1))
     return False
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    """``ast.iter_child_nodes`` without the generator (this runs on every node of long statements)."""
+    found = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if type(value) is list:
+            found.extend(item for item in value if isinstance(item, ast.AST))
+        elif isinstance(value, ast.AST):
+            found.append(value)
+    return found

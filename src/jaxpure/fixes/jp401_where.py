@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from jaxpure.cstnodes import code_children
+from jaxpure.cstnodes import code_children, names_read
 from jaxpure.fixes.base import FixContext, Fixer, Refused, Rewrite, dotted, source_of
 from jaxpure.fixes.bindings import first_parameter, local_names
 
@@ -168,7 +168,7 @@ def _check_order(shape: Shape) -> None:
     for arm in shape.arms:
         assigned: set[str] = set()
         for key, value in arm.outputs:
-            used = _names_read(value) & assigned
+            used = names_read(value) & assigned
             if used:
                 raise Refused(f"a branch reads {min(used)} after assigning it")
             if isinstance(key, str):
@@ -177,7 +177,7 @@ def _check_order(shape: Shape) -> None:
     rebound: set[str] = set()
     for key in order:
         reads = set().union(
-            *(_names_read(c) for c in shape.conditions), *(_names_read(_value_of(arm, key)) for arm in shape.arms)
+            *(names_read(c) for c in shape.conditions), *(names_read(_value_of(arm, key)) for arm in shape.arms)
         )
         if reads & rebound:
             raise Refused(f"{min(reads & rebound)} would be read after the rewrite already rebound it")
@@ -234,19 +234,6 @@ def _contains(node: cst.CSTNode, types: tuple[type[cst.CSTNode], ...]) -> bool:
     return False
 
 
-def _names_read(node: cst.CSTNode) -> set[str]:
-    """The variables ``node`` reads: every name but attribute names and ``keyword=`` names."""
-    names: set[str] = set()
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.Name):
-            names.add(current.value)
-        elif isinstance(current, cst.Attribute | cst.Arg):
-            stack.append(current.value)  # ``.attr`` and ``keyword=`` are not variables
-        else:
-            stack.extend(code_children(current))
-    return names
 
 
 # -- writing the jnp.where version ---------------------------------------------------------------

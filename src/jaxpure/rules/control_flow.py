@@ -6,7 +6,7 @@ import libcst as cst
 
 from jaxpure import catalog
 from jaxpure.catalog import STAGING
-from jaxpure.cstnodes import code_children
+from jaxpure.cstnodes import code_children, names_read
 from jaxpure.rules.base import TRACED, Rule
 
 
@@ -71,23 +71,12 @@ class PythonIfOnTracedValue(Rule):
         if isinstance(node, cst.MatchCase):
             test = node.guard
             # A guard on a name the pattern captures: its value is not followed (it may shadow a parameter).
-            if test is None or _names(test) & _captured(node.pattern):
+            if test is None or names_read(test) & _captured(node.pattern):
                 return
         else:
             test = node.test
         if not is_boolean_logic(test) and ctx.truth_traced(test):
             ctx.report(node, self)
-
-
-def _names(node: cst.CSTNode) -> set[str]:
-    found: set[str] = set()
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.Name):
-            found.add(current.value)
-        stack.extend(code_children(current))
-    return found
 
 
 def _captured(pattern: cst.MatchPattern) -> set[str]:
