@@ -198,13 +198,27 @@ def test_json_notebook_findings_carry_the_cell_and_in_cell_lines():
 # --- sarif ---
 
 
-def sarif_schema() -> dict:
-    """The official SARIF 2.1.0 schema, from ``shared/`` beside the repository."""
-    relative = Path("schemas") / "sarif-schema-2.1.0.json"
+SCHEMA = Path("schemas") / "sarif-schema-2.1.0.json"
+VENDORED_SCHEMA = Path(__file__).parent / SCHEMA  # a copy, for checkouts without shared/ beside them
+
+
+def _shared_schema() -> Path | None:
+    """The official SARIF 2.1.0 schema in ``shared/`` beside the repository, the project's contract."""
     for shared in (Path(__file__).parents[2] / "shared", Path("..") / "shared"):
-        if (shared / relative).is_file():
-            return json.loads((shared / relative).read_text(encoding="utf-8"))
-    pytest.fail("the SARIF schema was not found at ../shared/schemas/sarif-schema-2.1.0.json")
+        if (shared / SCHEMA).is_file():
+            return shared / SCHEMA
+    return None
+
+
+def sarif_schema() -> dict:
+    return json.loads((_shared_schema() or VENDORED_SCHEMA).read_text(encoding="utf-8"))
+
+
+def test_the_vendored_schema_is_the_shared_one() -> None:
+    shared = _shared_schema()
+    if shared is None:
+        pytest.skip("no shared/ beside this checkout")
+    assert VENDORED_SCHEMA.read_bytes() == shared.read_bytes()
 
 
 def sarif(report: Report, ctx: OutputContext) -> dict:
