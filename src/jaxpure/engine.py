@@ -19,7 +19,7 @@ import threading
 import traceback
 import warnings
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,7 +37,7 @@ from jaxpure.suppress import apply_noqa, skips_file
 # libcst, the analyzer and the rules are imported when a module is analyzed, not
 # before: a warm run that finds every result in the cache never loads them.
 if TYPE_CHECKING:
-    from jaxpure.analyzer import CallSeed
+    from jaxpure.contexts import CallSeed
 
 _MENTIONS_JAX = re.compile(r"\b(jax|flax|equinox|haiku)\b")
 _MAX_ROUNDS = 8
@@ -368,6 +368,7 @@ def _check_files(
             for task, result in zip(tasks, _run_cached(tasks, workers, cache, keys, known_keys)):
                 results[task.file] = result
             pending = _new_seeds(pending, results, incoming, by_module)
+        workers.share_catalog()
     if cache is not None:
         if stored is None and run_key is not None and not any(r.internal_error for r in results.values()):
             record = {
@@ -493,6 +494,9 @@ class _Workers:
         self.jobs = max(1, min(jobs, files // 4 or 1))
         self.shared = shared
         self.pool: ProcessPoolExecutor | None = None
+        # The output's rule catalog, built by a worker (which has the rules imported anyway): here
+        # it would cost importing libcst and every rule at the end of the run, with no worker busy.
+        self.catalog: Future | None = None
 
     def __enter__(self) -> _Workers:
         return self
@@ -509,6 +513,7 @@ class _Workers:
         if self.pool is None:
             # The analyzer (and libcst) is imported by each worker, at the same time, not first here.
             self.pool = ProcessPoolExecutor(self.jobs, initializer=_start_worker, initargs=self.shared)
+            self.catalog = self.pool.submit(_worker_catalog)
         order = sorted(range(len(tasks)), key=lambda i: -_size(tasks[i].file))
         results: list[ModuleResult | None] = [None] * len(tasks)
         items = [(tasks[i].file, tasks[i].incoming) for i in order]
@@ -522,6 +527,16 @@ class _Workers:
                 if results[position] is None:
                     results[position] = self._isolated(tasks[position])
         return results  # type: ignore[return-value]
+
+    def share_catalog(self) -> None:
+        """Hand the output the catalog a worker built, if one did."""
+        if self.catalog is None:
+            return
+        try:
+            catalog = self.catalog.result()
+        except Exception:  # noqa: BLE001 - a broken pool: the output imports the rules itself
+            return
+        _output_catalog().preload_catalog(catalog)
 
     def _isolated(self, task: _Task) -> ModuleResult:
         """One task in a worker of its own: a file that kills its worker is reported, not fatal."""
@@ -539,6 +554,10 @@ def _start_worker(project_modules: frozenset[str], config: Config, noqa: bool) -
     global _SHARED
     _SHARED = (project_modules, config, noqa)
     gc.set_threshold(max(gc.get_threshold()[0], _GC_THRESHOLD), *gc.get_threshold()[1:])
+
+
+def _worker_catalog() -> dict:
+    return _output_catalog().load_catalog()
 
 
 def _run_in_worker(item: tuple[SourceFile, tuple[CallSeed, ...]]) -> ModuleResult:

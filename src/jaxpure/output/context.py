@@ -58,8 +58,9 @@ def preload_catalog(catalog: dict[str, RuleInfo]) -> None:
     """Use ``catalog`` instead of importing the registry (which imports libcst with the rules).
 
     A warm run whose results all come from the cache uses the catalog the
-    run that computed them saved, with them: the cache's namespace includes
-    jaxpure's code, so it is this catalog.
+    run that computed them saved, with them (the cache's namespace includes
+    jaxpure's code, so it is this catalog); a parallel run, the one a worker
+    built.
     """
     global _PRELOADED
     _PRELOADED = dict(catalog)
