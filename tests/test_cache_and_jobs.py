@@ -113,6 +113,18 @@ def test_editing_an_imported_module_changes_findings_reached_from_its_callers(pr
     assert codes(after, "model.py") == codes(before, "model.py")
 
 
+def test_editing_an_imported_function_changes_what_its_callers_find(project: Path) -> None:
+    """train.py is unchanged; whether its ``if`` is on a traced value depends on what helpers.py returns."""
+    before = check(project, "project")
+    guard = next(int(c.split("@")[1]) for c in codes(before, "train.py") if c.startswith("JP401"))
+    predicate = "    return isinstance(x, (int, float))  # a Python bool, whatever x is"
+    edit(project / "project" / "helpers.py", predicate, "    return x > 0  # now an array")
+    after = check(project, "project")
+    assert f"JP401@{guard - 2}" in codes(after, "train.py")  # the guard on is_concrete(x)
+    edit(project / "project" / "helpers.py", "    return x > 0  # now an array", predicate)
+    assert check(project, "project") == before
+
+
 def test_adding_and_removing_a_module_of_the_package(project: Path) -> None:
     before = check(project, "project")
     (project / "project" / "extra.py").write_text(textwrap.dedent("""

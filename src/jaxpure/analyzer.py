@@ -58,8 +58,12 @@ class ModuleAnalyzer:
         incoming: list[CallSeed] | None = None,
         project_lookup: ProjectLookup | None = None,
         is_fixable: Callable[[str, cst.CSTNode, str | None], bool] | None = None,
+        untraced_elsewhere: frozenset[str] = frozenset(),
     ) -> None:
         self.path = path
+        # Functions of other project modules (``module:qualname``) known to return no traced value.
+        self.untraced_elsewhere = untraced_elsewhere
+        self._incoming = frozenset(call.function for call in incoming or ())
         self.index = index
         self.segments = SegmentCache(lines, index.top_spans, index.functions)
         self.contexts: dict[str, Context] = {}
@@ -262,6 +266,10 @@ class ModuleAnalyzer:
     def returns_traced(self, function: str) -> bool | None:
         result = self.results.get(function)
         return result.returns_traced if result is not None else None
+
+    def untraced_returns(self) -> frozenset[str]:
+        """The functions other modules call that return no traced value (for those callers' analysis)."""
+        return frozenset(f for f in self._incoming if f in self.results and not self.results[f].returns_traced)
 
     def reach_other_module(self, call: CallSeed) -> None:
         key = (call.module, call.function)
@@ -574,10 +582,14 @@ class FunctionWalker:
         context = replace(self.context, traced_params=frozenset(traced_params), static_params=frozenset())
         self.module.reach(self.info.qualname if self.info else None, callee, context)
 
-    def _reach_other_module(self, node: cst.Call) -> None:
+    def _in_other_module(self, func: cst.BaseExpression) -> tuple[str, str] | None:
+        """``(module, qualname)`` of the project function ``func`` names in another module, if it does."""
         lookup = self.module.project_lookup
-        qualified = self.resolve(node.func) if lookup is not None else None
-        located = lookup(qualified) if qualified and not qualified.startswith(_LIBRARIES) else None
+        qualified = self.resolve(func) if lookup is not None else None
+        return lookup(qualified) if qualified and not qualified.startswith(_LIBRARIES) else None
+
+    def _reach_other_module(self, node: cst.Call) -> None:
+        located = self._in_other_module(node.func)
         if located is None:
             return
         positions = {i for i, a in enumerate(node.args) if a.keyword is None and not a.star and self.values.traced(a.value)}
@@ -674,10 +686,15 @@ class FunctionWalker:
         return traced
 
     def _callee_returns_traced(self, node: cst.Call, args_traced: bool) -> bool | None:
-        callee, _ = self._callee(node.func)
-        if callee is None or not args_traced:
+        if not args_traced:
             return None
-        return self.module.returns_traced(callee.qualname)
+        callee, _ = self._callee(node.func)
+        if callee is not None:
+            return self.module.returns_traced(callee.qualname)
+        located = self._in_other_module(node.func)
+        if located is not None and f"{located[0]}:{located[1]}" in self.module.untraced_elsewhere:
+            return False
+        return None
 
     # -- keys -----------------------------------------------------------------------------------
 

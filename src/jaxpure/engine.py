@@ -39,6 +39,8 @@ from jaxpure.suppress import apply_noqa, skips_file
 if TYPE_CHECKING:
     from jaxpure.contexts import CallSeed
 
+    _WorkItem = tuple[SourceFile, tuple[CallSeed, ...], frozenset[str]]  # a task without what every task shares
+
 _MENTIONS_JAX = re.compile(r"\b(jax|flax|equinox|haiku)\b")
 _MAX_ROUNDS = 8
 
@@ -48,6 +50,8 @@ class ModuleResult:
     findings: list[Finding] = field(default_factory=list)
     outgoing: list[CallSeed] = field(default_factory=list)
     internal_error: str | None = None
+    # Functions other modules call (``incoming``) whose returns hold no traced value, by qualname.
+    untraced_returns: frozenset[str] = frozenset()
 
 
 def unanalyzable(path: str, reason: str, line: int = 1, column: int = 1) -> Finding:
@@ -80,14 +84,16 @@ def analyze_text(
     project_modules: frozenset[str] = frozenset(),
     noqa: bool = True,
     tree: ast.Module | None = None,
+    untraced_returns: frozenset[str] = frozenset(),
 ) -> ModuleResult:
     """Every finding in one module's text (before select/ignore; after noqa unless ``noqa=False``).
 
     ``tree`` is the text's ``ast`` when the caller already has it (flake8 does),
-    to save parsing it again.
+    to save parsing it again. ``untraced_returns``: functions of other project
+    modules (``module:qualname``) known to return no traced value.
     """
     text = text.removeprefix("\ufeff")  # a BOM left in by the caller: the parser of a str rejects it
-    arguments = (text, path, config, module, is_package, incoming, project_modules, noqa, tree)
+    arguments = (text, path, config, module, is_package, incoming, project_modules, noqa, tree, untraced_returns)
     try:
         return _analyze_text(*arguments)
     except Exception as error:
@@ -162,6 +168,7 @@ def _analyze_text(
     project_modules: frozenset[str],
     noqa: bool,
     tree: ast.Module | None,
+    untraced_returns: frozenset[str],
 ) -> ModuleResult:
     import libcst as cst
 
@@ -193,14 +200,15 @@ def _analyze_text(
     try:
         index = build_index(tree, module, is_package, extra)
         analyzer = ModuleAnalyzer(
-            path, lines, index, incoming, _project_lookup(project_modules), is_fixable=_fix_availability()
+            path, lines, index, incoming, _project_lookup(project_modules), is_fixable=_fix_availability(),
+            untraced_elsewhere=untraced_returns,
         )
         findings = analyzer.run()
     except cst.ParserSyntaxError as error:
         return ModuleResult([unanalyzable(path, f"syntax error (libcst): {error.message}", error.raw_line, error.raw_column + 1)])
     if noqa:
         findings = apply_noqa(findings, lines)
-    return ModuleResult(findings, list(analyzer.outgoing.values()))
+    return ModuleResult(findings, list(analyzer.outgoing.values()), untraced_returns=analyzer.untraced_returns())
 
 
 # Statements only Python 3.12+ parses (PEP 695): `type X = ...`, `def f[T](...)`, `class C[T]:`.
@@ -251,6 +259,7 @@ class _Task:
     project_modules: frozenset[str]
     config: Config
     noqa: bool
+    untraced_returns: frozenset[str] = frozenset()  # ``module:qualname`` of other modules' functions
 
 
 def _run_task(task: _Task) -> ModuleResult:
@@ -264,7 +273,7 @@ def _run_task(task: _Task) -> ModuleResult:
             return _run_notebook(task, text)
         return analyze_text(
             text, file.display, task.config, file.module, file.is_package,
-            list(task.incoming), task.project_modules, task.noqa,
+            list(task.incoming), task.project_modules, task.noqa, untraced_returns=task.untraced_returns,
         )
     except Exception as error:  # noqa: BLE001 - reported per file, the run goes on
         return ModuleResult(internal_error=describe_internal_error(error))
@@ -338,6 +347,7 @@ def _check_files(
     project_modules = frozenset(f.module for f in files if f.module)
     by_module = {f.module: f for f in files if f.module}
     incoming: dict[str, dict[str, CallSeed]] = {}
+    untraced: dict[str, frozenset[str]] = {}  # module -> its functions, reached from others, that return no tracer
     results: dict[SourceFile, ModuleResult] = {}
     pending = list(files)
     keys = _Keys(project_modules, noqa) if cache is not None else None
@@ -361,13 +371,18 @@ def _check_files(
                 tasks, known_keys = first, first_keys
             else:
                 tasks = [
-                    _Task(f, tuple(sorted(incoming.get(f.module, {}).values(), key=repr)), project_modules, config, noqa)
+                    _Task(
+                        f, tuple(sorted(incoming.get(f.module, {}).values(), key=repr)), project_modules, config, noqa,
+                        _untraced_callees(results.get(f), untraced),
+                    )
                     for f in pending
                 ]
                 known_keys = None
             for task, result in zip(tasks, _run_cached(tasks, workers, cache, keys, known_keys)):
                 results[task.file] = result
-            pending = _new_seeds(pending, results, incoming, by_module)
+            seeded = _new_seeds(pending, results, incoming, by_module)
+            informed = _callers_of_changed_returns(pending, results, untraced, files)
+            pending = sorted(set(seeded) | informed, key=lambda f: f.display)
         workers.share_catalog()
     if cache is not None:
         if stored is None and run_key is not None and not any(r.internal_error for r in results.values()):
@@ -407,6 +422,40 @@ def _new_seeds(
                 seeds[call.function] = merged
                 changed.add(target)
     return sorted(changed, key=lambda f: f.display)
+
+
+def _callers_of_changed_returns(
+    analyzed: list[SourceFile],
+    results: dict[SourceFile, ModuleResult],
+    untraced: dict[str, frozenset[str]],
+    files: list[SourceFile],
+) -> set[SourceFile]:
+    """Record which functions reached from other modules return no traced value; return the
+    modules calling one whose answer changed (they assumed "traced in, traced out")."""
+    changed: set[tuple[str, str]] = set()
+    for file in analyzed:
+        if file.module is None:
+            continue
+        now = results[file].untraced_returns
+        before = untraced.get(file.module, frozenset())
+        if now != before:
+            untraced[file.module] = now
+            changed |= {(file.module, function) for function in now ^ before}
+    if not changed:
+        return set()
+    return {
+        file for file in files
+        if file in results and any((call.module, call.function) in changed for call in results[file].outgoing)
+    }
+
+
+def _untraced_callees(result: ModuleResult | None, untraced: dict[str, frozenset[str]]) -> frozenset[str]:
+    """The functions a module called last time that are known to return no traced value."""
+    if result is None:
+        return frozenset()
+    return frozenset(
+        f"{call.module}:{call.function}" for call in result.outgoing if call.function in untraced.get(call.module, ())
+    )
 
 
 def _output_catalog():
@@ -459,7 +508,8 @@ class _Keys:
             return None
         file = task.file
         seeds = sorted(repr(_stable(seed)) for seed in task.incoming)
-        return content_key(data, repr((file.display, file.module, file.is_package, seeds, self.shared)))
+        untraced = sorted(task.untraced_returns)
+        return content_key(data, repr((file.display, file.module, file.is_package, seeds, untraced, self.shared)))
 
 
 def _stable(value: object) -> object:
@@ -517,7 +567,7 @@ class _Workers:
         order = sorted(range(len(tasks)), key=lambda i: -_size(tasks[i].file))
         results: list[ModuleResult | None] = [None] * len(tasks)
         batches = _batches(order, tasks)
-        items = [[(tasks[i].file, tasks[i].incoming) for i in batch] for batch in batches]
+        items = [[(tasks[i].file, tasks[i].incoming, tasks[i].untraced_returns) for i in batch] for batch in batches]
         try:
             for batch, batch_results in zip(batches, self.pool.map(_run_batch_in_worker, items)):
                 for position, result in zip(batch, batch_results):
@@ -544,7 +594,7 @@ class _Workers:
         """One task in a worker of its own: a file that kills its worker is reported, not fatal."""
         try:
             with ProcessPoolExecutor(1, initializer=_start_worker, initargs=self.shared) as pool:
-                return pool.submit(_run_in_worker, (task.file, task.incoming)).result()
+                return pool.submit(_run_in_worker, (task.file, task.incoming, task.untraced_returns)).result()
         except BrokenProcessPool:
             return ModuleResult(internal_error="the worker process analyzing this file died (out of memory, or a crash)")
 
@@ -579,7 +629,7 @@ def _batches(order: list[int], tasks: list[_Task]) -> list[list[int]]:
     return batches
 
 
-def _run_batch_in_worker(items: list[tuple[SourceFile, tuple[CallSeed, ...]]]) -> list[ModuleResult]:
+def _run_batch_in_worker(items: list[_WorkItem]) -> list[ModuleResult]:
     return [_run_in_worker(item) for item in items]
 
 
@@ -587,10 +637,10 @@ def _worker_catalog() -> dict:
     return _output_catalog().load_catalog()
 
 
-def _run_in_worker(item: tuple[SourceFile, tuple[CallSeed, ...]]) -> ModuleResult:
-    file, incoming = item
+def _run_in_worker(item: _WorkItem) -> ModuleResult:
+    file, incoming, untraced_returns = item
     assert _SHARED is not None
-    return _run_task(_Task(file, incoming, *_SHARED))
+    return _run_task(_Task(file, incoming, *_SHARED, untraced_returns))
 
 
 def _size(file: SourceFile) -> int:
