@@ -29,11 +29,9 @@ import re
 import warnings
 from pathlib import Path
 
+import hypothesis
+import hypothesmith
 import pytest
-
-hypothesis = pytest.importorskip("hypothesis")
-hypothesmith = pytest.importorskip("hypothesmith")
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

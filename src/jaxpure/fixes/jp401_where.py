@@ -234,8 +234,6 @@ def _contains(node: cst.CSTNode, types: tuple[type[cst.CSTNode], ...]) -> bool:
     return False
 
 
-
-
 # -- writing the jnp.where version ---------------------------------------------------------------
 
 
