@@ -146,23 +146,26 @@ class ModuleAnalyzer:
         findings = [f for result in self.results.values() for f in result.findings]
         for function in self.index.functions.values():
             if function.qualname not in self.contexts and (
-                self._may_reuse_keys(function) or function.builds_compiled or function.transforms_lambda
+                self.may_reuse_keys(function) or function.builds_compiled or function.transforms_lambda
             ):
                 findings.extend(self._analyze_untraced(function))
         if self.index.module_code_tops:
             findings.extend(self._analyze_module_code())
         return _deduplicate(findings)
 
-    def _may_reuse_keys(self, function: FunctionInfo) -> bool:
-        """Whether untraced key-reuse analysis (JP302/JP303) could find anything in ``function``.
+    def may_reuse_keys(self, function: FunctionInfo) -> bool:
+        """Whether key-reuse analysis (JP302/JP303) could find anything in ``function``.
 
         It cannot when the ``ast`` index saw its key consumers consume
         different keys (``k1``, ``k2``, ``keys[0]``), outside any loop, and no
         call that consumes keys elsewhere (module functions that use keys,
         ``lax`` loops): two consumptions of one key need one key twice. That
-        spares parsing most untraced functions that draw random numbers. The shortcut holds while key reuse is the only thing the
-        "everywhere" rules look for in such functions: a new everywhere rule
-        switches it off (``_KEY_ONLY_EVERYWHERE``).
+        spares the key walk of most functions that draw random numbers, and
+        parsing most untraced ones. Skipping the parse holds while key reuse is
+        the only thing the "everywhere" rules look for in such functions: a new
+        everywhere rule switches it off (``_KEY_ONLY_EVERYWHERE``). A ``lax``
+        loop body is always walked: a key from outside consumed once there is
+        consumed on every iteration.
         """
         if not function.uses_random:
             return False
@@ -477,7 +480,7 @@ class FunctionWalker:
         self._walk(body)
         if function is not None and self.context is not None:
             self._check_static_params(function)
-        if self.info is None or self.info.uses_random or self._calls_key_consumers():
+        if self.info is None or self._is_lax_loop_body() or self.module.may_reuse_keys(self.info):
             loop_names = self.locals if self._is_lax_loop_body() else None
             for node, rule in keys.find_key_reuse(body, self.resolve, self._key_params_consumed, loop_names):
                 self.report(node, rule, {})
@@ -701,15 +704,6 @@ class FunctionWalker:
     def _is_lax_loop_body(self) -> bool:
         return self.info is not None and self.info.qualname in self.module.lax_loop_bodies
 
-    def _calls_key_consumers(self) -> bool:
-        if self.info is None:
-            return False
-        index = self.module.index
-        return any(
-            (callee := index.function_for_name(name, self.info.qualname)) is not None and callee.uses_random
-            for name in self.info.calls
-        )
-
     def _key_params_consumed(self, node: cst.Call) -> list[cst.BaseExpression]:
         """Arguments of a call to a module function that consumes its key parameters."""
         callee, bound = self._callee(node.func)
@@ -843,7 +837,7 @@ def _array_uses(body: cst.CSTNode, names: frozenset[str], resolve) -> set[str]:
     return used
 
 
-# The "everywhere" rules the key-reuse shortcut (``ModuleAnalyzer._may_reuse_keys``) was
+# The "everywhere" rules the key-reuse shortcut (``ModuleAnalyzer.may_reuse_keys``) was
 # checked against: in an untraced function that only uses keys, none but key reuse can fire.
 _KEY_ONLY_EVERYWHERE = {code for code, rule in RULES.items() if rule.scope == EVERYWHERE} <= {
     "JP000", "JP302", "JP303", "JP502", "JP503",
