@@ -615,6 +615,7 @@ def test_output_cut_short_by_a_closed_pipe(tmp_path: Path) -> None:
     ({"many.py": MANY_FINDINGS}, ("--format", "json"), 1),
     ({"many.py": MANY_FINDINGS}, ("--show-source",), 1),
     ({"clean.py": "import jax\n"}, (), 0),
+    ({"fixable.py": "import jax\n\n\n@jax.jit\ndef f(x):\n    print(x)\n    return x\n"}, ("--fix", "--diff"), 1),
 ])
 @pytest.mark.parametrize("stderr_too", [False, True], ids=["stdout", "stdout_and_stderr"])
 def test_a_reader_gone_before_the_report_keeps_the_exit_status(
@@ -637,7 +638,8 @@ def test_a_reader_gone_before_the_report_keeps_the_exit_status(
     if not stderr_too:
         error = result.stderr.decode()
         assert "Traceback" not in error and "Exception ignored" not in error, error
-        assert ("Found" if status else "No findings") in error  # the summary still goes to stderr
+        summary = "fixes would apply" if "--diff" in args else "Found" if status else "No findings"
+        assert summary in error  # the summary still goes to stderr
 
 
 def test_a_file_too_large_to_be_source(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from jaxpure import __version__
 from jaxpure.config import Config, ConfigError, find_pyproject, load_config, validate_code_prefix
 from jaxpure.discovery import MissingPath
+from jaxpure.streams import drop_broken_output, write
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `jaxpure rules | head -1`; a check keeps its status (see _check)
-        _drop_broken_output(sys.stdout)
+        drop_broken_output(sys.stdout)
         return EXIT_CLEAN
 
 
@@ -167,38 +168,13 @@ def _check(args: argparse.Namespace) -> int:
     context = OutputContext(show_source=args.show_source, color=_use_color())
     # A reader that goes away (`jaxpure check | head -1`) ends the output, not the status:
     # the report is complete, and the findings decide (under `set -o pipefail` too).
-    _write(sys.stdout, FORMATS[args.format](report, context))
-    _write(sys.stderr, render_summary(report, context.severity) + "\n")
+    write(sys.stdout, FORMATS[args.format](report, context))
+    write(sys.stderr, render_summary(report, context.severity) + "\n")
     for error in report.internal_errors:
-        _write(sys.stderr, f"jaxpure: internal error in {error}\n  please report this at the jaxpure issue tracker\n")
+        write(sys.stderr, f"jaxpure: internal error in {error}\n  please report this at the jaxpure issue tracker\n")
     if report.internal_errors:
         return EXIT_ERROR
     return EXIT_FINDINGS if report.findings else EXIT_CLEAN
-
-
-def _write(stream, text: str) -> None:
-    """Write and flush; a reader that has gone (a broken pipe) is no error: the rest is dropped."""
-    try:
-        stream.write(text)
-        stream.flush()
-    except BrokenPipeError:
-        _drop_broken_output(stream)
-
-
-def _drop_broken_output(stream) -> None:
-    """Point a stream whose reader has gone at /dev/null: what is still buffered must not fail
-    again when Python flushes it at exit ("Exception ignored ... BrokenPipeError", status 120)."""
-    try:
-        descriptor = stream.fileno()
-        devnull = os.open(os.devnull, os.O_WRONLY)
-    except (AttributeError, ValueError, OSError):  # not a real file (a test's StringIO)
-        return
-    try:
-        os.dup2(devnull, descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(devnull)
 
 
 def _apply_baseline(report, args):

@@ -12,6 +12,7 @@ from jaxpure.engine import analyze_text
 from jaxpure.findings import Finding, Report
 from jaxpure.fixes import fix_file
 from jaxpure.selection import Selection
+from jaxpure.streams import write
 
 
 def run_fixes(report: Report, config: Config, selection: Selection, *, diff: bool) -> int:
@@ -27,22 +28,23 @@ def run_fixes(report: Report, config: Config, selection: Selection, *, diff: boo
     for path, findings in sorted(by_path.items()):
         result = fix_file(Path(path), findings, _recheck(path, config, selection), write=not diff)
         if result.error:
-            print(f"jaxpure: {path}: not fixed: {result.error}", file=sys.stderr)
+            write(sys.stderr, f"jaxpure: {path}: not fixed: {result.error}\n")
         outcome = result.outcome
         if outcome is not None:
             for finding, reason in outcome.refused:
-                print(f"jaxpure: {path}:{finding.line}:{finding.column}: {finding.code} fix refused: {reason}", file=sys.stderr)
+                where = f"{path}:{finding.line}:{finding.column}"
+                write(sys.stderr, f"jaxpure: {where}: {finding.code} fix refused: {reason}\n")
             refused.update(finding.code for finding, _ in outcome.refused)
         if diff and result.diff:
-            sys.stdout.write(result.diff)
+            write(sys.stdout, result.diff)  # a reader gone (`| head`) ends the patch, not the status
             changed = True
         if outcome is not None and (result.written or (diff and result.diff)):
             applied.update(finding.code for finding in outcome.applied)
             files += 1
         if result.written:
-            print(f"jaxpure: {path}: fixed {len(outcome.applied) if outcome else 0} finding(s)", file=sys.stderr)
+            write(sys.stderr, f"jaxpure: {path}: fixed {len(outcome.applied) if outcome else 0} finding(s)\n")
     if by_path:
-        print(_summary(applied, refused, files, diff), file=sys.stderr)
+        write(sys.stderr, _summary(applied, refused, files, diff) + "\n")
     return 1 if diff and changed else 0
 
 
