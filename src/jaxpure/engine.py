@@ -19,8 +19,6 @@ import threading
 import traceback
 import warnings
 from collections.abc import Iterable
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -33,13 +31,13 @@ from jaxpure.findings import Finding, Report
 from jaxpure.selection import Selection
 from jaxpure.source import Unreadable, read_bytes, read_source, source_lines
 from jaxpure.suppress import apply_noqa, skips_file
+from jaxpure.workers import Workers
 
 # libcst, the analyzer and the rules are imported when a module is analyzed, not
 # before: a warm run that finds every result in the cache never loads them.
 if TYPE_CHECKING:
     from jaxpure.contexts import CallSeed
 
-    _WorkItem = tuple[SourceFile, tuple[CallSeed, ...], frozenset[str]]  # a task without what every task shares
 
 _MENTIONS_JAX = re.compile(r"\b(jax|flax|equinox|haiku)\b")
 _MAX_ROUNDS = 8
@@ -253,7 +251,7 @@ def _fix_availability():
 
 
 @dataclass(frozen=True, slots=True)
-class _Task:
+class Task:
     file: SourceFile
     incoming: tuple[CallSeed, ...]
     project_modules: frozenset[str]
@@ -262,7 +260,7 @@ class _Task:
     untraced_returns: frozenset[str] = frozenset()  # ``module:qualname`` of other modules' functions
 
 
-def _run_task(task: _Task) -> ModuleResult:
+def run_task(task: Task) -> ModuleResult:
     """One module in a worker: never raises, so one bad file cannot stop the run."""
     file = task.file
     try:
@@ -296,7 +294,7 @@ def describe_internal_error(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}{where}"
 
 
-def _run_notebook(task: _Task, text: str) -> ModuleResult:
+def _run_notebook(task: Task, text: str) -> ModuleResult:
     from jaxpure import notebook
 
     try:
@@ -323,13 +321,13 @@ def check_files(
 # Python's cyclic GC run thousands of young collections and a few dozen full ones with
 # its default threshold of 700: 15% of a cold run. 10,000 cuts that to a third for the
 # same peak memory (measured on the corpus; 5,000 and 20,000 are both slower).
-_GC_THRESHOLD = 10_000
+GC_THRESHOLD = 10_000
 
 
 @contextmanager
 def fewer_collections():
     saved = gc.get_threshold()
-    gc.set_threshold(max(saved[0], _GC_THRESHOLD), *saved[1:])
+    gc.set_threshold(max(saved[0], GC_THRESHOLD), *saved[1:])
     try:
         yield
     finally:
@@ -351,7 +349,7 @@ def _check_files(
     results: dict[SourceFile, ModuleResult] = {}
     pending = list(files)
     keys = _Keys(project_modules, noqa) if cache is not None else None
-    first = [_Task(f, (), project_modules, config, noqa) for f in files]
+    first = [Task(f, (), project_modules, config, noqa) for f in files]
     first_keys = [keys.key(task) for task in first] if keys is not None else None
     # A re-run with nothing changed: the whole run's results at once, without loading
     # each module's entry, its calls into other modules, or the analyzer.
@@ -363,7 +361,7 @@ def _check_files(
         _output_catalog().preload_catalog(stored["catalog"])
     else:
         stored = None
-    with _Workers(jobs, len(files), (project_modules, config, noqa)) as workers:
+    with Workers(jobs, len(files), (project_modules, config, noqa)) as workers:
         for round_number in range(_MAX_ROUNDS):
             if not pending:
                 break
@@ -371,7 +369,7 @@ def _check_files(
                 tasks, known_keys = first, first_keys
             else:
                 tasks = [
-                    _Task(
+                    Task(
                         f, tuple(sorted(incoming.get(f.module, {}).values(), key=repr)), project_modules, config, noqa,
                         _untraced_callees(results.get(f), untraced),
                     )
@@ -465,8 +463,8 @@ def _output_catalog():
 
 
 def _run_cached(
-    tasks: list[_Task],
-    workers: _Workers,
+    tasks: list[Task],
+    workers: Workers,
     cache: ResultCache | None,
     keys: _Keys | None,
     known_keys: list[str | None] | None = None,
@@ -501,7 +499,7 @@ class _Keys:
         modules = "\n".join(sorted(project_modules)).encode()
         self.shared = f"{hashlib.blake2b(modules, digest_size=16).hexdigest()}-{noqa}"
 
-    def key(self, task: _Task) -> str | None:
+    def key(self, task: Task) -> str | None:
         try:
             data = read_bytes(task.file.path)
         except OSError:
@@ -529,125 +527,6 @@ def _run_key(keys: list[str | None]) -> str | None:
     if any(key is None for key in keys):
         return None
     return content_key("\n".join(keys).encode(), "run")  # type: ignore[arg-type]
-
-
-class _Workers:
-    """A process pool when it pays (several jobs and enough files), otherwise in-process.
-
-    Workers get what every task of the run shares (project modules, config,
-    noqa) once, when they start, and then each task as a file and its seeds.
-    Tasks go out largest file first, one at a time, so that no worker is
-    left with a long tail of big modules while the other is idle.
-    """
-
-    def __init__(self, jobs: int, files: int, shared: tuple[frozenset[str], Config, bool]) -> None:
-        self.jobs = max(1, min(jobs, files // 4 or 1))
-        self.shared = shared
-        self.pool: ProcessPoolExecutor | None = None
-        # The output's rule catalog, built by a worker (which has the rules imported anyway): here
-        # it would cost importing libcst and every rule at the end of the run, with no worker busy.
-        self.catalog: Future | None = None
-
-    def __enter__(self) -> _Workers:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.pool is not None:
-            self.pool.shutdown()
-
-    def map(self, tasks: list[_Task]) -> list[ModuleResult]:
-        # Starting workers pays for a few modules' worth of work; once they run, two tasks are enough.
-        if self.jobs == 1 or len(tasks) < 2 or (self.pool is None and len(tasks) < 8):
-            return [_run_task(task) for task in tasks]
-        assert all((t.project_modules, t.config, t.noqa) == self.shared for t in tasks)
-        if self.pool is None:
-            # The analyzer (and libcst) is imported by each worker, at the same time, not first here.
-            self.pool = ProcessPoolExecutor(self.jobs, initializer=_start_worker, initargs=self.shared)
-            self.catalog = self.pool.submit(_worker_catalog)
-        order = sorted(range(len(tasks)), key=lambda i: -_size(tasks[i].file))
-        results: list[ModuleResult | None] = [None] * len(tasks)
-        batches = _batches(order, tasks)
-        items = [[(tasks[i].file, tasks[i].incoming, tasks[i].untraced_returns) for i in batch] for batch in batches]
-        try:
-            for batch, batch_results in zip(batches, self.pool.map(_run_batch_in_worker, items)):
-                for position, result in zip(batch, batch_results):
-                    results[position] = result
-        except BrokenProcessPool:  # a worker died (killed for memory, a crash in native code)
-            self.pool.shutdown(wait=False, cancel_futures=True)
-            self.pool = None
-            for position in order:
-                if results[position] is None:
-                    results[position] = self._isolated(tasks[position])
-        return results  # type: ignore[return-value]
-
-    def share_catalog(self) -> None:
-        """Hand the output the catalog a worker built, if one did."""
-        if self.catalog is None:
-            return
-        try:
-            catalog = self.catalog.result()
-        except Exception:  # noqa: BLE001 - a broken pool: the output imports the rules itself
-            return
-        _output_catalog().preload_catalog(catalog)
-
-    def _isolated(self, task: _Task) -> ModuleResult:
-        """One task in a worker of its own: a file that kills its worker is reported, not fatal."""
-        try:
-            with ProcessPoolExecutor(1, initializer=_start_worker, initargs=self.shared) as pool:
-                return pool.submit(_run_in_worker, (task.file, task.incoming, task.untraced_returns)).result()
-        except BrokenProcessPool:
-            return ModuleResult(internal_error="the worker process analyzing this file died (out of memory, or a crash)")
-
-
-_SHARED: tuple[frozenset[str], Config, bool] | None = None
-
-
-def _start_worker(project_modules: frozenset[str], config: Config, noqa: bool) -> None:
-    global _SHARED
-    _SHARED = (project_modules, config, noqa)
-    gc.set_threshold(max(gc.get_threshold()[0], _GC_THRESHOLD), *gc.get_threshold()[1:])
-
-
-# Small files go to the workers several at a time: one round trip per file costs the
-# parent's CPU and leaves a worker waiting for its next file (measured on the corpus).
-_BATCH_BYTES = 32 * 1024
-
-
-def _batches(order: list[int], tasks: list[_Task]) -> list[list[int]]:
-    """``order``'s positions cut into runs of at least ``_BATCH_BYTES`` of source (a large file alone)."""
-    batches: list[list[int]] = []
-    current: list[int] = []
-    size = 0
-    for position in order:
-        current.append(position)
-        size += _size(tasks[position].file)
-        if size >= _BATCH_BYTES:
-            batches.append(current)
-            current, size = [], 0
-    if current:
-        batches.append(current)
-    return batches
-
-
-def _run_batch_in_worker(items: list[_WorkItem]) -> list[ModuleResult]:
-    return [_run_in_worker(item) for item in items]
-
-
-def _worker_catalog() -> dict:
-    return _output_catalog().load_catalog()
-
-
-def _run_in_worker(item: _WorkItem) -> ModuleResult:
-    file, incoming, untraced_returns = item
-    assert _SHARED is not None
-    return _run_task(_Task(file, incoming, *_SHARED, untraced_returns))
-
-
-def _size(file: SourceFile) -> int:
-    try:
-        return file.path.stat().st_size
-    except OSError:
-        return 0
 
 
 def cache_namespace(config: Config) -> str:

@@ -1,0 +1,155 @@
+"""Parallel runs: the analysis of many modules spread over worker processes.
+
+A process pool only when it pays; otherwise the tasks run here. A worker that
+dies (killed for memory, a crash in native code) costs its files an internal
+error each, not the run.
+"""
+
+from __future__ import annotations
+
+import gc
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING
+
+from jaxpure.config import Config
+from jaxpure.discovery import SourceFile
+
+if TYPE_CHECKING:
+    from jaxpure.contexts import CallSeed
+    from jaxpure.engine import ModuleResult, Task
+
+    _WorkItem = tuple[SourceFile, tuple[CallSeed, ...], frozenset[str]]  # a task without what every task shares
+
+
+class Workers:
+    """A process pool when it pays (several jobs and enough files), otherwise in-process.
+
+    Workers get what every task of the run shares (project modules, config,
+    noqa) once, when they start, and then each task as a file and its seeds.
+    Tasks go out largest file first, one at a time, so that no worker is
+    left with a long tail of big modules while the other is idle.
+    """
+
+    def __init__(self, jobs: int, files: int, shared: tuple[frozenset[str], Config, bool]) -> None:
+        self.jobs = max(1, min(jobs, files // 4 or 1))
+        self.shared = shared
+        self.pool: ProcessPoolExecutor | None = None
+        # The output's rule catalog, built by a worker (which has the rules imported anyway): here
+        # it would cost importing libcst and every rule at the end of the run, with no worker busy.
+        self.catalog: Future | None = None
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+
+    def map(self, tasks: list[Task]) -> list[ModuleResult]:
+        # Starting workers pays for a few modules' worth of work; once they run, two tasks are enough.
+        if self.jobs == 1 or len(tasks) < 2 or (self.pool is None and len(tasks) < 8):
+            from jaxpure.engine import run_task
+
+            return [run_task(task) for task in tasks]
+        assert all((t.project_modules, t.config, t.noqa) == self.shared for t in tasks)
+        if self.pool is None:
+            # The analyzer (and libcst) is imported by each worker, at the same time, not first here.
+            self.pool = ProcessPoolExecutor(self.jobs, initializer=_start_worker, initargs=self.shared)
+            self.catalog = self.pool.submit(_worker_catalog)
+        order = sorted(range(len(tasks)), key=lambda i: -_size(tasks[i].file))
+        results: list[ModuleResult | None] = [None] * len(tasks)
+        batches = _batches(order, tasks)
+        items = [[(tasks[i].file, tasks[i].incoming, tasks[i].untraced_returns) for i in batch] for batch in batches]
+        try:
+            for batch, batch_results in zip(batches, self.pool.map(_run_batch_in_worker, items)):
+                for position, result in zip(batch, batch_results):
+                    results[position] = result
+        except BrokenProcessPool:  # a worker died (killed for memory, a crash in native code)
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = None
+            for position in order:
+                if results[position] is None:
+                    results[position] = self._isolated(tasks[position])
+        return results  # type: ignore[return-value]
+
+    def share_catalog(self) -> None:
+        """Hand the output the catalog a worker built, if one did."""
+        if self.catalog is None:
+            return
+        try:
+            catalog = self.catalog.result()
+        except Exception:  # noqa: BLE001 - a broken pool: the output imports the rules itself
+            return
+        _output_catalog().preload_catalog(catalog)
+
+    def _isolated(self, task: Task) -> ModuleResult:
+        """One task in a worker of its own: a file that kills its worker is reported, not fatal."""
+        try:
+            with ProcessPoolExecutor(1, initializer=_start_worker, initargs=self.shared) as pool:
+                return pool.submit(_run_in_worker, (task.file, task.incoming, task.untraced_returns)).result()
+        except BrokenProcessPool:
+            from jaxpure.engine import ModuleResult
+
+            return ModuleResult(internal_error="the worker process analyzing this file died (out of memory, or a crash)")
+
+
+_SHARED: tuple[frozenset[str], Config, bool] | None = None
+
+
+def _start_worker(project_modules: frozenset[str], config: Config, noqa: bool) -> None:
+    global _SHARED
+    _SHARED = (project_modules, config, noqa)
+    from jaxpure.engine import GC_THRESHOLD
+
+    gc.set_threshold(max(gc.get_threshold()[0], GC_THRESHOLD), *gc.get_threshold()[1:])
+
+
+# Small files go to the workers several at a time: one round trip per file costs the
+# parent's CPU and leaves a worker waiting for its next file (measured on the corpus).
+_BATCH_BYTES = 32 * 1024
+
+
+def _batches(order: list[int], tasks: list[Task]) -> list[list[int]]:
+    """``order``'s positions cut into runs of at least ``_BATCH_BYTES`` of source (a large file alone)."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    size = 0
+    for position in order:
+        current.append(position)
+        size += _size(tasks[position].file)
+        if size >= _BATCH_BYTES:
+            batches.append(current)
+            current, size = [], 0
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _run_batch_in_worker(items: list[_WorkItem]) -> list[ModuleResult]:
+    return [_run_in_worker(item) for item in items]
+
+
+def _worker_catalog() -> dict:
+    return _output_catalog().load_catalog()
+
+
+def _output_catalog():
+    from jaxpure.output import context
+
+    return context
+
+
+def _run_in_worker(item: _WorkItem) -> ModuleResult:
+    from jaxpure.engine import Task, run_task
+
+    file, incoming, untraced_returns = item
+    assert _SHARED is not None
+    return run_task(Task(file, incoming, *_SHARED, untraced_returns))
+
+
+def _size(file: SourceFile) -> int:
+    try:
+        return file.path.stat().st_size
+    except OSError:
+        return 0
