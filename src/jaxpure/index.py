@@ -741,7 +741,7 @@ def key_argument_identity(call: ast.Call) -> str | None:
     """What a key consumer consumes, spelled as ``keys.py`` tells keys apart (``key``,
     ``self.key``, ``keys[0]``); None where it tracks no key (then it cannot report a reuse).
 
-    Only ever as fine as ``keys.py``: two calls it sees consuming one key get one spelling here.
+    Never finer than ``keys.py``: two calls it sees consuming one key always get one spelling here.
     """
     argument = next((k.value for k in call.keywords if k.arg == "key"), None)
     if argument is None:

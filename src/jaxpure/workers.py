@@ -26,9 +26,10 @@ class Workers:
     """A process pool when it pays (several jobs and enough files), otherwise in-process.
 
     Workers get what every task of the run shares (project modules, config,
-    noqa) once, when they start, and then each task as a file and its seeds.
-    Tasks go out largest file first, one at a time, so that no worker is
-    left with a long tail of big modules while the other is idle.
+    noqa) once, when they start, and then each task as a file and what other
+    modules tell it. Tasks go out largest file first (small files in batches),
+    so that no worker is left with a long tail of big modules while the other
+    is idle.
     """
 
     def __init__(self, jobs: int, files: int, shared: tuple[frozenset[str], Config, bool]) -> None:
