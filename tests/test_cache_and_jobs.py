@@ -343,3 +343,19 @@ def test_the_key_reuse_shortcut_keeps_every_reuse() -> None:
     assert {code for code, function in found if function == "through_a_helper"} == {"JP302"}
     assert {code for code, function in found if function == "Sampler.through_a_method"} == {"JP302"}
     assert not {function for _, function in found} & {"once", "draw", "Sampler.draw", "split_then_draw"}
+
+
+def test_a_parallel_run_leaves_libcst_to_its_workers() -> None:
+    """The parent only hands out files and collects results: importing libcst there (to unpickle a
+    result, or for the output's rule catalog) stalled the workers and the end of the run."""
+    script = textwrap.dedent("""
+        import sys
+        from jaxpure.api import check_paths
+        from jaxpure.output import FORMATS, OutputContext
+        report = check_paths(["fixtures"], jobs=2)
+        assert report.findings and FORMATS["json"](report, OutputContext())
+        print("libcst" in sys.modules, "jaxpure.analyzer" in sys.modules)
+    """)
+    completed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.split() == ["False", "False"]
