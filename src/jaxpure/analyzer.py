@@ -146,45 +146,12 @@ class ModuleAnalyzer:
         findings = [f for result in self.results.values() for f in result.findings]
         for function in self.index.functions.values():
             if function.qualname not in self.contexts and (
-                self.may_reuse_keys(function) or function.builds_compiled or function.transforms_lambda
+                _may_reuse_keys(function) or function.builds_compiled or function.transforms_lambda
             ):
                 findings.extend(self._analyze_untraced(function))
         if self.index.module_code_tops:
             findings.extend(self._analyze_module_code())
         return _deduplicate(findings)
-
-    def may_reuse_keys(self, function: FunctionInfo) -> bool:
-        """Whether key-reuse analysis (JP302/JP303) could find anything in ``function``.
-
-        It cannot when the ``ast`` index saw its key consumers consume
-        different keys (``k1``, ``k2``, ``keys[0]``), outside any loop, and no
-        call that consumes keys elsewhere (module functions that use keys,
-        ``lax`` loops): two consumptions of one key need one key twice. That
-        spares the key walk of most functions that draw random numbers, and
-        parsing most untraced ones. Skipping the parse holds while key reuse is
-        the only thing the "everywhere" rules look for in such functions: a new
-        everywhere rule switches it off (``_KEY_ONLY_EVERYWHERE``). A ``lax``
-        loop body is always walked: a key from outside consumed once there is
-        consumed on every iteration.
-        """
-        if not function.uses_random:
-            return False
-        if (
-            function.key_sites == 0  # uses keys only through its callees
-            or function.repeats_key_argument
-            or function.key_in_loop
-            or function.calls_lax
-            or not _KEY_ONLY_EVERYWHERE
-        ):
-            return True
-        for name in function.calls:
-            if name.startswith("self."):
-                callee = self.index.method(function.class_name, name[5:])
-            else:
-                callee = self.index.function_for_name(name, function.qualname)
-            if callee is not None and callee.uses_random:
-                return True
-        return False
 
     def _analyze_traced(self, qualname: str) -> None:
         info = self.index.functions[qualname]
@@ -480,7 +447,7 @@ class FunctionWalker:
         self._walk(body)
         if function is not None and self.context is not None:
             self._check_static_params(function)
-        if self.info is None or self._is_lax_loop_body() or self.module.may_reuse_keys(self.info):
+        if self.info is None or self._is_lax_loop_body() or _may_reuse_keys(self.info):
             loop_names = self.locals if self._is_lax_loop_body() else None
             for node, rule in keys.find_key_reuse(body, self.resolve, self._key_params_consumed, loop_names):
                 self.report(node, rule, {})
@@ -837,7 +804,30 @@ def _array_uses(body: cst.CSTNode, names: frozenset[str], resolve) -> set[str]:
     return used
 
 
-# The "everywhere" rules the key-reuse shortcut (``ModuleAnalyzer.may_reuse_keys``) was
+def _may_reuse_keys(function: FunctionInfo) -> bool:
+    """Whether key-reuse analysis (JP302/JP303) could find anything in ``function``.
+
+    It cannot when the ``ast`` index saw its key consumers consume
+    different keys (``k1``, ``k2``, ``keys[0]``), outside any loop, and no
+    call that consumes keys elsewhere (module functions that use keys,
+    ``lax`` loops): two consumptions of one key need one key twice. That
+    spares the key walk of most functions that draw random numbers, and
+    parsing most untraced ones. Skipping the parse holds while key reuse is
+    the only thing the "everywhere" rules look for in such functions: a new
+    everywhere rule switches it off (``_KEY_ONLY_EVERYWHERE``). A ``lax``
+    loop body is always walked: a key from outside consumed once there is
+    consumed on every iteration.
+    """
+    return function.uses_random and (
+        function.calls_key_user
+        or function.repeats_key_argument
+        or function.key_in_loop
+        or function.calls_lax
+        or not _KEY_ONLY_EVERYWHERE
+    )
+
+
+# The "everywhere" rules the key-reuse shortcut (``_may_reuse_keys``) was
 # checked against: in an untraced function that only uses keys, none but key reuse can fire.
 _KEY_ONLY_EVERYWHERE = {code for code, rule in RULES.items() if rule.scope == EVERYWHERE} <= {
     "JP000", "JP302", "JP303", "JP502", "JP503",

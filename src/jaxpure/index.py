@@ -43,9 +43,9 @@ class FunctionInfo:
     span: tuple[int, int] = (0, 0)  # (first line, decorators included; last line): the unit segments.py parses
     local_names: set[str] = field(default_factory=set)  # params and names bound in the body
     calls: set[str] = field(default_factory=set)  # plain names and self.methods it calls
-    uses_random: bool = False  # calls a jax.random key consumer
-    key_sites: int = 0  # calls to jax.random key consumers in its body (lambdas included)
-    key_arguments: set[str] = field(default_factory=set)  # what those calls consume: ``key``, ``keys[0]``
+    uses_random: bool = False  # calls a jax.random key consumer, or a function of this module that does
+    calls_key_user: bool = False  # calls a function of this module that uses keys (it may consume one)
+    key_arguments: set[str] = field(default_factory=set)  # what its jax.random calls consume: ``key``, ``keys[0]``
     repeats_key_argument: bool = False  # two of them consume the same key expression
     key_in_loop: bool = False  # one of them is inside a loop or comprehension
     calls_lax: bool = False  # calls a jax.lax transform (loops take keys into their bodies)
@@ -160,16 +160,19 @@ def _propagate_key_use(index: ModuleIndex) -> None:
     while changed:
         changed = False
         for function in index.functions.values():
-            if function.uses_random:
-                continue
-            for name in function.calls:
-                if name.startswith("self."):
-                    callee = index.method(function.class_name, name[5:])
-                else:
-                    callee = index.function_for_name(name, function.qualname)
-                if callee is not None and callee.uses_random:
-                    function.uses_random = changed = True
-                    break
+            if not function.calls_key_user and _calls_key_user(index, function):
+                function.calls_key_user = function.uses_random = changed = True
+
+
+def _calls_key_user(index: ModuleIndex, function: FunctionInfo) -> bool:
+    for name in function.calls:
+        if name.startswith("self."):
+            callee = index.method(function.class_name, name[5:])
+        else:
+            callee = index.function_for_name(name, function.qualname)
+        if callee is not None and callee.uses_random:
+            return True
+    return False
 
 
 def value_kind(node: ast.expr | None, imports: ImportMap) -> str | None:
@@ -564,7 +567,6 @@ class _IndexBuilder(FastNodeVisitor):
             if catalog.is_key_consumer(called):
                 if function:
                     function.uses_random = True
-                    function.key_sites += 1
                     argument = key_argument_identity(node)
                     if argument is not None:
                         function.repeats_key_argument |= argument in function.key_arguments

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 from libcst._nodes.base import CSTNode
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata.position_provider import PositionProvidingCodegenState
 
 from jaxpure.cstnodes import code_children as cst_children
 
 if TYPE_CHECKING:
     from jaxpure.index import FunctionInfo
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
-from libcst.metadata.position_provider import PositionProvidingCodegenState
 
 
 @dataclass(slots=True)
