@@ -39,7 +39,7 @@ class SourceFile:
 def discover(paths: list[str], exclude: tuple[str, ...] = (), root: Path | None = None) -> list[SourceFile]:
     excluded = wildmatch_spec(exclude) if exclude else None
     found: dict[str, SourceFile] = {}
-    packages: dict = {}  # per folder: its resolved path, and the package names above it
+    packages = Packages()
     for given in paths:
         path = Path(given)
         if not path.exists() and not path.is_symlink():
@@ -131,7 +131,7 @@ def _is_excluded(path: Path, excluded: pathspec.PathSpec | None, root: Path | No
     return any(excluded.match_file(c + suffix) for c in candidates)
 
 
-def _source_file(file: Path, given: str, given_dir: Path | None, packages: dict | None = None) -> SourceFile:
+def _source_file(file: Path, given: str, given_dir: Path | None, packages: Packages) -> SourceFile:
     if given_dir is None:
         display = given
     else:
@@ -140,34 +140,45 @@ def _source_file(file: Path, given: str, given_dir: Path | None, packages: dict 
     return SourceFile(file, display, module, is_package)
 
 
-def module_name(file: Path, packages: dict | None = None) -> tuple[str | None, bool]:
-    """``pkg.sub.mod`` from the folders with ``__init__.py`` above ``file``.
+class Packages:
+    """What one discovery learns per folder: its resolved path and the package names above it.
 
-    ``packages``, shared by the calls of one discovery, remembers each
-    folder's resolved path and package names: files in the same folder cost
-    one ``lstat``, not a ``realpath`` and a walk up the tree each.
+    Files in the same folder then cost one ``lstat``, not a ``realpath`` and a
+    walk up the tree each.
     """
+
+    def __init__(self) -> None:
+        self._resolved: dict[str, Path] = {}
+        self._above: dict[Path, list[str]] = {}
+
+    def folder_of(self, file: Path) -> Path:
+        if os.path.islink(file):
+            return _resolve(file).parent
+        parent = str(file.parent)
+        folder = self._resolved.get(parent)
+        if folder is None:
+            folder = self._resolved[parent] = _resolve(file.parent)
+        return folder
+
+    def names_above(self, folder: Path) -> list[str]:
+        """The package names from ``folder`` up, innermost first."""
+        above = self._above.get(folder)
+        if above is None:
+            above = self._above[folder] = []
+            while (folder / "__init__.py").is_file() and folder != folder.parent:
+                above.append(folder.name)
+                folder = folder.parent
+        return above
+
+
+def module_name(file: Path, packages: Packages | None = None) -> tuple[str | None, bool]:
+    """``pkg.sub.mod`` from the folders with ``__init__.py`` above ``file``."""
     if file.suffix not in (".py", ".pyi"):
         return None, False
+    packages = packages or Packages()
     is_package = file.stem == "__init__"
     parts = [] if is_package else [file.stem]
-    if packages is None or os.path.islink(file):
-        folder = _resolve(file).parent
-    else:
-        parent = str(file.parent)
-        folder = packages.get(parent)
-        if folder is None:
-            folder = packages[parent] = _resolve(file.parent)
-    key = ("packages", str(folder))
-    above = packages.get(key) if packages is not None else None
-    if above is None:
-        above = []
-        while (folder / "__init__.py").is_file() and folder != folder.parent:
-            above.append(folder.name)
-            folder = folder.parent
-        if packages is not None:
-            packages[key] = above
-    parts.extend(above)
+    parts.extend(packages.names_above(packages.folder_of(file)))
     if not parts or not all(p.isidentifier() for p in parts):
         return None, is_package
     return ".".join(reversed(parts)), is_package

@@ -9,13 +9,13 @@ a flagged line. A notebook's lines are those of its extracted source (see
 from __future__ import annotations
 
 import io
-import os
-import stat
 import tokenize
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from jaxpure.notebook import CellLine, NotebookError, NotebookSource, extract, is_notebook, split_lines
+from jaxpure.source import read_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +62,7 @@ class SourceReader:
 
 def _read_text(path: str) -> str | None:
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO named .py: reading it would block
-            return None
-        with open(path, "rb") as handle:
-            data = handle.read()
+        data = read_bytes(Path(path))  # not a FIFO named .py: reading it would block
     except OSError:
         return None
     try:
