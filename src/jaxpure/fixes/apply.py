@@ -170,11 +170,14 @@ def _plan(module: cst.Module, index: NodeIndex, pending: list[Finding], state: _
         if located is None:
             state.refused[key] = (finding, "the flagged code is not where the finding says (stale findings?)")
             continue
+        reason = fixer.transform_refusal(finding.trace.transform)
         if not _reported(state.findings, finding):
-            state.refused[key] = (finding, NOT_RECHECKED)
+            reason = NOT_RECHECKED
+        if reason is not None:
+            state.refused[key] = (finding, reason)
             continue
         plan = _Plan(finding, located, key)
-        context = FixContext(names, located.function, located.in_method, located.is_elif, finding.trace.transform)
+        context = FixContext(names, located.function, located.in_method, located.is_elif)
         try:
             plan.rewrite = fixer.rewrite(located.node, context)
             _check_comments_kept(plan.rewrite)

@@ -1,6 +1,7 @@
 """The vocabulary every fixer shares: its context, the rewrite it returns, its refusal.
 
-A fixer is two functions over the libcst node a finding points at:
+A fixer is two functions over the libcst node a finding points at, and one
+over the finding's transform:
 
 - ``refusal(node)``: cheap and local to the node; ``None`` when the node has a
   shape the fixer can rewrite, otherwise the reason, in words for the user.
@@ -8,6 +9,9 @@ A fixer is two functions over the libcst node a finding points at:
 - ``rewrite(node, context)``: builds the replacement, given what only the
   whole module knows (import aliases, the enclosing function); raises
   ``Refused`` when the module makes the rewrite unsafe.
+- ``transform_refusal(transform)``: why the fix cannot serve under the
+  transform the finding was traced by (``jax.debug.print`` under
+  ``jax.eval_shape`` never prints); both the analyzer and ``--fix`` ask it.
 """
 
 from __future__ import annotations
@@ -55,7 +59,6 @@ class FixContext:
     function: cst.FunctionDef | None  # the innermost enclosing ``def``
     in_method: bool  # ``function`` is defined directly in a class body
     is_elif: bool  # the node is the ``If`` of an ``elif``
-    transform: str | None = None  # the finding's transform ("jax.jit", "jax.eval_shape"), if known
 
 
 @dataclass(frozen=True, slots=True)
