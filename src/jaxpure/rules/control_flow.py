@@ -12,9 +12,7 @@ from jaxpure.rules.base import TRACED, Rule
 
 def is_boolean_logic(node: cst.BaseExpression) -> bool:
     """``a and b``, ``not a``, ``0 < x < 1``: reported as JP405 wherever they stand."""
-    if isinstance(node, cst.BooleanOperation):
-        return True
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+    if isinstance(node, cst.BooleanOperation) or _is_not(node):
         return True
     return isinstance(node, cst.Comparison) and len(node.comparisons) > 1
 
