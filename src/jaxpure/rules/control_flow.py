@@ -318,7 +318,7 @@ def _operands_made_bool(node, ctx) -> list[cst.BaseExpression]:
     parent = ctx.parent(node)
     used_as_condition = (
         isinstance(parent, cst.If | cst.While | cst.IfExp | cst.Assert) and parent.test is node
-    ) or (isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, cst.Not))
+    ) or _is_not(parent)
     made_bool = operands if used_as_condition else operands[:-1]
     negated = (_negated(operand) for operand in operands if _is_not(operand))
     return made_bool + [operand for operand in negated if _evidently_array(operand, ctx)]
