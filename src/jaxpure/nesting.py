@@ -26,6 +26,8 @@ from __future__ import annotations
 import ast
 from itertools import accumulate
 
+from jaxpure.astvisit import child_nodes
+
 MAX_EXPRESSION_DEPTH = 1_000
 
 _LEAVES = (ast.Name, ast.Constant)
@@ -56,7 +58,7 @@ def too_deeply_nested(tree: ast.AST, lines: list[str], limit: int = MAX_EXPRESSI
     stack: list[ast.AST] = [tree]
     while stack:  # statements and the other nodes that are not expressions (iterative: blocks nest too)
         node = stack.pop()
-        for item in _children(node):
+        for item in child_nodes(node):
             if not long_enough(item):
                 continue
             if not isinstance(item, ast.expr):
@@ -79,21 +81,9 @@ def _deeper_than(root: ast.expr, limit: int) -> bool:
         node, depth = stack.pop()
         if depth > limit:
             return True
-        for child in _children(node):
+        for child in child_nodes(node):
             if not isinstance(child, ast.expr):  # comprehensions, keywords, a lambda's arguments
                 stack.append((child, depth))
             elif not isinstance(child, _LEAVES):
                 stack.append((child, depth + 1))
     return False
-
-
-def _children(node: ast.AST) -> list[ast.AST]:
-    """``ast.iter_child_nodes`` without the generator (this runs on every node of long statements)."""
-    found = []
-    for name in node._fields:
-        value = getattr(node, name, None)
-        if type(value) is list:
-            found.extend(item for item in value if isinstance(item, ast.AST))
-        elif isinstance(value, ast.AST):
-            found.append(value)
-    return found
