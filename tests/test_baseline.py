@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from jaxpure.baseline import filter_new, load_baseline, write_baseline
+from jaxpure.driver.baseline import filter_new, load_baseline, write_baseline
 from jaxpure.config import ConfigError
 from jaxpure.findings import Finding
 from jaxpure.output.sources import SourceReader

@@ -20,8 +20,8 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from jaxpure.cstnodes import TRIVIA, children, code_children
-from jaxpure.segments import node_positions
+from jaxpure.analysis.cstnodes import TRIVIA, children, code_children
+from jaxpure.analysis.segments import node_positions
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
@@ -256,7 +256,7 @@ def test_positions_are_libcsts_positions() -> None:
 
 
 def test_the_fast_index_visitor_visits_as_ast_nodevisitor_does() -> None:
-    from jaxpure.astvisit import FastNodeVisitor
+    from jaxpure.analysis.astvisit import FastNodeVisitor
 
     def recording(base: type) -> type:
         class Recorder(base):
@@ -354,7 +354,7 @@ def test_a_parallel_run_leaves_libcst_to_its_workers() -> None:
         from jaxpure.output import FORMATS, OutputContext
         report = check_paths(["fixtures"], jobs=2)
         assert report.findings and FORMATS["json"](report, OutputContext())
-        print("libcst" in sys.modules, "jaxpure.analyzer" in sys.modules)
+        print("libcst" in sys.modules, "jaxpure.analysis.analyzer" in sys.modules)
     """)
     completed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 0, completed.stderr

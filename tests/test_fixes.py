@@ -33,16 +33,16 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from jaxpure.api import check_source
 from jaxpure.config import Config
-from jaxpure.discovery import discover
-from jaxpure.engine import check_files
+from jaxpure.files.discovery import discover
+from jaxpure.driver.engine import check_files
 from jaxpure.findings import Finding
 from jaxpure.fixes import files as files_module
 from jaxpure.fixes import fix_file, fix_source, is_fixable, refusal_reason
 from jaxpure.fixes.apply import NOT_RECHECKED
 from jaxpure.fixes.jp2_at_update import AT_METHODS
 from jaxpure.fixes.jp501_jnp import JNP_TWINS
-from jaxpure.fixing import run_fixes
-from jaxpure.selection import Selection
+from jaxpure.driver.fixing import run_fixes
+from jaxpure.driver.selection import Selection
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "fixes"
 PAIRS = sorted(path.name.removesuffix(".in.py") for path in FIXTURES.glob("*.in.py"))

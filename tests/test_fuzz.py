@@ -37,7 +37,7 @@ from hypothesis import strategies as st
 
 from jaxpure.api import check_paths, check_source
 from jaxpure.findings import Finding
-from jaxpure.source import Unreadable, decode, source_lines
+from jaxpure.files.source import Unreadable, decode, source_lines
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 # hypothesmith compiles what it generates: `1()` and the like warn, which is no concern here.

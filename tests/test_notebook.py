@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from jaxpure.notebook import CellLine, NotebookError, extract, format_position, python_lines
+from jaxpure.files.notebook import CellLine, NotebookError, extract, format_position, python_lines
 from jaxpure.output.sources import SourceReader
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "integrations" / "notebook.ipynb"

@@ -524,17 +524,17 @@ def test_findings_do_not_depend_on_hash_randomization(tmp_path: Path) -> None:
 
 _INJECT = textwrap.dedent("""
     import os, sys
-    import jaxpure.analyzer
+    import jaxpure.analysis.analyzer
     from jaxpure.cli import main
 
-    original = jaxpure.analyzer.ModuleAnalyzer.run
+    original = jaxpure.analysis.analyzer.ModuleAnalyzer.run
 
     def run(self):
         if self.path.endswith("victim.py"):
             {action}
         return original(self)
 
-    jaxpure.analyzer.ModuleAnalyzer.run = run
+    jaxpure.analysis.analyzer.ModuleAnalyzer.run = run
     sys.exit(main(["check", ".", "--no-cache", "--jobs", "{jobs}"]))
 """)
 

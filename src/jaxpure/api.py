@@ -5,12 +5,12 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from jaxpure.cache import CACHE_DIR_NAME, ResultCache
+from jaxpure.driver.cache import CACHE_DIR_NAME, ResultCache
 from jaxpure.config import Config
-from jaxpure.discovery import discover
-from jaxpure.engine import analyze_text, cache_namespace, check_files, fewer_collections
+from jaxpure.files.discovery import discover
+from jaxpure.driver.engine import analyze_text, cache_namespace, check_files, fewer_collections
 from jaxpure.findings import Finding, Report
-from jaxpure.selection import Selection
+from jaxpure.driver.selection import Selection
 
 
 def check_source(

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from jaxpure import __version__
 from jaxpure.config import Config, ConfigError, find_pyproject, load_config, validate_code_prefix
-from jaxpure.discovery import MissingPath
-from jaxpure.streams import drop_broken_output, write
+from jaxpure.files.discovery import MissingPath
+from jaxpure.output.streams import drop_broken_output, write
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -102,7 +102,7 @@ def _usable_output_streams() -> None:
 
 
 def _rules() -> int:
-    from jaxpure.rules import RULES
+    from jaxpure.analysis.rules import RULES
 
     for rule in RULES.values():
         print(f"{rule.code}  {rule.name:<45} {rule.severity:<8} {rule.summary()}")
@@ -110,8 +110,8 @@ def _rules() -> int:
 
 
 def _rule(code: str) -> int:
-    from jaxpure.rules import RULES
-    from jaxpure.rules.base import documentation
+    from jaxpure.analysis.rules import RULES
+    from jaxpure.analysis.rules.base import documentation
 
     rule = RULES.get(code.upper())
     if rule is None:
@@ -134,11 +134,11 @@ def _load_config(args: argparse.Namespace) -> Config:
 
 def _check(args: argparse.Namespace) -> int:
     from jaxpure.api import default_cache_dir
-    from jaxpure.cache import ResultCache
-    from jaxpure.discovery import discover
-    from jaxpure.engine import cache_namespace, check_files
+    from jaxpure.driver.cache import ResultCache
+    from jaxpure.files.discovery import discover
+    from jaxpure.driver.engine import cache_namespace, check_files
     from jaxpure.output import FORMATS, OutputContext, render_summary
-    from jaxpure.selection import Selection
+    from jaxpure.driver.selection import Selection
 
     if args.diff and not args.fix:
         raise ConfigError("--diff goes with --fix")
@@ -153,7 +153,7 @@ def _check(args: argparse.Namespace) -> int:
     report = check_files(files, config, selection, jobs=jobs, cache=cache)
 
     if args.fix:
-        from jaxpure.fixing import run_fixes
+        from jaxpure.driver.fixing import run_fixes
 
         status = run_fixes(report, config, selection, diff=args.diff)
         if not args.diff:
@@ -178,7 +178,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _apply_baseline(report, args):
-    from jaxpure.baseline import filter_new, write_baseline
+    from jaxpure.driver.baseline import filter_new, write_baseline
 
     if args.write_baseline:
         count = write_baseline(report.findings, args.baseline)

@@ -121,7 +121,7 @@ def _strings(table: dict, key: str, where: str) -> tuple[str, ...]:
 
 
 def _patterns(table: dict, key: str, where: str) -> tuple[str, ...]:
-    from jaxpure.discovery import wildmatch_spec
+    from jaxpure.files.discovery import wildmatch_spec
 
     patterns = _strings(table, key, where)
     for pattern in patterns:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from jaxpure.catalog import TRANSFORMS
+from jaxpure.analysis.jaxapi import TRANSFORMS
 from jaxpure.fixes.base import FixContext, Fixer, Refused, Rewrite, dotted, source_of
 
 NODE_TYPES = (cst.Call,)

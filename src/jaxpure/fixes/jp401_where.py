@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from jaxpure.cstnodes import code_children, names_read
+from jaxpure.analysis.cstnodes import code_children, names_read
 from jaxpure.fixes.base import FixContext, Fixer, Refused, Rewrite, dotted, source_of
 from jaxpure.fixes.bindings import first_parameter, local_names
 

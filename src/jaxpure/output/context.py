@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from jaxpure.findings import Finding
-from jaxpure.notebook import CellLine
+from jaxpure.files.notebook import CellLine
 from jaxpure.output.sources import SourceReader
 
 SEVERITIES = ("error", "warning")
@@ -68,10 +68,10 @@ def preload_catalog(catalog: dict[str, RuleInfo]) -> None:
 
 @functools.cache
 def load_catalog() -> dict[str, RuleInfo]:
-    """The rule registry (``jaxpure.rules.RULES``) as ``RuleInfo``, by code."""
+    """The rule registry (``jaxpure.analysis.rules.RULES``) as ``RuleInfo``, by code."""
     if _PRELOADED is not None:
         return _PRELOADED
-    from jaxpure.rules import RULES  # imported late: the registry imports every rule module
+    from jaxpure.analysis.rules import RULES  # imported late: the registry imports every rule module
 
     return {code: RuleInfo.from_rule(rule) for code, rule in sorted(RULES.items())}
 

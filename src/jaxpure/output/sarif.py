@@ -7,7 +7,7 @@ working directory (``%SRCROOT%``), so code scanning places them in the
 repository; columns are Unicode code points, as jaxpure counts them.
 
 Each result's ``partialFingerprints`` is the baseline key (path, code,
-flagged line text, occurrence: see ``jaxpure.baseline``), so an alert
+flagged line text, occurrence: see ``jaxpure.driver.baseline``), so an alert
 survives edits elsewhere in its file.
 
 A notebook finding has no region: lines of an ``.ipynb`` file are JSON, not
@@ -23,7 +23,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from jaxpure import __version__
-from jaxpure.baseline import finding_keys
+from jaxpure.driver.baseline import finding_keys
 from jaxpure.findings import Finding, Report
 from jaxpure.output.context import OutputContext, RuleInfo
 

@@ -3,7 +3,7 @@
 Output (``--show-source``, notebook cell positions, SARIF fingerprints) and
 the baseline (its keys hold the flagged line's text) both need the text of
 a flagged line. A notebook's lines are those of its extracted source (see
-``jaxpure.notebook``), the lines its findings are numbered in.
+``jaxpure.files.notebook``), the lines its findings are numbered in.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from jaxpure.notebook import CellLine, NotebookError, NotebookSource, extract, is_notebook, split_lines
-from jaxpure.source import read_bytes
+from jaxpure.files.notebook import CellLine, NotebookError, NotebookSource, extract, is_notebook, split_lines
+from jaxpure.files.source import read_bytes
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """The human format: ``path:line:col: CODE message``, optionally with the source line and a caret.
 
-Notebook findings read ``nb.ipynb:cell 3:2:5: CODE message`` (see ``jaxpure.notebook``).
+Notebook findings read ``nb.ipynb:cell 3:2:5: CODE message`` (see ``jaxpure.files.notebook``).
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from jaxpure.findings import Finding, Report
-from jaxpure.notebook import CellLine, format_position
+from jaxpure.files.notebook import CellLine, format_position
 from jaxpure.output.context import OutputContext
 
 _RESET = "\x1b[0m"

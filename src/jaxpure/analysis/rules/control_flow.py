@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import libcst as cst
 
-from jaxpure import catalog
-from jaxpure.catalog import STAGING
-from jaxpure.cstnodes import code_children, names_read
-from jaxpure.rules.base import TRACED, Rule
+from jaxpure.analysis import jaxapi
+from jaxpure.analysis.jaxapi import STAGING
+from jaxpure.analysis.cstnodes import code_children, names_read
+from jaxpure.analysis.rules.base import TRACED, Rule
 
 
 def is_boolean_logic(node: cst.BaseExpression) -> bool:
@@ -220,7 +220,7 @@ class ConcretizationOfTracedValue(Rule):
         what = self._concretization(node, ctx)
         if what is None:
             return
-        if ctx.kind != STAGING and what not in catalog.CONCRETIZES_UNDER_DIFFERENTIATION:
+        if ctx.kind != STAGING and what not in jaxapi.CONCRETIZES_UNDER_DIFFERENTIATION:
             return  # int(), bool(), .item() and indexing work on grad's concrete primals
         ctx.report(node, self, what=what)
 
@@ -234,9 +234,9 @@ class ConcretizationOfTracedValue(Rule):
         called = ctx.qualified(node.func)
         if called and called.startswith("builtins."):
             short = called[len("builtins.") :]
-            if short in catalog.CONCRETIZING_BUILTINS and node.args and ctx.traced(node.args[0].value):
-                return catalog.CONCRETIZING_BUILTINS[short]
-            if short in catalog.TRUTH_BUILTINS and node.args and _elements_traced(node.args[0].value, ctx):
+            if short in jaxapi.CONCRETIZING_BUILTINS and node.args and ctx.traced(node.args[0].value):
+                return jaxapi.CONCRETIZING_BUILTINS[short]
+            if short in jaxapi.TRUTH_BUILTINS and node.args and _elements_traced(node.args[0].value, ctx):
                 return f"{short}()"
             if short == "range" and any(ctx.traced(a.value) for a in node.args):
                 parent = ctx.parent(node)
@@ -464,7 +464,7 @@ class DataDependentShape(Rule):
         positional = [a for a in node.args if a.keyword is None]
         if function == "where" and len(positional) == 1 and ctx.traced(positional[0].value):
             ctx.report(node, self, what="one-argument jnp.where")
-        elif function in catalog.DATA_DEPENDENT_SHAPE_FUNCTIONS and any(ctx.traced(a.value) for a in positional):
+        elif function in jaxapi.DATA_DEPENDENT_SHAPE_FUNCTIONS and any(ctx.traced(a.value) for a in positional):
             ctx.report(node, self, what=f"jnp.{function}")
 
 

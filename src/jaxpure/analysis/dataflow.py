@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from jaxpure import catalog
-from jaxpure.cstnodes import code_children as cst_children
+from jaxpure.analysis import jaxapi
+from jaxpure.analysis.cstnodes import code_children as cst_children
 
 Resolver = Callable[[cst.BaseExpression], "str | None"]
 
@@ -255,7 +255,7 @@ class TracedValues:
         if isinstance(node, cst.Name):
             return node.value in self.names
         if isinstance(node, cst.Attribute):
-            if node.attr.value in catalog.STATIC_ATTRIBUTES:
+            if node.attr.value in jaxapi.STATIC_ATTRIBUTES:
                 return False
             if isinstance(node.value, cst.Name) and node.value.value == self.self_name and self.framework:
                 return node.attr.value in self.array_fields
@@ -305,15 +305,15 @@ class TracedValues:
         func = node.func
         called = self.resolve(func)
         if called is not None:
-            if called in catalog.STATIC_JAX_FUNCTIONS or called.startswith("jax.debug."):
+            if called in jaxapi.STATIC_JAX_FUNCTIONS or called.startswith("jax.debug."):
                 return False
-            if called in catalog.STATIC_ECOSYSTEM_FUNCTIONS:
+            if called in jaxapi.STATIC_ECOSYSTEM_FUNCTIONS:
                 return False  # ``eqx.is_array(x)``: a Python bool about x, never a tracer
             if called.startswith("builtins."):
                 short = called[len("builtins.") :]
-                if short in catalog.STATIC_BUILTINS or short in catalog.CONCRETIZING_BUILTINS:
+                if short in jaxapi.STATIC_BUILTINS or short in jaxapi.CONCRETIZING_BUILTINS:
                     return False
-                if short in catalog.TRUTH_BUILTINS:
+                if short in jaxapi.TRUTH_BUILTINS:
                     return False  # a Python bool (JP404 when it has to bool() traced elements)
                 return args_traced
             if called.startswith("numpy."):
@@ -324,15 +324,15 @@ class TracedValues:
             method = func.attr.value
             if method in ("item", "tolist"):
                 return False
-            if method in catalog.STR_ONLY_METHODS:
+            if method in jaxapi.STR_ONLY_METHODS:
                 return False  # no JAX array has the method: a str (or list) method's plain result
-            if method in catalog.STATIC_ATTRIBUTES:
+            if method in jaxapi.STATIC_ATTRIBUTES:
                 return False  # ``dist.shape(sample_shape)``: an array's shape is no method; static metadata
             receiver = func.value
             if self.framework == "linen" and isinstance(receiver, cst.Name) and receiver.value == self.self_name:
                 if method in ("param", "variable"):
                     return True
-                if method in catalog.LINEN_STATIC_METHODS:
+                if method in jaxapi.LINEN_STATIC_METHODS:
                     return False  # ``self.has_variable(...)``: a question about the Module, a bool
             if self.traced(receiver):
                 return True

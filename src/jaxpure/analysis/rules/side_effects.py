@@ -6,9 +6,9 @@ import re
 
 import libcst as cst
 
-from jaxpure import catalog
-from jaxpure.dataflow import base_name, dotted_name
-from jaxpure.rules.base import Rule
+from jaxpure.analysis import jaxapi
+from jaxpure.analysis.dataflow import base_name, dotted_name
+from jaxpure.analysis.rules.base import Rule
 
 _IO_CALLS = frozenset(
     """builtins.open builtins.input warnings.warn sys.stdout.write sys.stderr.write sys.stdout.flush
@@ -268,13 +268,13 @@ class NonlocalMutationInTracedFunction(Rule):
     def check(self, node, ctx) -> None:
         if isinstance(node, cst.Call):
             func = node.func
-            if isinstance(func, cst.Attribute) and func.attr.value in catalog.CONTAINER_MUTATORS:
+            if isinstance(func, cst.Attribute) and func.attr.value in jaxapi.CONTAINER_MUTATORS:
                 if isinstance(func.value, cst.Name) and _outside(func.value.value, ctx):
                     name = func.value.value
-                    if (ctx.qualified(func.value) or "").split(".")[0] in catalog.LIBRARY_MODULES:
+                    if (ctx.qualified(func.value) or "").split(".")[0] in jaxapi.LIBRARY_MODULES:
                         return  # ``np.insert(a, 0, v)``, ``np.append``: a library function, no list method
                     evident = ctx.index.module_values.get(name) in ("list", "dict", "set")
-                    if evident or func.attr.value in catalog.UNAMBIGUOUS_MUTATORS:
+                    if evident or func.attr.value in jaxapi.UNAMBIGUOUS_MUTATORS:
                         ctx.report(node, self, what=name)
             return
         targets = _targets(node)
@@ -375,7 +375,7 @@ def _is_plain_read(node: cst.Name, ctx) -> bool:
     """A load of the value, not an attribute name, a keyword, or the object of a mutation (JP105)."""
     parent = ctx.parent(node)
     if isinstance(parent, cst.Attribute):
-        return parent.value is node and parent.attr.value not in catalog.CONTAINER_MUTATORS
+        return parent.value is node and parent.attr.value not in jaxapi.CONTAINER_MUTATORS
     if isinstance(parent, cst.Arg) and parent.keyword is node:
         return False
     if isinstance(parent, cst.NameItem | cst.AssignTarget):

@@ -13,11 +13,11 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING
 
 from jaxpure.config import Config
-from jaxpure.discovery import SourceFile
+from jaxpure.files.discovery import SourceFile
 
 if TYPE_CHECKING:
-    from jaxpure.contexts import CallSeed
-    from jaxpure.engine import ModuleResult, Task
+    from jaxpure.analysis.contexts import CallSeed
+    from jaxpure.driver.engine import ModuleResult, Task
 
     _WorkItem = tuple[SourceFile, tuple[CallSeed, ...], frozenset[str]]  # a task without what every task shares
 
@@ -50,7 +50,7 @@ class Workers:
     def map(self, tasks: list[Task]) -> list[ModuleResult]:
         # Starting workers pays for a few modules' worth of work; once they run, two tasks are enough.
         if self.jobs == 1 or len(tasks) < 2 or (self.pool is None and len(tasks) < 8):
-            from jaxpure.engine import run_task
+            from jaxpure.driver.engine import run_task
 
             return [run_task(task) for task in tasks]
         assert all((t.project_modules, t.config, t.noqa) == self.shared for t in tasks)
@@ -90,7 +90,7 @@ class Workers:
             with ProcessPoolExecutor(1, initializer=_start_worker, initargs=self.shared) as pool:
                 return pool.submit(_run_in_worker, (task.file, task.incoming, task.untraced_returns)).result()
         except BrokenProcessPool:
-            from jaxpure.engine import ModuleResult
+            from jaxpure.driver.engine import ModuleResult
 
             return ModuleResult(internal_error="the worker process analyzing this file died (out of memory, or a crash)")
 
@@ -101,7 +101,7 @@ _SHARED: tuple[frozenset[str], Config, bool] | None = None
 def _start_worker(project_modules: frozenset[str], config: Config, noqa: bool) -> None:
     global _SHARED
     _SHARED = (project_modules, config, noqa)
-    from jaxpure.engine import GC_THRESHOLD
+    from jaxpure.driver.engine import GC_THRESHOLD
 
     gc.set_threshold(max(gc.get_threshold()[0], GC_THRESHOLD), *gc.get_threshold()[1:])
 
@@ -142,7 +142,7 @@ def _output_catalog():
 
 
 def _run_in_worker(item: _WorkItem) -> ModuleResult:
-    from jaxpure.engine import Task, run_task
+    from jaxpure.driver.engine import Task, run_task
 
     file, incoming, untraced_returns = item
     assert _SHARED is not None

@@ -7,12 +7,12 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from jaxpure.config import Config
-from jaxpure.discovery import module_name
-from jaxpure.engine import analyze_text
+from jaxpure.files.discovery import module_name
+from jaxpure.driver.engine import analyze_text
 from jaxpure.findings import Finding, Report
 from jaxpure.fixes import fix_file
-from jaxpure.selection import Selection
-from jaxpure.streams import write
+from jaxpure.driver.selection import Selection
+from jaxpure.output.streams import write
 
 
 def run_fixes(report: Report, config: Config, selection: Selection, *, diff: bool) -> int:

@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterable
 
 import libcst as cst
 
-from jaxpure import catalog
-from jaxpure.cstnodes import code_children as cst_children
-from jaxpure.dataflow import dotted_name
+from jaxpure.analysis import jaxapi
+from jaxpure.analysis.cstnodes import code_children as cst_children
+from jaxpure.analysis.dataflow import dotted_name
 
 Resolver = Callable[[cst.BaseExpression], "str | None"]
 ConsumedByCall = Callable[[cst.Call], list[cst.BaseExpression]]
@@ -31,7 +31,7 @@ def find_key_reuse(
 ) -> list[tuple[cst.CSTNode, object]]:
     """``loop_body_names``: the function is a ``lax`` loop body binding these names; any other key it
     consumes comes from outside and is consumed again on every iteration (JP303)."""
-    from jaxpure.rules import RULES
+    from jaxpure.analysis.rules import RULES
 
     walker = _KeyWalker(resolve, consumed_by_call, RULES["JP302"], RULES["JP303"])
     if loop_body_names is not None:
@@ -211,7 +211,7 @@ class _KeyWalker:
 
     def call(self, node: cst.Call) -> None:
         called = self.resolve(node.func)
-        if called is not None and catalog.is_key_consumer(called):
+        if called is not None and jaxapi.is_key_consumer(called):
             key = _key_argument(node)
             if key is not None:
                 self.consume(key, node)

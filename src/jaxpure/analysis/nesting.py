@@ -26,7 +26,7 @@ from __future__ import annotations
 import ast
 from itertools import accumulate
 
-from jaxpure.astvisit import child_nodes
+from jaxpure.analysis.astvisit import child_nodes
 
 MAX_EXPRESSION_DEPTH = 1_000
 

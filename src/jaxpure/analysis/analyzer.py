@@ -19,16 +19,18 @@ from dataclasses import dataclass, replace
 
 import libcst as cst
 
-from jaxpure import catalog, keys
-from jaxpure.catalog import DIFFERENTIATION, STAGING
-from jaxpure.contexts import CallSeed, Context
-from jaxpure.cstnodes import code_children as cst_children
-from jaxpure.dataflow import TracedValues, collect_bindings, dotted_name, iter_own_nodes
+from jaxpure.analysis import jaxapi
+
+from jaxpure.analysis import prngkeys
+from jaxpure.analysis.jaxapi import DIFFERENTIATION, STAGING
+from jaxpure.analysis.contexts import CallSeed, Context
+from jaxpure.analysis.cstnodes import code_children as cst_children
+from jaxpure.analysis.dataflow import TracedValues, collect_bindings, dotted_name, iter_own_nodes
 from jaxpure.findings import Finding, TraceInfo
-from jaxpure.index import ClassInfo, FunctionInfo, ModuleIndex, Param
-from jaxpure.rules import RULES, Rule
-from jaxpure.rules.base import EVERYWHERE, STAGING_ONLY, TRACED
-from jaxpure.segments import Segment, SegmentCache
+from jaxpure.analysis.index import ClassInfo, FunctionInfo, ModuleIndex, Param
+from jaxpure.analysis.rules import RULES, Rule
+from jaxpure.analysis.rules.base import EVERYWHERE, STAGING_ONLY, TRACED
+from jaxpure.analysis.segments import Segment, SegmentCache
 
 _LIBRARIES = ("jax.", "builtins.", "numpy.", "flax.", "equinox.", "haiku.", "optax.")
 _STATIC_ANNOTATIONS = frozenset({"builtins.bool", "builtins.int", "builtins.str", "bool", "int", "str"})
@@ -79,7 +81,7 @@ class ModuleAnalyzer:
         self._queue: deque[str] = deque()
         self._key_consumers: dict[str, set[str]] = {}
         self._roots_by_site: dict[str, list] = {}
-        self.lax_loop_bodies = {r.function for r in index.roots if r.transform.name in keys.LAX_LOOPS}
+        self.lax_loop_bodies = {r.function for r in index.roots if r.transform.name in prngkeys.LAX_LOOPS}
         for root in index.roots:
             if root.site is not None:
                 self._roots_by_site.setdefault(root.site, []).append(root)
@@ -117,7 +119,7 @@ class ModuleAnalyzer:
                     callers.setdefault(name[5:], []).append(function)
         for function in self.index.functions.values():
             cls = self.index.class_of(function)
-            if cls is None or cls.framework is None or function.name in catalog.UNTRACED_MODULE_METHODS:
+            if cls is None or cls.framework is None or function.name in jaxapi.UNTRACED_MODULE_METHODS:
                 continue
             if function.parent is not None or function.method_kind == "static":
                 continue  # a staticmethod is no method of the Module instance: traced only if called so
@@ -227,7 +229,7 @@ class ModuleAnalyzer:
         node, segment = self._node_of(info)
         walker = FunctionWalker(self, info, None, segment, frozenset())
         walker.locals = walker.params | {b.target for b in collect_bindings(node.body)}
-        consumed = keys.consumed_parameters(
+        consumed = prngkeys.consumed_parameters(
             node.body, [p.name for p in info.params], walker.resolve, walker._key_params_consumed
         )
         self._key_consumers[info.qualname] = consumed
@@ -449,7 +451,7 @@ class FunctionWalker:
             self._check_static_params(function)
         if self.info is None or self._is_lax_loop_body() or _may_reuse_keys(self.info):
             loop_names = self.locals if self._is_lax_loop_body() else None
-            for node, rule in keys.find_key_reuse(body, self.resolve, self._key_params_consumed, loop_names):
+            for node, rule in prngkeys.find_key_reuse(body, self.resolve, self._key_params_consumed, loop_names):
                 self.report(node, rule, {})
         return FunctionResult(self.findings, frozenset(self.values.names), self.returns_traced)
 
@@ -484,7 +486,7 @@ class FunctionWalker:
             self.binding_sources.setdefault(binding.target, source)
             if _is_python_container(source, self.resolve):
                 self.python_containers.add(binding.target)
-            elif isinstance(source, cst.Call) and self.resolve(source.func) in catalog.STATEFUL_RNG_MAKERS:
+            elif isinstance(source, cst.Call) and self.resolve(source.func) in jaxapi.STATEFUL_RNG_MAKERS:
                 self.rng_names.add(binding.target)
             elif self.values.traced(source) and self.rule_context.is_boolean_mask(source):
                 self.boolean_masks.add(binding.target)
@@ -529,7 +531,7 @@ class FunctionWalker:
             if any(isinstance(e.slice, cst.Index) and isinstance(e.slice.value, cst.SimpleString) for e in node.slice):
                 self.container_params.add(node.value.value)
         elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value in self.params:
-            if node.attr.value in catalog.UNAMBIGUOUS_MUTATORS or node.attr.value in ("keys", "values", "items"):
+            if node.attr.value in jaxapi.UNAMBIGUOUS_MUTATORS or node.attr.value in ("keys", "values", "items"):
                 self.container_params.add(node.value.value)
 
     # -- calls ---------------------------------------------------------------------------------
@@ -571,7 +573,7 @@ class FunctionWalker:
         context = replace(self.context, traced_params=None, static_params=frozenset())
         self.module.reach_other_module(CallSeed(located[0], located[1], context, frozenset(positions), frozenset(keywords)))
 
-    def _on_transform_call(self, node: cst.Call, transform: catalog.Transform) -> None:
+    def _on_transform_call(self, node: cst.Call, transform: jaxapi.Transform) -> None:
         lambdas = [a.value for a in node.args if isinstance(a.value, cst.Lambda)]
         if not lambdas:
             return

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, ClassVar
 if TYPE_CHECKING:
     import libcst as cst
 
-    from jaxpure.analyzer import RuleContext
+    from jaxpure.analysis.analyzer import RuleContext
 
 # Where a rule applies (SPEC §2).
 STAGING_ONLY = "staging"  # inside staging contexts (jit, vmap, lax bodies, ...)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from jaxpure.rules.base import EVERYWHERE, Rule
+from jaxpure.analysis.rules.base import EVERYWHERE, Rule
 
 _KEY_CONSTRUCTORS = frozenset({"jax.random.key", "jax.random.PRNGKey"})
 

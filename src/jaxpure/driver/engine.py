@@ -23,20 +23,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from jaxpure import catalog
-from jaxpure.cache import ResultCache, code_fingerprint, content_key
+from jaxpure.analysis import jaxapi
+from jaxpure.driver.cache import ResultCache, code_fingerprint, content_key
 from jaxpure.config import Config
-from jaxpure.discovery import SourceFile
+from jaxpure.files.discovery import SourceFile
 from jaxpure.findings import Finding, Report
-from jaxpure.selection import Selection
-from jaxpure.source import Unreadable, read_bytes, read_source, source_lines
-from jaxpure.suppress import apply_noqa, skips_file
-from jaxpure.workers import Workers
+from jaxpure.driver.selection import Selection
+from jaxpure.files.source import Unreadable, read_bytes, read_source, source_lines
+from jaxpure.driver.suppress import apply_noqa, skips_file
+from jaxpure.driver.workers import Workers
 
 # libcst, the analyzer and the rules are imported when a module is analyzed, not
 # before: a warm run that finds every result in the cache never loads them.
 if TYPE_CHECKING:
-    from jaxpure.contexts import CallSeed
+    from jaxpure.analysis.contexts import CallSeed
 
 
 _MENTIONS_JAX = re.compile(r"\b(jax|flax|equinox|haiku)\b")
@@ -53,7 +53,7 @@ class ModuleResult:
 
 
 def unanalyzable(path: str, reason: str, line: int = 1, column: int = 1) -> Finding:
-    from jaxpure.rules import RULES
+    from jaxpure.analysis.rules import RULES
 
     return Finding(path, line, column, line, column, "JP000", RULES["JP000"].format_message(reason=reason))
 
@@ -65,9 +65,9 @@ def mentions_jax(text: str, extra_modules: Iterable[str] = ()) -> bool:
     return any(module in text for module in extra_modules)
 
 
-def _extra_transforms(config: Config) -> dict[str, catalog.Transform]:
+def _extra_transforms(config: Config) -> dict[str, jaxapi.Transform]:
     return {
-        name: catalog.Transform(name, kind, compiling=kind == catalog.STAGING)
+        name: jaxapi.Transform(name, kind, compiling=kind == jaxapi.STAGING)
         for name, kind in config.extend_transforms
     }
 
@@ -170,9 +170,9 @@ def _analyze_text(
 ) -> ModuleResult:
     import libcst as cst
 
-    from jaxpure.analyzer import ModuleAnalyzer
-    from jaxpure.index import build_index
-    from jaxpure.nesting import MAX_EXPRESSION_DEPTH, too_deeply_nested
+    from jaxpure.analysis.analyzer import ModuleAnalyzer
+    from jaxpure.analysis.index import build_index
+    from jaxpure.analysis.nesting import MAX_EXPRESSION_DEPTH, too_deeply_nested
 
     if skips_file(text):
         return ModuleResult()
@@ -295,7 +295,7 @@ def describe_internal_error(error: BaseException) -> str:
 
 
 def _run_notebook(task: Task, text: str) -> ModuleResult:
-    from jaxpure import notebook
+    from jaxpure.files import notebook
 
     try:
         source = notebook.extract(text)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from jaxpure.rules import control_flow, mutation, randomness, side_effects, transform_usage
-from jaxpure.rules.base import Rule
+from jaxpure.analysis.rules import control_flow, mutation, randomness, side_effects, transform_usage
+from jaxpure.analysis.rules.base import Rule
 
 RULES: dict[str, Rule] = {
     rule.code: rule()

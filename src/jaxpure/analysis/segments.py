@@ -21,10 +21,10 @@ from libcst._nodes.base import CSTNode
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 from libcst.metadata.position_provider import PositionProvidingCodegenState
 
-from jaxpure.cstnodes import code_children as cst_children
+from jaxpure.analysis.cstnodes import code_children as cst_children
 
 if TYPE_CHECKING:
-    from jaxpure.index import FunctionInfo
+    from jaxpure.analysis.index import FunctionInfo
 
 
 @dataclass(slots=True)

@@ -12,10 +12,10 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from jaxpure import catalog
-from jaxpure.astvisit import FastNodeVisitor
-from jaxpure.catalog import DIFFERENTIATION, STAGING, Transform
-from jaxpure.names import ImportMap, ast_dotted_name, build_import_map
+from jaxpure.analysis import jaxapi
+from jaxpure.analysis.astvisit import FastNodeVisitor
+from jaxpure.analysis.jaxapi import DIFFERENTIATION, STAGING, Transform
+from jaxpure.analysis.names import ImportMap, ast_dotted_name, build_import_map
 
 _MUTABLE_CONSTRUCTORS = {"builtins.list": "list", "builtins.dict": "dict", "builtins.set": "set"}
 # Python types a union annotation may combine and stay configuration (``index: int | slice``).
@@ -141,7 +141,7 @@ def build_index(
     extra_transforms: dict[str, Transform] | None = None,
 ) -> ModuleIndex:
     imports = build_import_map(tree, module_name, is_package)
-    index = ModuleIndex(imports=imports, transforms={**catalog.TRANSFORMS, **(extra_transforms or {})})
+    index = ModuleIndex(imports=imports, transforms={**jaxapi.TRANSFORMS, **(extra_transforms or {})})
     builder = _IndexBuilder(index)
     builder.module_body = set(tree.body)
     for position, statement in enumerate(tree.body):
@@ -194,7 +194,7 @@ def value_kind(node: ast.expr | None, imports: ImportMap) -> str | None:
         called = imports.resolve_ast(node.func)
         if called in _MUTABLE_CONSTRUCTORS:
             return _MUTABLE_CONSTRUCTORS[called]
-        if called in catalog.STATEFUL_RNG_MAKERS:
+        if called in jaxapi.STATEFUL_RNG_MAKERS:
             return "rng"
         if called and (called.startswith("numpy.") or called.startswith("jax.numpy.")):
             return "array"
@@ -256,7 +256,7 @@ class _IndexBuilder(FastNodeVisitor):
         if self.function:
             self.function.local_names.add(node.name)
         bases = [self.resolve(base) or "" for base in node.bases]
-        framework = next((catalog.MODULE_BASES[b] for b in bases if b in catalog.MODULE_BASES), None)
+        framework = next((jaxapi.MODULE_BASES[b] for b in bases if b in jaxapi.MODULE_BASES), None)
         if framework is None:  # a subclass of a Module class defined earlier in this module
             framework = next(
                 (self.index.classes[b].framework for b in (ast_dotted_name(x) for x in node.bases) if b in self.index.classes),
@@ -278,9 +278,9 @@ class _IndexBuilder(FastNodeVisitor):
     def _is_array_annotation(self, annotation: ast.expr) -> bool:
         head = annotation.value if isinstance(annotation, ast.Subscript) else annotation
         qualified = self.resolve(head) or ""
-        if qualified in catalog.ARRAY_ANNOTATIONS:
+        if qualified in jaxapi.ARRAY_ANNOTATIONS:
             return True
-        return qualified.startswith("jaxtyping.") and qualified.split(".")[-1] in catalog.JAXTYPING_DTYPES
+        return qualified.startswith("jaxtyping.") and qualified.split(".")[-1] in jaxapi.JAXTYPING_DTYPES
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         for decorator in node.decorator_list:
@@ -445,12 +445,12 @@ class _IndexBuilder(FastNodeVisitor):
         static.update(p.name for p in function.params if p.position is not None and p.position < bound)
         traced: set[str] | None = None
         for keyword in keywords:
-            if keyword.arg in catalog.STATIC_ARGNUMS_KEYWORDS:
+            if keyword.arg in jaxapi.STATIC_ARGNUMS_KEYWORDS:
                 for number in _int_literals(keyword.value):
                     param = function.positional(number + bound if number >= 0 else len(function.params) + number)
                     if param:
                         static.add(param.name)
-            elif keyword.arg in catalog.STATIC_ARGNAMES_KEYWORDS:
+            elif keyword.arg in jaxapi.STATIC_ARGNAMES_KEYWORDS:
                 static.update(_str_literals(keyword.value))
             elif keyword.arg == "in_axes" and transform.kind == STAGING and not transform.compiling:
                 for number, axis in enumerate(_sequence_items(keyword.value)):
@@ -524,7 +524,7 @@ class _IndexBuilder(FastNodeVisitor):
             for keyword in node.keywords:
                 if keyword.arg in ("fun", "f", "body_fun", "cond_fun", "true_fun", "false_fun", "fn"):
                     candidates.append((keyword.value, transform))
-        if self.function and transform.name in catalog.REBUILD_COMPILES and self._may_compile_afresh(node, transform):
+        if self.function and transform.name in jaxapi.REBUILD_COMPILES and self._may_compile_afresh(node, transform):
             self.function.builds_compiled = True
         outer = self.composed_under.get(id(node))
         if transform.kind == STAGING:
@@ -564,7 +564,7 @@ class _IndexBuilder(FastNodeVisitor):
         self._roots_from_call(node, called)
         function = self.function
         if called is not None:
-            if catalog.is_key_consumer(called):
+            if jaxapi.is_key_consumer(called):
                 if function:
                     function.uses_random = True
                     argument = key_argument_identity(node)
@@ -574,7 +574,7 @@ class _IndexBuilder(FastNodeVisitor):
                     function.key_in_loop |= self.loop_depth > 0
                 else:
                     self._mark_module_code()
-            elif called in catalog.REBUILD_COMPILES and function is None and self.loop_depth:
+            elif called in jaxapi.REBUILD_COMPILES and function is None and self.loop_depth:
                 self._mark_module_code()
             if function and called.startswith("jax.lax.") and called in self.index.transforms:
                 function.calls_lax = True
@@ -586,11 +586,11 @@ class _IndexBuilder(FastNodeVisitor):
                 function.calls.add(f"self.{func.attr}")
                 self.called_attributes.add(id(func))
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-            if func.attr in catalog.CONTAINER_MUTATORS:
+            if func.attr in jaxapi.CONTAINER_MUTATORS:
                 self._mutates(func.value.id)
         if isinstance(func, ast.Call) and function is None:
             applied = self.transform_of(func.func)
-            if applied and applied[0].name in catalog.REBUILD_COMPILES:
+            if applied and applied[0].name in jaxapi.REBUILD_COMPILES:
                 self._mark_module_code()  # jax.jit(...)(x) at module level
         self.generic_visit(node)
 
@@ -601,7 +601,7 @@ class _IndexBuilder(FastNodeVisitor):
             return False
         # libcst lists keywords among a call's arguments: the rule's first argument may be one.
         arguments = [*node.args, *(keyword.value for keyword in node.keywords)]
-        if not arguments or transform.name in catalog.ALWAYS_RETRACES:
+        if not arguments or transform.name in jaxapi.ALWAYS_RETRACES:
             return bool(arguments)
         argument = arguments[0]
         if isinstance(argument, ast.Name):

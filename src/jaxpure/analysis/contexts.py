@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from jaxpure.catalog import STAGING
+from jaxpure.analysis.jaxapi import STAGING
 
 if TYPE_CHECKING:
-    from jaxpure.index import FunctionInfo
+    from jaxpure.analysis.index import FunctionInfo
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from jaxpure import catalog
-from jaxpure.rules.base import EVERYWHERE, TRACED, Rule
+from jaxpure.analysis import jaxapi
+from jaxpure.analysis.rules.base import EVERYWHERE, TRACED, Rule
 
 _NOT_JP501 = frozenset({"copyto"})
 
@@ -61,7 +61,7 @@ class NumpyOnTracedValue(Rule):
         if not called or not called.startswith("numpy.") or called.startswith("numpy.random."):
             return
         function = called[len("numpy.") :]
-        if function in catalog.NUMPY_STATIC_FUNCTIONS or function in catalog.NUMPY_DELEGATING_TO_METHODS:
+        if function in jaxapi.NUMPY_STATIC_FUNCTIONS or function in jaxapi.NUMPY_DELEGATING_TO_METHODS:
             return
         if function in _NOT_JP501:
             return
@@ -122,9 +122,9 @@ class TransformRebuiltPerCall(Rule):
         if ctx.kind is not None:
             return  # inside traced code a transform is inlined, not recompiled
         transform = ctx.qualified(node.func)
-        if transform not in catalog.REBUILD_COMPILES or not node.args:
+        if transform not in jaxapi.REBUILD_COMPILES or not node.args:
             return
-        if transform not in catalog.ALWAYS_RETRACES and not _is_fresh_function(node.args[0].value, ctx):
+        if transform not in jaxapi.ALWAYS_RETRACES and not _is_fresh_function(node.args[0].value, ctx):
             return
         parent = ctx.parent(node)
         if isinstance(parent, cst.Call) and parent.func is node:

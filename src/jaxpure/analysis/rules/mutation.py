@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from jaxpure import catalog
-from jaxpure.catalog import DIFFERENTIATION
-from jaxpure.rules.base import TRACED, Rule
+from jaxpure.analysis import jaxapi
+from jaxpure.analysis.jaxapi import DIFFERENTIATION
+from jaxpure.analysis.rules.base import TRACED, Rule
 
 _AT_METHODS = {
     cst.AddAssign: "add",
@@ -219,7 +219,7 @@ class ArgumentContainerMutation(Rule):
     def check(self, node, ctx) -> None:
         if isinstance(node, cst.Call):
             func = node.func
-            if not (isinstance(func, cst.Attribute) and func.attr.value in catalog.CONTAINER_MUTATORS):
+            if not (isinstance(func, cst.Attribute) and func.attr.value in jaxapi.CONTAINER_MUTATORS):
                 return
             if not (isinstance(func.value, cst.Name) and ctx.is_param(func.value.value)):
                 return
@@ -229,7 +229,7 @@ class ArgumentContainerMutation(Rule):
             if name in ctx.rebound_params:
                 return
             string_key = bool(node.args) and isinstance(node.args[0].value, cst.SimpleString)
-            if func.attr.value not in catalog.UNAMBIGUOUS_MUTATORS and not ctx.container_param(name) and not string_key:
+            if func.attr.value not in jaxapi.UNAMBIGUOUS_MUTATORS and not ctx.container_param(name) and not string_key:
                 return  # tx.update(...) of an optax transformation is no mutation
             stored = any(ctx.traced(a.value) for a in node.args)
         else:
@@ -303,7 +303,7 @@ class InplaceNumpyApiOnTracedValue(Rule):
         if not isinstance(func, cst.Attribute) or not ctx.traced(func.value):
             return
         method = func.attr.value
-        if method in catalog.INPLACE_ARRAY_METHODS:
+        if method in jaxapi.INPLACE_ARRAY_METHODS:
             ctx.report(node, self, what=f".{method}()")
         elif method == "sort" and isinstance(ctx.parent(node), cst.Expr):
             ctx.report(node, self, what=".sort() (it returns a sorted copy)")
