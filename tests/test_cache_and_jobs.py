@@ -347,13 +347,13 @@ def test_the_key_reuse_shortcut_keeps_every_reuse() -> None:
 
 def test_a_parallel_run_leaves_libcst_to_its_workers() -> None:
     """The parent only hands out files and collects results: importing libcst there (to unpickle a
-    result, or for the output's rule catalog) stalled the workers and the end of the run."""
+    result, or for the rules' metadata the output shows) stalled the workers and the end of the run."""
     script = textwrap.dedent("""
         import sys
         from jaxpure.api import check_paths
         from jaxpure.output import FORMATS, OutputContext
         report = check_paths(["fixtures"], jobs=2)
-        assert report.findings and FORMATS["json"](report, OutputContext())
+        assert report.findings and FORMATS["json"](report, OutputContext(rules=report.rules))
         print("libcst" in sys.modules, "jaxpure.analysis.analyzer" in sys.modules)
     """)
     completed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)

@@ -14,7 +14,7 @@ import pytest
 
 from jaxpure import __version__
 from jaxpure.findings import Finding, Report, RuntimeResult, TraceInfo
-from jaxpure.output import FORMATS, OutputContext, RuleInfo, SourceReader, load_catalog, render_summary, render_text
+from jaxpure.output import FORMATS, OutputContext, RuleInfo, SourceReader, load_rule_infos, render_summary, render_text
 from jaxpure.output.github import escape_data, escape_property
 
 CATALOG = {
@@ -62,7 +62,7 @@ GLOBAL = Finding(
 
 def context(tmp_path: Path | None = None, texts: dict[str, str] | None = None, **options) -> OutputContext:
     texts = {"src/train.py": TRAIN} if texts is None else texts
-    return OutputContext(sources=SourceReader(texts), catalog=CATALOG, cwd=tmp_path or Path.cwd(), **options)
+    return OutputContext(sources=SourceReader(texts), rules=CATALOG, cwd=tmp_path or Path.cwd(), **options)
 
 
 def notebook_text() -> str:
@@ -346,7 +346,7 @@ def test_formats_registry_names_every_cli_format():
 
 
 def test_the_real_rule_catalog_feeds_every_format():
-    catalog = load_catalog()
+    catalog = load_rule_infos()
     assert "JP000" in catalog and "JP101" in catalog
     for rule in catalog.values():
         assert rule.severity in ("error", "warning"), rule.code

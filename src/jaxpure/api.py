@@ -8,7 +8,8 @@ from pathlib import Path
 from jaxpure.driver.cache import CACHE_DIR_NAME, ResultCache
 from jaxpure.config import Config
 from jaxpure.files.discovery import discover
-from jaxpure.driver.engine import analyze_text, cache_namespace, check_files, fewer_collections
+from jaxpure.driver.engine import cache_namespace, check_files
+from jaxpure.driver.modules import analyze_text, fewer_collections
 from jaxpure.findings import Finding, Report
 from jaxpure.driver.selection import Selection
 
@@ -49,6 +50,18 @@ def check_paths(
     files = discover(paths, config.exclude, config.root)
     cache = ResultCache(cache_dir, cache_namespace(config)) if cache_dir is not None else None
     return check_files(files, config, Selection(config, select, ignore), jobs=jobs, cache=cache)
+
+
+def fix_report(
+    report: Report, config: Config, *, select: tuple[str, ...] = (), ignore: tuple[str, ...] = (), diff: bool = False
+) -> int:
+    """Apply the safe fixes for ``report``'s fixable findings (``diff``: print the patch, write nothing).
+
+    Returns 1 when ``diff`` printed changes, else 0.
+    """
+    from jaxpure.driver.fixing import run_fixes  # late: libcst and the fixers
+
+    return run_fixes(report, config, Selection(config, select, ignore), diff=diff)
 
 
 def default_cache_dir(config: Config) -> Path:

@@ -10,6 +10,7 @@ from pathlib import Path
 from jaxpure import __version__
 from jaxpure.config import Config, ConfigError, find_pyproject, load_config, validate_code_prefix
 from jaxpure.files.discovery import MissingPath
+from jaxpure.findings import Report
 from jaxpure.output.streams import drop_broken_output, write
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -133,31 +134,27 @@ def _load_config(args: argparse.Namespace) -> Config:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from jaxpure.api import default_cache_dir
-    from jaxpure.driver.cache import ResultCache
-    from jaxpure.files.discovery import discover
-    from jaxpure.driver.engine import cache_namespace, check_files
-    from jaxpure.output import FORMATS, OutputContext, render_summary
-    from jaxpure.driver.selection import Selection
+    from jaxpure.api import check_paths, default_cache_dir, fix_report
+    from jaxpure.output import FORMATS, OutputContext, load_rule_infos, render_summary
 
     if args.diff and not args.fix:
         raise ConfigError("--diff goes with --fix")
     if args.write_baseline and not args.baseline:
         raise ConfigError("--write-baseline needs --baseline FILE")
     config = _load_config(args)
-    paths = args.paths or ["."]
-    files = discover(paths, config.exclude, config.root)
-    jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
-    cache = None if args.no_cache else ResultCache(default_cache_dir(config), cache_namespace(config))
-    selection = Selection(config, args.select, args.ignore)
-    report = check_files(files, config, selection, jobs=jobs, cache=cache)
 
+    def check() -> Report:
+        return check_paths(
+            args.paths or ["."], config, select=args.select, ignore=args.ignore,
+            jobs=args.jobs if args.jobs > 0 else (os.cpu_count() or 1),
+            cache_dir=None if args.no_cache else default_cache_dir(config),
+        )
+
+    report = check()
     if args.fix:
-        from jaxpure.driver.fixing import run_fixes
-
-        status = run_fixes(report, config, selection, diff=args.diff)
+        status = fix_report(report, config, select=args.select, ignore=args.ignore, diff=args.diff)
         if not args.diff:
-            report = check_files(files, config, selection, jobs=jobs, cache=cache)
+            report = check()
         elif status:
             return status
     if args.baseline:
@@ -165,7 +162,7 @@ def _check(args: argparse.Namespace) -> int:
     if args.runtime:
         report.findings = _confirm(report.findings, args, config)
 
-    context = OutputContext(show_source=args.show_source, color=_use_color())
+    context = OutputContext(show_source=args.show_source, color=_use_color(), rules=report.rules or load_rule_infos())
     # A reader that goes away (`jaxpure check | head -1`) ends the output, not the status:
     # the report is complete, and the findings decide (under `set -o pipefail` too).
     write(sys.stdout, FORMATS[args.format](report, context))

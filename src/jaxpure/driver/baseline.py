@@ -19,37 +19,13 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
-from typing import NamedTuple
 
 from jaxpure.config import ConfigError
-from jaxpure.findings import Finding
+from jaxpure.findings import Finding, FindingKey, ReadLine, finding_keys
 
 BASELINE_VERSION = 1
-
-ReadLine = Callable[[str, int], str]
-
-
-class BaselineKey(NamedTuple):
-    path: str  # "/"-separated, relative to the baseline file's folder
-    code: str
-    source: str  # the flagged line, stripped
-    occurrence: int  # 0 for the first finding with this path, code and source
-
-
-def finding_keys(findings: Sequence[Finding], read_line: ReadLine, root: Path) -> list[BaselineKey]:
-    """The key of each finding, in the order given; occurrences count in line order."""
-    keys: dict[int, BaselineKey] = {}
-    seen: Counter[tuple[str, str, str]] = Counter()
-    for index in sorted(range(len(findings)), key=lambda index: findings[index].sort_key):
-        finding = findings[index]
-        identity = (_relative(finding.path, root), finding.code, read_line(finding.path, finding.line).strip())
-        keys[index] = BaselineKey(*identity, seen[identity])
-        seen[identity] += 1
-    return [keys[index] for index in range(len(findings))]
-
 
 def write_baseline(findings: Iterable[Finding], path: str | os.PathLike, read_line: ReadLine | None = None) -> int:
     """Record ``findings`` in the baseline file ``path`` (replacing it); returns how many.
@@ -75,7 +51,7 @@ def filter_new(findings: Iterable[Finding], baseline_path: str | os.PathLike, re
     return [finding for finding, key in zip(findings, keys, strict=True) if key not in known]
 
 
-def load_baseline(path: Path) -> set[BaselineKey]:
+def load_baseline(path: Path) -> set[FindingKey]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -89,7 +65,7 @@ def load_baseline(path: Path) -> set[BaselineKey]:
     return _parse(document, path)
 
 
-def _parse(document: object, path: Path) -> set[BaselineKey]:
+def _parse(document: object, path: Path) -> set[FindingKey]:
     if not isinstance(document, dict) or document.get("tool") != "jaxpure":
         raise ConfigError(f'{path}: not a jaxpure baseline (expected an object with "tool": "jaxpure")')
     if document.get("version") != BASELINE_VERSION:
@@ -103,30 +79,22 @@ def _parse(document: object, path: Path) -> set[BaselineKey]:
     return {_parse_entry(entry, index, path) for index, entry in enumerate(entries)}
 
 
-def _parse_entry(entry: object, index: int, path: Path) -> BaselineKey:
-    fields = BaselineKey._fields
+def _parse_entry(entry: object, index: int, path: Path) -> FindingKey:
+    fields = FindingKey._fields
     types = {"path": str, "code": str, "source": str, "occurrence": int}
     if not isinstance(entry, dict) or set(entry) != set(fields):
         raise ConfigError(f"{path}: baseline entry {index} must have exactly the keys {', '.join(fields)}")
     for name, kind in types.items():
         if not isinstance(entry[name], kind) or isinstance(entry[name], bool):
             raise ConfigError(f"{path}: baseline entry {index}: {name!r} must be a {kind.__name__}")
-    return BaselineKey(**entry)
+    return FindingKey(**entry)
 
 
 def _root(baseline: Path) -> Path:
     return Path(os.path.abspath(baseline)).parent
 
 
-def _relative(path: str, root: Path) -> str:
-    try:
-        return Path(os.path.relpath(os.path.abspath(path), root)).as_posix()
-    except ValueError:  # another drive on Windows: no relative path exists
-        return Path(os.path.abspath(path)).as_posix()
-
-
 def _disk_reader() -> ReadLine:
-    # Imported late: jaxpure.output (SARIF fingerprints) imports this module.
     from jaxpure.output.sources import SourceReader
 
     return SourceReader().line

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from jaxpure.config import Config
 from jaxpure.files.discovery import module_name
-from jaxpure.driver.engine import analyze_text
+from jaxpure.driver.modules import analyze_text
 from jaxpure.findings import Finding, Report
 from jaxpure.fixes import fix_file
 from jaxpure.driver.selection import Selection

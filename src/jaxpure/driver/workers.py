@@ -13,11 +13,12 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING
 
 from jaxpure.config import Config
+from jaxpure.driver.modules import GC_THRESHOLD, ModuleResult, Task, run_task
 from jaxpure.files.discovery import SourceFile
+from jaxpure.findings import RuleInfo
 
 if TYPE_CHECKING:
     from jaxpure.analysis.contexts import CallSeed
-    from jaxpure.driver.engine import ModuleResult, Task
 
     _WorkItem = tuple[SourceFile, tuple[CallSeed, ...], frozenset[str]]  # a task without what every task shares
 
@@ -36,9 +37,9 @@ class Workers:
         self.jobs = max(1, min(jobs, files // 4 or 1))
         self.shared = shared
         self.pool: ProcessPoolExecutor | None = None
-        # The output's rule catalog, built by a worker (which has the rules imported anyway): here
-        # it would cost importing libcst and every rule at the end of the run, with no worker busy.
-        self.catalog: Future | None = None
+        # The rules' metadata for the output, built by a worker (which has the rules imported anyway):
+        # here it would cost importing libcst and every rule at the end of the run, with no worker busy.
+        self.rule_metadata: Future | None = None
 
     def __enter__(self) -> Workers:
         return self
@@ -50,14 +51,12 @@ class Workers:
     def map(self, tasks: list[Task]) -> list[ModuleResult]:
         # Starting workers pays for a few modules' worth of work; once they run, two tasks are enough.
         if self.jobs == 1 or len(tasks) < 2 or (self.pool is None and len(tasks) < 8):
-            from jaxpure.driver.engine import run_task
-
             return [run_task(task) for task in tasks]
         assert all((t.project_modules, t.config, t.noqa) == self.shared for t in tasks)
         if self.pool is None:
             # The analyzer (and libcst) is imported by each worker, at the same time, not first here.
             self.pool = ProcessPoolExecutor(self.jobs, initializer=_start_worker, initargs=self.shared)
-            self.catalog = self.pool.submit(_worker_catalog)
+            self.rule_metadata = self.pool.submit(_rule_infos)
         order = sorted(range(len(tasks)), key=lambda i: -_size(tasks[i].file))
         results: list[ModuleResult | None] = [None] * len(tasks)
         batches = _batches(order, tasks)
@@ -74,15 +73,14 @@ class Workers:
                     results[position] = self._isolated(tasks[position])
         return results  # type: ignore[return-value]
 
-    def share_catalog(self) -> None:
-        """Hand the output the catalog a worker built, if one did."""
-        if self.catalog is None:
-            return
-        try:
-            catalog = self.catalog.result()
-        except Exception:  # noqa: BLE001 - a broken pool: the output imports the rules itself
-            return
-        _output_catalog().preload_catalog(catalog)
+    def rule_infos(self) -> dict[str, RuleInfo]:
+        """Every rule's metadata: the one a worker built, if one did."""
+        if self.rule_metadata is not None:
+            try:
+                return self.rule_metadata.result()
+            except Exception:  # noqa: BLE001 - a broken pool: import the rules here
+                pass
+        return _rule_infos()
 
     def _isolated(self, task: Task) -> ModuleResult:
         """One task in a worker of its own: a file that kills its worker is reported, not fatal."""
@@ -90,8 +88,6 @@ class Workers:
             with ProcessPoolExecutor(1, initializer=_start_worker, initargs=self.shared) as pool:
                 return pool.submit(_run_in_worker, (task.file, task.incoming, task.untraced_returns)).result()
         except BrokenProcessPool:
-            from jaxpure.driver.engine import ModuleResult
-
             return ModuleResult(internal_error="the worker process analyzing this file died (out of memory, or a crash)")
 
 
@@ -101,8 +97,6 @@ _SHARED: tuple[frozenset[str], Config, bool] | None = None
 def _start_worker(project_modules: frozenset[str], config: Config, noqa: bool) -> None:
     global _SHARED
     _SHARED = (project_modules, config, noqa)
-    from jaxpure.driver.engine import GC_THRESHOLD
-
     gc.set_threshold(max(gc.get_threshold()[0], GC_THRESHOLD), *gc.get_threshold()[1:])
 
 
@@ -131,19 +125,13 @@ def _run_batch_in_worker(items: list[_WorkItem]) -> list[ModuleResult]:
     return [_run_in_worker(item) for item in items]
 
 
-def _worker_catalog() -> dict:
-    return _output_catalog().load_catalog()
+def _rule_infos() -> dict[str, RuleInfo]:
+    from jaxpure.analysis.rules import rule_infos
 
-
-def _output_catalog():
-    from jaxpure.output import context
-
-    return context
+    return rule_infos()
 
 
 def _run_in_worker(item: _WorkItem) -> ModuleResult:
-    from jaxpure.driver.engine import Task, run_task
-
     file, incoming, untraced_returns = item
     assert _SHARED is not None
     return run_task(Task(file, incoming, *_SHARED, untraced_returns))

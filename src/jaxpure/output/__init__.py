@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from jaxpure.findings import Report
-from jaxpure.output.context import OutputContext, RuleInfo, load_catalog
+from jaxpure.findings import Report, RuleInfo
+from jaxpure.output.context import OutputContext, load_rule_infos
 from jaxpure.output.github import format_github
 from jaxpure.output.json_format import format_json
 from jaxpure.output.sarif import format_sarif
@@ -32,7 +32,7 @@ __all__ = [
     "OutputContext",
     "RuleInfo",
     "SourceReader",
-    "load_catalog",
+    "load_rule_infos",
     "render_summary",
     "render_text",
 ]

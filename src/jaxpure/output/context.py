@@ -2,78 +2,23 @@
 
 from __future__ import annotations
 
-import functools
-import inspect
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jaxpure.findings import Finding
+from jaxpure.findings import Finding, RuleInfo
 from jaxpure.files.notebook import CellLine
 from jaxpure.output.sources import SourceReader
 
-SEVERITIES = ("error", "warning")
+def load_rule_infos() -> dict[str, RuleInfo]:
+    """Every rule's metadata, from the registry (which imports libcst with the rules).
 
-
-@dataclass(frozen=True, slots=True)
-class RuleInfo:
-    """A rule's metadata as output formats show it."""
-
-    code: str
-    name: str  # kebab-case, e.g. "print-in-traced-function"
-    severity: str  # "error" | "warning"
-    summary: str  # one line
-    message: str  # the finding message, which names the fix
-    documentation: str  # markdown: what it does, why it is bad, example, use instead
-
-    @classmethod
-    def from_rule(cls, rule: object) -> RuleInfo:
-        """From a registry entry (a rule class or instance)."""
-        return cls(
-            code=rule.code,
-            name=rule.name,
-            severity=rule.severity,
-            summary=_text(rule, "summary"),
-            message=rule.message,
-            documentation=_text(rule, "documentation") or inspect.cleandoc(rule.__doc__ or ""),
-        )
-
-    @classmethod
-    def unknown(cls, code: str) -> RuleInfo:
-        # A code missing from the catalog is a bug elsewhere; output still names it rather than crash.
-        return cls(code, code.lower(), "error", code, "", "")
-
-
-def _text(rule: object, attribute: str) -> str:
-    """A rule's text attribute, whether a plain string or a classmethod that returns it."""
-    value = getattr(rule, attribute, "")
-    return value() if callable(value) else value
-
-
-_PRELOADED: dict[str, RuleInfo] | None = None
-
-
-def preload_catalog(catalog: dict[str, RuleInfo]) -> None:
-    """Use ``catalog`` instead of importing the registry (which imports libcst with the rules).
-
-    A warm run whose results all come from the cache uses the catalog the
-    run that computed them saved, with them (the cache's namespace includes
-    jaxpure's code, so it is this catalog); a parallel run, the one a worker
-    built.
+    A run's ``Report.rules`` already has it; this is for output made without a run.
     """
-    global _PRELOADED
-    _PRELOADED = dict(catalog)
+    from jaxpure.analysis.rules import rule_infos
 
-
-@functools.cache
-def load_catalog() -> dict[str, RuleInfo]:
-    """The rule registry (``jaxpure.analysis.rules.RULES``) as ``RuleInfo``, by code."""
-    if _PRELOADED is not None:
-        return _PRELOADED
-    from jaxpure.analysis.rules import RULES  # imported late: the registry imports every rule module
-
-    return {code: RuleInfo.from_rule(rule) for code, rule in sorted(RULES.items())}
+    return rule_infos()
 
 
 @dataclass(frozen=True)
@@ -87,7 +32,7 @@ class OutputContext:
     show_source: bool = False
     color: bool = False
     sources: SourceReader = field(default_factory=SourceReader)
-    catalog: Mapping[str, RuleInfo] = field(default_factory=load_catalog)
+    rules: Mapping[str, RuleInfo] = field(default_factory=load_rule_infos)
     cwd: Path = field(default_factory=Path.cwd)
 
     @property
@@ -95,7 +40,7 @@ class OutputContext:
         return self.sources.line
 
     def rule(self, code: str) -> RuleInfo:
-        return self.catalog.get(code) or RuleInfo.unknown(code)
+        return self.rules.get(code) or RuleInfo.unknown(code)
 
     def severity(self, code: str) -> str:
         return self.rule(code).severity

@@ -7,7 +7,7 @@ working directory (``%SRCROOT%``), so code scanning places them in the
 repository; columns are Unicode code points, as jaxpure counts them.
 
 Each result's ``partialFingerprints`` is the baseline key (path, code,
-flagged line text, occurrence: see ``jaxpure.driver.baseline``), so an alert
+flagged line text, occurrence: see ``jaxpure.findings.finding_keys``), so an alert
 survives edits elsewhere in its file.
 
 A notebook finding has no region: lines of an ``.ipynb`` file are JSON, not
@@ -23,9 +23,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from jaxpure import __version__
-from jaxpure.driver.baseline import finding_keys
-from jaxpure.findings import Finding, Report
-from jaxpure.output.context import OutputContext, RuleInfo
+from jaxpure.findings import Finding, Report, RuleInfo, finding_keys
+from jaxpure.output.context import OutputContext
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -34,7 +33,7 @@ FINGERPRINT_NAME = "jaxpureFindingKey/v1"
 
 
 def format_sarif(report: Report, context: OutputContext) -> str:
-    rules = list(context.catalog.values())
+    rules = list(context.rules.values())
     rule_index = {rule.code: index for index, rule in enumerate(rules)}
     for finding in report.findings:  # codes outside the catalog still get a rule entry
         if finding.code not in rule_index:

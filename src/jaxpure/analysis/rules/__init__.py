@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from jaxpure.analysis.rules import control_flow, mutation, randomness, side_effects, transform_usage
 from jaxpure.analysis.rules.base import Rule
+from jaxpure.findings import RuleInfo
 
 RULES: dict[str, Rule] = {
     rule.code: rule()
@@ -12,4 +13,9 @@ RULES: dict[str, Rule] = {
 }
 RULES = dict(sorted(RULES.items()))
 
-__all__ = ["RULES", "Rule"]
+
+def rule_infos() -> dict[str, RuleInfo]:
+    """Every rule's metadata, by code, as the output shows it."""
+    return {code: rule.info() for code, rule in RULES.items()}
+
+__all__ = ["RULES", "Rule", "rule_infos"]

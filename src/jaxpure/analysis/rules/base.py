@@ -13,6 +13,8 @@ import inspect
 import re
 from typing import TYPE_CHECKING, ClassVar
 
+from jaxpure.findings import RuleInfo
+
 if TYPE_CHECKING:
     import libcst as cst
 
@@ -41,6 +43,11 @@ class Rule:
     @classmethod
     def summary(cls) -> str:
         return documentation(cls).strip().splitlines()[0]
+
+    @classmethod
+    def info(cls) -> RuleInfo:
+        """The rule's metadata as output formats show it."""
+        return RuleInfo(cls.code, cls.name, cls.severity, cls.summary(), cls.message, documentation(cls))
 
     @classmethod
     def format_message(cls, **details: str) -> str:

@@ -1,0 +1,315 @@
+"""One module's analysis: read → parse → index → traced contexts → rules → noqa.
+
+``analyze_text`` checks one module's text (the flake8 plugin, the fixer and
+the server use it directly); ``run_task`` does it for one file of a whole
+run, in a worker or here, and never raises. ``jaxpure.driver.engine`` runs
+these tasks over a project, round after round.
+"""
+
+from __future__ import annotations
+
+import ast
+import gc
+import os
+import re
+import sys
+import threading
+import traceback
+import warnings
+from collections.abc import Iterable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from jaxpure.analysis import jaxapi
+from jaxpure.config import Config
+from jaxpure.driver.suppress import apply_noqa, skips_file
+from jaxpure.files.discovery import SourceFile
+from jaxpure.files.source import Unreadable, read_source, source_lines
+from jaxpure.findings import Finding
+
+# libcst, the analyzer and the rules are imported when a module is analyzed, not
+# before: a warm run that finds every result in the cache never loads them.
+if TYPE_CHECKING:
+    from jaxpure.analysis.contexts import CallSeed
+
+_MENTIONS_JAX = re.compile(r"\b(jax|flax|equinox|haiku)\b")
+
+
+@dataclass(slots=True)
+class ModuleResult:
+    findings: list[Finding] = field(default_factory=list)
+    outgoing: list[CallSeed] = field(default_factory=list)
+    internal_error: str | None = None
+    # Functions other modules call (``incoming``) whose returns hold no traced value, by qualname.
+    untraced_returns: frozenset[str] = frozenset()
+
+
+def unanalyzable(path: str, reason: str, line: int = 1, column: int = 1) -> Finding:
+    from jaxpure.analysis.rules import RULES
+
+    return Finding(path, line, column, line, column, "JP000", RULES["JP000"].format_message(reason=reason))
+
+
+def mentions_jax(text: str, extra_modules: Iterable[str] = ()) -> bool:
+    """The cheap gate: most files of a repository never touch JAX (TorchFix's trick)."""
+    if _MENTIONS_JAX.search(text):
+        return True
+    return any(module in text for module in extra_modules)
+
+
+def _extra_transforms(config: Config) -> dict[str, jaxapi.Transform]:
+    return {
+        name: jaxapi.Transform(name, kind, compiling=kind == jaxapi.STAGING)
+        for name, kind in config.extend_transforms
+    }
+
+
+def analyze_text(
+    text: str,
+    path: str,
+    config: Config,
+    module: str | None = None,
+    is_package: bool = False,
+    incoming: list[CallSeed] | None = None,
+    project_modules: frozenset[str] = frozenset(),
+    noqa: bool = True,
+    tree: ast.Module | None = None,
+    untraced_returns: frozenset[str] = frozenset(),
+) -> ModuleResult:
+    """Every finding in one module's text (before select/ignore; after noqa unless ``noqa=False``).
+
+    ``tree`` is the text's ``ast`` when the caller already has it (flake8 does),
+    to save parsing it again. ``untraced_returns``: functions of other project
+    modules (``module:qualname``) known to return no traced value.
+    """
+    text = text.removeprefix("\ufeff")  # a BOM left in by the caller: the parser of a str rejects it
+    arguments = (text, path, config, module, is_package, incoming, project_modules, noqa, tree, untraced_returns)
+    try:
+        return _analyze_text(*arguments)
+    except Exception as error:
+        if not _from_recursion(error):
+            raise
+    # Deeply nested code (a generated 1,000-term sum, a long implicit string
+    # concatenation) overflows the default recursion limit in libcst: try once more
+    # on a thread with a large stack and a higher limit.
+    try:
+        return _on_deep_stack(_analyze_text, arguments)
+    except Exception as error:
+        if not _from_recursion(error) and not isinstance(error, MemoryError):
+            raise
+    return ModuleResult([unanalyzable(path, "code too deeply nested to analyze")])
+
+
+_DEEP_STACK_BYTES = 512 * 1024 * 1024
+_DEEP_RECURSION_LIMIT = 60_000
+_DEEP_LOCK = threading.Lock()  # the recursion limit is per interpreter: one deep analysis at a time
+
+
+def _from_recursion(error: BaseException) -> bool:
+    """A RecursionError, or an error raised while handling one (libcst turns some into KeyError)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, RecursionError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _on_deep_stack(function, arguments: tuple):
+    outcome: list = []
+
+    def target() -> None:
+        try:
+            outcome.append((True, function(*arguments)))
+        except BaseException as error:  # noqa: BLE001 - handed back to the caller's thread
+            outcome.append((False, error))
+
+    with _DEEP_LOCK:
+        limit = sys.getrecursionlimit()
+        try:
+            size = threading.stack_size(_DEEP_STACK_BYTES)
+        except (ValueError, RuntimeError):  # a platform that cannot size thread stacks
+            raise RecursionError("no larger stack available") from None
+        sys.setrecursionlimit(max(limit, _DEEP_RECURSION_LIMIT))  # before the thread starts
+        try:
+            thread = threading.Thread(target=target, name="jaxpure-deep", daemon=True)
+            thread.start()
+            thread.join()
+        except RuntimeError:  # could not start a thread with that stack
+            raise RecursionError("no larger stack available") from None
+        finally:
+            threading.stack_size(size)
+            sys.setrecursionlimit(limit)
+    succeeded, value = outcome[0]
+    if not succeeded:
+        raise value
+    return value
+
+
+def _analyze_text(
+    text: str,
+    path: str,
+    config: Config,
+    module: str | None,
+    is_package: bool,
+    incoming: list[CallSeed] | None,
+    project_modules: frozenset[str],
+    noqa: bool,
+    tree: ast.Module | None,
+    untraced_returns: frozenset[str],
+) -> ModuleResult:
+    import libcst as cst
+
+    from jaxpure.analysis.analyzer import ModuleAnalyzer
+    from jaxpure.analysis.index import build_index
+    from jaxpure.analysis.nesting import MAX_EXPRESSION_DEPTH, too_deeply_nested
+
+    if skips_file(text):
+        return ModuleResult()
+    extra = _extra_transforms(config)
+    try:
+        if tree is None:
+            with warnings.catch_warnings():  # "\d" must not become a syntax error under -W error
+                warnings.simplefilter("ignore")
+                tree = ast.parse(text, filename=path)
+    except SyntaxError as error:
+        return ModuleResult([unanalyzable(path, _syntax_error(error, text), error.lineno or 1, error.offset or 1)])
+    except MemoryError:
+        return ModuleResult([unanalyzable(path, "code too deeply nested to analyze")])
+    except ValueError as error:  # e.g. "source code string cannot contain null bytes"
+        return ModuleResult([unanalyzable(path, f"cannot parse: {error}")])
+    if not mentions_jax(text, (name.split(".")[0] for name in extra)):
+        return ModuleResult()
+    lines = source_lines(text)
+    deep = too_deeply_nested(tree, lines)  # libcst's parser takes time quadratic in the depth: not handed to it
+    if deep is not None:
+        reason = f"code too deeply nested to analyze (an expression over {MAX_EXPRESSION_DEPTH:,} levels deep)"
+        return ModuleResult([unanalyzable(path, reason, *deep)])
+    try:
+        index = build_index(tree, module, is_package, extra)
+        analyzer = ModuleAnalyzer(
+            path, lines, index, incoming, _project_lookup(project_modules), is_fixable=_fix_availability(),
+            untraced_elsewhere=untraced_returns,
+        )
+        findings = analyzer.run()
+    except cst.ParserSyntaxError as error:
+        return ModuleResult([unanalyzable(path, f"syntax error (libcst): {error.message}", error.raw_line, error.raw_column + 1)])
+    if noqa:
+        findings = apply_noqa(findings, lines)
+    return ModuleResult(findings, list(analyzer.outgoing.values()), untraced_returns=analyzer.untraced_returns())
+
+
+# Statements only Python 3.12+ parses (PEP 695): `type X = ...`, `def f[T](...)`, `class C[T]:`.
+_PEP_695 = re.compile(r"\s*(type\s+[A-Za-z_]\w*\s*[\[=]|(async\s+)?def\s+[A-Za-z_]\w*\s*\[|class\s+[A-Za-z_]\w*\s*\[)")
+
+
+def _syntax_error(error: SyntaxError, text: str) -> str:
+    """The parser's message; saying so when the line is valid for a newer Python than this one."""
+    message = f"syntax error: {error.msg}"
+    if sys.version_info < (3, 12) and error.lineno and error.msg.startswith(("invalid syntax", "expected '('")):
+        lines = source_lines(text)
+        if error.lineno <= len(lines) and _PEP_695.match(lines[error.lineno - 1]):
+            running = f"{sys.version_info.major}.{sys.version_info.minor}"
+            return f"{message} (PEP 695 syntax needs Python 3.12+, jaxpure runs on {running}: run it under your project's Python)"
+    return message
+
+
+def _project_lookup(modules: frozenset[str]):
+    if not modules:
+        return None
+
+    def lookup(qualified: str) -> tuple[str, str] | None:
+        parts = qualified.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            module = ".".join(parts[:cut])
+            if module in modules:
+                return module, ".".join(parts[cut:])
+        return None
+
+    return lookup
+
+
+def _fix_availability():
+    try:
+        from jaxpure.fixes import is_fixable
+    except ImportError:
+        return None
+    return is_fixable
+
+
+# -- whole runs ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    file: SourceFile
+    incoming: tuple[CallSeed, ...]
+    project_modules: frozenset[str]
+    config: Config
+    noqa: bool
+    untraced_returns: frozenset[str] = frozenset()  # ``module:qualname`` of other modules' functions
+
+
+def run_task(task: Task) -> ModuleResult:
+    """One module in a worker: never raises, so one bad file cannot stop the run."""
+    file = task.file
+    try:
+        text = read_source(file.path)
+        if isinstance(text, Unreadable):
+            return ModuleResult([unanalyzable(file.display, text.reason, text.line, text.column)])
+        if file.path.suffix == ".ipynb":
+            return _run_notebook(task, text)
+        return analyze_text(
+            text, file.display, task.config, file.module, file.is_package,
+            list(task.incoming), task.project_modules, task.noqa, untraced_returns=task.untraced_returns,
+        )
+    except Exception as error:  # noqa: BLE001 - reported per file, the run goes on
+        return ModuleResult(internal_error=describe_internal_error(error))
+
+
+def describe_internal_error(error: BaseException) -> str:
+    """``KeyError: ... (at analyzer.py:227)``: one line, short, and never itself raising."""
+    try:
+        text = str(error)
+    except BaseException:  # noqa: BLE001 - a str() that fails (or recurses) must not end the run
+        text = "<message unavailable>"
+    text = " ".join(text.split())
+    if len(text) > 300:
+        text = text[:300] + "..."
+    try:
+        frame = traceback.extract_tb(error.__traceback__)[-1]
+        where = f" (at {os.path.basename(frame.filename)}:{frame.lineno})"
+    except (IndexError, TypeError):
+        where = ""
+    return f"{type(error).__name__}: {text}{where}"
+
+
+def _run_notebook(task: Task, text: str) -> ModuleResult:
+    from jaxpure.files import notebook
+
+    try:
+        source = notebook.extract(text)
+    except notebook.NotebookError as error:
+        return ModuleResult([unanalyzable(task.file.display, f"invalid notebook: {error}", error.line, error.column)])
+    # Findings keep the lines of the extracted source; output formats map them to cells.
+    return analyze_text(source.source, task.file.display, task.config, noqa=task.noqa)
+
+
+# The analysis allocates millions of short-lived objects (libcst nodes), which makes
+# Python's cyclic GC run thousands of young collections and a few dozen full ones with
+# its default threshold of 700: 15% of a cold run. 10,000 cuts that to a third for the
+# same peak memory (measured on the corpus; 5,000 and 20,000 are both slower).
+GC_THRESHOLD = 10_000
+
+
+@contextmanager
+def fewer_collections():
+    saved = gc.get_threshold()
+    gc.set_threshold(max(saved[0], GC_THRESHOLD), *saved[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*saved)
