@@ -18,28 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import libcst as cst
 
-if TYPE_CHECKING:
-    from jaxpure.fixes.imports import ModuleNames
-
-
-class Refused(Exception):
-    """This node cannot be rewritten safely; ``str(error)`` says why."""
-
-
-@dataclass(frozen=True, slots=True)
-class ImportRequest:
-    """A top-level ``import MODULE [as ASNAME]`` a rewrite relies on."""
-
-    module: str  # "jax" or "jax.numpy"
-    asname: str | None = None
-
-    @property
-    def bound_name(self) -> str:
-        return self.asname or self.module.split(".")[0]
+from jaxpure.fixes.imports import ImportRequest, ModuleNames
+from jaxpure.fixes.refusal import Refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,3 +65,6 @@ def source_of(node: cst.CSTNode) -> str:
 def dotted(text: str) -> cst.BaseExpression:
     """``"jax.debug.print"`` as a Name/Attribute chain."""
     return cst.parse_expression(text)
+
+
+__all__ = ["FixContext", "Fixer", "ImportRequest", "Refused", "Rewrite", "dotted", "source_of"]

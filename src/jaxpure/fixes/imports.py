@@ -14,10 +14,23 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from jaxpure.fixes.base import ImportRequest, Refused
+from jaxpure.fixes.refusal import Refused
 from jaxpure.fixes.bindings import names_bound_in
 
 _OTHER = "<other>"  # a top-level name bound to something that is not a module we know
+@dataclass(frozen=True, slots=True)
+class ImportRequest:
+    """A top-level ``import MODULE [as ASNAME]`` a rewrite relies on."""
+
+    module: str  # "jax" or "jax.numpy"
+    asname: str | None = None
+
+    @property
+    def bound_name(self) -> str:
+        return self.asname or self.module.split(".")[0]
+
+
+
 _JAX_NUMPY = ImportRequest("jax.numpy", "jnp")
 _JAX = ImportRequest("jax")
 
