@@ -1,0 +1,153 @@
+"""The real-code accuracy loop: run jaxpure on a corpus, match findings to the hand triage.
+
+    python benchmarks/accuracy.py                      # the default corpora (see CORPORA)
+    python benchmarks/accuracy.py --untriaged          # list the findings nobody has triaged yet
+    python benchmarks/accuracy.py --markdown           # the table for docs/accuracy.md
+
+The triage lives in ``docs/triage.tsv``, one row a finding: corpus, path (relative to the
+corpus), code, the flagged line's text (stripped), occurrence, class (``bug``, ``intended``,
+``false``), cause, note. A row is matched by what the finding is, not by its line number (the
+baseline's key, ``jaxpure.findings.finding_keys``), so edits elsewhere in a file keep it.
+
+The report counts findings by class, lists findings without a triage row (to read and add)
+and triage rows no finding matches any more: a ``false`` or ``intended`` row gone is a
+false alarm removed; a ``bug`` row gone is a lost true positive, and the script exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TRIAGE = ROOT / "docs" / "triage.tsv"
+CLASSES = ("bug", "intended", "false")
+COLUMNS = ("corpus", "path", "code", "source", "occurrence", "class", "cause", "note")
+# The installed libraries jaxpure was developed on; the shared devcorpus (repositories with
+# their tests and notebooks) is the main one.
+LIBRARIES = ("optax", "flax", "equinox", "haiku", "numpyro")
+
+
+@dataclass(frozen=True)
+class Corpus:
+    name: str
+    paths: tuple[Path, ...]
+    root: Path  # finding paths are made relative to it
+
+
+def default_corpora() -> list[Corpus]:
+    corpora = []
+    devcorpus = ROOT.parent / "shared" / "devcorpus"
+    if devcorpus.is_dir():
+        corpora.append(Corpus("devcorpus", (devcorpus,), devcorpus))
+    found = [_installed(name) for name in LIBRARIES]
+    libraries = tuple(path for path in found if path is not None)
+    if libraries:
+        corpora.append(Corpus("libraries", libraries, libraries[0].parent))
+    return corpora
+
+
+def _installed(name: str) -> Path | None:
+    spec = importlib.util.find_spec(name)  # a top-level name: found without importing it
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def run_jaxpure(corpus: Corpus) -> list[dict]:
+    command = [sys.executable, "-m", "jaxpure", "check", "--no-cache", "--format", "json", *map(str, corpus.paths)]
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    if completed.returncode not in (0, 1):
+        raise SystemExit(f"jaxpure failed on {corpus.name} (exit {completed.returncode}):\n{completed.stderr}")
+    return json.loads(completed.stdout)["findings"]
+
+
+def keyed(corpus: Corpus, findings: list[dict]) -> dict[tuple, dict]:
+    """Each finding by (corpus, relative path, code, stripped line text, occurrence)."""
+    lines: dict[str, list[str]] = {}
+    seen: Counter = Counter()
+    result = {}
+    for finding in sorted(findings, key=lambda f: (f["path"], f["line"], f["column"], f["code"])):
+        path = finding["path"]
+        if path not in lines:
+            lines[path] = _source_lines(path)
+        text = lines[path][finding["line"] - 1].strip() if finding["line"] <= len(lines[path]) else ""
+        identity = (corpus.name, os.path.relpath(path, corpus.root), finding["code"], text)
+        result[(*identity, seen[identity])] = finding
+        seen[identity] += 1
+    return result
+
+
+def _source_lines(path: str) -> list[str]:
+    """The lines findings count in: a notebook's code cells joined as jaxpure joins them."""
+    if path.endswith(".ipynb"):
+        from jaxpure.files.notebook import extract
+
+        return extract(Path(path).read_text(encoding="utf-8")).source.splitlines()
+    return Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+
+
+def load_triage(path: Path = TRIAGE) -> dict[tuple, dict]:
+    if not path.exists():
+        return {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    return {(r["corpus"], r["path"], r["code"], r["source"], int(r["occurrence"])): r for r in rows}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--untriaged", action="store_true", help="list every finding without a triage row")
+    parser.add_argument("--markdown", action="store_true", help="print the per-class table as markdown")
+    args = parser.parse_args()
+    triage = load_triage()
+    found: dict[tuple, dict] = {}
+    for corpus in default_corpora():
+        found.update(keyed(corpus, run_jaxpure(corpus)))
+    matched = {key: triage[key] for key in found if key in triage}
+    untriaged = [key for key in found if key not in triage]
+    gone = [row for key, row in triage.items() if key not in found]
+    _print_counts(found, matched, untriaged, markdown=args.markdown)
+    lost = [row for row in gone if row["class"] == "bug"]
+    print(f"\ntriage rows no finding matches: {len(gone)} "
+          f"({Counter(row['class'] for row in gone)}); bugs among them: {len(lost)}")
+    for row in lost:
+        print(f"  LOST BUG {row['corpus']}/{row['path']}: {row['code']} {row['source']!r} ({row['note']})")
+    if args.untriaged:
+        print("\nuntriaged findings:")
+        for key in untriaged:
+            finding = found[key]
+            print(f"  {finding['path']}:{finding['line']}:{finding['column']}: {finding['code']} {finding['message']}")
+            print(f"      {key[3]}")
+    return 1 if lost else 0
+
+
+def _print_counts(found: dict, matched: dict, untriaged: list, *, markdown: bool) -> None:
+    by_class = Counter(row["class"] for row in matched.values())
+    total = len(matched)
+    if markdown:
+        print("| class | findings | share |\n|---|---:|---:|")
+        for name in CLASSES:
+            print(f"| {name} | {by_class[name]} | {by_class[name] / max(total, 1):.0%} |")
+        print(f"| untriaged | {len(untriaged)} | |")
+        return
+    print(f"findings: {len(found)}  triaged: {total}  untriaged: {len(untriaged)}")
+    for name in CLASSES:
+        print(f"  {name:<9} {by_class[name]:>4}  {by_class[name] / max(total, 1):.0%}")
+    causes = Counter((row["class"], row["cause"]) for row in matched.values() if row["class"] != "bug")
+    if causes:
+        print("causes of the findings that are not bugs:")
+        for (name, cause), count in causes.most_common(15):
+            print(f"  {count:>4}  {name:<9} {cause}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
