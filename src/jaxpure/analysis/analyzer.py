@@ -29,7 +29,7 @@ from jaxpure.analysis.dataflow import TracedValues, collect_bindings, dotted_nam
 from jaxpure.findings import Finding, TraceInfo
 from jaxpure.analysis.index import ClassInfo, FunctionInfo, ModuleIndex, Param
 from jaxpure.analysis.rules import RULES, Rule
-from jaxpure.analysis.rules.base import EVERYWHERE, STAGING_ONLY, TRACED
+from jaxpure.analysis.rules.base import EVERYWHERE, STAGING_ONLY, TRACED, RuleContext
 from jaxpure.analysis.segments import Segment, SegmentCache
 
 _LIBRARIES = ("jax.", "builtins.", "numpy.", "flax.", "equinox.", "haiku.", "optax.")
@@ -265,116 +265,6 @@ class _MultiSegment:
             if node in segment.positions:
                 return segment.span(node)
         raise KeyError(node)
-
-
-class RuleContext:
-    """What a rule may ask about the node it is looking at."""
-
-    def __init__(self, walker: FunctionWalker) -> None:
-        self._walker = walker
-
-    # the function and how it is traced
-    @property
-    def kind(self) -> str | None:
-        return self._walker.context.kind if self._walker.context else None
-
-    @property
-    def abstract(self) -> bool:
-        """Reached only under eval_shape/make_jaxpr: traced for shapes, never run on values."""
-        return bool(self._walker.context and self._walker.context.abstract)
-
-    @property
-    def function(self) -> FunctionInfo | None:
-        return self._walker.info
-
-    @property
-    def module_class(self) -> ClassInfo | None:
-        return self._walker.class_info
-
-    @property
-    def index(self) -> ModuleIndex:
-        return self._walker.module.index
-
-    # values
-    def traced(self, node: cst.BaseExpression | None) -> bool:
-        return self._walker.values.traced(node)
-
-    def qualified(self, node: cst.BaseExpression) -> str | None:
-        return self._walker.resolve(node)
-
-    def truth_traced(self, node: cst.BaseExpression | None) -> bool:
-        """Whether ``bool(node)`` needs a tracer's value: a traced expression that is not a
-        Python container holding tracers (``if not masks:``, whose truth is its length) or
-        an nnx Variable box (``if self.scale:``)."""
-        if not self.traced(node):
-            return False
-        if isinstance(node, cst.List | cst.Tuple | cst.Dict | cst.Set | cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp):
-            return False
-        if isinstance(node, cst.Name) and node.value in self._walker.container_only:
-            return False
-        return not self._walker.values.is_variable_box(node)
-
-    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
-        return self._walker.parents.get(node)
-
-    def is_local(self, name: str) -> bool:
-        return name in self._walker.locals
-
-    def is_param(self, name: str) -> bool:
-        return name in self._walker.params
-
-    @property
-    def rebound_params(self) -> set[str]:
-        return self._walker.rebound_params
-
-    def is_differentiated(self, name: str) -> bool:
-        return name in self._walker.values.names and name in self._walker.params
-
-    def is_self(self, node: cst.BaseExpression) -> bool:
-        return isinstance(node, cst.Name) and node.value == self._walker.self_name
-
-    def python_container(self, name: str) -> bool:
-        """A local or module-level name evidently bound to a Python list, tuple or dict."""
-        if name in self._walker.python_containers:
-            return True
-        return not self.is_local(name) and self.index.module_values.get(name) in ("list", "dict")
-
-    def stateful_rng(self, name: str) -> bool:
-        """A name bound to ``np.random.default_rng(...)``, ``RandomState`` or ``random.Random``."""
-        if name in self._walker.rng_names:
-            return True
-        return not self.is_local(name) and self.index.module_values.get(name) == "rng"
-
-    def container_param(self, name: str) -> bool:
-        """A parameter that is evidently the caller's dict/list (and still is: not rebound to a copy)."""
-        return name in self._walker.container_params and name not in self._walker.rebound_params
-
-    def binding(self, name: str) -> cst.BaseExpression | None:
-        """The value first bound to a local name, if any."""
-        return self._walker.binding_sources.get(name)
-
-    def bound_call(self, name: str) -> str | None:
-        """The qualified function whose result a local name holds (``fh = open(...)`` → builtins.open)."""
-        source = self._walker.binding_sources.get(name)
-        return self.qualified(source.func) if isinstance(source, cst.Call) else None
-
-    def is_boolean_mask(self, node: cst.BaseExpression) -> bool:
-        if isinstance(node, cst.Comparison | cst.UnaryOperation) and self.traced(node):
-            return not isinstance(node, cst.UnaryOperation) or isinstance(node.operator, cst.BitInvert)
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitAnd | cst.BitOr | cst.BitXor):
-            return self.is_boolean_mask(node.left) or self.is_boolean_mask(node.right)
-        return isinstance(node, cst.Name) and node.value in self._walker.boolean_masks
-
-    def report(self, node: cst.CSTNode, rule: type[Rule] | Rule, **details: str) -> None:
-        self._walker.report(node, rule, details)
-
-    def first_time(self, key: tuple) -> bool:
-        """True once per key and function: for rules that report a name once, not every use."""
-        seen = self._walker.reported_keys
-        if key in seen:
-            return False
-        seen.add(key)
-        return True
 
 
 class FunctionWalker:
@@ -861,4 +751,4 @@ def _deduplicate(findings: list[Finding]) -> list[Finding]:
     return unique
 
 
-__all__ = ["CallSeed", "Context", "ModuleAnalyzer", "RuleContext"]
+__all__ = ["CallSeed", "Context", "ModuleAnalyzer"]

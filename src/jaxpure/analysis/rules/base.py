@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import inspect
 import re
-from typing import TYPE_CHECKING, ClassVar
+from typing import Any, ClassVar, Protocol
 
+import libcst as cst
+
+from jaxpure.analysis.contexts import Context
+from jaxpure.analysis.dataflow import TracedValues
+from jaxpure.analysis.index import ClassInfo, FunctionInfo, ModuleIndex
 from jaxpure.findings import RuleInfo
-
-if TYPE_CHECKING:
-    import libcst as cst
-
-    from jaxpure.analysis.analyzer import RuleContext
 
 # Where a rule applies (SPEC §2).
 STAGING_ONLY = "staging"  # inside staging contexts (jit, vmap, lax bodies, ...)
@@ -37,7 +37,7 @@ class Rule:
     nodes: ClassVar[tuple[type, ...]] = ()  # libcst node types handed to ``check``
     fixable: ClassVar[bool] = False  # a codemod exists (jaxpure.fixes)
 
-    def check(self, node: cst.CSTNode, ctx: RuleContext) -> None:
+    def check(self, node: Any, ctx: RuleContext) -> None:  # Any: each rule takes the node types it names
         """Look at one node; call ``ctx.report(node, self)`` for a finding."""
 
     @classmethod
@@ -52,6 +52,150 @@ class Rule:
     @classmethod
     def format_message(cls, **details: str) -> str:
         return cls.message.format(**details) if details else cls.message
+
+
+class WalkerView(Protocol):
+    """What ``RuleContext`` reads of the walker that runs the rules over one function.
+
+    The walker (``jaxpure.analysis.analyzer.FunctionWalker``) fills these while it
+    walks; rules never see it, only the questions ``RuleContext`` answers.
+    """
+
+    module: _ModuleView
+    info: FunctionInfo | None  # None: module-level code
+    context: Context | None  # None: not traced
+    class_info: ClassInfo | None
+    values: TracedValues
+    parents: dict[cst.CSTNode, cst.CSTNode]
+    locals: set[str]
+    params: set[str]
+    rebound_params: set[str]
+    self_name: str | None
+    python_containers: set[str]
+    container_only: set[str]
+    container_params: set[str]
+    rng_names: set[str]
+    boolean_masks: set[str]
+    binding_sources: dict[str, cst.BaseExpression]
+    reported_keys: set[tuple]
+
+    def resolve(self, node: cst.BaseExpression) -> str | None: ...
+
+    def report(self, node: cst.CSTNode, rule: type[Rule] | Rule, details: dict[str, str]) -> None: ...
+
+
+class _ModuleView(Protocol):
+    index: ModuleIndex
+
+
+class RuleContext:
+    """What a rule may ask about the node it is looking at."""
+
+    def __init__(self, walker: WalkerView) -> None:
+        self._walker = walker
+
+    # the function and how it is traced
+    @property
+    def kind(self) -> str | None:
+        return self._walker.context.kind if self._walker.context else None
+
+    @property
+    def abstract(self) -> bool:
+        """Reached only under eval_shape/make_jaxpr: traced for shapes, never run on values."""
+        return bool(self._walker.context and self._walker.context.abstract)
+
+    @property
+    def function(self) -> FunctionInfo | None:
+        return self._walker.info
+
+    @property
+    def module_class(self) -> ClassInfo | None:
+        return self._walker.class_info
+
+    @property
+    def index(self) -> ModuleIndex:
+        return self._walker.module.index
+
+    # values
+    def traced(self, node: cst.BaseExpression | None) -> bool:
+        return self._walker.values.traced(node)
+
+    def qualified(self, node: cst.BaseExpression) -> str | None:
+        return self._walker.resolve(node)
+
+    def truth_traced(self, node: cst.BaseExpression | None) -> bool:
+        """Whether ``bool(node)`` needs a tracer's value: a traced expression that is not a
+        Python container holding tracers (``if not masks:``, whose truth is its length) or
+        an nnx Variable box (``if self.scale:``)."""
+        if not self.traced(node):
+            return False
+        if isinstance(node, cst.List | cst.Tuple | cst.Dict | cst.Set | cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp):
+            return False
+        if isinstance(node, cst.Name) and node.value in self._walker.container_only:
+            return False
+        return not self._walker.values.is_variable_box(node)
+
+    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
+        return self._walker.parents.get(node)
+
+    def is_local(self, name: str) -> bool:
+        return name in self._walker.locals
+
+    def is_param(self, name: str) -> bool:
+        return name in self._walker.params
+
+    @property
+    def rebound_params(self) -> set[str]:
+        return self._walker.rebound_params
+
+    def is_differentiated(self, name: str) -> bool:
+        return name in self._walker.values.names and name in self._walker.params
+
+    def is_self(self, node: cst.BaseExpression) -> bool:
+        return isinstance(node, cst.Name) and node.value == self._walker.self_name
+
+    def python_container(self, name: str) -> bool:
+        """A local or module-level name evidently bound to a Python list, tuple or dict."""
+        if name in self._walker.python_containers:
+            return True
+        return not self.is_local(name) and self.index.module_values.get(name) in ("list", "dict")
+
+    def stateful_rng(self, name: str) -> bool:
+        """A name bound to ``np.random.default_rng(...)``, ``RandomState`` or ``random.Random``."""
+        if name in self._walker.rng_names:
+            return True
+        return not self.is_local(name) and self.index.module_values.get(name) == "rng"
+
+    def container_param(self, name: str) -> bool:
+        """A parameter that is evidently the caller's dict/list (and still is: not rebound to a copy)."""
+        return name in self._walker.container_params and name not in self._walker.rebound_params
+
+    def binding(self, name: str) -> cst.BaseExpression | None:
+        """The value first bound to a local name, if any."""
+        return self._walker.binding_sources.get(name)
+
+    def bound_call(self, name: str) -> str | None:
+        """The qualified function whose result a local name holds (``fh = open(...)`` → builtins.open)."""
+        source = self._walker.binding_sources.get(name)
+        return self.qualified(source.func) if isinstance(source, cst.Call) else None
+
+    def is_boolean_mask(self, node: cst.BaseExpression) -> bool:
+        if isinstance(node, cst.Comparison | cst.UnaryOperation) and self.traced(node):
+            return not isinstance(node, cst.UnaryOperation) or isinstance(node.operator, cst.BitInvert)
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitAnd | cst.BitOr | cst.BitXor):
+            return self.is_boolean_mask(node.left) or self.is_boolean_mask(node.right)
+        return isinstance(node, cst.Name) and node.value in self._walker.boolean_masks
+
+    def report(self, node: cst.CSTNode, rule: type[Rule] | Rule, **details: str) -> None:
+        self._walker.report(node, rule, details)
+
+    def first_time(self, key: tuple) -> bool:
+        """True once per key and function: for rules that report a name once, not every use."""
+        seen = self._walker.reported_keys
+        if key in seen:
+            return False
+        seen.add(key)
+        return True
 
 
 def documentation(rule: type[Rule]) -> str:

@@ -7,7 +7,7 @@ import libcst as cst
 from jaxpure.analysis import jaxapi
 from jaxpure.analysis.jaxapi import STAGING
 from jaxpure.analysis.cstnodes import code_children, names_read
-from jaxpure.analysis.rules.base import TRACED, Rule
+from jaxpure.analysis.rules.base import TRACED, Rule, RuleContext
 
 
 def is_boolean_logic(node: cst.BaseExpression) -> bool:
@@ -65,7 +65,7 @@ class PythonIfOnTracedValue(Rule):
     nodes = (cst.If, cst.IfExp, cst.MatchCase)
     fixable = True
 
-    def check(self, node, ctx) -> None:
+    def check(self, node, ctx: RuleContext) -> None:
         if isinstance(node, cst.MatchCase):
             test = node.guard
             # A guard on a name the pattern captures: its value is not followed (it may shadow a parameter).
@@ -129,7 +129,7 @@ class PythonWhileOnTracedValue(Rule):
     message = "Python while on a traced value fails under tracing; use lax.while_loop"
     nodes = (cst.While,)
 
-    def check(self, node: cst.While, ctx) -> None:
+    def check(self, node: cst.While, ctx: RuleContext) -> None:
         if not is_boolean_logic(node.test) and ctx.truth_traced(node.test):
             ctx.report(node, self)
 
@@ -172,7 +172,7 @@ class PythonLoopOverTracedBound(Rule):
     message = "a Python loop over a traced bound fails under tracing; use lax.fori_loop or lax.scan, or make the bound static"
     nodes = (cst.For, cst.CompFor)
 
-    def check(self, node: cst.For | cst.CompFor, ctx) -> None:
+    def check(self, node: cst.For | cst.CompFor, ctx: RuleContext) -> None:
         iterable = node.iter
         if isinstance(iterable, cst.Call) and ctx.qualified(iterable.func) == "builtins.range":
             if any(ctx.traced(a.value) for a in iterable.args):
@@ -216,7 +216,7 @@ class ConcretizationOfTracedValue(Rule):
     scope = TRACED
     nodes = (cst.Call, cst.Subscript)
 
-    def check(self, node, ctx) -> None:
+    def check(self, node, ctx: RuleContext) -> None:
         what = self._concretization(node, ctx)
         if what is None:
             return
@@ -224,7 +224,7 @@ class ConcretizationOfTracedValue(Rule):
             return  # int(), bool(), .item() and indexing work on grad's concrete primals
         ctx.report(node, self, what=what)
 
-    def _concretization(self, node, ctx) -> str | None:
+    def _concretization(self, node, ctx: RuleContext) -> str | None:
         if isinstance(node, cst.Subscript):
             container = node.value
             if isinstance(container, cst.Name) and ctx.python_container(container.value):
@@ -250,7 +250,7 @@ class ConcretizationOfTracedValue(Rule):
         return None
 
 
-def _elements_traced(iterable: cst.BaseExpression, ctx) -> bool:
+def _elements_traced(iterable: cst.BaseExpression, ctx: RuleContext) -> bool:
     """``all(x > 0 for x in xs)``: the elements that all()/any() bool() are evidently traced."""
     if isinstance(iterable, cst.GeneratorExp | cst.ListComp | cst.SetComp):
         return ctx.truth_traced(iterable.elt)
@@ -297,7 +297,7 @@ class PythonBooleanOperatorOnTracedValue(Rule):
     message = "{what} on a traced value calls bool() and fails under tracing; use jnp.logical_and/or/not or & | ~"
     nodes = (cst.BooleanOperation, cst.UnaryOperation, cst.Comparison)
 
-    def check(self, node, ctx) -> None:
+    def check(self, node, ctx: RuleContext) -> None:
         if not is_boolean_logic(node) or isinstance(ctx.parent(node), cst.BooleanOperation):
             return  # the outermost operator of a chain stands for the whole
         # Chained comparisons bool() their traced comparisons; and/or/not bool() the operands
@@ -307,7 +307,7 @@ class PythonBooleanOperatorOnTracedValue(Rule):
             ctx.report(node, self, what=_spelling(node))
 
 
-def _operands_made_bool(node, ctx) -> list[cst.BaseExpression]:
+def _operands_made_bool(node, ctx: RuleContext) -> list[cst.BaseExpression]:
     """The operands Python calls ``bool()`` on: in ``a and b`` only ``a``, unless the result is a condition.
 
     A ``not`` among the operands (``(not a) or b``) calls ``bool()`` on its own operand wherever it stands.
@@ -335,7 +335,7 @@ def _negated(node: cst.UnaryOperation) -> cst.BaseExpression:
     return node.expression
 
 
-def _evidently_array(node: cst.BaseExpression, ctx) -> bool:
+def _evidently_array(node: cst.BaseExpression, ctx: RuleContext) -> bool:
     """A name, a comparison or a JAX call: what a negated operand must be to be judged.
 
     Items and attributes of traced pytrees (``not site["is_observed"]``, ``not
@@ -405,7 +405,7 @@ class AssertOnTracedValue(Rule):
     message = "assert on a traced value fails under tracing; use checkify.check or equinox.error_if"
     nodes = (cst.Assert,)
 
-    def check(self, node: cst.Assert, ctx) -> None:
+    def check(self, node: cst.Assert, ctx: RuleContext) -> None:
         if not is_boolean_logic(node.test) and ctx.truth_traced(node.test):
             ctx.report(node, self)
 
@@ -446,7 +446,7 @@ class DataDependentShape(Rule):
     message = "{what} has a data-dependent shape and fails under tracing; use jnp.where(mask, x, 0) or pass size="
     nodes = (cst.Subscript, cst.Call)
 
-    def check(self, node, ctx) -> None:
+    def check(self, node, ctx: RuleContext) -> None:
         if isinstance(node, cst.Subscript):
             if not ctx.traced(node.value):
                 return

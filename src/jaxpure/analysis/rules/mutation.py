@@ -6,7 +6,7 @@ import libcst as cst
 
 from jaxpure.analysis import jaxapi
 from jaxpure.analysis.jaxapi import DIFFERENTIATION
-from jaxpure.analysis.rules.base import TRACED, Rule
+from jaxpure.analysis.rules.base import TRACED, Rule, RuleContext
 
 _AT_METHODS = {
     cst.AddAssign: "add",
@@ -21,7 +21,7 @@ def _subscript_targets(node: cst.Assign) -> list[cst.Subscript]:
     return [t.target for t in node.targets if isinstance(t.target, cst.Subscript)]
 
 
-def _container_param(target: cst.Subscript, ctx) -> str | None:
+def _container_param(target: cst.Subscript, ctx: RuleContext) -> str | None:
     """The parameter a subscript assignment mutates, when it is evidently a container (SPEC §7)."""
     base = target.value
     if isinstance(base, cst.Name) and ctx.is_param(base.value) and ctx.container_param(base.value):
@@ -29,7 +29,7 @@ def _container_param(target: cst.Subscript, ctx) -> str | None:
     return None
 
 
-def _sanctioned_state_update(target: cst.Subscript, ctx) -> bool:
+def _sanctioned_state_update(target: cst.Subscript, ctx: RuleContext) -> bool:
     """``self.count[...] += 1`` on an nnx Module is a Variable update, not a mutation.
 
     So is any item update of state the Module holds (``self.stats[path][...] = u``, a
@@ -55,14 +55,14 @@ def _whole_value_index(target: cst.Subscript) -> bool:
     )
 
 
-def _nnx_receiver(node: cst.BaseExpression, ctx) -> bool:
+def _nnx_receiver(node: cst.BaseExpression, ctx: RuleContext) -> bool:
     """``self.insert(...)``/``self[k] = v`` in an nnx Module method: the Module is mutable
     graph state that nnx transforms track (as JP105 treats ``self.attr = v``), no argument."""
     module_class = ctx.module_class
     return module_class is not None and module_class.framework == "nnx" and ctx.is_self(node)
 
 
-def _is_array_update(target: cst.Subscript, ctx) -> bool:
+def _is_array_update(target: cst.Subscript, ctx: RuleContext) -> bool:
     """An item update on a traced array: not a container parameter (JP203), a Python list or dict, or nnx state."""
     if not ctx.traced(target.value) or _container_param(target, ctx) or _sanctioned_state_update(target, ctx):
         return False
@@ -123,7 +123,7 @@ class ItemAssignmentOnTracedArray(Rule):
     nodes = (cst.Assign,)
     fixable = True
 
-    def check(self, node: cst.Assign, ctx) -> None:
+    def check(self, node: cst.Assign, ctx: RuleContext) -> None:
         for target in _subscript_targets(node):
             if _is_array_update(target, ctx):
                 ctx.report(node, self)
@@ -171,7 +171,7 @@ class AugmentedItemAssignmentOnTracedArray(Rule):
     nodes = (cst.AugAssign,)
     fixable = True
 
-    def check(self, node: cst.AugAssign, ctx) -> None:
+    def check(self, node: cst.AugAssign, ctx: RuleContext) -> None:
         target = node.target
         if isinstance(target, cst.Subscript) and _is_array_update(target, ctx):
             ctx.report(node, self, method=_AT_METHODS.get(type(node.operator), "set"))
@@ -216,7 +216,7 @@ class ArgumentContainerMutation(Rule):
     scope = TRACED
     nodes = (cst.Assign, cst.AugAssign, cst.Del, cst.Call)
 
-    def check(self, node, ctx) -> None:
+    def check(self, node, ctx: RuleContext) -> None:
         if isinstance(node, cst.Call):
             func = node.func
             if not (isinstance(func, cst.Attribute) and func.attr.value in jaxapi.CONTAINER_MUTATORS):
@@ -284,7 +284,7 @@ class InplaceNumpyApiOnTracedValue(Rule):
     scope = TRACED
     nodes = (cst.Call,)
 
-    def check(self, node: cst.Call, ctx) -> None:
+    def check(self, node: cst.Call, ctx: RuleContext) -> None:
         called = ctx.qualified(node.func)
         if any(a.keyword is not None and a.keyword.value == "out" for a in node.args):
             # NumPy's output-array convention: a NumPy/jax.numpy function or an array method.

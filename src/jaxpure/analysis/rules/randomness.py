@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from jaxpure.analysis.rules.base import EVERYWHERE, Rule
+from jaxpure.analysis.rules.base import EVERYWHERE, Rule, RuleContext
 
 _KEY_CONSTRUCTORS = frozenset({"jax.random.key", "jax.random.PRNGKey"})
 
@@ -49,7 +49,7 @@ class StatefulRngInTracedFunction(Rule):
     message = "{what} draws once at trace time and is frozen into the program; thread a jax.random key"
     nodes = (cst.Call,)
 
-    def check(self, node: cst.Call, ctx) -> None:
+    def check(self, node: cst.Call, ctx: RuleContext) -> None:
         called = ctx.qualified(node.func)
         if is_stateful_rng_call(called):
             ctx.report(node, self, what=f"{called}()")
@@ -171,7 +171,7 @@ class ConstantSeedInTracedFunction(Rule):
     message = "the key is built from a constant seed inside the traced function; take the key as an argument"
     nodes = (cst.Call,)
 
-    def check(self, node: cst.Call, ctx) -> None:
+    def check(self, node: cst.Call, ctx: RuleContext) -> None:
         if ctx.qualified(node.func) not in _KEY_CONSTRUCTORS or not node.args:
             return
         if ctx.abstract:
@@ -183,7 +183,7 @@ class ConstantSeedInTracedFunction(Rule):
             ctx.report(node, self)
 
 
-def _reads_clock_or_numpy_random(seed: cst.BaseExpression, ctx) -> bool:
+def _reads_clock_or_numpy_random(seed: cst.BaseExpression, ctx: RuleContext) -> bool:
     """``time.time()``, ``int(time.time())``, ``np.random.randint(...)`` as a seed."""
     for _ in range(8):  # follow ``seed = int(time.time())`` through a few local names
         if isinstance(seed, cst.Name) and ctx.binding(seed.value) is not None:

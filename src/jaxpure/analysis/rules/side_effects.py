@@ -8,7 +8,7 @@ import libcst as cst
 
 from jaxpure.analysis import jaxapi
 from jaxpure.analysis.dataflow import base_name, dotted_name
-from jaxpure.analysis.rules.base import Rule
+from jaxpure.analysis.rules.base import Rule, RuleContext
 
 _IO_CALLS = frozenset(
     """builtins.open builtins.input warnings.warn sys.stdout.write sys.stderr.write sys.stdout.flush
@@ -72,7 +72,7 @@ class PrintInTracedFunction(Rule):
     nodes = (cst.Call,)
     fixable = True
 
-    def check(self, node: cst.Call, ctx) -> None:
+    def check(self, node: cst.Call, ctx: RuleContext) -> None:
         if ctx.qualified(node.func) == "builtins.print":
             ctx.report(node, self)
 
@@ -115,7 +115,7 @@ class IoInTracedFunction(Rule):
     message = "{what} runs only at trace time; use jax.debug.callback or move it out of the traced function"
     nodes = (cst.Call,)
 
-    def check(self, node: cst.Call, ctx) -> None:
+    def check(self, node: cst.Call, ctx: RuleContext) -> None:
         called = ctx.qualified(node.func)
         if called in _IO_CALLS:
             ctx.report(node, self, what=f"{called.removeprefix('builtins.')}()")
@@ -173,7 +173,7 @@ class ClockOrEnvReadInTracedFunction(Rule):
     message = "{what} is read once at trace time and frozen into the compiled program; pass it as an argument"
     nodes = (cst.Call, cst.Subscript)
 
-    def check(self, node, ctx) -> None:
+    def check(self, node, ctx: RuleContext) -> None:
         if isinstance(node, cst.Call):
             called = ctx.qualified(node.func)
             if called in _CLOCK_AND_ENV:
@@ -221,7 +221,7 @@ class GlobalRebindingInTracedFunction(Rule):
     message = "global/nonlocal rebinding runs once at trace time and may leak a tracer; return the value instead"
     nodes = (cst.Global, cst.Nonlocal)
 
-    def check(self, node, ctx) -> None:
+    def check(self, node, ctx: RuleContext) -> None:
         names = {n.name.value for n in node.names}
         if ctx.function is not None and names & ctx.function.local_names:  # declared and assigned here
             ctx.report(node, self)
@@ -265,7 +265,7 @@ class NonlocalMutationInTracedFunction(Rule):
     message = "mutating {what}, which the traced function did not create, happens once at trace time; return new state"
     nodes = (cst.Call, cst.AssignTarget, cst.AugAssign, cst.Del)
 
-    def check(self, node, ctx) -> None:
+    def check(self, node, ctx: RuleContext) -> None:
         if isinstance(node, cst.Call):
             func = node.func
             if isinstance(func, cst.Attribute) and func.attr.value in jaxapi.CONTAINER_MUTATORS:
@@ -293,16 +293,16 @@ def _targets(node: cst.AssignTarget | cst.AugAssign | cst.Del) -> list[cst.BaseE
     return [e.value for e in target.elements] if isinstance(target, cst.Tuple) else [target]
 
 
-def _statement(node, ctx):
+def _statement(node, ctx: RuleContext):
     return ctx.parent(node) if isinstance(node, cst.AssignTarget) else node
 
 
-def _outside(name: str, ctx) -> bool:
+def _outside(name: str, ctx: RuleContext) -> bool:
     """A closed-over or global object: not a local, not a parameter (that is JP203), not self."""
     return not ctx.is_local(name) and not ctx.is_param(name) and name != "self"
 
 
-def _self_assignment_flagged(ctx) -> bool:
+def _self_assignment_flagged(ctx: RuleContext) -> bool:
     function = ctx.function
     if function is None or ctx.module_class is None:
         return function is not None and function.class_name is not None
@@ -357,7 +357,7 @@ class MutableGlobalReadInTracedFunction(Rule):
     message = "{name} is a module-level value changed elsewhere; it is frozen at trace time, pass it as an argument"
     nodes = (cst.Name,)
 
-    def check(self, node: cst.Name, ctx) -> None:
+    def check(self, node: cst.Name, ctx: RuleContext) -> None:
         name = node.value
         index = ctx.index
         changes = name in index.rebound_globals or (
@@ -371,7 +371,7 @@ class MutableGlobalReadInTracedFunction(Rule):
             ctx.report(node, self, name=name)
 
 
-def _is_plain_read(node: cst.Name, ctx) -> bool:
+def _is_plain_read(node: cst.Name, ctx: RuleContext) -> bool:
     """A load of the value, not an attribute name, a keyword, or the object of a mutation (JP105)."""
     parent = ctx.parent(node)
     if isinstance(parent, cst.Attribute):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from jaxpure.analysis import jaxapi
-from jaxpure.analysis.rules.base import EVERYWHERE, TRACED, Rule
+from jaxpure.analysis.rules.base import EVERYWHERE, TRACED, Rule, RuleContext
 
 _NOT_JP501 = frozenset({"copyto"})
 
@@ -56,7 +56,7 @@ class NumpyOnTracedValue(Rule):
     nodes = (cst.Call,)
     fixable = True
 
-    def check(self, node: cst.Call, ctx) -> None:
+    def check(self, node: cst.Call, ctx: RuleContext) -> None:
         called = ctx.qualified(node.func)
         if not called or not called.startswith("numpy.") or called.startswith("numpy.random."):
             return
@@ -118,7 +118,7 @@ class TransformRebuiltPerCall(Rule):
     scope = EVERYWHERE
     nodes = (cst.Call,)
 
-    def check(self, node: cst.Call, ctx) -> None:
+    def check(self, node: cst.Call, ctx: RuleContext) -> None:
         if ctx.kind is not None:
             return  # inside traced code a transform is inlined, not recompiled
         transform = ctx.qualified(node.func)
@@ -133,7 +133,7 @@ class TransformRebuiltPerCall(Rule):
             ctx.report(node, self, transform=transform, where="on every loop iteration")
 
 
-def _is_fresh_function(argument: cst.BaseExpression, ctx) -> bool:
+def _is_fresh_function(argument: cst.BaseExpression, ctx: RuleContext) -> bool:
     """A lambda, a nested function, a partial(...) or a transform's result: a new object each time."""
     if isinstance(argument, cst.Lambda):
         return True
@@ -145,7 +145,7 @@ def _is_fresh_function(argument: cst.BaseExpression, ctx) -> bool:
     return False
 
 
-def _inside_loop(node: cst.CSTNode, ctx) -> bool:
+def _inside_loop(node: cst.CSTNode, ctx: RuleContext) -> bool:
     child, parent = node, ctx.parent(node)
     while parent is not None:
         if isinstance(parent, cst.For | cst.While) and child is parent.body:
