@@ -24,6 +24,7 @@ from jaxpure.analysis import jaxapi
 from jaxpure.analysis import prngkeys
 from jaxpure.analysis.jaxapi import DIFFERENTIATION, STAGING
 from jaxpure.analysis.contexts import CallSeed, Context
+from jaxpure.analysis.cstnodes import all_params
 from jaxpure.analysis.cstnodes import code_children as cst_children
 from jaxpure.analysis.dataflow import TracedValues, collect_bindings, dotted_name, iter_own_nodes
 from jaxpure.findings import Finding, TraceInfo
@@ -148,7 +149,7 @@ class ModuleAnalyzer:
         findings = [f for result in self.results.values() for f in result.findings]
         for function in self.index.functions.values():
             if function.qualname not in self.contexts and (
-                _may_reuse_keys(function) or function.builds_compiled or function.transforms_lambda
+                function.transforms_lambda or any(rule.looks_untraced(function) for rule in _UNTRACED_RULES)
             ):
                 findings.extend(self._analyze_untraced(function))
         if self.index.module_code_tops:
@@ -230,7 +231,7 @@ class ModuleAnalyzer:
         walker = FunctionWalker(self, info, None, segment, frozenset())
         walker.locals = walker.params | {b.target for b in collect_bindings(node.body)}
         consumed = prngkeys.consumed_parameters(
-            node.body, [p.name for p in info.params], walker.resolve, walker._key_params_consumed
+            node.body, [p.name for p in info.params], walker.resolve, walker.key_arguments_consumed
         )
         self._key_consumers[info.qualname] = consumed
         return consumed
@@ -298,9 +299,10 @@ class FunctionWalker:
         self.container_params: set[str] = set()
         self.findings: list[Finding] = []
         self.reported_keys: set[tuple] = set()
+        self.memo: dict[str, object] = {}  # what rules computed once for this function (RuleContext.memo)
         self.returns_traced = False
         self.rule_context = RuleContext(self)
-        self.rules = _rules_for(context.kind if context else None)
+        self.rules, self.function_rules = _rules_for(context.kind if context else None)
         self.values: TracedValues
 
     # -- names ----------------------------------------------------------------------------
@@ -337,12 +339,8 @@ class FunctionWalker:
         self.values.solve(bindings)
         self._classify_locals(bindings, body)
         self._walk(body)
-        if function is not None and self.context is not None:
-            self._check_static_params(function)
-        if self.info is None or self._is_lax_loop_body() or _may_reuse_keys(self.info):
-            loop_names = self.locals if self._is_lax_loop_body() else None
-            for node, rule in prngkeys.find_key_reuse(body, self.resolve, self._key_params_consumed, loop_names):
-                self.report(node, rule, {})
+        for rule in self.function_rules:
+            rule.check_function(body, function, self.rule_context)
         return FunctionResult(self.findings, frozenset(self.values.names), self.returns_traced)
 
     def _initial_traced(self) -> set[str]:
@@ -491,7 +489,7 @@ class FunctionWalker:
             self._analyze_lambda(node, self.context)
 
     def _analyze_lambda(self, node: cst.Lambda, context: Context) -> None:
-        params = {p.name.value for p in _lambda_params(node.params)}
+        params = {p.name.value for p in all_params(node.params)}
         closure = frozenset(self.values.names - params)
         walker = FunctionWalker(self.module, self.info, context, self.segment, closure)
         walker.params = params | (self.params - params)
@@ -560,10 +558,10 @@ class FunctionWalker:
 
     # -- keys -----------------------------------------------------------------------------------
 
-    def _is_lax_loop_body(self) -> bool:
+    def is_lax_loop_body(self) -> bool:
         return self.info is not None and self.info.qualname in self.module.lax_loop_bodies
 
-    def _key_params_consumed(self, node: cst.Call) -> list[cst.BaseExpression]:
+    def key_arguments_consumed(self, node: cst.Call) -> list[cst.BaseExpression]:
         """Arguments of a call to a module function that consumes its key parameters."""
         callee, bound = self._callee(node.func)
         if callee is None or not callee.uses_random:
@@ -581,19 +579,6 @@ class FunctionWalker:
                     arguments.append(argument.value)
                 position += 1
         return arguments
-
-    # -- static parameters (JP503) -----------------------------------------------------------
-
-    def _check_static_params(self, function: cst.FunctionDef) -> None:
-        rule = RULES["JP503"]
-        static = self.context.static_params
-        if self.info is None or not static:
-            return
-        uses = _array_uses(function.body, static, self.resolve)
-        for param in _lambda_params(function.params):
-            name = param.name.value
-            if name in static and (_unhashable_default(param.default, self.resolve) or name in uses):
-                self.report(param, rule, {})
 
     # -- reporting ------------------------------------------------------------------------------
 
@@ -647,97 +632,26 @@ def _is_configuration(param: Param) -> bool:
     return param.annotation in _STATIC_ANNOTATIONS or param.default in _STATIC_DEFAULTS
 
 
-def _lambda_params(params: cst.Parameters) -> list[cst.Param]:
-    found = [*params.posonly_params, *params.params, *params.kwonly_params]
-    if isinstance(params.star_arg, cst.Param):
-        found.append(params.star_arg)
-    if params.star_kwarg is not None:
-        found.append(params.star_kwarg)
-    return found
-
-
-def _unhashable_default(default: cst.BaseExpression | None, resolve) -> bool:
-    if isinstance(default, cst.List | cst.Dict | cst.Set | cst.ListComp | cst.DictComp | cst.SetComp):
-        return True
-    if isinstance(default, cst.Call):
-        called = resolve(default.func) or ""
-        return called in ("builtins.list", "builtins.dict", "builtins.set") or called.startswith(("numpy.", "jax.numpy."))
-    return False
-
-
-_ARRAY_ONLY_ATTRIBUTES = frozenset(
-    "at T astype reshape ravel flatten squeeze transpose sum mean std var max min argmax argmin dot".split()
-)
-_ARRAY_CONSUMERS = ("jax.numpy.dot", "jax.numpy.matmul", "jax.numpy.einsum", "jax.numpy.linalg.", "jax.lax.dot")
-
-
-_ARRAY_USE_NODES = frozenset({cst.Attribute, cst.BinaryOperation, cst.Call})
-
-
-def _array_uses(body: cst.CSTNode, names: frozenset[str], resolve) -> set[str]:
-    """Static parameters the body evidently uses as arrays (JP503)."""
-    used: set[str] = set()
-    for node in iter_own_nodes(body):
-        if type(node) not in _ARRAY_USE_NODES:
-            continue  # a type test first: most nodes are none of these (and isinstance on libcst's ABCs is slow)
-        if isinstance(node, cst.Attribute) and node.attr.value in _ARRAY_ONLY_ATTRIBUTES:
-            if isinstance(node.value, cst.Name) and node.value.value in names:
-                used.add(node.value.value)
-        elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.MatrixMultiply):
-            used.update(n.value for n in (node.left, node.right) if isinstance(n, cst.Name) and n.value in names)
-        elif isinstance(node, cst.Call):
-            called = resolve(node.func) or ""
-            if called.startswith(_ARRAY_CONSUMERS):
-                # The operands, not options: ``lax.dot_general(a, b, dims, preferred_element_type=t)``.
-                used.update(
-                    a.value.value for a in node.args
-                    if a.keyword is None and isinstance(a.value, cst.Name) and a.value.value in names
-                )
-    return used
-
-
-def _may_reuse_keys(function: FunctionInfo) -> bool:
-    """Whether key-reuse analysis (JP302/JP303) could find anything in ``function``.
-
-    It cannot when the ``ast`` index saw its key consumers consume
-    different keys (``k1``, ``k2``, ``keys[0]``), outside any loop, and no
-    call that consumes keys elsewhere (module functions that use keys,
-    ``lax`` loops): two consumptions of one key need one key twice. That
-    spares the key walk of most functions that draw random numbers, and
-    parsing most untraced ones. Skipping the parse holds while key reuse is
-    the only thing the "everywhere" rules look for in such functions: a new
-    everywhere rule switches it off (``_KEY_ONLY_EVERYWHERE``). A ``lax``
-    loop body is always walked: a key from outside consumed once there is
-    consumed on every iteration.
-    """
-    return function.uses_random and (
-        function.calls_key_user
-        or function.repeats_key_argument
-        or function.key_in_loop
-        or function.calls_lax
-        or not _KEY_ONLY_EVERYWHERE
-    )
-
-
-# The "everywhere" rules the key-reuse shortcut (``_may_reuse_keys``) was
-# checked against: in an untraced function that only uses keys, none but key reuse can fire.
-_KEY_ONLY_EVERYWHERE = {code for code, rule in RULES.items() if rule.scope == EVERYWHERE} <= {
-    "JP000", "JP302", "JP303", "JP502", "JP503",
-}
-
-
-def _rules_for(kind: str | None) -> dict[type, list[Rule]]:
+def _rules_for(kind: str | None) -> tuple[dict[type, list[Rule]], list[Rule]]:
+    """The rules that apply where a function is traced ``kind``-wise (None: untraced): those
+    that look at nodes, by node type, and those that look at the whole function."""
     allowed = {EVERYWHERE}
     if kind is not None:
         allowed.add(TRACED)
     if kind == STAGING:
         allowed.add(STAGING_ONLY)
     table: dict[type, list[Rule]] = {}
+    whole: list[Rule] = []
     for rule in RULES.values():
         if rule.scope in allowed:
             for node_type in rule.nodes:
                 table.setdefault(node_type, []).append(rule)
-    return table
+            if type(rule).check_function is not Rule.check_function:
+                whole.append(rule)
+    return table, whole
+
+
+_UNTRACED_RULES = [rule for rule in RULES.values() if rule.scope == EVERYWHERE]
 
 
 def _deduplicate(findings: list[Finding]) -> list[Finding]:

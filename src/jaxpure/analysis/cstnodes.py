@@ -156,3 +156,13 @@ def names_read(node: cst.CSTNode) -> set[str]:
         else:
             stack.extend(code_children(current))
     return names
+
+
+def all_params(params: cst.Parameters) -> list[cst.Param]:
+    """Every parameter of a ``def`` or ``lambda``, ``*args`` and ``**kwargs`` included."""
+    found = [*params.posonly_params, *params.params, *params.kwonly_params]
+    if isinstance(params.star_arg, cst.Param):
+        found.append(params.star_arg)
+    if params.star_kwarg is not None:
+        found.append(params.star_kwarg)
+    return found

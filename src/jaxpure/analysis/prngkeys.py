@@ -26,14 +26,18 @@ ConsumedByCall = Callable[[cst.Call], list[cst.BaseExpression]]
 LAX_LOOPS = frozenset({"jax.lax.scan", "jax.lax.fori_loop", "jax.lax.while_loop", "jax.lax.map"})
 
 
+REUSE = "reuse"  # a key consumed a second time (JP302)
+IN_LOOP = "in-loop"  # a key from outside a loop consumed on every iteration (JP303)
+
+
 def find_key_reuse(
     body: cst.CSTNode, resolve: Resolver, consumed_by_call: ConsumedByCall, loop_body_names: set[str] | None = None
-) -> list[tuple[cst.CSTNode, object]]:
-    """``loop_body_names``: the function is a ``lax`` loop body binding these names; any other key it
-    consumes comes from outside and is consumed again on every iteration (JP303)."""
-    from jaxpure.analysis.rules import RULES
+) -> list[tuple[cst.CSTNode, str]]:
+    """Each key reuse in ``body``: the consuming node and its kind (``REUSE`` or ``IN_LOOP``).
 
-    walker = _KeyWalker(resolve, consumed_by_call, RULES["JP302"], RULES["JP303"])
+    ``loop_body_names``: the function is a ``lax`` loop body binding these names; any other key it
+    consumes comes from outside and is consumed again on every iteration."""
+    walker = _KeyWalker(resolve, consumed_by_call, report=True)
     if loop_body_names is not None:
         walker.loop_bound.append(loop_body_names | _bound_names(body))
     walker.block(_statements(body))
@@ -42,7 +46,7 @@ def find_key_reuse(
 
 def consumed_parameters(body: cst.CSTNode, params: Iterable[str], resolve: Resolver, consumed_by_call: ConsumedByCall) -> set[str]:
     """Which of a function's parameters it consumes as keys (for callers' analysis)."""
-    walker = _KeyWalker(resolve, consumed_by_call, None, None)
+    walker = _KeyWalker(resolve, consumed_by_call, report=False)
     walker.block(_statements(body))
     return {name for name in params if name in walker.ever_consumed}
 
@@ -58,14 +62,13 @@ def _statements(body: cst.CSTNode) -> list[cst.CSTNode]:
 
 
 class _KeyWalker:
-    def __init__(self, resolve: Resolver, consumed_by_call: ConsumedByCall, reuse_rule, loop_rule) -> None:
+    def __init__(self, resolve: Resolver, consumed_by_call: ConsumedByCall, *, report: bool) -> None:
         self.resolve = resolve
         self.consumed_by_call = consumed_by_call
-        self.reuse_rule = reuse_rule
-        self.loop_rule = loop_rule
+        self.report = report  # False: only which keys are consumed (``consumed_parameters``)
         self.consumed: dict[str, cst.CSTNode] = {}  # key expression -> where it was consumed
         self.loop_bound: list[set[str]] = []  # names each enclosing loop body rebinds
-        self.findings: list[tuple[cst.CSTNode, object]] = []
+        self.findings: list[tuple[cst.CSTNode, str]] = []
         self.reported_loops: set[tuple[int, str]] = set()
         self.ever_consumed: set[str] = set()
 
@@ -241,15 +244,15 @@ class _KeyWalker:
         self.ever_consumed.add(key.split("[")[0].split(".")[0])
         head = key.split("[")[0].split(".")[0]
         for depth, bound in enumerate(self.loop_bound):
-            if head not in bound and self.loop_rule is not None:
+            if head not in bound and self.report:
                 marker = (depth, key)
                 if marker not in self.reported_loops:
                     self.reported_loops.add(marker)
-                    self.findings.append((at, self.loop_rule))
+                    self.findings.append((at, IN_LOOP))
                 self.consumed[key] = at
                 return
-        if key in self.consumed and self.reuse_rule is not None:
-            self.findings.append((at, self.reuse_rule))
+        if key in self.consumed and self.report:
+            self.findings.append((at, REUSE))
         self.consumed[key] = at
 
     def rebind(self, target: cst.BaseExpression) -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import inspect
 import re
-from typing import Any, ClassVar, Protocol
+from collections.abc import Callable
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import libcst as cst
 
@@ -19,6 +20,8 @@ from jaxpure.analysis.contexts import Context
 from jaxpure.analysis.dataflow import TracedValues
 from jaxpure.analysis.index import ClassInfo, FunctionInfo, ModuleIndex
 from jaxpure.findings import RuleInfo
+
+T = TypeVar("T")
 
 # Where a rule applies (SPEC §2).
 STAGING_ONLY = "staging"  # inside staging contexts (jit, vmap, lax bodies, ...)
@@ -39,6 +42,15 @@ class Rule:
 
     def check(self, node: Any, ctx: RuleContext) -> None:  # Any: each rule takes the node types it names
         """Look at one node; call ``ctx.report(node, self)`` for a finding."""
+
+    def check_function(self, body: cst.CSTNode, definition: cst.FunctionDef | None, ctx: RuleContext) -> None:
+        """Look at a whole function once its nodes are walked: for rules that follow its statements
+        in order (key reuse) or look at its signature (``definition``; None for module-level code)."""
+
+    def looks_untraced(self, function: FunctionInfo) -> bool:
+        """Whether this rule, applying everywhere, may find something in ``function`` when nothing
+        traces it: the analyzer parses an untraced function only if some rule says so."""
+        return bool(self.nodes) or type(self).check_function is not Rule.check_function
 
     @classmethod
     def summary(cls) -> str:
@@ -78,8 +90,13 @@ class WalkerView(Protocol):
     boolean_masks: set[str]
     binding_sources: dict[str, cst.BaseExpression]
     reported_keys: set[tuple]
+    memo: dict[str, object]
 
     def resolve(self, node: cst.BaseExpression) -> str | None: ...
+
+    def is_lax_loop_body(self) -> bool: ...
+
+    def key_arguments_consumed(self, node: cst.Call) -> list[cst.BaseExpression]: ...
 
     def report(self, node: cst.CSTNode, rule: type[Rule] | Rule, details: dict[str, str]) -> None: ...
 
@@ -188,6 +205,30 @@ class RuleContext:
 
     def report(self, node: cst.CSTNode, rule: type[Rule] | Rule, **details: str) -> None:
         self._walker.report(node, rule, details)
+
+    @property
+    def static_params(self) -> frozenset[str]:
+        """The parameters the transform marks static (``static_argnums``/``static_argnames``)."""
+        return self._walker.context.static_params if self._walker.context else frozenset()
+
+    @property
+    def local_names(self) -> set[str]:
+        return self._walker.locals
+
+    @property
+    def in_lax_loop_body(self) -> bool:
+        """The function is the body of a ``lax`` loop (scan, fori_loop, while_loop, map)."""
+        return self._walker.is_lax_loop_body()
+
+    def key_arguments_consumed(self, node: cst.Call) -> list[cst.BaseExpression]:
+        """The arguments of a call to a module function that consumes its key parameters."""
+        return self._walker.key_arguments_consumed(node)
+
+    def memo(self, name: str, compute: Callable[[], T]) -> T:
+        """``compute()`` once per function: for work several rules share (one key-reuse walk)."""
+        if name not in self._walker.memo:
+            self._walker.memo[name] = compute()
+        return self._walker.memo[name]  # type: ignore[return-value]
 
     def first_time(self, key: tuple) -> bool:
         """True once per key and function: for rules that report a name once, not every use."""

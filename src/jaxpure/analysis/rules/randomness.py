@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import libcst as cst
 
+from jaxpure.analysis import prngkeys
+from jaxpure.analysis.index import FunctionInfo
 from jaxpure.analysis.rules.base import EVERYWHERE, Rule, RuleContext
 
 _KEY_CONSTRUCTORS = frozenset({"jax.random.key", "jax.random.PRNGKey"})
@@ -60,7 +64,54 @@ class StatefulRngInTracedFunction(Rule):
                 ctx.report(node, self, what=f"{func.value.value}.{func.attr.value}()")
 
 
-class PrngKeyReuse(Rule):
+def may_reuse_keys(function: FunctionInfo) -> bool:
+    """Whether key-reuse analysis (JP302/JP303) could find anything in ``function``.
+
+    It cannot when the ``ast`` index saw its key consumers consume
+    different keys (``k1``, ``k2``, ``keys[0]``), outside any loop, and no
+    call that consumes keys elsewhere (module functions that use keys,
+    ``lax`` loops): two consumptions of one key need one key twice. That
+    spares the key walk of most functions that draw random numbers, and
+    parsing most untraced ones (each everywhere rule says what it needs to see
+    in untraced code: ``Rule.looks_untraced``). A ``lax`` loop body is always
+    walked: a key from outside consumed once there is consumed on every
+    iteration.
+    """
+    return function.uses_random and (
+        function.calls_key_user
+        or function.repeats_key_argument
+        or function.key_in_loop
+        or function.calls_lax
+    )
+
+
+def _key_reuse(body: cst.CSTNode, ctx: RuleContext) -> list[tuple[cst.CSTNode, str]]:
+    """The function's key reuses (``jaxpure.analysis.prngkeys``): one walk, shared by JP302 and JP303."""
+
+    def walk() -> list[tuple[cst.CSTNode, str]]:
+        if ctx.function is not None and not ctx.in_lax_loop_body and not may_reuse_keys(ctx.function):
+            return []
+        loop_names = ctx.local_names if ctx.in_lax_loop_body else None
+        return prngkeys.find_key_reuse(body, ctx.qualified, ctx.key_arguments_consumed, loop_names)
+
+    return ctx.memo("key-reuse", walk)
+
+
+class _KeyReuseRule(Rule):
+    """Reports one kind of the key-reuse walk's findings."""
+
+    kind: ClassVar[str]
+
+    def check_function(self, body: cst.CSTNode, definition: cst.FunctionDef | None, ctx: RuleContext) -> None:
+        for node, kind in _key_reuse(body, ctx):
+            if kind == self.kind:
+                ctx.report(node, self)
+
+    def looks_untraced(self, function: FunctionInfo) -> bool:
+        return may_reuse_keys(function)
+
+
+class PrngKeyReuse(_KeyReuseRule):
     """The same PRNG key consumed twice.
 
     ## What it does
@@ -98,9 +149,10 @@ class PrngKeyReuse(Rule):
     name = "prng-key-reuse"
     message = "this key was already consumed; split it: key, subkey = jax.random.split(key)"
     scope = EVERYWHERE
+    kind = prngkeys.REUSE
 
 
-class PrngKeyReuseInLoop(Rule):
+class PrngKeyReuseInLoop(_KeyReuseRule):
     """A key consumed in every iteration of a loop without being re-derived.
 
     ## What it does
@@ -132,6 +184,7 @@ class PrngKeyReuseInLoop(Rule):
     name = "prng-key-reuse-in-loop"
     message = "the key is consumed on every iteration; split per iteration or use jax.random.fold_in(key, i)"
     scope = EVERYWHERE
+    kind = prngkeys.IN_LOOP
 
 
 class ConstantSeedInTracedFunction(Rule):

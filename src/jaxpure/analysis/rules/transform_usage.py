@@ -5,6 +5,9 @@ from __future__ import annotations
 import libcst as cst
 
 from jaxpure.analysis import jaxapi
+from jaxpure.analysis.cstnodes import all_params
+from jaxpure.analysis.dataflow import iter_own_nodes
+from jaxpure.analysis.index import FunctionInfo
 from jaxpure.analysis.rules.base import EVERYWHERE, TRACED, Rule, RuleContext
 
 _NOT_JP501 = frozenset({"copyto"})
@@ -118,6 +121,9 @@ class TransformRebuiltPerCall(Rule):
     scope = EVERYWHERE
     nodes = (cst.Call,)
 
+    def looks_untraced(self, function: FunctionInfo) -> bool:
+        return function.builds_compiled
+
     def check(self, node: cst.Call, ctx: RuleContext) -> None:
         if ctx.kind is not None:
             return  # inside traced code a transform is inlined, not recompiled
@@ -195,6 +201,59 @@ class UnhashableStaticArgument(Rule):
     name = "unhashable-static-argument"
     message = "static argument is unhashable (a list/dict/set/array); make it hashable (a tuple), or not static"
     scope = EVERYWHERE
+
+    def check_function(self, body: cst.CSTNode, definition: cst.FunctionDef | None, ctx: RuleContext) -> None:
+        static = ctx.static_params
+        if definition is None or ctx.function is None or ctx.kind is None or not static:
+            return
+        uses = _array_uses(definition.body, static, ctx.qualified)
+        for param in all_params(definition.params):
+            name = param.name.value
+            if name in static and (_unhashable_default(param.default, ctx.qualified) or name in uses):
+                ctx.report(param, self)
+
+    def looks_untraced(self, function: FunctionInfo) -> bool:
+        return False  # static arguments exist only where a transform makes them
+
+
+def _unhashable_default(default: cst.BaseExpression | None, resolve) -> bool:
+    if isinstance(default, cst.List | cst.Dict | cst.Set | cst.ListComp | cst.DictComp | cst.SetComp):
+        return True
+    if isinstance(default, cst.Call):
+        called = resolve(default.func) or ""
+        return called in ("builtins.list", "builtins.dict", "builtins.set") or called.startswith(("numpy.", "jax.numpy."))
+    return False
+
+
+_ARRAY_ONLY_ATTRIBUTES = frozenset(
+    "at T astype reshape ravel flatten squeeze transpose sum mean std var max min argmax argmin dot".split()
+)
+_ARRAY_CONSUMERS = ("jax.numpy.dot", "jax.numpy.matmul", "jax.numpy.einsum", "jax.numpy.linalg.", "jax.lax.dot")
+
+
+_ARRAY_USE_NODES = frozenset({cst.Attribute, cst.BinaryOperation, cst.Call})
+
+
+def _array_uses(body: cst.CSTNode, names: frozenset[str], resolve) -> set[str]:
+    """Static parameters the body evidently uses as arrays (JP503)."""
+    used: set[str] = set()
+    for node in iter_own_nodes(body):
+        if type(node) not in _ARRAY_USE_NODES:
+            continue  # a type test first: most nodes are none of these (and isinstance on libcst's ABCs is slow)
+        if isinstance(node, cst.Attribute) and node.attr.value in _ARRAY_ONLY_ATTRIBUTES:
+            if isinstance(node.value, cst.Name) and node.value.value in names:
+                used.add(node.value.value)
+        elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.MatrixMultiply):
+            used.update(n.value for n in (node.left, node.right) if isinstance(n, cst.Name) and n.value in names)
+        elif isinstance(node, cst.Call):
+            called = resolve(node.func) or ""
+            if called.startswith(_ARRAY_CONSUMERS):
+                # The operands, not options: ``lax.dot_general(a, b, dims, preferred_element_type=t)``.
+                used.update(
+                    a.value.value for a in node.args
+                    if a.keyword is None and isinstance(a.value, cst.Name) and a.value.value in names
+                )
+    return used
 
 
 class UnanalyzableFile(Rule):
