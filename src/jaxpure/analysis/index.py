@@ -39,7 +39,6 @@ class FunctionInfo:
     parent: str | None  # enclosing function's qualname
     class_name: str | None  # the class it is a method of
     top: int  # index of the module statement that contains it
-    line: int
     span: tuple[int, int] = (0, 0)  # (first line, decorators included; last line): the unit segments.py parses
     local_names: set[str] = field(default_factory=set)  # params and names bound in the body
     calls: set[str] = field(default_factory=set)  # plain names and self.methods it calls
@@ -58,9 +57,6 @@ class FunctionInfo:
     def has_receiver(self) -> bool:
         """A method whose first parameter is the instance."""
         return self.class_name is not None and self.method_kind is None
-
-    def param(self, name: str) -> Param | None:
-        return next((param for param in self.params if param.name == name), None)
 
     def positional(self, index: int) -> Param | None:
         return next((param for param in self.params if param.position == index), None)
@@ -300,7 +296,6 @@ class _IndexBuilder(FastNodeVisitor):
             parent=parent.qualname if parent else None,
             class_name=class_name,
             top=self.top,
-            line=node.lineno,
             span=(min([node.lineno, *(d.lineno for d in node.decorator_list)]), node.end_lineno or node.lineno),
         )
         info.local_names.update(param.name for param in info.params)

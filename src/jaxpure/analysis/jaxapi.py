@@ -160,9 +160,9 @@ STATIC_ECOSYSTEM_FUNCTIONS = frozenset(
 
 # flax.linen Module methods that answer questions about the Module's state with a Python bool.
 LINEN_STATIC_METHODS = frozenset({"has_variable", "has_rng", "is_initializing", "is_mutable_collection"})
-CONCRETIZING_BUILTINS = {"bool": "bool()", "int": "int()", "float": "float()", "complex": "complex()"}
+CONCRETIZING_BUILTINS = frozenset({"bool", "int", "float", "complex"})
 # float/complex/tolist crash under differentiation too; int/bool/item work there (SPEC §7).
-CONCRETIZES_UNDER_DIFFERENTIATION = frozenset({"float()", "complex()", ".tolist()"})
+CONCRETIZES_UNDER_DIFFERENTIATION = frozenset({"float", "complex", "tolist"})
 
 # --- randomness --------------------------------------------------------------
 
@@ -170,7 +170,6 @@ KEY_MAKERS = frozenset(
     "jax.random.key jax.random.PRNGKey jax.random.wrap_key_data jax.random.clone".split()
 )
 KEY_DERIVERS = frozenset({"jax.random.fold_in"})  # a new key, the old one not consumed
-KEY_SPLITTERS = frozenset({"jax.random.split"})
 NON_CONSUMING_RANDOM = KEY_MAKERS | KEY_DERIVERS | frozenset(
     "jax.random.key_data jax.random.key_impl jax.random.default_prng_impl".split()
 )

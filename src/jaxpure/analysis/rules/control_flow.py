@@ -217,36 +217,38 @@ class ConcretizationOfTracedValue(Rule):
     nodes = (cst.Call, cst.Subscript)
 
     def check(self, node, ctx: RuleContext) -> None:
-        what = self._concretization(node, ctx)
-        if what is None:
+        found = self._concretization(node, ctx)
+        if found is None:
             return
-        if ctx.kind != STAGING and what not in jaxapi.CONCRETIZES_UNDER_DIFFERENTIATION:
+        operation, what = found
+        if ctx.kind != STAGING and operation not in jaxapi.CONCRETIZES_UNDER_DIFFERENTIATION:
             return  # int(), bool(), .item() and indexing work on grad's concrete primals
         ctx.report(node, self, what=what)
 
-    def _concretization(self, node, ctx: RuleContext) -> str | None:
+    def _concretization(self, node, ctx: RuleContext) -> tuple[str, str] | None:
+        """The concretizing operation (``int``, ``item``, ``index``, ...) and how the message names it."""
         if isinstance(node, cst.Subscript):
             container = node.value
             if isinstance(container, cst.Name) and ctx.python_container(container.value):
                 if any(isinstance(e.slice, cst.Index) and ctx.traced(e.slice.value) for e in node.slice):
-                    return "indexing a Python list or dict with a traced value"
+                    return "index", "indexing a Python list or dict with a traced value"
             return None
         called = ctx.qualified(node.func)
         if called and called.startswith("builtins."):
             short = called[len("builtins.") :]
             if short in jaxapi.CONCRETIZING_BUILTINS and node.args and ctx.traced(node.args[0].value):
-                return jaxapi.CONCRETIZING_BUILTINS[short]
+                return short, f"{short}()"
             if short in jaxapi.TRUTH_BUILTINS and node.args and _elements_traced(node.args[0].value, ctx):
-                return f"{short}()"
+                return short, f"{short}()"
             if short == "range" and any(ctx.traced(a.value) for a in node.args):
                 parent = ctx.parent(node)
                 if isinstance(parent, cst.For | cst.CompFor) and parent.iter is node:
                     return None  # JP403
-                return "range()"
+                return short, "range()"
             return None
         func = node.func
         if isinstance(func, cst.Attribute) and func.attr.value in ("item", "tolist") and ctx.traced(func.value):
-            return f".{func.attr.value}()"
+            return func.attr.value, f".{func.attr.value}()"
         return None
 
 
