@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from enum import Enum
 
 import libcst as cst
 
@@ -159,11 +160,9 @@ class ModuleAnalyzer:
     def _analyze_traced(self, qualname: str) -> None:
         info = self.index.functions[qualname]
         context = self.contexts[qualname]
-        node, segment = self._node_of(info)
         closure = self._closure_of(info)
         self.closures_used[qualname] = closure
-        walker = FunctionWalker(self, info, context, segment, closure)
-        result = walker.analyze(node)
+        result = FunctionWalker.of_function(self, info, context, closure).analyze(self._node_of(info))
         previous = self.results.get(qualname)
         self.results[qualname] = result
         # Callers analyzed earlier assumed "traced in, traced out"; tell them when that was wrong.
@@ -192,8 +191,7 @@ class ModuleAnalyzer:
             self._queue.append(function)
 
     def _analyze_untraced(self, info: FunctionInfo) -> list[Finding]:
-        node, segment = self._node_of(info)
-        return FunctionWalker(self, info, None, segment, frozenset()).analyze(node).findings
+        return FunctionWalker.of_function(self, info, None).analyze(self._node_of(info)).findings
 
     def _analyze_module_code(self) -> list[Finding]:
         statements: list[cst.CSTNode] = []
@@ -207,11 +205,11 @@ class ModuleAnalyzer:
             segments.append(segment)
             statements.extend(segment.module.body)
         module_body = cst.Module(body=statements)
-        walker = FunctionWalker(self, None, None, _MultiSegment(segments), frozenset())
-        return walker.analyze_body(module_body).findings
+        return FunctionWalker.of_module_code(self, segments).analyze_body(module_body).findings
 
-    def _node_of(self, info: FunctionInfo) -> tuple[cst.FunctionDef, Segment]:
-        return self.segments.function(info)
+    def _node_of(self, info: FunctionInfo) -> cst.FunctionDef:
+        node, _ = self.segments.function(info)
+        return node
 
     def _closure_of(self, info: FunctionInfo) -> frozenset[str]:
         if info.parent is None:
@@ -227,9 +225,9 @@ class ModuleAnalyzer:
         if known is not None:
             return known
         self._key_consumers[info.qualname] = set()  # recursion guard
-        node, segment = self._node_of(info)
-        walker = FunctionWalker(self, info, None, segment, frozenset())
-        walker.locals = walker.params | {b.target for b in collect_bindings(node.body)}
+        node = self._node_of(info)
+        walker = FunctionWalker.of_function(self, info, None)
+        walker.bind_locals(node.body)
         consumed = prngkeys.consumed_parameters(
             node.body, [p.name for p in info.params], walker.resolve, walker.key_arguments_consumed
         )
@@ -268,17 +266,33 @@ class _MultiSegment:
         raise KeyError(node)
 
 
+class WalkKind(Enum):
+    """What a walker walks; it decides which rules run and whose parameters are traced."""
+
+    TRACED = "a traced function"  # every rule that applies under its context's transform kind
+    UNTRACED = "an untraced function"  # the rules that apply everywhere (key reuse, rebuilt transforms)
+    MODULE_CODE = "module-level code"  # as untraced, over the module's top-level statements
+    LAMBDA = "a lambda in traced code"  # inside its enclosing walker's function, with its own parameters
+
+
 class FunctionWalker:
-    """Runs the rules over one function (or lambda, or module-level code)."""
+    """Runs the rules over one function (or lambda, or module-level code).
+
+    Built by ``of_function``, ``of_module_code`` or ``lambda_walker``, never
+    patched afterwards: what a walk needs is set up by the constructor that
+    names its kind.
+    """
 
     def __init__(
         self,
+        kind: WalkKind,
         module: ModuleAnalyzer,
         info: FunctionInfo | None,
         context: Context | None,
         segment: Segment | _MultiSegment,
         closure: frozenset[str],
     ) -> None:
+        self.kind = kind
         self.module = module
         self.info = info
         self.context = context
@@ -305,6 +319,46 @@ class FunctionWalker:
         self.rules, self.function_rules = _rules_for(context.kind if context else None)
         self.values: TracedValues
 
+    @classmethod
+    def of_function(
+        cls, module: ModuleAnalyzer, info: FunctionInfo, context: Context | None, closure: frozenset[str] = frozenset()
+    ) -> FunctionWalker:
+        """A walker over a module function; ``context`` None: untraced."""
+        _, segment = module.segments.function(info)
+        kind = WalkKind.TRACED if context is not None else WalkKind.UNTRACED
+        return cls(kind, module, info, context, segment, closure)
+
+    @classmethod
+    def of_module_code(cls, module: ModuleAnalyzer, segments: list[Segment]) -> FunctionWalker:
+        return cls(WalkKind.MODULE_CODE, module, None, None, _MultiSegment(segments), frozenset())
+
+    def lambda_walker(self, node: cst.Lambda, context: Context) -> FunctionWalker:
+        """A walker over a lambda of this function: its parameters are traced, and so is what it
+        closes over that is traced here; it sees this function's names besides its own."""
+        params = {p.name.value for p in all_params(node.params)}
+        closure = frozenset(self.values.names - params)
+        walker = FunctionWalker(WalkKind.LAMBDA, self.module, self.info, context, self.segment, closure)
+        walker.params = params | (self.params - params)
+        walker.locals = set(walker.params) | self.locals
+        walker.self_name = self.self_name
+        walker.values = walker._traced_values(set(closure) | params)
+        walker.values.frozen = True  # the lambda's body binds nothing to solve
+        return walker
+
+    def _traced_values(self, traced: set[str]) -> TracedValues:
+        values = TracedValues(
+            self.resolve,
+            traced,
+            compiling=bool(self.context and self.context.compiling),
+            active=self.context is not None,
+            self_name=self.self_name,
+            array_fields=self.class_info.array_fields if self.class_info else frozenset(),
+            framework=self.framework,
+            returns_traced=self._callee_returns_traced,
+        )
+        values.variable_fields = self.class_info.variable_fields if self.class_info else frozenset()
+        return values
+
     # -- names ----------------------------------------------------------------------------
 
     def resolve(self, node: cst.BaseExpression) -> str | None:
@@ -321,24 +375,18 @@ class FunctionWalker:
     def analyze(self, node: cst.FunctionDef) -> FunctionResult:
         return self.analyze_body(node.body, node)
 
-    def analyze_body(self, body: cst.CSTNode, function: cst.FunctionDef | None = None) -> FunctionResult:
+    def bind_locals(self, body: cst.CSTNode) -> list:
+        """The body's bindings; its locals (parameters included) shadow module names from now on."""
         bindings = collect_bindings(body)
         self.locals = self.params | {b.target for b in bindings}
-        traced = self._initial_traced()
-        self.values = TracedValues(
-            self.resolve,
-            traced,
-            compiling=bool(self.context and self.context.compiling),
-            active=self.context is not None,
-            self_name=self.self_name,
-            array_fields=self.class_info.array_fields if self.class_info else frozenset(),
-            framework=self.framework,
-            returns_traced=self._callee_returns_traced,
-        )
-        self.values.variable_fields = self.class_info.variable_fields if self.class_info else frozenset()
+        return bindings
+
+    def analyze_body(self, body: cst.CSTNode, function: cst.FunctionDef | None = None) -> FunctionResult:
+        bindings = self.bind_locals(body)
+        self.values = self._traced_values(self._initial_traced())
         self.values.solve(bindings)
         self._classify_locals(bindings, body)
-        self._walk(body)
+        self.walk(body)
         for rule in self.function_rules:
             rule.check_function(body, function, self.rule_context)
         return FunctionResult(self.findings, frozenset(self.values.names), self.returns_traced)
@@ -388,7 +436,8 @@ class FunctionWalker:
             if type(node) is cst.Subscript or type(node) is cst.Attribute:  # the only nodes it looks at
                 self._note_container_use(node)
 
-    def _walk(self, body: cst.CSTNode) -> None:
+    def walk(self, body: cst.CSTNode) -> None:
+        """Hand every node of ``body`` to the rules that asked for its type; follow calls and lambdas."""
         rules = self.rules
         parents = self.parents
         stack: list[cst.CSTNode] = [body]
@@ -489,20 +538,8 @@ class FunctionWalker:
             self._analyze_lambda(node, self.context)
 
     def _analyze_lambda(self, node: cst.Lambda, context: Context) -> None:
-        params = {p.name.value for p in all_params(node.params)}
-        closure = frozenset(self.values.names - params)
-        walker = FunctionWalker(self.module, self.info, context, self.segment, closure)
-        walker.params = params | (self.params - params)
-        walker.locals = set(walker.params) | self.locals
-        walker.self_name = self.self_name
-        walker.values = TracedValues(
-            walker.resolve, set(closure) | params, context.compiling, True, self.self_name,
-            walker.class_info.array_fields if walker.class_info else frozenset(), walker.framework,
-            walker._callee_returns_traced,
-        )
-        walker.values.variable_fields = walker.class_info.variable_fields if walker.class_info else frozenset()
-        walker.values.frozen = True
-        walker._walk(node.body)
+        walker = self.lambda_walker(node, context)
+        walker.walk(node.body)
         self.findings.extend(walker.findings)
 
     def _callee(self, func: cst.BaseExpression) -> tuple[FunctionInfo | None, int]:
