@@ -75,6 +75,28 @@ class ClassInfo:
     method_values: set[str] = field(default_factory=set)  # ``self.m`` used other than as a call
 
 
+@dataclass(frozen=True, slots=True)
+class AppliedFunction:
+    """The function a transform is applied to, and what is bound before the transform sees it."""
+
+    function: FunctionInfo
+    bound: int = 0  # leading parameters already bound: ``self``, ``partial(f, a)``'s ``a``
+    bound_names: frozenset[str] = frozenset()  # parameters ``partial(f, name=...)`` binds
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    """A transform applied to a function-valued expression, resolved once the module is indexed
+    (the function may be defined further down)."""
+
+    argument: ast.expr  # what is handed to the transform: a name, ``self.m``, ``partial(...)``
+    transform: Transform
+    keywords: list[ast.keyword]  # the transform's options (``static_argnums``, ``in_axes``, ...)
+    under: Transform | None  # a staging transform composed around it
+    site: FunctionInfo | None  # the function the application is in; None: module level
+    enclosing_class: str | None  # the class body it is in, for bare method names
+
+
 @dataclass(slots=True)
 class Root:
     """A function handed to (or decorated by) a transform."""
@@ -206,7 +228,7 @@ class _IndexBuilder(FastNodeVisitor):
         self.function_stack: list[FunctionInfo] = []
         self.loop_depth = 0
         self.composed_under: dict[int, Transform] = {}  # id(inner transform call) -> outer staging transform
-        self.pending_roots: list[tuple] = []
+        self.pending_roots: list[Application] = []
         self.module_body: set[ast.stmt] = set()
         self.top_level_assigned: set[str] = set()
         self.called_attributes: set[int] = set()  # id() of ``self.m`` nodes that are called
@@ -425,18 +447,18 @@ class _IndexBuilder(FastNodeVisitor):
         if applied is None:
             return
         transform, keywords, _ = applied
-        self._add_root(function, transform, keywords, bound=0)
+        self._add_root(AppliedFunction(function), transform, keywords, site=self.function)
 
     def _add_root(
         self,
-        function: FunctionInfo,
+        applied: AppliedFunction,
         transform: Transform,
         keywords: list[ast.keyword],
-        bound: int,
-        bound_names: frozenset[str] = frozenset(),
+        site: FunctionInfo | None,
         under: Transform | None = None,
     ) -> None:
-        static: set[str] = set(bound_names)
+        function, bound = applied.function, applied.bound
+        static: set[str] = set(applied.bound_names)
         static.update(p.name for p in function.params if p.position is not None and p.position < bound)
         traced: set[str] | None = None
         for keyword in keywords:
@@ -471,31 +493,35 @@ class _IndexBuilder(FastNodeVisitor):
                 transform,
                 frozenset(static),
                 frozenset(traced) if traced is not None else None,
-                self.function.qualname if self.function else None,
+                site.qualname if site else None,
                 under,
             )
         )
 
-    def _function_argument(self, node: ast.expr) -> tuple[FunctionInfo, int, frozenset[str]] | None:
-        """The function a transform is applied to: a name, ``self.method``, or ``partial(fn, ...)``."""
+    def _function_argument(
+        self, node: ast.expr, site: FunctionInfo | None, enclosing_class: str | None
+    ) -> AppliedFunction | None:
+        """The function a transform is applied to: a name, ``self.method``, or ``partial(fn, ...)``.
+
+        ``site``: the function the transform is applied in (its local names shadow imports).
+        """
         if isinstance(node, ast.Name):
-            found = self.index.function_for_name(node.id, self.function.qualname if self.function else None)
-            if found is None and self.enclosing_class:
-                found = self.index.method(self.enclosing_class, node.id)
-            return (found, 0, frozenset()) if found else None
+            found = self.index.function_for_name(node.id, site.qualname if site else None)
+            if found is None and enclosing_class:
+                found = self.index.method(enclosing_class, node.id)
+            return AppliedFunction(found) if found else None
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
-            enclosing = self.function.class_name if self.function else None
-            found = self.index.method(enclosing, node.attr)
+            found = self.index.method(site.class_name if site else None, node.attr)
             if found is None:
                 return None
-            return found, 0 if found.method_kind == "static" else 1, frozenset()  # self is bound (a staticmethod has none)
-        if isinstance(node, ast.Call) and self.resolve(node.func) == "functools.partial" and node.args:
-            inner = self._function_argument(node.args[0])
+            return AppliedFunction(found, 0 if found.method_kind == "static" else 1)  # a staticmethod binds no self
+        shadowed = site.local_names if site else set()
+        if isinstance(node, ast.Call) and self.imports.resolve_ast(node.func, shadowed) == "functools.partial" and node.args:
+            inner = self._function_argument(node.args[0], site, enclosing_class)
             if inner is None:
                 return None
-            found, bound, _ = inner
             names = frozenset(k.arg for k in node.keywords if k.arg)
-            return found, bound + len(node.args) - 1, names
+            return AppliedFunction(inner.function, inner.bound + len(node.args) - 1, names)
         return None
 
     def _roots_from_call(self, node: ast.Call, qualified: str | None) -> None:
@@ -533,17 +559,16 @@ class _IndexBuilder(FastNodeVisitor):
             if isinstance(argument, ast.Call) and outer is not None:
                 self.composed_under[id(argument)] = outer
             # Resolved once the whole module is indexed: the function may be defined further down.
-            self.pending_roots.append((argument, applied_transform, keywords, self.composed_under.get(id(node)),
-                                       self.function, self.enclosing_class))
+            self.pending_roots.append(
+                Application(argument, applied_transform, keywords, self.composed_under.get(id(node)),
+                            self.function, self.enclosing_class)
+            )
 
     def resolve_pending_roots(self) -> None:
-        for argument, transform, keywords, under, function, enclosing_class in self.pending_roots:
-            self.function_stack = [function] if function else []
-            self.scopes = [("class", enclosing_class)] if enclosing_class else []
-            resolved = self._function_argument(argument)
-            if resolved is not None:
-                target, bound, bound_names = resolved
-                self._add_root(target, transform, keywords, bound, bound_names, under)
+        for application in self.pending_roots:
+            applied = self._function_argument(application.argument, application.site, application.enclosing_class)
+            if applied is not None:
+                self._add_root(applied, application.transform, application.keywords, application.site, application.under)
         self.pending_roots.clear()
 
     def _mark_module_code(self) -> None:
@@ -557,37 +582,48 @@ class _IndexBuilder(FastNodeVisitor):
             self.called_at_once.add(id(node.func))
         called = self.resolve(node.func)
         self._roots_from_call(node, called)
-        function = self.function
         if called is not None:
-            if jaxapi.is_key_consumer(called):
-                if function:
-                    function.uses_random = True
-                    argument = key_argument_identity(node)
-                    if argument is not None:
-                        function.repeats_key_argument |= argument in function.key_arguments
-                        function.key_arguments.add(argument)
-                    function.key_in_loop |= self.loop_depth > 0
-                else:
-                    self._mark_module_code()
-            elif called in jaxapi.REBUILD_COMPILES and function is None and self.loop_depth:
+            self._note_jax_call(node, called)
+        self._note_callee(node.func)
+        self._note_module_level_compile(node.func)
+        self.generic_visit(node)
+
+    def _note_jax_call(self, node: ast.Call, called: str) -> None:
+        """Key consumers (for the key-reuse shortcut), lax loops, and module code that needs a look."""
+        function = self.function
+        if jaxapi.is_key_consumer(called):
+            if function:
+                function.uses_random = True
+                argument = key_argument_identity(node)
+                if argument is not None:
+                    function.repeats_key_argument |= argument in function.key_arguments
+                    function.key_arguments.add(argument)
+                function.key_in_loop |= self.loop_depth > 0
+            else:
                 self._mark_module_code()
-            if function and called.startswith("jax.lax.") and called in self.index.transforms:
-                function.calls_lax = True
-        func = node.func
+        elif called in jaxapi.REBUILD_COMPILES and function is None and self.loop_depth:
+            self._mark_module_code()
+        if function and called.startswith("jax.lax.") and called in self.index.transforms:
+            function.calls_lax = True
+
+    def _note_callee(self, func: ast.expr) -> None:
+        """The plain names and ``self.methods`` a function calls; container methods called on a name."""
+        function = self.function
         if function is not None:
             if isinstance(func, ast.Name):
                 function.calls.add(func.id)
             elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
                 function.calls.add(f"self.{func.attr}")
                 self.called_attributes.add(id(func))
-        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-            if func.attr in jaxapi.CONTAINER_MUTATORS:
-                self._mutates(func.value.id)
-        if isinstance(func, ast.Call) and function is None:
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.attr in jaxapi.CONTAINER_MUTATORS:
+            self._mutates(func.value.id)
+
+    def _note_module_level_compile(self, func: ast.expr) -> None:
+        """``jax.jit(...)(x)`` at module level: module code JP502 looks at."""
+        if isinstance(func, ast.Call) and self.function is None:
             applied = self.transform_of(func.func)
             if applied and applied[0].name in jaxapi.REBUILD_COMPILES:
-                self._mark_module_code()  # jax.jit(...)(x) at module level
-        self.generic_visit(node)
+                self._mark_module_code()
 
     def _may_compile_afresh(self, node: ast.Call, transform: Transform) -> bool:
         """What JP502 looks for, or more: a transform of a function that may be new each time
