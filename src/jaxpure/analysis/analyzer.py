@@ -42,6 +42,14 @@ _CONTAINER_ANNOTATIONS = frozenset(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class FixCandidate:
+    """A finding's flagged node and the transform it was traced by: what a fixer judges."""
+
+    node: cst.CSTNode
+    transform: str | None
+
+
 @dataclass(slots=True)
 class FunctionResult:
     findings: list[Finding]
@@ -61,7 +69,6 @@ class ModuleAnalyzer:
         index: ModuleIndex,
         incoming: list[CallSeed] | None = None,
         project_lookup: ProjectLookup | None = None,
-        is_fixable: Callable[[str, cst.CSTNode, str | None], bool] | None = None,
         untraced_elsewhere: frozenset[str] = frozenset(),
     ) -> None:
         self.path = path
@@ -79,7 +86,9 @@ class ModuleAnalyzer:
         self.callers: dict[str, set[str]] = {}
         self.outgoing: dict[tuple[str, str], CallSeed] = {}
         self.project_lookup = project_lookup
-        self.is_fixable = is_fixable
+        # The flagged node of each finding a fixer may rewrite, by (line, column, code), for the driver
+        # to ask the fixers (``FixCandidate``): findings themselves keep no libcst node.
+        self.fix_candidates: dict[tuple[int, int, str], FixCandidate] = {}
         self._queue: deque[str] = deque()
         self._key_consumers: dict[str, set[str]] = {}
         self._roots_by_site: dict[str, list] = {}
@@ -623,7 +632,8 @@ class FunctionWalker:
         line, column, end_line, end_column = self.segment.span(node)
         context = self.context
         transform = context.transform if context else None
-        fixable = bool(rule.fixable and self.module.is_fixable and self.module.is_fixable(rule.code, node, transform))
+        if rule.fixable:
+            self.module.fix_candidates[(line, column, rule.code)] = FixCandidate(node, transform)
         self.findings.append(
             Finding(
                 path=self.module.path,
@@ -640,7 +650,6 @@ class FunctionWalker:
                     root=context.root if context else None,
                     static_params=context.root_static if context else (),
                 ),
-                fixable=fixable,
             )
         )
 

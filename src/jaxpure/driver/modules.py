@@ -18,7 +18,7 @@ import traceback
 import warnings
 from collections.abc import Iterable
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from jaxpure.analysis import jaxapi
@@ -31,6 +31,7 @@ from jaxpure.findings import Finding
 # libcst, the analyzer and the rules are imported when a module is analyzed, not
 # before: a warm run that finds every result in the cache never loads them.
 if TYPE_CHECKING:
+    from jaxpure.analysis.analyzer import FixCandidate
     from jaxpure.analysis.contexts import CallSeed
 
 _MENTIONS_JAX = re.compile(r"\b(jax|flax|equinox|haiku)\b")
@@ -191,10 +192,10 @@ def _analyze_text(
     try:
         index = build_index(tree, module, is_package, extra)
         analyzer = ModuleAnalyzer(
-            path, lines, index, incoming, _project_lookup(project_modules), is_fixable=_fix_availability(),
+            path, lines, index, incoming, _project_lookup(project_modules),
             untraced_elsewhere=untraced_returns,
         )
-        findings = analyzer.run()
+        findings = _mark_fixable(analyzer.run(), analyzer.fix_candidates)
     except cst.ParserSyntaxError as error:
         return ModuleResult([unanalyzable(path, f"syntax error (libcst): {error.message}", error.raw_line, error.raw_column + 1)])
     if noqa:
@@ -232,12 +233,21 @@ def _project_lookup(modules: frozenset[str]):
     return lookup
 
 
-def _fix_availability():
+def _mark_fixable(findings: list[Finding], candidates: dict[tuple[int, int, str], FixCandidate]) -> list[Finding]:
+    """Ask the fixers which findings ``--fix`` can rewrite, from each flagged node and its transform."""
+    if not candidates:
+        return findings
     try:
         from jaxpure.fixes import is_fixable
-    except ImportError:
-        return None
-    return is_fixable
+    except ImportError:  # a trimmed install without the fixers: nothing is fixable
+        return findings
+    marked = []
+    for finding in findings:
+        candidate = candidates.get((finding.line, finding.column, finding.code))
+        if candidate is not None and is_fixable(finding.code, candidate.node, candidate.transform):
+            finding = replace(finding, fixable=True)
+        marked.append(finding)
+    return marked
 
 
 # -- whole runs ----------------------------------------------------------------------------

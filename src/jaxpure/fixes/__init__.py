@@ -1,6 +1,6 @@
 """Safe automatic fixes (``jaxpure check --fix``): libcst codemods that keep every comment.
 
-- ``is_fixable(code, node, transform)``: the analyzer's per-finding check (cheap: the node and its transform).
+- ``is_fixable(code, node, transform)``: the driver's per-finding check (cheap: the node and its transform).
 - ``fix_source(source, findings, recheck)``: rewrite a module's source, verified.
 - ``fix_file(path, findings, recheck, write=...)``: the same on a file, with a
   unified diff or an atomic write.

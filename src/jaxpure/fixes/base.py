@@ -5,7 +5,7 @@ over the finding's transform:
 
 - ``refusal(node)``: cheap and local to the node; ``None`` when the node has a
   shape the fixer can rewrite, otherwise the reason, in words for the user.
-  The analyzer calls it (through ``is_fixable``) for every finding.
+  The driver calls it (through ``is_fixable``) for every finding of a fixable rule.
 - ``rewrite(node, context)``: builds the replacement, given what only the
   whole module knows (import aliases, the enclosing function); raises
   ``Refused`` when the module makes the rewrite unsafe.

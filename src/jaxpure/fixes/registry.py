@@ -1,4 +1,4 @@
-"""The table from rule code to fixer, and the cheap check the analyzer calls per finding."""
+"""The table from rule code to fixer, and the cheap check the driver makes per finding."""
 
 from __future__ import annotations
 
