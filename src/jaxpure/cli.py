@@ -11,6 +11,7 @@ from jaxpure import __version__
 from jaxpure.config import Config, ConfigError, find_pyproject, load_config, validate_code_prefix
 from jaxpure.files.discovery import MissingPath
 from jaxpure.findings import Report
+from jaxpure.output import FORMATS
 from jaxpure.output.streams import drop_broken_output, write
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -41,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
     check.add_argument("--select", type=_codes, default=(), help="codes or prefixes to report, e.g. JP1,JP302")
     check.add_argument("--ignore", type=_codes, default=(), help="codes or prefixes not to report")
-    check.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
+    check.add_argument("--format", choices=tuple(FORMATS), default="text")
     check.add_argument("--show-source", action="store_true", help="show the offending line under each finding")
     check.add_argument("--runtime", action="store_true", help="confirm each finding by running it (imports your code)")
     check.add_argument("--device", choices=("cpu", "gpu", "tpu"), help="JAX platform for --runtime")

@@ -1,6 +1,6 @@
 """Which experiment confirms which rule (SPEC §5, §7). Kept free of JAX: the parent reads it too.
 
-The child maps each experiment name to its function in ``experiments.py``.
+The child maps each experiment name to its function in ``experiments/``.
 """
 
 from __future__ import annotations
