@@ -72,27 +72,38 @@ def run_jaxpure(corpus: Corpus) -> list[dict]:
 
 def keyed(corpus: Corpus, findings: list[dict]) -> dict[tuple, dict]:
     """Each finding by (corpus, relative path, code, stripped line text, occurrence)."""
-    lines: dict[str, list[str]] = {}
+    sources: dict[str, _Source] = {}
     seen: Counter = Counter()
     result = {}
-    for finding in sorted(findings, key=lambda f: (f["path"], f["line"], f["column"], f["code"])):
+    for finding in sorted(findings, key=lambda f: (f["path"], f.get("cell", 0), f["line"], f["column"], f["code"])):
         path = finding["path"]
-        if path not in lines:
-            lines[path] = _source_lines(path)
-        text = lines[path][finding["line"] - 1].strip() if finding["line"] <= len(lines[path]) else ""
+        if path not in sources:
+            sources[path] = _Source(path)
+        text = sources[path].line(finding["line"], finding.get("cell"))
         identity = (corpus.name, os.path.relpath(path, corpus.root), finding["code"], text)
         result[(*identity, seen[identity])] = finding
         seen[identity] += 1
     return result
 
 
-def _source_lines(path: str) -> list[str]:
-    """The lines findings count in: a notebook's code cells joined as jaxpure joins them."""
-    if path.endswith(".ipynb"):
-        from jaxpure.files.notebook import extract
+class _Source:
+    """A file's lines as findings count them: a notebook finding's line is within its cell."""
 
-        return extract(Path(path).read_text(encoding="utf-8")).source.splitlines()
-    return Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    def __init__(self, path: str) -> None:
+        self.notebook = None
+        if path.endswith(".ipynb"):
+            from jaxpure.files.notebook import extract
+
+            self.notebook = extract(Path(path).read_text(encoding="utf-8"))
+            self.lines = self.notebook.source.splitlines()
+        else:
+            self.lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+
+    def line(self, number: int, cell: int | None) -> str:
+        if self.notebook is not None and cell is not None:
+            span = next((c for c in self.notebook.cells if c.index == cell - 1), None)
+            number = number if span is None else span.first_line + number - 1
+        return self.lines[number - 1].strip() if 0 < number <= len(self.lines) else ""
 
 
 def load_triage(path: Path = TRIAGE) -> dict[tuple, dict]:
