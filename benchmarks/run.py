@@ -96,21 +96,21 @@ def run_once(command: list[str], cwd: Path) -> Measure:
     peak = [0]
     done = threading.Event()
     start = time.perf_counter()
-    errors = tempfile.TemporaryFile()
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=errors)
+    with tempfile.TemporaryFile() as errors:  # closed once the run is checked
+        process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=errors)
 
-    def sample() -> None:
-        while not done.wait(0.02):
-            peak[0] = max(peak[0], _tree_rss_kb(process.pid))
+        def sample() -> None:
+            while not done.wait(0.02):
+                peak[0] = max(peak[0], _tree_rss_kb(process.pid))
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    done.set()
-    sampler.join()
-    process.returncode = os.waitstatus_to_exitcode(status)
-    _check_ran(command, process.returncode, errors)
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        done.set()
+        sampler.join()
+        process.returncode = os.waitstatus_to_exitcode(status)
+        _check_ran(command, process.returncode, errors)
     return Measure(
         wall=wall,
         cpu=usage.ru_utime + usage.ru_stime,
@@ -393,7 +393,8 @@ def main(argv: list[str] | None = None) -> int:
                         f"(CPU: {base.cpu / by_name['jaxpure cold --no-cache --jobs 1'].cpu:.1f}×)")
         if "ruff check --no-cache" in by_name:
             warm = by_name["jaxpure warm (cache primed, nothing changed)"].wall
-            text.append(f"- jaxpure warm vs ruff --no-cache: {warm:.2f} s vs {by_name['ruff check --no-cache'].wall:.2f} s")
+            ruff = by_name["ruff check --no-cache"].wall
+            text.append(f"- jaxpure warm vs ruff --no-cache: {warm:.2f} s vs {ruff:.2f} s")
         report.append("\n".join(text) + "\n")
 
     section("Corpus", files, kloc, with_flake8=True)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from jaxpure.driver.baseline import filter_new, load_baseline, write_baseline
 from jaxpure.config import ConfigError
+from jaxpure.driver.baseline import filter_new, load_baseline, write_baseline
 from jaxpure.findings import Finding
 from jaxpure.output.sources import SourceReader
 
@@ -99,7 +99,7 @@ def test_write_baseline_reads_flagged_lines_from_disk_by_default(tmp_path, monke
 
 
 def test_a_missing_baseline_says_how_to_create_one(tmp_path):
-    with pytest.raises(ConfigError, match="not found.*--write-baseline"):
+    with pytest.raises(ConfigError, match=r"not found.*--write-baseline"):
         filter_new([], tmp_path / "absent.json", lambda path, line: "")
 
 

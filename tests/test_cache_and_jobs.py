@@ -106,8 +106,11 @@ def test_a_caller_in_another_module_changes_the_callee_findings(project: Path) -
 def test_editing_an_imported_module_changes_findings_reached_from_its_callers(project: Path) -> None:
     before = check(project, "project")
     assert "JP401@16" in codes(before, "helpers.py")  # clip_by_norm, reached from jitted train_step
-    edit(project / "project" / "helpers.py", "    if norm > max_norm:  # expect: JP401\n        g = g * (max_norm / norm)\n",
-         "    g = jnp.where(norm > max_norm, g * (max_norm / norm), g)\n")
+    edit(
+        project / "project" / "helpers.py",
+        "    if norm > max_norm:  # expect: JP401\n        g = g * (max_norm / norm)\n",
+        "    g = jnp.where(norm > max_norm, g * (max_norm / norm), g)\n",
+    )
     after = check(project, "project")
     assert not [c for c in codes(after, "helpers.py") if c.startswith("JP401")]
     assert codes(after, "model.py") == codes(before, "model.py")

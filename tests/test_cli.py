@@ -108,7 +108,9 @@ def test_rule_and_rules_commands(project: Path) -> None:
 
 def test_extend_transforms_makes_a_user_wrapper_a_transform(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.jaxpure]\nextend-transforms = { "mylib.compile" = "staging" }\n')
-    (tmp_path / "m.py").write_text("import jax\nfrom mylib import compile\n\n@compile\ndef f(x):\n    print(x)\n    return x\n")
+    (tmp_path / "m.py").write_text(
+        "import jax\nfrom mylib import compile\n\n@compile\ndef f(x):\n    print(x)\n    return x\n"
+    )
     result = run("check", "--no-cache", ".", cwd=tmp_path)
     assert result.stdout.startswith("m.py:6:5: JP101")
 
@@ -144,6 +146,8 @@ def test_the_static_check_never_imports_jax_or_the_checked_code(project: Path) -
         cwd=project, capture_output=True, text=True, timeout=120,
     )
     assert completed.returncode == 1 and "JP101" in completed.stdout
-    imported = {line.split("|")[-1].strip() for line in completed.stderr.splitlines() if line.startswith("import time:")}
+    imported = {
+        line.split("|")[-1].strip() for line in completed.stderr.splitlines() if line.startswith("import time:")
+    }
     assert "libcst" in imported  # the listing is real
     assert not {name for name in imported if name.split(".")[0] in ("jax", "jaxlib", "buggy", "clean")}

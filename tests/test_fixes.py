@@ -33,16 +33,16 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from jaxpure.api import check_source
 from jaxpure.config import Config
-from jaxpure.files.discovery import discover
 from jaxpure.driver.engine import check_files
+from jaxpure.driver.fixing import run_fixes
+from jaxpure.driver.selection import Selection
+from jaxpure.files.discovery import discover
 from jaxpure.findings import Finding
 from jaxpure.fixes import files as files_module
 from jaxpure.fixes import fix_file, fix_source, is_fixable, refusal_reason
 from jaxpure.fixes.apply import NOT_RECHECKED
 from jaxpure.fixes.jp2_at_update import AT_METHODS
 from jaxpure.fixes.jp501_jnp import JNP_TWINS
-from jaxpure.driver.fixing import run_fixes
-from jaxpure.driver.selection import Selection
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "fixes"
 PAIRS = sorted(path.name.removesuffix(".in.py") for path in FIXTURES.glob("*.in.py"))
@@ -123,7 +123,7 @@ def _fix_with_fake(source: str):
 def _run_code(source: str, namespace: dict | None = None) -> dict:
     """Run generated test code (a fixed module or snippet) and return its namespace."""
     namespace = {} if namespace is None else namespace
-    exec(source, namespace)  # noqa: S102 - the point is to run what the fix produced
+    exec(source, namespace)  # the point is to run what the fix produced
     return namespace
 
 
@@ -260,7 +260,7 @@ def _run(function, args, capsys, *, staged: bool):
 def _assert_same_values(expected, actual):
     leaves_expected, leaves_actual = jax.tree.leaves(expected), jax.tree.leaves(actual)
     assert len(leaves_expected) == len(leaves_actual)
-    for e, a in zip(leaves_expected, leaves_actual):
+    for e, a in zip(leaves_expected, leaves_actual, strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(e), rtol=1e-6)
 
 
@@ -459,7 +459,10 @@ def test_at_update_of_tuple_value_keeps_it_one_argument():
 
 
 def test_at_update_refuses_a_global_and_a_closure_name():
-    source = "import jax.numpy as jnp\nG = jnp.zeros(3)\n\ndef f(v):\n    G[0] = v\n\ndef g(y):\n    def h(v):\n        y[0] = v\n    return h\n"
+    source = (
+        "import jax.numpy as jnp\nG = jnp.zeros(3)\n\ndef f(v):\n    G[0] = v\n\n"
+        "def g(y):\n    def h(v):\n        y[0] = v\n    return h\n"
+    )
     reasons = [reason for _, reason in _fix_with_fake(source).refused]
     assert any("G is not local to f" in r for r in reasons)
     assert any("y is not local to h" in r for r in reasons)
@@ -475,7 +478,10 @@ def test_at_update_refuses_the_first_parameter_of_a_method_by_any_name():
 
 
 def test_where_refuses_a_condition_with_calls_evaluated_twice():
-    source = "def f(x):\n    if g(x) > 0:\n        a = x\n        b = 1\n    else:\n        a = -x\n        b = 2\n    return a, b\n"
+    source = (
+        "def f(x):\n    if g(x) > 0:\n        a = x\n        b = 1\n    else:\n        a = -x\n        b = 2\n"
+        "    return a, b\n"
+    )
     ((_, reason),) = _fix_with_fake(source).refused
     assert "evaluated once per output" in reason
 
@@ -509,7 +515,16 @@ def test_where_refuses_a_value_that_calls_what_may_raise_or_act(if_true, if_fals
 
 @pytest.mark.parametrize(
     "value",
-    ["jnp.sin(x)", "lax.exp(x)", "np.exp(x)", "np.linalg.norm(x)", "math.sqrt(2.0) * x", "x.sum()", "x.at[0].set(1.0)", "abs(x)"],
+    [
+        "jnp.sin(x)",
+        "lax.exp(x)",
+        "np.exp(x)",
+        "np.linalg.norm(x)",
+        "math.sqrt(2.0) * x",
+        "x.sum()",
+        "x.at[0].set(1.0)",
+        "abs(x)",
+    ],
 )
 def test_where_takes_values_that_only_compute(value):
     source = WHERE_HEADER + f"def f(x, c):\n    y = {value} if c > 0 else x\n    return y\n"
@@ -519,14 +534,20 @@ def test_where_takes_values_that_only_compute(value):
 
 
 def test_where_refuses_a_later_output_reading_an_earlier_one():
-    source = "def f(x, a):\n    if x > 0:\n        a = x\n        b = a\n    else:\n        a = -x\n        b = 0\n    return a, b\n"
+    source = (
+        "def f(x, a):\n    if x > 0:\n        a = x\n        b = a\n    else:\n        a = -x\n        b = 0\n"
+        "    return a, b\n"
+    )
     ((_, reason),) = _fix_with_fake(source).refused
     assert "reads a after assigning it" in reason
 
 
 def test_where_uses_the_if_values_from_before_the_if():
     """``x = x + 1`` in a branch reads the old x; the single where does too."""
-    source = "import jax.numpy as jnp\n\ndef f(x):\n    if x > 0:\n        x = x + 1\n    else:\n        x = x - 1\n    return x\n"
+    source = (
+        "import jax.numpy as jnp\n\ndef f(x):\n    if x > 0:\n        x = x + 1\n    else:\n        x = x - 1\n"
+        "    return x\n"
+    )
     fixed = _fix_with_fake(source).source
     assert "x = jnp.where(x > 0, x + 1, x - 1)" in fixed
 
@@ -553,7 +574,8 @@ def test_an_elif_alone_becomes_an_else_holding_the_where():
 
     outcome = fix_source(source, analyzer(source), analyzer)
     assert outcome.source.endswith(
-        '    if s == "abs":\n        return x\n    else:\n        # positive\n        return jnp.where(x > 0, x, 0.0 * x)\n'
+        '    if s == "abs":\n        return x\n    else:\n'
+        "        # positive\n        return jnp.where(x > 0, x, 0.0 * x)\n"
     )
     namespace = _run_code(outcome.source)
     assert float(jax.jit(namespace["f"], static_argnums=1)(-2.0, "relu")) == 0.0
@@ -884,7 +906,9 @@ def test_the_recheck_knows_the_module_name(tmp_path, monkeypatch):
     (tmp_path / "equinox").mkdir()
     (tmp_path / "equinox" / "__init__.py").write_text("")
     module = tmp_path / "equinox" / "sub.py"
-    module.write_text("import jax\n\nfrom . import filter_jit\n\n\n@filter_jit\ndef f(x):\n    print(x)\n    return x\n")
+    module.write_text(
+        "import jax\n\nfrom . import filter_jit\n\n\n@filter_jit\ndef f(x):\n    print(x)\n    return x\n"
+    )
     findings, stderr = _check_and_fix(tmp_path, monkeypatch)
     assert [f.code for f in findings] == ["JP101"]
     assert 'jax.debug.print("{}", x)' in module.read_text()
@@ -897,7 +921,9 @@ def test_a_finding_from_another_module_is_refused_with_the_reason(tmp_path, monk
     (tmp_path / "pkg" / "__init__.py").write_text("")
     helper = "import jax\n\n\ndef g(x):\n    print(x)\n    return jax.numpy.sin(x)\n"
     (tmp_path / "pkg" / "helpers.py").write_text(helper)
-    (tmp_path / "pkg" / "main.py").write_text("import jax\n\nfrom .helpers import g\n\n\n@jax.jit\ndef step(x):\n    return g(x)\n")
+    (tmp_path / "pkg" / "main.py").write_text(
+        "import jax\n\nfrom .helpers import g\n\n\n@jax.jit\ndef step(x):\n    return g(x)\n"
+    )
     findings, stderr = _check_and_fix(tmp_path, monkeypatch)
     assert [(f.path, f.code) for f in findings] == [("pkg/helpers.py", "JP101")]
     assert (tmp_path / "pkg" / "helpers.py").read_text() == helper

@@ -14,9 +14,9 @@ import types
 from pathlib import Path
 
 import pytest
-from jaxpure_flake8 import JaxpureChecker
 
 from jaxpure.findings import Finding
+from jaxpure_flake8 import JaxpureChecker
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "integrations"
 EXPECT = re.compile(r"# expect: (JP\d{3}(?:, *JP\d{3})*)")

@@ -36,8 +36,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jaxpure.api import check_paths, check_source
-from jaxpure.findings import Finding
 from jaxpure.files.source import Unreadable, decode, source_lines
+from jaxpure.findings import Finding
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 # hypothesmith compiles what it generates: `1()` and the like warn, which is no concern here.

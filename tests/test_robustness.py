@@ -27,12 +27,20 @@ JIT_PRINT = "import jax\n\n\n@jax.jit\ndef f(x):\n    print(x)\n    return x\n" 
 WITNESS = ("witness.py", 6, 5, "JP101")
 
 
-def run_check(cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def run_check(
+    cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
     environment = {**os.environ, **(env or {})}
     environment.pop("NO_COLOR", None)
     result = subprocess.run(
         [sys.executable, "-m", "jaxpure", "check", "--no-cache", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=timeout, env=environment, errors="backslashreplace", check=False,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=environment,
+        errors="backslashreplace",
+        check=False,
     )
     assert "Traceback" not in result.stderr, result.stderr
     assert "Traceback" not in result.stdout, result.stdout
@@ -133,7 +141,12 @@ CASES = [
     ("random_blob", random.Random(0).randbytes(4096) + b"\x00", {(1, 1, "JP000")}, "binary"),
     ("utf8_bom", b"\xef\xbb\xbf" + JIT_PRINT.encode(), {(6, 5, "JP101")}, None),
     ("crlf", JIT_PRINT.replace("\n", "\r\n").encode(), {(6, 5, "JP101")}, None),
-    ("mixed_line_endings", b"import jax\r\n\n\r@jax.jit\rdef f(x):\r\n    print(x)\n    return x\r", {(6, 5, "JP101")}, None),
+    (
+        "mixed_line_endings",
+        b"import jax\r\n\n\r@jax.jit\rdef f(x):\r\n    print(x)\n    return x\r",
+        {(6, 5, "JP101")},
+        None,
+    ),
     ("no_final_newline", JIT_PRINT.rstrip("\n").encode(), {(6, 5, "JP101")}, None),
     ("form_feed_and_unicode_breaks",  # str.splitlines() breaks at \f, \x1c, \x85, \u2028: Python does not
      "import jax\n\x0c\n# a \u2028 b \x1c c\nS = 'x\x85y'\n\n@jax.jit\ndef f(x):\n    print(x)\n".encode(),
@@ -143,7 +156,12 @@ CASES = [
     ("only_comments", b"# one\n# two\n#!/usr/bin/env python\n# jax jax jax\n", set(), None),
     ("only_blank_lines", b"\n\n   \n\t\n\r\n", set(), None),
     ("python2_print", b"import jax\nprint 'hello'\n", {(2, 1, "JP000")}, "Missing parentheses"),
-    ("python2_except", b"import jax\ntry:\n    pass\nexcept Exception, e:\n    pass\n", {(4, 8, "JP000")}, "syntax error"),
+    (
+        "python2_except",
+        b"import jax\ntry:\n    pass\nexcept Exception, e:\n    pass\n",
+        {(4, 8, "JP000")},
+        "syntax error",
+    ),
     ("python2_octal_and_backticks", b"import jax\nx = 0777\ny = `x`\n", {(2, 5, "JP000")}, None),
     ("invalid_escape_is_not_an_error", b"import jax\nPATTERN = '\\d+'\n", set(), None),
     ("newest_syntax_in_jit", NEW_SYNTAX.encode(), {(8, 13, "JP101"), (21, 5, "JP101"), (30, 9, "JP101")}, None),
@@ -244,7 +262,8 @@ def test_nested_conditional_expressions_and_long_elif_chains_finish(tmp_path: Pa
     (tmp_path / "conditional.py").write_bytes(_deep("x if x else " * 1000 + "x"))
     chain = "".join(f"    elif x > {i}:\n        y = {i}\n" for i in range(1, 2000))
     (tmp_path / "chain.py").write_text(
-        f"import jax\n\n\n@jax.jit\ndef f(x):\n    if x > 0:\n        y = 0\n{chain}    else:\n        y = 1\n    return y\n"
+        "import jax\n\n\n@jax.jit\ndef f(x):\n    if x > 0:\n        y = 0\n"
+        f"{chain}    else:\n        y = 1\n    return y\n"
     )
     found = findings_of(run_check(tmp_path, ".", timeout=60).stdout)
     assert sum(1 for path, _, _, code in found if path == "conditional.py" and code == "JP401") == 1000
@@ -392,9 +411,12 @@ def test_paths_with_spaces_and_non_ascii_names(tmp_path: Path) -> None:
         (tmp_path / folder / name).write_text(JIT_PRINT)
     result = run_check(tmp_path, ".", env={"PYTHONIOENCODING": "ascii"})  # a console that cannot show them
     assert len(findings_of(result.stdout)) == 4
-    result = run_check(tmp_path, "--format", "json", "--", "dir with spaces/my file.py", "naïve_日本/módulo.py", "-dash/-x.py")
+    result = run_check(
+        tmp_path, "--format", "json", "--", "dir with spaces/my file.py", "naïve_日本/módulo.py", "-dash/-x.py"
+    )
     data = json.loads(result.stdout)
-    assert sorted(f["path"] for f in data["findings"]) == ["-dash/-x.py", "dir with spaces/my file.py", "naïve_日本/módulo.py"]
+    expected = ["-dash/-x.py", "dir with spaces/my file.py", "naïve_日本/módulo.py"]
+    assert sorted(f["path"] for f in data["findings"]) == expected
 
 
 @pytest.mark.skipif(sys.platform in ("darwin", "win32"), reason="file names must be valid Unicode there")
@@ -513,7 +535,12 @@ def test_warnings_as_errors_neither_crash_nor_turn_into_findings(tmp_path: Path)
 
 
 def test_findings_do_not_depend_on_hash_randomization(tmp_path: Path) -> None:
-    fixtures = ["fixtures/project", "fixtures/jp3_random.py", "fixtures/contexts_transitive.py", "fixtures/jp2_mutation.py"]
+    fixtures = [
+        "fixtures/project",
+        "fixtures/jp3_random.py",
+        "fixtures/contexts_transitive.py",
+        "fixtures/jp2_mutation.py",
+    ]
     outputs = {
         run_check(ROOT, *fixtures, "--format", "json", env={"PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")
     }
@@ -594,7 +621,8 @@ def test_closed_stdout_and_stderr(tmp_path: Path) -> None:
     assert status == 1
 
 
-MANY_FINDINGS = "import jax\n\n\n@jax.jit\ndef f(x):\n" + "    print(x)\n" * 3000 + "    return x\n"  # ~240 kB of report
+# ~240 kB of report
+MANY_FINDINGS = "import jax\n\n\n@jax.jit\ndef f(x):\n" + "    print(x)\n" * 3000 + "    return x\n"
 
 
 def test_output_cut_short_by_a_closed_pipe(tmp_path: Path) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from jaxpure.api import check_source
 from jaxpure.analysis.rules import RULES
 from jaxpure.analysis.rules.base import DOC_SECTIONS, code_blocks, doc_sections
+from jaxpure.api import check_source
 
 SPEC_CODES = {
     "JP000", "JP101", "JP102", "JP103", "JP104", "JP105", "JP106", "JP201", "JP202", "JP203", "JP204",

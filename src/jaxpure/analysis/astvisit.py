@@ -22,13 +22,13 @@ _OLD_CONSTANTS = ("Num", "Str", "Bytes", "NameConstant", "Ellipsis")
 class FastNodeVisitor(ast.NodeVisitor):
     """Drop-in for ``ast.NodeVisitor`` (``visit_<Class>`` methods, ``generic_visit``)."""
 
-    _dispatch: ClassVar[dict[type, Callable | None]] = {}  # one per subclass: node class -> method
+    _dispatch: ClassVar[dict[type[ast.AST], Callable | None]] = {}  # one per subclass: node class -> method
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
         cls._dispatch = {}
 
-    def _method_for(self, kind: type) -> Callable | None:
+    def _method_for(self, kind: type[ast.AST]) -> Callable | None:
         cls = type(self)
         method = getattr(cls, f"visit_{kind.__name__}", None)
         if method is ast.NodeVisitor.visit_Constant and not any(hasattr(cls, f"visit_{old}") for old in _OLD_CONSTANTS):
@@ -65,7 +65,7 @@ class FastNodeVisitor(ast.NodeVisitor):
 
 def child_nodes(node: ast.AST) -> list[ast.AST]:
     """``ast.iter_child_nodes`` as a list, without the generator's cost."""
-    found = []
+    found: list[ast.AST] = []
     for name in node._fields:
         value = getattr(node, name, None)
         if type(value) is list:

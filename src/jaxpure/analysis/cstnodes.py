@@ -111,7 +111,7 @@ def _node_classes(hint: object) -> list[type] | None:
 def _code_fields(node: cst.CSTNode, fields: tuple[str, ...]) -> tuple[str, ...]:
     try:
         hints = typing.get_type_hints(type(node))
-    except Exception:  # noqa: BLE001 - unresolvable annotations: keep every field
+    except Exception:  # unresolvable annotations: keep every field
         return fields
     kept = []
     for name in fields:
@@ -126,10 +126,7 @@ def code_children(node: cst.CSTNode) -> list[cst.CSTNode]:
     accessor = _CODE_ACCESSORS.get(type(node))
     if accessor is None:
         fields = _visited_fields(node)
-        if fields is None:
-            accessor = _libcst_children
-        else:
-            accessor = _accessor(_code_fields(node, fields))
+        accessor = _libcst_children if fields is None else _accessor(_code_fields(node, fields))
         _CODE_ACCESSORS[type(node)] = accessor
     return accessor(node)
 

@@ -49,9 +49,9 @@ def too_deeply_nested(tree: ast.AST, lines: list[str], limit: int = MAX_EXPRESSI
             return True
         if getattr(node, "decorator_list", None):  # a def or class starts at its ``def`` or ``class``, after them
             return True
-        last = node.end_lineno or first
+        last = getattr(node, "end_lineno", None) or first
         if first == last:
-            return (node.end_col_offset or 0) - node.col_offset >= limit
+            return (getattr(node, "end_col_offset", None) or 0) - getattr(node, "col_offset", 0) >= limit
         return before[min(last, len(lines))] - before[first - 1] >= limit
 
     found: ast.expr | None = None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import libcst as cst
 from libcst._nodes.base import CSTNode
@@ -140,7 +140,8 @@ def node_positions(module: cst.Module) -> dict[cst.CSTNode, CodeRange]:
             default_indent=module.default_indent, default_newline=module.default_newline, provider=provider
         )
         module._codegen(state)
-        return dict(provider._computed)
+        # The provider stores a CodeRange for each node itself (no lazy values), as ``resolve`` returns them.
+        return cast(dict[cst.CSTNode, CodeRange], dict(provider._computed))
     except (AttributeError, TypeError):
         return dict(MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider))
 
@@ -155,11 +156,11 @@ def parse_module(text: str) -> cst.Module:
     """
     if not text.endswith("\n"):
         text += "\n"
-    CSTNode.__post_init__ = _unvalidated
+    setattr(CSTNode, "__post_init__", _unvalidated)  # noqa: B010 - mypy forbids assigning to a method
     try:
         return cst.parse_module(text)
     finally:
-        CSTNode.__post_init__ = _VALIDATED
+        setattr(CSTNode, "__post_init__", _VALIDATED)  # noqa: B010
 
 
 def _unvalidated(self: CSTNode) -> None:
@@ -193,6 +194,9 @@ def _inner(node: cst.FunctionDef | cst.ClassDef) -> list[cst.CSTNode]:
     return list(body.body) if isinstance(body, cst.IndentedBlock) else []
 
 
+_HOLDS_BLOCKS = (cst.BaseSuite, cst.If, cst.Else, cst.ExceptHandler, cst.Finally, cst.ExceptStarHandler, cst.MatchCase)
+
+
 def _compound_bodies(node: cst.BaseCompoundStatement) -> list[cst.CSTNode]:
     """Statements nested in if/for/while/try/with blocks (where functions can be defined too)."""
     found: list[cst.CSTNode] = []
@@ -202,7 +206,6 @@ def _compound_bodies(node: cst.BaseCompoundStatement) -> list[cst.CSTNode]:
         for child in cst_children(current):
             if isinstance(child, cst.IndentedBlock):
                 found.extend(child.body)
-            elif isinstance(child, cst.BaseSuite | cst.If | cst.Else | cst.ExceptHandler | cst.Finally | cst.ExceptStarHandler
-                            | cst.MatchCase):  # a function defined in a `case` block, too
+            elif isinstance(child, _HOLDS_BLOCKS):  # a function defined in a `case` block, too
                 stack.append(child)
     return found

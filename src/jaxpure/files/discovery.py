@@ -8,6 +8,7 @@ symlink is passed over.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import warnings
@@ -61,10 +62,8 @@ def _walk(top: Path, excluded: pathspec.PathSpec | None, root: Path | None) -> I
         here = Path(folder)
         ignore_file = here / ".gitignore"
         if ignore_file.is_file():
-            try:
+            with contextlib.suppress(OSError):
                 ignores.append((here, gitignore_spec(ignore_file.read_text(errors="replace").splitlines())))
-            except OSError:
-                pass
         dirs[:] = sorted(
             d for d in dirs
             if d not in _ALWAYS_SKIPPED and not d.endswith(".egg-info")
@@ -98,7 +97,7 @@ def gitignore_spec(lines: list[str]) -> pathspec.PathSpec:
         return wildmatch_spec(lines)
     except (ValueError, re.error):
         pass
-    patterns = []
+    patterns: list[pathspec.Pattern] = []
     for line in lines:
         try:
             patterns.extend(wildmatch_spec([line]).patterns)
@@ -123,10 +122,8 @@ def _is_excluded(path: Path, excluded: pathspec.PathSpec | None, root: Path | No
         return False
     candidates = [path.as_posix()]
     if root is not None:
-        try:
+        with contextlib.suppress(ValueError):
             candidates.append(_resolve(path).relative_to(root).as_posix())
-        except ValueError:
-            pass
     suffix = "/" if is_dir else ""
     return any(excluded.match_file(c + suffix) for c in candidates)
 
@@ -135,7 +132,8 @@ def _source_file(file: Path, given: str, given_dir: Path | None, packages: Packa
     if given_dir is None:
         display = given
     else:
-        display = os.path.join(given, file.relative_to(given_dir).as_posix()) if given not in (".", "./") else file.relative_to(given_dir).as_posix()
+        relative = file.relative_to(given_dir).as_posix()
+        display = os.path.join(given, relative) if given not in (".", "./") else relative
     module, is_package = module_name(file, packages)
     return SourceFile(file, display, module, is_package)
 

@@ -301,7 +301,7 @@ def _attempt(state: _State, module: cst.Module, plans: list[_Plan], recheck: Rec
         return _Attempt(source, [], {}, f"the rewritten code does not parse: {error}", spans)
     try:
         findings = recheck(source)
-    except Exception as exc:  # noqa: BLE001 - the analyzer failing on the new code is a reason not to write it
+    except Exception as exc:  # the analyzer failing on the new code is a reason not to write it
         return _Attempt(source, [], {}, f"the re-check failed on the rewritten code: {exc}", spans)
     failures = {
         id(plan): "the re-check still reports it after the rewrite"
@@ -314,16 +314,22 @@ def _attempt(state: _State, module: cst.Module, plans: list[_Plan], recheck: Rec
 
 def _rewritten(module: cst.Module, plans: list[_Plan]) -> tuple[cst.Module, dict[int, CodeRange]]:
     """The module with the plans' rewrites and imports, and where each rewrite landed."""
-    by_node = {id(plan.located.node): plan.rewrite for plan in plans}
+    rewrites = [(plan, _rewrite_of(plan)) for plan in plans]
+    by_node = {id(plan.located.node): rewrite for plan, rewrite in rewrites}
     new_module = module.visit(_Replacer(by_node))
-    imports: set[ImportRequest] = set().union(*(plan.rewrite.imports for plan in plans))
+    imports: set[ImportRequest] = set().union(*(rewrite.imports for _, rewrite in rewrites))
     new_module = add_imports(new_module, imports)
     positions = MetadataWrapper(new_module, unsafe_skip_copy=True).resolve(PositionProvider)
     spans = {}
-    for plan in plans:
-        first, last = positions[plan.rewrite.replacement[0]], positions[plan.rewrite.replacement[-1]]
+    for plan, rewrite in rewrites:
+        first, last = positions[rewrite.replacement[0]], positions[rewrite.replacement[-1]]
         spans[id(plan)] = CodeRange(first.start, last.end)
     return new_module, spans
+
+
+def _rewrite_of(plan: _Plan) -> Rewrite:
+    assert plan.rewrite is not None  # only plans with a rewrite are tried
+    return plan.rewrite
 
 
 class _Replacer(cst.CSTTransformer):

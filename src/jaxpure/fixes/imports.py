@@ -10,12 +10,13 @@ may not run.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import libcst as cst
 
-from jaxpure.fixes.refusal import Refused
 from jaxpure.fixes.bindings import names_bound_in
+from jaxpure.fixes.refusal import Refused
 
 _OTHER = "<other>"  # a top-level name bound to something that is not a module we know
 @dataclass(frozen=True, slots=True)
@@ -110,7 +111,7 @@ def _import_bindings(node: cst.Import):
     for alias in node.names:
         module = _dotted_name(alias.name)
         if alias.asname is not None:
-            yield alias.asname.name.value, module
+            yield _asname(alias.asname), module
         else:
             # ``import jax.numpy`` binds ``jax``.
             yield module.split(".")[0], module.split(".")[0]
@@ -122,9 +123,15 @@ def _import_from_bindings(node: cst.ImportFrom):
     module = _dotted_name(node.module)
     for alias in node.names:
         imported = _dotted_name(alias.name)
-        name = alias.asname.name.value if alias.asname is not None else imported
+        name = _asname(alias.asname) if alias.asname is not None else imported
         # ``from jax import numpy`` binds a submodule; ``from numpy import sum`` a function.
         yield name, f"{module}.{imported}" if module in ("jax",) else _OTHER
+
+
+def _asname(asname: cst.AsName) -> str:
+    """The name after ``as`` (an import's ``as`` target is always a plain name)."""
+    assert isinstance(asname.name, cst.Name)
+    return asname.name.value
 
 
 def _dotted_name(node: cst.BaseExpression) -> str:
@@ -166,7 +173,7 @@ def _insert_import(module: cst.Module, request: ImportRequest) -> cst.Module:
     return module.with_changes(body=body)
 
 
-def _insertion_point(body: list[cst.BaseStatement], module: str) -> tuple[int, bool]:
+def _insertion_point(body: Sequence[cst.BaseStatement], module: str) -> tuple[int, bool]:
     """Where ``import MODULE`` goes: in isort's order among the third-party imports, if any.
 
     Returns the index and whether the new import goes just before an existing one.
@@ -188,19 +195,20 @@ def _insertion_point(body: list[cst.BaseStatement], module: str) -> tuple[int, b
 
 def _import_statement(request: ImportRequest) -> cst.SimpleStatementLine:
     text = f"import {request.module}" + (f" as {request.asname}" if request.asname else "")
-    return cst.parse_statement(text + "\n")  # type: ignore[return-value]
+    statement = cst.parse_statement(text + "\n")
+    assert isinstance(statement, cst.SimpleStatementLine)
+    return statement
 
 
 def _imports_of(statement: cst.BaseStatement) -> list[cst.Import | cst.ImportFrom]:
     if not isinstance(statement, cst.SimpleStatementLine):
         return []
     smalls = statement.body
-    if smalls and all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in smalls):
-        return list(smalls)  # type: ignore[arg-type]
-    return []
+    imports = [s for s in smalls if isinstance(s, (cst.Import, cst.ImportFrom))]
+    return imports if smalls and len(imports) == len(smalls) else []
 
 
-def _leading_import_block(body: list[cst.BaseStatement]) -> list[int]:
+def _leading_import_block(body: Sequence[cst.BaseStatement]) -> list[int]:
     """Indexes of the top-of-module import statements (after a docstring)."""
     indexes = []
     start = 1 if body and _is_docstring(body[0]) else 0
@@ -238,7 +246,7 @@ def _is_docstring(statement: cst.BaseStatement) -> bool:
     )
 
 
-def _after_docstring_and_future(body: list[cst.BaseStatement]) -> int:
+def _after_docstring_and_future(body: Sequence[cst.BaseStatement]) -> int:
     at = 1 if body and _is_docstring(body[0]) else 0
     while at < len(body) and any(
         isinstance(node, cst.ImportFrom) and node.module is not None and _dotted_name(node.module) == "__future__"
@@ -248,6 +256,6 @@ def _after_docstring_and_future(body: list[cst.BaseStatement]) -> int:
     return at
 
 
-def _starts_with_blank(statement: cst.BaseStatement) -> bool:
+def _starts_with_blank(statement: cst.SimpleStatementLine | cst.BaseCompoundStatement) -> bool:
     lines = statement.leading_lines
     return bool(lines) and lines[0].comment is None

@@ -114,7 +114,9 @@ def _value_segments(value: cst.BaseExpression) -> list[Segment]:
     if _is_bytes(value):
         return [Field(value)]  # print shows a bytes literal's repr; so does "{}"
     if isinstance(value, cst.SimpleString):
-        return [Text(value.evaluated_value)]
+        text = value.evaluated_value
+        assert isinstance(text, str)  # a bytes literal is a Field, above
+        return [Text(text)]
     if isinstance(value, cst.FormattedString):
         return _fstring_segments(value)
     if isinstance(value, cst.ConcatenatedString):
@@ -208,6 +210,7 @@ def _fstring_segments(node: cst.FormattedString) -> list[Segment]:
         if isinstance(part, cst.FormattedStringText):
             segments.append(Text(_fstring_text(node, part.value)))
             continue
+        assert isinstance(part, cst.FormattedStringExpression)  # the other kind of f-string part
         if part.equal is not None:
             # ``{x=}`` prints the expression's own text, then its repr unless told otherwise.
             segments.append(Text(_self_documenting_text(part)))
@@ -230,6 +233,7 @@ def _fstring_text(node: cst.FormattedString, source: str) -> str:
 
 
 def _self_documenting_text(part: cst.FormattedStringExpression) -> str:
+    assert part.equal is not None  # only ``{x=}`` documents itself
     pieces = [part.whitespace_before_expression, part.expression, part.whitespace_after_expression, part.equal]
     return "".join(source_of(piece) for piece in pieces)
 

@@ -27,6 +27,7 @@ AT_METHODS: dict[type[cst.BaseAugOp], str] = {
     cst.DivideAssign: "divide",
     cst.PowerAssign: "power",
 }
+_AT_OPERATORS = (cst.AddAssign, cst.SubtractAssign, cst.MultiplyAssign, cst.DivideAssign, cst.PowerAssign)
 _SELF_NAMES = ("self", "cls")
 
 
@@ -46,10 +47,11 @@ def _parts(node: cst.CSTNode) -> tuple[cst.Subscript, str]:
         target, method = node.targets[0].target, "set"
     elif isinstance(node, cst.AugAssign):
         target = node.target
-        method = AT_METHODS.get(type(node.operator))
-        if method is None:
+        at_method = AT_METHODS.get(type(node.operator))
+        if at_method is None:
             op = source_of(node.operator).strip()
             raise Refused(f"x[i] {op} v has no .at[] method; write x = x.at[i].set(x[i] {op[:-1]} v)")
+        method = at_method
     else:
         raise Refused("not an assignment")
     if not isinstance(target, cst.Subscript):
@@ -94,12 +96,15 @@ def _is_mask(index: cst.BaseExpression) -> bool:
 
 def rewrite(node: cst.CSTNode, context: FixContext) -> Rewrite:
     target, method = _parts(node)
-    _check_rebinding_is_local(target.value, context)
-    value = node.value  # type: ignore[union-attr]
+    assert isinstance(node, (cst.Assign, cst.AugAssign))  # _parts refuses anything else
+    receiver = target.value
+    assert isinstance(receiver, (cst.Name, cst.Attribute))  # _check_receiver refuses anything else
+    _check_rebinding_is_local(receiver, context)
+    value = node.value
     if isinstance(value, cst.Tuple) and not value.lpar:
         value = value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])  # x[i] = 1, 2
     at = cst.Subscript(
-        value=cst.Attribute(value=target.value.deep_clone(), attr=cst.Name("at")),  # one node, one place
+        value=cst.Attribute(value=receiver.deep_clone(), attr=cst.Name("at")),  # one node, one place
         slice=target.slice,
         lbracket=target.lbracket,
         rbracket=target.rbracket,
@@ -107,9 +112,9 @@ def rewrite(node: cst.CSTNode, context: FixContext) -> Rewrite:
     update = cst.Call(func=cst.Attribute(value=at, attr=cst.Name(method)), args=[cst.Arg(value)])
     before, after = _equal_whitespace(node)
     assign = cst.Assign(
-        targets=[cst.AssignTarget(target=target.value, whitespace_before_equal=before, whitespace_after_equal=after)],
+        targets=[cst.AssignTarget(target=receiver, whitespace_before_equal=before, whitespace_after_equal=after)],
         value=update,
-        semicolon=node.semicolon,  # type: ignore[union-attr]
+        semicolon=node.semicolon,
     )
     return Rewrite(node, (assign,))
 
@@ -134,11 +139,15 @@ def _check_rebinding_is_local(receiver: cst.BaseExpression, context: FixContext)
         )
 
 
-def _equal_whitespace(node: cst.CSTNode) -> tuple[cst.BaseParenthesizableWhitespace, cst.BaseParenthesizableWhitespace]:
+def _equal_whitespace(node: cst.Assign | cst.AugAssign) -> tuple[cst.SimpleWhitespace, cst.SimpleWhitespace]:
     if isinstance(node, cst.Assign):
         return node.targets[0].whitespace_before_equal, node.targets[0].whitespace_after_equal
-    operator = node.operator  # type: ignore[union-attr]
-    return operator.whitespace_before, operator.whitespace_after
+    operator = node.operator
+    assert isinstance(operator, _AT_OPERATORS)  # _parts refuses the others
+    before, after = operator.whitespace_before, operator.whitespace_after
+    # Only whitespace inside brackets can be parenthesized; a statement's operator sits outside any.
+    assert isinstance(before, cst.SimpleWhitespace) and isinstance(after, cst.SimpleWhitespace)
+    return before, after
 
 
 FIXER = Fixer(codes=("JP201", "JP202"), node_types=NODE_TYPES, refusal=refusal, rewrite=rewrite)

@@ -127,17 +127,17 @@ def _arm(suite: cst.BaseSuite) -> tuple[str, Arm]:
         else:
             outputs = ((0, value),)
         return "return", Arm(outputs, tuple(smalls))
-    outputs = []
+    assigned: list[tuple[str, cst.BaseExpression]] = []
     for small in smalls:
         if not (
             isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)
         ):
             raise Refused("a branch does more than assign names (name = value) or return a value")
-        outputs.append((small.targets[0].target.value, small.value))
-    names = [name for name, _ in outputs]
+        assigned.append((small.targets[0].target.value, small.value))
+    names = [name for name, _ in assigned]
     if len(set(names)) != len(names):
         raise Refused("a branch assigns the same name twice")
-    return "assign", Arm(tuple(outputs), tuple(smalls))
+    return "assign", Arm(tuple(assigned), tuple(smalls))
 
 
 def _check_same_outputs(shape: Shape) -> None:
@@ -248,6 +248,7 @@ def rewrite(node: cst.CSTNode, context: FixContext) -> Rewrite:
         call = _where(jnp, node.test, node.body, node.orelse).with_changes(lpar=node.lpar, rpar=node.rpar)
         return Rewrite(node, (call,), imports)
     shape = _shape(node)
+    assert isinstance(node, cst.If)  # _shape refuses anything else
     _check_calls([value for arm in shape.arms for _, value in arm.outputs], context)
     statements = _assignments(shape, jnp) if shape.kind == "assign" else [_return(shape, jnp)]
     if context.is_elif:
@@ -303,9 +304,11 @@ def _computes_only(func: cst.BaseExpression, context: FixContext) -> bool:
         return root.value in _PURE_BUILTINS and root.value not in local
     if through_subscript:
         return False
-    if context.in_method and root.value == first_parameter(context.function):
-        return False  # ``self.helper(x)``: the object's own code
-    return True
+    # ``self.helper(x)``: the object's own code
+    is_own_method = (
+        context.in_method and context.function is not None and root.value == first_parameter(context.function)
+    )
+    return not is_own_method
 
 
 def _within(qualified: str, modules: tuple[str, ...]) -> bool:
@@ -325,7 +328,7 @@ def _chain(shape: Shape, key: str | int, jnp: str, first: bool) -> cst.BaseExpre
     """``where(c1, a1, where(c2, a2, a3))`` for one output."""
     values = [_value_of(arm, key) for arm in shape.arms]
     result = values[-1]
-    for condition, value in zip(reversed(shape.conditions), reversed(values[:-1])):
+    for condition, value in zip(reversed(shape.conditions), reversed(values[:-1]), strict=True):
         # A node may appear once in a tree: the condition's later uses are copies.
         result = _where(jnp, condition if first else condition.deep_clone(), value, result)
     return result
@@ -334,7 +337,8 @@ def _chain(shape: Shape, key: str | int, jnp: str, first: bool) -> cst.BaseExpre
 def _assignments(shape: Shape, jnp: str) -> list[cst.SimpleStatementLine]:
     statements = []
     for index, small in enumerate(shape.arms[0].statements):
-        name = small.targets[0].target.value  # type: ignore[union-attr]
+        assert isinstance(small, cst.Assign) and isinstance(small.targets[0].target, cst.Name)  # an "assign" arm
+        name = small.targets[0].target.value
         assign = small.with_changes(
             value=_chain(shape, name, jnp, first=index == 0), semicolon=cst.MaybeSentinel.DEFAULT
         )

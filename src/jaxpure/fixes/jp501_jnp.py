@@ -158,7 +158,7 @@ def rewrite(node: cst.CSTNode, context: FixContext) -> Rewrite:
     if not context.names.is_numpy(root):
         raise Refused(f"{root} is not numpy as imported at the top of this module")
     jnp, needed = context.names.jax_numpy()
-    call = node.with_changes(func=dotted(f"{jnp}.{function}"))  # type: ignore[union-attr]
+    call = node.with_changes(func=dotted(f"{jnp}.{function}"))
     return Rewrite(node, (call,), frozenset({needed}) if needed else frozenset())
 
 

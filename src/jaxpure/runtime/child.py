@@ -34,6 +34,7 @@ class ModuleSkipped(Exception):
 def main(argv: list[str]) -> int:
     request = ModuleRequest.read(Path(argv[0]))
     # Just before the parent's deadline, show where the code hangs (the parent quotes it).
+    assert sys.__stderr__ is not None  # the parent gives the child a stderr pipe
     faulthandler.dump_traceback_later(max(0.5, request.timeout - HANG_REPORT_MARGIN), file=sys.__stderr__)
     reporter = Reporter(Path(argv[1]))
     install_output_cap(reporter, OUTPUT_LIMIT)
@@ -122,6 +123,8 @@ def _import(request: ModuleRequest):
         return importlib.import_module(request.module)
     # A file whose name is no identifier (my-script.py) still loads from its path.
     spec = importlib.util.spec_from_file_location(request.module.replace("-", "_"), request.file)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"no loader for {request.file}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)

@@ -89,6 +89,7 @@ class Context:
                 "no importable traced function reaches this code (a lambda or module-level transform call)"
             )
         qualname = task.root or task.function
+        assert qualname is not None  # only findings inside a function become tasks
         if "<locals>" not in qualname:
             return resolve(self.module, qualname, task.transform, task.kind, task.static_params)
         enclosing = resolve(self.module, qualname.split(".<locals>.")[0], None, None)
@@ -146,12 +147,13 @@ class Context:
     def error_line(self, error: BaseException) -> int | None:
         """The innermost line of this file in the traceback of ``error`` or of what caused it."""
         seen = set()
-        while error is not None and id(error) not in seen:
-            seen.add(id(error))
-            frames = [f for f in traceback.extract_tb(error.__traceback__) if _same_file(f.filename, self.file)]
+        current: BaseException | None = error
+        while current is not None and id(current) not in seen:
+            seen.add(id(current))
+            frames = [f for f in traceback.extract_tb(current.__traceback__) if _same_file(f.filename, self.file)]
             if frames:
                 return frames[-1].lineno
-            error = error.__cause__ or error.__context__
+            current = current.__cause__ or current.__context__
         return None
 
     def describe_error(self, error: BaseException) -> str:

@@ -178,6 +178,7 @@ def _build(spec: _Spec, shape: tuple, seed: int, numpy_arrays: bool) -> Any:
     if spec.kind == "fixed":
         return _array(spec.shape, spec.dtype, seed, numpy_arrays)
     if spec.kind == "dict":
+        assert spec.keys is not None  # every "dict" spec is made with its keys
         return _dict(spec.keys, shape, seed, numpy_arrays)
     if spec.kind == "list":
         return [_array(shape, "float32", seed + i, numpy_arrays) for i in range(2)]

@@ -82,7 +82,7 @@ class ModuleRequest:
 
 def read_events(path: Path) -> list[dict]:
     """The events a child wrote; a torn last line (the child died mid-write) is dropped."""
-    events = []
+    events: list[dict] = []
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:

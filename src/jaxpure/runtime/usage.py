@@ -53,14 +53,15 @@ def parameter_usage(function) -> dict[str, Usage]:
 
 def _string_key_path(node: ast.Subscript) -> list[str] | None:
     """``p["a"]["b"]`` -> ``["p", "a", "b"]``; None unless every index is a string literal."""
-    keys = []
-    while isinstance(node, ast.Subscript):
-        index = node.slice
+    keys: list[str] = []
+    current: ast.expr = node
+    while isinstance(current, ast.Subscript):
+        index = current.slice
         if not (isinstance(index, ast.Constant) and isinstance(index.value, str)):
             return None
         keys.insert(0, index.value)
-        node = node.value
-    return [node.id, *keys] if isinstance(node, ast.Name) else None
+        current = current.value
+    return [current.id, *keys] if isinstance(current, ast.Name) else None
 
 
 def _insert(tree: dict, path: list[str]) -> None:

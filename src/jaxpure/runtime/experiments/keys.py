@@ -19,9 +19,9 @@ def key_reuse(ctx: Context) -> Verdict:
     target = ctx.target()
 
     def attempt(inputs: Inputs) -> Verdict:
-        inputs, notes = _typed_keys(inputs)
+        inputs, typing_notes = _typed_keys(inputs)
         errors, note = _checked_runs(target, inputs, lambda error: ctx.raised_at(error) is not None)
-        notes = "".join(f"; {n}" for n in [*notes, note] if n)
+        notes = "".join(f"; {n}" for n in [*typing_notes, note] if n)
         if not errors:
             return not_reproduced(
                 f"jax.debug_key_reuse raised nothing for {target.label} with {inputs.description}{notes}"
@@ -76,6 +76,7 @@ def _checked_runs(target: Target, inputs: Inputs, at_finding: Callable[[BaseExce
                 )
             )
             return errors, note
+    assert failure is not None  # no run completed and none raised KeyReuseError: each raised something else
     raise InputRejected(failure)
 
 
