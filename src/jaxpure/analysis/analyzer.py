@@ -279,6 +279,11 @@ class RuleContext:
         return self._walker.context.kind if self._walker.context else None
 
     @property
+    def transform(self) -> str | None:
+        """The transform the function is traced under (the root's)."""
+        return self._walker.context.transform if self._walker.context else None
+
+    @property
     def abstract(self) -> bool:
         """Reached only under eval_shape/make_jaxpr: traced for shapes, never run on values."""
         return bool(self._walker.context and self._walker.context.abstract)

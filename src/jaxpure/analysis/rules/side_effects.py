@@ -11,11 +11,12 @@ from jaxpure.analysis.dataflow import base_name, dotted_name
 from jaxpure.analysis.rules.base import Rule
 
 _IO_CALLS = frozenset(
-    """builtins.open builtins.input warnings.warn sys.stdout.write sys.stderr.write sys.stdout.flush
+    """builtins.open builtins.input sys.stdout.write sys.stderr.write sys.stdout.flush
     sys.stdout.writelines sys.stderr.writelines os.remove os.unlink os.rename os.replace os.makedirs os.mkdir
     os.rmdir os.removedirs os.system os.write shutil.copy shutil.copyfile shutil.copytree shutil.move shutil.rmtree
     pickle.dump json.dump numpy.save numpy.savez numpy.savetxt""".split()
 )
+_BRANCH_TRANSFORMS = frozenset({"jax.lax.cond", "jax.lax.switch"})
 _LOGGING_METHODS = frozenset("debug info warning warn error exception critical log fatal".split())
 _FILE_METHODS = frozenset("write writelines read readline readlines flush".split())
 _LOGGER_NAME = re.compile(r"^_?(log|logger|LOG|LOGGER|_logger)$")
@@ -82,11 +83,17 @@ class IoInTracedFunction(Rule):
 
     ## What it does
     Flags `open`, `input`, writes to `sys.stdout`/`sys.stderr`, `logging` and
-    logger calls, `warnings.warn` and `os`/`shutil` file operations in staged code.
+    logger calls and `os`/`shutil` file operations in staged code, and
+    `warnings.warn` when its message shows a traced value or when it sits in a
+    branch of `lax.cond`/`lax.switch`.
 
     ## Why is this bad?
     Like `print`, they run only while JAX traces the function: the log line is
     written once, with tracers, and the file is touched once, not on every call.
+    A warning with a plain message is shown once per location anyway (Python's
+    default filter), so at trace time it is what users see eagerly too; one
+    that formats a tracer shows `Traced<...>`, and one in a `cond` branch fires
+    whatever the condition, since every branch is traced.
 
     ## Example
     ```python
@@ -120,6 +127,10 @@ class IoInTracedFunction(Rule):
         if called in _IO_CALLS:
             ctx.report(node, self, what=f"{called.removeprefix('builtins.')}()")
             return
+        if called == "warnings.warn":
+            if _in_branch(ctx) or any(_shows_traced(a.value, ctx) for a in node.args):
+                ctx.report(node, self, what="warnings.warn()")
+            return
         if called and called.startswith("logging.") and called.split(".")[-1] in _LOGGING_METHODS:
             ctx.report(node, self, what=f"{called}()")
             return
@@ -132,6 +143,33 @@ class IoInTracedFunction(Rule):
         elif func.attr.value in _FILE_METHODS and isinstance(func.value, cst.Name):
             if ctx.bound_call(func.value.value) == "builtins.open":
                 ctx.report(node, self, what=f"{receiver}.{func.attr.value}()")
+
+
+def _in_branch(ctx) -> bool:
+    """Inside a ``lax.cond``/``lax.switch`` branch: traced whatever the condition."""
+    if ctx.transform in _BRANCH_TRANSFORMS:
+        return True
+    function = ctx.function
+    return function is not None and any(
+        root.function == function.qualname and root.transform.name in _BRANCH_TRANSFORMS for root in ctx.index.roots
+    )
+
+
+def _shows_traced(node: cst.BaseExpression, ctx) -> bool:
+    """A message that holds or formats a traced value (``f"{x}"``, ``"{}".format(x)``, ``"%s" % x``)."""
+    if ctx.traced(node):
+        return True
+    if isinstance(node, cst.FormattedString):
+        return any(
+            isinstance(part, cst.FormattedStringExpression) and _shows_traced(part.expression, ctx) for part in node.parts
+        )
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "format":
+        return any(_shows_traced(a.value, ctx) for a in node.args)
+    if isinstance(node, cst.BinaryOperation):
+        return _shows_traced(node.left, ctx) or _shows_traced(node.right, ctx)
+    if isinstance(node, cst.Tuple | cst.List):
+        return any(_shows_traced(e.value, ctx) for e in node.elements)
+    return False
 
 
 class ClockOrEnvReadInTracedFunction(Rule):
