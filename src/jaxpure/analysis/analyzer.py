@@ -322,6 +322,10 @@ class RuleContext:
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         return self._walker.parents.get(node)
 
+    def line(self, node: cst.CSTNode) -> int:
+        """The line in the file where ``node`` starts."""
+        return self._walker.segment.span(node)[0]
+
     def is_local(self, name: str) -> bool:
         return name in self._walker.locals
 

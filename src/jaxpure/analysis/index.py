@@ -17,6 +17,7 @@ from jaxpure.analysis.astvisit import FastNodeVisitor
 from jaxpure.analysis.jaxapi import DIFFERENTIATION, STAGING, Transform
 from jaxpure.analysis.names import ImportMap, ast_dotted_name, build_import_map
 
+ANYTIME = 1 << 30  # the "line" of a change made in a function body: after any definition
 _MUTABLE_CONSTRUCTORS = {"builtins.list": "list", "builtins.dict": "dict", "builtins.set": "set"}
 # Python types a union annotation may combine and stay configuration (``index: int | slice``).
 _STATIC_UNION_MEMBERS = frozenset({"builtins.bool", "builtins.int", "builtins.str", "builtins.slice"})
@@ -110,8 +111,10 @@ class ModuleIndex:
     classes: dict[str, ClassInfo] = field(default_factory=dict)
     roots: list[Root] = field(default_factory=list)
     module_values: dict[str, str] = field(default_factory=dict)  # module-level name -> kind of value
-    rebound_globals: set[str] = field(default_factory=set)
-    mutated_globals: set[str] = field(default_factory=set)
+    # Module-level names rebound / mutated in place -> the last line where that can happen
+    # (ANYTIME for a function body, which may run whenever it is called).
+    rebound_globals: dict[str, int] = field(default_factory=dict)
+    mutated_globals: dict[str, int] = field(default_factory=dict)
     module_code_tops: set[int] = field(default_factory=set)  # module statements with code worth analyzing
     top_spans: list[tuple[int, int]] = field(default_factory=list)  # (first line, last line) per statement
     transforms: dict[str, Transform] = field(default_factory=dict)
@@ -143,7 +146,7 @@ def build_index(
     imports = build_import_map(tree, module_name, is_package)
     index = ModuleIndex(imports=imports, transforms={**jaxapi.TRANSFORMS, **(extra_transforms or {})})
     builder = _IndexBuilder(index)
-    builder.module_body = set(tree.body)
+    builder.module_body = set(tree.body) | _main_block_body(tree.body)
     for position, statement in enumerate(tree.body):
         first = min([statement.lineno, *(d.lineno for d in getattr(statement, "decorator_list", ()))])
         index.top_spans.append((first, statement.end_lineno or statement.lineno))
@@ -152,6 +155,23 @@ def build_index(
     builder.resolve_pending_roots()
     _propagate_key_use(index)
     return index
+
+
+def _main_block_body(body: list[ast.stmt]) -> set[ast.stmt]:
+    """The statements of ``if __name__ == "__main__":``: module-level code that runs last."""
+    found: set[ast.stmt] = set()
+    for statement in body:
+        test = statement.test if isinstance(statement, ast.If) else None
+        if (
+            isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__"
+            and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
+        ):
+            found.update(statement.body)
+    return found
+
+
+def _note_change(changes: dict[str, int], name: str, line: int) -> None:
+    changes[name] = max(line, changes.get(name, line))
 
 
 def _propagate_key_use(index: ModuleIndex) -> None:
@@ -322,7 +342,8 @@ class _IndexBuilder(FastNodeVisitor):
         self.scopes.pop()
         self.function_stack.pop()
         # ``global X`` only rebinds X if the function assigns it.
-        self.index.rebound_globals.update(info.global_rebinds & info.local_names)
+        for name in info.global_rebinds & info.local_names:
+            _note_change(self.index.rebound_globals, name, ANYTIME)
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
@@ -587,7 +608,7 @@ class _IndexBuilder(FastNodeVisitor):
                 self.called_attributes.add(id(func))
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
             if func.attr in jaxapi.CONTAINER_MUTATORS:
-                self._mutates(func.value.id)
+                self._mutates(func.value.id, node.lineno)
         if isinstance(func, ast.Call) and function is None:
             applied = self.transform_of(func.func)
             if applied and applied[0].name in jaxapi.REBUILD_COMPILES:
@@ -609,9 +630,11 @@ class _IndexBuilder(FastNodeVisitor):
             return not module_level or argument.id in self._shadowed()
         return not isinstance(argument, ast.Attribute)
 
-    def _mutates(self, name: str) -> None:
-        if self.function is None or name not in self.function.local_names:
-            self.index.mutated_globals.add(name)
+    def _mutates(self, name: str, line: int) -> None:
+        if self.function is None:
+            _note_change(self.index.mutated_globals, name, line)
+        elif name not in self.function.local_names:
+            _note_change(self.index.mutated_globals, name, ANYTIME)
 
     def _bind(self, target: ast.expr) -> None:
         if isinstance(target, ast.Name):
@@ -627,7 +650,7 @@ class _IndexBuilder(FastNodeVisitor):
             while isinstance(base, ast.Subscript | ast.Attribute):
                 base = base.value
             if isinstance(base, ast.Name) and base.id != "self":
-                self._mutates(base.id)
+                self._mutates(base.id, target.lineno)
 
     def visit_Assign(self, node: ast.Assign) -> None:
         for target in node.targets:
@@ -647,10 +670,11 @@ class _IndexBuilder(FastNodeVisitor):
             self.visit(node.value)
 
     def _module_assignment(self, name: str, node: ast.Assign | ast.AnnAssign) -> None:
-        """A second plain top-level assignment rebinds (``if``/``try`` alternatives do not count)."""
+        """A second plain top-level assignment rebinds, and so does any in a module-level loop
+        (``if``/``try`` alternatives do not count)."""
         top_level = node in self.module_body
-        if top_level and name in self.top_level_assigned:
-            self.index.rebound_globals.add(name)
+        if (top_level and name in self.top_level_assigned) or self.loop_depth:
+            _note_change(self.index.rebound_globals, name, node.lineno)
         if top_level:
             self.top_level_assigned.add(name)
         self.index.module_values[name] = value_kind(node.value, self.imports) or "other"
@@ -658,7 +682,7 @@ class _IndexBuilder(FastNodeVisitor):
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         self._bind(node.target)
         if not self.scopes and isinstance(node.target, ast.Name):
-            self.index.rebound_globals.add(node.target.id)
+            _note_change(self.index.rebound_globals, node.target.id, node.lineno)
         self.visit(node.value)
 
     def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
@@ -677,6 +701,10 @@ class _IndexBuilder(FastNodeVisitor):
     def visit_For(self, node: ast.For | ast.AsyncFor | ast.While) -> None:
         if not isinstance(node, ast.While):
             self._bind(node.target)
+            if not self.scopes:  # a module-level loop rebinds its target on every iteration
+                for name in _assigned_names(node.target):
+                    _note_change(self.index.rebound_globals, name, node.lineno)
+                    self.index.module_values.setdefault(name, "other")
             self.visit(node.iter)
         else:
             self.visit(node.test)
@@ -717,6 +745,14 @@ class _IndexBuilder(FastNodeVisitor):
         self.loop_depth -= 1
 
     visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _visit_comprehension_expr
+
+
+def _assigned_names(target: ast.expr) -> list[str]:
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, ast.Tuple | ast.List):
+        return [name for element in target.elts for name in _assigned_names(element)]
+    return _assigned_names(target.value) if isinstance(target, ast.Starred) else []
 
 
 def _int_literals(node: ast.expr) -> list[int]:

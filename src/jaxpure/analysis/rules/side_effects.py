@@ -356,9 +356,14 @@ class MutableGlobalReadInTracedFunction(Rule):
     """Reading a module-level value that the module changes elsewhere.
 
     ## What it does
-    Flags reads, inside staged code, of a module-level name that is rebound
-    (`global` elsewhere, augmented assignment at module level) or that holds a
-    list, dict, set or array mutated somewhere in the module.
+    Flags reads, inside staged code, of a module-level name that the module
+    rebinds (`global` in a function, a later assignment, augmented assignment
+    or `for` loop at module level) or that holds a list, dict, set or array it
+    mutates, where that change can run after the traced function is defined:
+    in any function body, in module-level code after the `def` (a later cell
+    of a notebook), or under `if __name__ == "__main__":`. Configuration set
+    up before the `def` is fine, and so is a parameter or local of an
+    enclosing function that shadows the global.
 
     ## Why is this bad?
     JAX reads the value once, at trace time, and bakes it into the compiled
@@ -398,15 +403,39 @@ class MutableGlobalReadInTracedFunction(Rule):
     def check(self, node: cst.Name, ctx) -> None:
         name = node.value
         index = ctx.index
-        changes = name in index.rebound_globals or (
-            name in index.mutated_globals and index.module_values.get(name) in ("list", "dict", "set", "array")
-        )
-        if not changes or name not in index.module_values or ctx.is_local(name) or ctx.is_param(name):
+        if name not in index.module_values or ctx.is_local(name) or ctx.is_param(name):
             return
-        if not _is_plain_read(node, ctx):
+        defined = _definition_line(node, ctx)
+        changes = index.rebound_globals.get(name, 0) > defined or (
+            index.mutated_globals.get(name, 0) > defined
+            and index.module_values.get(name) in ("list", "dict", "set", "array")
+        )
+        if not changes or _enclosing_binds(name, ctx) or not _is_plain_read(node, ctx):
             return
         if ctx.first_time(("JP106", name)):
             ctx.report(node, self, name=name)
+
+
+def _definition_line(node: cst.Name, ctx) -> int:
+    """Where the traced function comes into being at module level (its outermost enclosing
+    ``def``, or the read itself in a module-level lambda): a change of the global before that
+    line has happened before any trace."""
+    function = ctx.function
+    if function is None:
+        return ctx.line(node)
+    while function.parent is not None and function.parent in ctx.index.functions:
+        function = ctx.index.functions[function.parent]
+    return function.span[0]
+
+
+def _enclosing_binds(name: str, ctx) -> bool:
+    """A parameter or local of an enclosing function: the closure variable, not the global."""
+    function = ctx.function
+    while function is not None and function.parent is not None:
+        function = ctx.index.functions.get(function.parent)
+        if function is not None and name in function.local_names:
+            return True
+    return False
 
 
 def _is_plain_read(node: cst.Name, ctx) -> bool:
