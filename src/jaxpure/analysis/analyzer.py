@@ -300,6 +300,10 @@ class RuleContext:
     def index(self) -> ModuleIndex:
         return self._walker.module.index
 
+    @property
+    def path(self) -> str:
+        return self._walker.module.path
+
     # values
     def traced(self, node: cst.BaseExpression | None) -> bool:
         return self._walker.values.traced(node)

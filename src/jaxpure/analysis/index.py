@@ -275,7 +275,7 @@ class _IndexBuilder(FastNodeVisitor):
         qualname = self._qualname(node.name)
         if self.function:
             self.function.local_names.add(node.name)
-        bases = [self.resolve(base) or "" for base in node.bases]
+        bases = [self.resolve(base) or ast_dotted_name(base) or "" for base in node.bases]
         framework = next((jaxapi.MODULE_BASES[b] for b in bases if b in jaxapi.MODULE_BASES), None)
         if framework is None:  # a subclass of a Module class defined earlier in this module
             framework = next(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from jaxpure.analysis.rules.base import EVERYWHERE, Rule
+from jaxpure.analysis.testcode import is_test_file
 
 _KEY_CONSTRUCTORS = frozenset({"jax.random.key", "jax.random.PRNGKey"})
 
@@ -139,7 +140,9 @@ class ConstantSeedInTracedFunction(Rule):
 
     ## What it does
     Flags `jax.random.key(0)` / `PRNGKey(...)` inside staged code when the seed is
-    a literal, a clock read or a NumPy random draw.
+    a literal, a clock read or a NumPy random draw. Test files (`test_*.py`,
+    `*_test.py`, `conftest.py`, files under a `tests/` folder) are left alone:
+    there a fixed seed is the point.
 
     ## Why is this bad?
     The key is the same on every call (or frozen at trace time), so the
@@ -176,6 +179,8 @@ class ConstantSeedInTracedFunction(Rule):
             return
         if ctx.abstract:
             return  # eval_shape/make_jaxpr never draw from the key: a placeholder key is the idiom
+        if is_test_file(ctx.path):
+            return  # a fixed seed is the point of a test
         seed = node.args[0].value
         if isinstance(seed, cst.Integer | cst.UnaryOperation) and not ctx.traced(seed):
             ctx.report(node, self)

@@ -6,6 +6,7 @@ import libcst as cst
 
 from jaxpure.analysis import jaxapi
 from jaxpure.analysis.rules.base import EVERYWHERE, TRACED, Rule
+from jaxpure.analysis.testcode import in_test_function
 
 _NOT_JP501 = frozenset({"copyto"})
 
@@ -80,7 +81,9 @@ class TransformRebuiltPerCall(Rule):
     when the result is called at once (`jax.jit(lambda x: ...)(x)`) or built inside
     a loop. Any `nnx.jit` built per call or per iteration is flagged, since it
     re-traces on every build. A factory that returns the jitted function, `jax.jit`
-    of a module-level function, and `grad`/`vmap` built per call are fine.
+    of a module-level function, and `grad`/`vmap` built per call are fine, and so
+    is anything built inside a test function (pytest `test*` functions, methods of
+    a `unittest.TestCase`), which runs once.
 
     ## Why is this bad?
     JAX caches compiled programs by function identity; a fresh function object
@@ -126,6 +129,8 @@ class TransformRebuiltPerCall(Rule):
             return
         if transform not in jaxapi.ALWAYS_RETRACES and not _is_fresh_function(node.args[0].value, ctx):
             return
+        if in_test_function(ctx.function, ctx.index):
+            return  # a test runs once: what it builds compiles once
         parent = ctx.parent(node)
         if isinstance(parent, cst.Call) and parent.func is node:
             ctx.report(node, self, transform=transform, where="on every call")
