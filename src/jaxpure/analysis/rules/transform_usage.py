@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from jaxpure.analysis import jaxapi
@@ -83,7 +85,10 @@ class TransformRebuiltPerCall(Rule):
     re-traces on every build. A factory that returns the jitted function, `jax.jit`
     of a module-level function, and `grad`/`vmap` built per call are fine, and so
     is anything built inside a test function (pytest `test*` functions, methods of
-    a `unittest.TestCase`), which runs once.
+    a `unittest.TestCase`), which runs once, or inside `pytest.raises(...)` /
+    `assertRaises(...)`, where it is built to fail. equinox's filter transforms
+    compare the wrapped function by value: `eqx.filter_jit(eqx.filter_grad(loss))`
+    of a module-level `loss` compiles once however often it is rebuilt.
 
     ## Why is this bad?
     JAX caches compiled programs by function identity; a fresh function object
@@ -127,10 +132,12 @@ class TransformRebuiltPerCall(Rule):
         transform = ctx.qualified(node.func)
         if transform not in jaxapi.REBUILD_COMPILES or not node.args:
             return
-        if transform not in jaxapi.ALWAYS_RETRACES and not _is_fresh_function(node.args[0].value, ctx):
+        if transform not in jaxapi.ALWAYS_RETRACES and not _is_fresh_function(node.args[0].value, ctx, transform):
             return
         if in_test_function(ctx.function, ctx.index):
             return  # a test runs once: what it builds compiles once
+        if _expects_failure(node, ctx):
+            return  # built to show that it raises: it never compiles
         parent = ctx.parent(node)
         if isinstance(parent, cst.Call) and parent.func is node:
             ctx.report(node, self, transform=transform, where="on every call")
@@ -138,15 +145,47 @@ class TransformRebuiltPerCall(Rule):
             ctx.report(node, self, transform=transform, where="on every loop iteration")
 
 
-def _is_fresh_function(argument: cst.BaseExpression, ctx) -> bool:
-    """A lambda, a nested function, a partial(...) or a transform's result: a new object each time."""
+def _is_fresh_function(argument: cst.BaseExpression, ctx, transform: str) -> bool:
+    """A lambda, a nested function, a partial(...) or a transform's result: a new object each time.
+
+    equinox's filter transforms cache on the wrapped function's value, and their own wrappers
+    are Modules compared by value: ``eqx.filter_jit(eqx.filter_grad(loss))`` rebuilt per call
+    of a module-level ``loss`` compiles once (measured), while a fresh function inside does not.
+    """
     if isinstance(argument, cst.Lambda):
         return True
     if isinstance(argument, cst.Call):
         called = ctx.qualified(argument.func)
+        if called in ctx.index.transforms and _by_value(transform) and _by_value(called):
+            inner = argument.args[0].value if argument.args else None
+            return inner is not None and _is_fresh_function(inner, ctx, called)
         return called == "functools.partial" or called in ctx.index.transforms
     if isinstance(argument, cst.Name) and ctx.function is not None:
         return f"{ctx.function.qualname}.<locals>.{argument.value}" in ctx.index.functions
+    return False
+
+
+def _by_value(transform: str | None) -> bool:
+    """A transform that caches on (and whose wrapper compares by) the function's value."""
+    return bool(transform) and transform.startswith("equinox.filter_")
+
+
+_EXPECTS_FAILURE = re.compile(r"^(raises|assertRaises\w*|assert_raises\w*)$")
+
+
+def _expects_failure(node: cst.CSTNode, ctx) -> bool:
+    """Inside ``with pytest.raises(...)`` / ``self.assertRaises(...)``: built to fail, never compiled."""
+    parent = ctx.parent(node)
+    while parent is not None and not isinstance(parent, cst.FunctionDef | cst.Lambda):
+        if isinstance(parent, cst.With):
+            for item in parent.items:
+                call = item.item
+                if isinstance(call, cst.Call):
+                    func = call.func
+                    name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+                    if _EXPECTS_FAILURE.match(name):
+                        return True
+        parent = ctx.parent(parent)
     return False
 
 
