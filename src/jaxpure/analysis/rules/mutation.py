@@ -5,6 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from jaxpure.analysis import jaxapi
+from jaxpure.analysis.dataflow import iter_own_nodes
 from jaxpure.analysis.jaxapi import DIFFERENTIATION
 from jaxpure.analysis.rules.base import TRACED, Rule
 
@@ -182,7 +183,9 @@ class ArgumentContainerMutation(Rule):
 
     ## What it does
     Flags `params["w"] = ...`, `state.append(...)`, `del d[k]` and `d.update(...)`
-    on a parameter of a traced function.
+    on a parameter of a traced function, unless the function returns that
+    container (the caller that rebinds the result sees the same thing eagerly
+    and under the transform).
 
     ## Why is this bad?
     Under a transform the function receives a copy of the pytree: the caller's
@@ -195,9 +198,9 @@ class ArgumentContainerMutation(Rule):
     import jax
 
     @jax.jit
-    def update(params, grads):
-        params["w"] = params["w"] - 0.1 * grads["w"]
-        return params
+    def step(state, x):
+        state["count"] = state["count"] + 1
+        return x * 2
     ```
 
     ## Use instead
@@ -205,8 +208,8 @@ class ArgumentContainerMutation(Rule):
     import jax
 
     @jax.jit
-    def update(params, grads):
-        return {**params, "w": params["w"] - 0.1 * grads["w"]}
+    def step(state, x):
+        return x * 2, {**state, "count": state["count"] + 1}
     ```
     """
 
@@ -243,7 +246,23 @@ class ArgumentContainerMutation(Rule):
             stored = isinstance(node, cst.Assign | cst.AugAssign) and ctx.traced(node.value)
         if ctx.kind == DIFFERENTIATION and not (ctx.is_differentiated(name) or stored):
             return  # a plain argument passed by reference: mutating it with plain values works under grad
+        if name in _returned_names(node, ctx):
+            return  # the caller that rebinds the result sees the same thing eagerly and staged
         ctx.report(node, self, name=name)
+
+
+def _returned_names(node: cst.CSTNode, ctx) -> set[str]:
+    """Names the enclosing function returns, alone or as items of a returned tuple or list."""
+    body, parent = node, ctx.parent(node)
+    while parent is not None and not isinstance(parent, cst.FunctionDef):
+        body, parent = parent, ctx.parent(parent)  # the walk's root is the function's body
+    names: set[str] = set()
+    for child in iter_own_nodes(body):
+        if isinstance(child, cst.Return) and child.value is not None:
+            value = child.value
+            items = [e.value for e in value.elements] if isinstance(value, cst.Tuple | cst.List) else [value]
+            names.update(item.value for item in items if isinstance(item, cst.Name))
+    return names
 
 
 class InplaceNumpyApiOnTracedValue(Rule):
