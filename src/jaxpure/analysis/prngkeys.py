@@ -239,9 +239,9 @@ class _KeyWalker:
         if key is None:
             return
         self.ever_consumed.add(key.split("[")[0].split(".")[0])
-        head = key.split("[")[0].split(".")[0]
+        prefixes = _prefixes(key)
         for depth, bound in enumerate(self.loop_bound):
-            if head not in bound and self.loop_rule is not None:
+            if bound.isdisjoint(prefixes) and self.loop_rule is not None:
                 marker = (depth, key)
                 if marker not in self.reported_loops:
                     self.reported_loops.add(marker)
@@ -290,10 +290,21 @@ def _target_names(target: cst.CSTNode) -> set[str]:
         return {name for element in target.elements for name in _target_names(element.value)}
     if isinstance(target, cst.StarredElement):
         return _target_names(target.value)
-    if isinstance(target, cst.Attribute):
-        dotted = dotted_name(target)
-        return {dotted} if dotted else set()
+    if isinstance(target, cst.Attribute | cst.Subscript):  # ``self.key, sub = split(self.key)``
+        identity = _key_identity(target)
+        return {identity} if identity else set()
     return set()
+
+
+def _prefixes(key: str) -> set[str]:
+    """``self.rng.key`` → itself, ``self.rng`` and ``self``; ``keys[0]`` → itself and ``keys``:
+    rebinding any of them in a loop re-derives the key."""
+    found = {key}
+    stem = key.split("[")[0]
+    found.add(stem)
+    parts = stem.split(".")
+    found.update(".".join(parts[:i]) for i in range(1, len(parts)))
+    return found
 
 
 # libcst's node classes are final, so a type in these sets is the same test as the isinstance

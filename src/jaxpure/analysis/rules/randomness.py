@@ -107,7 +107,9 @@ class PrngKeyReuseInLoop(Rule):
     ## What it does
     Flags a key defined outside a Python loop, a comprehension or a `lax` loop
     body (`scan`, `fori_loop`, `while_loop`, `map`) and consumed inside it
-    without being split or folded per iteration.
+    without being split or folded per iteration. Rebinding the key in the loop
+    re-derives it, through a name, an attribute or an item alike
+    (`self.key, sub = jax.random.split(self.key)`).
 
     ## Why is this bad?
     Every iteration draws the same numbers.
