@@ -709,8 +709,12 @@ class FunctionWalker:
 
     def _check_static_params(self, function: cst.FunctionDef) -> None:
         rule = RULES["JP503"]
-        static = self.context.static_params
-        if self.info is None or not static:
+        if self.info is None:
+            return
+        # Only what static_argnums/static_argnames name is hashed: not vmap's in_axes=None.
+        hashed = {name for root in self.module.index.roots if root.function == self.info.qualname for name in root.hashed_params}
+        static = self.context.static_params & hashed
+        if not static:
             return
         uses = _array_uses(function.body, static, self.resolve)
         for param in _lambda_params(function.params):
@@ -788,35 +792,34 @@ def _unhashable_default(default: cst.BaseExpression | None, resolve) -> bool:
     return False
 
 
-_ARRAY_ONLY_ATTRIBUTES = frozenset(
-    "at T astype reshape ravel flatten squeeze transpose sum mean std var max min argmax argmin dot".split()
-)
 _ARRAY_CONSUMERS = ("jax.numpy.dot", "jax.numpy.matmul", "jax.numpy.einsum", "jax.numpy.linalg.", "jax.lax.dot")
 
 
-_ARRAY_USE_NODES = frozenset({cst.Attribute, cst.BinaryOperation, cst.Call})
+_ARRAY_USE_NODES = frozenset({cst.BinaryOperation, cst.Call})
 
 
 def _array_uses(body: cst.CSTNode, names: frozenset[str], resolve) -> set[str]:
-    """Static parameters the body evidently uses as arrays (JP503)."""
+    """Static parameters the body evidently uses as arrays (JP503): operands of an array
+    product, not the object of an attribute read (``self.std`` of a static ``self``)."""
     used: set[str] = set()
     for node in iter_own_nodes(body):
         if type(node) not in _ARRAY_USE_NODES:
             continue  # a type test first: most nodes are none of these (and isinstance on libcst's ABCs is slow)
-        if isinstance(node, cst.Attribute) and node.attr.value in _ARRAY_ONLY_ATTRIBUTES:
-            if isinstance(node.value, cst.Name) and node.value.value in names:
-                used.add(node.value.value)
-        elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.MatrixMultiply):
-            used.update(n.value for n in (node.left, node.right) if isinstance(n, cst.Name) and n.value in names)
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.MatrixMultiply):
+            used.update(n for n in map(_operand_name, (node.left, node.right)) if n in names)
         elif isinstance(node, cst.Call):
             called = resolve(node.func) or ""
             if called.startswith(_ARRAY_CONSUMERS):
                 # The operands, not options: ``lax.dot_general(a, b, dims, preferred_element_type=t)``.
-                used.update(
-                    a.value.value for a in node.args
-                    if a.keyword is None and isinstance(a.value, cst.Name) and a.value.value in names
-                )
+                used.update(n for a in node.args if a.keyword is None and (n := _operand_name(a.value)) in names)
     return used
+
+
+def _operand_name(node: cst.BaseExpression) -> str | None:
+    """``w`` or its transpose ``w.T`` as an operand: the parameter itself is the array."""
+    if isinstance(node, cst.Attribute) and node.attr.value == "T":
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else None
 
 
 def _may_reuse_keys(function: FunctionInfo) -> bool:

@@ -90,6 +90,7 @@ class Root:
     traced_params: frozenset[str] | None = None  # None: every parameter that is not static
     site: str | None = None  # the function in which the transform is applied
     under: Transform | None = None  # a staging transform composed around this one: jit(grad(f))
+    hashed_params: frozenset[str] = frozenset()  # static_argnums/argnames: hashed to find the compiled program
 
     @property
     def kind(self) -> str:
@@ -465,14 +466,16 @@ class _IndexBuilder(FastNodeVisitor):
         static: set[str] = set(bound_names)
         static.update(p.name for p in function.params if p.position is not None and p.position < bound)
         traced: set[str] | None = None
+        hashed: set[str] = set()
         for keyword in keywords:
+            named: set[str] = set()
             if keyword.arg in jaxapi.STATIC_ARGNUMS_KEYWORDS:
                 for number in _int_literals(keyword.value):
                     param = function.positional(number + bound if number >= 0 else len(function.params) + number)
                     if param:
-                        static.add(param.name)
+                        named.add(param.name)
             elif keyword.arg in jaxapi.STATIC_ARGNAMES_KEYWORDS:
-                static.update(_str_literals(keyword.value))
+                named.update(_str_literals(keyword.value))
             elif keyword.arg == "in_axes" and transform.kind == STAGING and not transform.compiling:
                 for number, axis in enumerate(_sequence_items(keyword.value)):
                     if isinstance(axis, ast.Constant) and axis.value is None:
@@ -481,6 +484,9 @@ class _IndexBuilder(FastNodeVisitor):
                             static.add(param.name)
             elif keyword.arg == "argnums" and transform.kind == DIFFERENTIATION:
                 traced = {p.name for n in _int_literals(keyword.value) if (p := function.positional(n + bound))}
+            static |= named
+            if keyword.arg in jaxapi.HASHED_STATIC_KEYWORDS:
+                hashed |= named
         if transform.kind == DIFFERENTIATION and not transform.all_params_traced and traced is None:
             first = function.positional(bound)
             traced = {first.name} if first else set()
@@ -499,6 +505,7 @@ class _IndexBuilder(FastNodeVisitor):
                 frozenset(traced) if traced is not None else None,
                 self.function.qualname if self.function else None,
                 under,
+                frozenset(hashed),
             )
         )
 

@@ -206,8 +206,11 @@ class UnhashableStaticArgument(Rule):
     """A static argument that cannot be hashed: a list/dict/set/array default, or used as an array.
 
     ## What it does
-    Flags a parameter named by `static_argnums`/`static_argnames` whose default is a
-    list, dict, set or array, or that the body uses as an array.
+    Flags a parameter named by `static_argnums`/`static_argnames` (or pmap's
+    `static_broadcasted_argnums`) whose default is a list, dict, set or array,
+    or that the body uses as an array: as an operand of a matrix product or
+    `jnp.dot`/`einsum`/`linalg`. Reading an attribute of it (`self.std`) is no
+    such use, and a `vmap` parameter with `in_axes=None` is not static at all.
 
     ## Why is this bad?
     JAX hashes static arguments to look up the compiled program; an unhashable
