@@ -31,6 +31,7 @@ from jaxpure.analysis.index import ClassInfo, FunctionInfo, ModuleIndex, Param
 from jaxpure.analysis.rules import RULES, Rule
 from jaxpure.analysis.rules.base import EVERYWHERE, STAGING_ONLY, TRACED
 from jaxpure.analysis.segments import Segment, SegmentCache
+from jaxpure.analysis.testcode import is_test_file
 
 _LIBRARIES = ("jax.", "builtins.", "numpy.", "flax.", "equinox.", "haiku.", "optax.")
 _STATIC_ANNOTATIONS = frozenset({"builtins.bool", "builtins.int", "builtins.str", "bool", "int", "str"})
@@ -63,6 +64,8 @@ class ModuleAnalyzer:
         untraced_elsewhere: frozenset[str] = frozenset(),
     ) -> None:
         self.path = path
+        # Keys handed to calls jaxpure cannot see into count as consumed, except in test files.
+        self.opaque_calls_consume = not is_test_file(path)
         # Functions of other project modules (``module:qualname``) known to return no traced value.
         self.untraced_elsewhere = untraced_elsewhere
         self._incoming = frozenset(call.function for call in incoming or ())
@@ -79,7 +82,7 @@ class ModuleAnalyzer:
         self.project_lookup = project_lookup
         self.is_fixable = is_fixable
         self._queue: deque[str] = deque()
-        self._key_consumers: dict[str, set[str]] = {}
+        self._key_consumers: dict[str, tuple[set[str], set[str]]] = {}
         self._roots_by_site: dict[str, list] = {}
         self.lax_loop_bodies = {r.function for r in index.roots if r.transform.name in prngkeys.LAX_LOOPS}
         for root in index.roots:
@@ -148,7 +151,7 @@ class ModuleAnalyzer:
         findings = [f for result in self.results.values() for f in result.findings]
         for function in self.index.functions.values():
             if function.qualname not in self.contexts and (
-                _may_reuse_keys(function) or function.builds_compiled or function.transforms_lambda
+                _may_reuse_keys(function, self.opaque_calls_consume) or function.builds_compiled or function.transforms_lambda
             ):
                 findings.extend(self._analyze_untraced(function))
         if self.index.module_code_tops:
@@ -220,12 +223,13 @@ class ModuleAnalyzer:
 
     # -- callees -----------------------------------------------------------------------
 
-    def key_consumers(self, info: FunctionInfo) -> set[str]:
-        """The parameters a module function consumes as PRNG keys, directly or through its callees."""
+    def key_consumers(self, info: FunctionInfo) -> tuple[set[str], set[str]]:
+        """The parameters a module function consumes as PRNG keys, directly or through its callees:
+        surely, and by handing them to calls it cannot see into (``prngkeys.consumed_parameters``)."""
         known = self._key_consumers.get(info.qualname)
         if known is not None:
             return known
-        self._key_consumers[info.qualname] = set()  # recursion guard
+        self._key_consumers[info.qualname] = set(), set()  # recursion guard
         node, segment = self._node_of(info)
         walker = FunctionWalker(self, info, None, segment, frozenset())
         walker.locals = walker.params | {b.target for b in collect_bindings(node.body)}
@@ -462,9 +466,10 @@ class FunctionWalker:
         self._walk(body)
         if function is not None and self.context is not None:
             self._check_static_params(function)
-        if self.info is None or self._is_lax_loop_body() or _may_reuse_keys(self.info):
+        opaque = self.module.opaque_calls_consume
+        if self.info is None or self._is_lax_loop_body() or _may_reuse_keys(self.info, opaque):
             loop_names = self.locals if self._is_lax_loop_body() else None
-            for node, rule in prngkeys.find_key_reuse(body, self.resolve, self._key_params_consumed, loop_names):
+            for node, rule in prngkeys.find_key_reuse(body, self.resolve, self._key_params_consumed, loop_names, opaque):
                 self.report(node, rule, {})
         return FunctionResult(self.findings, frozenset(self.values.names), self.returns_traced)
 
@@ -686,24 +691,62 @@ class FunctionWalker:
     def _is_lax_loop_body(self) -> bool:
         return self.info is not None and self.info.qualname in self.module.lax_loop_bodies
 
-    def _key_params_consumed(self, node: cst.Call) -> list[cst.BaseExpression]:
-        """Arguments of a call to a module function that consumes its key parameters."""
-        callee, bound = self._callee(node.func)
-        if callee is None or not callee.uses_random:
+    def _key_params_consumed(self, node: cst.Call, hands_key: bool = True) -> list[tuple[cst.BaseExpression, bool]] | None:
+        """Arguments a call to a function (or class) of this module consumes as keys, each with
+        whether surely; None where the callee is not one jaxpure can see into. ``hands_key``:
+        the call is handed a known key (otherwise only a callee that draws can consume one)."""
+        func, partial_bound = self._transformed_function(node.func)
+        callee, bound = self._callee(func)
+        bound += partial_bound
+        if callee is None:
+            cls = self._class_called(node.func)
+            if cls is None:
+                return None
+            callee, bound = self.module.index.method(cls, "__init__"), 1
+            if callee is None:
+                return []  # a generated __init__ (dataclass, Module fields) only stores what it is given
+        if not hands_key and not callee.uses_random:
             return []
-        consumed = self.module.key_consumers(callee)
+        surely, passed = self.module.key_consumers(callee)
         arguments = []
         position = bound
         for argument in node.args:
             if argument.keyword is not None:
-                if argument.keyword.value in consumed:
-                    arguments.append(argument.value)
-            elif not argument.star:
+                param = callee.param(argument.keyword.value)
+            elif argument.star:
+                continue
+            else:
                 param = callee.positional(position)
-                if param is not None and param.name in consumed:
-                    arguments.append(argument.value)
                 position += 1
+            if param is not None and (param.name in surely or param.name in passed):
+                arguments.append((argument.value, param.name in surely))
         return arguments
+
+    def _transformed_function(self, func: cst.BaseExpression) -> tuple[cst.BaseExpression, int]:
+        """What ``jax.jit(f)(...)``, or ``step(...)`` after ``step = jax.pmap(partial(f, ...))``, runs:
+        ``f`` (and how many positional arguments a partial binds), whose body tells whether the
+        key is consumed (a transform consumes nothing of its own)."""
+        bound = 0
+        for _ in range(6):
+            if isinstance(func, cst.Name) and func.value in self.locals:
+                source = self.binding_sources.get(func.value)
+                if not isinstance(source, cst.Call):
+                    break
+                func = source
+            elif isinstance(func, cst.Call) and func.args and self.resolve(func.func) in self.module.index.transforms:
+                func = func.args[0].value
+            elif isinstance(func, cst.Call) and func.args and self.resolve(func.func) == "functools.partial":
+                bound += sum(1 for a in func.args[1:] if a.keyword is None and not a.star)
+                func = func.args[0].value
+            else:
+                break
+        return func, bound
+
+    def _class_called(self, func: cst.BaseExpression) -> str | None:
+        """A module-level class of this module that a call instantiates."""
+        if isinstance(func, cst.Name) and func.value not in self.locals and func.value in self.module.index.classes:
+            return func.value
+        return None
 
     # -- static parameters (JP503) -----------------------------------------------------------
 
@@ -822,13 +865,14 @@ def _operand_name(node: cst.BaseExpression) -> str | None:
     return node.value if isinstance(node, cst.Name) else None
 
 
-def _may_reuse_keys(function: FunctionInfo) -> bool:
+def _may_reuse_keys(function: FunctionInfo, opaque_calls_consume: bool) -> bool:
     """Whether key-reuse analysis (JP302/JP303) could find anything in ``function``.
 
     It cannot when the ``ast`` index saw its key consumers consume
-    different keys (``k1``, ``k2``, ``keys[0]``), outside any loop, and no
+    different keys (``k1``, ``k2``, ``keys[0]``), outside any loop, no
     call that consumes keys elsewhere (module functions that use keys,
-    ``lax`` loops): two consumptions of one key need one key twice. That
+    ``lax`` loops), and no key handed to any other call (which may consume
+    it): two consumptions of one key need one key twice. That
     spares the key walk of most functions that draw random numbers, and
     parsing most untraced ones. Skipping the parse holds while key reuse is
     the only thing the "everywhere" rules look for in such functions: a new
@@ -836,7 +880,7 @@ def _may_reuse_keys(function: FunctionInfo) -> bool:
     loop body is always walked: a key from outside consumed once there is
     consumed on every iteration.
     """
-    return function.uses_random and (
+    return (opaque_calls_consume and function.passes_keys) or function.uses_random and (
         function.calls_key_user
         or function.repeats_key_argument
         or function.key_in_loop

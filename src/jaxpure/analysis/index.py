@@ -18,6 +18,7 @@ from jaxpure.analysis.jaxapi import DIFFERENTIATION, STAGING, Transform
 from jaxpure.analysis.names import ImportMap, ast_dotted_name, build_import_map
 
 ANYTIME = 1 << 30  # the "line" of a change made in a function body: after any definition
+_KEY_SOURCE_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in jaxapi.KEY_SOURCES)
 _MUTABLE_CONSTRUCTORS = {"builtins.list": "list", "builtins.dict": "dict", "builtins.set": "set"}
 # Python types a union annotation may combine and stay configuration (``index: int | slice``).
 _STATIC_UNION_MEMBERS = frozenset({"builtins.bool", "builtins.int", "builtins.str", "builtins.slice"})
@@ -49,11 +50,25 @@ class FunctionInfo:
     key_arguments: set[str] = field(default_factory=set)  # what its jax.random calls consume: ``key``, ``keys[0]``
     repeats_key_argument: bool = False  # two of them consume the same key expression
     key_in_loop: bool = False  # one of them is inside a loop or comprehension
+    key_values: set[str] = field(default_factory=set)  # names bound from key/PRNGKey/split/fold_in
+    passed_on: dict[str, int] = field(default_factory=dict)  # name -> calls that may consume it are handed it
+    passed_in_loop: set[str] = field(default_factory=set)  # ... one of them inside a loop
     calls_lax: bool = False  # calls a jax.lax transform (loops take keys into their bodies)
     builds_compiled: bool = False  # calls a compiling transform's result at once, or builds one in a loop (JP502)
     transforms_lambda: bool = False  # hands a lambda to a transform: the lambda is a traced root
     global_rebinds: set[str] = field(default_factory=set)
     method_kind: str | None = None  # "static" | "class" for @staticmethod / @classmethod
+
+    @property
+    def passes_keys(self) -> bool:
+        """Hands a key to calls that may consume it (``prngkeys``) often enough for a reuse: twice,
+        once besides a jax.random consumer, or once in a loop."""
+        consumed = {argument.split("[")[0] for argument in self.key_arguments}
+        for name in self.key_values | consumed:
+            uses = self.passed_on.get(name, 0) + (name in consumed)
+            if uses >= 2 or (uses and name in self.passed_in_loop):
+                return True
+        return False
 
     @property
     def has_receiver(self) -> bool:
@@ -236,6 +251,7 @@ class _IndexBuilder(FastNodeVisitor):
         self.top_level_assigned: set[str] = set()
         self.called_attributes: set[int] = set()  # id() of ``self.m`` nodes that are called
         self.called_at_once: set[int] = set()  # id() of calls whose result is called: ``jax.jit(f)(x)``
+        self.module_keys: set[str] = set()  # module-level names bound to keys
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         """``partial(self._m, ...)``, ``tree_map(self._m, ...)``: a method used as a value."""
@@ -616,11 +632,42 @@ class _IndexBuilder(FastNodeVisitor):
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
             if func.attr in jaxapi.CONTAINER_MUTATORS:
                 self._mutates(func.value.id, node.lineno)
+        if called is None or not called.startswith(jaxapi.NON_CONSUMING_CALLS):
+            self._note_passed_keys(node, function)
         if isinstance(func, ast.Call) and function is None:
             applied = self.transform_of(func.func)
             if applied and applied[0].name in jaxapi.REBUILD_COMPILES:
                 self._mark_module_code()  # jax.jit(...)(x) at module level
         self.generic_visit(node)
+
+    def _note_passed_keys(self, node: ast.Call, function: FunctionInfo | None) -> None:
+        """Names a call is handed: a key among them may be consumed there (``prngkeys``)."""
+        if not node.args and not node.keywords or (function is None and not self.module_keys):
+            return
+        passed = _argument_names(node)
+        if function is not None:
+            for name in passed:
+                function.passed_on[name] = function.passed_on.get(name, 0) + 1
+            if self.loop_depth:
+                function.passed_in_loop |= passed
+        elif not passed.isdisjoint(self.module_keys):
+            self._mark_module_code()
+
+    def _note_key_values(self, node: ast.Assign) -> None:
+        """``k1, k2 = jax.random.split(key)``: the targets hold keys."""
+        value = node.value
+        if type(value) is not ast.Call:
+            return
+        func = value.func  # a cheap look at the name first: most calls make no key
+        last = func.attr if type(func) is ast.Attribute else func.id if type(func) is ast.Name else ""
+        if last not in _KEY_SOURCE_NAMES or self.resolve(func) not in jaxapi.KEY_SOURCES:
+            return
+        names = {name for target in node.targets for name in _assigned_names(target)}
+        if self.function is not None:
+            self.function.key_values |= names
+        else:
+            self.module_keys |= names
+            self._mark_module_code()
 
     def _may_compile_afresh(self, node: ast.Call, transform: Transform) -> bool:
         """What JP502 looks for, or more: a transform of a function that may be new each time
@@ -660,6 +707,7 @@ class _IndexBuilder(FastNodeVisitor):
                 self._mutates(base.id, target.lineno)
 
     def visit_Assign(self, node: ast.Assign) -> None:
+        self._note_key_values(node)
         for target in node.targets:
             self._bind(target)
             if not self.scopes and isinstance(target, ast.Name):
@@ -760,6 +808,31 @@ def _assigned_names(target: ast.expr) -> list[str]:
     if isinstance(target, ast.Tuple | ast.List):
         return [name for element in target.elts for name in _assigned_names(element)]
     return _assigned_names(target.value) if isinstance(target, ast.Starred) else []
+
+
+def _argument_names(call: ast.Call) -> set[str]:
+    """The names a call is handed (``key`` for ``key`` and ``key[0]``, ``self.key``), looking
+    into literal tuples, lists and dicts (``rngs={"dropout": key}``)."""
+    values: list[ast.expr] = []
+    for value in [*call.args, *(keyword.value for keyword in call.keywords)]:
+        if isinstance(value, ast.Starred):
+            value = value.value
+        if isinstance(value, ast.Tuple | ast.List):
+            values.extend(value.elts)
+        elif isinstance(value, ast.Dict):
+            values.extend(value.values)
+        else:
+            values.append(value)
+    names = set()
+    for value in values:
+        base = value.value if type(value) is ast.Subscript else value
+        if type(base) is ast.Name:
+            names.add(base.id)
+        elif type(base) is ast.Attribute:
+            name = ast_dotted_name(base)
+            if name:
+                names.add(name)
+    return names
 
 
 def _int_literals(node: ast.expr) -> list[int]:

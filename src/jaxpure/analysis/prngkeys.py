@@ -3,11 +3,16 @@
 A flow-sensitive walk over one function's statements, in order, that tracks
 for every key expression (``key``, ``keys[0]``, ``self.key``) whether it has
 already been consumed. Consumers are every ``jax.random`` sampler and
-``split`` (and module functions that consume a key parameter); ``fold_in``
-derives a new key without consuming its argument, as JAX's own key-reuse
-checker does. Exclusive branches start from the same state and merge; a
-key consumed inside a loop body that the body never rebinds is consumed
-again on the next iteration.
+``split``, module functions that consume a key parameter, and any call
+jaxpure cannot see into that is handed a key (``env.reset(key)``,
+``Block(key=key)``, a jitted callee), as JAX's own checker counts a key
+passed to a jitted function; ``fold_in`` derives a new key without
+consuming its argument, and so does a function whose body only passes the
+key on or folds it in. A value is a key where the function makes one
+(``key``, ``PRNGKey``, ``split``, ``fold_in``) or hands it to a ``jax.random``
+consumer. Exclusive branches start from the same state and merge; a key
+consumed inside a loop body that the body never rebinds is consumed again
+on the next iteration.
 """
 
 from __future__ import annotations
@@ -18,33 +23,104 @@ import libcst as cst
 
 from jaxpure.analysis import jaxapi
 from jaxpure.analysis.cstnodes import code_children as cst_children
-from jaxpure.analysis.dataflow import dotted_name
+from jaxpure.analysis.dataflow import dotted_name, iter_own_nodes
 
 Resolver = Callable[[cst.BaseExpression], "str | None"]
-ConsumedByCall = Callable[[cst.Call], list[cst.BaseExpression]]
+# The arguments a call to a function of the module consumes, each with True where the callee
+# surely consumes it (a jax.random consumer) and False where it hands it to a call it cannot
+# see into (consumed only if the caller's value is a key); None for a callee it cannot see into.
+# ``hands_key``: whether the call is handed a known key (else only sure consumption matters).
+ConsumedByCall = Callable[[cst.Call, bool], "list[tuple[cst.BaseExpression, bool]] | None"]
 
 LAX_LOOPS = frozenset({"jax.lax.scan", "jax.lax.fori_loop", "jax.lax.while_loop", "jax.lax.map"})
+_AHEAD_OF_TIME = frozenset({"lower", "trace", "eval_shape"})  # ``jax.jit(f).lower(key, x)`` never runs f
 
 
 def find_key_reuse(
-    body: cst.CSTNode, resolve: Resolver, consumed_by_call: ConsumedByCall, loop_body_names: set[str] | None = None
+    body: cst.CSTNode,
+    resolve: Resolver,
+    consumed_by_call: ConsumedByCall,
+    loop_body_names: set[str] | None = None,
+    opaque_calls_consume: bool = True,
 ) -> list[tuple[cst.CSTNode, object]]:
     """``loop_body_names``: the function is a ``lax`` loop body binding these names; any other key it
-    consumes comes from outside and is consumed again on every iteration (JP303)."""
+    consumes comes from outside and is consumed again on every iteration (JP303).
+    ``opaque_calls_consume``: False in test code, where handing one key to two calls is how a
+    test compares them (jit against eager, one model against another)."""
     from jaxpure.analysis.rules import RULES
 
-    walker = _KeyWalker(resolve, consumed_by_call, RULES["JP302"], RULES["JP303"])
+    keys = key_values(body, resolve) if opaque_calls_consume else set()
+    walker = _KeyWalker(resolve, consumed_by_call, RULES["JP302"], RULES["JP303"], keys)
     if loop_body_names is not None:
         walker.loop_bound.append(loop_body_names | _bound_names(body))
     walker.block(_statements(body))
     return walker.findings
 
 
-def consumed_parameters(body: cst.CSTNode, params: Iterable[str], resolve: Resolver, consumed_by_call: ConsumedByCall) -> set[str]:
-    """Which of a function's parameters it consumes as keys (for callers' analysis)."""
-    walker = _KeyWalker(resolve, consumed_by_call, None, None)
+def consumed_parameters(
+    body: cst.CSTNode, params: Iterable[str], resolve: Resolver, consumed_by_call: ConsumedByCall
+) -> tuple[set[str], set[str]]:
+    """Which of a function's parameters it consumes as keys (for callers' analysis): surely (a
+    jax.random consumer), and by handing them to calls it cannot see into (which consume them
+    where the caller passes a key)."""
+    names = list(params)
+    walker = _KeyWalker(resolve, consumed_by_call, None, None, key_values(body, resolve) | set(names))
     walker.block(_statements(body))
-    return {name for name in params if name in walker.ever_consumed}
+    surely = {name for name in names if name in walker.ever_consumed}
+    return surely, {name for name in names if name in walker.ever_passed} - surely
+
+
+def key_values(body: cst.CSTNode, resolve: Resolver) -> set[str]:
+    """The key expressions of a body: what it binds from ``key``/``PRNGKey``/``split``/``fold_in``
+    (``k1, k2 = split(key)``, ``for k in split(key, n)``) and what it hands to a jax.random consumer."""
+    keys: set[str] = set()
+    for node in iter_own_nodes(body):
+        if type(node) is cst.Assign and _makes_key(node.value, resolve, keys):
+            for target in node.targets:
+                keys |= _target_names(target.target)
+        elif type(node) in (cst.For, cst.CompFor) and _makes_key(node.iter, resolve, keys):
+            keys |= _target_names(node.target)
+        elif type(node) is cst.Call:
+            called = resolve(node.func)
+            if called is not None and jaxapi.is_key_consumer(called):
+                argument = _key_argument(node)
+                identity = _key_identity(argument) if argument is not None else None
+                if identity is not None:
+                    keys.add(identity)
+    return keys
+
+
+def _makes_key(value: cst.BaseExpression, resolve: Resolver, keys: set[str]) -> bool:
+    """A key made here, or (iterated) a key array already known."""
+    if isinstance(value, cst.Call):
+        return resolve(value.func) in jaxapi.KEY_SOURCES
+    return isinstance(value, cst.Name) and value.value in keys
+
+
+def _is_key(identity: str, keys: set[str]) -> bool:
+    """``keys[0]`` is a key where ``keys`` is (the result of a split)."""
+    return identity in keys or identity.split("[")[0] in keys
+
+
+def _opaque_arguments(node: cst.Call, called: str | None) -> list[cst.BaseExpression]:
+    """What a call jaxpure cannot see into is handed: its arguments, and the items of a literal
+    tuple, list or dict among them (``rngs={"dropout": key}``)."""
+    if called is not None and called.startswith(jaxapi.NON_CONSUMING_CALLS):
+        return []
+    if isinstance(node.func, cst.Attribute) and node.func.attr.value in jaxapi.CONTAINER_MUTATORS:
+        return []  # ``keys.append(key)`` stores the key, it draws nothing
+    if isinstance(node.func, cst.Attribute) and node.func.attr.value in _AHEAD_OF_TIME and isinstance(node.func.value, cst.Call):
+        return []
+    found: list[cst.BaseExpression] = []
+    for argument in node.args:
+        value = argument.value
+        if isinstance(value, cst.Tuple | cst.List):
+            found.extend(e.value for e in value.elements)
+        elif isinstance(value, cst.Dict):
+            found.extend(e.value for e in value.elements if isinstance(e, cst.DictElement))
+        else:
+            found.append(value)
+    return found
 
 
 def _statements(body: cst.CSTNode) -> list[cst.CSTNode]:
@@ -58,9 +134,12 @@ def _statements(body: cst.CSTNode) -> list[cst.CSTNode]:
 
 
 class _KeyWalker:
-    def __init__(self, resolve: Resolver, consumed_by_call: ConsumedByCall, reuse_rule, loop_rule) -> None:
+    def __init__(
+        self, resolve: Resolver, consumed_by_call: ConsumedByCall, reuse_rule, loop_rule, keys: set[str]
+    ) -> None:
         self.resolve = resolve
         self.consumed_by_call = consumed_by_call
+        self.keys = keys  # the expressions known to hold keys (``key_values``)
         self.reuse_rule = reuse_rule
         self.loop_rule = loop_rule
         self.consumed: dict[str, cst.CSTNode] = {}  # key expression -> where it was consumed
@@ -68,6 +147,9 @@ class _KeyWalker:
         self.findings: list[tuple[cst.CSTNode, object]] = []
         self.reported_loops: set[tuple[int, str]] = set()
         self.ever_consumed: set[str] = set()
+        self.ever_passed: set[str] = set()  # handed to a call jaxpure cannot see into
+        self.asking = False  # inside a condition
+        self.rebound: set[str] = set()  # names assigned so far (a parameter no longer holds the argument)
 
     # -- statements ---------------------------------------------------------------
 
@@ -85,7 +167,7 @@ class _KeyWalker:
                 if isinstance(small, cst.Return | cst.Raise | cst.Break | cst.Continue):
                     return True
         elif isinstance(node, cst.If):
-            self.expression(node.test)
+            self.condition(node.test)
             before = dict(self.consumed)
             body_leaves = self.block(_statements(node.body))
             after_body = self.consumed
@@ -103,8 +185,10 @@ class _KeyWalker:
         elif isinstance(node, cst.Else):
             return self.block(_statements(node.body))
         elif isinstance(node, cst.For | cst.While):
-            header = node.iter if isinstance(node, cst.For) else node.test
-            self.expression(header)
+            if isinstance(node, cst.For):
+                self.expression(node.iter)
+            else:
+                self.condition(node.test)
             bound = _bound_names(node.body)
             if isinstance(node, cst.For):
                 bound |= _target_names(node.target)
@@ -152,6 +236,8 @@ class _KeyWalker:
         elif isinstance(node, cst.Expr | cst.Return):
             if node.value is not None:
                 self.expression(node.value)
+        elif isinstance(node, cst.Assert):
+            self.condition(node.test)
         else:
             for child in cst_children(node):
                 if isinstance(child, cst.BaseExpression):
@@ -167,7 +253,7 @@ class _KeyWalker:
         if isinstance(node, cst.Lambda | cst.FunctionDef):
             return
         if isinstance(node, cst.IfExp):
-            self.expression(node.test)
+            self.condition(node.test)
             before = dict(self.consumed)
             self.expression(node.body)
             after_body = self.consumed
@@ -186,6 +272,13 @@ class _KeyWalker:
             self.expression(child)
         if isinstance(node, cst.Call):
             self.call(node)
+
+    def condition(self, node: cst.BaseExpression) -> None:
+        """A test (``if is_prng_key(key):``, ``assert ...``): the calls there ask about a key and
+        draw nothing, so only jax.random consumers count."""
+        saved, self.asking = self.asking, True
+        self.expression(node)
+        self.asking = saved
 
     def comprehension(self, node: cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp) -> None:
         bound: set[str] = set()
@@ -220,8 +313,15 @@ class _KeyWalker:
                 if isinstance(argument.value, cst.Lambda):
                     self.lax_loop_lambda(argument.value)
         else:
-            for key in self.consumed_by_call(node):
-                self.consume(key, node)
+            opaque = [] if self.asking else _opaque_arguments(node, called)
+            hands_key = any((identity := _key_identity(a)) is not None and _is_key(identity, self.keys) for a in opaque)
+            passed = self.consumed_by_call(node, hands_key)
+            if passed is None:
+                passed = [(argument, False) for argument in opaque]
+            for argument, surely in passed:
+                identity = _key_identity(argument)
+                if identity is not None and (surely or _is_key(identity, self.keys)):
+                    self.consume(argument, node, surely)
 
     def lax_loop_lambda(self, node: cst.Lambda) -> None:
         params = {p.name.value for p in node.params.params}
@@ -234,11 +334,13 @@ class _KeyWalker:
 
     # -- key state ------------------------------------------------------------------
 
-    def consume(self, key_node: cst.BaseExpression, at: cst.Call) -> None:
+    def consume(self, key_node: cst.BaseExpression, at: cst.Call, surely: bool = True) -> None:
         key = _key_identity(key_node)
         if key is None:
             return
-        self.ever_consumed.add(key.split("[")[0].split(".")[0])
+        head = key.split("[")[0].split(".")[0]
+        if head not in self.rebound:  # still the value the function was given
+            (self.ever_consumed if surely else self.ever_passed).add(head)
         prefixes = _prefixes(key)
         for depth, bound in enumerate(self.loop_bound):
             if bound.isdisjoint(prefixes) and self.loop_rule is not None:
@@ -255,6 +357,7 @@ class _KeyWalker:
     def rebind(self, target: cst.BaseExpression) -> None:
         for name in _target_names(target):
             self.forget(name)
+            self.rebound.add(name)
         key = _key_identity(target)
         if key is not None:
             self.consumed.pop(key, None)

@@ -65,9 +65,16 @@ class PrngKeyReuse(Rule):
     """The same PRNG key consumed twice.
 
     ## What it does
-    Flags the second consumption of a key by a `jax.random` sampler or `split`
-    without a `split` in between. `fold_in(key, data)` derives a new key and does
-    not consume `key`. Exclusive branches may each consume the same key once.
+    Flags the second consumption of a key without a `split` in between. A key is
+    consumed by a `jax.random` sampler or `split`, by a function of the module
+    that consumes it, and, as JAX's own checker counts a jitted callee, by any
+    call jaxpure cannot see into that is handed the key (`env.reset(key)`,
+    `model.init(key, x)`, `Block(key=key)`). `fold_in(key, data)` derives a new
+    key and does not consume `key`, and neither does a function whose body only
+    passes the key on or folds it in, a question asked in a condition
+    (`if is_key(key):`), or abstract evaluation (`jax.eval_shape`). In test
+    files only `jax.random` consumers count: handing one key to two calls is how
+    tests compare them. Exclusive branches may each consume the same key once.
 
     ## Why is this bad?
     JAX's random numbers are a pure function of the key: two draws from one key
