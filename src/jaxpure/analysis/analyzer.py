@@ -696,6 +696,8 @@ class FunctionWalker:
         whether surely; None where the callee is not one jaxpure can see into. ``hands_key``:
         the call is handed a known key (otherwise only a callee that draws can consume one)."""
         func, partial_bound = self._transformed_function(node.func)
+        if func is None:
+            return []  # ``jax.make_jaxpr(f)(key)``: abstract evaluation draws nothing
         callee, bound = self._callee(func)
         bound += partial_bound
         if callee is None:
@@ -722,10 +724,10 @@ class FunctionWalker:
                 arguments.append((argument.value, param.name in surely))
         return arguments
 
-    def _transformed_function(self, func: cst.BaseExpression) -> tuple[cst.BaseExpression, int]:
+    def _transformed_function(self, func: cst.BaseExpression) -> tuple[cst.BaseExpression | None, int]:
         """What ``jax.jit(f)(...)``, or ``step(...)`` after ``step = jax.pmap(partial(f, ...))``, runs:
         ``f`` (and how many positional arguments a partial binds), whose body tells whether the
-        key is consumed (a transform consumes nothing of its own)."""
+        key is consumed (a transform consumes nothing of its own); None under abstract evaluation."""
         bound = 0
         for _ in range(6):
             if isinstance(func, cst.Name) and func.value in self.locals:
@@ -734,6 +736,8 @@ class FunctionWalker:
                     break
                 func = source
             elif isinstance(func, cst.Call) and func.args and self.resolve(func.func) in self.module.index.transforms:
+                if self.module.index.transforms[self.resolve(func.func)].abstract:
+                    return None, 0
                 func = func.args[0].value
             elif isinstance(func, cst.Call) and func.args and self.resolve(func.func) == "functools.partial":
                 bound += sum(1 for a in func.args[1:] if a.keyword is None and not a.star)
