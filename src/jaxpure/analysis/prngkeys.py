@@ -32,6 +32,7 @@ Resolver = Callable[[cst.BaseExpression], "str | None"]
 # ``hands_key``: whether the call is handed a known key (else only sure consumption matters).
 ConsumedByCall = Callable[[cst.Call, bool], "list[tuple[cst.BaseExpression, bool]] | None"]
 
+_SECOND_PASS_DEPTH = 2  # loops nested deeper are walked once (each level doubles the walk)
 LAX_LOOPS = frozenset({"jax.lax.scan", "jax.lax.fori_loop", "jax.lax.while_loop", "jax.lax.map"})
 _AHEAD_OF_TIME = frozenset({"lower", "trace", "eval_shape"})  # ``jax.jit(f).lower(key, x)`` never runs f
 
@@ -195,6 +196,12 @@ class _KeyWalker:
                 self.rebind(node.target)
             self.loop_bound.append(bound)
             self.block(_statements(node.body))
+            if self.reuse_rule is not None and len(self.loop_bound) <= _SECOND_PASS_DEPTH:
+                # The next iteration: a key consumed late in one iteration and not re-derived
+                # before its next use (``keys = split(keys[1])`` after ``f(keys[1])``) is reused.
+                if isinstance(node, cst.For):
+                    self.rebind(node.target)
+                self.block(_statements(node.body))
             self.loop_bound.pop()
             if node.orelse is not None:
                 self.block(_statements(node.orelse.body))
@@ -350,7 +357,7 @@ class _KeyWalker:
                     self.findings.append((at, self.loop_rule))
                 self.consumed[key] = at
                 return
-        if key in self.consumed and self.reuse_rule is not None:
+        if key in self.consumed and self.reuse_rule is not None and (at, self.reuse_rule) not in self.findings:
             self.findings.append((at, self.reuse_rule))
         self.consumed[key] = at
 
