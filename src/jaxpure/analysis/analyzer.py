@@ -84,7 +84,7 @@ class ModuleAnalyzer:
         self._queue: deque[str] = deque()
         self._key_consumers: dict[str, tuple[set[str], set[str]]] = {}
         self._roots_by_site: dict[str, list] = {}
-        self.lax_loop_bodies = {r.function for r in index.roots if r.transform.name in prngkeys.LAX_LOOPS}
+        self.lax_loop_bodies = {r.function: r.transform.name for r in index.roots if r.transform.name in prngkeys.LAX_LOOPS}
         for root in index.roots:
             if root.site is not None:
                 self._roots_by_site.setdefault(root.site, []).append(root)
@@ -468,8 +468,9 @@ class FunctionWalker:
             self._check_static_params(function)
         opaque = self.module.opaque_calls_consume
         if self.info is None or self._is_lax_loop_body() or _may_reuse_keys(self.info, opaque):
-            loop_names = self.locals if self._is_lax_loop_body() else None
-            for node, rule in prngkeys.find_key_reuse(body, self.resolve, self._key_params_consumed, loop_names, opaque):
+            loop = self.module.lax_loop_bodies.get(self.info.qualname) if self.info else None
+            loop_names = self.locals if loop else None
+            for node, rule in prngkeys.find_key_reuse(body, self.resolve, self._key_params_consumed, loop_names, opaque, loop):
                 self.report(node, rule, {})
         return FunctionResult(self.findings, frozenset(self.values.names), self.returns_traced)
 

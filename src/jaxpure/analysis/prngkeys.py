@@ -43,17 +43,21 @@ def find_key_reuse(
     consumed_by_call: ConsumedByCall,
     loop_body_names: set[str] | None = None,
     opaque_calls_consume: bool = True,
+    loop: str | None = None,
 ) -> list[tuple[cst.CSTNode, object]]:
     """``loop_body_names``: the function is a ``lax`` loop body binding these names; any other key it
     consumes comes from outside and is consumed again on every iteration (JP303).
     ``opaque_calls_consume``: False in test code, where handing one key to two calls is how a
-    test compares them (jit against eager, one model against another)."""
+    test compares them (jit against eager, one model against another).
+    ``loop``: the ``lax`` loop the body belongs to; a consumed key it returns in its carry is
+    consumed again on the next iteration (JP303)."""
     from jaxpure.analysis.rules import RULES
 
     keys = key_values(body, resolve) if opaque_calls_consume else set()
     walker = _KeyWalker(resolve, consumed_by_call, RULES["JP302"], RULES["JP303"], keys)
     if loop_body_names is not None:
         walker.loop_bound.append(loop_body_names | _bound_names(body))
+    walker.carry = _CARRY_RETURNED.get(loop or "")
     walker.block(_statements(body))
     return walker.findings
 
@@ -150,6 +154,7 @@ class _KeyWalker:
         self.ever_consumed: set[str] = set()
         self.ever_passed: set[str] = set()  # handed to a call jaxpure cannot see into
         self.asking = False  # inside a condition
+        self.carry: str | None = None  # in a lax loop body: which part of the return is the carry
         self.rebound: set[str] = set()  # names assigned so far (a parameter no longer holds the argument)
 
     # -- statements ---------------------------------------------------------------
@@ -243,6 +248,8 @@ class _KeyWalker:
         elif isinstance(node, cst.Expr | cst.Return):
             if node.value is not None:
                 self.expression(node.value)
+            if isinstance(node, cst.Return) and node.value is not None and self.carry is not None:
+                self.consumed_in_carry(node)
         elif isinstance(node, cst.Assert):
             self.condition(node.test)
         else:
@@ -279,6 +286,17 @@ class _KeyWalker:
             self.expression(child)
         if isinstance(node, cst.Call):
             self.call(node)
+
+    def consumed_in_carry(self, node: cst.Return) -> None:
+        """``return (key, total), a`` after ``uniform(key)`` in a scan body: the next iteration gets a used key."""
+        value = node.value
+        if self.carry == "first":
+            if not isinstance(value, cst.Tuple) or not value.elements:
+                return
+            value = value.elements[0].value
+        if any(identity in self.consumed for identity in _identities(value)) and self.loop_rule is not None:
+            if (node, self.loop_rule) not in self.findings:
+                self.findings.append((node, self.loop_rule))
 
     def condition(self, node: cst.BaseExpression) -> None:
         """A test (``if is_prng_key(key):``, ``assert ...``): the calls there ask about a key and
@@ -372,6 +390,18 @@ class _KeyWalker:
     def forget(self, name: str) -> None:
         for key in [k for k in self.consumed if k == name or k.startswith((f"{name}[", f"{name}."))]:
             del self.consumed[key]
+
+
+# What a lax loop body returns as its carry: scan returns (carry, y), the others the carry itself.
+_CARRY_RETURNED = {"jax.lax.scan": "first", "jax.lax.fori_loop": "whole", "jax.lax.while_loop": "whole"}
+
+
+def _identities(value: cst.BaseExpression) -> list[str]:
+    """The key spellings in a (nested) tuple or list of values."""
+    if isinstance(value, cst.Tuple | cst.List):
+        return [identity for element in value.elements for identity in _identities(element.value)]
+    identity = _key_identity(value)
+    return [identity] if identity is not None else []
 
 
 def _key_argument(node: cst.Call) -> cst.BaseExpression | None:
