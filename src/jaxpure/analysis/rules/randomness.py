@@ -116,7 +116,8 @@ class PrngKeyReuseInLoop(Rule):
     body (`scan`, `fori_loop`, `while_loop`, `map`) and consumed inside it
     without being split or folded per iteration. Rebinding the key in the loop
     re-derives it, through a name, an attribute or an item alike
-    (`self.key, sub = jax.random.split(self.key)`).
+    (`self.key, sub = jax.random.split(self.key)`). A `lax` loop body that
+    returns a key it consumed in its carry hands the next iteration a used key.
 
     ## Why is this bad?
     Every iteration draws the same numbers.
