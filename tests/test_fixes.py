@@ -937,3 +937,28 @@ def test_notebooks_are_not_rewritten(tmp_path):
     result = fix_file(notebook, [Finding(str(notebook), 1, 1, 1, 9, "JP101", "")], fake_check, write=True)
     assert not result.written and "notebooks" in result.error
     assert notebook.read_text() == '{"cells": []}'
+
+
+def test_a_dict_indexed_through_a_string_constant_is_never_rewritten_to_at():
+    """SPEC §8: --fix must never turn a working dict assignment into ``.at[...]``."""
+    source = textwrap.dedent(
+        """\
+        import jax
+
+
+        @jax.jit
+        def f(x):
+            tree = jax.tree_util.tree_map(lambda v: v, {"w": x})
+            name = "w"
+            tree[name] = x + 1
+            tree[name] += 1
+            return tree
+        """
+    )
+    recheck = real_check(Path("module.py"))
+    assert [f.code for f in recheck(source)] == []
+    assert fix_source(source, recheck(source), recheck).source == source
+    # Where the index is not a string the target is an array, and the fix applies.
+    array_source = source.replace('name = "w"', "name = 0").replace('{"w": x}', "x")
+    assert sorted(f.code for f in recheck(array_source)) == ["JP201", "JP202"]
+    assert "tree = tree.at[name].set(x + 1)" in fix_source(array_source, recheck(array_source), recheck).source

@@ -14,7 +14,7 @@ from jaxpure.api import check_paths, check_source
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 _EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>JP\d{3}(?:\s*,\s*JP\d{3})*)")
-_SKIP_DIRS = {"fixes", "runtime", "integrations", "project", "hostile"}
+_SKIP_DIRS = {"fixes", "runtime", "integrations", "project", "hostile", "testcode"}
 
 
 def expected_findings(text: str) -> set[tuple[int, str]]:
@@ -37,6 +37,16 @@ def test_fixture_findings_match_annotations(fixture: Path) -> None:
     expected = expected_findings(text)
     assert sorted(found - expected) == [], "unexpected findings (false positives)"
     assert sorted(expected - found) == [], "missed findings"
+
+
+@pytest.mark.parametrize(
+    "fixture", sorted((FIXTURES / "testcode").rglob("*.py")), ids=lambda p: p.relative_to(FIXTURES).as_posix()
+)
+def test_test_code_fixtures_match_annotations(fixture: Path) -> None:
+    """Test files and test functions, which run once, checked under their own paths (SPEC §8)."""
+    text = fixture.read_text()
+    found = {(f.line, f.code) for f in check_source(text, str(fixture))}
+    assert found == expected_findings(text)
 
 
 def test_clean_modules_have_no_findings() -> None:

@@ -72,6 +72,7 @@ class ModuleAnalyzer:
         untraced_elsewhere: frozenset[str] = frozenset(),
     ) -> None:
         self.path = path
+        # Keys handed to calls jaxpure cannot see into count as consumed, except in test files.
         # Functions of other project modules (``module:qualname``) known to return no traced value.
         self.untraced_elsewhere = untraced_elsewhere
         self._incoming = frozenset(call.function for call in incoming or ())
@@ -90,9 +91,9 @@ class ModuleAnalyzer:
         # to ask the fixers (``FixCandidate``): findings themselves keep no libcst node.
         self.fix_candidates: dict[tuple[int, int, str], FixCandidate] = {}
         self._queue: deque[str] = deque()
-        self._key_consumers: dict[str, set[str]] = {}
+        self._key_consumers: dict[str, tuple[set[str], set[str]]] = {}
         self._roots_by_site: dict[str, list] = {}
-        self.lax_loop_bodies = {r.function for r in index.roots if r.transform.name in prngkeys.LAX_LOOPS}
+        self.lax_loop_bodies = {r.function: r.transform.name for r in index.roots if r.transform.name in prngkeys.LAX_LOOPS}
         for root in index.roots:
             if root.site is not None:
                 self._roots_by_site.setdefault(root.site, []).append(root)
@@ -159,7 +160,7 @@ class ModuleAnalyzer:
         findings = [f for result in self.results.values() for f in result.findings]
         for function in self.index.functions.values():
             if function.qualname not in self.contexts and (
-                function.transforms_lambda or any(rule.looks_untraced(function) for rule in _UNTRACED_RULES)
+                function.transforms_lambda or any(rule.looks_untraced(function, self.path) for rule in _UNTRACED_RULES)
             ):
                 findings.extend(self._analyze_untraced(function))
         if self.index.module_code_tops:
@@ -228,12 +229,13 @@ class ModuleAnalyzer:
 
     # -- callees -----------------------------------------------------------------------
 
-    def key_consumers(self, info: FunctionInfo) -> set[str]:
-        """The parameters a module function consumes as PRNG keys, directly or through its callees."""
+    def key_consumers(self, info: FunctionInfo) -> tuple[set[str], set[str]]:
+        """The parameters a module function consumes as PRNG keys, directly or through its callees:
+        surely, and by handing them to calls it cannot see into (``prngkeys.consumed_parameters``)."""
         known = self._key_consumers.get(info.qualname)
         if known is not None:
             return known
-        self._key_consumers[info.qualname] = set()  # recursion guard
+        self._key_consumers[info.qualname] = set(), set()  # recursion guard
         node = self._node_of(info)
         walker = FunctionWalker.of_function(self, info, None)
         walker.bind_locals(node.body)
@@ -604,27 +606,70 @@ class FunctionWalker:
 
     # -- keys -----------------------------------------------------------------------------------
 
-    def is_lax_loop_body(self) -> bool:
-        return self.info is not None and self.info.qualname in self.module.lax_loop_bodies
+    def lax_loop(self) -> str | None:
+        """The ``lax`` loop whose body this function is, if it is one."""
+        return self.module.lax_loop_bodies.get(self.info.qualname) if self.info is not None else None
 
-    def key_arguments_consumed(self, node: cst.Call) -> list[cst.BaseExpression]:
-        """Arguments of a call to a module function that consumes its key parameters."""
-        callee, bound = self._callee(node.func)
-        if callee is None or not callee.uses_random:
+    def key_arguments_consumed(self, node: cst.Call, hands_key: bool = True) -> list[tuple[cst.BaseExpression, bool]] | None:
+        """Arguments a call to a function (or class) of this module consumes as keys, each with
+        whether surely; None where the callee is not one jaxpure can see into. ``hands_key``:
+        the call is handed a known key (otherwise only a callee that draws can consume one)."""
+        func, partial_bound = self._transformed_function(node.func)
+        if func is None:
+            return []  # ``jax.make_jaxpr(f)(key)``: abstract evaluation draws nothing
+        callee, bound = self._callee(func)
+        bound += partial_bound
+        if callee is None:
+            cls = self._class_called(node.func)
+            if cls is None:
+                return None
+            callee, bound = self.module.index.method(cls, "__init__"), 1
+            if callee is None:
+                return []  # a generated __init__ (dataclass, Module fields) only stores what it is given
+        if not hands_key and not callee.uses_random:
             return []
-        consumed = self.module.key_consumers(callee)
+        surely, passed = self.module.key_consumers(callee)
         arguments = []
         position = bound
         for argument in node.args:
             if argument.keyword is not None:
-                if argument.keyword.value in consumed:
-                    arguments.append(argument.value)
-            elif not argument.star:
+                param = callee.param(argument.keyword.value)
+            elif argument.star:
+                continue
+            else:
                 param = callee.positional(position)
-                if param is not None and param.name in consumed:
-                    arguments.append(argument.value)
                 position += 1
+            if param is not None and (param.name in surely or param.name in passed):
+                arguments.append((argument.value, param.name in surely))
         return arguments
+
+    def _transformed_function(self, func: cst.BaseExpression) -> tuple[cst.BaseExpression | None, int]:
+        """What ``jax.jit(f)(...)``, or ``step(...)`` after ``step = jax.pmap(partial(f, ...))``, runs:
+        ``f`` (and how many positional arguments a partial binds), whose body tells whether the
+        key is consumed (a transform consumes nothing of its own); None under abstract evaluation."""
+        bound = 0
+        for _ in range(6):
+            if isinstance(func, cst.Name) and func.value in self.locals:
+                source = self.binding_sources.get(func.value)
+                if not isinstance(source, cst.Call):
+                    break
+                func = source
+            elif isinstance(func, cst.Call) and func.args and self.resolve(func.func) in self.module.index.transforms:
+                if self.module.index.transforms[self.resolve(func.func)].abstract:
+                    return None, 0
+                func = func.args[0].value
+            elif isinstance(func, cst.Call) and func.args and self.resolve(func.func) == "functools.partial":
+                bound += sum(1 for a in func.args[1:] if a.keyword is None and not a.star)
+                func = func.args[0].value
+            else:
+                break
+        return func, bound
+
+    def _class_called(self, func: cst.BaseExpression) -> str | None:
+        """A module-level class of this module that a call instantiates."""
+        if isinstance(func, cst.Name) and func.value not in self.locals and func.value in self.module.index.classes:
+            return func.value
+        return None
 
     # -- reporting ------------------------------------------------------------------------------
 

@@ -17,6 +17,8 @@ from jaxpure.analysis.astvisit import FastNodeVisitor
 from jaxpure.analysis.jaxapi import DIFFERENTIATION, STAGING, Transform
 from jaxpure.analysis.names import ImportMap, ast_dotted_name, build_import_map
 
+ANYTIME = 1 << 30  # the "line" of a change made in a function body: after any definition
+_KEY_SOURCE_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in jaxapi.KEY_SOURCES)
 _MUTABLE_CONSTRUCTORS = {"builtins.list": "list", "builtins.dict": "dict", "builtins.set": "set"}
 # Python types a union annotation may combine and stay configuration (``index: int | slice``).
 _STATIC_UNION_MEMBERS = frozenset({"builtins.bool", "builtins.int", "builtins.str", "builtins.slice"})
@@ -47,6 +49,9 @@ class FunctionInfo:
     key_arguments: set[str] = field(default_factory=set)  # what its jax.random calls consume: ``key``, ``keys[0]``
     repeats_key_argument: bool = False  # two of them consume the same key expression
     key_in_loop: bool = False  # one of them is inside a loop or comprehension
+    key_values: set[str] = field(default_factory=set)  # names bound from key/PRNGKey/split/fold_in
+    passed_on: dict[str, int] = field(default_factory=dict)  # name -> calls that may consume it are handed it
+    passed_in_loop: set[str] = field(default_factory=set)  # ... one of them inside a loop
     calls_lax: bool = False  # calls a jax.lax transform (loops take keys into their bodies)
     builds_compiled: bool = False  # calls a compiling transform's result at once, or builds one in a loop (JP502)
     transforms_lambda: bool = False  # hands a lambda to a transform: the lambda is a traced root
@@ -54,9 +59,23 @@ class FunctionInfo:
     method_kind: str | None = None  # "static" | "class" for @staticmethod / @classmethod
 
     @property
+    def passes_keys(self) -> bool:
+        """Hands a key to calls that may consume it (``prngkeys``) often enough for a reuse: twice,
+        once besides a jax.random consumer, or once in a loop."""
+        consumed = {argument.split("[")[0] for argument in self.key_arguments}
+        for name in self.key_values | consumed:
+            uses = self.passed_on.get(name, 0) + (name in consumed)
+            if uses >= 2 or (uses and name in self.passed_in_loop):
+                return True
+        return False
+
+    @property
     def has_receiver(self) -> bool:
         """A method whose first parameter is the instance."""
         return self.class_name is not None and self.method_kind is None
+
+    def param(self, name: str) -> Param | None:
+        return next((param for param in self.params if param.name == name), None)
 
     def positional(self, index: int) -> Param | None:
         return next((param for param in self.params if param.position == index), None)
@@ -107,6 +126,7 @@ class Root:
     traced_params: frozenset[str] | None = None  # None: every parameter that is not static
     site: str | None = None  # the function in which the transform is applied
     under: Transform | None = None  # a staging transform composed around this one: jit(grad(f))
+    hashed_params: frozenset[str] = frozenset()  # static_argnums/argnames: hashed to find the compiled program
 
     @property
     def kind(self) -> str:
@@ -128,8 +148,10 @@ class ModuleIndex:
     classes: dict[str, ClassInfo] = field(default_factory=dict)
     roots: list[Root] = field(default_factory=list)
     module_values: dict[str, str] = field(default_factory=dict)  # module-level name -> kind of value
-    rebound_globals: set[str] = field(default_factory=set)
-    mutated_globals: set[str] = field(default_factory=set)
+    # Module-level names rebound / mutated in place -> the last line where that can happen
+    # (ANYTIME for a function body, which may run whenever it is called).
+    rebound_globals: dict[str, int] = field(default_factory=dict)
+    mutated_globals: dict[str, int] = field(default_factory=dict)
     module_code_tops: set[int] = field(default_factory=set)  # module statements with code worth analyzing
     top_spans: list[tuple[int, int]] = field(default_factory=list)  # (first line, last line) per statement
     transforms: dict[str, Transform] = field(default_factory=dict)
@@ -161,7 +183,7 @@ def build_index(
     imports = build_import_map(tree, module_name, is_package)
     index = ModuleIndex(imports=imports, transforms={**jaxapi.TRANSFORMS, **(extra_transforms or {})})
     builder = _IndexBuilder(index)
-    builder.module_body = set(tree.body)
+    builder.module_body = set(tree.body) | _main_block_body(tree.body)
     for position, statement in enumerate(tree.body):
         first = min([statement.lineno, *(d.lineno for d in getattr(statement, "decorator_list", ()))])
         index.top_spans.append((first, statement.end_lineno or statement.lineno))
@@ -170,6 +192,23 @@ def build_index(
     builder.resolve_pending_roots()
     _propagate_key_use(index)
     return index
+
+
+def _main_block_body(body: list[ast.stmt]) -> set[ast.stmt]:
+    """The statements of ``if __name__ == "__main__":``: module-level code that runs last."""
+    found: set[ast.stmt] = set()
+    for statement in body:
+        test = statement.test if isinstance(statement, ast.If) else None
+        if (
+            isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__"
+            and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
+        ):
+            found.update(statement.body)
+    return found
+
+
+def _note_change(changes: dict[str, int], name: str, line: int) -> None:
+    changes[name] = max(line, changes.get(name, line))
 
 
 def _propagate_key_use(index: ModuleIndex) -> None:
@@ -233,6 +272,7 @@ class _IndexBuilder(FastNodeVisitor):
         self.top_level_assigned: set[str] = set()
         self.called_attributes: set[int] = set()  # id() of ``self.m`` nodes that are called
         self.called_at_once: set[int] = set()  # id() of calls whose result is called: ``jax.jit(f)(x)``
+        self.module_keys: set[str] = set()  # module-level names bound to keys
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         """``partial(self._m, ...)``, ``tree_map(self._m, ...)``: a method used as a value."""
@@ -273,7 +313,7 @@ class _IndexBuilder(FastNodeVisitor):
         qualname = self._qualname(node.name)
         if self.function:
             self.function.local_names.add(node.name)
-        bases = [self.resolve(base) or "" for base in node.bases]
+        bases = [self.resolve(base) or ast_dotted_name(base) or "" for base in node.bases]
         framework = next((jaxapi.MODULE_BASES[b] for b in bases if b in jaxapi.MODULE_BASES), None)
         if framework is None:  # a subclass of a Module class defined earlier in this module
             framework = next(
@@ -339,7 +379,8 @@ class _IndexBuilder(FastNodeVisitor):
         self.scopes.pop()
         self.function_stack.pop()
         # ``global X`` only rebinds X if the function assigns it.
-        self.index.rebound_globals.update(info.global_rebinds & info.local_names)
+        for name in info.global_rebinds & info.local_names:
+            _note_change(self.index.rebound_globals, name, ANYTIME)
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
@@ -461,14 +502,16 @@ class _IndexBuilder(FastNodeVisitor):
         static: set[str] = set(applied.bound_names)
         static.update(p.name for p in function.params if p.position is not None and p.position < bound)
         traced: set[str] | None = None
+        hashed: set[str] = set()
         for keyword in keywords:
+            named: set[str] = set()
             if keyword.arg in jaxapi.STATIC_ARGNUMS_KEYWORDS:
                 for number in _int_literals(keyword.value):
                     param = function.positional(number + bound if number >= 0 else len(function.params) + number)
                     if param:
-                        static.add(param.name)
+                        named.add(param.name)
             elif keyword.arg in jaxapi.STATIC_ARGNAMES_KEYWORDS:
-                static.update(_str_literals(keyword.value))
+                named.update(_str_literals(keyword.value))
             elif keyword.arg == "in_axes" and transform.kind == STAGING and not transform.compiling:
                 for number, axis in enumerate(_sequence_items(keyword.value)):
                     if isinstance(axis, ast.Constant) and axis.value is None:
@@ -477,6 +520,9 @@ class _IndexBuilder(FastNodeVisitor):
                             static.add(param.name)
             elif keyword.arg == "argnums" and transform.kind == DIFFERENTIATION:
                 traced = {p.name for n in _int_literals(keyword.value) if (p := function.positional(n + bound))}
+            static |= named
+            if keyword.arg in jaxapi.HASHED_STATIC_KEYWORDS:
+                hashed |= named
         if transform.kind == DIFFERENTIATION and not transform.all_params_traced and traced is None:
             first = function.positional(bound)
             traced = {first.name} if first else set()
@@ -495,6 +541,7 @@ class _IndexBuilder(FastNodeVisitor):
                 frozenset(traced) if traced is not None else None,
                 site.qualname if site else None,
                 under,
+                frozenset(hashed),
             )
         )
 
@@ -584,7 +631,9 @@ class _IndexBuilder(FastNodeVisitor):
         self._roots_from_call(node, called)
         if called is not None:
             self._note_jax_call(node, called)
-        self._note_callee(node.func)
+        self._note_callee(node.func, node.lineno)
+        if called is None or not called.startswith(jaxapi.NON_CONSUMING_CALLS):
+            self._note_passed_keys(node, self.function)
         self._note_module_level_compile(node.func)
         self.generic_visit(node)
 
@@ -606,7 +655,7 @@ class _IndexBuilder(FastNodeVisitor):
         if function and called.startswith("jax.lax.") and called in self.index.transforms:
             function.calls_lax = True
 
-    def _note_callee(self, func: ast.expr) -> None:
+    def _note_callee(self, func: ast.expr, line: int) -> None:
         """The plain names and ``self.methods`` a function calls; container methods called on a name."""
         function = self.function
         if function is not None:
@@ -616,7 +665,7 @@ class _IndexBuilder(FastNodeVisitor):
                 function.calls.add(f"self.{func.attr}")
                 self.called_attributes.add(id(func))
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.attr in jaxapi.CONTAINER_MUTATORS:
-            self._mutates(func.value.id)
+            self._mutates(func.value.id, line)
 
     def _note_module_level_compile(self, func: ast.expr) -> None:
         """``jax.jit(...)(x)`` at module level: module code JP502 looks at."""
@@ -624,6 +673,35 @@ class _IndexBuilder(FastNodeVisitor):
             applied = self.transform_of(func.func)
             if applied and applied[0].name in jaxapi.REBUILD_COMPILES:
                 self._mark_module_code()
+
+    def _note_passed_keys(self, node: ast.Call, function: FunctionInfo | None) -> None:
+        """Names a call is handed: a key among them may be consumed there (``prngkeys``)."""
+        if not node.args and not node.keywords or (function is None and not self.module_keys):
+            return
+        passed = _argument_names(node)
+        if function is not None:
+            for name in passed:
+                function.passed_on[name] = function.passed_on.get(name, 0) + 1
+            if self.loop_depth:
+                function.passed_in_loop |= passed
+        elif not passed.isdisjoint(self.module_keys):
+            self._mark_module_code()
+
+    def _note_key_values(self, node: ast.Assign) -> None:
+        """``k1, k2 = jax.random.split(key)``: the targets hold keys."""
+        value = node.value
+        if type(value) is not ast.Call:
+            return
+        func = value.func  # a cheap look at the name first: most calls make no key
+        last = func.attr if type(func) is ast.Attribute else func.id if type(func) is ast.Name else ""
+        if last not in _KEY_SOURCE_NAMES or self.resolve(func) not in jaxapi.KEY_SOURCES:
+            return
+        names = {name for target in node.targets for name in _assigned_names(target)}
+        if self.function is not None:
+            self.function.key_values |= names
+        else:
+            self.module_keys |= names
+            self._mark_module_code()
 
     def _may_compile_afresh(self, node: ast.Call, transform: Transform) -> bool:
         """What JP502 looks for, or more: a transform of a function that may be new each time
@@ -640,9 +718,11 @@ class _IndexBuilder(FastNodeVisitor):
             return not module_level or argument.id in self._shadowed()
         return not isinstance(argument, ast.Attribute)
 
-    def _mutates(self, name: str) -> None:
-        if self.function is None or name not in self.function.local_names:
-            self.index.mutated_globals.add(name)
+    def _mutates(self, name: str, line: int) -> None:
+        if self.function is None:
+            _note_change(self.index.mutated_globals, name, line)
+        elif name not in self.function.local_names:
+            _note_change(self.index.mutated_globals, name, ANYTIME)
 
     def _bind(self, target: ast.expr) -> None:
         if isinstance(target, ast.Name):
@@ -658,9 +738,10 @@ class _IndexBuilder(FastNodeVisitor):
             while isinstance(base, ast.Subscript | ast.Attribute):
                 base = base.value
             if isinstance(base, ast.Name) and base.id != "self":
-                self._mutates(base.id)
+                self._mutates(base.id, target.lineno)
 
     def visit_Assign(self, node: ast.Assign) -> None:
+        self._note_key_values(node)
         for target in node.targets:
             self._bind(target)
             if not self.scopes and isinstance(target, ast.Name):
@@ -678,10 +759,11 @@ class _IndexBuilder(FastNodeVisitor):
             self.visit(node.value)
 
     def _module_assignment(self, name: str, node: ast.Assign | ast.AnnAssign) -> None:
-        """A second plain top-level assignment rebinds (``if``/``try`` alternatives do not count)."""
+        """A second plain top-level assignment rebinds, and so does any in a module-level loop
+        (``if``/``try`` alternatives do not count)."""
         top_level = node in self.module_body
-        if top_level and name in self.top_level_assigned:
-            self.index.rebound_globals.add(name)
+        if (top_level and name in self.top_level_assigned) or self.loop_depth:
+            _note_change(self.index.rebound_globals, name, node.lineno)
         if top_level:
             self.top_level_assigned.add(name)
         self.index.module_values[name] = value_kind(node.value, self.imports) or "other"
@@ -689,7 +771,7 @@ class _IndexBuilder(FastNodeVisitor):
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         self._bind(node.target)
         if not self.scopes and isinstance(node.target, ast.Name):
-            self.index.rebound_globals.add(node.target.id)
+            _note_change(self.index.rebound_globals, node.target.id, node.lineno)
         self.visit(node.value)
 
     def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
@@ -708,6 +790,10 @@ class _IndexBuilder(FastNodeVisitor):
     def visit_For(self, node: ast.For | ast.AsyncFor | ast.While) -> None:
         if not isinstance(node, ast.While):
             self._bind(node.target)
+            if not self.scopes:  # a module-level loop rebinds its target on every iteration
+                for name in _assigned_names(node.target):
+                    _note_change(self.index.rebound_globals, name, node.lineno)
+                    self.index.module_values.setdefault(name, "other")
             self.visit(node.iter)
         else:
             self.visit(node.test)
@@ -748,6 +834,39 @@ class _IndexBuilder(FastNodeVisitor):
         self.loop_depth -= 1
 
     visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _visit_comprehension_expr
+
+
+def _assigned_names(target: ast.expr) -> list[str]:
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, ast.Tuple | ast.List):
+        return [name for element in target.elts for name in _assigned_names(element)]
+    return _assigned_names(target.value) if isinstance(target, ast.Starred) else []
+
+
+def _argument_names(call: ast.Call) -> set[str]:
+    """The names a call is handed (``key`` for ``key`` and ``key[0]``, ``self.key``), looking
+    into literal tuples, lists and dicts (``rngs={"dropout": key}``)."""
+    values: list[ast.expr] = []
+    for value in [*call.args, *(keyword.value for keyword in call.keywords)]:
+        if isinstance(value, ast.Starred):
+            value = value.value
+        if isinstance(value, ast.Tuple | ast.List):
+            values.extend(value.elts)
+        elif isinstance(value, ast.Dict):
+            values.extend(value.values)
+        else:
+            values.append(value)
+    names = set()
+    for value in values:
+        base = value.value if type(value) is ast.Subscript else value
+        if type(base) is ast.Name:
+            names.add(base.id)
+        elif type(base) is ast.Attribute:
+            name = ast_dotted_name(base)
+            if name:
+                names.add(name)
+    return names
 
 
 def _int_literals(node: ast.expr) -> list[int]:

@@ -3,11 +3,16 @@
 A flow-sensitive walk over one function's statements, in order, that tracks
 for every key expression (``key``, ``keys[0]``, ``self.key``) whether it has
 already been consumed. Consumers are every ``jax.random`` sampler and
-``split`` (and module functions that consume a key parameter); ``fold_in``
-derives a new key without consuming its argument, as JAX's own key-reuse
-checker does. Exclusive branches start from the same state and merge; a
-key consumed inside a loop body that the body never rebinds is consumed
-again on the next iteration.
+``split``, module functions that consume a key parameter, and any call
+jaxpure cannot see into that is handed a key (``env.reset(key)``,
+``Block(key=key)``, a jitted callee), as JAX's own checker counts a key
+passed to a jitted function; ``fold_in`` derives a new key without
+consuming its argument, and so does a function whose body only passes the
+key on or folds it in. A value is a key where the function makes one
+(``key``, ``PRNGKey``, ``split``, ``fold_in``) or hands it to a ``jax.random``
+consumer. Exclusive branches start from the same state and merge; a key
+consumed inside a loop body that the body never rebinds is consumed again
+on the next iteration.
 """
 
 from __future__ import annotations
@@ -18,12 +23,18 @@ import libcst as cst
 
 from jaxpure.analysis import jaxapi
 from jaxpure.analysis.cstnodes import code_children as cst_children
-from jaxpure.analysis.dataflow import dotted_name
+from jaxpure.analysis.dataflow import dotted_name, iter_own_nodes
 
 Resolver = Callable[[cst.BaseExpression], "str | None"]
-ConsumedByCall = Callable[[cst.Call], list[cst.BaseExpression]]
+# The arguments a call to a function of the module consumes, each with True where the callee
+# surely consumes it (a jax.random consumer) and False where it hands it to a call it cannot
+# see into (consumed only if the caller's value is a key); None for a callee it cannot see into.
+# ``hands_key``: whether the call is handed a known key (else only sure consumption matters).
+ConsumedByCall = Callable[[cst.Call, bool], "list[tuple[cst.BaseExpression, bool]] | None"]
 
+_SECOND_PASS_DEPTH = 2  # loops nested deeper are walked once (each level doubles the walk)
 LAX_LOOPS = frozenset({"jax.lax.scan", "jax.lax.fori_loop", "jax.lax.while_loop", "jax.lax.map"})
+_AHEAD_OF_TIME = frozenset({"lower", "trace", "eval_shape"})  # ``jax.jit(f).lower(key, x)`` never runs f
 
 
 REUSE = "reuse"  # a key consumed a second time (JP302)
@@ -31,24 +42,94 @@ IN_LOOP = "in-loop"  # a key from outside a loop consumed on every iteration (JP
 
 
 def find_key_reuse(
-    body: cst.CSTNode, resolve: Resolver, consumed_by_call: ConsumedByCall, loop_body_names: set[str] | None = None
+    body: cst.CSTNode,
+    resolve: Resolver,
+    consumed_by_call: ConsumedByCall,
+    loop_body_names: set[str] | None = None,
+    opaque_calls_consume: bool = True,
+    loop: str | None = None,
 ) -> list[tuple[cst.CSTNode, str]]:
     """Each key reuse in ``body``: the consuming node and its kind (``REUSE`` or ``IN_LOOP``).
 
     ``loop_body_names``: the function is a ``lax`` loop body binding these names; any other key it
-    consumes comes from outside and is consumed again on every iteration."""
-    walker = _KeyWalker(resolve, consumed_by_call, report=True)
+    consumes comes from outside and is consumed again on every iteration.
+    ``opaque_calls_consume``: False in test code, where handing one key to two calls is how a
+    test compares them (jit against eager, one model against another).
+    ``loop``: the ``lax`` loop the body belongs to; a consumed key it returns in its carry is
+    consumed again on the next iteration."""
+    keys = key_values(body, resolve) if opaque_calls_consume else set()
+    walker = _KeyWalker(resolve, consumed_by_call, keys, report=True)
     if loop_body_names is not None:
         walker.loop_bound.append(loop_body_names | _bound_names(body))
+    walker.carry = _CARRY_RETURNED.get(loop or "")
     walker.block(_statements(body))
     return walker.findings
 
 
-def consumed_parameters(body: cst.CSTNode, params: Iterable[str], resolve: Resolver, consumed_by_call: ConsumedByCall) -> set[str]:
-    """Which of a function's parameters it consumes as keys (for callers' analysis)."""
-    walker = _KeyWalker(resolve, consumed_by_call, report=False)
+def consumed_parameters(
+    body: cst.CSTNode, params: Iterable[str], resolve: Resolver, consumed_by_call: ConsumedByCall
+) -> tuple[set[str], set[str]]:
+    """Which of a function's parameters it consumes as keys (for callers' analysis): surely (a
+    jax.random consumer), and by handing them to calls it cannot see into (which consume them
+    where the caller passes a key)."""
+    names = list(params)
+    walker = _KeyWalker(resolve, consumed_by_call, key_values(body, resolve) | set(names), report=False)
     walker.block(_statements(body))
-    return {name for name in params if name in walker.ever_consumed}
+    surely = {name for name in names if name in walker.ever_consumed}
+    return surely, {name for name in names if name in walker.ever_passed} - surely
+
+
+def key_values(body: cst.CSTNode, resolve: Resolver) -> set[str]:
+    """The key expressions of a body: what it binds from ``key``/``PRNGKey``/``split``/``fold_in``
+    (``k1, k2 = split(key)``, ``for k in split(key, n)``) and what it hands to a jax.random consumer."""
+    keys: set[str] = set()
+    for node in iter_own_nodes(body):
+        if type(node) is cst.Assign and _makes_key(node.value, resolve, keys):
+            for target in node.targets:
+                keys |= _target_names(target.target)
+        elif type(node) in (cst.For, cst.CompFor) and _makes_key(node.iter, resolve, keys):
+            keys |= _target_names(node.target)
+        elif type(node) is cst.Call:
+            called = resolve(node.func)
+            if called is not None and jaxapi.is_key_consumer(called):
+                argument = _key_argument(node)
+                identity = _key_identity(argument) if argument is not None else None
+                if identity is not None:
+                    keys.add(identity)
+    return keys
+
+
+def _makes_key(value: cst.BaseExpression, resolve: Resolver, keys: set[str]) -> bool:
+    """A key made here, or (iterated) a key array already known."""
+    if isinstance(value, cst.Call):
+        return resolve(value.func) in jaxapi.KEY_SOURCES
+    return isinstance(value, cst.Name) and value.value in keys
+
+
+def _is_key(identity: str, keys: set[str]) -> bool:
+    """``keys[0]`` is a key where ``keys`` is (the result of a split)."""
+    return identity in keys or identity.split("[")[0] in keys
+
+
+def _opaque_arguments(node: cst.Call, called: str | None) -> list[cst.BaseExpression]:
+    """What a call jaxpure cannot see into is handed: its arguments, and the items of a literal
+    tuple, list or dict among them (``rngs={"dropout": key}``)."""
+    if called is not None and called.startswith(jaxapi.NON_CONSUMING_CALLS):
+        return []
+    if isinstance(node.func, cst.Attribute) and node.func.attr.value in jaxapi.CONTAINER_MUTATORS:
+        return []  # ``keys.append(key)`` stores the key, it draws nothing
+    if isinstance(node.func, cst.Attribute) and node.func.attr.value in _AHEAD_OF_TIME and isinstance(node.func.value, cst.Call):
+        return []
+    found: list[cst.BaseExpression] = []
+    for argument in node.args:
+        value = argument.value
+        if isinstance(value, cst.Tuple | cst.List):
+            found.extend(e.value for e in value.elements)
+        elif isinstance(value, cst.Dict):
+            found.extend(e.value for e in value.elements if isinstance(e, cst.DictElement))
+        else:
+            found.append(value)
+    return found
 
 
 def _statements(body: cst.CSTNode) -> list[cst.CSTNode]:
@@ -62,15 +143,20 @@ def _statements(body: cst.CSTNode) -> list[cst.CSTNode]:
 
 
 class _KeyWalker:
-    def __init__(self, resolve: Resolver, consumed_by_call: ConsumedByCall, *, report: bool) -> None:
+    def __init__(self, resolve: Resolver, consumed_by_call: ConsumedByCall, keys: set[str], *, report: bool) -> None:
         self.resolve = resolve
         self.consumed_by_call = consumed_by_call
+        self.keys = keys  # the expressions known to hold keys (``key_values``)
         self.report = report  # False: only which keys are consumed (``consumed_parameters``)
         self.consumed: dict[str, cst.CSTNode] = {}  # key expression -> where it was consumed
         self.loop_bound: list[set[str]] = []  # names each enclosing loop body rebinds
         self.findings: list[tuple[cst.CSTNode, str]] = []
         self.reported_loops: set[tuple[int, str]] = set()
         self.ever_consumed: set[str] = set()
+        self.ever_passed: set[str] = set()  # handed to a call jaxpure cannot see into
+        self.asking = False  # inside a condition
+        self.carry: str | None = None  # in a lax loop body: which part of the return is the carry
+        self.rebound: set[str] = set()  # names assigned so far (a parameter no longer holds the argument)
 
     # -- statements ---------------------------------------------------------------
 
@@ -88,7 +174,7 @@ class _KeyWalker:
                 if isinstance(small, cst.Return | cst.Raise | cst.Break | cst.Continue):
                     return True
         elif isinstance(node, cst.If):
-            self.expression(node.test)
+            self.condition(node.test)
             before = dict(self.consumed)
             body_leaves = self.block(_statements(node.body))
             after_body = self.consumed
@@ -106,14 +192,22 @@ class _KeyWalker:
         elif isinstance(node, cst.Else):
             return self.block(_statements(node.body))
         elif isinstance(node, cst.For | cst.While):
-            header = node.iter if isinstance(node, cst.For) else node.test
-            self.expression(header)
+            if isinstance(node, cst.For):
+                self.expression(node.iter)
+            else:
+                self.condition(node.test)
             bound = _bound_names(node.body)
             if isinstance(node, cst.For):
                 bound |= _target_names(node.target)
                 self.rebind(node.target)
             self.loop_bound.append(bound)
             self.block(_statements(node.body))
+            if self.report and len(self.loop_bound) <= _SECOND_PASS_DEPTH:
+                # The next iteration: a key consumed late in one iteration and not re-derived
+                # before its next use (``keys = split(keys[1])`` after ``f(keys[1])``) is reused.
+                if isinstance(node, cst.For):
+                    self.rebind(node.target)
+                self.block(_statements(node.body))
             self.loop_bound.pop()
             if node.orelse is not None:
                 self.block(_statements(node.orelse.body))
@@ -155,6 +249,10 @@ class _KeyWalker:
         elif isinstance(node, cst.Expr | cst.Return):
             if node.value is not None:
                 self.expression(node.value)
+            if isinstance(node, cst.Return) and node.value is not None and self.carry is not None:
+                self.consumed_in_carry(node)
+        elif isinstance(node, cst.Assert):
+            self.condition(node.test)
         else:
             for child in cst_children(node):
                 if isinstance(child, cst.BaseExpression):
@@ -170,7 +268,7 @@ class _KeyWalker:
         if isinstance(node, cst.Lambda | cst.FunctionDef):
             return
         if isinstance(node, cst.IfExp):
-            self.expression(node.test)
+            self.condition(node.test)
             before = dict(self.consumed)
             self.expression(node.body)
             after_body = self.consumed
@@ -189,6 +287,24 @@ class _KeyWalker:
             self.expression(child)
         if isinstance(node, cst.Call):
             self.call(node)
+
+    def consumed_in_carry(self, node: cst.Return) -> None:
+        """``return (key, total), a`` after ``uniform(key)`` in a scan body: the next iteration gets a used key."""
+        value = node.value
+        if self.carry == "first":
+            if not isinstance(value, cst.Tuple) or not value.elements:
+                return
+            value = value.elements[0].value
+        if any(identity in self.consumed for identity in _identities(value)) and self.report:
+            if (node, IN_LOOP) not in self.findings:
+                self.findings.append((node, IN_LOOP))
+
+    def condition(self, node: cst.BaseExpression) -> None:
+        """A test (``if is_prng_key(key):``, ``assert ...``): the calls there ask about a key and
+        draw nothing, so only jax.random consumers count."""
+        saved, self.asking = self.asking, True
+        self.expression(node)
+        self.asking = saved
 
     def comprehension(self, node: cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp) -> None:
         bound: set[str] = set()
@@ -223,8 +339,15 @@ class _KeyWalker:
                 if isinstance(argument.value, cst.Lambda):
                     self.lax_loop_lambda(argument.value)
         else:
-            for key in self.consumed_by_call(node):
-                self.consume(key, node)
+            opaque = [] if self.asking else _opaque_arguments(node, called)
+            hands_key = any((identity := _key_identity(a)) is not None and _is_key(identity, self.keys) for a in opaque)
+            passed = self.consumed_by_call(node, hands_key)
+            if passed is None:
+                passed = [(argument, False) for argument in opaque]
+            for argument, surely in passed:
+                identity = _key_identity(argument)
+                if identity is not None and (surely or _is_key(identity, self.keys)):
+                    self.consume(argument, node, surely)
 
     def lax_loop_lambda(self, node: cst.Lambda) -> None:
         params = {p.name.value for p in node.params.params}
@@ -237,27 +360,30 @@ class _KeyWalker:
 
     # -- key state ------------------------------------------------------------------
 
-    def consume(self, key_node: cst.BaseExpression, at: cst.Call) -> None:
+    def consume(self, key_node: cst.BaseExpression, at: cst.Call, surely: bool = True) -> None:
         key = _key_identity(key_node)
         if key is None:
             return
-        self.ever_consumed.add(key.split("[")[0].split(".")[0])
         head = key.split("[")[0].split(".")[0]
+        if head not in self.rebound:  # still the value the function was given
+            (self.ever_consumed if surely else self.ever_passed).add(head)
+        prefixes = _prefixes(key)
         for depth, bound in enumerate(self.loop_bound):
-            if head not in bound and self.report:
+            if bound.isdisjoint(prefixes) and self.report:
                 marker = (depth, key)
                 if marker not in self.reported_loops:
                     self.reported_loops.add(marker)
                     self.findings.append((at, IN_LOOP))
                 self.consumed[key] = at
                 return
-        if key in self.consumed and self.report:
+        if key in self.consumed and self.report and (at, REUSE) not in self.findings:
             self.findings.append((at, REUSE))
         self.consumed[key] = at
 
     def rebind(self, target: cst.BaseExpression) -> None:
         for name in _target_names(target):
             self.forget(name)
+            self.rebound.add(name)
         key = _key_identity(target)
         if key is not None:
             self.consumed.pop(key, None)
@@ -265,6 +391,18 @@ class _KeyWalker:
     def forget(self, name: str) -> None:
         for key in [k for k in self.consumed if k == name or k.startswith((f"{name}[", f"{name}."))]:
             del self.consumed[key]
+
+
+# What a lax loop body returns as its carry: scan returns (carry, y), the others the carry itself.
+_CARRY_RETURNED = {"jax.lax.scan": "first", "jax.lax.fori_loop": "whole", "jax.lax.while_loop": "whole"}
+
+
+def _identities(value: cst.BaseExpression) -> list[str]:
+    """The key spellings in a (nested) tuple or list of values."""
+    if isinstance(value, cst.Tuple | cst.List):
+        return [identity for element in value.elements for identity in _identities(element.value)]
+    identity = _key_identity(value)
+    return [identity] if identity is not None else []
 
 
 def _key_argument(node: cst.Call) -> cst.BaseExpression | None:
@@ -293,10 +431,21 @@ def _target_names(target: cst.CSTNode) -> set[str]:
         return {name for element in target.elements for name in _target_names(element.value)}
     if isinstance(target, cst.StarredElement):
         return _target_names(target.value)
-    if isinstance(target, cst.Attribute):
-        dotted = dotted_name(target)
-        return {dotted} if dotted else set()
+    if isinstance(target, cst.Attribute | cst.Subscript):  # ``self.key, sub = split(self.key)``
+        identity = _key_identity(target)
+        return {identity} if identity else set()
     return set()
+
+
+def _prefixes(key: str) -> set[str]:
+    """``self.rng.key`` → itself, ``self.rng`` and ``self``; ``keys[0]`` → itself and ``keys``:
+    rebinding any of them in a loop re-derives the key."""
+    found = {key}
+    stem = key.split("[")[0]
+    found.add(stem)
+    parts = stem.split(".")
+    found.update(".".join(parts[:i]) for i in range(1, len(parts)))
+    return found
 
 
 # libcst's node classes are final, so a type in these sets is the same test as the isinstance

@@ -47,9 +47,10 @@ class Rule:
         """Look at a whole function once its nodes are walked: for rules that follow its statements
         in order (key reuse) or look at its signature (``definition``; None for module-level code)."""
 
-    def looks_untraced(self, function: FunctionInfo) -> bool:
-        """Whether this rule, applying everywhere, may find something in ``function`` when nothing
-        traces it: the analyzer parses an untraced function only if some rule says so."""
+    def looks_untraced(self, function: FunctionInfo, path: str) -> bool:
+        """Whether this rule, applying everywhere, may find something in ``function`` (of the file
+        ``path``) when nothing traces it: the analyzer parses an untraced function only if some
+        rule says so."""
         return bool(self.nodes) or type(self).check_function is not Rule.check_function
 
     @classmethod
@@ -94,15 +95,25 @@ class WalkerView(Protocol):
 
     def resolve(self, node: cst.BaseExpression) -> str | None: ...
 
-    def is_lax_loop_body(self) -> bool: ...
+    @property
+    def segment(self) -> _SegmentView: ...
 
-    def key_arguments_consumed(self, node: cst.Call) -> list[cst.BaseExpression]: ...
+    def lax_loop(self) -> str | None: ...
+
+    def key_arguments_consumed(
+        self, node: cst.Call, hands_key: bool = True
+    ) -> list[tuple[cst.BaseExpression, bool]] | None: ...
 
     def report(self, node: cst.CSTNode, rule: type[Rule] | Rule, details: dict[str, str]) -> None: ...
 
 
 class _ModuleView(Protocol):
     index: ModuleIndex
+    path: str
+
+
+class _SegmentView(Protocol):
+    def span(self, node: cst.CSTNode) -> tuple[int, int, int, int]: ...
 
 
 class RuleContext:
@@ -216,13 +227,30 @@ class RuleContext:
         return self._walker.locals
 
     @property
-    def in_lax_loop_body(self) -> bool:
-        """The function is the body of a ``lax`` loop (scan, fori_loop, while_loop, map)."""
-        return self._walker.is_lax_loop_body()
+    def lax_loop(self) -> str | None:
+        """The ``lax`` loop (``jax.lax.scan``, ...) whose body the function is, if it is one."""
+        return self._walker.lax_loop()
 
-    def key_arguments_consumed(self, node: cst.Call) -> list[cst.BaseExpression]:
-        """The arguments of a call to a module function that consumes its key parameters."""
-        return self._walker.key_arguments_consumed(node)
+    @property
+    def transform(self) -> str | None:
+        """The transform the function is traced under (the root's)."""
+        return self._walker.context.transform if self._walker.context else None
+
+    @property
+    def path(self) -> str:
+        """The file being analyzed, as given."""
+        return self._walker.module.path
+
+    def line(self, node: cst.CSTNode) -> int:
+        """The line in the file where ``node`` starts."""
+        return self._walker.segment.span(node)[0]
+
+    def key_arguments_consumed(
+        self, node: cst.Call, hands_key: bool = True
+    ) -> list[tuple[cst.BaseExpression, bool]] | None:
+        """The arguments a call to a function (or class) of this module consumes as keys, each with
+        whether surely; None where jaxpure cannot see into the callee."""
+        return self._walker.key_arguments_consumed(node, hands_key)
 
     def memo(self, name: str, compute: Callable[[], T]) -> T:
         """``compute()`` once per function: for work several rules share (one key-reuse walk)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from jaxpure.analysis import jaxapi
+from jaxpure.analysis.dataflow import iter_own_nodes
 from jaxpure.analysis.jaxapi import DIFFERENTIATION
 from jaxpure.analysis.rules.base import TRACED, Rule, RuleContext
 
@@ -62,29 +63,79 @@ def _nnx_receiver(node: cst.BaseExpression, ctx: RuleContext) -> bool:
     return module_class is not None and module_class.framework == "nnx" and ctx.is_self(node)
 
 
-def _is_array_update(target: cst.Subscript, ctx: RuleContext) -> bool:
-    """An item update on a traced array: not a container parameter (JP203), a Python list or dict, or nnx state."""
+def _is_array_update(target: cst.Subscript, statement: cst.CSTNode, ctx: RuleContext) -> bool:
+    """An item update on what is evidently a traced array (SPEC §8): a traced value indexed
+    with no string, and not a container parameter (JP203), a Python list or dict, or nnx state.
+    Only such a target may be reported, so only such a target is ever rewritten to ``.at[]``."""
     if not ctx.traced(target.value) or _container_param(target, ctx) or _sanctioned_state_update(target, ctx):
         return False
-    if _whole_value_index(target) or _string_index(target):
+    if _whole_value_index(target) or _string_index(target, statement, ctx):
         return False
     return not (isinstance(target.value, cst.Name) and ctx.python_container(target.value.value))
 
 
-def _string_index(target: cst.Subscript) -> bool:
-    """``site["log_prob"] = v``: no array takes a string index, so the target is a dict."""
-    return any(
-        isinstance(e.slice, cst.Index) and isinstance(e.slice.value, cst.SimpleString | cst.ConcatenatedString | cst.FormattedString)
-        for e in target.slice
-    )
+_STRINGS = (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
+
+
+def _string_index(target: cst.Subscript, statement: cst.CSTNode, ctx: RuleContext) -> bool:
+    """``site["log_prob"] = v``, ``tree[name] = v`` with ``name = "w"``: no array takes a string
+    index, so the target is a dict, whatever call it came from."""
+    for element in target.slice:
+        index = element.slice.value if isinstance(element.slice, cst.Index) else None
+        if isinstance(index, _STRINGS):
+            return True
+        if isinstance(index, cst.Name) and _string_constant(index.value, statement, ctx):
+            return True
+    return False
+
+
+def _string_constant(name: str, node: cst.CSTNode, ctx: RuleContext) -> bool:
+    """A local bound only to string literals (``name = "w"``, ``for name in ("w", "b"):``), or
+    a module-level string constant the function does not shadow."""
+    if ctx.is_param(name):
+        return False
+    if not ctx.is_local(name):
+        return ctx.index.module_values.get(name) == "str"
+    values = [value for bound, value in _local_bindings(node, ctx) if bound == name]
+    return bool(values) and all(isinstance(value, _STRINGS) for value in values)
+
+
+def _local_bindings(node: cst.CSTNode, ctx: RuleContext) -> list[tuple[str, cst.BaseExpression | None]]:
+    """``(name, value)`` for plain assignments and ``for`` loops over literal tuples or lists
+    in the function around ``node``; the value is None where it is not one expression."""
+    found: list[tuple[str, cst.BaseExpression | None]] = []
+    for child in iter_own_nodes(_function_body(node, ctx)):
+        if isinstance(child, cst.Assign):
+            for target in child.targets:
+                if isinstance(target.target, cst.Name):
+                    found.append((target.target.value, child.value))
+        elif isinstance(child, cst.For) and isinstance(child.target, cst.Name):
+            items = child.iter.elements if isinstance(child.iter, cst.Tuple | cst.List) else None
+            if items is None:
+                found.append((child.target.value, None))
+            else:
+                found.extend((child.target.value, item.value) for item in items)
+        elif isinstance(child, cst.AnnAssign | cst.AugAssign | cst.NamedExpr) and isinstance(child.target, cst.Name):
+            found.append((child.target.value, None))
+    return found
+
+
+def _function_body(node: cst.CSTNode, ctx: RuleContext) -> cst.CSTNode:
+    """The body the walk started from: the enclosing function's (or the module code's)."""
+    body, parent = node, ctx.parent(node)
+    while parent is not None and not isinstance(parent, cst.FunctionDef):
+        body, parent = parent, ctx.parent(parent)
+    return body
 
 
 class ItemAssignmentOnTracedArray(Rule):
     """`x[i] = v` on a traced array.
 
     ## What it does
-    Flags item assignment on a value that is traced: a JAX array inside `jit`,
-    `vmap`, `grad` and the other transforms.
+    Flags item assignment on a value that is evidently a traced array: a JAX
+    array inside `jit`, `vmap`, `grad` and the other transforms, indexed with
+    anything but a string. A string index (a literal, or a local or module
+    constant holding one) means a dict, whatever call returned it.
 
     ## Why is this bad?
     JAX arrays are immutable. Under a transform the assignment raises
@@ -125,7 +176,7 @@ class ItemAssignmentOnTracedArray(Rule):
 
     def check(self, node: cst.Assign, ctx: RuleContext) -> None:
         for target in _subscript_targets(node):
-            if _is_array_update(target, ctx):
+            if _is_array_update(target, node, ctx):
                 ctx.report(node, self)
                 return
 
@@ -173,7 +224,7 @@ class AugmentedItemAssignmentOnTracedArray(Rule):
 
     def check(self, node: cst.AugAssign, ctx: RuleContext) -> None:
         target = node.target
-        if isinstance(target, cst.Subscript) and _is_array_update(target, ctx):
+        if isinstance(target, cst.Subscript) and _is_array_update(target, node, ctx):
             ctx.report(node, self, method=_AT_METHODS.get(type(node.operator), "set"))
 
 
@@ -182,7 +233,9 @@ class ArgumentContainerMutation(Rule):
 
     ## What it does
     Flags `params["w"] = ...`, `state.append(...)`, `del d[k]` and `d.update(...)`
-    on a parameter of a traced function.
+    on a parameter of a traced function, unless the function returns that
+    container (the caller that rebinds the result sees the same thing eagerly
+    and under the transform).
 
     ## Why is this bad?
     Under a transform the function receives a copy of the pytree: the caller's
@@ -195,9 +248,9 @@ class ArgumentContainerMutation(Rule):
     import jax
 
     @jax.jit
-    def update(params, grads):
-        params["w"] = params["w"] - 0.1 * grads["w"]
-        return params
+    def step(state, x):
+        state["count"] = state["count"] + 1
+        return x * 2
     ```
 
     ## Use instead
@@ -205,8 +258,8 @@ class ArgumentContainerMutation(Rule):
     import jax
 
     @jax.jit
-    def update(params, grads):
-        return {**params, "w": params["w"] - 0.1 * grads["w"]}
+    def step(state, x):
+        return x * 2, {**state, "count": state["count"] + 1}
     ```
     """
 
@@ -243,7 +296,20 @@ class ArgumentContainerMutation(Rule):
             stored = isinstance(node, cst.Assign | cst.AugAssign) and ctx.traced(node.value)
         if ctx.kind == DIFFERENTIATION and not (ctx.is_differentiated(name) or stored):
             return  # a plain argument passed by reference: mutating it with plain values works under grad
+        if name in _returned_names(node, ctx):
+            return  # the caller that rebinds the result sees the same thing eagerly and staged
         ctx.report(node, self, name=name)
+
+
+def _returned_names(node: cst.CSTNode, ctx: RuleContext) -> set[str]:
+    """Names the enclosing function returns, alone or as items of a returned tuple or list."""
+    names: set[str] = set()
+    for child in iter_own_nodes(_function_body(node, ctx)):
+        if isinstance(child, cst.Return) and child.value is not None:
+            value = child.value
+            items = [e.value for e in value.elements] if isinstance(value, cst.Tuple | cst.List) else [value]
+            names.update(item.value for item in items if isinstance(item, cst.Name))
+    return names
 
 
 class InplaceNumpyApiOnTracedValue(Rule):

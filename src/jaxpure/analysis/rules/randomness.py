@@ -9,6 +9,7 @@ import libcst as cst
 from jaxpure.analysis import prngkeys
 from jaxpure.analysis.index import FunctionInfo
 from jaxpure.analysis.rules.base import EVERYWHERE, Rule, RuleContext
+from jaxpure.analysis.testcode import is_test_file
 
 _KEY_CONSTRUCTORS = frozenset({"jax.random.key", "jax.random.PRNGKey"})
 
@@ -64,20 +65,20 @@ class StatefulRngInTracedFunction(Rule):
                 ctx.report(node, self, what=f"{func.value.value}.{func.attr.value}()")
 
 
-def may_reuse_keys(function: FunctionInfo) -> bool:
+def may_reuse_keys(function: FunctionInfo, opaque_calls_consume: bool) -> bool:
     """Whether key-reuse analysis (JP302/JP303) could find anything in ``function``.
 
     It cannot when the ``ast`` index saw its key consumers consume
-    different keys (``k1``, ``k2``, ``keys[0]``), outside any loop, and no
+    different keys (``k1``, ``k2``, ``keys[0]``), outside any loop, no
     call that consumes keys elsewhere (module functions that use keys,
-    ``lax`` loops): two consumptions of one key need one key twice. That
-    spares the key walk of most functions that draw random numbers, and
-    parsing most untraced ones (each everywhere rule says what it needs to see
-    in untraced code: ``Rule.looks_untraced``). A ``lax`` loop body is always
-    walked: a key from outside consumed once there is consumed on every
-    iteration.
+    ``lax`` loops), and no key handed to any other call (which may consume
+    it): two consumptions of one key need one key twice. That spares the key
+    walk of most functions that draw random numbers, and parsing most
+    untraced ones (each everywhere rule says what it needs to see in untraced
+    code: ``Rule.looks_untraced``). A ``lax`` loop body is always walked: a
+    key from outside consumed once there is consumed on every iteration.
     """
-    return function.uses_random and (
+    return (opaque_calls_consume and function.passes_keys) or function.uses_random and (
         function.calls_key_user
         or function.repeats_key_argument
         or function.key_in_loop
@@ -85,14 +86,22 @@ def may_reuse_keys(function: FunctionInfo) -> bool:
     )
 
 
+def opaque_calls_consume(path: str) -> bool:
+    """Whether a key handed to a call jaxpure cannot see into counts as consumed there: not in
+    test code, where handing one key to two calls is how a test compares them."""
+    return not is_test_file(path)
+
+
 def _key_reuse(body: cst.CSTNode, ctx: RuleContext) -> list[tuple[cst.CSTNode, str]]:
     """The function's key reuses (``jaxpure.analysis.prngkeys``): one walk, shared by JP302 and JP303."""
 
     def walk() -> list[tuple[cst.CSTNode, str]]:
-        if ctx.function is not None and not ctx.in_lax_loop_body and not may_reuse_keys(ctx.function):
+        opaque = opaque_calls_consume(ctx.path)
+        loop = ctx.lax_loop
+        if ctx.function is not None and loop is None and not may_reuse_keys(ctx.function, opaque):
             return []
-        loop_names = ctx.local_names if ctx.in_lax_loop_body else None
-        return prngkeys.find_key_reuse(body, ctx.qualified, ctx.key_arguments_consumed, loop_names)
+        loop_names = ctx.local_names if loop else None
+        return prngkeys.find_key_reuse(body, ctx.qualified, ctx.key_arguments_consumed, loop_names, opaque, loop)
 
     return ctx.memo("key-reuse", walk)
 
@@ -107,17 +116,24 @@ class _KeyReuseRule(Rule):
             if kind == self.kind:
                 ctx.report(node, self)
 
-    def looks_untraced(self, function: FunctionInfo) -> bool:
-        return may_reuse_keys(function)
+    def looks_untraced(self, function: FunctionInfo, path: str) -> bool:
+        return may_reuse_keys(function, opaque_calls_consume(path))
 
 
 class PrngKeyReuse(_KeyReuseRule):
     """The same PRNG key consumed twice.
 
     ## What it does
-    Flags the second consumption of a key by a `jax.random` sampler or `split`
-    without a `split` in between. `fold_in(key, data)` derives a new key and does
-    not consume `key`. Exclusive branches may each consume the same key once.
+    Flags the second consumption of a key without a `split` in between. A key is
+    consumed by a `jax.random` sampler or `split`, by a function of the module
+    that consumes it, and, as JAX's own checker counts a jitted callee, by any
+    call jaxpure cannot see into that is handed the key (`env.reset(key)`,
+    `model.init(key, x)`, `Block(key=key)`). `fold_in(key, data)` derives a new
+    key and does not consume `key`, and neither does a function whose body only
+    passes the key on or folds it in, a question asked in a condition
+    (`if is_key(key):`), or abstract evaluation (`jax.eval_shape`). In test
+    files only `jax.random` consumers count: handing one key to two calls is how
+    tests compare them. Exclusive branches may each consume the same key once.
 
     ## Why is this bad?
     JAX's random numbers are a pure function of the key: two draws from one key
@@ -158,7 +174,10 @@ class PrngKeyReuseInLoop(_KeyReuseRule):
     ## What it does
     Flags a key defined outside a Python loop, a comprehension or a `lax` loop
     body (`scan`, `fori_loop`, `while_loop`, `map`) and consumed inside it
-    without being split or folded per iteration.
+    without being split or folded per iteration. Rebinding the key in the loop
+    re-derives it, through a name, an attribute or an item alike
+    (`self.key, sub = jax.random.split(self.key)`). A `lax` loop body that
+    returns a key it consumed in its carry hands the next iteration a used key.
 
     ## Why is this bad?
     Every iteration draws the same numbers.
@@ -192,7 +211,9 @@ class ConstantSeedInTracedFunction(Rule):
 
     ## What it does
     Flags `jax.random.key(0)` / `PRNGKey(...)` inside staged code when the seed is
-    a literal, a clock read or a NumPy random draw.
+    a literal, a clock read or a NumPy random draw. Test files (`test_*.py`,
+    `*_test.py`, `conftest.py`, files under a `tests/` folder) are left alone:
+    there a fixed seed is the point.
 
     ## Why is this bad?
     The key is the same on every call (or frozen at trace time), so the
@@ -229,6 +250,8 @@ class ConstantSeedInTracedFunction(Rule):
             return
         if ctx.abstract:
             return  # eval_shape/make_jaxpr never draw from the key: a placeholder key is the idiom
+        if is_test_file(ctx.path):
+            return  # a fixed seed is the point of a test
         seed = node.args[0].value
         if isinstance(seed, cst.Integer | cst.UnaryOperation) and not ctx.traced(seed):
             ctx.report(node, self)

@@ -11,11 +11,12 @@ from jaxpure.analysis.dataflow import base_name, dotted_name
 from jaxpure.analysis.rules.base import Rule, RuleContext
 
 _IO_CALLS = frozenset(
-    """builtins.open builtins.input warnings.warn sys.stdout.write sys.stderr.write sys.stdout.flush
+    """builtins.open builtins.input sys.stdout.write sys.stderr.write sys.stdout.flush
     sys.stdout.writelines sys.stderr.writelines os.remove os.unlink os.rename os.replace os.makedirs os.mkdir
     os.rmdir os.removedirs os.system os.write shutil.copy shutil.copyfile shutil.copytree shutil.move shutil.rmtree
     pickle.dump json.dump numpy.save numpy.savez numpy.savetxt""".split()
 )
+_BRANCH_TRANSFORMS = frozenset({"jax.lax.cond", "jax.lax.switch"})
 _LOGGING_METHODS = frozenset("debug info warning warn error exception critical log fatal".split())
 _FILE_METHODS = frozenset("write writelines read readline readlines flush".split())
 _LOGGER_NAME = re.compile(r"^_?(log|logger|LOG|LOGGER|_logger)$")
@@ -82,11 +83,17 @@ class IoInTracedFunction(Rule):
 
     ## What it does
     Flags `open`, `input`, writes to `sys.stdout`/`sys.stderr`, `logging` and
-    logger calls, `warnings.warn` and `os`/`shutil` file operations in staged code.
+    logger calls and `os`/`shutil` file operations in staged code, and
+    `warnings.warn` when its message shows a traced value or when it sits in a
+    branch of `lax.cond`/`lax.switch`.
 
     ## Why is this bad?
     Like `print`, they run only while JAX traces the function: the log line is
     written once, with tracers, and the file is touched once, not on every call.
+    A warning with a plain message is shown once per location anyway (Python's
+    default filter), so at trace time it is what users see eagerly too; one
+    that formats a tracer shows `Traced<...>`, and one in a `cond` branch fires
+    whatever the condition, since every branch is traced.
 
     ## Example
     ```python
@@ -120,6 +127,10 @@ class IoInTracedFunction(Rule):
         if called in _IO_CALLS:
             ctx.report(node, self, what=f"{called.removeprefix('builtins.')}()")
             return
+        if called == "warnings.warn":
+            if _in_branch(ctx) or any(_shows_traced(a.value, ctx) for a in node.args):
+                ctx.report(node, self, what="warnings.warn()")
+            return
         if called and called.startswith("logging.") and called.split(".")[-1] in _LOGGING_METHODS:
             ctx.report(node, self, what=f"{called}()")
             return
@@ -132,6 +143,33 @@ class IoInTracedFunction(Rule):
         elif func.attr.value in _FILE_METHODS and isinstance(func.value, cst.Name):
             if ctx.bound_call(func.value.value) == "builtins.open":
                 ctx.report(node, self, what=f"{receiver}.{func.attr.value}()")
+
+
+def _in_branch(ctx: RuleContext) -> bool:
+    """Inside a ``lax.cond``/``lax.switch`` branch: traced whatever the condition."""
+    if ctx.transform in _BRANCH_TRANSFORMS:
+        return True
+    function = ctx.function
+    return function is not None and any(
+        root.function == function.qualname and root.transform.name in _BRANCH_TRANSFORMS for root in ctx.index.roots
+    )
+
+
+def _shows_traced(node: cst.BaseExpression, ctx: RuleContext) -> bool:
+    """A message that holds or formats a traced value (``f"{x}"``, ``"{}".format(x)``, ``"%s" % x``)."""
+    if ctx.traced(node):
+        return True
+    if isinstance(node, cst.FormattedString):
+        return any(
+            isinstance(part, cst.FormattedStringExpression) and _shows_traced(part.expression, ctx) for part in node.parts
+        )
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "format":
+        return any(_shows_traced(a.value, ctx) for a in node.args)
+    if isinstance(node, cst.BinaryOperation):
+        return _shows_traced(node.left, ctx) or _shows_traced(node.right, ctx)
+    if isinstance(node, cst.Tuple | cst.List):
+        return any(_shows_traced(e.value, ctx) for e in node.elements)
+    return False
 
 
 class ClockOrEnvReadInTracedFunction(Rule):
@@ -318,9 +356,14 @@ class MutableGlobalReadInTracedFunction(Rule):
     """Reading a module-level value that the module changes elsewhere.
 
     ## What it does
-    Flags reads, inside staged code, of a module-level name that is rebound
-    (`global` elsewhere, augmented assignment at module level) or that holds a
-    list, dict, set or array mutated somewhere in the module.
+    Flags reads, inside staged code, of a module-level name that the module
+    rebinds (`global` in a function, a later assignment, augmented assignment
+    or `for` loop at module level) or that holds a list, dict, set or array it
+    mutates, where that change can run after the traced function is defined:
+    in any function body, in module-level code after the `def` (a later cell
+    of a notebook), or under `if __name__ == "__main__":`. Configuration set
+    up before the `def` is fine, and so is a parameter or local of an
+    enclosing function that shadows the global.
 
     ## Why is this bad?
     JAX reads the value once, at trace time, and bakes it into the compiled
@@ -360,15 +403,39 @@ class MutableGlobalReadInTracedFunction(Rule):
     def check(self, node: cst.Name, ctx: RuleContext) -> None:
         name = node.value
         index = ctx.index
-        changes = name in index.rebound_globals or (
-            name in index.mutated_globals and index.module_values.get(name) in ("list", "dict", "set", "array")
-        )
-        if not changes or name not in index.module_values or ctx.is_local(name) or ctx.is_param(name):
+        if name not in index.module_values or ctx.is_local(name) or ctx.is_param(name):
             return
-        if not _is_plain_read(node, ctx):
+        defined = _definition_line(node, ctx)
+        changes = index.rebound_globals.get(name, 0) > defined or (
+            index.mutated_globals.get(name, 0) > defined
+            and index.module_values.get(name) in ("list", "dict", "set", "array")
+        )
+        if not changes or _enclosing_binds(name, ctx) or not _is_plain_read(node, ctx):
             return
         if ctx.first_time(("JP106", name)):
             ctx.report(node, self, name=name)
+
+
+def _definition_line(node: cst.Name, ctx: RuleContext) -> int:
+    """Where the traced function comes into being at module level (its outermost enclosing
+    ``def``, or the read itself in a module-level lambda): a change of the global before that
+    line has happened before any trace."""
+    function = ctx.function
+    if function is None:
+        return ctx.line(node)
+    while function.parent is not None and function.parent in ctx.index.functions:
+        function = ctx.index.functions[function.parent]
+    return function.span[0]
+
+
+def _enclosing_binds(name: str, ctx: RuleContext) -> bool:
+    """A parameter or local of an enclosing function: the closure variable, not the global."""
+    function = ctx.function
+    while function is not None and function.parent is not None:
+        function = ctx.index.functions.get(function.parent)
+        if function is not None and name in function.local_names:
+            return True
+    return False
 
 
 def _is_plain_read(node: cst.Name, ctx: RuleContext) -> bool:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from jaxpure.analysis import jaxapi
 from jaxpure.analysis.cstnodes import all_params
-from jaxpure.analysis.dataflow import iter_own_nodes
+from jaxpure.analysis.dataflow import Resolver, iter_own_nodes
 from jaxpure.analysis.index import FunctionInfo
 from jaxpure.analysis.rules.base import EVERYWHERE, TRACED, Rule, RuleContext
+from jaxpure.analysis.testcode import in_test_function
 
 _NOT_JP501 = frozenset({"copyto"})
 
@@ -83,7 +86,12 @@ class TransformRebuiltPerCall(Rule):
     when the result is called at once (`jax.jit(lambda x: ...)(x)`) or built inside
     a loop. Any `nnx.jit` built per call or per iteration is flagged, since it
     re-traces on every build. A factory that returns the jitted function, `jax.jit`
-    of a module-level function, and `grad`/`vmap` built per call are fine.
+    of a module-level function, and `grad`/`vmap` built per call are fine, and so
+    is anything built inside a test function (pytest `test*` functions, methods of
+    a `unittest.TestCase`), which runs once, or inside `pytest.raises(...)` /
+    `assertRaises(...)`, where it is built to fail. equinox's filter transforms
+    compare the wrapped function by value: `eqx.filter_jit(eqx.filter_grad(loss))`
+    of a module-level `loss` compiles once however often it is rebuilt.
 
     ## Why is this bad?
     JAX caches compiled programs by function identity; a fresh function object
@@ -121,7 +129,7 @@ class TransformRebuiltPerCall(Rule):
     scope = EVERYWHERE
     nodes = (cst.Call,)
 
-    def looks_untraced(self, function: FunctionInfo) -> bool:
+    def looks_untraced(self, function: FunctionInfo, path: str) -> bool:
         return function.builds_compiled
 
     def check(self, node: cst.Call, ctx: RuleContext) -> None:
@@ -130,8 +138,12 @@ class TransformRebuiltPerCall(Rule):
         transform = ctx.qualified(node.func)
         if transform not in jaxapi.REBUILD_COMPILES or not node.args:
             return
-        if transform not in jaxapi.ALWAYS_RETRACES and not _is_fresh_function(node.args[0].value, ctx):
+        if transform not in jaxapi.ALWAYS_RETRACES and not _is_fresh_function(node.args[0].value, ctx, transform):
             return
+        if in_test_function(ctx.function, ctx.index):
+            return  # a test runs once: what it builds compiles once
+        if _expects_failure(node, ctx):
+            return  # built to show that it raises: it never compiles
         parent = ctx.parent(node)
         if isinstance(parent, cst.Call) and parent.func is node:
             ctx.report(node, self, transform=transform, where="on every call")
@@ -139,15 +151,47 @@ class TransformRebuiltPerCall(Rule):
             ctx.report(node, self, transform=transform, where="on every loop iteration")
 
 
-def _is_fresh_function(argument: cst.BaseExpression, ctx: RuleContext) -> bool:
-    """A lambda, a nested function, a partial(...) or a transform's result: a new object each time."""
+def _is_fresh_function(argument: cst.BaseExpression, ctx: RuleContext, transform: str) -> bool:
+    """A lambda, a nested function, a partial(...) or a transform's result: a new object each time.
+
+    equinox's filter transforms cache on the wrapped function's value, and their own wrappers
+    are Modules compared by value: ``eqx.filter_jit(eqx.filter_grad(loss))`` rebuilt per call
+    of a module-level ``loss`` compiles once (measured), while a fresh function inside does not.
+    """
     if isinstance(argument, cst.Lambda):
         return True
     if isinstance(argument, cst.Call):
         called = ctx.qualified(argument.func)
+        if called in ctx.index.transforms and _by_value(transform) and _by_value(called):
+            inner = argument.args[0].value if argument.args else None
+            return inner is not None and _is_fresh_function(inner, ctx, called)
         return called == "functools.partial" or called in ctx.index.transforms
     if isinstance(argument, cst.Name) and ctx.function is not None:
         return f"{ctx.function.qualname}.<locals>.{argument.value}" in ctx.index.functions
+    return False
+
+
+def _by_value(transform: str | None) -> bool:
+    """A transform that caches on (and whose wrapper compares by) the function's value."""
+    return bool(transform) and transform.startswith("equinox.filter_")
+
+
+_EXPECTS_FAILURE = re.compile(r"^(raises|assertRaises\w*|assert_raises\w*)$")
+
+
+def _expects_failure(node: cst.CSTNode, ctx: RuleContext) -> bool:
+    """Inside ``with pytest.raises(...)`` / ``self.assertRaises(...)``: built to fail, never compiled."""
+    parent = ctx.parent(node)
+    while parent is not None and not isinstance(parent, cst.FunctionDef | cst.Lambda):
+        if isinstance(parent, cst.With):
+            for item in parent.items:
+                call = item.item
+                if isinstance(call, cst.Call):
+                    func = call.func
+                    name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+                    if _EXPECTS_FAILURE.match(name):
+                        return True
+        parent = ctx.parent(parent)
     return False
 
 
@@ -168,8 +212,11 @@ class UnhashableStaticArgument(Rule):
     """A static argument that cannot be hashed: a list/dict/set/array default, or used as an array.
 
     ## What it does
-    Flags a parameter named by `static_argnums`/`static_argnames` whose default is a
-    list, dict, set or array, or that the body uses as an array.
+    Flags a parameter named by `static_argnums`/`static_argnames` (or pmap's
+    `static_broadcasted_argnums`) whose default is a list, dict, set or array,
+    or that the body uses as an array: as an operand of a matrix product or
+    `jnp.dot`/`einsum`/`linalg`. Reading an attribute of it (`self.std`) is no
+    such use, and a `vmap` parameter with `in_axes=None` is not static at all.
 
     ## Why is this bad?
     JAX hashes static arguments to look up the compiled program; an unhashable
@@ -203,8 +250,13 @@ class UnhashableStaticArgument(Rule):
     scope = EVERYWHERE
 
     def check_function(self, body: cst.CSTNode, definition: cst.FunctionDef | None, ctx: RuleContext) -> None:
-        static = ctx.static_params
-        if definition is None or ctx.function is None or ctx.kind is None or not static:
+        if definition is None or ctx.function is None or ctx.kind is None:
+            return
+        # Only what static_argnums/static_argnames name is hashed: not vmap's in_axes=None.
+        qualname = ctx.function.qualname
+        hashed = {name for root in ctx.index.roots if root.function == qualname for name in root.hashed_params}
+        static = ctx.static_params & hashed
+        if not static:
             return
         uses = _array_uses(definition.body, static, ctx.qualified)
         for param in all_params(definition.params):
@@ -212,11 +264,11 @@ class UnhashableStaticArgument(Rule):
             if name in static and (_unhashable_default(param.default, ctx.qualified) or name in uses):
                 ctx.report(param, self)
 
-    def looks_untraced(self, function: FunctionInfo) -> bool:
+    def looks_untraced(self, function: FunctionInfo, path: str) -> bool:
         return False  # static arguments exist only where a transform makes them
 
 
-def _unhashable_default(default: cst.BaseExpression | None, resolve) -> bool:
+def _unhashable_default(default: cst.BaseExpression | None, resolve: Resolver) -> bool:
     if isinstance(default, cst.List | cst.Dict | cst.Set | cst.ListComp | cst.DictComp | cst.SetComp):
         return True
     if isinstance(default, cst.Call):
@@ -225,35 +277,34 @@ def _unhashable_default(default: cst.BaseExpression | None, resolve) -> bool:
     return False
 
 
-_ARRAY_ONLY_ATTRIBUTES = frozenset(
-    "at T astype reshape ravel flatten squeeze transpose sum mean std var max min argmax argmin dot".split()
-)
 _ARRAY_CONSUMERS = ("jax.numpy.dot", "jax.numpy.matmul", "jax.numpy.einsum", "jax.numpy.linalg.", "jax.lax.dot")
 
 
-_ARRAY_USE_NODES = frozenset({cst.Attribute, cst.BinaryOperation, cst.Call})
+_ARRAY_USE_NODES = frozenset({cst.BinaryOperation, cst.Call})
 
 
-def _array_uses(body: cst.CSTNode, names: frozenset[str], resolve) -> set[str]:
-    """Static parameters the body evidently uses as arrays (JP503)."""
+def _array_uses(body: cst.CSTNode, names: frozenset[str], resolve: Resolver) -> set[str]:
+    """Static parameters the body evidently uses as arrays (JP503): operands of an array
+    product, not the object of an attribute read (``self.std`` of a static ``self``)."""
     used: set[str] = set()
     for node in iter_own_nodes(body):
         if type(node) not in _ARRAY_USE_NODES:
             continue  # a type test first: most nodes are none of these (and isinstance on libcst's ABCs is slow)
-        if isinstance(node, cst.Attribute) and node.attr.value in _ARRAY_ONLY_ATTRIBUTES:
-            if isinstance(node.value, cst.Name) and node.value.value in names:
-                used.add(node.value.value)
-        elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.MatrixMultiply):
-            used.update(n.value for n in (node.left, node.right) if isinstance(n, cst.Name) and n.value in names)
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.MatrixMultiply):
+            used.update(n for n in map(_operand_name, (node.left, node.right)) if n in names)
         elif isinstance(node, cst.Call):
             called = resolve(node.func) or ""
             if called.startswith(_ARRAY_CONSUMERS):
                 # The operands, not options: ``lax.dot_general(a, b, dims, preferred_element_type=t)``.
-                used.update(
-                    a.value.value for a in node.args
-                    if a.keyword is None and isinstance(a.value, cst.Name) and a.value.value in names
-                )
+                used.update(n for a in node.args if a.keyword is None and (n := _operand_name(a.value)) in names)
     return used
+
+
+def _operand_name(node: cst.BaseExpression) -> str | None:
+    """``w`` or its transpose ``w.T`` as an operand: the parameter itself is the array."""
+    if isinstance(node, cst.Attribute) and node.attr.value == "T":
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else None
 
 
 class UnanalyzableFile(Rule):
