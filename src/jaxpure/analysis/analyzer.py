@@ -23,7 +23,7 @@ from jaxpure.analysis import jaxapi
 
 from jaxpure.analysis import prngkeys
 from jaxpure.analysis.jaxapi import DIFFERENTIATION, STAGING
-from jaxpure.analysis.contexts import CallSeed, Context
+from jaxpure.analysis.contexts import CallSeed, Context, bind_arguments, bound_parameters
 from jaxpure.analysis.cstnodes import code_children as cst_children
 from jaxpure.analysis.dataflow import TracedValues, collect_bindings, dotted_name, iter_own_nodes
 from jaxpure.findings import Finding, TraceInfo
@@ -564,14 +564,12 @@ class FunctionWalker:
         located = self._in_other_module(node.func)
         if located is None:
             return
-        positions = {i for i, a in enumerate(node.args) if a.keyword is None and not a.star and self.values.traced(a.value)}
-        keywords = {a.keyword.value for a in node.args if a.keyword is not None and self.values.traced(a.value)}
-        if any(a.star and self.values.traced(a.value) for a in node.args):
-            positions |= set(range(len(node.args), len(node.args) + 32))
-        if not positions and not keywords and self.context.kind == DIFFERENTIATION:
+        traced = frozenset(i for i, a in enumerate(node.args) if self.values.traced(a.value))
+        if not traced and self.context.kind == DIFFERENTIATION:
             return
         context = replace(self.context, traced_params=None, static_params=frozenset())
-        self.module.reach_other_module(CallSeed(located[0], located[1], context, frozenset(positions), frozenset(keywords)))
+        call = (argument_shapes(node), traced)
+        self.module.reach_other_module(CallSeed(located[0], located[1], context, frozenset({call})))
 
     def _on_transform_call(self, node: cst.Call, transform: jaxapi.Transform) -> None:
         lambdas = [a.value for a in node.args if isinstance(a.value, cst.Lambda)]
@@ -634,28 +632,8 @@ class FunctionWalker:
         return None, 0
 
     def _traced_arguments(self, node: cst.Call, callee: FunctionInfo, bound: int) -> set[str]:
-        traced: set[str] = set()
-        position = bound
-        for argument in node.args:
-            is_traced = self.values.traced(argument.value)
-            if argument.keyword is not None:
-                if is_traced:
-                    traced.add(argument.keyword.value)
-            elif argument.star == "*":
-                if is_traced:
-                    traced.update(p.name for p in callee.params if p.position is not None and p.position >= position)
-                    traced.update(p.name for p in callee.params if p.star == "*")
-            elif argument.star == "**":
-                if is_traced:
-                    traced.update(p.name for p in callee.params)
-            else:
-                param = callee.positional(position)
-                if param is None:
-                    param = next((p for p in callee.params if p.star == "*"), None)
-                if param is not None and is_traced:
-                    traced.add(param.name)
-                position += 1
-        return traced
+        traced = [i for i, a in enumerate(node.args) if self.values.traced(a.value)]
+        return set(bound_parameters(callee.params, argument_shapes(node), traced, bound))
 
     def _callee_returns_traced(self, node: cst.Call, args_traced: bool) -> bool | None:
         if not args_traced:
@@ -679,18 +657,11 @@ class FunctionWalker:
         if callee is None or not callee.uses_random:
             return []
         consumed = self.module.key_consumers(callee)
-        arguments = []
-        position = bound
-        for argument in node.args:
-            if argument.keyword is not None:
-                if argument.keyword.value in consumed:
-                    arguments.append(argument.value)
-            elif not argument.star:
-                param = callee.positional(position)
-                if param is not None and param.name in consumed:
-                    arguments.append(argument.value)
-                position += 1
-        return arguments
+        filled = bind_arguments(callee.params, argument_shapes(node), bound)
+        return [
+            argument.value for argument, names in zip(node.args, filled)
+            if not argument.star and len(names) == 1 and names <= consumed
+        ]
 
     # -- static parameters (JP503) -----------------------------------------------------------
 
@@ -755,6 +726,11 @@ def _is_container_display(source: cst.BaseExpression, resolve) -> bool:
 def _is_configuration(param: Param) -> bool:
     """``train: bool = False`` on a Module method is configuration, hence static (SPEC §1)."""
     return param.annotation in _STATIC_ANNOTATIONS or param.default in _STATIC_DEFAULTS
+
+
+def argument_shapes(call: cst.Call) -> tuple[tuple[str | None, str], ...]:
+    """How ``call`` passes each argument, for ``bind_arguments``."""
+    return tuple((a.keyword.value if a.keyword is not None else None, a.star) for a in call.args)
 
 
 def _lambda_params(params: cst.Parameters) -> list[cst.Param]:
