@@ -35,6 +35,7 @@ from jaxpure.analysis.segments import Segment, SegmentCache
 _LIBRARIES = ("jax.", "builtins.", "numpy.", "flax.", "equinox.", "haiku.", "optax.")
 _STATIC_ANNOTATIONS = frozenset({"builtins.bool", "builtins.int", "builtins.str", "bool", "int", "str"})
 _STATIC_DEFAULTS = frozenset({"bool", "int", "str", "None"})
+_NON_ARRAY_DEFAULTS = frozenset({"bool", "int", "float", "str"})
 _CONTAINER_ANNOTATIONS = frozenset(
     "dict list Dict List Mapping MutableMapping Sequence MutableSequence OrderedDict defaultdict".split()
 )
@@ -82,6 +83,9 @@ class ModuleAnalyzer:
         self._key_consumers: dict[str, set[str]] = {}
         self._roots_by_site: dict[str, list] = {}
         self.lax_loop_bodies = {r.function for r in index.roots if r.transform.name in prngkeys.LAX_LOOPS}
+        # Functions an arrays-only transform (equinox's filter_*) is applied to: their
+        # parameters of non-array types are static there.
+        self.arrays_only_roots = {r.function for r in index.roots if _traces_only_arrays(r)}
         for root in index.roots:
             if root.site is not None:
                 self._roots_by_site.setdefault(root.site, []).append(root)
@@ -94,6 +98,7 @@ class ModuleAnalyzer:
                 root.function,
                 tuple(sorted(root.static_params)),
                 root.abstract,
+                _traces_only_arrays(root),
             )
             self.seed(root.function, context)
         self._seed_module_methods()
@@ -234,6 +239,30 @@ class ModuleAnalyzer:
         )
         self._key_consumers[info.qualname] = consumed
         return consumed
+
+    def class_named(self, annotation: str | None) -> ClassInfo | None:
+        """The class of this module an annotation names."""
+        return self.index.classes.get(annotation) if annotation else None
+
+    def never_an_array(self, param: Param) -> bool:
+        """A parameter whose annotation or literal default is of a type no array has (SPEC §8):
+        ``bool``/``int``/``float``/``str``, a Callable, an Enum, a Module with only non-array fields."""
+        if param.star:
+            return False
+        if param.annotation in jaxapi.NON_ARRAY_ANNOTATIONS or param.default in _NON_ARRAY_DEFAULTS:
+            return True
+        cls = self.class_named(param.annotation)
+        return cls is not None and _only_static_fields(cls)
+
+    def static_fields(self, param: Param, arrays_only: bool) -> frozenset[str]:
+        """The fields of an object a parameter holds that are static Python values there."""
+        cls = self.class_named(param.annotation)
+        if cls is None:
+            return frozenset()
+        fields = set(cls.declared_static)
+        if arrays_only and cls.framework == "equinox":
+            fields |= cls.non_array_fields
+        return frozenset(fields)
 
     def returns_traced(self, function: str) -> bool | None:
         result = self.results.get(function)
@@ -404,6 +433,7 @@ class FunctionWalker:
         self.boolean_masks: set[str] = set()
         self.rng_names: set[str] = set()
         self.rebound_params: set[str] = set()  # parameters the body assigns anew
+        self.rebound_names: set[str] = set()  # every name the body binds
         self.binding_sources: dict[str, cst.BaseExpression] = {}  # first value bound to each local
         self.container_params: set[str] = set()
         self.findings: list[Finding] = []
@@ -431,7 +461,8 @@ class FunctionWalker:
 
     def analyze_body(self, body: cst.CSTNode, function: cst.FunctionDef | None = None) -> FunctionResult:
         bindings = collect_bindings(body)
-        self.locals = self.params | {b.target for b in bindings}
+        self.rebound_names = {b.target for b in bindings}
+        self.locals = self.params | self.rebound_names
         traced = self._initial_traced()
         self.values = TracedValues(
             self.resolve,
@@ -444,6 +475,7 @@ class FunctionWalker:
             returns_traced=self._callee_returns_traced,
         )
         self.values.variable_fields = self.class_info.variable_fields if self.class_info else frozenset()
+        self.values.static_fields = self._static_fields_of_params()
         self.values.solve(bindings)
         self._classify_locals(bindings, body)
         self._walk(body)
@@ -467,9 +499,21 @@ class FunctionWalker:
                 continue  # the Module instance (or class) itself: its array fields are traced, not it
             if self.framework is not None and _is_configuration(param):
                 continue
+            if self.info.qualname in self.module.arrays_only_roots and self.module.never_an_array(param):
+                continue
             if context.traced_params is None or param.name in context.traced_params:
                 traced.add(param.name)
         return traced
+
+    def _static_fields_of_params(self) -> dict[str, frozenset[str]]:
+        if self.info is None or self.context is None:
+            return {}
+        found = {}
+        for param in self.info.params:
+            fields = self.module.static_fields(param, self.context.arrays_only)
+            if fields and param.name not in self.rebound_names:
+                found[param.name] = fields
+        return found
 
     def _classify_locals(self, bindings, body: cst.CSTNode) -> None:
         not_containers: set[str] = set(self.params)
@@ -721,6 +765,20 @@ def _is_python_container(source: cst.BaseExpression, resolve) -> bool:
 def _is_container_display(source: cst.BaseExpression, resolve) -> bool:
     """A Python list, tuple, dict or set built right here: its truth value is its length."""
     return isinstance(source, cst.Tuple | cst.Set | cst.SetComp | cst.GeneratorExp) or _is_python_container(source, resolve)
+
+
+def _only_static_fields(cls: ClassInfo) -> bool:
+    """An Enum, or an equinox Module whose every field is a non-array or declared static."""
+    if cls.is_enum:
+        return True
+    if cls.framework != "equinox" or cls.array_fields:
+        return False
+    return all(name in cls.non_array_fields or name in cls.declared_static for name in cls.fields)
+
+
+def _traces_only_arrays(root) -> bool:
+    """An equinox filter transform, not composed under one that traces everything (``jax.jit``)."""
+    return root.transform.arrays_only and (root.under is None or root.under.arrays_only)
 
 
 def _is_configuration(param: Param) -> bool:

@@ -29,6 +29,7 @@ class Context:
     root: str | None = None
     root_static: tuple[str, ...] = ()
     abstract: bool = False  # reached only under eval_shape/make_jaxpr: never run on values
+    arrays_only: bool = False  # reached only through transforms that trace only arrays (equinox's filter_*)
 
     def merged(self, other: Context) -> Context:
         """The context of a function reached both ways: staging wins, traced parameters add up."""
@@ -51,6 +52,7 @@ class Context:
             static_params=static,
             transform=self.transform if self.kind == STAGING or other.kind != STAGING else other.transform,
             abstract=self.abstract and other.abstract,
+            arrays_only=self.arrays_only and other.arrays_only,
         )
 
 

@@ -195,6 +195,8 @@ class TracedValues:
         self._memo: dict[int, bool] = {}
         self.frozen = False
         self.variable_fields: frozenset[str] | set[str] = frozenset()  # nnx Variable/sub-Module fields
+        # Per parameter of a known class, its fields that are static there (``opts.dense``).
+        self.static_fields: dict[str, frozenset[str]] = {}
 
     def is_variable_box(self, node: cst.BaseExpression) -> bool:
         """``self.w`` where an nnx Module holds a Variable (or a sub-Module): an object around
@@ -256,6 +258,8 @@ class TracedValues:
             return node.value in self.names
         if isinstance(node, cst.Attribute):
             if node.attr.value in jaxapi.STATIC_ATTRIBUTES:
+                return False
+            if type(node.value) is cst.Name and node.attr.value in self.static_fields.get(node.value.value, ()):
                 return False
             if isinstance(node.value, cst.Name) and node.value.value == self.self_name and self.framework:
                 return node.attr.value in self.array_fields

@@ -27,7 +27,7 @@ class Param:
     name: str
     position: int | None  # positional index, None for keyword-only and */** parameters
     annotation: str | None  # qualified name of the annotation (or its subscripted head)
-    default: str | None  # "bool" | "int" | "str" | "None" | "list" | "dict" | "set" | "array" | "other"
+    default: str | None  # "bool" | "int" | "float" | "str" | "None" | "list" | "dict" | "set" | "array" | "other"
     star: str = ""  # "*" or "**" for variadic parameters
 
 
@@ -77,6 +77,12 @@ class ClassInfo:
     variable_fields: set[str] = field(default_factory=set)
     bases: list[str] = field(default_factory=list)
     method_values: set[str] = field(default_factory=set)  # ``self.m`` used other than as a call
+    fields: set[str] = field(default_factory=set)  # annotated fields of the class body
+    # Fields annotated with a type that is never an array (``dense: bool``, an Enum, a Callable):
+    # static wherever the object arrives through a transform that traces only arrays.
+    non_array_fields: set[str] = field(default_factory=set)
+    declared_static: set[str] = field(default_factory=set)  # ``eqx.field(static=True)``: static under any transform
+    is_enum: bool = False
 
 
 @dataclass(slots=True)
@@ -183,7 +189,7 @@ def value_kind(node: ast.expr | None, imports: ImportMap) -> str | None:
         value = node.value
         if value is None:
             return "None"
-        return type(value).__name__ if isinstance(value, bool | int | str) else "other"
+        return type(value).__name__ if isinstance(value, bool | int | float | str) else "other"
     if isinstance(node, ast.List | ast.ListComp):
         return "list"
     if isinstance(node, ast.Dict | ast.DictComp):
@@ -266,14 +272,35 @@ class _IndexBuilder(FastNodeVisitor):
         self.index.classes[qualname] = info
         for decorator in node.decorator_list:
             self.visit(decorator)
+        info.is_enum = any(b in jaxapi.ENUM_BASES or getattr(self.index.classes.get(b), "is_enum", False) for b in bases)
         for statement in node.body:
             if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
-                if self._is_array_annotation(statement.annotation):
-                    info.array_fields.add(statement.target.id)
+                self._note_field(info, statement)
         self.scopes.append(("class", qualname))
         for statement in node.body:
             self.visit(statement)
         self.scopes.pop()
+
+    def _note_field(self, info: ClassInfo, statement: ast.AnnAssign) -> None:
+        name = statement.target.id
+        info.fields.add(name)
+        if self._is_array_annotation(statement.annotation):
+            info.array_fields.add(name)
+        elif self._never_an_array(statement.annotation):
+            info.non_array_fields.add(name)
+        value = statement.value
+        if isinstance(value, ast.Call) and (self.resolve(value.func) or "") in jaxapi.FIELD_FUNCTIONS:
+            if any(k.arg == "static" and isinstance(k.value, ast.Constant) and k.value.value is True for k in value.keywords):
+                info.declared_static.add(name)
+
+    def _never_an_array(self, annotation: ast.expr) -> bool:
+        """``bool``, ``str``, ``Callable[...]``, an Enum of this module: a type no array has."""
+        head = annotation.value if isinstance(annotation, ast.Subscript) else annotation
+        qualified = self.resolve(head) or ast_dotted_name(head) or ""
+        if qualified in jaxapi.NON_ARRAY_ANNOTATIONS:
+            return True
+        cls = self.index.classes.get(qualified)
+        return cls is not None and cls.is_enum
 
     def _is_array_annotation(self, annotation: ast.expr) -> bool:
         head = annotation.value if isinstance(annotation, ast.Subscript) else annotation
