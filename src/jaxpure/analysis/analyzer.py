@@ -434,6 +434,7 @@ class FunctionWalker:
         self.rng_names: set[str] = set()
         self.rebound_params: set[str] = set()  # parameters the body assigns anew
         self.rebound_names: set[str] = set()  # every name the body binds
+        self.receiver_classes: dict[str, str] = {}  # names evidently holding an object of a class of this module
         self.binding_sources: dict[str, cst.BaseExpression] = {}  # first value bound to each local
         self.container_params: set[str] = set()
         self.findings: list[Finding] = []
@@ -476,6 +477,7 @@ class FunctionWalker:
         )
         self.values.variable_fields = self.class_info.variable_fields if self.class_info else frozenset()
         self.values.static_fields = self._static_fields_of_params()
+        self._note_receiver_classes(bindings)
         self.values.solve(bindings)
         self._classify_locals(bindings, body)
         self._walk(body)
@@ -592,7 +594,7 @@ class FunctionWalker:
         if callee is None:
             self._reach_other_module(node)
             return
-        traced_params = self._traced_arguments(node, callee, bound)
+        traced_params = self._traced_arguments(node, callee, bound) | self._receiver_traced(node.func, callee, bound)
         if not traced_params and self.context.kind == DIFFERENTIATION:
             return  # nothing traced flows in: under differentiation the callee runs on plain values
         context = replace(self.context, traced_params=frozenset(traced_params), static_params=frozenset())
@@ -673,7 +675,46 @@ class FunctionWalker:
             found = index.method(self.info.class_name, func.attr.value)
             if found is not None:
                 return found, 0 if found.method_kind == "static" else 1  # a staticmethod binds no self
+        if isinstance(func, cst.Attribute):
+            cls = self._class_of_receiver(func.value)
+            found = index.resolved_method(cls, func.attr.value) if cls else None
+            if found is not None and found.method_kind != "class":
+                return found, 0 if found.method_kind == "static" else 1
         return None, 0
+
+    def _class_of_receiver(self, receiver: cst.BaseExpression) -> str | None:
+        """The class of this module an object evidently is: a parameter annotated with it, a
+        local bound only to ``Cls(...)``, or a field of ``self`` annotated with it."""
+        if type(receiver) is cst.Name:
+            return self.receiver_classes.get(receiver.value)
+        if type(receiver) is cst.Attribute and self.rule_context.is_self(receiver.value) and self.class_info:
+            annotation = self.class_info.field_types.get(receiver.attr.value)
+            return annotation if annotation in self.module.index.classes else None
+        return None
+
+    def _note_receiver_classes(self, bindings) -> None:
+        classes = self.module.index.classes
+        if self.info is not None:
+            for param in self.info.params:
+                if param.annotation in classes and param.name not in self.rebound_names:
+                    self.receiver_classes[param.name] = param.annotation
+        sources: dict[str, list] = {}
+        for binding in bindings:
+            sources.setdefault(binding.target, []).append(binding)
+        for name, bound in sources.items():
+            source = bound[0].source
+            if (
+                len(bound) == 1 and not bound[0].iterated and name not in self.params
+                and type(source) is cst.Call and type(source.func) is cst.Name
+                and source.func.value in classes and source.func.value not in self.locals
+            ):
+                self.receiver_classes[name] = source.func.value
+
+    def _receiver_traced(self, func: cst.BaseExpression, callee: FunctionInfo, bound: int) -> set[str]:
+        """``obj.method(...)`` passes ``obj`` as ``self``: traced when ``obj`` is."""
+        if bound == 1 and callee.params and type(func) is cst.Attribute and self.values.traced(func.value):
+            return {callee.params[0].name}
+        return set()
 
     def _traced_arguments(self, node: cst.Call, callee: FunctionInfo, bound: int) -> set[str]:
         traced = [i for i, a in enumerate(node.args) if self.values.traced(a.value)]

@@ -16,6 +16,7 @@ import libcst as cst
 from jaxpure.analysis import jaxapi
 from jaxpure.analysis.cstnodes import code_children as cst_children
 
+_TREE_UTILITIES = ("jax.tree", "equinox.tree_")
 Resolver = Callable[[cst.BaseExpression], "str | None"]
 
 
@@ -304,6 +305,28 @@ class TracedValues:
             return self.traced(node.expression)
         return False  # constants, strings, lambdas, f-strings, ...
 
+    def _tree_map_traced(self, node: cst.Call) -> bool:
+        """``tree_map(f, tree, ...)`` holds what ``f`` returns on the leaves: a lambda that
+        answers a Python question (``lambda v: v is None``) gives Python values."""
+        positional = [a.value for a in node.args if a.keyword is None and not a.star]
+        function = next((a.value for a in node.args if a.keyword is not None and a.keyword.value == "f"), None)
+        if function is None and positional:
+            function, positional = positional[0], positional[1:]
+        trees_traced = any(self.traced(tree) for tree in positional) or any(a.star and self.traced(a.value) for a in node.args)
+        if type(function) is not cst.Lambda:
+            return trees_traced or any(self.traced(a.value) for a in node.args)
+        return self._lambda_returns_traced(function, trees_traced)
+
+    def _lambda_returns_traced(self, function: cst.Lambda, params_traced: bool) -> bool:
+        params = {p.name.value for p in (*function.params.posonly_params, *function.params.params)}
+        saved_names, saved_frozen = self.names, self.frozen
+        self.names = saved_names | params if params_traced else saved_names - params
+        self.frozen = False  # answers under these parameters must not be memoized for the body's nodes
+        try:
+            return self._traced(function.body)
+        finally:
+            self.names, self.frozen = saved_names, saved_frozen
+
     def _call_traced(self, node: cst.Call) -> bool:
         args_traced = any(self.traced(a.value) for a in node.args)
         func = node.func
@@ -322,8 +345,11 @@ class TracedValues:
                 return args_traced
             if called.startswith("numpy."):
                 return False  # reported by JP501 where it matters; its result is a host value
+            if called in jaxapi.TREE_MAPS:
+                return self._tree_map_traced(node)
             if called.startswith("jax.") or called.startswith("flax.") or called.startswith("equinox."):
-                return args_traced or (self.compiling and not called.startswith("jax.tree"))
+                # Tree utilities only rearrange leaves: nothing new is staged on constants.
+                return args_traced or (self.compiling and not called.startswith(_TREE_UTILITIES))
         if isinstance(func, cst.Attribute):
             method = func.attr.value
             if method in ("item", "tolist"):
@@ -333,6 +359,10 @@ class TracedValues:
             if method in jaxapi.STATIC_ATTRIBUTES:
                 return False  # ``dist.shape(sample_shape)``: an array's shape is no method; static metadata
             receiver = func.value
+            if self.returns_traced is not None:
+                known = self.returns_traced(node, args_traced or self.traced(receiver))
+                if known is not None:
+                    return known  # a method of a known class: what its body returns
             if self.framework == "linen" and isinstance(receiver, cst.Name) and receiver.value == self.self_name:
                 if method in ("param", "variable"):
                     return True

@@ -53,6 +53,7 @@ class FunctionInfo:
     transforms_lambda: bool = False  # hands a lambda to a transform: the lambda is a traced root
     global_rebinds: set[str] = field(default_factory=set)
     method_kind: str | None = None  # "static" | "class" for @staticmethod / @classmethod
+    abstract: bool = False  # a body of nothing but a docstring, ``...``, ``pass`` or ``raise``: overridden elsewhere
 
     @property
     def has_receiver(self) -> bool:
@@ -83,6 +84,8 @@ class ClassInfo:
     non_array_fields: set[str] = field(default_factory=set)
     declared_static: set[str] = field(default_factory=set)  # ``eqx.field(static=True)``: static under any transform
     is_enum: bool = False
+    field_types: dict[str, str] = field(default_factory=dict)  # annotated field -> qualified annotation
+    local_bases: list[str] = field(default_factory=list)  # base classes defined in this module
 
 
 @dataclass(slots=True)
@@ -135,6 +138,34 @@ class ModuleIndex:
 
     def method(self, class_name: str | None, name: str) -> FunctionInfo | None:
         return self.functions.get(f"{class_name}.{name}") if class_name else None
+
+    def resolved_method(self, class_name: str, name: str) -> FunctionInfo | None:
+        """The method ``name`` an instance of ``class_name`` runs, when this module settles it:
+        defined on the class or a base of this module, concrete, and overridden by no subclass here."""
+        found = self._inherited(class_name, name, set())
+        if found is None or found.abstract:
+            return None
+        for other in self.classes.values():
+            if other.qualname != found.class_name and self.method(other.qualname, name) is not None:
+                if self._derives_from(other, class_name, set()):
+                    return None
+        return found
+
+    def _inherited(self, class_name: str, name: str, seen: set[str]) -> FunctionInfo | None:
+        cls = self.classes.get(class_name)
+        if cls is None or class_name in seen:
+            return None
+        seen.add(class_name)
+        found = self.method(class_name, name)
+        for base in cls.local_bases:
+            found = found or self._inherited(base, name, seen)
+        return found
+
+    def _derives_from(self, cls: ClassInfo, ancestor: str, seen: set[str]) -> bool:
+        if cls.qualname in seen:
+            return False
+        seen.add(cls.qualname)
+        return any(b == ancestor or (b in self.classes and self._derives_from(self.classes[b], ancestor, seen)) for b in cls.local_bases)
 
     def class_of(self, function: FunctionInfo) -> ClassInfo | None:
         return self.classes.get(function.class_name) if function.class_name else None
@@ -269,6 +300,7 @@ class _IndexBuilder(FastNodeVisitor):
                 None,
             )
         info = ClassInfo(qualname, framework, bases=bases)
+        info.local_bases = [b for b in (ast_dotted_name(x) for x in node.bases) if b in self.index.classes]
         self.index.classes[qualname] = info
         for decorator in node.decorator_list:
             self.visit(decorator)
@@ -284,6 +316,8 @@ class _IndexBuilder(FastNodeVisitor):
     def _note_field(self, info: ClassInfo, statement: ast.AnnAssign) -> None:
         name = statement.target.id
         info.fields.add(name)
+        head = statement.annotation.value if isinstance(statement.annotation, ast.Subscript) else statement.annotation
+        info.field_types[name] = self.resolve(head) or ast_dotted_name(head) or ""
         if self._is_array_annotation(statement.annotation):
             info.array_fields.add(name)
         elif self._never_an_array(statement.annotation):
@@ -335,6 +369,7 @@ class _IndexBuilder(FastNodeVisitor):
             for decorator in node.decorator_list:
                 kind = {"builtins.staticmethod": "static", "builtins.classmethod": "class"}.get(self.resolve(decorator) or "")
                 info.method_kind = kind or info.method_kind
+        info.abstract = class_name is not None and _does_nothing(node.body)
         self.index.functions[qualname] = info
         for decorator in reversed(node.decorator_list):
             self._root_from_decorator(decorator, info)
@@ -744,6 +779,15 @@ class _IndexBuilder(FastNodeVisitor):
         self.loop_depth -= 1
 
     visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _visit_comprehension_expr
+
+
+def _does_nothing(body: list[ast.stmt]) -> bool:
+    """A method body that only documents, passes or raises: an abstract method."""
+    return all(
+        isinstance(statement, ast.Pass | ast.Raise)
+        or isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
+        for statement in body
+    )
 
 
 def _int_literals(node: ast.expr) -> list[int]:

@@ -103,6 +103,10 @@ MODULE_BASES: dict[str, str] = {
     "equinox._module._module.Module": "equinox",
     "haiku._src.module.Module": "haiku",
 }
+# ``tree_map(f, *trees)``: the result holds what ``f`` returns.
+TREE_MAPS = frozenset(
+    "jax.tree_util.tree_map jax.tree.map jax.tree_map jax.tree_util.tree_map_with_path jax.tree.map_with_path".split()
+)
 ENUM_BASES = frozenset("enum.Enum enum.IntEnum enum.StrEnum enum.Flag enum.IntFlag".split())
 # Field declarations whose ``static=True`` keeps a field out of the pytree's leaves.
 FIELD_FUNCTIONS = frozenset("equinox.field equinox.static_field equinox._module.field".split())
