@@ -36,6 +36,7 @@ _LIBRARIES = ("jax.", "builtins.", "numpy.", "flax.", "equinox.", "haiku.", "opt
 _STATIC_ANNOTATIONS = frozenset({"builtins.bool", "builtins.int", "builtins.str", "bool", "int", "str"})
 _STATIC_DEFAULTS = frozenset({"bool", "int", "str", "None"})
 _NON_ARRAY_DEFAULTS = frozenset({"bool", "int", "float", "str"})
+_LITERAL_DEFAULTS = _NON_ARRAY_DEFAULTS | {"None"}
 _CONTAINER_ANNOTATIONS = frozenset(
     "dict list Dict List Mapping MutableMapping Sequence MutableSequence OrderedDict defaultdict".split()
 )
@@ -93,7 +94,7 @@ class ModuleAnalyzer:
                 root.kind,
                 root.compiling,
                 root.transform.name,
-                root.traced_params,
+                self._without_unpassed_defaults(root),
                 root.static_params,
                 root.function,
                 tuple(sorted(root.static_params)),
@@ -108,6 +109,28 @@ class ModuleAnalyzer:
                 self.seed(call.function, replace(call.context, traced_params=call.traced_params(info)))
 
     # -- contexts -------------------------------------------------------------------
+
+    def _without_unpassed_defaults(self, root) -> frozenset[str] | None:
+        """A root's traced parameters, less those with a literal default that no call of the
+        transformed function in this module passes (SPEC §8): JAX never sees an unpassed
+        default, so it stays a Python value. Without any call seen, nothing is assumed."""
+        info = self.index.functions[root.function]
+        shapes = [shape for name in root.names for shape in self.index.call_shapes.get(name, ())]
+        defaulted = {p.name for p in info.params if p.default in _LITERAL_DEFAULTS}
+        if not shapes or not defaulted:
+            return root.traced_params
+        # Leading parameters bound before the call: a partial's, and ``self`` unless called on the class.
+        lead = next((p.position for p in info.params if p.position is not None and p.name not in root.static_params), 0)
+        bounds = {0, lead, 1, lead + 1} if info.has_receiver else {0, lead}  # any that may hold: more is passed
+        passed: set[str] = set()
+        for shape in shapes:
+            for bound in bounds:
+                passed.update(name for names in bind_arguments(info.params, shape, bound) for name in names)
+        unpassed = defaulted - passed
+        if not unpassed:
+            return root.traced_params
+        traced = root.traced_params if root.traced_params is not None else frozenset(p.name for p in info.params)
+        return frozenset(traced - unpassed)
 
     def seed(self, function: str, context: Context) -> None:
         known = self.contexts.get(function)
@@ -350,7 +373,8 @@ class RuleContext:
         return name in self._walker.locals
 
     def is_param(self, name: str) -> bool:
-        return name in self._walker.params
+        """A parameter that holds the caller's object: ``*args`` and ``**kwargs`` are built afresh per call."""
+        return name in self._walker.params and name not in self._walker.variadic_params
 
     @property
     def rebound_params(self) -> set[str]:
@@ -425,6 +449,7 @@ class FunctionWalker:
         self.class_info = module.index.class_of(info) if info else None
         self.framework = self.class_info.framework if self.class_info else None
         self.params: set[str] = {p.name for p in info.params} if info else set()
+        self.variadic_params: set[str] = {p.name for p in info.params if p.star} if info else set()
         self.self_name = info.params[0].name if info and info.has_receiver and info.params else None
         self.locals: set[str] = set()
         self.parents: dict[cst.CSTNode, cst.CSTNode] = {}

@@ -98,6 +98,7 @@ class Root:
     traced_params: frozenset[str] | None = None  # None: every parameter that is not static
     site: str | None = None  # the function in which the transform is applied
     under: Transform | None = None  # a staging transform composed around this one: jit(grad(f))
+    names: frozenset[str] = frozenset()  # the names the transformed function is called by here
 
     @property
     def kind(self) -> str:
@@ -124,6 +125,8 @@ class ModuleIndex:
     module_code_tops: set[int] = field(default_factory=set)  # module statements with code worth analyzing
     top_spans: list[tuple[int, int]] = field(default_factory=list)  # (first line, last line) per statement
     transforms: dict[str, Transform] = field(default_factory=dict)
+    # How the module calls each name (``f(...)``, ``obj.f(...)``): the shape of each call's arguments.
+    call_shapes: dict[str, list[tuple[tuple[str | None, str], ...]]] = field(default_factory=dict)
 
     def function_for_name(self, name: str, scope: str | None) -> FunctionInfo | None:
         """The function a plain name refers to from inside ``scope`` (nested first, then module level)."""
@@ -252,6 +255,9 @@ class _IndexBuilder(FastNodeVisitor):
         self.top_level_assigned: set[str] = set()
         self.called_attributes: set[int] = set()  # id() of ``self.m`` nodes that are called
         self.called_at_once: set[int] = set()  # id() of calls whose result is called: ``jax.jit(f)(x)``
+        self.assigned_to: dict[int, frozenset[str]] = {}  # id() of an assigned call -> the names it is bound to
+        # ``f = partial(f, flag=True)``: the partial a name holds at this point, per scope.
+        self.live_partials: dict[tuple[str | None, str], ast.Call] = {}
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         """``partial(self._m, ...)``, ``tree_map(self._m, ...)``: a method used as a value."""
@@ -492,7 +498,7 @@ class _IndexBuilder(FastNodeVisitor):
         if applied is None:
             return
         transform, keywords, _ = applied
-        self._add_root(function, transform, keywords, bound=0)
+        self._add_root(function, transform, keywords, bound=0, names=frozenset({function.name}))
 
     def _add_root(
         self,
@@ -502,6 +508,7 @@ class _IndexBuilder(FastNodeVisitor):
         bound: int,
         bound_names: frozenset[str] = frozenset(),
         under: Transform | None = None,
+        names: frozenset[str] = frozenset(),
     ) -> None:
         static: set[str] = set(bound_names)
         static.update(p.name for p in function.params if p.position is not None and p.position < bound)
@@ -540,6 +547,7 @@ class _IndexBuilder(FastNodeVisitor):
                 frozenset(traced) if traced is not None else None,
                 self.function.qualname if self.function else None,
                 under,
+                names,
             )
         )
 
@@ -599,18 +607,21 @@ class _IndexBuilder(FastNodeVisitor):
                 continue
             if isinstance(argument, ast.Call) and outer is not None:
                 self.composed_under[id(argument)] = outer
+            if isinstance(argument, ast.Name):
+                # What the name holds here: ``f = partial(f, flag=True); f = jax.jit(f)``.
+                argument = self.live_partials.get((self._scope_name(), argument.id), argument)
             # Resolved once the whole module is indexed: the function may be defined further down.
             self.pending_roots.append((argument, applied_transform, keywords, self.composed_under.get(id(node)),
-                                       self.function, self.enclosing_class))
+                                       self.function, self.enclosing_class, self.assigned_to.get(id(node), frozenset())))
 
     def resolve_pending_roots(self) -> None:
-        for argument, transform, keywords, under, function, enclosing_class in self.pending_roots:
+        for argument, transform, keywords, under, function, enclosing_class, names in self.pending_roots:
             self.function_stack = [function] if function else []
             self.scopes = [("class", enclosing_class)] if enclosing_class else []
             resolved = self._function_argument(argument)
             if resolved is not None:
                 target, bound, bound_names = resolved
-                self._add_root(target, transform, keywords, bound, bound_names, under)
+                self._add_root(target, transform, keywords, bound, bound_names, under, names)
         self.pending_roots.clear()
 
     def _mark_module_code(self) -> None:
@@ -641,6 +652,9 @@ class _IndexBuilder(FastNodeVisitor):
             if function and called.startswith("jax.lax.") and called in self.index.transforms:
                 function.calls_lax = True
         func = node.func
+        callee_name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+        if callee_name is not None:
+            self.index.call_shapes.setdefault(callee_name, []).append(_argument_shapes(node))
         if function is not None:
             if isinstance(func, ast.Name):
                 function.calls.add(func.id)
@@ -696,10 +710,27 @@ class _IndexBuilder(FastNodeVisitor):
             self._bind(target)
             if not self.scopes and isinstance(target, ast.Name):
                 self._module_assignment(target.id, node)
+        names = frozenset(t.id for t in node.targets if isinstance(t, ast.Name))
+        if names and isinstance(node.value, ast.Call):
+            self.assigned_to[id(node.value)] = names
         self.visit(node.value)
+        self._track_partials(names, node.value)
         for target in node.targets:
             if not isinstance(target, ast.Name):
                 self.visit(target)
+
+    def _scope_name(self) -> str | None:
+        return self.scopes[-1][1] if self.scopes else None
+
+    def _track_partials(self, names: frozenset[str], value: ast.expr) -> None:
+        """Remember ``f = partial(f, ...)`` until ``f`` is bound to something else."""
+        scope = self._scope_name()
+        is_partial = isinstance(value, ast.Call) and self.resolve(value.func) == "functools.partial" and value.args
+        for name in names:
+            if is_partial:
+                self.live_partials[(scope, name)] = value
+            elif not (isinstance(value, ast.Call) and self.transform_of(value.func) is not None):
+                self.live_partials.pop((scope, name), None)  # a transform of it keeps what it wraps
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         self._bind(node.target)
@@ -779,6 +810,12 @@ class _IndexBuilder(FastNodeVisitor):
         self.loop_depth -= 1
 
     visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _visit_comprehension_expr
+
+
+def _argument_shapes(call: ast.Call) -> tuple[tuple[str | None, str], ...]:
+    """How a call passes each argument, as ``contexts.bind_arguments`` reads it."""
+    positional = tuple((None, "*" if isinstance(a, ast.Starred) else "") for a in call.args)
+    return positional + tuple((k.arg, "" if k.arg else "**") for k in call.keywords)
 
 
 def _does_nothing(body: list[ast.stmt]) -> bool:
