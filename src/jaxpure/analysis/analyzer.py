@@ -503,7 +503,7 @@ class FunctionWalker:
         self.values.variable_fields = self.class_info.variable_fields if self.class_info else frozenset()
         self.values.static_fields = self._static_fields_of_params()
         self._note_receiver_classes(bindings)
-        self.values.solve(bindings)
+        self.values.solve(bindings, body, self.params)
         self._classify_locals(bindings, body)
         self._walk(body)
         if function is not None and self.context is not None:

@@ -1,14 +1,18 @@
 """Traced values: which expressions of a function hold tracers (SPEC §1, "Traced values").
 
-The analysis is flow-insensitive within a function: a local name is traced
-if any value bound to it is traced, computed to a fixpoint over the
-function's bindings. That is what JAX users mean by "this variable is an
-array" and it never loses a traced value to an unusual statement order.
+A local name is traced where a traced value bound to it can reach: a binding
+reaches the uses after it in the source, and every use inside a loop that
+contains it (the next iteration sees it). Branches are not told apart, and
+nothing is ever killed: a use is traced if any binding that may reach it is.
+That keeps every traced value, while a later ``x, widths = pad(x, widths)``
+no longer taints the uses of ``widths`` above it. Functions where no name
+has both a traced and an untraced binding take the cheaper flow-insensitive
+answer (a name is traced if any value bound to it is), which is the same.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import libcst as cst
@@ -26,6 +30,7 @@ class Binding:
     source: cst.BaseExpression | None  # None: never traced (imports, except-as, defs)
     iterated: bool = False  # the target takes the elements of ``source``
     element: int | None = None  # the target takes element N of each item (enumerate/zip/items)
+    node: cst.CSTNode | None = None  # the statement or expression that binds it (where it takes effect)
 
 
 def dotted_name(node: cst.BaseExpression) -> str | None:
@@ -88,6 +93,7 @@ def collect_bindings(body: cst.CSTNode) -> list[Binding]:
     for node in iter_own_nodes(body):
         if type(node) not in _BINDING_NODES:
             continue  # most nodes bind nothing; skip the chain of isinstance tests
+        start = len(bindings)
         if isinstance(node, cst.Assign):
             for target in node.targets:
                 _bind(target.target, node.value, bindings)
@@ -105,6 +111,8 @@ def collect_bindings(body: cst.CSTNode) -> list[Binding]:
             bindings.append(Binding(node.name.value, None))
         elif isinstance(node, cst.ExceptHandler) and node.name is not None:
             _bind(node.name.name, None, bindings)
+        for binding in bindings[start:]:
+            binding.node = node
     return bindings
 
 
@@ -122,6 +130,55 @@ def _bind(target: cst.BaseExpression, value: cst.BaseExpression | None, out: lis
                 _bind(element, value, out)
     elif isinstance(target, cst.StarredElement):
         _bind(target.value, value, out)
+
+
+_LOOPS = frozenset({cst.For, cst.While, cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp})
+
+
+@dataclass(slots=True)
+class _Flow:
+    """Source order of a function body: where each node starts and ends, and the outermost
+    loop around each name (whose later bindings reach it on the next iteration)."""
+
+    spans: dict[int, tuple[int, int]]
+    outer_loop: dict[int, int]  # id(name node) -> id(outermost loop node around it)
+
+    def reaches(self, binding: Binding, use: cst.Name) -> bool:
+        where = self.spans.get(id(binding.node)) if binding.node is not None else None
+        at = self.spans.get(id(use))
+        if where is None or at is None:
+            return True  # a node outside the walk (a lambda's body): assume it may
+        effect = where[1]
+        if effect < at[0]:  # the use comes after the whole binding statement
+            return True
+        loop = self.outer_loop.get(id(use))
+        if loop is None:
+            return False
+        first, last = self.spans[loop]
+        return first <= effect <= last
+
+
+def _flow_of(body: cst.CSTNode) -> _Flow:
+    spans: dict[int, tuple[int, int]] = {}
+    outer_loop: dict[int, int] = {}
+    counter = 0
+    stack: list[tuple[cst.CSTNode, int | None, int]] = [(body, None, -1)]  # (node, outermost loop, start or -1)
+    while stack:
+        node, loop, start = stack.pop()
+        if start >= 0:
+            spans[id(node)] = (start, counter - 1)
+            continue
+        kind = type(node)
+        spans[id(node)] = (counter, counter)
+        if kind is cst.Name and loop is not None:
+            outer_loop[id(node)] = loop
+        stack.append((node, loop, counter))
+        counter += 1
+        if kind in _SCOPES and node is not body:
+            continue
+        inner = id(node) if loop is None and kind in _LOOPS else loop
+        stack.extend((child, inner, -1) for child in reversed(cst_children(node)))
+    return _Flow(spans, outer_loop)
 
 
 def _bind_iteration(target: cst.BaseExpression, iterable: cst.BaseExpression, out: list[Binding]) -> None:
@@ -144,6 +201,14 @@ def _names_in(target: cst.BaseExpression) -> list[str]:
     if isinstance(target, cst.StarredElement):
         return _names_in(target.value)
     return []
+
+
+def _mixed(bindings: list[Binding], traced: set[int], initial: set[str], params: Iterable[str]) -> bool:
+    """Whether some local name has a traced binding and an untraced one (an untraced parameter
+    counts): only there can the order of bindings change an answer."""
+    untraced_names = {b.target for b in bindings if id(b) not in traced and b.source is not None}
+    untraced_names.update(name for name in params if name not in initial)
+    return any(id(b) in traced and b.target in untraced_names and b.target not in initial for b in bindings)
 
 
 def _comparison_pairs(node: cst.Comparison):
@@ -198,6 +263,10 @@ class TracedValues:
         self.variable_fields: frozenset[str] | set[str] = frozenset()  # nnx Variable/sub-Module fields
         # Per parameter of a known class, its fields that are static there (``opts.dense``).
         self.static_fields: dict[str, frozenset[str]] = {}
+        self.initial_names = frozenset(traced_names)  # traced parameters and closure values
+        self.flow: _Flow | None = None  # set where uses must see only the bindings that reach them
+        self.definitions: dict[str, list[Binding]] = {}
+        self.traced_bindings: set[int] = set()
 
     def is_variable_box(self, node: cst.BaseExpression) -> bool:
         """``self.w`` where an nnx Module holds a Variable (or a sub-Module): an object around
@@ -210,21 +279,55 @@ class TracedValues:
             and node.attr.value in self.variable_fields
         )
 
-    def solve(self, bindings: list[Binding]) -> None:
-        """Grow the traced names to a fixpoint over the bindings, then memoize answers."""
+    def solve(self, bindings: list[Binding], body: cst.CSTNode | None = None, params: Iterable[str] = ()) -> None:
+        """Grow the traced names to a fixpoint over the bindings, then memoize answers.
+
+        Where some name has both a traced and an untraced binding (``body`` given), solve
+        again with each use seeing only the bindings that reach it."""
         if not self.active:
             self.frozen = True
             return
+        initial = set(self.names)
+        traced = self._fixpoint(bindings)
+        if body is not None:  # the fixpoint skips bindings of names already traced: settle them too
+            traced |= {id(b) for b in bindings if b.source is not None and id(b) not in traced and self._binding_traced(b)}
+        if body is not None and _mixed(bindings, traced, initial, params):
+            self.flow = _flow_of(body)
+            self.definitions = {}
+            for binding in bindings:
+                self.definitions.setdefault(binding.target, []).append(binding)
+            self.names = initial
+            self.traced_bindings = set()
+            self._fixpoint(bindings)
+        self.frozen = True
+
+    def _fixpoint(self, bindings: list[Binding]) -> set[int]:
+        traced: set[int] = set()
         changed = True
         while changed:
             changed = False
             for binding in bindings:
-                if binding.target in self.names or binding.source is None:
+                if id(binding) in traced or binding.source is None:
+                    continue
+                if self.flow is None and binding.target in self.names:
                     continue
                 if self._binding_traced(binding):
+                    traced.add(id(binding))
+                    self.traced_bindings.add(id(binding))
                     self.names.add(binding.target)
                     changed = True
-        self.frozen = True
+        return traced
+
+    def _name_traced(self, node: cst.Name) -> bool:
+        name = node.value
+        if self.flow is None or name not in self.definitions or id(node) not in self.flow.spans:
+            return name in self.names  # not a use in this body's walk: a lambda's parameter, say
+        if name in self.initial_names:
+            return True  # a traced parameter or closure value reaches every use (nothing is killed)
+        return any(
+            id(binding) in self.traced_bindings and self.flow.reaches(binding, node)
+            for binding in self.definitions[name]
+        )
 
     def _binding_traced(self, binding: Binding) -> bool:
         source = binding.source
@@ -256,7 +359,7 @@ class TracedValues:
 
     def _traced(self, node: cst.BaseExpression) -> bool:  # noqa: C901 - one case per expression kind
         if isinstance(node, cst.Name):
-            return node.value in self.names
+            return self._name_traced(node)
         if isinstance(node, cst.Attribute):
             if node.attr.value in jaxapi.STATIC_ATTRIBUTES:
                 return False
