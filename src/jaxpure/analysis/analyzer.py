@@ -47,6 +47,8 @@ class FunctionResult:
     findings: list[Finding]
     traced_names: frozenset[str]
     returns_traced: bool
+    # Where every return is a tuple display of one length: which positions may hold a tracer.
+    returned_positions: tuple[bool, ...] | None = None
 
 
 # Maps a qualified name (``pkg.helpers.f``) to (module, function qualname) when it is project code.
@@ -194,7 +196,10 @@ class ModuleAnalyzer:
         previous = self.results.get(qualname)
         self.results[qualname] = result
         # Callers analyzed earlier assumed "traced in, traced out"; tell them when that was wrong.
-        if (previous.returns_traced if previous else True) != result.returns_traced:
+        # (and that every element of a returned tuple was traced).
+        if (previous.returns_traced if previous else True) != result.returns_traced or (
+            (previous.returned_positions if previous else None) != result.returned_positions
+        ):
             self._queue.extend(self.callers.get(qualname, ()))
         if (previous is None or previous.traced_names != result.traced_names) and qualname in self._enclosing:
             for other, used in self.closures_used.items():
@@ -290,6 +295,12 @@ class ModuleAnalyzer:
     def returns_traced(self, function: str) -> bool | None:
         result = self.results.get(function)
         return result.returns_traced if result is not None else None
+
+    def returns_traced_at(self, function: str, position: int) -> bool | None:
+        """Whether element ``position`` of what ``function`` returns may be traced, where known."""
+        result = self.results.get(function)
+        positions = result.returned_positions if result is not None else None
+        return positions[position] if positions is not None and position < len(positions) else None
 
     def untraced_returns(self) -> frozenset[str]:
         """The functions other modules call that return no traced value (for those callers' analysis)."""
@@ -465,6 +476,8 @@ class FunctionWalker:
         self.findings: list[Finding] = []
         self.reported_keys: set[tuple] = set()
         self.returns_traced = False
+        self.returned_positions: list[bool] | None = None
+        self.returns_other = False  # some return is no tuple display (or of another length)
         self.rule_context = RuleContext(self)
         self.rules = _rules_for(context.kind if context else None)
         self.values: TracedValues
@@ -500,6 +513,7 @@ class FunctionWalker:
             framework=self.framework,
             returns_traced=self._callee_returns_traced,
         )
+        self.values.returns_traced_at = self._callee_returns_traced_at
         self.values.variable_fields = self.class_info.variable_fields if self.class_info else frozenset()
         self.values.static_fields = self._static_fields_of_params()
         self._note_receiver_classes(bindings)
@@ -512,7 +526,8 @@ class FunctionWalker:
             loop_names = self.locals if self._is_lax_loop_body() else None
             for node, rule in prngkeys.find_key_reuse(body, self.resolve, self._key_params_consumed, loop_names):
                 self.report(node, rule, {})
-        return FunctionResult(self.findings, frozenset(self.values.names), self.returns_traced)
+        positions = None if self.returns_other or self.returned_positions is None else tuple(self.returned_positions)
+        return FunctionResult(self.findings, frozenset(self.values.names), self.returns_traced, positions)
 
     def _initial_traced(self) -> set[str]:
         traced = {name for name in self.closure if name not in self.locals}
@@ -591,10 +606,24 @@ class FunctionWalker:
                 self._on_call(node)
             elif kind is cst.Return and node.value is not None:
                 self.returns_traced |= self.values.traced(node.value)
+                self._note_returned_positions(node.value)
             elif kind is cst.Lambda:
                 self._on_lambda(node)
                 continue
             stack.extend(reversed(children))
+
+    def _note_returned_positions(self, value: cst.BaseExpression) -> None:
+        elements = value.elements if type(value) is cst.Tuple else None
+        if elements is None or any(type(e) is cst.StarredElement for e in elements):
+            self.returns_other = True
+            return
+        traced = [self.values.traced(e.value) for e in elements]
+        if self.returned_positions is None:
+            self.returned_positions = traced
+        elif len(self.returned_positions) != len(traced):
+            self.returns_other = True
+        else:
+            self.returned_positions = [a or b for a, b in zip(self.returned_positions, traced)]
 
     def _note_container_use(self, node: cst.CSTNode) -> None:
         """Parameters used with string keys or container methods are containers (SPEC §7)."""
@@ -744,6 +773,14 @@ class FunctionWalker:
     def _traced_arguments(self, node: cst.Call, callee: FunctionInfo, bound: int) -> set[str]:
         traced = [i for i, a in enumerate(node.args) if self.values.traced(a.value)]
         return set(bound_parameters(callee.params, argument_shapes(node), traced, bound))
+
+    def _callee_returns_traced_at(self, node: cst.Call, position: int) -> bool | None:
+        """Element ``position`` of a call's result, when the callee's returns say (``x, n = f(x, n)``)."""
+        receiver = node.func.value if type(node.func) is cst.Attribute else None
+        if not (any(self.values.traced(a.value) for a in node.args) or self.values.traced(receiver)):
+            return None  # the same gate as for the whole result: callers are told when it changes
+        callee, _ = self._callee(node.func)
+        return self.module.returns_traced_at(callee.qualname, position) if callee is not None else None
 
     def _callee_returns_traced(self, node: cst.Call, args_traced: bool) -> bool | None:
         if not args_traced:

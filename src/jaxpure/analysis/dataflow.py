@@ -125,9 +125,14 @@ def _bind(target: cst.BaseExpression, value: cst.BaseExpression | None, out: lis
         if values is not None and len(values) == len(elements) and not any(isinstance(v, cst.StarredElement) for v in values):
             for element, item in zip(elements, values):
                 _bind(element, item.value, out)
-        else:
+        elif any(type(e) is cst.StarredElement for e in target.elements):
             for element in elements:
                 _bind(element, value, out)
+        else:
+            for position, element in enumerate(elements):
+                _bind(element, value, out)
+                if type(element) is cst.Name:
+                    out[-1].element = position  # takes element N of the value
     elif isinstance(target, cst.StarredElement):
         _bind(target.value, value, out)
 
@@ -263,6 +268,7 @@ class TracedValues:
         self.variable_fields: frozenset[str] | set[str] = frozenset()  # nnx Variable/sub-Module fields
         # Per parameter of a known class, its fields that are static there (``opts.dense``).
         self.static_fields: dict[str, frozenset[str]] = {}
+        self.returns_traced_at: Callable[[cst.Call, int], "bool | None"] | None = None
         self.initial_names = frozenset(traced_names)  # traced parameters and closure values
         self.flow: _Flow | None = None  # set where uses must see only the bindings that reach them
         self.definitions: dict[str, list[Binding]] = {}
@@ -332,6 +338,10 @@ class TracedValues:
     def _binding_traced(self, binding: Binding) -> bool:
         source = binding.source
         if not binding.iterated:
+            if binding.element is not None and type(source) is cst.Call and self.returns_traced_at is not None:
+                known = self.returns_traced_at(source, binding.element)
+                if known is not None:
+                    return known  # ``x, widths = pad(x, widths)``: the callee returns each position
             return self.traced(source)
         if isinstance(source, cst.Call):
             called = self.resolve(source.func)
