@@ -401,7 +401,12 @@ class RuleContext:
         """A local or module-level name evidently bound to a Python list, tuple or dict."""
         if name in self._walker.python_containers:
             return True
-        return not self.is_local(name) and self.index.module_values.get(name) in ("list", "dict")
+        if self.is_local(name):
+            return False
+        enclosing = self._walker.enclosing_binding(name)  # a closure variable of an enclosing function
+        if enclosing is not None:
+            return enclosing.local_values.get(name) in ("list", "dict")
+        return self.index.module_values.get(name) in ("list", "dict")
 
     def stateful_rng(self, name: str) -> bool:
         """A name bound to ``np.random.default_rng(...)``, ``RandomState`` or ``random.Random``."""
@@ -483,6 +488,19 @@ class FunctionWalker:
         self.values: TracedValues
 
     # -- names ----------------------------------------------------------------------------
+
+    def enclosing_binding(self, name: str) -> FunctionInfo | None:
+        """The enclosing function whose local ``name`` is (the innermost), if any."""
+        functions = self.module.index.functions
+        parent = self.info.parent if self.info is not None else None
+        while parent is not None:
+            info = functions.get(parent)
+            if info is None:
+                return None
+            if name in info.local_names:
+                return info
+            parent = info.parent
+        return None
 
     def resolve(self, node: cst.BaseExpression) -> str | None:
         imports = self.module.index.imports

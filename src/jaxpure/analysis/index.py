@@ -52,6 +52,7 @@ class FunctionInfo:
     builds_compiled: bool = False  # calls a compiling transform's result at once, or builds one in a loop (JP502)
     transforms_lambda: bool = False  # hands a lambda to a transform: the lambda is a traced root
     global_rebinds: set[str] = field(default_factory=set)
+    local_values: dict[str, str] = field(default_factory=dict)  # local name -> kind of value bound (value_kind)
     method_kind: str | None = None  # "static" | "class" for @staticmethod / @classmethod
     abstract: bool = False  # a body of nothing but a docstring, ``...``, ``pass`` or ``raise``: overridden elsewhere
 
@@ -711,6 +712,12 @@ class _IndexBuilder(FastNodeVisitor):
             if not self.scopes and isinstance(target, ast.Name):
                 self._module_assignment(target.id, node)
         names = frozenset(t.id for t in node.targets if isinstance(t, ast.Name))
+        if self.function is not None:
+            kind = value_kind(node.value, self.imports) or "other"
+            for name in names:  # a name bound to two kinds of value is neither
+                known = self.function.local_values.setdefault(name, kind)
+                if known != kind:
+                    self.function.local_values[name] = "other"
         if names and isinstance(node.value, ast.Call):
             self.assigned_to[id(node.value)] = names
         self.visit(node.value)
