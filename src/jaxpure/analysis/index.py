@@ -10,6 +10,7 @@ parsed with libcst.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 
 from jaxpure.analysis import jaxapi
@@ -17,6 +18,7 @@ from jaxpure.analysis.astvisit import FastNodeVisitor
 from jaxpure.analysis.jaxapi import DIFFERENTIATION, STAGING, Transform
 from jaxpure.analysis.names import ImportMap, ast_dotted_name, build_import_map
 
+_REDEFINED = re.compile(r"@L\d+")
 _MUTABLE_CONSTRUCTORS = {"builtins.list": "list", "builtins.dict": "dict", "builtins.set": "set"}
 # Python types a union annotation may combine and stay configuration (``index: int | slice``).
 _STATIC_UNION_MEMBERS = frozenset({"builtins.bool", "builtins.int", "builtins.str", "builtins.slice"})
@@ -57,6 +59,12 @@ class FunctionInfo:
     abstract: bool = False  # a body of nothing but a docstring, ``...``, ``pass`` or ``raise``: overridden elsewhere
 
     @property
+    def source_qualname(self) -> str:
+        """The qualname as the code spells it: a function redefined later under the same name
+        is kept as ``f@L12`` (its line), so that each ``def`` is its own function."""
+        return _REDEFINED.sub("", self.qualname) if "@L" in self.qualname else self.qualname
+
+    @property
     def has_receiver(self) -> bool:
         """A method whose first parameter is the instance."""
         return self.class_name is not None and self.method_kind is None
@@ -85,6 +93,7 @@ class ClassInfo:
     non_array_fields: set[str] = field(default_factory=set)
     declared_static: set[str] = field(default_factory=set)  # ``eqx.field(static=True)``: static under any transform
     is_enum: bool = False
+    line: int = 0
     field_types: dict[str, str] = field(default_factory=dict)  # annotated field -> qualified annotation
     local_bases: list[str] = field(default_factory=list)  # base classes defined in this module
 
@@ -259,6 +268,8 @@ class _IndexBuilder(FastNodeVisitor):
         self.assigned_to: dict[int, frozenset[str]] = {}  # id() of an assigned call -> the names it is bound to
         # ``f = partial(f, flag=True)``: the partial a name holds at this point, per scope.
         self.live_partials: dict[tuple[str | None, str], ast.Call] = {}
+        # The function a name is bound to at this point of its scope (a name may be defined again later).
+        self.live_defs: dict[tuple[str | None, str], FunctionInfo] = {}
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         """``partial(self._m, ...)``, ``tree_map(self._m, ...)``: a method used as a value."""
@@ -289,6 +300,27 @@ class _IndexBuilder(FastNodeVisitor):
         kind, outer = self.scopes[-1]
         return f"{outer}.{name}" if kind == "class" else f"{outer}.<locals>.{name}"
 
+    def _set_aside(self, qualname: str, line: int) -> None:
+        """A ``def`` or ``class`` of a name already defined: the earlier one (and what it holds)
+        stays a function or class of its own, as ``qualname@L<line>``; the name now means the new one."""
+        renamed = f"{qualname}@L{line}"
+
+        def rename(name: str | None) -> str | None:
+            if name is not None and (name == qualname or name.startswith(f"{qualname}.")):
+                return renamed + name[len(qualname):]
+            return name
+
+        for table in (self.index.functions, self.index.classes):
+            for old in [k for k in table if rename(k) != k]:
+                table[rename(old)] = table.pop(old)
+        for function in self.index.functions.values():
+            function.qualname, function.parent = rename(function.qualname), rename(function.parent)
+            function.class_name = rename(function.class_name)
+        for cls in self.index.classes.values():
+            cls.qualname = rename(cls.qualname)
+        for root in self.index.roots:
+            root.function, root.site = rename(root.function), rename(root.site)
+
     def _shadowed(self) -> set[str]:
         return self.function.local_names if self.function else set()
 
@@ -297,6 +329,8 @@ class _IndexBuilder(FastNodeVisitor):
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         qualname = self._qualname(node.name)
+        if qualname in self.index.classes:
+            self._set_aside(qualname, self.index.classes[qualname].line)
         if self.function:
             self.function.local_names.add(node.name)
         bases = [self.resolve(base) or "" for base in node.bases]
@@ -306,7 +340,7 @@ class _IndexBuilder(FastNodeVisitor):
                 (self.index.classes[b].framework for b in (ast_dotted_name(x) for x in node.bases) if b in self.index.classes),
                 None,
             )
-        info = ClassInfo(qualname, framework, bases=bases)
+        info = ClassInfo(qualname, framework, bases=bases, line=node.lineno)
         info.local_bases = [b for b in (ast_dotted_name(x) for x in node.bases) if b in self.index.classes]
         self.index.classes[qualname] = info
         for decorator in node.decorator_list:
@@ -358,6 +392,8 @@ class _IndexBuilder(FastNodeVisitor):
                 self.visit(default)
         class_name = self.enclosing_class
         qualname = self._qualname(node.name)
+        if qualname in self.index.functions and all(f.qualname != qualname for f in self.function_stack):
+            self._set_aside(qualname, self.index.functions[qualname].line)
         parent = self.function
         if parent is not None and class_name is None:
             parent.local_names.add(node.name)
@@ -378,6 +414,9 @@ class _IndexBuilder(FastNodeVisitor):
                 info.method_kind = kind or info.method_kind
         info.abstract = class_name is not None and _does_nothing(node.body)
         self.index.functions[qualname] = info
+        if class_name is None:
+            self.live_defs[(self._scope_name(), node.name)] = info
+            self.live_partials.pop((self._scope_name(), node.name), None)
         for decorator in reversed(node.decorator_list):
             self._root_from_decorator(decorator, info)
         if info.class_name is not None:
@@ -554,6 +593,8 @@ class _IndexBuilder(FastNodeVisitor):
 
     def _function_argument(self, node: ast.expr) -> tuple[FunctionInfo, int, frozenset[str]] | None:
         """The function a transform is applied to: a name, ``self.method``, or ``partial(fn, ...)``."""
+        if isinstance(node, FunctionInfo):
+            return node, 0, frozenset()  # the definition live where the transform was applied
         if isinstance(node, ast.Name):
             found = self.index.function_for_name(node.id, self.function.qualname if self.function else None)
             if found is None and self.enclosing_class:
@@ -609,8 +650,10 @@ class _IndexBuilder(FastNodeVisitor):
             if isinstance(argument, ast.Call) and outer is not None:
                 self.composed_under[id(argument)] = outer
             if isinstance(argument, ast.Name):
-                # What the name holds here: ``f = partial(f, flag=True); f = jax.jit(f)``.
-                argument = self.live_partials.get((self._scope_name(), argument.id), argument)
+                # What the name holds here: ``f = partial(f, flag=True); f = jax.jit(f)``, or the
+                # ``def f`` before this point when another ``def f`` follows.
+                key = (self._scope_name(), argument.id)
+                argument = self.live_partials.get(key) or self.live_defs.get(key) or argument
             # Resolved once the whole module is indexed: the function may be defined further down.
             self.pending_roots.append((argument, applied_transform, keywords, self.composed_under.get(id(node)),
                                        self.function, self.enclosing_class, self.assigned_to.get(id(node), frozenset())))
