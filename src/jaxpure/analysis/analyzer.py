@@ -23,7 +23,7 @@ from jaxpure.analysis import jaxapi
 
 from jaxpure.analysis import prngkeys
 from jaxpure.analysis.jaxapi import DIFFERENTIATION, STAGING
-from jaxpure.analysis.contexts import CallSeed, Context, bind_arguments, bound_parameters
+from jaxpure.analysis.contexts import CallSeed, ClassSummary, Context, bind_arguments, bound_parameters
 from jaxpure.analysis.cstnodes import code_children as cst_children
 from jaxpure.analysis.dataflow import TracedValues, collect_bindings, dotted_name, iter_own_nodes
 from jaxpure.findings import Finding, TraceInfo
@@ -269,8 +269,35 @@ class ModuleAnalyzer:
         return consumed
 
     def class_named(self, annotation: str | None) -> ClassInfo | None:
-        """The class of this module an annotation names."""
-        return self.index.classes.get(annotation) if annotation else None
+        """The class of this module (or of another project module) an annotation names."""
+        if not annotation:
+            return None
+        return self.index.classes.get(annotation) or self.index.project_classes.get(annotation)
+
+    def class_summaries(self) -> dict[str, ClassSummary]:
+        """This module's classes, for other modules (keyed ``module.Class``)."""
+        module = self.index.imports.module_name
+        if not module:
+            return {}
+        summaries = {}
+        for cls in self.index.classes.values():
+            if "<locals>" in cls.qualname or "@L" in cls.qualname:
+                continue
+            bases = tuple(b for b in cls.bases if b and b not in jaxapi.MODULE_BASES)
+            summaries[f"{module}.{cls.qualname}"] = ClassSummary(
+                cls.framework, bases, frozenset(cls.fields), frozenset(cls.array_fields),
+                frozenset(cls.non_array_fields), frozenset(cls.declared_static), cls.is_enum,
+            )
+        return summaries
+
+    def classes_wanted(self) -> frozenset[str]:
+        """Classes of other modules whose summary could change this analysis: the bases of its
+        classes not known to be Modules, and annotations of arrays-only roots' parameters."""
+        wanted = {b for cls in self.index.classes.values() if cls.framework is None for b in cls.bases if "." in b}
+        for function in self.arrays_only_roots:
+            info = self.index.functions.get(function)
+            wanted.update(p.annotation for p in info.params if p.annotation and "." in p.annotation) if info else None
+        return frozenset(wanted - set(self.index.classes))
 
     def never_an_array(self, param: Param) -> bool:
         """A parameter whose annotation or literal default is of a type no array has (SPEC §8):

@@ -117,3 +117,38 @@ class CallSeed:
 
     def traced_params(self, info: FunctionInfo) -> frozenset[str]:
         return frozenset().union(*(bound_parameters(info.params, shape, traced) for shape, traced in self.calls))
+
+
+@dataclass(frozen=True, slots=True)
+class ClassSummary:
+    """What other modules need to know about a class of the project (SPEC §8): whether it is
+    a framework Module (through base classes anywhere in the project), and which of its
+    fields are never arrays."""
+
+    framework: str | None
+    bases: tuple[str, ...] = ()  # qualified names of its bases in other project modules
+    fields: frozenset[str] = frozenset()
+    array_fields: frozenset[str] = frozenset()
+    non_array_fields: frozenset[str] = frozenset()
+    declared_static: frozenset[str] = frozenset()
+    is_enum: bool = False
+
+    @property
+    def informative(self) -> bool:
+        """Whether knowing it can change another module's analysis."""
+        return self.framework is not None or self.is_enum
+
+
+def resolve_frameworks(classes: dict[str, ClassSummary]) -> dict[str, ClassSummary]:
+    """Each class's framework, inherited through bases in other project modules."""
+    resolved = dict(classes)
+    changed = True
+    while changed:
+        changed = False
+        for name, summary in resolved.items():
+            if summary.framework is None:
+                inherited = next((resolved[b].framework for b in summary.bases if b in resolved and resolved[b].framework), None)
+                if inherited is not None:
+                    resolved[name] = replace(summary, framework=inherited)
+                    changed = True
+    return resolved

@@ -135,6 +135,8 @@ class ModuleIndex:
     module_code_tops: set[int] = field(default_factory=set)  # module statements with code worth analyzing
     top_spans: list[tuple[int, int]] = field(default_factory=list)  # (first line, last line) per statement
     transforms: dict[str, Transform] = field(default_factory=dict)
+    # Classes of other project modules this one names (as bases or annotations), by qualified name.
+    project_classes: dict[str, ClassInfo] = field(default_factory=dict)
     # How the module calls each name (``f(...)``, ``obj.f(...)``): the shape of each call's arguments.
     call_shapes: dict[str, list[tuple[tuple[str | None, str], ...]]] = field(default_factory=dict)
 
@@ -189,9 +191,11 @@ def build_index(
     module_name: str | None = None,
     is_package: bool = False,
     extra_transforms: dict[str, Transform] | None = None,
+    project_classes: dict[str, ClassInfo] | None = None,
 ) -> ModuleIndex:
     imports = build_import_map(tree, module_name, is_package)
     index = ModuleIndex(imports=imports, transforms={**jaxapi.TRANSFORMS, **(extra_transforms or {})})
+    index.project_classes = dict(project_classes or {})
     builder = _IndexBuilder(index)
     builder.module_body = set(tree.body)
     for position, statement in enumerate(tree.body):
@@ -340,12 +344,15 @@ class _IndexBuilder(FastNodeVisitor):
                 (self.index.classes[b].framework for b in (ast_dotted_name(x) for x in node.bases) if b in self.index.classes),
                 None,
             )
+        if framework is None:  # or in another module of the project
+            framework = next((self.index.project_classes[b].framework for b in bases if b in self.index.project_classes), None)
         info = ClassInfo(qualname, framework, bases=bases, line=node.lineno)
         info.local_bases = [b for b in (ast_dotted_name(x) for x in node.bases) if b in self.index.classes]
         self.index.classes[qualname] = info
         for decorator in node.decorator_list:
             self.visit(decorator)
-        info.is_enum = any(b in jaxapi.ENUM_BASES or getattr(self.index.classes.get(b), "is_enum", False) for b in bases)
+        known = {**self.index.project_classes, **self.index.classes}
+        info.is_enum = any(b in jaxapi.ENUM_BASES or getattr(known.get(b), "is_enum", False) for b in bases)
         for statement in node.body:
             if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
                 self._note_field(info, statement)
@@ -374,7 +381,7 @@ class _IndexBuilder(FastNodeVisitor):
         qualified = self.resolve(head) or ast_dotted_name(head) or ""
         if qualified in jaxapi.NON_ARRAY_ANNOTATIONS:
             return True
-        cls = self.index.classes.get(qualified)
+        cls = self.index.classes.get(qualified) or self.index.project_classes.get(qualified)
         return cls is not None and cls.is_enum
 
     def _is_array_annotation(self, annotation: ast.expr) -> bool:

@@ -36,7 +36,7 @@ from jaxpure.driver.workers import Workers
 # libcst, the analyzer and the rules are imported when a module is analyzed, not
 # before: a warm run that finds every result in the cache never loads them.
 if TYPE_CHECKING:
-    from jaxpure.analysis.contexts import CallSeed
+    from jaxpure.analysis.contexts import CallSeed, ClassSummary
 
 
 _MENTIONS_JAX = re.compile(r"\b(jax|flax|equinox|haiku)\b")
@@ -50,6 +50,8 @@ class ModuleResult:
     internal_error: str | None = None
     # Functions other modules call (``incoming``) whose returns hold no traced value, by qualname.
     untraced_returns: frozenset[str] = frozenset()
+    classes: dict[str, ClassSummary] = field(default_factory=dict)  # its classes, by ``module.Class``
+    wanted_classes: frozenset[str] = frozenset()  # other modules' classes whose summary it could use
 
 
 def unanalyzable(path: str, reason: str, line: int = 1, column: int = 1) -> Finding:
@@ -83,15 +85,19 @@ def analyze_text(
     noqa: bool = True,
     tree: ast.Module | None = None,
     untraced_returns: frozenset[str] = frozenset(),
+    project_classes: tuple[tuple[str, ClassSummary], ...] = (),
 ) -> ModuleResult:
     """Every finding in one module's text (before select/ignore; after noqa unless ``noqa=False``).
 
     ``tree`` is the text's ``ast`` when the caller already has it (flake8 does),
     to save parsing it again. ``untraced_returns``: functions of other project
-    modules (``module:qualname``) known to return no traced value.
+    modules (``module:qualname``) known to return no traced value. ``project_classes``:
+    classes of other project modules it names, summarized (Modules, non-array fields).
     """
     text = text.removeprefix("\ufeff")  # a BOM left in by the caller: the parser of a str rejects it
-    arguments = (text, path, config, module, is_package, incoming, project_modules, noqa, tree, untraced_returns)
+    arguments = (
+        text, path, config, module, is_package, incoming, project_modules, noqa, tree, untraced_returns, project_classes,
+    )
     try:
         return _analyze_text(*arguments)
     except Exception as error:
@@ -167,6 +173,7 @@ def _analyze_text(
     noqa: bool,
     tree: ast.Module | None,
     untraced_returns: frozenset[str],
+    project_classes: tuple[tuple[str, ClassSummary], ...],
 ) -> ModuleResult:
     import libcst as cst
 
@@ -196,7 +203,7 @@ def _analyze_text(
         reason = f"code too deeply nested to analyze (an expression over {MAX_EXPRESSION_DEPTH:,} levels deep)"
         return ModuleResult([unanalyzable(path, reason, *deep)])
     try:
-        index = build_index(tree, module, is_package, extra)
+        index = build_index(tree, module, is_package, extra, _class_infos(project_classes))
         analyzer = ModuleAnalyzer(
             path, lines, index, incoming, _project_lookup(project_modules), is_fixable=_fix_availability(),
             untraced_elsewhere=untraced_returns,
@@ -206,7 +213,23 @@ def _analyze_text(
         return ModuleResult([unanalyzable(path, f"syntax error (libcst): {error.message}", error.raw_line, error.raw_column + 1)])
     if noqa:
         findings = apply_noqa(findings, lines)
-    return ModuleResult(findings, list(analyzer.outgoing.values()), untraced_returns=analyzer.untraced_returns())
+    return ModuleResult(
+        findings, list(analyzer.outgoing.values()), untraced_returns=analyzer.untraced_returns(),
+        classes=analyzer.class_summaries(), wanted_classes=analyzer.classes_wanted(),
+    )
+
+
+def _class_infos(summaries: tuple[tuple[str, ClassSummary], ...]) -> dict:
+    from jaxpure.analysis.index import ClassInfo
+
+    return {
+        name: ClassInfo(
+            name, summary.framework, set(summary.array_fields), fields=set(summary.fields),
+            non_array_fields=set(summary.non_array_fields), declared_static=set(summary.declared_static),
+            is_enum=summary.is_enum,
+        )
+        for name, summary in summaries
+    }
 
 
 # Statements only Python 3.12+ parses (PEP 695): `type X = ...`, `def f[T](...)`, `class C[T]:`.
@@ -258,6 +281,7 @@ class Task:
     config: Config
     noqa: bool
     untraced_returns: frozenset[str] = frozenset()  # ``module:qualname`` of other modules' functions
+    project_classes: tuple[tuple[str, ClassSummary], ...] = ()  # other modules' classes it names
 
 
 def run_task(task: Task) -> ModuleResult:
@@ -272,6 +296,7 @@ def run_task(task: Task) -> ModuleResult:
         return analyze_text(
             text, file.display, task.config, file.module, file.is_package,
             list(task.incoming), task.project_modules, task.noqa, untraced_returns=task.untraced_returns,
+            project_classes=task.project_classes,
         )
     except Exception as error:  # noqa: BLE001 - reported per file, the run goes on
         return ModuleResult(internal_error=describe_internal_error(error))
@@ -347,6 +372,7 @@ def _check_files(
     incoming: dict[str, dict[str, CallSeed]] = {}
     untraced: dict[str, frozenset[str]] = {}  # module -> its functions, reached from others, that return no tracer
     results: dict[SourceFile, ModuleResult] = {}
+    given_classes: dict[SourceFile, tuple] = {}  # the other modules' classes each file was last analyzed with
     pending = list(files)
     keys = _Keys(project_modules, noqa) if cache is not None else None
     first = [Task(f, (), project_modules, config, noqa) for f in files]
@@ -371,7 +397,7 @@ def _check_files(
                 tasks = [
                     Task(
                         f, tuple(sorted(incoming.get(f.module, {}).values(), key=repr)), project_modules, config, noqa,
-                        _untraced_callees(results.get(f), untraced),
+                        _untraced_callees(results.get(f), untraced), given_classes.get(f, ()),
                     )
                     for f in pending
                 ]
@@ -380,7 +406,8 @@ def _check_files(
                 results[task.file] = result
             seeded = _new_seeds(pending, results, incoming, by_module)
             informed = _callers_of_changed_returns(pending, results, untraced, files)
-            pending = sorted(set(seeded) | informed, key=lambda f: f.display)
+            subclassing = _users_of_changed_classes(results, given_classes)
+            pending = sorted(set(seeded) | informed | subclassing, key=lambda f: f.display)
         workers.share_catalog()
     if cache is not None:
         if stored is None and run_key is not None and not any(r.internal_error for r in results.values()):
@@ -447,6 +474,26 @@ def _callers_of_changed_returns(
     }
 
 
+def _users_of_changed_classes(results: dict[SourceFile, ModuleResult], given: dict[SourceFile, tuple]) -> set[SourceFile]:
+    """The modules that name a class of another module whose summary they have not seen yet:
+    a base class that turns out to be a Module, an annotation of a Module or an Enum."""
+    from jaxpure.analysis.contexts import resolve_frameworks
+
+    wanting = [file for file, result in results.items() if result.wanted_classes]
+    if not wanting:
+        return set()
+    table = resolve_frameworks({name: summary for result in results.values() for name, summary in result.classes.items()})
+    changed = set()
+    for file in wanting:
+        known = tuple(sorted(
+            (name, table[name]) for name in results[file].wanted_classes if name in table and table[name].informative
+        ))
+        if known != given.get(file, ()):
+            given[file] = known
+            changed.add(file)
+    return changed
+
+
 def _untraced_callees(result: ModuleResult | None, untraced: dict[str, frozenset[str]]) -> frozenset[str]:
     """The functions a module called last time that are known to return no traced value."""
     if result is None:
@@ -507,7 +554,8 @@ class _Keys:
         file = task.file
         seeds = sorted(repr(_stable(seed)) for seed in task.incoming)
         untraced = sorted(task.untraced_returns)
-        return content_key(data, repr((file.display, file.module, file.is_package, seeds, untraced, self.shared)))
+        classes = repr(_stable(task.project_classes))
+        return content_key(data, repr((file.display, file.module, file.is_package, seeds, untraced, classes, self.shared)))
 
 
 def _stable(value: object) -> object:
