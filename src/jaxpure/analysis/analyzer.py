@@ -561,6 +561,7 @@ class FunctionWalker:
         self.values.returns_traced_at = self._callee_returns_traced_at
         self.values.variable_fields = self.class_info.variable_fields if self.class_info else frozenset()
         self.values.static_fields = self._static_fields_of_params()
+        self.values.unknown_objects = self._unknown_objects()
         self._note_receiver_classes(bindings)
         self.values.solve(bindings, body, self.params)
         self._classify_locals(bindings, body)
@@ -591,6 +592,17 @@ class FunctionWalker:
             if context.traced_params is None or param.name in context.traced_params:
                 traced.add(param.name)
         return traced
+
+    def _unknown_objects(self) -> frozenset[str]:
+        """Parameters, never rebound, of no known type: neither annotated as an array nor with
+        a class of the project (``self`` of a Module is known through its class)."""
+        if self.info is None or self.context is None:
+            return frozenset()
+        return frozenset(
+            p.name for p in self.info.params
+            if p.name != self.self_name and p.name not in self.rebound_names and not p.star
+            and p.annotation != "jax.Array" and self.module.class_named(p.annotation) is None
+        )
 
     def _static_fields_of_params(self) -> dict[str, frozenset[str]]:
         if self.info is None or self.context is None:

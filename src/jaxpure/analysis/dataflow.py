@@ -270,6 +270,9 @@ class TracedValues:
         self.static_fields: dict[str, frozenset[str]] = {}
         self.returns_traced_at: Callable[[cst.Call, int], "bool | None"] | None = None
         self.initial_names = frozenset(traced_names)  # traced parameters and closure values
+        # Parameters holding objects of no class jaxpure knows: what their attributes hold is a
+        # guess, and a guess is no finding (SPEC §8): such attributes are taken as untraced.
+        self.unknown_objects: frozenset[str] = frozenset()
         self.flow: _Flow | None = None  # set where uses must see only the bindings that reach them
         self.definitions: dict[str, list[Binding]] = {}
         self.traced_bindings: set[int] = set()
@@ -374,6 +377,8 @@ class TracedValues:
             if node.attr.value in jaxapi.STATIC_ATTRIBUTES:
                 return False
             if type(node.value) is cst.Name and node.attr.value in self.static_fields.get(node.value.value, ()):
+                return False
+            if type(node.value) is cst.Name and node.value.value in self.unknown_objects and node.attr.value not in jaxapi.ARRAY_ATTRIBUTES:
                 return False
             if isinstance(node.value, cst.Name) and node.value.value == self.self_name and self.framework:
                 return node.attr.value in self.array_fields

@@ -130,6 +130,9 @@ JAXTYPING_DTYPES = frozenset(
 
 # --- values -----------------------------------------------------------------
 
+# Attributes of an array that are arrays themselves (an object's other attributes are its own business).
+ARRAY_ATTRIBUTES = frozenset({"T", "mT", "real", "imag", "flat", "at"})
+
 # Attributes of a tracer that are static Python values.
 STATIC_ATTRIBUTES = frozenset({"shape", "ndim", "dtype", "size", "aval", "sharding", "weak_type", "itemsize", "nbytes"})
 
