@@ -331,7 +331,16 @@ class ModuleAnalyzer:
 
     def untraced_returns(self) -> frozenset[str]:
         """The functions other modules call that return no traced value (for those callers' analysis)."""
-        return frozenset(f for f in self._incoming if f in self.results and not self.results[f].returns_traced)
+        return frozenset(
+            f for f in self._incoming
+            if f in self.results and not self.results[f].returns_traced and self._settled(self.index.functions[f])
+        )
+
+    def _settled(self, function: FunctionInfo) -> bool:
+        """A function, or a concrete method no subclass here overrides: what a call of it runs."""
+        if function.class_name is None:
+            return True
+        return self.index.resolved_method(function.class_name, function.name) is function
 
     def reach_other_module(self, call: CallSeed) -> None:
         key = (call.module, call.function)
@@ -717,15 +726,33 @@ class FunctionWalker:
         qualified = self.resolve(func) if lookup is not None else None
         return lookup(qualified) if qualified and not qualified.startswith(_LIBRARIES) else None
 
+    def _method_in_other_module(self, func: cst.BaseExpression) -> tuple[str, str] | None:
+        """``(module, Class.method)`` for ``obj.method`` where ``obj`` is a parameter annotated
+        with a class of another project module."""
+        lookup = self.module.project_lookup
+        if lookup is None or type(func) is not cst.Attribute or type(func.value) is not cst.Name or self.info is None:
+            return None
+        param = self.info.param(func.value.value)
+        annotation = param.annotation if param is not None and param.name not in self.rebound_names else None
+        if not annotation or "." not in annotation or annotation.startswith(_LIBRARIES):
+            return None
+        return lookup(f"{annotation}.{func.attr.value}")
+
     def _reach_other_module(self, node: cst.Call) -> None:
+        shapes = argument_shapes(node)
+        traced = frozenset(i for i, a in enumerate(node.args) if self.values.traced(a.value))
         located = self._in_other_module(node.func)
         if located is None:
-            return
-        traced = frozenset(i for i, a in enumerate(node.args) if self.values.traced(a.value))
+            located = self._method_in_other_module(node.func)
+            if located is None:
+                return
+            # The receiver is the method's first argument.
+            shapes = ((None, ""), *shapes)
+            traced = frozenset({i + 1 for i in traced} | ({0} if self.values.traced(node.func.value) else set()))
         if not traced and self.context.kind == DIFFERENTIATION:
             return
         context = replace(self.context, traced_params=None, static_params=frozenset())
-        call = (argument_shapes(node), traced)
+        call = (shapes, traced)
         self.module.reach_other_module(CallSeed(located[0], located[1], context, frozenset({call})))
 
     def _on_transform_call(self, node: cst.Call, transform: jaxapi.Transform) -> None:
@@ -845,7 +872,7 @@ class FunctionWalker:
         callee, _ = self._callee(node.func)
         if callee is not None:
             return self.module.returns_traced(callee.qualname)
-        located = self._in_other_module(node.func)
+        located = self._in_other_module(node.func) or self._method_in_other_module(node.func)
         if located is not None and f"{located[0]}:{located[1]}" in self.module.untraced_elsewhere:
             return False
         return None
