@@ -117,7 +117,7 @@ class ModuleAnalyzer:
         transformed function in this module passes (SPEC §8): JAX never sees an unpassed
         default, so it stays a Python value. Without any call seen, nothing is assumed."""
         info = self.index.functions[root.function]
-        shapes = [shape for name in root.names for shape in self.index.call_shapes.get(name, ())]
+        shapes = [shape for name in root.names for shape in self.index.call_shapes(name)]
         defaulted = {p.name for p in info.params if p.default in _LITERAL_DEFAULTS}
         if not shapes or not defaulted:
             return root.traced_params
@@ -568,6 +568,7 @@ class FunctionWalker:
             returns_traced=self._callee_returns_traced,
         )
         self.values.returns_traced_at = self._callee_returns_traced_at
+        self.values.known_receiver = self._known_receiver
         self.values.variable_fields = self.class_info.variable_fields if self.class_info else frozenset()
         self.values.static_fields = self._static_fields_of_params()
         self.values.unknown_objects = self._unknown_objects()
@@ -829,6 +830,16 @@ class FunctionWalker:
             annotation = self.class_info.field_types.get(receiver.attr.value)
             return annotation if annotation in self.module.index.classes else None
         return None
+
+    def _known_receiver(self, receiver: cst.BaseExpression) -> bool:
+        """Whether a method call on ``receiver`` may reach a method of a class of the project."""
+        if type(receiver) is cst.Name:
+            name = receiver.value
+            if name in self.receiver_classes or name == self.self_name:
+                return True
+            param = self.info.param(name) if self.info is not None else None
+            return param is not None and "." in (param.annotation or "")  # maybe a class of another module
+        return type(receiver) is cst.Attribute and self._class_of_receiver(receiver) is not None
 
     def _note_receiver_classes(self, bindings) -> None:
         classes = self.module.index.classes

@@ -208,12 +208,18 @@ def _names_in(target: cst.BaseExpression) -> list[str]:
     return []
 
 
-def _mixed(bindings: list[Binding], traced: set[int], initial: set[str], params: Iterable[str]) -> bool:
+def _mixed(bindings: list[Binding], traced: set[int], initial: set[str], params: Iterable[str], is_traced) -> bool:
     """Whether some local name has a traced binding and an untraced one (an untraced parameter
-    counts): only there can the order of bindings change an answer."""
-    untraced_names = {b.target for b in bindings if id(b) not in traced and b.source is not None}
-    untraced_names.update(name for name in params if name not in initial)
-    return any(id(b) in traced and b.target in untraced_names and b.target not in initial for b in bindings)
+    counts): only there can the order of bindings change an answer. The fixpoint skips the
+    bindings of a name once it is traced: those of names with a traced binding are settled here."""
+    candidates = {b.target for b in bindings if id(b) in traced} - initial
+    if not candidates:
+        return False
+    if any(name in candidates for name in params):
+        return True
+    return any(
+        b.target in candidates and b.source is not None and id(b) not in traced and not is_traced(b) for b in bindings
+    )
 
 
 def _comparison_pairs(node: cst.Comparison):
@@ -269,6 +275,7 @@ class TracedValues:
         # Per parameter of a known class, its fields that are static there (``opts.dense``).
         self.static_fields: dict[str, frozenset[str]] = {}
         self.returns_traced_at: Callable[[cst.Call, int], "bool | None"] | None = None
+        self.known_receiver: Callable[[cst.BaseExpression], bool] = lambda receiver: False
         self.initial_names = frozenset(traced_names)  # traced parameters and closure values
         # Parameters holding objects of no class jaxpure knows: what their attributes hold is a
         # guess, and a guess is no finding (SPEC §8): such attributes are taken as untraced.
@@ -298,9 +305,7 @@ class TracedValues:
             return
         initial = set(self.names)
         traced = self._fixpoint(bindings)
-        if body is not None:  # the fixpoint skips bindings of names already traced: settle them too
-            traced |= {id(b) for b in bindings if b.source is not None and id(b) not in traced and self._binding_traced(b)}
-        if body is not None and _mixed(bindings, traced, initial, params):
+        if body is not None and _mixed(bindings, traced, initial, params, self._binding_traced):
             self.flow = _flow_of(body)
             self.definitions = {}
             for binding in bindings:
@@ -477,7 +482,7 @@ class TracedValues:
             if method in jaxapi.STATIC_ATTRIBUTES:
                 return False  # ``dist.shape(sample_shape)``: an array's shape is no method; static metadata
             receiver = func.value
-            if self.returns_traced is not None:
+            if self.returns_traced is not None and self.known_receiver(receiver):
                 known = self.returns_traced(node, args_traced or self.traced(receiver))
                 if known is not None:
                     return known  # a method of a known class: what its body returns

@@ -137,8 +137,12 @@ class ModuleIndex:
     transforms: dict[str, Transform] = field(default_factory=dict)
     # Classes of other project modules this one names (as bases or annotations), by qualified name.
     project_classes: dict[str, ClassInfo] = field(default_factory=dict)
-    # How the module calls each name (``f(...)``, ``obj.f(...)``): the shape of each call's arguments.
-    call_shapes: dict[str, list[tuple[tuple[str | None, str], ...]]] = field(default_factory=dict)
+    # The calls of each name (``f(...)``, ``obj.f(...)``) in the module.
+    call_sites: dict[str, list[ast.Call]] = field(default_factory=dict)
+
+    def call_shapes(self, name: str) -> list[tuple[tuple[str | None, str], ...]]:
+        """How the module calls ``name``: the shape of each call's arguments."""
+        return [_argument_shapes(call) for call in self.call_sites.get(name, ())]
 
     def function_for_name(self, name: str, scope: str | None) -> FunctionInfo | None:
         """The function a plain name refers to from inside ``scope`` (nested first, then module level)."""
@@ -705,7 +709,11 @@ class _IndexBuilder(FastNodeVisitor):
         func = node.func
         callee_name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
         if callee_name is not None:
-            self.index.call_shapes.setdefault(callee_name, []).append(_argument_shapes(node))
+            sites = self.index.call_sites.get(callee_name)
+            if sites is None:
+                self.index.call_sites[callee_name] = [node]
+            else:
+                sites.append(node)
         if function is not None:
             if isinstance(func, ast.Name):
                 function.calls.add(func.id)
@@ -762,8 +770,8 @@ class _IndexBuilder(FastNodeVisitor):
             if not self.scopes and isinstance(target, ast.Name):
                 self._module_assignment(target.id, node)
         names = frozenset(t.id for t in node.targets if isinstance(t, ast.Name))
-        if self.function is not None:
-            kind = value_kind(node.value, self.imports) or "other"
+        if self.function is not None and names:
+            kind = _display_kind(node.value)
             for name in names:  # a name bound to two kinds of value is neither
                 known = self.function.local_values.setdefault(name, kind)
                 if known != kind:
@@ -781,13 +789,17 @@ class _IndexBuilder(FastNodeVisitor):
 
     def _track_partials(self, names: frozenset[str], value: ast.expr) -> None:
         """Remember ``f = partial(f, ...)`` until ``f`` is bound to something else."""
+        if not names:
+            return
         scope = self._scope_name()
-        is_partial = isinstance(value, ast.Call) and self.resolve(value.func) == "functools.partial" and value.args
+        func = value.func if isinstance(value, ast.Call) else None
+        spelled = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+        is_partial = spelled == "partial" and value.args and self.resolve(func) == "functools.partial"
         for name in names:
             if is_partial:
                 self.live_partials[(scope, name)] = value
-            elif not (isinstance(value, ast.Call) and self.transform_of(value.func) is not None):
-                self.live_partials.pop((scope, name), None)  # a transform of it keeps what it wraps
+            elif (scope, name) in self.live_partials and not (func is not None and self.transform_of(func) is not None):
+                del self.live_partials[(scope, name)]  # a transform of it keeps what it wraps
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         self._bind(node.target)
@@ -867,6 +879,15 @@ class _IndexBuilder(FastNodeVisitor):
         self.loop_depth -= 1
 
     visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _visit_comprehension_expr
+
+
+def _display_kind(node: ast.expr) -> str:
+    """``list``/``dict`` for a value evidently built as one here (a display, a comprehension)."""
+    if isinstance(node, ast.List | ast.ListComp):
+        return "list"
+    if isinstance(node, ast.Dict | ast.DictComp):
+        return "dict"
+    return "other"
 
 
 def _argument_shapes(call: ast.Call) -> tuple[tuple[str | None, str], ...]:
