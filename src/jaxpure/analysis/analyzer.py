@@ -160,7 +160,8 @@ class ModuleAnalyzer:
             helper = (
                 function.name.startswith("_") and not function.name.startswith("__")
                 and function.name not in cls.method_values
-                and bool(sites) and all(site.class_name == function.class_name for site in sites)
+                and (bool(sites) or function.name in cls.partial_methods)
+                and all(site.class_name == function.class_name for site in sites)
             )
             self.seed(
                 function.qualname,
@@ -711,6 +712,8 @@ class FunctionWalker:
             return
         if self.context is None:
             return
+        if called == "functools.partial":
+            self._on_partial_method(node)
         callee, bound = self._callee(node.func)
         if callee is None:
             self._reach_other_module(node)
@@ -719,6 +722,22 @@ class FunctionWalker:
         if not traced_params and self.context.kind == DIFFERENTIATION:
             return  # nothing traced flows in: under differentiation the callee runs on plain values
         context = replace(self.context, traced_params=frozenset(traced_params), static_params=frozenset())
+        self.module.reach(self.info.qualname if self.info else None, callee, context)
+
+    def _on_partial_method(self, node: cst.Call) -> None:
+        """``partial(self._m, flag=flag)``: a call site of ``_m`` whose bound arguments are what
+        the partial binds (static when untraced); whoever calls the partial passes the rest."""
+        if not node.args or node.args[0].keyword is not None:
+            return
+        callee, bound = self._callee(node.args[0].value)
+        if callee is None or bound != 1:
+            return
+        rest = node.args[1:]
+        filled = bind_arguments(callee.params, [(a.keyword.value if a.keyword else None, a.star) for a in rest], bound)
+        bound_names = {name for names in filled for name in names}
+        traced = {name for a, names in zip(rest, filled) if self.values.traced(a.value) for name in names}
+        unbound = {p.name for p in callee.params[1:] if p.name not in bound_names}
+        context = replace(self.context, traced_params=frozenset(traced | unbound), static_params=frozenset())
         self.module.reach(self.info.qualname if self.info else None, callee, context)
 
     def _in_other_module(self, func: cst.BaseExpression) -> tuple[str, str] | None:

@@ -87,6 +87,7 @@ class ClassInfo:
     variable_fields: set[str] = field(default_factory=set)
     bases: list[str] = field(default_factory=list)
     method_values: set[str] = field(default_factory=set)  # ``self.m`` used other than as a call
+    partial_methods: set[str] = field(default_factory=set)  # ``self.m`` used only as ``partial(self.m, ...)``
     fields: set[str] = field(default_factory=set)  # annotated fields of the class body
     # Fields annotated with a type that is never an array (``dense: bool``, an Enum, a Callable):
     # static wherever the object arrives through a transform that traces only arrays.
@@ -272,6 +273,7 @@ class _IndexBuilder(FastNodeVisitor):
         self.module_body: set[ast.stmt] = set()
         self.top_level_assigned: set[str] = set()
         self.called_attributes: set[int] = set()  # id() of ``self.m`` nodes that are called
+        self.partial_targets: set[int] = set()  # id() of ``self.m`` nodes that ``functools.partial`` binds
         self.called_at_once: set[int] = set()  # id() of calls whose result is called: ``jax.jit(f)(x)``
         self.assigned_to: dict[int, frozenset[str]] = {}  # id() of an assigned call -> the names it is bound to
         # ``f = partial(f, flag=True)``: the partial a name holds at this point, per scope.
@@ -288,7 +290,7 @@ class _IndexBuilder(FastNodeVisitor):
         ):
             cls = self.index.classes.get(function.class_name)
             if cls is not None:
-                cls.method_values.add(node.attr)
+                (cls.partial_methods if id(node) in self.partial_targets else cls.method_values).add(node.attr)
         self.generic_visit(node)
 
     # -- scopes -----------------------------------------------------------------
@@ -689,6 +691,11 @@ class _IndexBuilder(FastNodeVisitor):
         if isinstance(node.func, ast.Call):
             self.called_at_once.add(id(node.func))
         called = self.resolve(node.func)
+        if (
+            called == "functools.partial" and node.args and isinstance(node.args[0], ast.Attribute)
+            and self.function is not None and self.function.name not in jaxapi.UNTRACED_MODULE_METHODS
+        ):  # built where the Module runs (not stored away in __init__): the partial is its call site
+            self.partial_targets.add(id(node.args[0]))
         self._roots_from_call(node, called)
         function = self.function
         if called is not None:
