@@ -732,6 +732,8 @@ class FunctionWalker:
         callee, bound = self._callee(node.args[0].value)
         if callee is None or bound != 1:
             return
+        if self.context is None:
+            return
         rest = node.args[1:]
         filled = bind_arguments(callee.params, [(a.keyword.value if a.keyword else None, a.star) for a in rest], bound)
         bound_names = {name for names in filled for name in names}
@@ -768,7 +770,8 @@ class FunctionWalker:
                 return
             # The receiver is the method's first argument.
             shapes = ((None, ""), *shapes)
-            traced = frozenset({i + 1 for i in traced} | ({0} if self.values.traced(node.func.value) else set()))
+            receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
+            traced = frozenset({i + 1 for i in traced} | ({0} if self.values.traced(receiver) else set()))
         if not traced and self.context.kind == DIFFERENTIATION:
             return
         context = replace(self.context, traced_params=None, static_params=frozenset())

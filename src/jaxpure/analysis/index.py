@@ -315,21 +315,25 @@ class _IndexBuilder(FastNodeVisitor):
         stays a function or class of its own, as ``qualname@L<line>``; the name now means the new one."""
         renamed = f"{qualname}@L{line}"
 
-        def rename(name: str | None) -> str | None:
-            if name is not None and (name == qualname or name.startswith(f"{qualname}.")):
+        def renamed_as(name: str) -> str:
+            if name == qualname or name.startswith(f"{qualname}."):
                 return renamed + name[len(qualname):]
             return name
 
-        for table in (self.index.functions, self.index.classes):
-            for old in [k for k in table if rename(k) != k]:
-                table[rename(old)] = table.pop(old)
+        def rename(name: str | None) -> str | None:
+            return renamed_as(name) if name is not None else None
+
+        for old in [k for k in self.index.functions if renamed_as(k) != k]:
+            self.index.functions[renamed_as(old)] = self.index.functions.pop(old)
+        for old in [k for k in self.index.classes if renamed_as(k) != k]:
+            self.index.classes[renamed_as(old)] = self.index.classes.pop(old)
         for function in self.index.functions.values():
-            function.qualname, function.parent = rename(function.qualname), rename(function.parent)
+            function.qualname, function.parent = renamed_as(function.qualname), rename(function.parent)
             function.class_name = rename(function.class_name)
         for cls in self.index.classes.values():
-            cls.qualname = rename(cls.qualname)
+            cls.qualname = renamed_as(cls.qualname)
         for root in self.index.roots:
-            root.function, root.site = rename(root.function), rename(root.site)
+            root.function, root.site = renamed_as(root.function), rename(root.site)
 
     def _shadowed(self) -> set[str]:
         return self.function.local_names if self.function else set()
@@ -368,6 +372,7 @@ class _IndexBuilder(FastNodeVisitor):
         self.scopes.pop()
 
     def _note_field(self, info: ClassInfo, statement: ast.AnnAssign) -> None:
+        assert isinstance(statement.target, ast.Name)
         name = statement.target.id
         info.fields.add(name)
         head = statement.annotation.value if isinstance(statement.annotation, ast.Subscript) else statement.annotation
@@ -604,7 +609,7 @@ class _IndexBuilder(FastNodeVisitor):
             )
         )
 
-    def _function_argument(self, node: ast.expr) -> tuple[FunctionInfo, int, frozenset[str]] | None:
+    def _function_argument(self, node: ast.expr | FunctionInfo) -> tuple[FunctionInfo, int, frozenset[str]] | None:
         """The function a transform is applied to: a name, ``self.method``, or ``partial(fn, ...)``."""
         if isinstance(node, FunctionInfo):
             return node, 0, frozenset()  # the definition live where the transform was applied
@@ -662,13 +667,14 @@ class _IndexBuilder(FastNodeVisitor):
                 continue
             if isinstance(argument, ast.Call) and outer is not None:
                 self.composed_under[id(argument)] = outer
+            target: ast.expr | FunctionInfo = argument
             if isinstance(argument, ast.Name):
                 # What the name holds here: ``f = partial(f, flag=True); f = jax.jit(f)``, or the
                 # ``def f`` before this point when another ``def f`` follows.
                 key = (self._scope_name(), argument.id)
-                argument = self.live_partials.get(key) or self.live_defs.get(key) or argument
+                target = self.live_partials.get(key) or self.live_defs.get(key) or argument
             # Resolved once the whole module is indexed: the function may be defined further down.
-            self.pending_roots.append((argument, applied_transform, keywords, self.composed_under.get(id(node)),
+            self.pending_roots.append((target, applied_transform, keywords, self.composed_under.get(id(node)),
                                        self.function, self.enclosing_class, self.assigned_to.get(id(node), frozenset())))
 
     def resolve_pending_roots(self) -> None:
@@ -799,12 +805,13 @@ class _IndexBuilder(FastNodeVisitor):
         if not names:
             return
         scope = self._scope_name()
-        func = value.func if isinstance(value, ast.Call) else None
+        call = value if isinstance(value, ast.Call) else None
+        func = call.func if call is not None else None
         spelled = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
-        is_partial = spelled == "partial" and value.args and self.resolve(func) == "functools.partial"
+        is_partial = call is not None and spelled == "partial" and call.args and self.resolve(call.func) == "functools.partial"
         for name in names:
-            if is_partial:
-                self.live_partials[(scope, name)] = value
+            if is_partial and call is not None:
+                self.live_partials[(scope, name)] = call
             elif (scope, name) in self.live_partials and not (func is not None and self.transform_of(func) is not None):
                 del self.live_partials[(scope, name)]  # a transform of it keeps what it wraps
 
