@@ -24,7 +24,7 @@ from jaxpure.analysis import jaxapi
 
 from jaxpure.analysis import prngkeys
 from jaxpure.analysis.jaxapi import DIFFERENTIATION, STAGING
-from jaxpure.analysis.contexts import CallSeed, Context
+from jaxpure.analysis.contexts import CallSeed, ClassSummary, Context, bind_arguments, bound_parameters
 from jaxpure.analysis.cstnodes import all_params
 from jaxpure.analysis.cstnodes import code_children as cst_children
 from jaxpure.analysis.dataflow import TracedValues, collect_bindings, dotted_name, iter_own_nodes
@@ -37,6 +37,8 @@ from jaxpure.analysis.segments import Segment, SegmentCache
 _LIBRARIES = ("jax.", "builtins.", "numpy.", "flax.", "equinox.", "haiku.", "optax.")
 _STATIC_ANNOTATIONS = frozenset({"builtins.bool", "builtins.int", "builtins.str", "bool", "int", "str"})
 _STATIC_DEFAULTS = frozenset({"bool", "int", "str", "None"})
+_NON_ARRAY_DEFAULTS = frozenset({"bool", "int", "float", "str"})
+_LITERAL_DEFAULTS = _NON_ARRAY_DEFAULTS | {"None"}
 _CONTAINER_ANNOTATIONS = frozenset(
     "dict list Dict List Mapping MutableMapping Sequence MutableSequence OrderedDict defaultdict".split()
 )
@@ -55,6 +57,8 @@ class FunctionResult:
     findings: list[Finding]
     traced_names: frozenset[str]
     returns_traced: bool
+    # Where every return is a tuple display of one length: which positions may hold a tracer.
+    returned_positions: tuple[bool, ...] | None = None
 
 
 # Maps a qualified name (``pkg.helpers.f``) to (module, function qualname) when it is project code.
@@ -94,6 +98,9 @@ class ModuleAnalyzer:
         self._key_consumers: dict[str, tuple[set[str], set[str]]] = {}
         self._roots_by_site: dict[str, list] = {}
         self.lax_loop_bodies = {r.function: r.transform.name for r in index.roots if r.transform.name in prngkeys.LAX_LOOPS}
+        # Functions an arrays-only transform (equinox's filter_*) is applied to: their
+        # parameters of non-array types are static there.
+        self.arrays_only_roots = {r.function for r in index.roots if _traces_only_arrays(r)}
         for root in index.roots:
             if root.site is not None:
                 self._roots_by_site.setdefault(root.site, []).append(root)
@@ -101,11 +108,12 @@ class ModuleAnalyzer:
                 root.kind,
                 root.compiling,
                 root.transform.name,
-                root.traced_params,
+                self._without_unpassed_defaults(root),
                 root.static_params,
                 root.function,
                 tuple(sorted(root.static_params)),
                 root.abstract,
+                _traces_only_arrays(root),
             )
             self.seed(root.function, context)
         self._seed_module_methods()
@@ -115,6 +123,28 @@ class ModuleAnalyzer:
                 self.seed(call.function, replace(call.context, traced_params=call.traced_params(info)))
 
     # -- contexts -------------------------------------------------------------------
+
+    def _without_unpassed_defaults(self, root) -> frozenset[str] | None:
+        """A root's traced parameters, less those with a literal default that no call of the
+        transformed function in this module passes (SPEC §8): JAX never sees an unpassed
+        default, so it stays a Python value. Without any call seen, nothing is assumed."""
+        info = self.index.functions[root.function]
+        shapes = [shape for name in root.names for shape in self.index.call_shapes(name)]
+        defaulted = {p.name for p in info.params if p.default in _LITERAL_DEFAULTS}
+        if not shapes or not defaulted:
+            return root.traced_params
+        # Leading parameters bound before the call: a partial's, and ``self`` unless called on the class.
+        lead = next((p.position for p in info.params if p.position is not None and p.name not in root.static_params), 0)
+        bounds = {0, lead, 1, lead + 1} if info.has_receiver else {0, lead}  # any that may hold: more is passed
+        passed: set[str] = set()
+        for shape in shapes:
+            for bound in bounds:
+                passed.update(name for names in bind_arguments(info.params, shape, bound) for name in names)
+        unpassed = defaulted - passed
+        if not unpassed:
+            return root.traced_params
+        traced = root.traced_params if root.traced_params is not None else frozenset(p.name for p in info.params)
+        return frozenset(traced - unpassed)
 
     def seed(self, function: str, context: Context) -> None:
         known = self.contexts.get(function)
@@ -142,7 +172,8 @@ class ModuleAnalyzer:
             helper = (
                 function.name.startswith("_") and not function.name.startswith("__")
                 and function.name not in cls.method_values
-                and bool(sites) and all(site.class_name == function.class_name for site in sites)
+                and (bool(sites) or function.name in cls.partial_methods)
+                and all(site.class_name == function.class_name for site in sites)
             )
             self.seed(
                 function.qualname,
@@ -176,7 +207,10 @@ class ModuleAnalyzer:
         previous = self.results.get(qualname)
         self.results[qualname] = result
         # Callers analyzed earlier assumed "traced in, traced out"; tell them when that was wrong.
-        if (previous.returns_traced if previous else True) != result.returns_traced:
+        # (and that every element of a returned tuple was traced).
+        if (previous.returns_traced if previous else True) != result.returns_traced or (
+            (previous.returned_positions if previous else None) != result.returned_positions
+        ):
             self._queue.extend(self.callers.get(qualname, ()))
         if (previous is None or previous.traced_names != result.traced_names) and qualname in self._enclosing:
             for other, used in self.closures_used.items():
@@ -245,13 +279,79 @@ class ModuleAnalyzer:
         self._key_consumers[info.qualname] = consumed
         return consumed
 
+    def class_named(self, annotation: str | None) -> ClassInfo | None:
+        """The class of this module (or of another project module) an annotation names."""
+        if not annotation:
+            return None
+        return self.index.classes.get(annotation) or self.index.project_classes.get(annotation)
+
+    def class_summaries(self) -> dict[str, ClassSummary]:
+        """This module's classes, for other modules (keyed ``module.Class``)."""
+        module = self.index.imports.module_name
+        if not module:
+            return {}
+        summaries = {}
+        for cls in self.index.classes.values():
+            if "<locals>" in cls.qualname or "@L" in cls.qualname:
+                continue
+            bases = tuple(b for b in cls.bases if b and b not in jaxapi.MODULE_BASES)
+            summaries[f"{module}.{cls.qualname}"] = ClassSummary(
+                cls.framework, bases, frozenset(cls.fields), frozenset(cls.array_fields),
+                frozenset(cls.non_array_fields), frozenset(cls.declared_static), cls.is_enum,
+            )
+        return summaries
+
+    def classes_wanted(self) -> frozenset[str]:
+        """Classes of other modules whose summary could change this analysis: the bases of its
+        classes not known to be Modules, and annotations of arrays-only roots' parameters."""
+        wanted = {b for cls in self.index.classes.values() if cls.framework is None for b in cls.bases if "." in b}
+        for function in self.arrays_only_roots:
+            info = self.index.functions.get(function)
+            wanted.update(p.annotation for p in info.params if p.annotation and "." in p.annotation) if info else None
+        return frozenset(wanted - set(self.index.classes))
+
+    def never_an_array(self, param: Param) -> bool:
+        """A parameter whose annotation or literal default is of a type no array has (SPEC §8):
+        ``bool``/``int``/``float``/``str``, a Callable, an Enum, a Module with only non-array fields."""
+        if param.star:
+            return False
+        if param.annotation in jaxapi.NON_ARRAY_ANNOTATIONS or param.default in _NON_ARRAY_DEFAULTS:
+            return True
+        cls = self.class_named(param.annotation)
+        return cls is not None and _only_static_fields(cls)
+
+    def static_fields(self, param: Param, arrays_only: bool) -> frozenset[str]:
+        """The fields of an object a parameter holds that are static Python values there."""
+        cls = self.class_named(param.annotation)
+        if cls is None:
+            return frozenset()
+        fields = set(cls.declared_static)
+        if arrays_only and cls.framework == "equinox":
+            fields |= cls.non_array_fields
+        return frozenset(fields)
+
     def returns_traced(self, function: str) -> bool | None:
         result = self.results.get(function)
         return result.returns_traced if result is not None else None
 
+    def returns_traced_at(self, function: str, position: int) -> bool | None:
+        """Whether element ``position`` of what ``function`` returns may be traced, where known."""
+        result = self.results.get(function)
+        positions = result.returned_positions if result is not None else None
+        return positions[position] if positions is not None and position < len(positions) else None
+
     def untraced_returns(self) -> frozenset[str]:
         """The functions other modules call that return no traced value (for those callers' analysis)."""
-        return frozenset(f for f in self._incoming if f in self.results and not self.results[f].returns_traced)
+        return frozenset(
+            f for f in self._incoming
+            if f in self.results and not self.results[f].returns_traced and self._settled(self.index.functions[f])
+        )
+
+    def _settled(self, function: FunctionInfo) -> bool:
+        """A function, or a concrete method no subclass here overrides: what a call of it runs."""
+        if function.class_name is None:
+            return True
+        return self.index.resolved_method(function.class_name, function.name) is function
 
     def reach_other_module(self, call: CallSeed) -> None:
         key = (call.module, call.function)
@@ -312,6 +412,7 @@ class FunctionWalker:
         self.class_info = module.index.class_of(info) if info else None
         self.framework = self.class_info.framework if self.class_info else None
         self.params: set[str] = {p.name for p in info.params} if info else set()
+        self.variadic_params: set[str] = {p.name for p in info.params if p.star} if info else set()
         self.self_name = info.params[0].name if info and info.has_receiver and info.params else None
         self.locals: set[str] = set()
         self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
@@ -320,12 +421,16 @@ class FunctionWalker:
         self.boolean_masks: set[str] = set()
         self.rng_names: set[str] = set()
         self.rebound_params: set[str] = set()  # parameters the body assigns anew
+        self.rebound_names: set[str] = set()  # every name the body binds
+        self.receiver_classes: dict[str, str] = {}  # names evidently holding an object of a class of this module
         self.binding_sources: dict[str, cst.BaseExpression] = {}  # first value bound to each local
         self.container_params: set[str] = set()
         self.findings: list[Finding] = []
         self.reported_keys: set[tuple] = set()
         self.memo: dict[str, object] = {}  # what rules computed once for this function (RuleContext.memo)
         self.returns_traced = False
+        self.returned_positions: list[bool] | None = None
+        self.returns_other = False  # some return is no tuple display (or of another length)
         self.rule_context = RuleContext(self)
         self.rules, self.function_rules = _rules_for(context.kind if context else None)
         self.values: TracedValues
@@ -372,6 +477,19 @@ class FunctionWalker:
 
     # -- names ----------------------------------------------------------------------------
 
+    def enclosing_binding(self, name: str) -> FunctionInfo | None:
+        """The enclosing function whose local ``name`` is (the innermost), if any."""
+        functions = self.module.index.functions
+        parent = self.info.parent if self.info is not None else None
+        while parent is not None:
+            info = functions.get(parent)
+            if info is None:
+                return None
+            if name in info.local_names:
+                return info
+            parent = info.parent
+        return None
+
     def resolve(self, node: cst.BaseExpression) -> str | None:
         imports = self.module.index.imports
         root = node
@@ -389,18 +507,25 @@ class FunctionWalker:
     def bind_locals(self, body: cst.CSTNode) -> list:
         """The body's bindings; its locals (parameters included) shadow module names from now on."""
         bindings = collect_bindings(body)
-        self.locals = self.params | {b.target for b in bindings}
+        self.rebound_names = {b.target for b in bindings}
+        self.locals = self.params | self.rebound_names
         return bindings
 
     def analyze_body(self, body: cst.CSTNode, function: cst.FunctionDef | None = None) -> FunctionResult:
         bindings = self.bind_locals(body)
         self.values = self._traced_values(self._initial_traced())
-        self.values.solve(bindings)
+        self.values.returns_traced_at = self._callee_returns_traced_at
+        self.values.known_receiver = self._known_receiver
+        self.values.static_fields = self._static_fields_of_params()
+        self.values.unknown_objects = self._unknown_objects()
+        self._note_receiver_classes(bindings)
+        self.values.solve(bindings, body, self.params)
         self._classify_locals(bindings, body)
         self.walk(body)
         for rule in self.function_rules:
             rule.check_function(body, function, self.rule_context)
-        return FunctionResult(self.findings, frozenset(self.values.names), self.returns_traced)
+        positions = None if self.returns_other or self.returned_positions is None else tuple(self.returned_positions)
+        return FunctionResult(self.findings, frozenset(self.values.names), self.returns_traced, positions)
 
     def _initial_traced(self) -> set[str]:
         traced = {name for name in self.closure if name not in self.locals}
@@ -414,9 +539,32 @@ class FunctionWalker:
                 continue  # the Module instance (or class) itself: its array fields are traced, not it
             if self.framework is not None and _is_configuration(param):
                 continue
+            if self.info.qualname in self.module.arrays_only_roots and self.module.never_an_array(param):
+                continue
             if context.traced_params is None or param.name in context.traced_params:
                 traced.add(param.name)
         return traced
+
+    def _unknown_objects(self) -> frozenset[str]:
+        """Parameters, never rebound, of no known type: neither annotated as an array nor with
+        a class of the project (``self`` of a Module is known through its class)."""
+        if self.info is None or self.context is None:
+            return frozenset()
+        return frozenset(
+            p.name for p in self.info.params
+            if p.name != self.self_name and p.name not in self.rebound_names and not p.star
+            and p.annotation != "jax.Array" and self.module.class_named(p.annotation) is None
+        )
+
+    def _static_fields_of_params(self) -> dict[str, frozenset[str]]:
+        if self.info is None or self.context is None:
+            return {}
+        found = {}
+        for param in self.info.params:
+            fields = self.module.static_fields(param, self.context.arrays_only)
+            if fields and param.name not in self.rebound_names:
+                found[param.name] = fields
+        return found
 
     def _classify_locals(self, bindings, body: cst.CSTNode) -> None:
         not_containers: set[str] = set(self.params)
@@ -468,10 +616,24 @@ class FunctionWalker:
                 self._on_call(node)
             elif kind is cst.Return and node.value is not None:
                 self.returns_traced |= self.values.traced(node.value)
+                self._note_returned_positions(node.value)
             elif kind is cst.Lambda:
                 self._on_lambda(node)
                 continue
             stack.extend(reversed(children))
+
+    def _note_returned_positions(self, value: cst.BaseExpression) -> None:
+        elements = value.elements if type(value) is cst.Tuple else None
+        if elements is None or any(type(e) is cst.StarredElement for e in elements):
+            self.returns_other = True
+            return
+        traced = [self.values.traced(e.value) for e in elements]
+        if self.returned_positions is None:
+            self.returned_positions = traced
+        elif len(self.returned_positions) != len(traced):
+            self.returns_other = True
+        else:
+            self.returned_positions = [a or b for a, b in zip(self.returned_positions, traced)]
 
     def _note_container_use(self, node: cst.CSTNode) -> None:
         """Parameters used with string keys or container methods are containers (SPEC §7)."""
@@ -492,14 +654,34 @@ class FunctionWalker:
             return
         if self.context is None:
             return
+        if called == "functools.partial":
+            self._on_partial_method(node)
         callee, bound = self._callee(node.func)
         if callee is None:
             self._reach_other_module(node)
             return
-        traced_params = self._traced_arguments(node, callee, bound)
+        traced_params = self._traced_arguments(node, callee, bound) | self._receiver_traced(node.func, callee, bound)
         if not traced_params and self.context.kind == DIFFERENTIATION:
             return  # nothing traced flows in: under differentiation the callee runs on plain values
         context = replace(self.context, traced_params=frozenset(traced_params), static_params=frozenset())
+        self.module.reach(self.info.qualname if self.info else None, callee, context)
+
+    def _on_partial_method(self, node: cst.Call) -> None:
+        """``partial(self._m, flag=flag)``: a call site of ``_m`` whose bound arguments are what
+        the partial binds (static when untraced); whoever calls the partial passes the rest."""
+        if not node.args or node.args[0].keyword is not None:
+            return
+        callee, bound = self._callee(node.args[0].value)
+        if callee is None or bound != 1:
+            return
+        if self.context is None:
+            return
+        rest = node.args[1:]
+        filled = bind_arguments(callee.params, [(a.keyword.value if a.keyword else None, a.star) for a in rest], bound)
+        bound_names = {name for names in filled for name in names}
+        traced = {name for a, names in zip(rest, filled) if self.values.traced(a.value) for name in names}
+        unbound = {p.name for p in callee.params[1:] if p.name not in bound_names}
+        context = replace(self.context, traced_params=frozenset(traced | unbound), static_params=frozenset())
         self.module.reach(self.info.qualname if self.info else None, callee, context)
 
     def _in_other_module(self, func: cst.BaseExpression) -> tuple[str, str] | None:
@@ -508,18 +690,35 @@ class FunctionWalker:
         qualified = self.resolve(func) if lookup is not None else None
         return lookup(qualified) if qualified and not qualified.startswith(_LIBRARIES) else None
 
+    def _method_in_other_module(self, func: cst.BaseExpression) -> tuple[str, str] | None:
+        """``(module, Class.method)`` for ``obj.method`` where ``obj`` is a parameter annotated
+        with a class of another project module."""
+        lookup = self.module.project_lookup
+        if lookup is None or type(func) is not cst.Attribute or type(func.value) is not cst.Name or self.info is None:
+            return None
+        param = self.info.param(func.value.value)
+        annotation = param.annotation if param is not None and param.name not in self.rebound_names else None
+        if not annotation or "." not in annotation or annotation.startswith(_LIBRARIES):
+            return None
+        return lookup(f"{annotation}.{func.attr.value}")
+
     def _reach_other_module(self, node: cst.Call) -> None:
+        shapes = argument_shapes(node)
+        traced = frozenset(i for i, a in enumerate(node.args) if self.values.traced(a.value))
         located = self._in_other_module(node.func)
         if located is None:
-            return
-        positions = {i for i, a in enumerate(node.args) if a.keyword is None and not a.star and self.values.traced(a.value)}
-        keywords = {a.keyword.value for a in node.args if a.keyword is not None and self.values.traced(a.value)}
-        if any(a.star and self.values.traced(a.value) for a in node.args):
-            positions |= set(range(len(node.args), len(node.args) + 32))
-        if not positions and not keywords and self.context.kind == DIFFERENTIATION:
+            located = self._method_in_other_module(node.func)
+            if located is None:
+                return
+            # The receiver is the method's first argument.
+            shapes = ((None, ""), *shapes)
+            receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
+            traced = frozenset({i + 1 for i in traced} | ({0} if self.values.traced(receiver) else set()))
+        if not traced and self.context.kind == DIFFERENTIATION:
             return
         context = replace(self.context, traced_params=None, static_params=frozenset())
-        self.module.reach_other_module(CallSeed(located[0], located[1], context, frozenset(positions), frozenset(keywords)))
+        call = (shapes, traced)
+        self.module.reach_other_module(CallSeed(located[0], located[1], context, frozenset({call})))
 
     def _on_transform_call(self, node: cst.Call, transform: jaxapi.Transform) -> None:
         lambdas = [a.value for a in node.args if isinstance(a.value, cst.Lambda)]
@@ -567,31 +766,68 @@ class FunctionWalker:
             found = index.method(self.info.class_name, func.attr.value)
             if found is not None:
                 return found, 0 if found.method_kind == "static" else 1  # a staticmethod binds no self
+        if isinstance(func, cst.Attribute):
+            cls = self._class_of_receiver(func.value)
+            found = index.resolved_method(cls, func.attr.value) if cls else None
+            if found is not None and found.method_kind != "class":
+                return found, 0 if found.method_kind == "static" else 1
         return None, 0
 
+    def _class_of_receiver(self, receiver: cst.BaseExpression) -> str | None:
+        """The class of this module an object evidently is: a parameter annotated with it, a
+        local bound only to ``Cls(...)``, or a field of ``self`` annotated with it."""
+        if type(receiver) is cst.Name:
+            return self.receiver_classes.get(receiver.value)
+        if type(receiver) is cst.Attribute and self.rule_context.is_self(receiver.value) and self.class_info:
+            annotation = self.class_info.field_types.get(receiver.attr.value)
+            return annotation if annotation in self.module.index.classes else None
+        return None
+
+    def _known_receiver(self, receiver: cst.BaseExpression) -> bool:
+        """Whether a method call on ``receiver`` may reach a method of a class of the project."""
+        if type(receiver) is cst.Name:
+            name = receiver.value
+            if name in self.receiver_classes or name == self.self_name:
+                return True
+            param = self.info.param(name) if self.info is not None else None
+            return param is not None and "." in (param.annotation or "")  # maybe a class of another module
+        return type(receiver) is cst.Attribute and self._class_of_receiver(receiver) is not None
+
+    def _note_receiver_classes(self, bindings) -> None:
+        classes = self.module.index.classes
+        if self.info is not None:
+            for param in self.info.params:
+                if param.annotation in classes and param.name not in self.rebound_names:
+                    self.receiver_classes[param.name] = param.annotation
+        sources: dict[str, list] = {}
+        for binding in bindings:
+            sources.setdefault(binding.target, []).append(binding)
+        for name, bound in sources.items():
+            source = bound[0].source
+            if (
+                len(bound) == 1 and not bound[0].iterated and name not in self.params
+                and type(source) is cst.Call and type(source.func) is cst.Name
+                and source.func.value in classes and source.func.value not in self.locals
+            ):
+                self.receiver_classes[name] = source.func.value
+
+    def _receiver_traced(self, func: cst.BaseExpression, callee: FunctionInfo, bound: int) -> set[str]:
+        """``obj.method(...)`` passes ``obj`` as ``self``: traced when ``obj`` is."""
+        if bound == 1 and callee.params and type(func) is cst.Attribute and self.values.traced(func.value):
+            return {callee.params[0].name}
+        return set()
+
     def _traced_arguments(self, node: cst.Call, callee: FunctionInfo, bound: int) -> set[str]:
-        traced: set[str] = set()
-        position = bound
-        for argument in node.args:
-            is_traced = self.values.traced(argument.value)
-            if argument.keyword is not None:
-                if is_traced:
-                    traced.add(argument.keyword.value)
-            elif argument.star == "*":
-                if is_traced:
-                    traced.update(p.name for p in callee.params if p.position is not None and p.position >= position)
-                    traced.update(p.name for p in callee.params if p.star == "*")
-            elif argument.star == "**":
-                if is_traced:
-                    traced.update(p.name for p in callee.params)
-            else:
-                param = callee.positional(position)
-                if param is None:
-                    param = next((p for p in callee.params if p.star == "*"), None)
-                if param is not None and is_traced:
-                    traced.add(param.name)
-                position += 1
-        return traced
+        traced = [i for i, a in enumerate(node.args) if self.values.traced(a.value)]
+        return set(bound_parameters(callee.params, argument_shapes(node), traced, bound))
+
+    def _callee_returns_traced_at(self, node: cst.Call, position: int) -> bool | None:
+        """Element ``position`` of a call's result, when the callee's returns say (``x, n = f(x, n)``)."""
+        receiver = node.func.value if type(node.func) is cst.Attribute else None
+        if not (any(self.values.traced(a.value) for a in node.args) or self.values.traced(receiver)):
+            return None  # the same gate as for the whole result: callers are told when it changes
+        callee, _ = self._callee(node.func)
+        return self.module.returns_traced_at(callee.qualname, position) if callee is not None else None
 
     def _callee_returns_traced(self, node: cst.Call, args_traced: bool) -> bool | None:
         if not args_traced:
@@ -599,7 +835,7 @@ class FunctionWalker:
         callee, _ = self._callee(node.func)
         if callee is not None:
             return self.module.returns_traced(callee.qualname)
-        located = self._in_other_module(node.func)
+        located = self._in_other_module(node.func) or self._method_in_other_module(node.func)
         if located is not None and f"{located[0]}:{located[1]}" in self.module.untraced_elsewhere:
             return False
         return None
@@ -629,18 +865,14 @@ class FunctionWalker:
         if not hands_key and not callee.uses_random:
             return []
         surely, passed = self.module.key_consumers(callee)
+        filled = bind_arguments(callee.params, argument_shapes(node), bound)
         arguments = []
-        position = bound
-        for argument in node.args:
-            if argument.keyword is not None:
-                param = callee.param(argument.keyword.value)
-            elif argument.star:
+        for argument, names in zip(node.args, filled, strict=True):
+            if argument.star or len(names) != 1:
                 continue
-            else:
-                param = callee.positional(position)
-                position += 1
-            if param is not None and (param.name in surely or param.name in passed):
-                arguments.append((argument.value, param.name in surely))
+            (name,) = names
+            if name in surely or name in passed:
+                arguments.append((argument.value, name in surely))
         return arguments
 
     def _transformed_function(self, func: cst.BaseExpression) -> tuple[cst.BaseExpression | None, int]:
@@ -718,9 +950,28 @@ def _is_container_display(source: cst.BaseExpression, resolve) -> bool:
     return isinstance(source, cst.Tuple | cst.Set | cst.SetComp | cst.GeneratorExp) or _is_python_container(source, resolve)
 
 
+def _only_static_fields(cls: ClassInfo) -> bool:
+    """An Enum, or an equinox Module whose every field is a non-array or declared static."""
+    if cls.is_enum:
+        return True
+    if cls.framework != "equinox" or cls.array_fields:
+        return False
+    return all(name in cls.non_array_fields or name in cls.declared_static for name in cls.fields)
+
+
+def _traces_only_arrays(root) -> bool:
+    """An equinox filter transform, not composed under one that traces everything (``jax.jit``)."""
+    return root.transform.arrays_only and (root.under is None or root.under.arrays_only)
+
+
 def _is_configuration(param: Param) -> bool:
     """``train: bool = False`` on a Module method is configuration, hence static (SPEC §1)."""
     return param.annotation in _STATIC_ANNOTATIONS or param.default in _STATIC_DEFAULTS
+
+
+def argument_shapes(call: cst.Call) -> tuple[tuple[str | None, str], ...]:
+    """How ``call`` passes each argument, for ``bind_arguments``."""
+    return tuple((a.keyword.value if a.keyword is not None else None, a.star) for a in call.args)
 
 
 def _rules_for(kind: str | None) -> tuple[dict[type, list[Rule]], list[Rule]]:

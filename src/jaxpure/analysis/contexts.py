@@ -8,12 +8,13 @@ libcst or the analyzer.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from jaxpure.analysis.jaxapi import STAGING
 
 if TYPE_CHECKING:
-    from jaxpure.analysis.index import FunctionInfo
+    from jaxpure.analysis.index import FunctionInfo, Param
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,7 @@ class Context:
     root: str | None = None
     root_static: tuple[str, ...] = ()
     abstract: bool = False  # reached only under eval_shape/make_jaxpr: never run on values
+    arrays_only: bool = False  # reached only through transforms that trace only arrays (equinox's filter_*)
 
     def merged(self, other: Context) -> Context:
         """The context of a function reached both ways: staging wins, traced parameters add up."""
@@ -50,7 +52,49 @@ class Context:
             static_params=static,
             transform=self.transform if self.kind == STAGING or other.kind != STAGING else other.transform,
             abstract=self.abstract and other.abstract,
+            arrays_only=self.arrays_only and other.arrays_only,
         )
+
+
+# How a call passes one argument: ``(keyword, star)``: ``("n", "")`` for ``n=...``,
+# ``(None, "")`` positional, ``(None, "*")`` for ``*args``, ``(None, "**")`` for ``**kw``.
+ArgumentShape = tuple["str | None", str]
+
+
+def bind_arguments(params: Sequence[Param], arguments: Sequence[ArgumentShape], bound: int = 0) -> list[frozenset[str]]:
+    """The parameters each argument of a call may fill (the one place calls meet signatures).
+
+    ``bound``: leading parameters already bound (``self`` of a method, a
+    ``partial``'s positional arguments). An unpacked ``*args`` may fill every
+    positional parameter from where it starts, and ``**kw`` every parameter
+    that is not filled by position.
+    """
+    variadic = next((p.name for p in params if p.star == "*"), None)
+    keywords = next((p.name for p in params if p.star == "**"), None)
+    named = {p.name for p in params if not p.star}
+    filled: list[frozenset[str]] = []
+    position = bound
+    for keyword, star in arguments:
+        if keyword is not None:
+            filled.append(frozenset({keyword} if keyword in named or keywords is None else {keywords}))
+        elif star == "*":
+            later = {p.name for p in params if p.position is not None and p.position >= position}
+            filled.append(frozenset(later | ({variadic} if variadic else set())))
+        elif star == "**":
+            filled.append(frozenset(
+                p.name for p in params if p.star == "**" or (p.position is None or p.position >= position) and not p.star
+            ))
+        else:
+            param = next((p.name for p in params if p.position == position), variadic)
+            filled.append(frozenset({param} if param else ()))
+            position += 1
+    return filled
+
+
+def bound_parameters(params: Sequence[Param], arguments: Sequence[ArgumentShape], chosen: Iterable[int], bound: int = 0) -> frozenset[str]:
+    """The parameters the ``chosen`` arguments (by index) may fill."""
+    filled = bind_arguments(params, arguments, bound)
+    return frozenset(name for i in chosen if i < len(filled) for name in filled[i])
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,27 +102,53 @@ class CallSeed:
     """A call from traced code into a function of another project module.
 
     The callee's parameters are not known on the caller's side (modules are
-    analyzed in separate workers), so traced arguments travel as positions
-    and keywords and the callee's module maps them onto parameters.
+    analyzed in separate workers), so each call travels as the shape of its
+    arguments and which of them are traced, and the callee's module binds
+    them to parameters (``bind_arguments``).
     """
 
     module: str
     function: str
     context: Context
-    positions: frozenset[int] = frozenset()
-    keywords: frozenset[str] = frozenset()
+    calls: frozenset[tuple[tuple[ArgumentShape, ...], frozenset[int]]] = frozenset()
 
     def merged(self, other: CallSeed) -> CallSeed:
-        return replace(
-            self,
-            context=self.context.merged(other.context),
-            positions=self.positions | other.positions,
-            keywords=self.keywords | other.keywords,
-        )
+        return replace(self, context=self.context.merged(other.context), calls=self.calls | other.calls)
 
     def traced_params(self, info: FunctionInfo) -> frozenset[str]:
-        names = {p.name for p in info.params if p.position in self.positions}
-        names |= {p.name for p in info.params if p.name in self.keywords}
-        if any(p.star == "*" for p in info.params) and any(n >= len(info.params) for n in self.positions):
-            names |= {p.name for p in info.params if p.star == "*"}
-        return frozenset(names)
+        return frozenset().union(*(bound_parameters(info.params, shape, traced) for shape, traced in self.calls))
+
+
+@dataclass(frozen=True, slots=True)
+class ClassSummary:
+    """What other modules need to know about a class of the project (SPEC §8): whether it is
+    a framework Module (through base classes anywhere in the project), and which of its
+    fields are never arrays."""
+
+    framework: str | None
+    bases: tuple[str, ...] = ()  # qualified names of its bases in other project modules
+    fields: frozenset[str] = frozenset()
+    array_fields: frozenset[str] = frozenset()
+    non_array_fields: frozenset[str] = frozenset()
+    declared_static: frozenset[str] = frozenset()
+    is_enum: bool = False
+
+    @property
+    def informative(self) -> bool:
+        """Whether knowing it can change another module's analysis."""
+        return self.framework is not None or self.is_enum
+
+
+def resolve_frameworks(classes: dict[str, ClassSummary]) -> dict[str, ClassSummary]:
+    """Each class's framework, inherited through bases in other project modules."""
+    resolved = dict(classes)
+    changed = True
+    while changed:
+        changed = False
+        for name, summary in resolved.items():
+            if summary.framework is None:
+                inherited = next((resolved[b].framework for b in summary.bases if b in resolved and resolved[b].framework), None)
+                if inherited is not None:
+                    resolved[name] = replace(summary, framework=inherited)
+                    changed = True
+    return resolved

@@ -1,14 +1,18 @@
 """Traced values: which expressions of a function hold tracers (SPEC §1, "Traced values").
 
-The analysis is flow-insensitive within a function: a local name is traced
-if any value bound to it is traced, computed to a fixpoint over the
-function's bindings. That is what JAX users mean by "this variable is an
-array" and it never loses a traced value to an unusual statement order.
+A local name is traced where a traced value bound to it can reach: a binding
+reaches the uses after it in the source, and every use inside a loop that
+contains it (the next iteration sees it). Branches are not told apart, and
+nothing is ever killed: a use is traced if any binding that may reach it is.
+That keeps every traced value, while a later ``x, widths = pad(x, widths)``
+no longer taints the uses of ``widths`` above it. Functions where no name
+has both a traced and an untraced binding take the cheaper flow-insensitive
+answer (a name is traced if any value bound to it is), which is the same.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import libcst as cst
@@ -16,6 +20,7 @@ import libcst as cst
 from jaxpure.analysis import jaxapi
 from jaxpure.analysis.cstnodes import code_children as cst_children
 
+_TREE_UTILITIES = ("jax.tree", "equinox.tree_")
 Resolver = Callable[[cst.BaseExpression], "str | None"]
 
 
@@ -25,6 +30,7 @@ class Binding:
     source: cst.BaseExpression | None  # None: never traced (imports, except-as, defs)
     iterated: bool = False  # the target takes the elements of ``source``
     element: int | None = None  # the target takes element N of each item (enumerate/zip/items)
+    node: cst.CSTNode | None = None  # the statement or expression that binds it (where it takes effect)
 
 
 def dotted_name(node: cst.BaseExpression) -> str | None:
@@ -87,6 +93,7 @@ def collect_bindings(body: cst.CSTNode) -> list[Binding]:
     for node in iter_own_nodes(body):
         if type(node) not in _BINDING_NODES:
             continue  # most nodes bind nothing; skip the chain of isinstance tests
+        start = len(bindings)
         if isinstance(node, cst.Assign):
             for target in node.targets:
                 _bind(target.target, node.value, bindings)
@@ -104,6 +111,8 @@ def collect_bindings(body: cst.CSTNode) -> list[Binding]:
             bindings.append(Binding(node.name.value, None))
         elif isinstance(node, cst.ExceptHandler) and node.name is not None:
             _bind(node.name.name, None, bindings)
+        for binding in bindings[start:]:
+            binding.node = node
     return bindings
 
 
@@ -116,11 +125,65 @@ def _bind(target: cst.BaseExpression, value: cst.BaseExpression | None, out: lis
         if values is not None and len(values) == len(elements) and not any(isinstance(v, cst.StarredElement) for v in values):
             for element, item in zip(elements, values):
                 _bind(element, item.value, out)
-        else:
+        elif any(type(e) is cst.StarredElement for e in target.elements):
             for element in elements:
                 _bind(element, value, out)
+        else:
+            for position, element in enumerate(elements):
+                _bind(element, value, out)
+                if type(element) is cst.Name:
+                    out[-1].element = position  # takes element N of the value
     elif isinstance(target, cst.StarredElement):
         _bind(target.value, value, out)
+
+
+_LOOPS = frozenset({cst.For, cst.While, cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp})
+
+
+@dataclass(slots=True)
+class _Flow:
+    """Source order of a function body: where each node starts and ends, and the outermost
+    loop around each name (whose later bindings reach it on the next iteration)."""
+
+    spans: dict[int, tuple[int, int]]
+    outer_loop: dict[int, int]  # id(name node) -> id(outermost loop node around it)
+
+    def reaches(self, binding: Binding, use: cst.Name) -> bool:
+        where = self.spans.get(id(binding.node)) if binding.node is not None else None
+        at = self.spans.get(id(use))
+        if where is None or at is None:
+            return True  # a node outside the walk (a lambda's body): assume it may
+        effect = where[1]
+        if effect < at[0]:  # the use comes after the whole binding statement
+            return True
+        loop = self.outer_loop.get(id(use))
+        if loop is None:
+            return False
+        first, last = self.spans[loop]
+        return first <= effect <= last
+
+
+def _flow_of(body: cst.CSTNode) -> _Flow:
+    spans: dict[int, tuple[int, int]] = {}
+    outer_loop: dict[int, int] = {}
+    counter = 0
+    stack: list[tuple[cst.CSTNode, int | None, int]] = [(body, None, -1)]  # (node, outermost loop, start or -1)
+    while stack:
+        node, loop, start = stack.pop()
+        if start >= 0:
+            spans[id(node)] = (start, counter - 1)
+            continue
+        kind = type(node)
+        spans[id(node)] = (counter, counter)
+        if kind is cst.Name and loop is not None:
+            outer_loop[id(node)] = loop
+        stack.append((node, loop, counter))
+        counter += 1
+        if kind in _SCOPES and node is not body:
+            continue
+        inner = id(node) if loop is None and kind in _LOOPS else loop
+        stack.extend((child, inner, -1) for child in reversed(cst_children(node)))
+    return _Flow(spans, outer_loop)
 
 
 def _bind_iteration(target: cst.BaseExpression, iterable: cst.BaseExpression, out: list[Binding]) -> None:
@@ -143,6 +206,20 @@ def _names_in(target: cst.BaseExpression) -> list[str]:
     if isinstance(target, cst.StarredElement):
         return _names_in(target.value)
     return []
+
+
+def _mixed(bindings: list[Binding], traced: set[int], initial: set[str], params: Iterable[str], is_traced) -> bool:
+    """Whether some local name has a traced binding and an untraced one (an untraced parameter
+    counts): only there can the order of bindings change an answer. The fixpoint skips the
+    bindings of a name once it is traced: those of names with a traced binding are settled here."""
+    candidates = {b.target for b in bindings if id(b) in traced} - initial
+    if not candidates:
+        return False
+    if any(name in candidates for name in params):
+        return True
+    return any(
+        b.target in candidates and b.source is not None and id(b) not in traced and not is_traced(b) for b in bindings
+    )
 
 
 def _comparison_pairs(node: cst.Comparison):
@@ -195,6 +272,17 @@ class TracedValues:
         self._memo: dict[int, bool] = {}
         self.frozen = False
         self.variable_fields: frozenset[str] | set[str] = frozenset()  # nnx Variable/sub-Module fields
+        # Per parameter of a known class, its fields that are static there (``opts.dense``).
+        self.static_fields: dict[str, frozenset[str]] = {}
+        self.returns_traced_at: Callable[[cst.Call, int], "bool | None"] | None = None
+        self.known_receiver: Callable[[cst.BaseExpression], bool] = lambda receiver: False
+        self.initial_names = frozenset(traced_names)  # traced parameters and closure values
+        # Parameters holding objects of no class jaxpure knows: what their attributes hold is a
+        # guess, and a guess is no finding (SPEC §8): such attributes are taken as untraced.
+        self.unknown_objects: frozenset[str] = frozenset()
+        self.flow: _Flow | None = None  # set where uses must see only the bindings that reach them
+        self.definitions: dict[str, list[Binding]] = {}
+        self.traced_bindings: set[int] = set()
 
     def is_variable_box(self, node: cst.BaseExpression) -> bool:
         """``self.w`` where an nnx Module holds a Variable (or a sub-Module): an object around
@@ -207,25 +295,61 @@ class TracedValues:
             and node.attr.value in self.variable_fields
         )
 
-    def solve(self, bindings: list[Binding]) -> None:
-        """Grow the traced names to a fixpoint over the bindings, then memoize answers."""
+    def solve(self, bindings: list[Binding], body: cst.CSTNode | None = None, params: Iterable[str] = ()) -> None:
+        """Grow the traced names to a fixpoint over the bindings, then memoize answers.
+
+        Where some name has both a traced and an untraced binding (``body`` given), solve
+        again with each use seeing only the bindings that reach it."""
         if not self.active:
             self.frozen = True
             return
+        initial = set(self.names)
+        traced = self._fixpoint(bindings)
+        if body is not None and _mixed(bindings, traced, initial, params, self._binding_traced):
+            self.flow = _flow_of(body)
+            self.definitions = {}
+            for binding in bindings:
+                self.definitions.setdefault(binding.target, []).append(binding)
+            self.names = initial
+            self.traced_bindings = set()
+            self._fixpoint(bindings)
+        self.frozen = True
+
+    def _fixpoint(self, bindings: list[Binding]) -> set[int]:
+        traced: set[int] = set()
         changed = True
         while changed:
             changed = False
             for binding in bindings:
-                if binding.target in self.names or binding.source is None:
+                if id(binding) in traced or binding.source is None:
+                    continue
+                if self.flow is None and binding.target in self.names:
                     continue
                 if self._binding_traced(binding):
+                    traced.add(id(binding))
+                    self.traced_bindings.add(id(binding))
                     self.names.add(binding.target)
                     changed = True
-        self.frozen = True
+        return traced
+
+    def _name_traced(self, node: cst.Name) -> bool:
+        name = node.value
+        if self.flow is None or name not in self.definitions or id(node) not in self.flow.spans:
+            return name in self.names  # not a use in this body's walk: a lambda's parameter, say
+        if name in self.initial_names:
+            return True  # a traced parameter or closure value reaches every use (nothing is killed)
+        return any(
+            id(binding) in self.traced_bindings and self.flow.reaches(binding, node)
+            for binding in self.definitions[name]
+        )
 
     def _binding_traced(self, binding: Binding) -> bool:
         source = binding.source
         if not binding.iterated:
+            if binding.element is not None and type(source) is cst.Call and self.returns_traced_at is not None:
+                known = self.returns_traced_at(source, binding.element)
+                if known is not None:
+                    return known  # ``x, widths = pad(x, widths)``: the callee returns each position
             return self.traced(source)
         if isinstance(source, cst.Call):
             called = self.resolve(source.func)
@@ -253,9 +377,13 @@ class TracedValues:
 
     def _traced(self, node: cst.BaseExpression) -> bool:  # noqa: C901 - one case per expression kind
         if isinstance(node, cst.Name):
-            return node.value in self.names
+            return self._name_traced(node)
         if isinstance(node, cst.Attribute):
             if node.attr.value in jaxapi.STATIC_ATTRIBUTES:
+                return False
+            if type(node.value) is cst.Name and node.attr.value in self.static_fields.get(node.value.value, ()):
+                return False
+            if type(node.value) is cst.Name and node.value.value in self.unknown_objects and node.attr.value not in jaxapi.ARRAY_ATTRIBUTES:
                 return False
             if isinstance(node.value, cst.Name) and node.value.value == self.self_name and self.framework:
                 return node.attr.value in self.array_fields
@@ -300,6 +428,28 @@ class TracedValues:
             return self.traced(node.expression)
         return False  # constants, strings, lambdas, f-strings, ...
 
+    def _tree_map_traced(self, node: cst.Call) -> bool:
+        """``tree_map(f, tree, ...)`` holds what ``f`` returns on the leaves: a lambda that
+        answers a Python question (``lambda v: v is None``) gives Python values."""
+        positional = [a.value for a in node.args if a.keyword is None and not a.star]
+        function = next((a.value for a in node.args if a.keyword is not None and a.keyword.value == "f"), None)
+        if function is None and positional:
+            function, positional = positional[0], positional[1:]
+        trees_traced = any(self.traced(tree) for tree in positional) or any(a.star and self.traced(a.value) for a in node.args)
+        if type(function) is not cst.Lambda:
+            return trees_traced or any(self.traced(a.value) for a in node.args)
+        return self._lambda_returns_traced(function, trees_traced)
+
+    def _lambda_returns_traced(self, function: cst.Lambda, params_traced: bool) -> bool:
+        params = {p.name.value for p in (*function.params.posonly_params, *function.params.params)}
+        saved_names, saved_frozen = self.names, self.frozen
+        self.names = saved_names | params if params_traced else saved_names - params
+        self.frozen = False  # answers under these parameters must not be memoized for the body's nodes
+        try:
+            return self._traced(function.body)
+        finally:
+            self.names, self.frozen = saved_names, saved_frozen
+
     def _call_traced(self, node: cst.Call) -> bool:
         args_traced = any(self.traced(a.value) for a in node.args)
         func = node.func
@@ -318,8 +468,11 @@ class TracedValues:
                 return args_traced
             if called.startswith("numpy."):
                 return False  # reported by JP501 where it matters; its result is a host value
+            if called in jaxapi.TREE_MAPS:
+                return self._tree_map_traced(node)
             if called.startswith("jax.") or called.startswith("flax.") or called.startswith("equinox."):
-                return args_traced or (self.compiling and not called.startswith("jax.tree"))
+                # Tree utilities only rearrange leaves: nothing new is staged on constants.
+                return args_traced or (self.compiling and not called.startswith(_TREE_UTILITIES))
         if isinstance(func, cst.Attribute):
             method = func.attr.value
             if method in ("item", "tolist"):
@@ -329,6 +482,10 @@ class TracedValues:
             if method in jaxapi.STATIC_ATTRIBUTES:
                 return False  # ``dist.shape(sample_shape)``: an array's shape is no method; static metadata
             receiver = func.value
+            if self.returns_traced is not None and self.known_receiver(receiver):
+                known = self.returns_traced(node, args_traced or self.traced(receiver))
+                if known is not None:
+                    return known  # a method of a known class: what its body returns
             if self.framework == "linen" and isinstance(receiver, cst.Name) and receiver.value == self.self_name:
                 if method in ("param", "variable"):
                     return True

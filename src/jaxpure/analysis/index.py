@@ -10,6 +10,7 @@ parsed with libcst.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 
 from jaxpure.analysis import jaxapi
@@ -19,6 +20,7 @@ from jaxpure.analysis.names import ImportMap, ast_dotted_name, build_import_map
 
 ANYTIME = 1 << 30  # the "line" of a change made in a function body: after any definition
 _KEY_SOURCE_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in jaxapi.KEY_SOURCES)
+_REDEFINED = re.compile(r"@L\d+")
 _MUTABLE_CONSTRUCTORS = {"builtins.list": "list", "builtins.dict": "dict", "builtins.set": "set"}
 # Python types a union annotation may combine and stay configuration (``index: int | slice``).
 _STATIC_UNION_MEMBERS = frozenset({"builtins.bool", "builtins.int", "builtins.str", "builtins.slice"})
@@ -29,7 +31,7 @@ class Param:
     name: str
     position: int | None  # positional index, None for keyword-only and */** parameters
     annotation: str | None  # qualified name of the annotation (or its subscripted head)
-    default: str | None  # "bool" | "int" | "str" | "None" | "list" | "dict" | "set" | "array" | "other"
+    default: str | None  # "bool" | "int" | "float" | "str" | "None" | "list" | "dict" | "set" | "array" | "other"
     star: str = ""  # "*" or "**" for variadic parameters
 
 
@@ -41,6 +43,7 @@ class FunctionInfo:
     parent: str | None  # enclosing function's qualname
     class_name: str | None  # the class it is a method of
     top: int  # index of the module statement that contains it
+    line: int  # of the ``def``
     span: tuple[int, int] = (0, 0)  # (first line, decorators included; last line): the unit segments.py parses
     local_names: set[str] = field(default_factory=set)  # params and names bound in the body
     calls: set[str] = field(default_factory=set)  # plain names and self.methods it calls
@@ -56,7 +59,15 @@ class FunctionInfo:
     builds_compiled: bool = False  # calls a compiling transform's result at once, or builds one in a loop (JP502)
     transforms_lambda: bool = False  # hands a lambda to a transform: the lambda is a traced root
     global_rebinds: set[str] = field(default_factory=set)
+    local_values: dict[str, str] = field(default_factory=dict)  # local name -> kind of value bound (value_kind)
     method_kind: str | None = None  # "static" | "class" for @staticmethod / @classmethod
+    abstract: bool = False  # a body of nothing but a docstring, ``...``, ``pass`` or ``raise``: overridden elsewhere
+
+    @property
+    def source_qualname(self) -> str:
+        """The qualname as the code spells it: a function redefined later under the same name
+        is kept as ``f@L12`` (its line), so that each ``def`` is its own function."""
+        return _REDEFINED.sub("", self.qualname) if "@L" in self.qualname else self.qualname
 
     @property
     def passes_keys(self) -> bool:
@@ -92,6 +103,16 @@ class ClassInfo:
     variable_fields: set[str] = field(default_factory=set)
     bases: list[str] = field(default_factory=list)
     method_values: set[str] = field(default_factory=set)  # ``self.m`` used other than as a call
+    partial_methods: set[str] = field(default_factory=set)  # ``self.m`` used only as ``partial(self.m, ...)``
+    fields: set[str] = field(default_factory=set)  # annotated fields of the class body
+    # Fields annotated with a type that is never an array (``dense: bool``, an Enum, a Callable):
+    # static wherever the object arrives through a transform that traces only arrays.
+    non_array_fields: set[str] = field(default_factory=set)
+    declared_static: set[str] = field(default_factory=set)  # ``eqx.field(static=True)``: static under any transform
+    is_enum: bool = False
+    line: int = 0
+    field_types: dict[str, str] = field(default_factory=dict)  # annotated field -> qualified annotation
+    local_bases: list[str] = field(default_factory=list)  # base classes defined in this module
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,12 +129,15 @@ class Application:
     """A transform applied to a function-valued expression, resolved once the module is indexed
     (the function may be defined further down)."""
 
-    argument: ast.expr  # what is handed to the transform: a name, ``self.m``, ``partial(...)``
+    # What is handed to the transform: a name, ``self.m``, ``partial(...)``; or the definition the
+    # name held at that point, when the name is defined again later.
+    argument: ast.expr | FunctionInfo
     transform: Transform
     keywords: list[ast.keyword]  # the transform's options (``static_argnums``, ``in_axes``, ...)
     under: Transform | None  # a staging transform composed around it
     site: FunctionInfo | None  # the function the application is in; None: module level
     enclosing_class: str | None  # the class body it is in, for bare method names
+    names: frozenset[str] = frozenset()  # the names the transformed function is bound to here
 
 
 @dataclass(slots=True)
@@ -127,6 +151,7 @@ class Root:
     site: str | None = None  # the function in which the transform is applied
     under: Transform | None = None  # a staging transform composed around this one: jit(grad(f))
     hashed_params: frozenset[str] = frozenset()  # static_argnums/argnames: hashed to find the compiled program
+    names: frozenset[str] = frozenset()  # the names the transformed function is called by here
 
     @property
     def kind(self) -> str:
@@ -155,6 +180,14 @@ class ModuleIndex:
     module_code_tops: set[int] = field(default_factory=set)  # module statements with code worth analyzing
     top_spans: list[tuple[int, int]] = field(default_factory=list)  # (first line, last line) per statement
     transforms: dict[str, Transform] = field(default_factory=dict)
+    # Classes of other project modules this one names (as bases or annotations), by qualified name.
+    project_classes: dict[str, ClassInfo] = field(default_factory=dict)
+    # The calls of each name (``f(...)``, ``obj.f(...)``) in the module.
+    call_sites: dict[str, list[ast.Call]] = field(default_factory=dict)
+
+    def call_shapes(self, name: str) -> list[tuple[tuple[str | None, str], ...]]:
+        """How the module calls ``name``: the shape of each call's arguments."""
+        return [_argument_shapes(call) for call in self.call_sites.get(name, ())]
 
     def function_for_name(self, name: str, scope: str | None) -> FunctionInfo | None:
         """The function a plain name refers to from inside ``scope`` (nested first, then module level)."""
@@ -170,6 +203,34 @@ class ModuleIndex:
     def method(self, class_name: str | None, name: str) -> FunctionInfo | None:
         return self.functions.get(f"{class_name}.{name}") if class_name else None
 
+    def resolved_method(self, class_name: str, name: str) -> FunctionInfo | None:
+        """The method ``name`` an instance of ``class_name`` runs, when this module settles it:
+        defined on the class or a base of this module, concrete, and overridden by no subclass here."""
+        found = self._inherited(class_name, name, set())
+        if found is None or found.abstract:
+            return None
+        for other in self.classes.values():
+            if other.qualname != found.class_name and self.method(other.qualname, name) is not None:
+                if self._derives_from(other, class_name, set()):
+                    return None
+        return found
+
+    def _inherited(self, class_name: str, name: str, seen: set[str]) -> FunctionInfo | None:
+        cls = self.classes.get(class_name)
+        if cls is None or class_name in seen:
+            return None
+        seen.add(class_name)
+        found = self.method(class_name, name)
+        for base in cls.local_bases:
+            found = found or self._inherited(base, name, seen)
+        return found
+
+    def _derives_from(self, cls: ClassInfo, ancestor: str, seen: set[str]) -> bool:
+        if cls.qualname in seen:
+            return False
+        seen.add(cls.qualname)
+        return any(b == ancestor or (b in self.classes and self._derives_from(self.classes[b], ancestor, seen)) for b in cls.local_bases)
+
     def class_of(self, function: FunctionInfo) -> ClassInfo | None:
         return self.classes.get(function.class_name) if function.class_name else None
 
@@ -179,9 +240,11 @@ def build_index(
     module_name: str | None = None,
     is_package: bool = False,
     extra_transforms: dict[str, Transform] | None = None,
+    project_classes: dict[str, ClassInfo] | None = None,
 ) -> ModuleIndex:
     imports = build_import_map(tree, module_name, is_package)
     index = ModuleIndex(imports=imports, transforms={**jaxapi.TRANSFORMS, **(extra_transforms or {})})
+    index.project_classes = dict(project_classes or {})
     builder = _IndexBuilder(index)
     builder.module_body = set(tree.body) | _main_block_body(tree.body)
     for position, statement in enumerate(tree.body):
@@ -240,7 +303,7 @@ def value_kind(node: ast.expr | None, imports: ImportMap) -> str | None:
         value = node.value
         if value is None:
             return "None"
-        return type(value).__name__ if isinstance(value, bool | int | str) else "other"
+        return type(value).__name__ if isinstance(value, bool | int | float | str) else "other"
     if isinstance(node, ast.List | ast.ListComp):
         return "list"
     if isinstance(node, ast.Dict | ast.DictComp):
@@ -271,8 +334,14 @@ class _IndexBuilder(FastNodeVisitor):
         self.module_body: set[ast.stmt] = set()
         self.top_level_assigned: set[str] = set()
         self.called_attributes: set[int] = set()  # id() of ``self.m`` nodes that are called
+        self.partial_targets: set[int] = set()  # id() of ``self.m`` nodes that ``functools.partial`` binds
         self.called_at_once: set[int] = set()  # id() of calls whose result is called: ``jax.jit(f)(x)``
         self.module_keys: set[str] = set()  # module-level names bound to keys
+        self.assigned_to: dict[int, frozenset[str]] = {}  # id() of an assigned call -> the names it is bound to
+        # ``f = partial(f, flag=True)``: the partial a name holds at this point, per scope.
+        self.live_partials: dict[tuple[str | None, str], ast.Call] = {}
+        # The function a name is bound to at this point of its scope (a name may be defined again later).
+        self.live_defs: dict[tuple[str | None, str], FunctionInfo] = {}
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         """``partial(self._m, ...)``, ``tree_map(self._m, ...)``: a method used as a value."""
@@ -283,7 +352,7 @@ class _IndexBuilder(FastNodeVisitor):
         ):
             cls = self.index.classes.get(function.class_name)
             if cls is not None:
-                cls.method_values.add(node.attr)
+                (cls.partial_methods if id(node) in self.partial_targets else cls.method_values).add(node.attr)
         self.generic_visit(node)
 
     # -- scopes -----------------------------------------------------------------
@@ -303,6 +372,31 @@ class _IndexBuilder(FastNodeVisitor):
         kind, outer = self.scopes[-1]
         return f"{outer}.{name}" if kind == "class" else f"{outer}.<locals>.{name}"
 
+    def _set_aside(self, qualname: str, line: int) -> None:
+        """A ``def`` or ``class`` of a name already defined: the earlier one (and what it holds)
+        stays a function or class of its own, as ``qualname@L<line>``; the name now means the new one."""
+        renamed = f"{qualname}@L{line}"
+
+        def renamed_as(name: str) -> str:
+            if name == qualname or name.startswith(f"{qualname}."):
+                return renamed + name[len(qualname):]
+            return name
+
+        def rename(name: str | None) -> str | None:
+            return renamed_as(name) if name is not None else None
+
+        for old in [k for k in self.index.functions if renamed_as(k) != k]:
+            self.index.functions[renamed_as(old)] = self.index.functions.pop(old)
+        for old in [k for k in self.index.classes if renamed_as(k) != k]:
+            self.index.classes[renamed_as(old)] = self.index.classes.pop(old)
+        for function in self.index.functions.values():
+            function.qualname, function.parent = renamed_as(function.qualname), rename(function.parent)
+            function.class_name = rename(function.class_name)
+        for cls in self.index.classes.values():
+            cls.qualname = renamed_as(cls.qualname)
+        for root in self.index.roots:
+            root.function, root.site = renamed_as(root.function), rename(root.site)
+
     def _shadowed(self) -> set[str]:
         return self.function.local_names if self.function else set()
 
@@ -311,6 +405,8 @@ class _IndexBuilder(FastNodeVisitor):
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         qualname = self._qualname(node.name)
+        if qualname in self.index.classes:
+            self._set_aside(qualname, self.index.classes[qualname].line)
         if self.function:
             self.function.local_names.add(node.name)
         bases = [self.resolve(base) or ast_dotted_name(base) or "" for base in node.bases]
@@ -320,18 +416,46 @@ class _IndexBuilder(FastNodeVisitor):
                 (self.index.classes[b].framework for b in (ast_dotted_name(x) for x in node.bases) if b in self.index.classes),
                 None,
             )
-        info = ClassInfo(qualname, framework, bases=bases)
+        if framework is None:  # or in another module of the project
+            framework = next((self.index.project_classes[b].framework for b in bases if b in self.index.project_classes), None)
+        info = ClassInfo(qualname, framework, bases=bases, line=node.lineno)
+        info.local_bases = [b for b in (ast_dotted_name(x) for x in node.bases) if b in self.index.classes]
         self.index.classes[qualname] = info
         for decorator in node.decorator_list:
             self.visit(decorator)
+        known = {**self.index.project_classes, **self.index.classes}
+        info.is_enum = any(b in jaxapi.ENUM_BASES or getattr(known.get(b), "is_enum", False) for b in bases)
         for statement in node.body:
             if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
-                if self._is_array_annotation(statement.annotation):
-                    info.array_fields.add(statement.target.id)
+                self._note_field(info, statement)
         self.scopes.append(("class", qualname))
         for statement in node.body:
             self.visit(statement)
         self.scopes.pop()
+
+    def _note_field(self, info: ClassInfo, statement: ast.AnnAssign) -> None:
+        assert isinstance(statement.target, ast.Name)
+        name = statement.target.id
+        info.fields.add(name)
+        head = statement.annotation.value if isinstance(statement.annotation, ast.Subscript) else statement.annotation
+        info.field_types[name] = self.resolve(head) or ast_dotted_name(head) or ""
+        if self._is_array_annotation(statement.annotation):
+            info.array_fields.add(name)
+        elif self._never_an_array(statement.annotation):
+            info.non_array_fields.add(name)
+        value = statement.value
+        if isinstance(value, ast.Call) and (self.resolve(value.func) or "") in jaxapi.FIELD_FUNCTIONS:
+            if any(k.arg == "static" and isinstance(k.value, ast.Constant) and k.value.value is True for k in value.keywords):
+                info.declared_static.add(name)
+
+    def _never_an_array(self, annotation: ast.expr) -> bool:
+        """``bool``, ``str``, ``Callable[...]``, an Enum of this module: a type no array has."""
+        head = annotation.value if isinstance(annotation, ast.Subscript) else annotation
+        qualified = self.resolve(head) or ast_dotted_name(head) or ""
+        if qualified in jaxapi.NON_ARRAY_ANNOTATIONS:
+            return True
+        cls = self.index.classes.get(qualified) or self.index.project_classes.get(qualified)
+        return cls is not None and cls.is_enum
 
     def _is_array_annotation(self, annotation: ast.expr) -> bool:
         head = annotation.value if isinstance(annotation, ast.Subscript) else annotation
@@ -348,6 +472,8 @@ class _IndexBuilder(FastNodeVisitor):
                 self.visit(default)
         class_name = self.enclosing_class
         qualname = self._qualname(node.name)
+        if qualname in self.index.functions and all(f.qualname != qualname for f in self.function_stack):
+            self._set_aside(qualname, self.index.functions[qualname].line)
         parent = self.function
         if parent is not None and class_name is None:
             parent.local_names.add(node.name)
@@ -358,6 +484,7 @@ class _IndexBuilder(FastNodeVisitor):
             parent=parent.qualname if parent else None,
             class_name=class_name,
             top=self.top,
+            line=node.lineno,
             span=(min([node.lineno, *(d.lineno for d in node.decorator_list)]), node.end_lineno or node.lineno),
         )
         info.local_names.update(param.name for param in info.params)
@@ -365,7 +492,11 @@ class _IndexBuilder(FastNodeVisitor):
             for decorator in node.decorator_list:
                 kind = {"builtins.staticmethod": "static", "builtins.classmethod": "class"}.get(self.resolve(decorator) or "")
                 info.method_kind = kind or info.method_kind
+        info.abstract = class_name is not None and _does_nothing(node.body)
         self.index.functions[qualname] = info
+        if class_name is None:
+            self.live_defs[(self._scope_name(), node.name)] = info
+            self.live_partials.pop((self._scope_name(), node.name), None)
         for decorator in reversed(node.decorator_list):
             self._root_from_decorator(decorator, info)
         if info.class_name is not None:
@@ -488,7 +619,7 @@ class _IndexBuilder(FastNodeVisitor):
         if applied is None:
             return
         transform, keywords, _ = applied
-        self._add_root(AppliedFunction(function), transform, keywords, site=self.function)
+        self._add_root(AppliedFunction(function), transform, keywords, site=self.function, names=frozenset({function.name}))
 
     def _add_root(
         self,
@@ -497,6 +628,7 @@ class _IndexBuilder(FastNodeVisitor):
         keywords: list[ast.keyword],
         site: FunctionInfo | None,
         under: Transform | None = None,
+        names: frozenset[str] = frozenset(),
     ) -> None:
         function, bound = applied.function, applied.bound
         static: set[str] = set(applied.bound_names)
@@ -542,16 +674,20 @@ class _IndexBuilder(FastNodeVisitor):
                 site.qualname if site else None,
                 under,
                 frozenset(hashed),
+                names,
             )
         )
 
     def _function_argument(
-        self, node: ast.expr, site: FunctionInfo | None, enclosing_class: str | None
+        self, node: ast.expr | FunctionInfo, site: FunctionInfo | None, enclosing_class: str | None
     ) -> AppliedFunction | None:
-        """The function a transform is applied to: a name, ``self.method``, or ``partial(fn, ...)``.
+        """The function a transform is applied to: a name, ``self.method``, or ``partial(fn, ...)``;
+        or the definition a name held where the transform was applied (``FunctionInfo``).
 
         ``site``: the function the transform is applied in (its local names shadow imports).
         """
+        if isinstance(node, FunctionInfo):
+            return AppliedFunction(node)
         if isinstance(node, ast.Name):
             found = self.index.function_for_name(node.id, site.qualname if site else None)
             if found is None and enclosing_class:
@@ -605,17 +741,26 @@ class _IndexBuilder(FastNodeVisitor):
                 continue
             if isinstance(argument, ast.Call) and outer is not None:
                 self.composed_under[id(argument)] = outer
+            target: ast.expr | FunctionInfo = argument
+            if isinstance(argument, ast.Name):
+                # What the name holds here: ``f = partial(f, flag=True); f = jax.jit(f)``, or the
+                # ``def f`` before this point when another ``def f`` follows.
+                key = (self._scope_name(), argument.id)
+                target = self.live_partials.get(key) or self.live_defs.get(key) or argument
             # Resolved once the whole module is indexed: the function may be defined further down.
             self.pending_roots.append(
-                Application(argument, applied_transform, keywords, self.composed_under.get(id(node)),
-                            self.function, self.enclosing_class)
+                Application(target, applied_transform, keywords, self.composed_under.get(id(node)),
+                            self.function, self.enclosing_class, self.assigned_to.get(id(node), frozenset()))
             )
 
     def resolve_pending_roots(self) -> None:
         for application in self.pending_roots:
             applied = self._function_argument(application.argument, application.site, application.enclosing_class)
             if applied is not None:
-                self._add_root(applied, application.transform, application.keywords, application.site, application.under)
+                self._add_root(
+                    applied, application.transform, application.keywords, application.site, application.under,
+                    application.names,
+                )
         self.pending_roots.clear()
 
     def _mark_module_code(self) -> None:
@@ -628,10 +773,15 @@ class _IndexBuilder(FastNodeVisitor):
         if isinstance(node.func, ast.Call):
             self.called_at_once.add(id(node.func))
         called = self.resolve(node.func)
+        if (
+            called == "functools.partial" and node.args and isinstance(node.args[0], ast.Attribute)
+            and self.function is not None and self.function.name not in jaxapi.UNTRACED_MODULE_METHODS
+        ):  # built where the Module runs (not stored away in __init__): the partial is its call site
+            self.partial_targets.add(id(node.args[0]))
         self._roots_from_call(node, called)
         if called is not None:
             self._note_jax_call(node, called)
-        self._note_callee(node.func, node.lineno)
+        self._note_callee(node, node.lineno)
         if called is None or not called.startswith(jaxapi.NON_CONSUMING_CALLS):
             self._note_passed_keys(node, self.function)
         self._note_module_level_compile(node.func)
@@ -655,9 +805,13 @@ class _IndexBuilder(FastNodeVisitor):
         if function and called.startswith("jax.lax.") and called in self.index.transforms:
             function.calls_lax = True
 
-    def _note_callee(self, func: ast.expr, line: int) -> None:
+    def _note_callee(self, node: ast.Call, line: int) -> None:
         """The plain names and ``self.methods`` a function calls; container methods called on a name."""
         function = self.function
+        func = node.func
+        callee_name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+        if callee_name is not None:
+            self.index.call_sites.setdefault(callee_name, []).append(node)
         if function is not None:
             if isinstance(func, ast.Name):
                 function.calls.add(func.id)
@@ -746,10 +900,38 @@ class _IndexBuilder(FastNodeVisitor):
             self._bind(target)
             if not self.scopes and isinstance(target, ast.Name):
                 self._module_assignment(target.id, node)
+        names = frozenset(t.id for t in node.targets if isinstance(t, ast.Name))
+        if self.function is not None and names:
+            kind = _display_kind(node.value)
+            for name in names:  # a name bound to two kinds of value is neither
+                known = self.function.local_values.setdefault(name, kind)
+                if known != kind:
+                    self.function.local_values[name] = "other"
+        if names and isinstance(node.value, ast.Call):
+            self.assigned_to[id(node.value)] = names
         self.visit(node.value)
+        self._track_partials(names, node.value)
         for target in node.targets:
             if not isinstance(target, ast.Name):
                 self.visit(target)
+
+    def _scope_name(self) -> str | None:
+        return self.scopes[-1][1] if self.scopes else None
+
+    def _track_partials(self, names: frozenset[str], value: ast.expr) -> None:
+        """Remember ``f = partial(f, ...)`` until ``f`` is bound to something else."""
+        if not names:
+            return
+        scope = self._scope_name()
+        call = value if isinstance(value, ast.Call) else None
+        func = call.func if call is not None else None
+        spelled = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+        is_partial = call is not None and spelled == "partial" and call.args and self.resolve(call.func) == "functools.partial"
+        for name in names:
+            if is_partial and call is not None:
+                self.live_partials[(scope, name)] = call
+            elif (scope, name) in self.live_partials and not (func is not None and self.transform_of(func) is not None):
+                del self.live_partials[(scope, name)]  # a transform of it keeps what it wraps
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         self._bind(node.target)
@@ -867,6 +1049,28 @@ def _argument_names(call: ast.Call) -> set[str]:
             if name:
                 names.add(name)
     return names
+def _display_kind(node: ast.expr) -> str:
+    """``list``/``dict`` for a value evidently built as one here (a display, a comprehension)."""
+    if isinstance(node, ast.List | ast.ListComp):
+        return "list"
+    if isinstance(node, ast.Dict | ast.DictComp):
+        return "dict"
+    return "other"
+
+
+def _argument_shapes(call: ast.Call) -> tuple[tuple[str | None, str], ...]:
+    """How a call passes each argument, as ``contexts.bind_arguments`` reads it."""
+    positional = tuple((None, "*" if isinstance(a, ast.Starred) else "") for a in call.args)
+    return positional + tuple((k.arg, "" if k.arg else "**") for k in call.keywords)
+
+
+def _does_nothing(body: list[ast.stmt]) -> bool:
+    """A method body that only documents, passes or raises: an abstract method."""
+    return all(
+        isinstance(statement, ast.Pass | ast.Raise)
+        or isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
+        for statement in body
+    )
 
 
 def _int_literals(node: ast.expr) -> list[int]:

@@ -29,6 +29,9 @@ class Transform:
     arity: int | None = None
     # The positional index of ``in_axes`` (``jax.vmap(f, (0, None))``).
     in_axes_arg: int | None = None
+    # Traces only the arrays among its arguments (equinox's filter transforms): other
+    # leaves, and parameters of non-array types, stay static Python values.
+    arrays_only: bool = False
 
 
 def _family(kind: str, compiling: bool, names: str, **extra) -> dict[str, Transform]:
@@ -42,7 +45,6 @@ TRANSFORMS: dict[str, Transform] = {
         """jax.jit jax.pmap jax.pjit jax.experimental.pjit.pjit jax.shard_map jax.experimental.shard_map.shard_map
         jax.checkpoint jax.remat jax.ad_checkpoint.checkpoint jax.ad_checkpoint.remat
         jax.export.export jax.experimental.export.export jax.experimental.jax2tf.convert
-        equinox.filter_jit equinox.filter_pmap equinox.filter_checkpoint
         flax.linen.jit flax.linen.scan flax.linen.remat flax.linen.checkpoint flax.linen.remat_scan
         flax.nnx.jit flax.nnx.scan flax.nnx.remat flax.nnx.shard_map""",
     ),
@@ -50,9 +52,12 @@ TRANSFORMS: dict[str, Transform] = {
         STAGING,
         False,
         """jax.custom_jvp jax.custom_vjp jax.custom_batching.custom_vmap
-        equinox.filter_vmap flax.linen.vmap flax.nnx.vmap flax.nnx.custom_vjp""",
+        flax.linen.vmap flax.nnx.vmap flax.nnx.custom_vjp""",
     ),
     **_family(STAGING, True, "jax.eval_shape jax.make_jaxpr", abstract=True),
+    **_family(STAGING, True, "equinox.filter_jit equinox.filter_pmap equinox.filter_checkpoint", arrays_only=True),
+    **_family(STAGING, False, "equinox.filter_vmap", arrays_only=True),
+    **_family(DIFFERENTIATION, False, "equinox.filter_grad equinox.filter_value_and_grad", arrays_only=True),
     "jax.vmap": Transform("jax.vmap", STAGING, False, in_axes_arg=1),
     # lax control flow: the bodies are staged and compiled.
     "jax.lax.scan": Transform("jax.lax.scan", STAGING, True, (0,), arity=2),
@@ -68,7 +73,7 @@ TRANSFORMS: dict[str, Transform] = {
         DIFFERENTIATION,
         False,
         """jax.grad jax.value_and_grad jax.jacfwd jax.jacrev jax.hessian
-        equinox.filter_grad equinox.filter_value_and_grad flax.nnx.grad flax.nnx.value_and_grad""",
+        flax.nnx.grad flax.nnx.value_and_grad""",
     ),
     **_family(DIFFERENTIATION, False, "jax.jvp jax.vjp jax.linearize", all_params_traced=True),
 }
@@ -101,6 +106,19 @@ MODULE_BASES: dict[str, str] = {
     "equinox._module._module.Module": "equinox",
     "haiku._src.module.Module": "haiku",
 }
+# ``tree_map(f, *trees)``: the result holds what ``f`` returns.
+TREE_MAPS = frozenset(
+    "jax.tree_util.tree_map jax.tree.map jax.tree_map jax.tree_util.tree_map_with_path jax.tree.map_with_path".split()
+)
+ENUM_BASES = frozenset("enum.Enum enum.IntEnum enum.StrEnum enum.Flag enum.IntFlag".split())
+# Field declarations whose ``static=True`` keeps a field out of the pytree's leaves.
+FIELD_FUNCTIONS = frozenset("equinox.field equinox.static_field equinox._module.field".split())
+# Annotations of values that are never arrays: a transform that traces only arrays
+# (equinox's filter transforms) keeps them static.
+NON_ARRAY_ANNOTATIONS = frozenset(
+    """builtins.bool builtins.int builtins.float builtins.str builtins.complex builtins.bytes
+    bool int float str typing.Callable collections.abc.Callable typing.Literal""".split()
+)
 UNTRACED_MODULE_METHODS = frozenset({"__init__", "__post_init__"})
 
 # Array annotations that mark a Module field or a parameter as an array.
@@ -115,6 +133,9 @@ JAXTYPING_DTYPES = frozenset(
 
 # --- values -----------------------------------------------------------------
 
+# Attributes of an array that are arrays themselves (an object's other attributes are its own business).
+ARRAY_ATTRIBUTES = frozenset({"T", "mT", "real", "imag", "flat", "at"})
+
 # Attributes of a tracer that are static Python values.
 STATIC_ATTRIBUTES = frozenset({"shape", "ndim", "dtype", "size", "aval", "sharding", "weak_type", "itemsize", "nbytes"})
 
@@ -126,7 +147,7 @@ STATIC_JAX_FUNCTIONS = frozenset(
     jax.tree_util.tree_structure jax.tree.structure jax.tree_util.treedef_is_leaf jax.device_count
     jax.local_device_count jax.devices jax.local_devices jax.process_index jax.process_count jax.default_backend
     jax.ShapeDtypeStruct jax.core.get_aval jax.typeof jax.eval_shape jax.lax.broadcast_shapes
-    jax.numpy.broadcast_shapes""".split()
+    jax.numpy.broadcast_shapes jax.core.trace_state_clean""".split()
 )
 
 # Python builtins whose result is static whatever the argument.

@@ -90,19 +90,20 @@ class SegmentCache:
         a constant. A unit already parsed that holds it (an enclosing function,
         the whole statement) is used as it is.
         """
+        key = info.source_qualname  # how the code names it (a redefinition's qualname says which one)
         whole = self._parsed.get(info.top)
-        if whole is not None and info.qualname in whole.functions:
-            return whole.functions[info.qualname], whole
+        if whole is not None and key == info.qualname and key in whole.functions:
+            return whole.functions[key], whole
         unit: FunctionInfo | None = info
         while unit is not None:
             segment = self._units.get(unit.qualname)
-            if segment is not None and info.qualname in segment.functions:
-                return segment.functions[info.qualname], segment
+            if segment is not None and key in segment.functions:
+                return segment.functions[key], segment
             unit = self._functions.get(unit.parent) if unit.parent is not None else None
         segment = self._unit(info)
-        if segment is None or info.qualname not in segment.functions:
+        if segment is None or key not in segment.functions:
             segment = self.get(info.top)
-        return segment.functions[info.qualname], segment
+        return segment.functions[key], segment
 
     def _unit(self, function: FunctionInfo) -> Segment | None:
         if function.qualname in self._units:
@@ -119,7 +120,8 @@ class SegmentCache:
                 except cst.ParserSyntaxError:
                     module = None  # the whole statement is parsed instead, and reports the error
                 if module is not None and len(module.body) == 1 and isinstance(module.body[0], cst.ClassDef):
-                    prefix = function.qualname[: len(function.qualname) - len(function.name)]
+                    source = function.source_qualname
+                    prefix = source[: len(source) - len(function.name)]
                     segment = Segment(module, first - 2, _function_table(_inner(module.body[0]), prefix))
         self._units[function.qualname] = segment
         return segment

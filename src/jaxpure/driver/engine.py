@@ -21,7 +21,7 @@ from jaxpure.files.source import read_bytes
 from jaxpure.findings import Report, RuleInfo
 
 if TYPE_CHECKING:
-    from jaxpure.analysis.contexts import CallSeed
+    from jaxpure.analysis.contexts import CallSeed, ClassSummary
 
 _MAX_ROUNDS = 8
 
@@ -51,6 +51,7 @@ def _check_files(
     incoming: dict[str, dict[str, CallSeed]] = {}
     untraced: dict[str, frozenset[str]] = {}  # module -> its functions, reached from others, that return no tracer
     results: dict[SourceFile, ModuleResult] = {}
+    given_classes: dict[SourceFile, tuple] = {}  # the other modules' classes each file was last analyzed with
     pending = list(files)
     keys = _Keys(project_modules, noqa) if cache is not None else None
     first = [Task(f, (), project_modules, config, noqa) for f in files]
@@ -76,7 +77,7 @@ def _check_files(
                 tasks = [
                     Task(
                         f, tuple(sorted(incoming.get(f.module, {}).values(), key=repr)), project_modules, config, noqa,
-                        _untraced_callees(results.get(f), untraced),
+                        _untraced_callees(results.get(f), untraced), given_classes.get(f, ()),
                     )
                     for f in pending
                 ]
@@ -85,7 +86,8 @@ def _check_files(
                 results[task.file] = result
             seeded = _new_seeds(pending, results, incoming, by_module)
             informed = _callers_of_changed_returns(pending, results, untraced, files)
-            pending = sorted(set(seeded) | informed, key=lambda f: f.display)
+            subclassing = _users_of_changed_classes(results, given_classes)
+            pending = sorted(set(seeded) | informed | subclassing, key=lambda f: f.display)
         rules = rules or workers.rule_infos()
     if cache is not None:
         if stored is None and run_key is not None and not any(r.internal_error for r in results.values()):
@@ -152,6 +154,26 @@ def _callers_of_changed_returns(
     }
 
 
+def _users_of_changed_classes(results: dict[SourceFile, ModuleResult], given: dict[SourceFile, tuple]) -> set[SourceFile]:
+    """The modules that name a class of another module whose summary they have not seen yet:
+    a base class that turns out to be a Module, an annotation of a Module or an Enum."""
+    from jaxpure.analysis.contexts import resolve_frameworks
+
+    wanting = [file for file, result in results.items() if result.wanted_classes]
+    if not wanting:
+        return set()
+    table = resolve_frameworks({name: summary for result in results.values() for name, summary in result.classes.items()})
+    changed = set()
+    for file in wanting:
+        known = tuple(sorted(
+            (name, table[name]) for name in results[file].wanted_classes if name in table and table[name].informative
+        ))
+        if known != given.get(file, ()):
+            given[file] = known
+            changed.add(file)
+    return changed
+
+
 def _untraced_callees(result: ModuleResult | None, untraced: dict[str, frozenset[str]]) -> frozenset[str]:
     """The functions a module called last time that are known to return no traced value."""
     if result is None:
@@ -206,7 +228,8 @@ class _Keys:
         file = task.file
         seeds = sorted(repr(_stable(seed)) for seed in task.incoming)
         untraced = sorted(task.untraced_returns)
-        return content_key(data, repr((file.display, file.module, file.is_package, seeds, untraced, self.shared)))
+        classes = repr(_stable(task.project_classes))
+        return content_key(data, repr((file.display, file.module, file.is_package, seeds, untraced, classes, self.shared)))
 
 
 def _stable(value: object) -> object:

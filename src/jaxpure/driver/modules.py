@@ -32,7 +32,7 @@ from jaxpure.findings import Finding
 # before: a warm run that finds every result in the cache never loads them.
 if TYPE_CHECKING:
     from jaxpure.analysis.analyzer import FixCandidate
-    from jaxpure.analysis.contexts import CallSeed
+    from jaxpure.analysis.contexts import CallSeed, ClassSummary
 
 _MENTIONS_JAX = re.compile(r"\b(jax|flax|equinox|haiku)\b")
 
@@ -44,6 +44,8 @@ class ModuleResult:
     internal_error: str | None = None
     # Functions other modules call (``incoming``) whose returns hold no traced value, by qualname.
     untraced_returns: frozenset[str] = frozenset()
+    classes: dict[str, ClassSummary] = field(default_factory=dict)  # its classes, by ``module.Class``
+    wanted_classes: frozenset[str] = frozenset()  # other modules' classes whose summary it could use
 
 
 def unanalyzable(path: str, reason: str, line: int = 1, column: int = 1) -> Finding:
@@ -77,15 +79,19 @@ def analyze_text(
     noqa: bool = True,
     tree: ast.Module | None = None,
     untraced_returns: frozenset[str] = frozenset(),
+    project_classes: tuple[tuple[str, ClassSummary], ...] = (),
 ) -> ModuleResult:
     """Every finding in one module's text (before select/ignore; after noqa unless ``noqa=False``).
 
     ``tree`` is the text's ``ast`` when the caller already has it (flake8 does),
     to save parsing it again. ``untraced_returns``: functions of other project
-    modules (``module:qualname``) known to return no traced value.
+    modules (``module:qualname``) known to return no traced value. ``project_classes``:
+    classes of other project modules it names, summarized (Modules, non-array fields).
     """
     text = text.removeprefix("\ufeff")  # a BOM left in by the caller: the parser of a str rejects it
-    arguments = (text, path, config, module, is_package, incoming, project_modules, noqa, tree, untraced_returns)
+    arguments = (
+        text, path, config, module, is_package, incoming, project_modules, noqa, tree, untraced_returns, project_classes,
+    )
     try:
         return _analyze_text(*arguments)
     except Exception as error:
@@ -161,6 +167,7 @@ def _analyze_text(
     noqa: bool,
     tree: ast.Module | None,
     untraced_returns: frozenset[str],
+    project_classes: tuple[tuple[str, ClassSummary], ...],
 ) -> ModuleResult:
     import libcst as cst
 
@@ -190,7 +197,7 @@ def _analyze_text(
         reason = f"code too deeply nested to analyze (an expression over {MAX_EXPRESSION_DEPTH:,} levels deep)"
         return ModuleResult([unanalyzable(path, reason, *deep)])
     try:
-        index = build_index(tree, module, is_package, extra)
+        index = build_index(tree, module, is_package, extra, _class_infos(project_classes))
         analyzer = ModuleAnalyzer(
             path, lines, index, incoming, _project_lookup(project_modules),
             untraced_elsewhere=untraced_returns,
@@ -200,7 +207,23 @@ def _analyze_text(
         return ModuleResult([unanalyzable(path, f"syntax error (libcst): {error.message}", error.raw_line, error.raw_column + 1)])
     if noqa:
         findings = apply_noqa(findings, lines)
-    return ModuleResult(findings, list(analyzer.outgoing.values()), untraced_returns=analyzer.untraced_returns())
+    return ModuleResult(
+        findings, list(analyzer.outgoing.values()), untraced_returns=analyzer.untraced_returns(),
+        classes=analyzer.class_summaries(), wanted_classes=analyzer.classes_wanted(),
+    )
+
+
+def _class_infos(summaries: tuple[tuple[str, ClassSummary], ...]) -> dict:
+    from jaxpure.analysis.index import ClassInfo
+
+    return {
+        name: ClassInfo(
+            name, summary.framework, set(summary.array_fields), fields=set(summary.fields),
+            non_array_fields=set(summary.non_array_fields), declared_static=set(summary.declared_static),
+            is_enum=summary.is_enum,
+        )
+        for name, summary in summaries
+    }
 
 
 # Statements only Python 3.12+ parses (PEP 695): `type X = ...`, `def f[T](...)`, `class C[T]:`.
@@ -261,6 +284,7 @@ class Task:
     config: Config
     noqa: bool
     untraced_returns: frozenset[str] = frozenset()  # ``module:qualname`` of other modules' functions
+    project_classes: tuple[tuple[str, ClassSummary], ...] = ()  # other modules' classes it names
 
 
 def run_task(task: Task) -> ModuleResult:
@@ -275,6 +299,7 @@ def run_task(task: Task) -> ModuleResult:
         return analyze_text(
             text, file.display, task.config, file.module, file.is_package,
             list(task.incoming), task.project_modules, task.noqa, untraced_returns=task.untraced_returns,
+            project_classes=task.project_classes,
         )
     except Exception as error:  # noqa: BLE001 - reported per file, the run goes on
         return ModuleResult(internal_error=describe_internal_error(error))

@@ -18,9 +18,10 @@ from jaxpure.files.discovery import SourceFile
 from jaxpure.findings import RuleInfo
 
 if TYPE_CHECKING:
-    from jaxpure.analysis.contexts import CallSeed
+    from jaxpure.analysis.contexts import CallSeed, ClassSummary
 
-    _WorkItem = tuple[SourceFile, tuple[CallSeed, ...], frozenset[str]]  # a task without what every task shares
+    # A task without what every task shares: file, seeds, untraced returns, other modules' classes.
+    _WorkItem = tuple[SourceFile, tuple[CallSeed, ...], frozenset[str], tuple[tuple[str, ClassSummary], ...]]
 
 
 class Workers:
@@ -49,8 +50,9 @@ class Workers:
             self.pool.shutdown()
 
     def map(self, tasks: list[Task]) -> list[ModuleResult]:
-        # Starting workers pays for a few modules' worth of work; once they run, two tasks are enough.
-        if self.jobs == 1 or len(tasks) < 2 or (self.pool is None and len(tasks) < 8):
+        # Starting workers pays for a few modules' worth of work; once they run, every task goes to
+        # them (one analyzed here would import libcst and the analyzer into this process).
+        if self.jobs == 1 or (self.pool is None and len(tasks) < 8):
             return [run_task(task) for task in tasks]
         assert all((t.project_modules, t.config, t.noqa) == self.shared for t in tasks)
         if self.pool is None:
@@ -60,7 +62,7 @@ class Workers:
         order = sorted(range(len(tasks)), key=lambda i: -_size(tasks[i].file))
         results: list[ModuleResult | None] = [None] * len(tasks)
         batches = _batches(order, tasks)
-        items = [[(tasks[i].file, tasks[i].incoming, tasks[i].untraced_returns) for i in batch] for batch in batches]
+        items = [[_work_item(tasks[i]) for i in batch] for batch in batches]
         try:
             for batch, batch_results in zip(batches, self.pool.map(_run_batch_in_worker, items)):
                 for position, result in zip(batch, batch_results):
@@ -86,7 +88,7 @@ class Workers:
         """One task in a worker of its own: a file that kills its worker is reported, not fatal."""
         try:
             with ProcessPoolExecutor(1, initializer=_start_worker, initargs=self.shared) as pool:
-                return pool.submit(_run_in_worker, (task.file, task.incoming, task.untraced_returns)).result()
+                return pool.submit(_run_in_worker, _work_item(task)).result()
         except BrokenProcessPool:
             return ModuleResult(internal_error="the worker process analyzing this file died (out of memory, or a crash)")
 
@@ -131,10 +133,14 @@ def _rule_infos() -> dict[str, RuleInfo]:
     return rule_infos()
 
 
+def _work_item(task: Task) -> _WorkItem:
+    return task.file, task.incoming, task.untraced_returns, task.project_classes
+
+
 def _run_in_worker(item: _WorkItem) -> ModuleResult:
-    file, incoming, untraced_returns = item
+    file, incoming, untraced_returns, project_classes = item
     assert _SHARED is not None
-    return run_task(Task(file, incoming, *_SHARED, untraced_returns))
+    return run_task(Task(file, incoming, *_SHARED, untraced_returns, project_classes))
 
 
 def _size(file: SourceFile) -> int:

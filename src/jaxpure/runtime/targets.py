@@ -103,6 +103,11 @@ def resolve(
             f"{qualname} is nested inside another function and no importable traced function reaching it is known; "
             "move it to module level, or confirm it through a jitted function that calls it"
         )
+    if "@L" in qualname:  # the static analysis names an earlier ``def`` of a name defined again
+        raise TargetError(
+            f"{qualname.split('@')[0]} is defined again later in the module: once imported, the name is the later "
+            "definition, and this one cannot be reached to confirm"
+        )
     owner: Any = None
     obj: Any = module
     for part in qualname.split("."):

@@ -82,6 +82,7 @@ class WalkerView(Protocol):
     parents: dict[cst.CSTNode, cst.CSTNode]
     locals: set[str]
     params: set[str]
+    variadic_params: set[str]  # ``*args``, ``**kwargs``
     rebound_params: set[str]
     self_name: str | None
     python_containers: set[str]
@@ -99,6 +100,8 @@ class WalkerView(Protocol):
     def segment(self) -> _SegmentView: ...
 
     def lax_loop(self) -> str | None: ...
+
+    def enclosing_binding(self, name: str) -> FunctionInfo | None: ...
 
     def key_arguments_consumed(
         self, node: cst.Call, hands_key: bool = True
@@ -170,7 +173,8 @@ class RuleContext:
         return name in self._walker.locals
 
     def is_param(self, name: str) -> bool:
-        return name in self._walker.params
+        """A parameter that holds the caller's object: ``*args`` and ``**kwargs`` are built afresh per call."""
+        return name in self._walker.params and name not in self._walker.variadic_params
 
     @property
     def rebound_params(self) -> set[str]:
@@ -186,7 +190,12 @@ class RuleContext:
         """A local or module-level name evidently bound to a Python list, tuple or dict."""
         if name in self._walker.python_containers:
             return True
-        return not self.is_local(name) and self.index.module_values.get(name) in ("list", "dict")
+        if self.is_local(name):
+            return False
+        enclosing = self._walker.enclosing_binding(name)  # a closure variable of an enclosing function
+        if enclosing is not None:
+            return enclosing.local_values.get(name) in ("list", "dict")
+        return self.index.module_values.get(name) in ("list", "dict")
 
     def stateful_rng(self, name: str) -> bool:
         """A name bound to ``np.random.default_rng(...)``, ``RandomState`` or ``random.Random``."""
