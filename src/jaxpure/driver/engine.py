@@ -5,6 +5,12 @@ use it directly). ``check_files`` checks a whole project: every module is
 analyzed on its own (in parallel workers, or from the cache), then modules
 that traced code in other modules calls into are analyzed again with those
 calls as seeds, until nothing new is reached.
+
+``overlays`` stand in for files' contents on disk: an editor's unsaved
+buffers (text), or source read from stdin (bytes, decoded as a file's bytes
+are). A module's result depends only on its task (its contents, seeds and
+the project's module list), so a cache of task results turns the next run
+after an edit into analyzing the modules whose tasks changed.
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ import sys
 import threading
 import traceback
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -29,7 +36,7 @@ from jaxpure.config import Config
 from jaxpure.files.discovery import SourceFile
 from jaxpure.findings import Finding, Report
 from jaxpure.driver.selection import Selection
-from jaxpure.files.source import Unreadable, read_bytes, read_source, source_lines
+from jaxpure.files.source import Unreadable, decode, read_bytes, read_source, source_lines
 from jaxpure.driver.suppress import apply_noqa, skips_file
 from jaxpure.driver.workers import Workers
 
@@ -258,13 +265,26 @@ class Task:
     config: Config
     noqa: bool
     untraced_returns: frozenset[str] = frozenset()  # ``module:qualname`` of other modules' functions
+    overlay: str | bytes | None = None  # the contents to analyze instead of the file's on disk
+
+
+Overlays = Mapping[Path, str | bytes]
+
+
+def task_source(task: Task) -> str | Unreadable:
+    """The text a task analyzes: its overlay (bytes decoded as a file's would be), else the file's."""
+    if task.overlay is None:
+        return read_source(task.file.path)
+    if isinstance(task.overlay, bytes):
+        return decode(task.overlay)
+    return task.overlay
 
 
 def run_task(task: Task) -> ModuleResult:
     """One module in a worker: never raises, so one bad file cannot stop the run."""
     file = task.file
     try:
-        text = read_source(file.path)
+        text = task_source(task)
         if isinstance(text, Unreadable):
             return ModuleResult([unanalyzable(file.display, text.reason, text.line, text.column)])
         if file.path.suffix == ".ipynb":
@@ -312,9 +332,38 @@ def check_files(
     jobs: int = 1,
     cache: ResultCache | None = None,
     noqa: bool = True,
+    overlays: Overlays | None = None,
 ) -> Report:
+    results = analyze_files(files, config, jobs, cache, noqa, overlays)
+    return build_report(files, results, selection or Selection(config))
+
+
+def analyze_files(
+    files: list[SourceFile],
+    config: Config,
+    jobs: int = 1,
+    cache: ResultCache | None = None,
+    noqa: bool = True,
+    overlays: Overlays | None = None,
+) -> dict[SourceFile, ModuleResult]:
+    """Every file's result (before select/ignore), the calls between modules followed to the end."""
     with fewer_collections():
-        return _check_files(files, config, selection or Selection(config), jobs, cache, noqa)
+        return _analyze_files(files, config, jobs, cache, noqa, overlays or {})
+
+
+def build_report(files: list[SourceFile], results: dict[SourceFile, ModuleResult], selection: Selection) -> Report:
+    report = Report(files=len(files))
+    for file in files:
+        result = results[file]
+        if result.internal_error:
+            report.internal_errors.append(f"{file.display}: {result.internal_error}")
+        report.findings.extend(selected(result.findings, file, selection))
+    report.findings.sort(key=lambda f: f.sort_key)
+    return report
+
+
+def selected(findings: list[Finding], file: SourceFile, selection: Selection) -> list[Finding]:
+    return [f for f in findings if selection.enabled(f.code, str(file.path))]
 
 
 # The analysis allocates millions of short-lived objects (libcst nodes), which makes
@@ -334,14 +383,14 @@ def fewer_collections():
         gc.set_threshold(*saved)
 
 
-def _check_files(
+def _analyze_files(
     files: list[SourceFile],
     config: Config,
-    selection: Selection,
     jobs: int,
     cache: ResultCache | None,
     noqa: bool,
-) -> Report:
+    overlays: Overlays,
+) -> dict[SourceFile, ModuleResult]:
     project_modules = frozenset(f.module for f in files if f.module)
     by_module = {f.module: f for f in files if f.module}
     incoming: dict[str, dict[str, CallSeed]] = {}
@@ -349,7 +398,7 @@ def _check_files(
     results: dict[SourceFile, ModuleResult] = {}
     pending = list(files)
     keys = _Keys(project_modules, noqa) if cache is not None else None
-    first = [Task(f, (), project_modules, config, noqa) for f in files]
+    first = [Task(f, (), project_modules, config, noqa, overlay=overlays.get(f.path)) for f in files]
     first_keys = [keys.key(task) for task in first] if keys is not None else None
     # A re-run with nothing changed: the whole run's results at once, without loading
     # each module's entry, its calls into other modules, or the analyzer.
@@ -371,7 +420,7 @@ def _check_files(
                 tasks = [
                     Task(
                         f, tuple(sorted(incoming.get(f.module, {}).values(), key=repr)), project_modules, config, noqa,
-                        _untraced_callees(results.get(f), untraced),
+                        _untraced_callees(results.get(f), untraced), overlays.get(f.path),
                     )
                     for f in pending
                 ]
@@ -390,14 +439,7 @@ def _check_files(
             }
             cache.put_run(run_key, record)
         cache.save()
-    report = Report(files=len(files))
-    for file in files:
-        result = results[file]
-        if result.internal_error:
-            report.internal_errors.append(f"{file.display}: {result.internal_error}")
-        report.findings.extend(f for f in result.findings if selection.enabled(f.code, str(file.path)))
-    report.findings.sort(key=lambda f: f.sort_key)
-    return report
+    return results
 
 
 def _new_seeds(
@@ -500,14 +542,17 @@ class _Keys:
         self.shared = f"{hashlib.blake2b(modules, digest_size=16).hexdigest()}-{noqa}"
 
     def key(self, task: Task) -> str | None:
-        try:
-            data = read_bytes(task.file.path)
-        except OSError:
-            return None
+        if isinstance(task.overlay, str):
+            data, kind = task.overlay.encode("utf-8", "surrogatepass"), "text"
+        else:
+            try:
+                data, kind = task.overlay if task.overlay is not None else read_bytes(task.file.path), "bytes"
+            except OSError:
+                return None
         file = task.file
         seeds = sorted(repr(_stable(seed)) for seed in task.incoming)
         untraced = sorted(task.untraced_returns)
-        return content_key(data, repr((file.display, file.module, file.is_package, seeds, untraced, self.shared)))
+        return content_key(data, repr((file.display, file.module, file.is_package, seeds, untraced, kind, self.shared)))
 
 
 def _stable(value: object) -> object:

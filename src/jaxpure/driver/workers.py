@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from jaxpure.analysis.contexts import CallSeed
     from jaxpure.driver.engine import ModuleResult, Task
 
-    _WorkItem = tuple[SourceFile, tuple[CallSeed, ...], frozenset[str]]  # a task without what every task shares
+    # A task without what every task shares: file, seeds, untraced returns, overlay.
+    _WorkItem = tuple[SourceFile, tuple[CallSeed, ...], frozenset[str], str | bytes | None]
 
 
 class Workers:
@@ -61,7 +62,7 @@ class Workers:
         order = sorted(range(len(tasks)), key=lambda i: -_size(tasks[i].file))
         results: list[ModuleResult | None] = [None] * len(tasks)
         batches = _batches(order, tasks)
-        items = [[(tasks[i].file, tasks[i].incoming, tasks[i].untraced_returns) for i in batch] for batch in batches]
+        items = [[_work_item(tasks[i]) for i in batch] for batch in batches]
         try:
             for batch, batch_results in zip(batches, self.pool.map(_run_batch_in_worker, items)):
                 for position, result in zip(batch, batch_results):
@@ -88,7 +89,7 @@ class Workers:
         """One task in a worker of its own: a file that kills its worker is reported, not fatal."""
         try:
             with ProcessPoolExecutor(1, initializer=_start_worker, initargs=self.shared) as pool:
-                return pool.submit(_run_in_worker, (task.file, task.incoming, task.untraced_returns)).result()
+                return pool.submit(_run_in_worker, _work_item(task)).result()
         except BrokenProcessPool:
             from jaxpure.driver.engine import ModuleResult
 
@@ -141,12 +142,16 @@ def _output_catalog():
     return context
 
 
+def _work_item(task: Task) -> _WorkItem:
+    return (task.file, task.incoming, task.untraced_returns, task.overlay)
+
+
 def _run_in_worker(item: _WorkItem) -> ModuleResult:
     from jaxpure.driver.engine import Task, run_task
 
-    file, incoming, untraced_returns = item
+    file, incoming, untraced_returns, overlay = item
     assert _SHARED is not None
-    return run_task(Task(file, incoming, *_SHARED, untraced_returns))
+    return run_task(Task(file, incoming, *_SHARED, untraced_returns, overlay))
 
 
 def _size(file: SourceFile) -> int:
