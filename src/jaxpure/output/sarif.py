@@ -25,6 +25,7 @@ from urllib.parse import quote
 from jaxpure import __version__
 from jaxpure.driver.baseline import finding_keys
 from jaxpure.findings import Finding, Report
+from jaxpure.output.reference import rule_url
 from jaxpure.output.context import OutputContext, RuleInfo
 
 SARIF_VERSION = "2.1.0"
@@ -72,6 +73,7 @@ def _rule(rule: RuleInfo) -> dict:
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": rule.message or rule.summary},
         "defaultConfiguration": {"level": _level(rule.severity)},
+        "helpUri": rule_url(rule),
         # GitHub reads the severity it shows from this property.
         "properties": {"tags": ["jax", "purity"], "problem.severity": _level(rule.severity)},
     }
