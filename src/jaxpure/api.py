@@ -101,7 +101,7 @@ def validate_codes(config: Config, select: tuple[str, ...] = (), ignore: tuple[s
 
 
 def open_workspace(
-    root: Path, config: Config, *, jobs: int = 1, cache_dir: Path | None = None
+    root: Path | None, config: Config, *, jobs: int = 1, cache_dir: Path | None = None
 ) -> Workspace:
     """A project held in memory for repeated checks with overlays (the language server's)."""
     validate_codes(config)

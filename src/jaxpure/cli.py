@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--output-file", metavar="FILE", help="write the report to FILE instead of stdout")
     check.add_argument("--quiet", "-q", action="store_true", help="print the findings only (no summary)")
 
+    commands.add_parser("server", help="run the language server (LSP over stdin/stdout)")
     rule = commands.add_parser("rule", help="show a rule's documentation")
     rule.add_argument("code")
     commands.add_parser("rules", help="list every rule")
@@ -77,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
             return _rules()
         if args.command == "rule":
             return _rule(args.code)
+        if args.command == "server":
+            return _server()
         return _check(args)
     except ConfigError as error:
         print(f"jaxpure: error: {error}", file=sys.stderr)
@@ -104,6 +107,18 @@ def _usable_output_streams() -> None:
                 stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
             except (AttributeError, ValueError, OSError):
                 pass
+
+
+def _server() -> int:
+    try:
+        import lsprotocol  # noqa: F401
+        import pygls  # noqa: F401
+    except ImportError:
+        print('jaxpure: error: the language server needs pygls: pip install "jaxpure[server]"', file=sys.stderr)
+        return EXIT_ERROR
+    from jaxpure.server import serve
+
+    return serve()
 
 
 def _rules() -> int:

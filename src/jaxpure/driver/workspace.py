@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 from jaxpure.config import Config
@@ -23,6 +24,9 @@ from jaxpure.driver.engine import analyze_files, selected, unanalyzable
 from jaxpure.driver.selection import Selection
 from jaxpure.files.discovery import SourceFile, discover, single_file
 from jaxpure.findings import Finding
+
+if TYPE_CHECKING:
+    from jaxpure.fixes import FixOutcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +38,7 @@ class FileFindings:
 class Workspace:
     def __init__(
         self,
-        root: Path,
+        root: Path | None,
         config: Config,
         *,
         select: tuple[str, ...] = (),
@@ -51,7 +55,8 @@ class Workspace:
         self.rediscover()
 
     def rediscover(self) -> None:
-        self.files = discover([str(self.root)], self.config.exclude, self.config.root)
+        """The project's files from disk (none without a root: files outside every workspace folder)."""
+        self.files = discover([str(self.root)], self.config.exclude, self.config.root) if self.root else []
         self._by_path = {file.path: file for file in self.files}
 
     def file(self, path: Path) -> SourceFile | None:
@@ -60,6 +65,12 @@ class Workspace:
         if known is not None:
             return known
         return single_file(path, self.config.exclude, self.config.root)
+
+    def fix(self, path: Path, text: str, findings: list[Finding]) -> FixOutcome:
+        """``text`` (``path``'s contents) with the fixes for ``findings`` applied, as ``--fix`` would."""
+        from jaxpure.driver.fixing import fix_text
+
+        return fix_text(text, str(path), findings, self.config, self.selection)
 
     def check(self, overlays: Mapping[Path, str | bytes]) -> dict[Path, FileFindings]:
         """Every file's findings, by path, with ``overlays`` standing in for their files on disk."""
