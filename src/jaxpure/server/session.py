@@ -233,8 +233,8 @@ class Session:
     def _send(self, shown: Shown) -> None:
         before = self.shown.get(shown.part.uri)
         self.shown[shown.part.uri] = shown
-        if before is not None and before.diagnostics == shown.diagnostics:
-            return
+        if before is not None and before.diagnostics == shown.diagnostics and before.part.text == shown.part.text:
+            return  # an edit elsewhere that changed nothing here; after an edit here, the client hears back
         params = types.PublishDiagnosticsParams(uri=shown.part.uri, diagnostics=list(shown.diagnostics))
         self.server.text_document_publish_diagnostics(params)
 
