@@ -13,11 +13,11 @@ import pytest
 
 pytest.importorskip("pygls")
 
-from lsp_client import LspClient  # noqa: E402
+from lsp_client import LspClient
 
-from jaxpure.driver.suppress import with_noqa  # noqa: E402
-from jaxpure.output.context import load_catalog  # noqa: E402
-from jaxpure.output.reference import render_reference  # noqa: E402
+from jaxpure.driver.suppress import with_noqa
+from jaxpure.output.context import load_catalog
+from jaxpure.output.reference import render_reference
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 FAST = {"debounceMs": 20, "cache": False, "jobs": 1}

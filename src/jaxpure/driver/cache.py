@@ -174,3 +174,6 @@ class MemoryCache:
             self._entries, self._used = self._used, {}
         if self.fallback is not None:
             self.fallback.save()
+
+
+ResultStore = ResultCache | MemoryCache  # what a run reads earlier results from and records its own in

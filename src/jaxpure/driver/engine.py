@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from jaxpure.analysis import jaxapi
-from jaxpure.driver.cache import ResultCache, code_fingerprint, content_key
+from jaxpure.driver.cache import ResultStore, code_fingerprint, content_key
 from jaxpure.config import Config
 from jaxpure.files.discovery import SourceFile
 from jaxpure.findings import Finding, Report
@@ -330,7 +330,7 @@ def check_files(
     config: Config,
     selection: Selection | None = None,
     jobs: int = 1,
-    cache: ResultCache | None = None,
+    cache: ResultStore | None = None,
     noqa: bool = True,
     overlays: Overlays | None = None,
 ) -> Report:
@@ -342,7 +342,7 @@ def analyze_files(
     files: list[SourceFile],
     config: Config,
     jobs: int = 1,
-    cache: ResultCache | None = None,
+    cache: ResultStore | None = None,
     noqa: bool = True,
     overlays: Overlays | None = None,
 ) -> dict[SourceFile, ModuleResult]:
@@ -387,7 +387,7 @@ def _analyze_files(
     files: list[SourceFile],
     config: Config,
     jobs: int,
-    cache: ResultCache | None,
+    cache: ResultStore | None,
     noqa: bool,
     overlays: Overlays,
 ) -> dict[SourceFile, ModuleResult]:
@@ -507,7 +507,7 @@ def _output_catalog():
 def _run_cached(
     tasks: list[Task],
     workers: Workers,
-    cache: ResultCache | None,
+    cache: ResultStore | None,
     keys: _Keys | None,
     known_keys: list[str | None] | None = None,
 ) -> list[ModuleResult]:

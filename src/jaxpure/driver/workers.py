@@ -8,6 +8,8 @@ error each, not the run.
 from __future__ import annotations
 
 import gc
+import multiprocessing
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING
@@ -57,7 +59,9 @@ class Workers:
         assert all((t.project_modules, t.config, t.noqa) == self.shared for t in tasks)
         if self.pool is None:
             # The analyzer (and libcst) is imported by each worker, at the same time, not first here.
-            self.pool = ProcessPoolExecutor(self.jobs, initializer=_start_worker, initargs=self.shared)
+            self.pool = ProcessPoolExecutor(
+                self.jobs, mp_context=_safe_context(), initializer=_start_worker, initargs=self.shared
+            )
             self.catalog = self.pool.submit(_worker_catalog)
         order = sorted(range(len(tasks)), key=lambda i: -_size(tasks[i].file))
         results: list[ModuleResult | None] = [None] * len(tasks)
@@ -88,12 +92,40 @@ class Workers:
     def _isolated(self, task: Task) -> ModuleResult:
         """One task in a worker of its own: a file that kills its worker is reported, not fatal."""
         try:
-            with ProcessPoolExecutor(1, initializer=_start_worker, initargs=self.shared) as pool:
+            with ProcessPoolExecutor(1, mp_context=_safe_context(), initializer=_start_worker, initargs=self.shared) as pool:
                 return pool.submit(_run_in_worker, _work_item(task)).result()
         except BrokenProcessPool:
             from jaxpure.driver.engine import ModuleResult
 
             return ModuleResult(internal_error="the worker process analyzing this file died (out of memory, or a crash)")
+
+
+def _safe_context():
+    """The platform's default start method, except off the main thread (the language server's analysis
+    thread): forking a process with other threads running can copy a lock one of them holds, and the
+    worker then waits on it forever. There, workers come from a fork server (a clean process that
+    ``prepare_fork_server`` can start early, with the analyzer imported), or are spawned."""
+    if threading.current_thread() is threading.main_thread():
+        return None
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("forkserver")
+    return multiprocessing.get_context("spawn")
+
+
+def prepare_fork_server() -> None:
+    """Start the fork server now, with the analyzer imported: workers forked from it later start at once.
+
+    For a long-lived process whose runs happen off the main thread (the language server), called on
+    its main thread before any other thread starts.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return
+    from multiprocessing import forkserver
+
+    multiprocessing.get_context("forkserver").set_forkserver_preload(
+        ["jaxpure.driver.engine", "jaxpure.analysis.analyzer", "jaxpure.analysis.rules", "jaxpure.fixes"]
+    )
+    forkserver.ensure_running()
 
 
 _SHARED: tuple[frozenset[str], Config, bool] | None = None

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jaxpure.config import Config
 from jaxpure.driver.cache import MemoryCache, ResultCache
 from jaxpure.driver.engine import analyze_files, selected, unanalyzable
 from jaxpure.driver.selection import Selection
 from jaxpure.files.discovery import SourceFile, discover, single_file
+from jaxpure.files.source import read_source
 from jaxpure.findings import Finding
 
 if TYPE_CHECKING:
@@ -74,6 +75,7 @@ class Workspace:
 
     def check(self, overlays: Mapping[Path, str | bytes]) -> dict[Path, FileFindings]:
         """Every file's findings, by path, with ``overlays`` standing in for their files on disk."""
+        overlays = {path: text for path, text in overlays.items() if not _as_on_disk(path, text)}
         files = list(self.files)
         for path in overlays:
             if path not in self._by_path:
@@ -90,3 +92,14 @@ class Workspace:
                 findings.append(unanalyzable(file.display, f"internal error: {result.internal_error}"))
             checked[file.path] = FileFindings(file, sorted(findings, key=lambda f: f.sort_key))
         return checked
+
+
+def _as_on_disk(path: Path, text: str | bytes) -> bool:
+    """Whether ``text`` is what the file holds (a buffer opened and not edited, or saved): then the
+    file's own result, with the same cache key as ``jaxpure check``'s, serves."""
+    if isinstance(text, bytes):
+        return False
+    try:
+        return read_source(path) == text
+    except OSError:
+        return False

@@ -17,6 +17,7 @@ from pygls.lsp.server import LanguageServer
 
 import jaxpure
 from jaxpure.driver.engine import describe_internal_error
+from jaxpure.driver.workers import prepare_fork_server
 from jaxpure.files.source import source_lines
 from jaxpure.server import actions, hover
 from jaxpure.server.documents import TextView
@@ -198,5 +199,6 @@ def _watch_files(ls: JaxpureServer) -> None:
 def serve() -> int:
     """Speak LSP on stdin/stdout until the client says exit."""
     logging.basicConfig(level=logging.WARNING, format="jaxpure server: %(levelname)s: %(message)s")
+    prepare_fork_server()  # imports the analyzer in its own process while the client initializes
     build_server().start_io()
     return 0

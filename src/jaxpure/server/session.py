@@ -24,6 +24,7 @@ from urllib.parse import unquote
 from lsprotocol import types
 from pygls import uris
 
+from jaxpure.api import Workspace
 from jaxpure.driver.engine import describe_internal_error
 from jaxpure.findings import Finding
 from jaxpure.server.convert import internal_error_diagnostic, to_diagnostic
@@ -106,7 +107,7 @@ class Session:
         views = self.views()
         try:
             outcome, messages = await asyncio.get_running_loop().run_in_executor(self.executor, self._analyze, views)
-        except Exception as error:  # noqa: BLE001 - a bug of ours: every document says so, the server goes on
+        except Exception as error:
             log.exception("check failed")
             outcome, messages = [Checked(view, error=describe_internal_error(error)) for view in views], []
         self._tell(messages)
@@ -182,7 +183,7 @@ class Session:
 
     def _analyze(self, views: list[View]) -> tuple[list[Checked], list[str]]:
         projects = self.projects()
-        groups: dict[int, tuple[object, list[View]]] = {}
+        groups: dict[int, tuple[Workspace, list[View]]] = {}
         outcome: list[Checked] = []
         if self._warm:
             self._warm = False
@@ -202,10 +203,10 @@ class Session:
         return outcome, messages
 
     @staticmethod
-    def _check_project(workspace, views: list[View]) -> list[Checked]:
+    def _check_project(workspace: Workspace, views: list[View]) -> list[Checked]:
         try:
             results = workspace.check({view.path: view.overlay for view in views})
-        except Exception as error:  # noqa: BLE001 - the project's documents show it; the server goes on
+        except Exception as error:
             log.exception("checking a project failed")
             return [Checked(view, error=describe_internal_error(error)) for view in views]
         checked = []
@@ -224,7 +225,7 @@ class Session:
                 continue
             try:
                 shown = _shown(checked, codec)
-            except Exception as error:  # noqa: BLE001 - e.g. a position we cannot convert
+            except Exception as error:
                 log.exception("converting findings failed")
                 shown = _shown(Checked(checked.view, error=describe_internal_error(error)), codec)
             for part_shown in shown:
