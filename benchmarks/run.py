@@ -340,7 +340,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server-only", action="store_true", help="measure the language server only")
     args = parser.parse_args(argv)
     if args.server_only:
-        text = server_section(args)
+        text = (f"Command: `python benchmarks/run.py {' '.join(argv)}`; {os.cpu_count()} cores, "
+                f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n\n" + server_section(args))
         print(text)
         if args.output:
             Path(args.output).write_text(text)

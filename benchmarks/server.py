@@ -131,8 +131,9 @@ def edit_latency(folder: Path, big: Path, jobs: int) -> tuple[float, list[float]
     return first, latencies, cold
 
 
-def server_memory(corpus: list[str], jobs: int) -> tuple[int, float, float, float]:
-    """(files, first diagnostics in s, VmRSS MB, VmHWM MB) of a server on a workspace holding ``corpus``."""
+def server_memory(corpus: list[str], jobs: int) -> tuple[int, float, float, float, float]:
+    """A server on a workspace holding ``corpus``, after its first diagnostics and an edit of the
+    largest module: (files, first diagnostics in s, VmRSS MB, VmHWM MB, MB of it and its children)."""
     with tempfile.TemporaryDirectory(prefix="jaxpure-bench-server-") as name:
         folder = Path(name)
         for index, root in enumerate(corpus):
@@ -142,13 +143,17 @@ def server_memory(corpus: list[str], jobs: int) -> tuple[int, float, float, floa
         start = time.perf_counter()
         client = _server(folder, jobs)
         try:
-            client.diagnostics(client.open(opened), timeout=600)
+            uri = client.open(opened)
+            client.diagnostics(uri, timeout=600)
             first = time.perf_counter() - start
+            client.change(uri, _edited(opened.read_text(), 0), 2)  # the server now analyzes in its own process
+            client.diagnostics(uri, timeout=600)
             rss, peak = _memory(client.process.pid)
+            tree = _tree_memory(client.process.pid)
             client.shutdown()
         finally:
             client.kill()
-    return len(sources), first, rss, peak
+    return len(sources), first, rss, peak, tree
 
 
 def _memory(pid: int) -> tuple[float, float]:
@@ -159,6 +164,34 @@ def _memory(pid: int) -> tuple[float, float]:
             if key in ("VmRSS", "VmHWM"):
                 values[key] = int(value.split()[0]) / 1024
     return values.get("VmRSS", 0.0), values.get("VmHWM", 0.0)
+
+
+def analysis_ms(source: str, calls: int = 7) -> float:
+    """The median time of analyzing ``source`` alone, in this process (what an edit cannot go below)."""
+    from jaxpure.api import check_source
+
+    check_source(source, "big.py")  # imports the analyzer
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        check_source(source, "big.py")
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def _tree_memory(pid: int) -> float:
+    """VmRSS of ``pid`` and its descendants (the fork server and any worker), in MB."""
+    total, stack = 0.0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            total += _memory(current)[0]
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    stack.extend(int(child) for child in children.read().split())
+        except (OSError, ValueError):
+            continue
+    return total
 
 
 def report(corpus: list[str], real_module: str | None, jobs: int, traced_module) -> str:
@@ -172,19 +205,22 @@ def report(corpus: list[str], real_module: str | None, jobs: int, traced_module)
             folder = Path(name)
             big = make_workspace(folder, source)
             first, latencies, cold = edit_latency(folder, big, jobs)
+        alone = analysis_ms(_edited(source, 0))
         print(f"  server, {title}: first {first:.2f} s, cold check {cold:.2f} s, "
               f"edit median {statistics.median(latencies):.0f} ms", file=sys.stderr)
         lines.append(
             f"- 200-file workspace, 1,000-line module {title}: after an edit, diagnostics in "
             f"{statistics.median(latencies):.0f} ms median (min {min(latencies):.0f}, max {max(latencies):.0f}, "
-            f"{EDITS} edits); first diagnostics of the fresh workspace {first:.2f} s vs cold "
+            f"{EDITS} edits; analyzing that module alone, in-process: {alone:.0f} ms); first diagnostics of the fresh workspace {first:.2f} s vs cold "
             f"`jaxpure check --no-cache --jobs {jobs}` {cold:.2f} s"
         )
     if corpus:
-        files, first, rss, peak = server_memory(corpus, jobs)
-        print(f"  server memory: {rss:.0f} MB (peak {peak:.0f} MB) on {files} files", file=sys.stderr)
+        files, first, rss, peak, tree = server_memory(corpus, jobs)
+        print(f"  server memory: {rss:.0f} MB (peak {peak:.0f} MB, with children {tree:.0f} MB) on {files} files",
+              file=sys.stderr)
         lines.append(
-            f"- the corpus as one workspace ({files} files): first diagnostics {first:.2f} s; server memory "
-            f"{rss:.0f} MB resident after them (peak {peak:.0f} MB; worker processes of the first check not included)"
+            f"- the corpus as one workspace ({files} files): first diagnostics {first:.2f} s; after them and an "
+            f"edit of its largest module, the server holds {rss:.0f} MB resident (peak {peak:.0f} MB); with its "
+            f"fork server (the analyzer preloaded, idle) {tree:.0f} MB"
         )
     return "\n".join(lines) + "\n"

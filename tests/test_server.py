@@ -141,6 +141,25 @@ def test_a_finding_reached_from_another_module_follows_edits_there(server, tmp_p
     assert titles == ["Ignore JP101 on this line (# noqa)"]
 
 
+def test_files_changed_on_disk_are_followed_when_the_client_reports_them(server, tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "helpers.py").write_text("import jax.numpy as jnp\n\n\ndef helper(x):\n    print(x)\n    return jnp.sin(x)\n")
+    client = server(capabilities={"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": True}}})
+    registration = client.wait_for("client/registerCapability")
+    assert registration["registrations"][0]["method"] == "workspace/didChangeWatchedFiles"
+    helpers = client.open(package / "helpers.py")
+    assert client.diagnostics(helpers) == []
+    train = package / "train.py"  # created outside the editor (a git checkout), never opened
+    train.write_text("import jax\n\nfrom pkg.helpers import helper\n\n\n@jax.jit\ndef step(x):\n    return helper(x)\n")
+    client.notify("workspace/didChangeWatchedFiles", {"changes": [{"uri": train.as_uri(), "type": 1}]})
+    assert [d["code"] for d in client.diagnostics(helpers, predicate=bool)] == ["JP101"]
+    train.write_text(train.read_text().replace("@jax.jit\n", ""))
+    client.notify("workspace/didChangeWatchedFiles", {"changes": [{"uri": train.as_uri(), "type": 2}]})
+    assert client.diagnostics(helpers, predicate=lambda d: not d) == []
+
+
 def test_code_actions_fix_as_check_fix_does_and_add_noqa(server, tmp_path: Path) -> None:
     (tmp_path / "buggy.py").write_text(BUGGY)
     client = server()

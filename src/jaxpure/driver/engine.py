@@ -345,10 +345,15 @@ def analyze_files(
     cache: ResultStore | None = None,
     noqa: bool = True,
     overlays: Overlays | None = None,
+    digests: FileDigests | None = None,
 ) -> dict[SourceFile, ModuleResult]:
-    """Every file's result (before select/ignore), the calls between modules followed to the end."""
+    """Every file's result (before select/ignore), the calls between modules followed to the end.
+
+    ``digests``: kept by a caller that runs again and again (the server), so that a file unchanged
+    on disk is not read and hashed again to make its cache key.
+    """
     with fewer_collections():
-        return _analyze_files(files, config, jobs, cache, noqa, overlays or {})
+        return _analyze_files(files, config, jobs, cache, noqa, overlays or {}, digests)
 
 
 def build_report(files: list[SourceFile], results: dict[SourceFile, ModuleResult], selection: Selection) -> Report:
@@ -390,6 +395,7 @@ def _analyze_files(
     cache: ResultStore | None,
     noqa: bool,
     overlays: Overlays,
+    digests: FileDigests | None = None,
 ) -> dict[SourceFile, ModuleResult]:
     project_modules = frozenset(f.module for f in files if f.module)
     by_module = {f.module: f for f in files if f.module}
@@ -397,7 +403,7 @@ def _analyze_files(
     untraced: dict[str, frozenset[str]] = {}  # module -> its functions, reached from others, that return no tracer
     results: dict[SourceFile, ModuleResult] = {}
     pending = list(files)
-    keys = _Keys(project_modules, noqa) if cache is not None else None
+    keys = _Keys(project_modules, noqa, digests) if cache is not None else None
     first = [Task(f, (), project_modules, config, noqa, overlay=overlays.get(f.path)) for f in files]
     first_keys = [keys.key(task) for task in first] if keys is not None else None
     # A re-run with nothing changed: the whole run's results at once, without loading
@@ -537,22 +543,58 @@ class _Keys:
     frozenset's repr follows string hashing, which changes between processes).
     """
 
-    def __init__(self, project_modules: frozenset[str], noqa: bool) -> None:
+    def __init__(self, project_modules: frozenset[str], noqa: bool, digests: FileDigests | None = None) -> None:
         modules = "\n".join(sorted(project_modules)).encode()
         self.shared = f"{hashlib.blake2b(modules, digest_size=16).hexdigest()}-{noqa}"
+        self.digests = digests
 
     def key(self, task: Task) -> str | None:
         if isinstance(task.overlay, str):
             data, kind = task.overlay.encode("utf-8", "surrogatepass"), "text"
         else:
             try:
-                data, kind = task.overlay if task.overlay is not None else read_bytes(task.file.path), "bytes"
+                data, kind = task.overlay if task.overlay is not None else self._file_bytes(task.file.path), "bytes"
             except OSError:
                 return None
         file = task.file
         seeds = sorted(repr(_stable(seed)) for seed in task.incoming)
         untraced = sorted(task.untraced_returns)
         return content_key(data, repr((file.display, file.module, file.is_package, seeds, untraced, kind, self.shared)))
+
+
+    def _file_bytes(self, path: Path) -> bytes:
+        """A digest of the file's bytes (remembered in ``digests``, when given): the same for the same content."""
+        if self.digests is None:
+            return file_digest(read_bytes(path))
+        return self.digests.digest(path)
+
+
+class FileDigests:
+    """Digests of files' bytes, remembered by the file's identity and status (inode, size, times).
+
+    ``forget()`` after being told files changed: a change that keeps the size within the file
+    system's time resolution would otherwise go unseen.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[Path, tuple[tuple[int, ...], bytes]] = {}
+
+    def digest(self, path: Path) -> bytes:
+        status = os.stat(path)
+        identity = (status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+        known = self._known.get(path)
+        if known is not None and known[0] == identity:
+            return known[1]
+        digest = file_digest(read_bytes(path))
+        self._known[path] = (identity, digest)
+        return digest
+
+    def forget(self) -> None:
+        self._known.clear()
+
+
+def file_digest(data: bytes) -> bytes:
+    return b"file:" + hashlib.blake2b(data, digest_size=16).digest()
 
 
 def _stable(value: object) -> object:

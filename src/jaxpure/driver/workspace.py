@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from jaxpure.config import Config
 from jaxpure.driver.cache import MemoryCache, ResultCache
-from jaxpure.driver.engine import analyze_files, selected, unanalyzable
+from jaxpure.driver.engine import FileDigests, analyze_files, selected, unanalyzable
 from jaxpure.driver.selection import Selection
 from jaxpure.files.discovery import SourceFile, discover, single_file
 from jaxpure.files.source import read_source
@@ -52,11 +52,14 @@ class Workspace:
         self.selection = Selection(config, select, ignore)
         self.jobs = jobs
         self.memory = MemoryCache(disk_cache)
+        self.digests = FileDigests()
         self.files: list[SourceFile] = []
         self.rediscover()
 
     def rediscover(self) -> None:
-        """The project's files from disk (none without a root: files outside every workspace folder)."""
+        """The project's files from disk (none without a root: files outside every workspace folder).
+        Called when files were created, deleted or changed on disk."""
+        self.digests.forget()
         self.files = discover([str(self.root)], self.config.exclude, self.config.root) if self.root else []
         self._by_path = {file.path: file for file in self.files}
 
@@ -82,7 +85,7 @@ class Workspace:
                 extra = self.file(path)
                 if extra is not None:
                     files.append(extra)
-        results = analyze_files(files, self.config, self.jobs, self.memory, overlays=overlays)
+        results = analyze_files(files, self.config, self.jobs, self.memory, overlays=overlays, digests=self.digests)
         self.memory.fallback = None  # the disk cache serves the first run; later runs are this process's own
         checked = {}
         for file in files:

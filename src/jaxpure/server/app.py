@@ -105,10 +105,8 @@ def build_server() -> JaxpureServer:
     def watched_files(ls: JaxpureServer, params: types.DidChangeWatchedFilesParams) -> None:
         if any(change.uri.endswith("pyproject.toml") for change in params.changes):
             session.reconfigure()
-        elif any(change.type != types.FileChangeType.Changed for change in params.changes):
-            session.files_changed()
         else:
-            session.schedule()
+            session.files_changed()
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
     def folders_changed(ls: JaxpureServer, params: types.DidChangeWorkspaceFoldersParams) -> None:
