@@ -197,6 +197,9 @@ def _watch_files(ls: JaxpureServer) -> None:
 def serve() -> int:
     """Speak LSP on stdin/stdout until the client says exit."""
     logging.basicConfig(level=logging.WARNING, format="jaxpure server: %(levelname)s: %(message)s")
-    prepare_fork_server()  # imports the analyzer in its own process while the client initializes
+    try:
+        prepare_fork_server()  # imports the analyzer in its own process while the client initializes
+    except (OSError, ValueError, RuntimeError) as error:  # workers are then spawned when needed
+        log.warning("no fork server: %s", error)
     build_server().start_io()
     return 0

@@ -27,13 +27,17 @@ class Projects:
 
     def for_path(self, path: Path) -> Workspace:
         root = next((folder for folder in self.folders if _inside(path, folder)), None)
-        start = root if root is not None else path.parent
-        config_file = find_pyproject(start if start.is_dir() else Path.cwd())
-        key = (root, config_file if root is None else None)
+        key = (root, None) if root is not None else (None, self._config_file(path.parent))
         workspace = self._open.get(key)
         if workspace is None:
+            config_file = self._config_file(root) if root is not None else key[1]
             workspace = self._open[key] = self._new(root, config_file)
         return workspace
+
+    @staticmethod
+    def _config_file(folder: Path) -> Path | None:
+        """The configuration ``jaxpure check`` run in ``folder`` would read."""
+        return find_pyproject(folder if folder.is_dir() else Path.cwd())
 
     def all(self) -> list[Workspace]:
         return list(self._open.values())
