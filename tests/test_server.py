@@ -282,3 +282,13 @@ def test_the_rule_reference_the_links_point_to_is_current() -> None:
     assert page.read_text(encoding="utf-8") == render_reference(load_catalog()), (
         "docs/rules.md is stale: regenerate it (see its header)"
     )
+
+
+def test_the_server_is_a_front_end_nothing_below_imports() -> None:
+    """Layers: the server may import jaxpure.api and below; only the CLI's `server` command starts it."""
+    package = SRC / "jaxpure"
+    importers = sorted(
+        str(path.relative_to(package)) for path in package.rglob("*.py")
+        if "server" not in path.relative_to(package).parts and "jaxpure.server" in path.read_text(encoding="utf-8")
+    )
+    assert importers == ["cli.py"]

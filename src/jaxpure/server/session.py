@@ -92,7 +92,7 @@ class Session:
         self.schedule()
 
     def files_changed(self) -> None:
-        """Files were created or deleted: the projects list their files again."""
+        """Files changed on disk (created, deleted, edited outside the editor): the projects look again."""
         self._rediscover = True
         self.schedule()
 
