@@ -185,6 +185,26 @@ def test_code_actions_fix_as_check_fix_does_and_add_noqa(server, tmp_path: Path)
     assert apply_edits(merged_source, noqa["edit"]["changes"][uri]).splitlines()[6].endswith("# noqa: E501,JP101")
 
 
+def test_fix_all_is_the_fix_of_every_fixable_finding(server, tmp_path: Path) -> None:
+    (tmp_path / "buggy.py").write_text(BUGGY)
+    client = server()
+    uri = client.open(tmp_path / "buggy.py")
+    client.diagnostics(uri)
+    start = {"line": 0, "character": 0}
+    [action] = client.request("textDocument/codeAction", {
+        "textDocument": {"uri": uri}, "range": {"start": start, "end": start},
+        "context": {"diagnostics": [], "only": ["source.fixAll"]},
+    })
+    assert action["kind"] == "source.fixAll.jaxpure"
+    fixed = apply_edits(BUGGY, action["edit"]["changes"][uri])
+    subprocess.run([sys.executable, "-m", "jaxpure", "check", "--no-cache", "--fix", "buggy.py"],
+                   cwd=tmp_path, env=_env(), capture_output=True, timeout=120, check=False)
+    assert fixed == (tmp_path / "buggy.py").read_text() != BUGGY
+    # Without being asked for it, the (costly) fix-all is not computed.
+    titles = [a["title"] for a in code_actions(client, uri, 0)]
+    assert not any("Fix all" in title for title in titles)
+
+
 def test_hover_shows_the_rule_documentation(server, tmp_path: Path) -> None:
     source = BUGGY.replace("return np.sin(x) * 2", "return np.sin(x) * 2  # noqa: JP501")
     (tmp_path / "buggy.py").write_text(source)

@@ -22,6 +22,20 @@ from jaxpure.findings import Finding
 from jaxpure.server.convert import rule_info
 
 FIX_KIND = types.CodeActionKind.QuickFix
+FIX_ALL_KIND = "source.fixAll.jaxpure"  # what ``editor.codeActionsOnSave`` asks for
+
+
+def asks_fix_all(only: Sequence[str] | None) -> bool:
+    """Whether the client asked for the fix-all source action (it is computed only then: it costs a fix run)."""
+    return bool(only) and any(FIX_ALL_KIND.startswith(kind) and kind.startswith("source") for kind in only)
+
+
+def fix_all_action(uri: str, text: str, fixed: str, codec: PositionCodec) -> types.CodeAction:
+    return types.CodeAction(
+        title="Fix all jaxpure findings that can be fixed safely",
+        kind=FIX_ALL_KIND,
+        edit=types.WorkspaceEdit(changes={uri: [replacement(text, fixed, codec)]}),
+    )
 
 
 def overlaps(a: types.Range, b: types.Range) -> bool:

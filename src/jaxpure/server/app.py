@@ -113,13 +113,20 @@ def build_server() -> JaxpureServer:
         session.reconfigure()
 
     @server.feature(
-        types.TEXT_DOCUMENT_CODE_ACTION, types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix])
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, actions.FIX_ALL_KIND]),
     )
     async def code_action(ls: JaxpureServer, params: types.CodeActionParams) -> list[types.CodeAction] | None:
         shown = session.shown_now(params.text_document.uri)
         if shown is None:
             return None
         codec = ls.workspace.position_codec
+        if actions.asks_fix_all(params.context.only):
+            fixable = [f for f in shown.findings if f.fixable]
+            if not fixable or not isinstance(shown.view, TextView):
+                return []
+            fixed = await session.in_analysis_thread(_fixed_text, session, shown, fixable)
+            return [actions.fix_all_action(shown.part.uri, shown.part.text, fixed, codec)] if fixed else []
         found = []
         for finding, diagnostic in zip(shown.findings, shown.diagnostics):
             if actions.overlaps(diagnostic.range, params.range):
@@ -128,7 +135,7 @@ def build_server() -> JaxpureServer:
         noqa_lines: set[tuple[int, str]] = set()  # one "ignore" per code and line
         for finding, diagnostic in found:
             if finding.fixable and isinstance(shown.view, TextView):
-                fixed = await session.in_analysis_thread(_fixed_text, session, shown, finding)
+                fixed = await session.in_analysis_thread(_fixed_text, session, shown, [finding])
                 if fixed is not None:
                     result.append(actions.fix_action(shown.part.uri, shown.part.text, fixed, finding, diagnostic, codec))
             line = diagnostic.range.start.line
@@ -166,11 +173,11 @@ def build_server() -> JaxpureServer:
     return server
 
 
-def _fixed_text(session: Session, shown: Shown, finding) -> str | None:
-    """The document's text with ``finding`` fixed, or ``None`` when the fix does not apply (analysis thread)."""
+def _fixed_text(session: Session, shown: Shown, findings: list) -> str | None:
+    """The document's text with ``findings`` fixed, or ``None`` when no fix applies (analysis thread)."""
     try:
         workspace = session.projects().for_path(shown.view.path)
-        outcome = workspace.fix(Path(shown.view.path), shown.part.text, [finding])
+        outcome = workspace.fix(Path(shown.view.path), shown.part.text, findings)
     except Exception as error:  # noqa: BLE001 - no fix offered; the server goes on
         log.error("computing a fix failed: %s", describe_internal_error(error))
         return None
