@@ -17,7 +17,6 @@ from pygls.lsp.server import LanguageServer
 
 import jaxpure
 from jaxpure.driver.engine import describe_internal_error
-from jaxpure.driver.workers import prepare_fork_server
 from jaxpure.files.source import source_lines
 from jaxpure.server import actions, hover
 from jaxpure.server.documents import TextView
@@ -56,11 +55,11 @@ def build_server() -> JaxpureServer:
             session.jobs = options["jobs"]
         if isinstance(options.get("cache"), bool):
             session.use_cache = options["cache"]
+        session.warm_up()  # the folders are known now: start checking them while the client goes on
 
     @server.feature(types.INITIALIZED)
     def initialized(ls: JaxpureServer, params: types.InitializedParams) -> None:
         _watch_files(ls)
-        session.warm_up()
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: JaxpureServer, params: types.DidOpenTextDocumentParams) -> None:
@@ -203,10 +202,5 @@ def _watch_files(ls: JaxpureServer) -> None:
 
 def serve() -> int:
     """Speak LSP on stdin/stdout until the client says exit."""
-    logging.basicConfig(level=logging.WARNING, format="jaxpure server: %(levelname)s: %(message)s")
-    try:
-        prepare_fork_server()  # imports the analyzer in its own process while the client initializes
-    except (OSError, ValueError, RuntimeError) as error:  # workers are then spawned when needed
-        log.warning("no fork server: %s", error)
     build_server().start_io()
     return 0
