@@ -9,7 +9,6 @@ folder; ``documents`` snapshots open files and notebooks; ``convert``,
 
 from __future__ import annotations
 
-
 import logging
 
 
