@@ -336,7 +336,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per jaxpure/ruff command (median)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="jaxpure's parallel run")
     parser.add_argument("--output", help="also write the report (Markdown) to this file")
+    parser.add_argument("--server", action="store_true", help="add the language server's section (server.py)")
+    parser.add_argument("--server-only", action="store_true", help="measure the language server only")
     args = parser.parse_args(argv)
+    if args.server_only:
+        text = (f"Command: `python benchmarks/run.py {' '.join(argv)}`; {os.cpu_count()} cores, "
+                f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n\n" + server_section(args))
+        print(text)
+        if args.output:
+            Path(args.output).write_text(text)
+        return 0
 
     compile_jaxpure()
     files = python_files(args.corpus)
@@ -418,12 +427,23 @@ def main(argv: list[str] | None = None) -> int:
                      f"(`{os.path.relpath(real[slowest], os.path.commonpath(args.corpus))}`), "
                      f"{sum(t < 150 for t in times)} of {len(times)} under 150 ms")
     report.append("\n".join(lines) + "\n")
+    if args.server:
+        report.append(server_section(args))
     report.append(f"## Static path imports jax: {'YES (regression)' if imports_jax() else 'no'}\n")
     text = "\n".join(report)
     print(text)
     if args.output:
         Path(args.output).write_text(text)
     return 0
+
+
+def server_section(args) -> str:
+    import server
+
+    files = python_files(args.corpus)
+    real = real_traced_modules(files)
+    middle = sorted(real, key=lambda name: Path(name).stat().st_size)[len(real) // 2] if real else None
+    return server.report(args.corpus, middle, args.jobs, traced_module)
 
 
 if __name__ == "__main__":

@@ -151,3 +151,90 @@ def test_the_static_check_never_imports_jax_or_the_checked_code(project: Path) -
     }
     assert "libcst" in imported  # the listing is real
     assert not {name for name in imported if name.split(".")[0] in ("jax", "jaxlib", "buggy", "clean")}
+
+
+def run_with_stdin(*args: str, cwd: Path, stdin: bytes) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "jaxpure", *args], cwd=cwd, input=stdin, capture_output=True, timeout=120
+    )
+
+
+def test_stdin_is_checked_as_the_named_file(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (tmp_path / "pyproject.toml").write_text('[tool.jaxpure]\nper-file-ignores = { "pkg/quiet.py" = ["JP1"] }\n')
+    unsaved = BUGGY.replace("print(x)", "print(x)\n    x[0] = 1")  # not what is on disk (nothing is)
+    result = run_with_stdin("check", "-", "--stdin-filename", "pkg/train.py", "--show-source", cwd=tmp_path,
+                            stdin=unsaved.encode())
+    assert result.returncode == 1
+    lines = result.stdout.decode().splitlines()
+    assert lines[0] == "pkg/train.py:5:5: JP101 print() runs once at trace time; use jax.debug.print"
+    assert lines[1] == "    print(x)"  # the source shown is stdin's
+    assert any(line.startswith("pkg/train.py:6:5: JP201") for line in lines)
+    # The name drives the configuration: per-file-ignores for pkg/quiet.py.
+    quiet = run_with_stdin("check", "-", "--stdin-filename", "pkg/quiet.py", cwd=tmp_path, stdin=unsaved.encode())
+    assert [line.split()[1] for line in quiet.stdout.decode().splitlines()] == ["JP201"]
+    nameless = run_with_stdin("check", "-", cwd=tmp_path, stdin=BUGGY.encode())
+    assert nameless.stdout.decode().startswith("-:5:5: JP101")
+    mixed = run_with_stdin("check", "-", "pkg", cwd=tmp_path, stdin=b"")
+    assert mixed.returncode == 2 and b"cannot be combined" in mixed.stderr
+
+
+def test_stdin_honours_the_coding_cookie(tmp_path: Path) -> None:
+    source = "# -*- coding: latin-1 -*-\n" + BUGGY.replace("print(x)", "print('caf\xe9', x)")
+    result = run_with_stdin("check", "-", "--stdin-filename", "m.py", cwd=tmp_path, stdin=source.encode("latin-1"))
+    assert result.returncode == 1 and result.stdout.decode().startswith("m.py:6:5: JP101")
+
+
+@pytest.mark.parametrize("option", ["--select", "--ignore"])
+def test_a_code_that_names_no_rule_is_an_error_naming_it(project: Path, option: str) -> None:
+    result = run("check", "--no-cache", option, "JP999", ".", cwd=project)
+    assert result.returncode == 2 and result.stdout == ""
+    assert "--select" in result.stderr or "--ignore" in result.stderr
+    assert "'JP999' matches no rule" in result.stderr
+    prefix = run("check", "--no-cache", option, "JP9", ".", cwd=project)
+    assert prefix.returncode == 2 and "'JP9' matches no rule" in prefix.stderr
+    known = run("check", "--no-cache", option, "JP1", ".", cwd=project)
+    assert known.returncode in (0, 1)
+
+
+def test_a_code_that_names_no_rule_in_the_configuration_names_the_file(project: Path) -> None:
+    (project / "pyproject.toml").write_text('[tool.jaxpure]\nper-file-ignores = { "x.py" = ["JP77"] }\n')
+    result = run("check", "--no-cache", ".", cwd=project)
+    assert result.returncode == 2
+    assert "pyproject.toml" in result.stderr and "per-file-ignores" in result.stderr and "'JP77'" in result.stderr
+
+
+def test_statistics_counts_per_code(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text(BUGGY)
+    (tmp_path / "b.py").write_text(BUGGY.replace("print(x)", "print(x)\n    print(x)\n    x[0] = 1"))
+    result = run("check", "--no-cache", "--statistics", ".", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == ["3  JP101  [*] print-in-traced-function",
+                                          "1  JP201  [*] item-assignment-on-traced-array"]
+    as_json = json.loads(run("check", "--no-cache", "--statistics", "--format", "json", ".", cwd=tmp_path).stdout)
+    assert as_json[0] == {"code": "JP101", "name": "print-in-traced-function", "count": 3, "fixable": True}
+
+
+def test_exit_zero_output_file_and_quiet(project: Path) -> None:
+    result = run("check", "--no-cache", "--exit-zero", "--quiet", "--output-file", "report.txt", ".", cwd=project)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    assert (project / "report.txt").read_text() == (
+        "buggy.py:5:5: JP101 print() runs once at trace time; use jax.debug.print\n"
+    )
+    quiet = run("check", "--no-cache", "--quiet", ".", cwd=project)
+    assert quiet.returncode == 1 and quiet.stdout.startswith("buggy.py:5:5") and quiet.stderr == ""
+    loud = run("check", "--no-cache", ".", cwd=project)
+    assert "1 finding" in loud.stderr
+    nowhere = run("check", "--no-cache", "--output-file", "missing/dir/r.txt", ".", cwd=project)
+    assert nowhere.returncode == 2 and "--output-file" in nowhere.stderr
+
+
+@pytest.mark.parametrize("output", ["text", "json", "sarif", "github"])
+def test_a_coding_cookie_python_rejects_is_jp000_in_every_format(tmp_path: Path, output: str) -> None:
+    (tmp_path / "rot.py").write_text("# -*- coding: rot13 -*-\nimport jax\nprint(1)\n")
+    result = run("check", "--no-cache", "--show-source", "--format", output, ".", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "JP000" in result.stdout and "rot13" in result.stdout

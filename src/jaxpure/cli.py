@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     check = commands.add_parser("check", help="check files and directories")
-    check.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .)")
+    check.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .); - reads stdin")
+    check.add_argument("--stdin-filename", metavar="PATH", help="the name of the source read from stdin (config, module name, messages)")
     check.add_argument("--select", type=_codes, default=(), help="codes or prefixes to report, e.g. JP1,JP302")
     check.add_argument("--ignore", type=_codes, default=(), help="codes or prefixes not to report")
     check.add_argument("--format", choices=tuple(FORMATS), default="text")
@@ -53,7 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--baseline", metavar="FILE", help="report only findings not recorded in FILE")
     check.add_argument("--write-baseline", action="store_true", help="with --baseline: record today's findings")
     check.add_argument("--config", metavar="FILE", help="a pyproject.toml or jaxpure TOML file")
+    check.add_argument("--statistics", action="store_true", help="print the number of findings per rule instead")
+    check.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings")
+    check.add_argument("--output-file", metavar="FILE", help="write the report to FILE instead of stdout")
+    check.add_argument("--quiet", "-q", action="store_true", help="print the findings only (no summary)")
 
+    commands.add_parser("server", help="run the language server (LSP over stdin/stdout)")
     rule = commands.add_parser("rule", help="show a rule's documentation")
     rule.add_argument("code")
     commands.add_parser("rules", help="list every rule")
@@ -74,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             return _rules()
         if args.command == "rule":
             return _rule(args.code)
+        if args.command == "server":
+            return _server()
         return _check(args)
     except ConfigError as error:
         print(f"jaxpure: error: {error}", file=sys.stderr)
@@ -103,6 +111,18 @@ def _usable_output_streams() -> None:
                 pass
 
 
+def _server() -> int:
+    try:
+        import lsprotocol  # noqa: F401
+        import pygls  # noqa: F401
+    except ImportError:
+        print('jaxpure: error: the language server needs pygls: pip install "jaxpure[server]"', file=sys.stderr)
+        return EXIT_ERROR
+    from jaxpure.server import serve
+
+    return serve()
+
+
 def _rules() -> int:
     from jaxpure.analysis.rules import RULES
 
@@ -130,52 +150,105 @@ def _load_config(args: argparse.Namespace) -> Config:
         if not path.is_file():
             raise ConfigError(f"{args.config}: configuration file not found")
         return load_config(path)
-    first = Path(args.paths[0]) if args.paths else Path.cwd()
+    given = args.stdin_filename if _reads_stdin(args) and args.stdin_filename else (args.paths or ["."])[0]
+    first = Path(given)
+    if not first.exists() and first.parent.is_dir():  # stdin's name need not exist; its folder decides
+        first = first.parent
     return load_config(find_pyproject(first if first.exists() else Path.cwd()))
 
 
+def _reads_stdin(args: argparse.Namespace) -> bool:
+    if "-" in args.paths and args.paths != ["-"]:
+        raise ConfigError("- (stdin) cannot be combined with other paths")
+    return args.paths == ["-"] or (not args.paths and args.stdin_filename is not None)
+
+
 def _check(args: argparse.Namespace) -> int:
-    from jaxpure.api import check_paths, default_cache_dir, fix_report
-    from jaxpure.output import FORMATS, OutputContext, load_rule_infos, render_summary
+    from jaxpure.output import OutputContext, SourceReader, load_rule_infos
 
     if args.diff and not args.fix:
         raise ConfigError("--diff goes with --fix")
     if args.write_baseline and not args.baseline:
         raise ConfigError("--write-baseline needs --baseline FILE")
+    stdin = _reads_stdin(args)
+    if stdin and args.fix:
+        raise ConfigError("--fix works on files, not on stdin")
     config = _load_config(args)
+    if stdin:
+        report, sources = _check_stdin(args, config)
+    else:
+        report, sources = _check_paths(args, config), SourceReader()
+    if isinstance(report, int):  # --fix --diff: the patch is the output
+        return report
+    if args.baseline:
+        report = _apply_baseline(report, args, sources)
+    if args.runtime:
+        report.findings = _confirm(report.findings, args, config)
+    context = OutputContext(
+        show_source=args.show_source, color=_use_color() and not args.output_file, sources=sources,
+        rules=report.rules or load_rule_infos(),
+    )
+    return _report(report, context, args)
+
+
+def _check_paths(args: argparse.Namespace, config: Config):
+    """The report of the paths given (after ``--fix``); an exit status when ``--fix --diff`` ends the run."""
+    from jaxpure.api import check_paths, default_cache_dir, fix_report
 
     def check() -> Report:
         return check_paths(
-            args.paths or ["."], config, select=args.select, ignore=args.ignore,
-            jobs=args.jobs if args.jobs > 0 else (os.cpu_count() or 1),
+            args.paths or ["."], config, select=args.select, ignore=args.ignore, jobs=jobs,
             cache_dir=None if args.no_cache else default_cache_dir(config),
         )
 
+    jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
     report = check()
     if args.fix:
         status = fix_report(report, config, select=args.select, ignore=args.ignore, diff=args.diff)
         if not args.diff:
-            report = check()
-        elif status:
+            return check()
+        if status:
             return status
-    if args.baseline:
-        report = _apply_baseline(report, args)
-    if args.runtime:
-        report.findings = _confirm(report.findings, args, config)
+    return report
 
-    context = OutputContext(show_source=args.show_source, color=_use_color(), rules=report.rules or load_rule_infos())
-    # A reader that goes away (`jaxpure check | head -1`) ends the output, not the status:
-    # the report is complete, and the findings decide (under `set -o pipefail` too).
-    write(sys.stdout, FORMATS[args.format](report, context))
-    write(sys.stderr, render_summary(report, context.severity) + "\n")
+
+def _check_stdin(args: argparse.Namespace, config: Config):
+    from jaxpure.api import check_stdin
+    from jaxpure.output import SourceReader
+
+    data = sys.stdin.buffer.read()
+    report, text = check_stdin(data, args.stdin_filename, config, select=args.select, ignore=args.ignore)
+    return report, SourceReader({args.stdin_filename or "-": text})
+
+
+def _report(report, context, args: argparse.Namespace) -> int:
+    """Write the report (stdout or ``--output-file``) and the summary; the exit status."""
+    from jaxpure.output import render_summary
+    from jaxpure.output.statistics import format_statistics
+
+    if args.statistics:
+        text = format_statistics(report, context, as_json=args.format == "json")
+    else:
+        text = FORMATS[args.format](report, context)
+    if args.output_file:
+        try:
+            Path(args.output_file).write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise ConfigError(f"--output-file {args.output_file}: {error.strerror or error}") from None
+    else:
+        # A reader that goes away (`jaxpure check | head -1`) ends the output, not the status:
+        # the report is complete, and the findings decide (under `set -o pipefail` too).
+        write(sys.stdout, text)
+    if not args.quiet:
+        write(sys.stderr, render_summary(report, context.severity) + "\n")
     for error in report.internal_errors:
         write(sys.stderr, f"jaxpure: internal error in {error}\n  please report this at the jaxpure issue tracker\n")
     if report.internal_errors:
         return EXIT_ERROR
-    return EXIT_FINDINGS if report.findings else EXIT_CLEAN
+    return EXIT_FINDINGS if report.findings and not args.exit_zero else EXIT_CLEAN
 
 
-def _apply_baseline(report, args):
+def _apply_baseline(report, args, sources):
     from jaxpure.driver.baseline import filter_new, write_baseline
 
     if args.write_baseline:
@@ -183,9 +256,7 @@ def _apply_baseline(report, args):
         print(f"jaxpure: wrote {count} finding(s) to the baseline {args.baseline}", file=sys.stderr)
         report.findings = []
         return report
-    from jaxpure.output import SourceReader
-
-    report.findings = filter_new(report.findings, args.baseline, SourceReader().line)
+    report.findings = filter_new(report.findings, args.baseline, sources.line)
     return report
 
 

@@ -132,3 +132,48 @@ def _mark_cache_folder(folder: Path) -> None:
     if not tag.exists():
         tag.write_text("Signature: 8a477f597d28d172789f06886806bc55\n# jaxpure's cache; safe to delete.\n")
         (folder / ".gitignore").write_text("*\n")
+
+
+class MemoryCache:
+    """The results of the last run, in memory, for the next one (a long-lived process: the server).
+
+    The same interface as ``ResultCache``; ``save()`` ends a run and keeps only
+    what it used, so memory holds one result per module (and its seeded
+    variants), not every version a module ever had. ``fallback``, when set, is
+    asked on a miss and written on save (the first run of a server reads and
+    fills the CLI's cache on disk; later runs leave it alone).
+    """
+
+    def __init__(self, fallback: ResultCache | None = None) -> None:
+        self.fallback = fallback
+        self._entries: dict[str, object] = {}
+        self._used: dict[str, object] = {}
+        self._run: tuple[str, object] | None = None
+
+    def get(self, key: str):
+        value = self._entries.get(key)
+        if value is None and self.fallback is not None:
+            value = self.fallback.get(key)
+        if value is not None:
+            self._used[key] = value
+        return value
+
+    def put(self, key: str, value) -> None:
+        self._used[key] = value
+        if self.fallback is not None:
+            self.fallback.put(key, value)
+
+    def get_run(self, key: str):
+        return self._run[1] if self._run is not None and self._run[0] == key else None
+
+    def put_run(self, key: str, value) -> None:
+        self._run = (key, value)
+
+    def save(self) -> None:
+        if self._used:  # nothing used: the whole run came from its run record, and every entry still holds
+            self._entries, self._used = self._used, {}
+        if self.fallback is not None:
+            self.fallback.save()
+
+
+ResultStore = ResultCache | MemoryCache  # what a run reads earlier results from and records its own in

@@ -4,21 +4,30 @@
 from the cache), then analyzes again the modules that traced code in other
 modules calls into, with those calls as seeds, until nothing new is reached.
 One module's analysis is ``jaxpure.driver.modules``.
+
+``overlays`` stand in for files' contents on disk: an editor's unsaved
+buffers (text), or source read from stdin (bytes, decoded as a file's bytes
+are). A module's result depends only on its task (its contents, seeds and
+the project's module list), so a cache of task results turns the next run
+after an edit into analyzing the modules whose tasks changed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jaxpure.config import Config
-from jaxpure.driver.cache import ResultCache, code_fingerprint, content_key
-from jaxpure.driver.modules import ModuleResult, Task, fewer_collections
+from jaxpure.driver.cache import ResultStore, code_fingerprint, content_key
+from jaxpure.driver.modules import ModuleResult, Overlays, Task, fewer_collections
 from jaxpure.driver.selection import Selection
 from jaxpure.driver.workers import Workers
 from jaxpure.files.discovery import SourceFile
 from jaxpure.files.source import read_bytes
-from jaxpure.findings import Report, RuleInfo
+from jaxpure.findings import Finding, Report, RuleInfo
 
 if TYPE_CHECKING:
     from jaxpure.analysis.contexts import CallSeed, ClassSummary
@@ -31,21 +40,64 @@ def check_files(
     config: Config,
     selection: Selection | None = None,
     jobs: int = 1,
-    cache: ResultCache | None = None,
+    cache: ResultStore | None = None,
     noqa: bool = True,
+    overlays: Overlays | None = None,
 ) -> Report:
-    with fewer_collections():
-        return _check_files(files, config, selection or Selection(config), jobs, cache, noqa)
+    analysis = analyze_files(files, config, jobs, cache, noqa, overlays)
+    return build_report(files, analysis, selection or Selection(config))
 
 
-def _check_files(
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """A whole run's results, before select/ignore."""
+
+    results: dict[SourceFile, ModuleResult]
+    rules: dict[str, RuleInfo]  # every rule's metadata, for the output
+
+
+def analyze_files(
     files: list[SourceFile],
     config: Config,
-    selection: Selection,
+    jobs: int = 1,
+    cache: ResultStore | None = None,
+    noqa: bool = True,
+    overlays: Overlays | None = None,
+    digests: FileDigests | None = None,
+) -> Analysis:
+    """Every file's result (before select/ignore), the calls between modules followed to the end.
+
+    ``digests``: kept by a caller that runs again and again (the server), so that a file unchanged
+    on disk is not read and hashed again to make its cache key.
+    """
+    with fewer_collections():
+        return _analyze_files(files, config, jobs, cache, noqa, overlays or {}, digests)
+
+
+def build_report(files: list[SourceFile], analysis: Analysis, selection: Selection) -> Report:
+    report = Report(files=len(files), rules=analysis.rules)
+    for file in files:
+        result = analysis.results[file]
+        if result.internal_error:
+            report.internal_errors.append(f"{file.display}: {result.internal_error}")
+        report.findings.extend(selected(result.findings, file, selection))
+    report.findings.sort(key=lambda f: f.sort_key)
+    return report
+
+
+def selected(findings: list[Finding], file: SourceFile, selection: Selection) -> list[Finding]:
+    return [f for f in findings if selection.enabled(f.code, str(file.path))]
+
+
+def _analyze_files(
+    files: list[SourceFile],
+    config: Config,
     jobs: int,
-    cache: ResultCache | None,
+    cache: ResultStore | None,
     noqa: bool,
-) -> Report:
+    overlays: Overlays,
+    digests: FileDigests | None = None,
+) -> Analysis:
     project_modules = frozenset(f.module for f in files if f.module)
     by_module = {f.module: f for f in files if f.module}
     incoming: dict[str, dict[str, CallSeed]] = {}
@@ -53,16 +105,16 @@ def _check_files(
     results: dict[SourceFile, ModuleResult] = {}
     given_classes: dict[SourceFile, tuple] = {}  # the other modules' classes each file was last analyzed with
     pending = list(files)
-    keys = _Keys(project_modules, noqa) if cache is not None else None
-    first = [Task(f, (), project_modules, config, noqa) for f in files]
+    keys = _Keys(project_modules, noqa, digests) if cache is not None else None
+    first = [Task(f, (), project_modules, config, noqa, overlay=overlays.get(f.path)) for f in files]
     first_keys = [keys.key(task) for task in first] if keys is not None else None
     # A re-run with nothing changed: the whole run's results at once, without loading
     # each module's entry, its calls into other modules, or the analyzer.
     run_key = _run_key(first_keys) if first_keys is not None else None
-    stored = cache.get_run(run_key) if run_key is not None else None
+    stored = cache.get_run(run_key) if cache is not None and run_key is not None else None
     rules: dict[str, RuleInfo] | None = None
     if isinstance(stored, dict) and len(stored.get("results", ())) == len(files) and "rules" in stored:
-        results = dict(zip(files, stored["results"]))
+        results = dict(zip(files, stored["results"], strict=True))
         pending = []
         rules = stored["rules"]
     else:
@@ -78,11 +130,12 @@ def _check_files(
                     Task(
                         f, tuple(sorted(incoming.get(f.module, {}).values(), key=repr)), project_modules, config, noqa,
                         _untraced_callees(results.get(f), untraced), given_classes.get(f, ()),
+                        overlay=overlays.get(f.path),
                     )
                     for f in pending
                 ]
                 known_keys = None
-            for task, result in zip(tasks, _run_cached(tasks, workers, cache, keys, known_keys)):
+            for task, result in zip(tasks, _run_cached(tasks, workers, cache, keys, known_keys), strict=True):
                 results[task.file] = result
             seeded = _new_seeds(pending, results, incoming, by_module)
             informed = _callers_of_changed_returns(pending, results, untraced, files)
@@ -97,14 +150,7 @@ def _check_files(
             }
             cache.put_run(run_key, record)
         cache.save()
-    report = Report(files=len(files), rules=rules)
-    for file in files:
-        result = results[file]
-        if result.internal_error:
-            report.internal_errors.append(f"{file.display}: {result.internal_error}")
-        report.findings.extend(f for f in result.findings if selection.enabled(f.code, str(file.path)))
-    report.findings.sort(key=lambda f: f.sort_key)
-    return report
+    return Analysis(results, rules)
 
 
 def _new_seeds(
@@ -186,7 +232,7 @@ def _untraced_callees(result: ModuleResult | None, untraced: dict[str, frozenset
 def _run_cached(
     tasks: list[Task],
     workers: Workers,
-    cache: ResultCache | None,
+    cache: ResultStore | None,
     keys: _Keys | None,
     known_keys: list[str | None] | None = None,
 ) -> list[ModuleResult]:
@@ -216,20 +262,59 @@ class _Keys:
     frozenset's repr follows string hashing, which changes between processes).
     """
 
-    def __init__(self, project_modules: frozenset[str], noqa: bool) -> None:
+    def __init__(self, project_modules: frozenset[str], noqa: bool, digests: FileDigests | None = None) -> None:
         modules = "\n".join(sorted(project_modules)).encode()
         self.shared = f"{hashlib.blake2b(modules, digest_size=16).hexdigest()}-{noqa}"
+        self.digests = digests
 
     def key(self, task: Task) -> str | None:
-        try:
-            data = read_bytes(task.file.path)
-        except OSError:
-            return None
+        if isinstance(task.overlay, str):
+            data, kind = task.overlay.encode("utf-8", "surrogatepass"), "text"
+        else:
+            try:
+                data, kind = task.overlay if task.overlay is not None else self._file_bytes(task.file.path), "bytes"
+            except OSError:
+                return None
         file = task.file
         seeds = sorted(repr(_stable(seed)) for seed in task.incoming)
         untraced = sorted(task.untraced_returns)
         classes = repr(_stable(task.project_classes))
-        return content_key(data, repr((file.display, file.module, file.is_package, seeds, untraced, classes, self.shared)))
+        identity = (file.display, file.module, file.is_package, seeds, untraced, classes, kind, self.shared)
+        return content_key(data, repr(identity))
+
+    def _file_bytes(self, path: Path) -> bytes:
+        """A digest of the file's bytes (remembered in ``digests``, when given): the same for the same content."""
+        if self.digests is None:
+            return file_digest(read_bytes(path))
+        return self.digests.digest(path)
+
+
+class FileDigests:
+    """Digests of files' bytes, remembered by the file's identity and status (inode, size, times).
+
+    ``forget()`` after being told files changed: a change that keeps the size within the file
+    system's time resolution would otherwise go unseen.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[Path, tuple[tuple[int, ...], bytes]] = {}
+
+    def digest(self, path: Path) -> bytes:
+        status = os.stat(path)
+        identity = (status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+        known = self._known.get(path)
+        if known is not None and known[0] == identity:
+            return known[1]
+        digest = file_digest(read_bytes(path))
+        self._known[path] = (identity, digest)
+        return digest
+
+    def forget(self) -> None:
+        self._known.clear()
+
+
+def file_digest(data: bytes) -> bytes:
+    return b"file:" + hashlib.blake2b(data, digest_size=16).digest()
 
 
 def _stable(value: object) -> object:

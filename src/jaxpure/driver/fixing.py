@@ -10,7 +10,7 @@ from jaxpure.config import Config
 from jaxpure.files.discovery import module_name
 from jaxpure.driver.modules import analyze_text
 from jaxpure.findings import Finding, Report
-from jaxpure.fixes import fix_file
+from jaxpure.fixes import FixOutcome, fix_file, fix_source
 from jaxpure.driver.selection import Selection
 from jaxpure.output.streams import write
 
@@ -46,6 +46,11 @@ def run_fixes(report: Report, config: Config, selection: Selection, *, diff: boo
     if by_path:
         write(sys.stderr, _summary(applied, refused, files, diff) + "\n")
     return 1 if diff and changed else 0
+
+
+def fix_text(source: str, path: str, findings: list[Finding], config: Config, selection: Selection) -> FixOutcome:
+    """``source`` (the contents of ``path``, perhaps unsaved) with the fixes for ``findings`` applied and verified."""
+    return fix_source(source, findings, _recheck(path, config, selection))
 
 
 def _recheck(path: str, config: Config, selection: Selection):

@@ -16,16 +16,17 @@ import sys
 import threading
 import traceback
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jaxpure.analysis import jaxapi
 from jaxpure.config import Config
 from jaxpure.driver.suppress import apply_noqa, skips_file
 from jaxpure.files.discovery import SourceFile
-from jaxpure.files.source import Unreadable, read_source, source_lines
+from jaxpure.files.source import Unreadable, decode, read_source, source_lines
 from jaxpure.findings import Finding
 
 # libcst, the analyzer and the rules are imported when a module is analyzed, not
@@ -285,13 +286,26 @@ class Task:
     noqa: bool
     untraced_returns: frozenset[str] = frozenset()  # ``module:qualname`` of other modules' functions
     project_classes: tuple[tuple[str, ClassSummary], ...] = ()  # other modules' classes it names
+    overlay: str | bytes | None = None  # the contents to analyze instead of the file's on disk
+
+
+Overlays = Mapping[Path, str | bytes]
+
+
+def task_source(task: Task) -> str | Unreadable:
+    """The text a task analyzes: its overlay (bytes decoded as a file's would be), else the file's."""
+    if task.overlay is None:
+        return read_source(task.file.path)
+    if isinstance(task.overlay, bytes):
+        return decode(task.overlay)
+    return task.overlay
 
 
 def run_task(task: Task) -> ModuleResult:
     """One module in a worker: never raises, so one bad file cannot stop the run."""
     file = task.file
     try:
-        text = read_source(file.path)
+        text = task_source(task)
         if isinstance(text, Unreadable):
             return ModuleResult([unanalyzable(file.display, text.reason, text.line, text.column)])
         if file.path.suffix == ".ipynb":

@@ -7,9 +7,10 @@ As in ruff, the most specific prefix wins: ``select = ["JP1"]`` with
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
-from jaxpure.config import Config
+from jaxpure.config import Config, ConfigError
 
 
 def _best(code: str, prefixes: tuple[str, ...]) -> int:
@@ -54,3 +55,23 @@ def _relative(path: Path, root: Path | None) -> PurePosixPath:
 def _matches(path: PurePosixPath, pattern: str) -> bool:
     text = str(path)
     return fnmatch.fnmatch(text, pattern) or fnmatch.fnmatch(path.name, pattern) or text.startswith(pattern.rstrip("/") + "/")
+
+
+def check_codes(config: Config, select: tuple[str, ...], ignore: tuple[str, ...], known: Iterable[str]) -> None:
+    """Raise ``ConfigError`` naming the first code or prefix (option or configuration) that matches no rule.
+
+    ``known``: every rule's code. As in ruff, ``--select JP999`` is a mistake to
+    report, not a selection of nothing.
+    """
+    known = tuple(known)
+    where = f"{config.source}: [tool.jaxpure]"
+    named = [
+        *((code, "--select") for code in select),
+        *((code, "--ignore") for code in ignore),
+        *((code, f"{where}: 'select'") for code in config.select),
+        *((code, f"{where}: 'ignore'") for code in config.ignore),
+        *((code, f"{where}: 'per-file-ignores' entry {pattern!r}") for pattern, codes in config.per_file_ignores for code in codes),
+    ]
+    for code, source in named:
+        if code not in ("ALL", "JP") and not any(rule.startswith(code) for rule in known):
+            raise ConfigError(f"{source}: {code!r} matches no rule (`jaxpure rules` lists them)")

@@ -35,3 +35,21 @@ def _suppressed(code: str, line: str) -> bool:
         if any(code.startswith(prefix.upper()) for prefix in _SPLIT.split(codes.strip()) if prefix):
             return True
     return False
+
+
+def with_noqa(line: str, code: str) -> str:
+    """``line`` (without its end) with ``code`` added to its ``# noqa: ...`` comment, or given one.
+
+    A bare ``# noqa`` already silences everything: the line comes back unchanged.
+    """
+    for match in _NOQA.finditer(line):
+        codes = match.group("codes")
+        if codes is None:
+            return line
+        present = [c.upper() for c in _SPLIT.split(codes.strip()) if c]
+        if any(code.startswith(prefix) for prefix in present):
+            return line
+        end = match.end("codes")
+        return f"{line[:end]},{code}{line[end:]}"
+    stripped = line.rstrip()
+    return f"{stripped}  # noqa: {code}"

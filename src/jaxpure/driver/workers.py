@@ -8,6 +8,8 @@ error each, not the run.
 from __future__ import annotations
 
 import gc
+import multiprocessing
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING
@@ -20,8 +22,10 @@ from jaxpure.findings import RuleInfo
 if TYPE_CHECKING:
     from jaxpure.analysis.contexts import CallSeed, ClassSummary
 
-    # A task without what every task shares: file, seeds, untraced returns, other modules' classes.
-    _WorkItem = tuple[SourceFile, tuple[CallSeed, ...], frozenset[str], tuple[tuple[str, ClassSummary], ...]]
+    # A task without what every task shares: file, seeds, untraced returns, other modules' classes, overlay.
+    _WorkItem = tuple[
+        SourceFile, tuple[CallSeed, ...], frozenset[str], tuple[tuple[str, ClassSummary], ...], str | bytes | None
+    ]
 
 
 class Workers:
@@ -57,7 +61,9 @@ class Workers:
         assert all((t.project_modules, t.config, t.noqa) == self.shared for t in tasks)
         if self.pool is None:
             # The analyzer (and libcst) is imported by each worker, at the same time, not first here.
-            self.pool = ProcessPoolExecutor(self.jobs, initializer=_start_worker, initargs=self.shared)
+            self.pool = ProcessPoolExecutor(
+                self.jobs, mp_context=_safe_context(), initializer=_start_worker, initargs=self.shared
+            )
             self.rule_metadata = self.pool.submit(_rule_infos)
         order = sorted(range(len(tasks)), key=lambda i: -_size(tasks[i].file))
         results: list[ModuleResult | None] = [None] * len(tasks)
@@ -87,10 +93,38 @@ class Workers:
     def _isolated(self, task: Task) -> ModuleResult:
         """One task in a worker of its own: a file that kills its worker is reported, not fatal."""
         try:
-            with ProcessPoolExecutor(1, initializer=_start_worker, initargs=self.shared) as pool:
+            with ProcessPoolExecutor(1, mp_context=_safe_context(), initializer=_start_worker, initargs=self.shared) as pool:
                 return pool.submit(_run_in_worker, _work_item(task)).result()
         except BrokenProcessPool:
             return ModuleResult(internal_error="the worker process analyzing this file died (out of memory, or a crash)")
+
+
+def _safe_context():
+    """The platform's default start method, except off the main thread (the language server's analysis
+    thread): forking a process with other threads running can copy a lock one of them holds, and the
+    worker then waits on it forever. There, workers come from a fork server (a clean process that
+    ``prepare_fork_server`` can start early, with the analyzer imported), or are spawned."""
+    if threading.current_thread() is threading.main_thread():
+        return None
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("forkserver")
+    return multiprocessing.get_context("spawn")
+
+
+def prepare_fork_server() -> None:
+    """Start the fork server now, with the analyzer imported: workers forked from it later start at once.
+
+    For a long-lived process whose runs happen off the main thread (the language server), called on
+    its main thread before any other thread starts.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return
+    from multiprocessing import forkserver
+
+    multiprocessing.get_context("forkserver").set_forkserver_preload(
+        ["jaxpure.driver.modules", "jaxpure.analysis.analyzer", "jaxpure.analysis.rules", "jaxpure.fixes"]
+    )
+    forkserver.ensure_running()
 
 
 _SHARED: tuple[frozenset[str], Config, bool] | None = None
@@ -134,13 +168,13 @@ def _rule_infos() -> dict[str, RuleInfo]:
 
 
 def _work_item(task: Task) -> _WorkItem:
-    return task.file, task.incoming, task.untraced_returns, task.project_classes
+    return task.file, task.incoming, task.untraced_returns, task.project_classes, task.overlay
 
 
 def _run_in_worker(item: _WorkItem) -> ModuleResult:
-    file, incoming, untraced_returns, project_classes = item
+    file, incoming, untraced_returns, project_classes, overlay = item
     assert _SHARED is not None
-    return run_task(Task(file, incoming, *_SHARED, untraced_returns, project_classes))
+    return run_task(Task(file, incoming, *_SHARED, untraced_returns, project_classes, overlay))
 
 
 def _size(file: SourceFile) -> int:

@@ -53,6 +53,15 @@ def discover(paths: list[str], exclude: tuple[str, ...] = (), root: Path | None 
     return sorted(found.values(), key=lambda f: f.display)
 
 
+def single_file(path: Path, exclude: tuple[str, ...] = (), root: Path | None = None) -> SourceFile | None:
+    """The file at ``path`` (which need not exist: an unsaved buffer, stdin's name) as a run would
+    see it; ``None`` when it is no source file or ``exclude`` excludes it."""
+    excluded = wildmatch_spec(exclude) if exclude else None
+    if not str(path).endswith(SOURCE_SUFFIXES) or _is_excluded(path, excluded, root):
+        return None
+    return _source_file(path, str(path), None, Packages())
+
+
 def _walk(top: Path, excluded: pathspec.PathSpec | None, root: Path | None) -> Iterator[Path]:
     ignores: list[tuple[Path, pathspec.PathSpec]] = []
     unreadable: list[OSError] = []

@@ -48,7 +48,7 @@ def fix_file(path: Path, findings: Iterable[Finding], recheck: Recheck, *, write
     try:
         raw = path.read_bytes()
         encoding, text = _decode(raw)
-    except (OSError, UnicodeDecodeError, SyntaxError) as error:
+    except (OSError, UnicodeDecodeError, LookupError, SyntaxError) as error:
         return FileFixResult(path, None, "", False, f"cannot read it: {error}")
     outcome = fix_source(text, findings, recheck)
     diff = unified_diff(str(path), outcome.original, outcome.source)

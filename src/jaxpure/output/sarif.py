@@ -25,6 +25,7 @@ from urllib.parse import quote
 from jaxpure import __version__
 from jaxpure.findings import Finding, Report, RuleInfo, finding_keys
 from jaxpure.output.context import OutputContext
+from jaxpure.output.reference import rule_url
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -71,6 +72,7 @@ def _rule(rule: RuleInfo) -> dict:
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": rule.message or rule.summary},
         "defaultConfiguration": {"level": _level(rule.severity)},
+        "helpUri": rule_url(rule),
         # GitHub reads the severity it shows from this property.
         "properties": {"tags": ["jax", "purity"], "problem.severity": _level(rule.severity)},
     }

@@ -69,4 +69,7 @@ def _read_text(path: str) -> str | None:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError:
         encoding = "utf-8"
-    return data.decode(encoding, errors="replace")
+    try:
+        return data.decode(encoding, errors="replace")
+    except LookupError:  # a cookie naming a codec that is no text encoding (rot13): the file is JP000 already
+        return data.decode("utf-8", errors="replace")
