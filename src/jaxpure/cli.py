@@ -44,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--show-source", action="store_true", help="show the offending line under each finding")
     check.add_argument("--runtime", action="store_true", help="confirm each finding by running it (imports your code)")
     check.add_argument("--device", choices=("cpu", "gpu", "tpu"), help="JAX platform for --runtime")
+    check.add_argument(
+        "--run", action="append", default=[], metavar="COMMAND",
+        help='with --runtime: confirm through this command\'s own run, e.g. "pytest tests/" (repeatable)',
+    )  # fmt: skip
     check.add_argument("--fix", action="store_true", help="apply the safe fixes")
     check.add_argument("--diff", action="store_true", help="with --fix: print the patch, write nothing")
     check.add_argument("--jobs", "-j", type=int, default=0, help="worker processes (default: all cores)")
@@ -162,7 +166,7 @@ def _check(args: argparse.Namespace) -> int:
             return status
     if args.baseline:
         report = _apply_baseline(report, args)
-    if args.runtime:
+    if args.runtime or args.run:  # --run implies --runtime
         report.findings = _confirm(report.findings, args, config)
 
     context = OutputContext(show_source=args.show_source, color=_use_color())
@@ -195,7 +199,10 @@ def _confirm(findings, args, config: Config):
     from jaxpure.runtime import confirm
 
     device = args.device or config.runtime.device
-    return confirm(findings, device=device, timeout=config.runtime.timeout, examples=config.runtime.examples)
+    commands = args.run or list(config.runtime.run)
+    return confirm(
+        findings, device=device, timeout=config.runtime.timeout, examples=config.runtime.examples, run=commands
+    )
 
 
 def _use_color() -> bool:

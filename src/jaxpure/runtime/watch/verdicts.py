@@ -1,0 +1,225 @@
+"""Verdicts in the watched process: from what the run showed, else from the finding's experiment
+run on the root call's own arguments (child side; imported once JAX is)."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import functools
+import inspect
+import io
+import logging
+import os
+import sys
+import types
+
+from jaxpure.files.notebook import extract, is_notebook
+from jaxpure.runtime.compare import times
+from jaxpure.runtime.context import Context, InputRejected, Verdict, confirmed, not_reproduced, skipped
+from jaxpure.runtime.experiments import run_experiment
+from jaxpure.runtime.experiments.traces import caused_by_finding
+from jaxpure.runtime.inputs import Inputs, describe_arguments
+from jaxpure.runtime.rules import COMPILATIONS, RULE_EXPERIMENTS, TRACING_RAISES
+from jaxpure.runtime.targets import Target, TargetError
+from jaxpure.runtime.watch.observer import MAX_ATTEMPTS, Observer, RootCall, Sighting
+
+
+@dataclasses.dataclass
+class ObservedContext(Context):
+    """A finding's context in the user's own run: the root call that reached it is the target,
+    and its arguments (copied afresh for every use) are the only inputs."""
+
+    root: Target | None = None
+    arguments: tuple = ((), {})
+
+    @functools.cached_property
+    def lines(self) -> list[str]:
+        with open(self.file, encoding="utf-8", errors="replace") as source:
+            text = source.read()
+        return (extract(text).source if is_notebook(self.file) else text).splitlines()
+
+    def target(self) -> Target:
+        if self.root is None:
+            raise TargetError("no transformed function was called with concrete arguments around this line")
+        return self.root
+
+    def own_function(self) -> Target:
+        return self.target()
+
+    def inputs(self) -> Inputs:
+        args, kwargs = copy.deepcopy(self.arguments)
+        try:
+            names = list(inspect.signature(self.root.raw).parameters)
+        except (TypeError, ValueError):
+            names = None
+        return Inputs(tuple(args), dict(kwargs), describe_arguments(args, kwargs, names))
+
+    def try_inputs(self, target: Target, attempt, *, numpy_arrays: bool = False) -> Verdict:
+        try:
+            inputs = self.inputs()
+        except Exception as error:
+            return skipped(f"the arguments of {target.label} in the run cannot be copied: {type(error).__name__}: {error}")
+        try:
+            return attempt(inputs)
+        except InputRejected as rejected:
+            error = rejected.error
+        except Exception as raised:
+            error = raised
+        return skipped(
+            f"{target.label} failed with the run's own arguments ({inputs.description}) "
+            f"for a reason other than this finding: {self.describe_error(error)}"
+        )
+
+    def line_never_ran(self, target: Target, inputs: Inputs, during: str) -> Verdict:
+        return not_reproduced(f"line {self.task.line} never ran {during} {target.label} with the run's arguments")
+
+
+def raised_verdict(observer: Observer, id: int, error: BaseException) -> Verdict | None:
+    """Confirmed when the error is JAX's tracer error (or the rule's own) raised at the finding."""
+    ctx = _context(observer, id, None)
+    if not caused_by_finding(ctx, error):
+        return None
+    root = observer.root()
+    during = f" while tracing {root.watched.label}" if root is not None else ""
+    return confirmed(f"the run raised {ctx.describe_error(error)}{during}")
+
+
+def root_verdicts(observer: Observer, call: RootCall, pending: list[int]) -> None:
+    """Verdicts for the findings a root call reached: observed, else by experiment on its arguments."""
+    for id in pending:
+        task, sighting = observer.tasks[id], observer.sightings[id]
+        experiment = RULE_EXPERIMENTS.get(task.code)
+        if experiment == TRACING_RAISES:
+            verdict = traced_line_verdict(task.line, sighting)
+            if verdict is not None:
+                observer.resolve(id, verdict)
+        elif experiment != COMPILATIONS and experiment is not None and sighting.attempts < MAX_ATTEMPTS:
+            sighting.attempts += 1
+            verdict = _experiment(observer, id, call)
+            if verdict.status == "skipped" and sighting.attempts < MAX_ATTEMPTS:
+                sighting.last_skip = verdict.evidence  # a later root call may have arguments that work
+            else:
+                observer.resolve(id, verdict)
+
+
+def traced_line_verdict(line: int, sighting: Sighting) -> Verdict | None:
+    """A line that ran under a trace and did not raise: what its operands were shows why."""
+    if sighting.traced_hits == 0:
+        return None
+    operands = f" ({sighting.operands})" if sighting.operands else ""
+    if sighting.tracer_hits == 0:
+        return not_reproduced(
+            f"line {line} ran {times(sighting.traced_hits)} under a JAX trace with concrete operands only{operands}: "
+            "nothing traced reaches it"
+        )
+    return not_reproduced(
+        f"line {line} ran {times(sighting.traced_hits)} under a JAX trace with traced operands{operands} "
+        "and raised no error"
+    )
+
+
+def site_verdicts(observer: Observer, *, final: bool) -> None:
+    """JP502 from the compilations counted at the line that built the transform."""
+    for id, task in observer.tasks.items():
+        if id in observer.resolved or RULE_EXPERIMENTS.get(task.code) != COMPILATIONS:
+            continue
+        file = observer.files[id]
+        sites = [(key, site) for key, site in observer.sites.items() if key[0] == file and task.line <= key[1] <= task.end_line]
+        builds = sum(site.builds for _, site in sites)
+        compiles = sum(site.compiles for _, site in sites)
+        if not builds:
+            continue
+        what = f"the {sites[0][1].transform} built at line {sites[0][0][1]}"
+        if builds >= 2 and compiles >= 2:
+            observer.resolve(id, confirmed(
+                f"{what} compiled again for a new build ({builds} builds, {compiles} compilations by then): "
+                "each build is a new function to JAX's compile cache"
+            ))  # fmt: skip
+        elif final:
+            observer.resolve(id, not_reproduced(
+                f"{what} was built {times(builds)} during the run and compiled {times(compiles)}: "
+                "no compilation was repeated"
+            ))  # fmt: skip
+
+
+def final_verdicts(observer: Observer) -> None:
+    site_verdicts(observer, final=True)
+    for id, sighting in list(observer.sightings.items()):
+        if id in observer.resolved:
+            continue
+        task = observer.tasks[id]
+        if RULE_EXPERIMENTS.get(task.code) == TRACING_RAISES:
+            verdict = traced_line_verdict(task.line, sighting)
+            if verdict is not None:
+                observer.resolve(id, verdict)
+        elif sighting.last_skip:
+            observer.resolve(id, skipped(sighting.last_skip))
+
+
+def _experiment(observer: Observer, id: int, call: RootCall) -> Verdict:
+    ctx = _context(observer, id, call)
+    observer.begin(id)
+    observer.busy = True
+    try:
+        with _quiet():
+            return run_experiment(ctx)
+    except TargetError as error:
+        return skipped(str(error))
+    except SystemExit as exit:
+        return skipped(f"the function called sys.exit({exit.code!r}) during the experiment")
+    except Exception as error:
+        return skipped(f"the experiment could not run: {type(error).__name__}: {error}")
+    finally:
+        observer.busy = False
+
+
+@contextlib.contextmanager
+def _quiet():
+    """What the experiment's calls print or log never reaches the user's streams, captures or log handlers."""
+    handlers, level = logging.root.handlers[:], logging.root.level
+    logging.root.handlers = []
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        logging.root.handlers = handlers
+        logging.root.setLevel(level)
+
+
+def _context(observer: Observer, id: int, call: RootCall | None) -> ObservedContext:
+    task, file = observer.tasks[id], observer.files[id]
+    module = _module_of(file) or _module_of_function(call) or types.ModuleType("__unknown__")
+    return ObservedContext(
+        task, module, module.__name__, file, None, observer.perturbation,
+        root=_root_target(call) if call else None, arguments=(call.args, call.kwargs) if call else ((), {}),
+    )  # fmt: skip
+
+
+def _root_target(call: RootCall) -> Target:
+    watched = call.watched
+    fun = watched._fun
+    raw = inspect.unwrap(fun) if callable(fun) else fun
+    name = getattr(raw, "__qualname__", None) or getattr(fun, "__qualname__", type(fun).__name__)
+    return Target(name, watched._inner, raw, watched._transform, watched._kind, ())
+
+
+_MODULES: dict[str, types.ModuleType | None] = {}
+
+
+def _module_of(file: str) -> types.ModuleType | None:
+    found = _MODULES.get(file)
+    if found is not None:
+        return found
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if isinstance(path, str) and (path == file or os.path.realpath(path) == file):
+            _MODULES[file] = module
+            return module
+    return None
+
+
+def _module_of_function(call: RootCall | None) -> types.ModuleType | None:
+    if call is None:
+        return None
+    return sys.modules.get(getattr(inspect.unwrap(call.watched._fun), "__module__", None) or "")
