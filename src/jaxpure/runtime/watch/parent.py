@@ -99,7 +99,7 @@ def merge(runs: list[CommandRun]) -> dict[int, RuntimeResult]:
 
 def _environment(plan: Path, device: str) -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [BOOTSTRAP, PACKAGE_ROOT, env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [BOOTSTRAP, env.get("PYTHONPATH")]))
     env[PLAN_VARIABLE] = str(plan)
     env[ROOT_VARIABLE] = PACKAGE_ROOT
     env["JAX_PLATFORMS"] = CANDIDATES[device][0]
