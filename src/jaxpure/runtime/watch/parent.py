@@ -144,17 +144,19 @@ def _read_events(run: CommandRun, path: Path, timeout: float) -> None:
         pid = begun.get(id, reached_by.get(id))
         if pid in finished:
             continue  # the process ended normally without a verdict: the import path may give one
-        doing = f"running the experiment" if id in begun else "after this line ran"
-        run.unfinished[id] = f"{_ending(run, timeout)} {doing} (via {via})"
+        doing = "while running the experiment" if id in begun else "after this line ran"
+        hint = "; raise [tool.jaxpure.runtime] timeout if it is just slow" if run.timed_out else ""
+        run.unfinished[id] = f"{_ending(run, timeout)} {doing}{hint}"
 
 
 def _ending(run: CommandRun, timeout: float) -> str:
     if run.timed_out:
-        return f"`{run.command}` timed out after {timeout:g} s (raise [tool.jaxpure.runtime] timeout if it is just slow)"
+        return f"`{run.command}` timed out after {timeout:g} s"
     code = run.returncode
-    if code is not None and code < 0:
+    number = -code if code is not None and code < 0 else (code - 128 if code and code > 128 else None)
+    if number is not None:  # killed by a signal: the command itself, or the program its shell ran
         with contextlib.suppress(ValueError):
-            return f"`{run.command}` crashed with {signal.Signals(-code).name}"
+            return f"`{run.command}` crashed with {signal.Signals(number).name}"
     return f"a process of `{run.command}` ended without reporting (a crash, or os._exit)"
 
 
