@@ -157,7 +157,7 @@ def test_a_crash_or_a_hang_skips_what_it_reached_and_nothing_else(tmp_path) -> N
 
 
 def test_probes_keep_every_line_number_and_the_statements_behaviour() -> None:
-    source = "def f(x, n):\n    if x > n:\n        return 1\n    elif n:\n        return 2\n    return 3\n"
+    source = "def f(x, n):\n    if x > n:\n        return 1 // n\n    elif n:\n        return 2\n    return 3\n"
     tree = instrument(ast.parse(source), [Span(0, 2, 2, 8, 13), Span(1, 4, 4, 10, 11)])
     seen: list[tuple] = []
     namespace = {
@@ -171,6 +171,9 @@ def test_probes_keep_every_line_number_and_the_statements_behaviour() -> None:
         namespace["f"](None, 1)
     assert raised.traceback[-1].lineno + 1 == 2  # the error still points at the `if` line
     assert seen[-1] == ("raised", (0,))
+    with pytest.raises(ZeroDivisionError) as raised:
+        namespace["f"](2, 0)  # raises in the `if` body: lines inside the wrapped statement keep theirs
+    assert raised.traceback[-1].lineno + 1 == 3
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import atexit
 import builtins
+import copy
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -80,10 +81,10 @@ def _patch_compile(spans: dict[str, list[Span]]) -> None:
         found = flagged(os.fsdecode(filename) if isinstance(filename, bytes | os.PathLike) else filename, spans)
         if found and mode == "exec" and not flags & ast.PyCF_ONLY_AST:
             try:
-                tree = source if isinstance(source, ast.Module) else ast.parse(source, filename, "exec")
-                source = instrument(tree, found)
-            except SyntaxError:
-                pass  # let the real compile report it as it would
+                tree = copy.deepcopy(source) if isinstance(source, ast.Module) else ast.parse(source, filename, "exec")
+                return original(instrument(tree, found), filename, mode, flags, dont_inherit, optimize, **kwargs)
+            except Exception:  # compiled as it is, unwatched: the user's program comes first
+                pass
         return original(source, filename, mode, flags, dont_inherit, optimize, **kwargs)
 
     builtins.compile = compile

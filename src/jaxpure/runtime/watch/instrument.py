@@ -84,7 +84,9 @@ def _wrapped(statement: ast.stmt, spans: list[Span]) -> list[ast.stmt]:
         body=[_placed(ast.Expr(_call(RAISED_HOOK, [ids])), statement), _placed(ast.Raise(), statement)],
     )
     guarded = ast.Try(body=[statement], handlers=[_placed(handler, statement)], orelse=[], finalbody=[])
-    return [_placed(probe, statement), _placed(guarded, statement)]
+    guarded.lineno, guarded.col_offset = statement.lineno, statement.col_offset  # the statement keeps its own
+    guarded.end_lineno, guarded.end_col_offset = statement.end_lineno, statement.end_col_offset
+    return [_placed(probe, statement), guarded]
 
 
 def _call(name: str, args: list[ast.expr]) -> ast.Call:
@@ -92,7 +94,7 @@ def _call(name: str, args: list[ast.expr]) -> ast.Call:
 
 
 def _placed(node: ast.AST, at: ast.stmt) -> ast.AST:
-    """Give the new node (and its children) the statement's first line, so numbering stays."""
+    """Give a new node (and its new children) the statement's first line, so numbering stays."""
     for child in ast.walk(node):
         if "lineno" in child._attributes:
             child.lineno, child.col_offset = at.lineno, at.col_offset
