@@ -24,19 +24,39 @@ SOURCE = Path(__file__).resolve().parents[1]
 PYTHON = shlex.quote(sys.executable)
 PYTEST = f"{PYTHON} -m pytest -rA -p no:cacheprovider tests"
 SCRIPT = f"{PYTHON} train.py --steps 3"
-_OUTCOME = re.compile(r"^(PASSED|FAILED|ERROR) (tests/\S+)", re.M)
+_OUTCOME = re.compile(r"^(PASSED|FAILED|ERROR) (tests/\S+)", re.MULTILINE)
 
 
 def _environment() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(SOURCE / "src"), str(SOURCE / "plugins")])
-    env.pop("PYTEST_CURRENT_TEST", None)  # our own test's name must not leak into the user's run
+    env.pop(
+        "PYTEST_CURRENT_TEST", None
+    )  # our own test's name must not leak into the user's run
     return env
 
 
-def _jaxpure(folder: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "jaxpure", "check", "--no-cache", "--format", "json", *args]
-    return subprocess.run(command, cwd=folder, env=_environment(), capture_output=True, text=True, timeout=timeout)
+def _jaxpure(
+    folder: Path, *args: str, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    command = [
+        sys.executable,
+        "-m",
+        "jaxpure",
+        "check",
+        "--no-cache",
+        "--format",
+        "json",
+        *args,
+    ]
+    return subprocess.run(
+        command,
+        cwd=folder,
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +71,9 @@ def checked(project) -> tuple[dict, subprocess.CompletedProcess]:
     """One `jaxpure check --runtime --run "pytest" --run "python train.py"` over the project."""
     completed = _jaxpure(project, "--runtime", "--run", PYTEST, "--run", SCRIPT, ".")
     report = json.loads(completed.stdout)  # nothing of the commands' output is mixed in
-    by_place = {(f["path"], f["line"], f["code"]): f["runtime"] for f in report["findings"]}
+    by_place = {
+        (f["path"], f["line"], f["code"]): f["runtime"] for f in report["findings"]
+    }
     return by_place, completed
 
 
@@ -59,7 +81,9 @@ def _runtime(checked, path: str, line: int, code: str) -> dict:
     return checked[0][(path, line, code)]
 
 
-def test_a_method_of_a_real_instance_is_confirmed_by_the_tracer_error_the_tests_raise(checked) -> None:
+def test_a_method_of_a_real_instance_is_confirmed_by_the_tracer_error_the_tests_raise(
+    checked,
+) -> None:
     runtime = _runtime(checked, "watched/model.py", 17, "JP401")
     assert runtime["status"] == "confirmed"
     assert runtime["via"] == "pytest tests/test_model.py::test_model_step_fails"
@@ -84,16 +108,25 @@ def test_a_pytree_of_a_custom_class_reaches_the_key_reuse_checker(checked) -> No
     assert "wrap_key_data" in runtime["evidence"]  # the test's legacy key, made typed
 
 
-def test_a_line_that_only_ever_sees_concrete_operands_is_not_reproduced(checked) -> None:
+def test_a_line_that_only_ever_sees_concrete_operands_is_not_reproduced(
+    checked,
+) -> None:
     runtime = _runtime(checked, "watched/model.py", 56, "JP401")
     assert runtime["status"] == "not-reproduced"
-    assert "under a JAX trace with concrete operands only (mode: 3)" in runtime["evidence"]
+    assert (
+        "under a JAX trace with concrete operands only (mode: 3)" in runtime["evidence"]
+    )
 
 
-def test_compilations_are_credited_to_the_site_that_built_the_transform(checked) -> None:
+def test_compilations_are_credited_to_the_site_that_built_the_transform(
+    checked,
+) -> None:
     in_loop = _runtime(checked, "watched/model.py", 69, "JP502")
     assert in_loop["status"] == "confirmed"
-    assert "the jax.jit built at line 69 compiled again for a new build" in in_loop["evidence"]
+    assert (
+        "the jax.jit built at line 69 compiled again for a new build"
+        in in_loop["evidence"]
+    )
     # Line 67 is in the same function, which compiles several times: none of that is line 67's.
     once = _runtime(checked, "watched/model.py", 67, "JP502")
     assert once["status"] == "not-reproduced"
@@ -110,7 +143,9 @@ def test_a_script_confirms_the_findings_of_its_own_file(checked) -> None:
 def test_a_notebook_runs_cell_by_cell_and_names_the_cell(checked) -> None:
     runtime = _runtime(checked, "notebook.ipynb", 3, "JP101")
     assert runtime["status"] == "confirmed"
-    assert runtime["via"] == "cell 4"  # the cell that called smooth; its `!echo` line was skipped
+    assert (
+        runtime["via"] == "cell 4"
+    )  # the cell that called smooth; its `!echo` line was skipped
 
 
 def test_the_commands_output_goes_to_stderr_only(checked) -> None:
@@ -123,7 +158,12 @@ def test_the_commands_output_goes_to_stderr_only(checked) -> None:
 
 def test_the_users_tests_pass_and_fail_as_without_jaxpure(checked, project) -> None:
     plain = subprocess.run(
-        shlex.split(PYTEST), cwd=project, env=_environment(), capture_output=True, text=True, timeout=300
+        shlex.split(PYTEST),
+        cwd=project,
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     without = sorted(_OUTCOME.findall(plain.stdout))
     assert ("FAILED", "tests/test_model.py::test_model_step_fails") in without
@@ -132,7 +172,11 @@ def test_the_users_tests_pass_and_fail_as_without_jaxpure(checked, project) -> N
 
 
 def test_the_run_does_not_leave_instrumented_bytecode_behind(checked, project) -> None:
-    cached = [p for p in project.rglob("*.pyc") if p.name.startswith(("model", "test_model", "train"))]
+    cached = [
+        p
+        for p in project.rglob("*.pyc")
+        if p.name.startswith(("model", "test_model", "train"))
+    ]
     for pyc in cached:
         assert b"__jaxpure_line__" not in pyc.read_bytes(), pyc
 
@@ -149,11 +193,19 @@ def test_a_crash_or_a_hang_skips_what_it_reached_and_nothing_else(tmp_path) -> N
     (tmp_path / "crash.py").write_text(body.format(end="ctypes.string_at(0)"))
     (tmp_path / "hang.py").write_text(body.format(end="time.sleep(600)"))
     completed = _jaxpure(tmp_path, "--runtime", "--select", "JP101", ".")
-    runtime = {f["path"]: f["runtime"] for f in json.loads(completed.stdout)["findings"]}
+    runtime = {
+        f["path"]: f["runtime"] for f in json.loads(completed.stdout)["findings"]
+    }
     assert runtime["crash.py"]["status"] == "skipped"
-    assert "crash.py` crashed with SIGSEGV after this line ran" in runtime["crash.py"]["evidence"]
+    assert (
+        "crash.py` crashed with SIGSEGV after this line ran"
+        in runtime["crash.py"]["evidence"]
+    )
     assert runtime["hang.py"]["status"] == "skipped"
-    assert "hang.py` timed out after 20 s after this line ran" in runtime["hang.py"]["evidence"]
+    assert (
+        "hang.py` timed out after 20 s after this line ran"
+        in runtime["hang.py"]["evidence"]
+    )
 
 
 def test_probes_keep_every_line_number_and_the_statements_behaviour() -> None:
@@ -169,16 +221,23 @@ def test_probes_keep_every_line_number_and_the_statements_behaviour() -> None:
     assert seen == [((0,), ("x", "n")), ((0,), ("x", "n")), ((1,), ("n",))]
     with pytest.raises(TypeError) as raised:
         namespace["f"](None, 1)
-    assert raised.traceback[-1].lineno + 1 == 2  # the error still points at the `if` line
+    assert (
+        raised.traceback[-1].lineno + 1 == 2
+    )  # the error still points at the `if` line
     assert seen[-1] == ("raised", (0,))
     with pytest.raises(ZeroDivisionError) as raised:
-        namespace["f"](2, 0)  # raises in the `if` body: lines inside the wrapped statement keep theirs
+        namespace["f"](
+            2, 0
+        )  # raises in the `if` body: lines inside the wrapped statement keep theirs
     assert raised.traceback[-1].lineno + 1 == 3
 
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [('"pytest tests/"', ("pytest tests/",)), ('["pytest -x", "python t.py"]', ("pytest -x", "python t.py"))],
+    [
+        ('"pytest tests/"', ("pytest tests/",)),
+        ('["pytest -x", "python t.py"]', ("pytest -x", "python t.py")),
+    ],
 )
 def test_run_commands_come_from_the_configuration(tmp_path, value, expected) -> None:
     (tmp_path / "pyproject.toml").write_text(f"[tool.jaxpure.runtime]\nrun = {value}\n")
@@ -188,5 +247,7 @@ def test_run_commands_come_from_the_configuration(tmp_path, value, expected) -> 
 @pytest.mark.parametrize("value", ["3", '[""]', "[1, 2]"])
 def test_a_bad_run_setting_names_the_key(tmp_path, value) -> None:
     (tmp_path / "pyproject.toml").write_text(f"[tool.jaxpure.runtime]\nrun = {value}\n")
-    with pytest.raises(ConfigError, match="'run' must be a command string or a list of them"):
+    with pytest.raises(
+        ConfigError, match="'run' must be a command string or a list of them"
+    ):
         load_config(tmp_path / "pyproject.toml")

@@ -8,7 +8,13 @@ import sys
 from pathlib import Path
 
 from jaxpure import __version__
-from jaxpure.config import Config, ConfigError, find_pyproject, load_config, validate_code_prefix
+from jaxpure.config import (
+    Config,
+    ConfigError,
+    find_pyproject,
+    load_config,
+    validate_code_prefix,
+)
 from jaxpure.files.discovery import MissingPath
 from jaxpure.output.streams import drop_broken_output, write
 
@@ -139,10 +145,10 @@ def _load_config(args: argparse.Namespace) -> Config:
 def _check(args: argparse.Namespace) -> int:
     from jaxpure.api import default_cache_dir
     from jaxpure.driver.cache import ResultCache
-    from jaxpure.files.discovery import discover
     from jaxpure.driver.engine import cache_namespace, check_files
-    from jaxpure.output import FORMATS, OutputContext, render_summary
     from jaxpure.driver.selection import Selection
+    from jaxpure.files.discovery import discover
+    from jaxpure.output import FORMATS, OutputContext, render_summary
 
     if args.diff and not args.fix:
         raise ConfigError("--diff goes with --fix")

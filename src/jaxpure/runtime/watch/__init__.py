@@ -17,7 +17,12 @@ from jaxpure.files.notebook import is_notebook
 from jaxpure.findings import Finding, RuntimeResult
 from jaxpure.runtime.protocol import FindingTask
 from jaxpure.runtime.rules import RULE_EXPERIMENTS
-from jaxpure.runtime.watch.parent import CommandRun, merge, notebook_command, run_watched
+from jaxpure.runtime.watch.parent import (
+    CommandRun,
+    merge,
+    notebook_command,
+    run_watched,
+)
 from jaxpure.runtime.watch.plan import WatchedFinding
 
 __all__ = ["CommandRun", "confirm_through_runs", "watched_findings"]
@@ -30,20 +35,34 @@ def confirm_through_runs(
     watched = watched_findings(findings)
     if not watched:
         return {}
-    runs = [run_watched(command, watched, device=device, timeout=timeout) for command in commands]
+    runs = [
+        run_watched(command, watched, device=device, timeout=timeout)
+        for command in commands
+    ]
     for notebook in sorted({w.file for w in watched if is_notebook(w.file)}):
         own = [w for w in watched if w.file == notebook]
         label = f"cell run of {os.path.basename(notebook)}"
-        runs.append(run_watched(notebook_command(notebook), own, device=device, timeout=timeout, label=label))
+        runs.append(
+            run_watched(
+                notebook_command(notebook),
+                own,
+                device=device,
+                timeout=timeout,
+                label=label,
+            )
+        )
     return {
-        index: dataclasses.replace(result, device=result.device or device) for index, result in merge(runs).items()
+        index: dataclasses.replace(result, device=result.device or device)
+        for index, result in merge(runs).items()
     }
 
 
 def watched_findings(findings: list[Finding]) -> list[WatchedFinding]:
     """The findings a run can judge: a rule with an experiment, in a file that exists."""
     return [
-        WatchedFinding(os.path.realpath(finding.path), FindingTask.from_finding(index, finding))
+        WatchedFinding(
+            os.path.realpath(finding.path), FindingTask.from_finding(index, finding)
+        )
         for index, finding in enumerate(findings)
         if finding.code in RULE_EXPERIMENTS and os.path.isfile(finding.path)
     ]

@@ -43,7 +43,9 @@ def install() -> None:
     spans: dict[str, list[Span]] = {}
     for finding in plan.findings:
         task = finding.task
-        spans.setdefault(finding.file, []).append(Span(task.id, task.line, task.end_line, task.column, task.end_column))
+        spans.setdefault(finding.file, []).append(
+            Span(task.id, task.line, task.end_line, task.column, task.end_column)
+        )
     _state["spans"] = observer.spans = spans
     setattr(builtins, LINE_HOOK, observer.line)
     setattr(builtins, RAISED_HOOK, observer.raised)
@@ -77,13 +79,34 @@ def flagged(filename: str, spans: dict[str, list[Span]]) -> list[Span] | None:
 def _patch_compile(spans: dict[str, list[Span]]) -> None:
     original = builtins.compile
 
-    def compile(source, filename, mode, flags=0, dont_inherit=False, optimize=-1, **kwargs):  # noqa: A001
-        found = flagged(os.fsdecode(filename) if isinstance(filename, bytes | os.PathLike) else filename, spans)
+    def compile(
+        source, filename, mode, flags=0, dont_inherit=False, optimize=-1, **kwargs
+    ):
+        found = flagged(
+            os.fsdecode(filename)
+            if isinstance(filename, bytes | os.PathLike)
+            else filename,
+            spans,
+        )
         if found and mode == "exec" and not flags & ast.PyCF_ONLY_AST:
             try:
-                tree = copy.deepcopy(source) if isinstance(source, ast.Module) else ast.parse(source, filename, "exec")
-                return original(instrument(tree, found), filename, mode, flags, dont_inherit, optimize, **kwargs)
-            except Exception:  # compiled as it is, unwatched: the user's program comes first
+                tree = (
+                    copy.deepcopy(source)
+                    if isinstance(source, ast.Module)
+                    else ast.parse(source, filename, "exec")
+                )
+                return original(
+                    instrument(tree, found),
+                    filename,
+                    mode,
+                    flags,
+                    dont_inherit,
+                    optimize,
+                    **kwargs,
+                )
+            except (
+                Exception
+            ):  # compiled as it is, unwatched: the user's program comes first
                 pass
         return original(source, filename, mode, flags, dont_inherit, optimize, **kwargs)
 
@@ -109,10 +132,18 @@ def _patch_pytest_cache(module, spans: dict[str, list[Span]]) -> None:
     read, write = module._read_pyc, module._write_pyc
 
     def read_pyc(source, pyc, *args, **kwargs):
-        return None if flagged(os.fspath(source), spans) else read(source, pyc, *args, **kwargs)
+        return (
+            None
+            if flagged(os.fspath(source), spans)
+            else read(source, pyc, *args, **kwargs)
+        )
 
     def write_pyc(state, co, source_stat, pyc):
-        return False if flagged(co.co_filename, spans) else write(state, co, source_stat, pyc)
+        return (
+            False
+            if flagged(co.co_filename, spans)
+            else write(state, co, source_stat, pyc)
+        )
 
     module._read_pyc, module._write_pyc = read_pyc, write_pyc
 
@@ -120,7 +151,11 @@ def _patch_pytest_cache(module, spans: dict[str, list[Span]]) -> None:
 def _run_flagged_main(spans: dict[str, list[Span]]) -> None:
     """``python train.py`` compiles the script in C, out of reach: run a flagged one here instead."""
     script = sys.argv[0] if sys.argv else ""
-    if not script.endswith(".py") or not os.path.isfile(script) or not flagged(script, spans):
+    if (
+        not script.endswith(".py")
+        or not os.path.isfile(script)
+        or not flagged(script, spans)
+    ):
         return
     import runpy
     import traceback
@@ -130,7 +165,9 @@ def _run_flagged_main(spans: dict[str, list[Span]]) -> None:
     try:
         runpy.run_path(script, run_name="__main__")
     except SystemExit as exit:
-        status = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
+        status = (
+            exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
+        )
         if exit.code is not None and not isinstance(exit.code, int):
             print(exit.code, file=sys.stderr)
     except BaseException:
@@ -176,7 +213,10 @@ class _HookedLoader(importlib.abc.Loader):
         try:
             self._hook(module)
         except Exception as error:  # the user's program goes on, unwatched
-            print(f"jaxpure: could not watch {module.__name__}: {type(error).__name__}: {error}", file=sys.stderr)
+            print(
+                f"jaxpure: could not watch {module.__name__}: {type(error).__name__}: {error}",
+                file=sys.stderr,
+            )
 
     def __getattr__(self, name):
         return getattr(self._loader, name)

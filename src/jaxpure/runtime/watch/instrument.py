@@ -42,13 +42,24 @@ def instrument(tree: ast.Module, spans: list[Span]) -> ast.Module:
     return tree
 
 
-def _block(statements: list[ast.stmt], spans: list[Span]) -> tuple[list[ast.stmt], set[int]]:
+def _block(
+    statements: list[ast.stmt], spans: list[Span]
+) -> tuple[list[ast.stmt], set[int]]:
     """The block rewritten, and the ids whose probe went into it (at any depth)."""
     result: list[ast.stmt] = []
     claimed: set[int] = set()
     for statement in statements:
-        first = min([statement.lineno, *(d.lineno for d in getattr(statement, "decorator_list", []))])
-        inside = [s for s in spans if first <= s.line <= (statement.end_lineno or statement.lineno)]
+        first = min(
+            [
+                statement.lineno,
+                *(d.lineno for d in getattr(statement, "decorator_list", [])),
+            ]
+        )
+        inside = [
+            s
+            for s in spans
+            if first <= s.line <= (statement.end_lineno or statement.lineno)
+        ]
         inner = _children(statement, inside) if inside else set()
         own = [s for s in inside if s.id not in inner]
         claimed |= inner | {s.id for s in own}
@@ -65,7 +76,10 @@ def _children(statement: ast.stmt, spans: list[Span]) -> set[int]:
             new, taken = _block(block, spans)
             setattr(statement, name, new)
             claimed |= taken
-    for holder in [*getattr(statement, "handlers", []), *getattr(statement, "cases", [])]:
+    for holder in [
+        *getattr(statement, "handlers", []),
+        *getattr(statement, "cases", []),
+    ]:
         new, taken = _block(holder.body, spans)
         holder.body = new
         claimed |= taken
@@ -74,18 +88,36 @@ def _children(statement: ast.stmt, spans: list[Span]) -> set[int]:
 
 def _wrapped(statement: ast.stmt, spans: list[Span]) -> list[ast.stmt]:
     ids = ast.Tuple([ast.Constant(s.id) for s in spans], ast.Load())
-    names = ast.Tuple([ast.Constant(n) for n in _operand_names(statement, spans)], ast.Load())
+    names = ast.Tuple(
+        [ast.Constant(n) for n in _operand_names(statement, spans)], ast.Load()
+    )
     probe = ast.Expr(_call(LINE_HOOK, [ids, names]))
-    if isinstance(statement, ast.Global | ast.Nonlocal):  # a declaration: nothing to raise
+    if isinstance(
+        statement, ast.Global | ast.Nonlocal
+    ):  # a declaration: nothing to raise
         return [_placed(probe, statement), statement]
     handler = ast.ExceptHandler(
         type=ast.Name("BaseException", ast.Load()),
         name=None,
-        body=[_placed(ast.Expr(_call(RAISED_HOOK, [ids])), statement), _placed(ast.Raise(), statement)],
+        body=[
+            _placed(ast.Expr(_call(RAISED_HOOK, [ids])), statement),
+            _placed(ast.Raise(), statement),
+        ],
     )
-    guarded = ast.Try(body=[statement], handlers=[_placed(handler, statement)], orelse=[], finalbody=[])
-    guarded.lineno, guarded.col_offset = statement.lineno, statement.col_offset  # the statement keeps its own
-    guarded.end_lineno, guarded.end_col_offset = statement.end_lineno, statement.end_col_offset
+    guarded = ast.Try(
+        body=[statement],
+        handlers=[_placed(handler, statement)],
+        orelse=[],
+        finalbody=[],
+    )
+    guarded.lineno, guarded.col_offset = (
+        statement.lineno,
+        statement.col_offset,
+    )  # the statement keeps its own
+    guarded.end_lineno, guarded.end_col_offset = (
+        statement.end_lineno,
+        statement.end_col_offset,
+    )
     return [_placed(probe, statement), guarded]
 
 
@@ -107,7 +139,11 @@ def _operand_names(statement: ast.stmt, spans: list[Span]) -> list[str]:
     header_only = bool(getattr(statement, "body", None))
     names: list[str] = []
     for node in ast.walk(statement):
-        if not isinstance(node, ast.Name) or not isinstance(node.ctx, ast.Load) or node.id in names:
+        if (
+            not isinstance(node, ast.Name)
+            or not isinstance(node.ctx, ast.Load)
+            or node.id in names
+        ):
             continue
         if any(_within(node, span, header_only) for span in spans):
             names.append(node.id)
@@ -117,7 +153,10 @@ def _operand_names(statement: ast.stmt, spans: list[Span]) -> list[str]:
 def _within(node: ast.Name, span: Span, header_only: bool) -> bool:
     end_line = span.line if header_only else span.end_line
     start = (node.lineno, node.col_offset + 1)
-    return (span.line, span.column) <= start and (node.end_lineno, node.end_col_offset + 1) <= (
+    return (span.line, span.column) <= start and (
+        node.end_lineno,
+        node.end_col_offset + 1,
+    ) <= (
         end_line,
         span.end_column if end_line == span.end_line else 10**9,
     )

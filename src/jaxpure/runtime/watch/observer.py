@@ -25,7 +25,7 @@ import threading
 from dataclasses import dataclass, field
 
 from jaxpure.runtime.protocol import FindingTask
-from jaxpure.runtime.rules import COMPILATIONS, RULE_EXPERIMENTS, TRACING_RAISES
+from jaxpure.runtime.rules import RULE_EXPERIMENTS, TRACING_RAISES
 from jaxpure.runtime.watch.plan import BEGIN, NOTE, REACHED, RESULT, WatchPlan
 
 MAX_ATTEMPTS = 3  # experiments per finding that could not run with one root's arguments
@@ -87,10 +87,14 @@ class Observer:
     # ----- events
 
     def emit(self, event: str, **fields) -> None:
-        if os.getpid() != self._pid:  # a fork: its own observer state is a copy; report as itself
+        if (
+            os.getpid() != self._pid
+        ):  # a fork: its own observer state is a copy; report as itself
             self._pid = os.getpid()
         with self._lock:
-            self._events.write(json.dumps({"event": event, "pid": self._pid, **fields}) + "\n")
+            self._events.write(
+                json.dumps({"event": event, "pid": self._pid, **fields}) + "\n"
+            )
             self._events.flush()
 
     def via(self) -> str:
@@ -128,7 +132,10 @@ class Observer:
             return
         error = sys.exc_info()[1]
         for id in ids:
-            if id not in self.resolved and RULE_EXPERIMENTS.get(self.tasks[id].code) == TRACING_RAISES:
+            if (
+                id not in self.resolved
+                and RULE_EXPERIMENTS.get(self.tasks[id].code) == TRACING_RAISES
+            ):
                 from jaxpure.runtime.watch.verdicts import raised_verdict
 
                 verdict = raised_verdict(self, id, error)
@@ -144,7 +151,11 @@ class Observer:
             value = frame.f_locals.get(name, frame.f_globals.get(name, _ABSENT))
             if value is _ABSENT or callable(value) and not hasattr(value, "shape"):
                 continue
-            leaves = self.jax.tree_util.tree_leaves(value) if not isinstance(value, str) else [value]
+            leaves = (
+                self.jax.tree_util.tree_leaves(value)
+                if not isinstance(value, str)
+                else [value]
+            )
             is_traced = any(isinstance(leaf, self.core.Tracer) for leaf in leaves)
             traced = traced or is_traced
             shown.append(f"{name}: {_short_value(value, self.core)}")
@@ -201,10 +212,20 @@ class Observer:
         evidence = verdict.evidence
         if verdict.status != "skipped" and self.jax is not None:
             evidence = f"{evidence} [on {self.device()}]"
-        self.emit(RESULT, id=id, status=verdict.status, evidence=evidence, via=via or (sighting.via if sighting else self.via()))
+        self.emit(
+            RESULT,
+            id=id,
+            status=verdict.status,
+            evidence=evidence,
+            via=via or (sighting.via if sighting else self.via()),
+        )
 
     def begin(self, id: int) -> None:
-        self.emit(BEGIN, id=id, via=self.sightings[id].via if id in self.sightings else self.via())
+        self.emit(
+            BEGIN,
+            id=id,
+            via=self.sightings[id].via if id in self.sightings else self.via(),
+        )
 
     def device(self) -> str:
         from jaxpure.runtime.device import describe
@@ -244,7 +265,11 @@ _ABSENT = object()
 
 def _short_value(value, core) -> str:
     if isinstance(value, core.Tracer):
-        return f"{type(value).__name__}({value.aval.str_short()})" if hasattr(value, "aval") else type(value).__name__
+        return (
+            f"{type(value).__name__}({value.aval.str_short()})"
+            if hasattr(value, "aval")
+            else type(value).__name__
+        )
     if hasattr(value, "shape") and hasattr(value, "dtype"):
         return f"{value.dtype}[{','.join(map(str, value.shape))}] (concrete)"
     text = repr(value)

@@ -27,7 +27,16 @@ from pathlib import Path
 from jaxpure.findings import RuntimeResult
 from jaxpure.runtime.device import CANDIDATES
 from jaxpure.runtime.watch.plan import (
-    BEGIN, FINISHED, NOTE, PLAN_VARIABLE, REACHED, RESULT, ROOT_VARIABLE, STARTED, WatchedFinding, WatchPlan,
+    BEGIN,
+    FINISHED,
+    NOTE,
+    PLAN_VARIABLE,
+    REACHED,
+    RESULT,
+    ROOT_VARIABLE,
+    STARTED,
+    WatchedFinding,
+    WatchPlan,
 )  # fmt: skip
 
 BOOTSTRAP = str(Path(__file__).resolve().parent / "bootstrap")
@@ -42,7 +51,9 @@ class CommandRun:
     command: str
     results: dict[int, RuntimeResult] = field(default_factory=dict)
     reached: dict[int, str] = field(default_factory=dict)  # id -> via
-    unfinished: dict[int, str] = field(default_factory=dict)  # id -> why it got no verdict
+    unfinished: dict[int, str] = field(
+        default_factory=dict
+    )  # id -> why it got no verdict
     notes: list[str] = field(default_factory=list)
     returncode: int | None = None
     timed_out: bool = False
@@ -50,7 +61,13 @@ class CommandRun:
 
 
 def run_watched(
-    command: str, findings: list[WatchedFinding], *, device: str, timeout: float, cwd: str | None = None, label: str | None = None
+    command: str,
+    findings: list[WatchedFinding],
+    *,
+    device: str,
+    timeout: float,
+    cwd: str | None = None,
+    label: str | None = None,
 ) -> CommandRun:
     """Run ``command`` (a shell command line) under the watch; the verdicts its processes gave."""
     label = label or command
@@ -93,13 +110,18 @@ def merge(runs: list[CommandRun]) -> dict[int, RuntimeResult]:
                 best[id] = result
     for run in runs:
         for id, why in run.unfinished.items():
-            best.setdefault(id, RuntimeResult("skipped", "", why, via=run.reached.get(id, run.command)))
+            best.setdefault(
+                id,
+                RuntimeResult("skipped", "", why, via=run.reached.get(id, run.command)),
+            )
     return best
 
 
 def _environment(plan: Path, device: str) -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [BOOTSTRAP, env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [BOOTSTRAP, env.get("PYTHONPATH")])
+    )
     env[PLAN_VARIABLE] = str(plan)
     env[ROOT_VARIABLE] = PACKAGE_ROOT
     env["JAX_PLATFORMS"] = CANDIDATES[device][0]
@@ -110,7 +132,11 @@ def _error_stream():
     """jaxpure's stderr, where the command's output goes (never jaxpure's stdout)."""
     try:
         return sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):  # stderr replaced (tests): drop the command's output
+    except (
+        AttributeError,
+        OSError,
+        ValueError,
+    ):  # stderr replaced (tests): drop the command's output
         return subprocess.DEVNULL
 
 
@@ -135,7 +161,12 @@ def _read_events(run: CommandRun, path: Path, timeout: float) -> None:
             elif kind == BEGIN:
                 begun[event["id"]] = pid
             elif kind == RESULT:
-                run.results.setdefault(event["id"], RuntimeResult(event["status"], "", event["evidence"], via=event["via"]))
+                run.results.setdefault(
+                    event["id"],
+                    RuntimeResult(
+                        event["status"], "", event["evidence"], via=event["via"]
+                    ),
+                )
             elif kind == NOTE:
                 run.notes.append(event["text"])
     for id, via in run.reached.items():
@@ -145,7 +176,11 @@ def _read_events(run: CommandRun, path: Path, timeout: float) -> None:
         if pid in finished:
             continue  # the process ended normally without a verdict: the import path may give one
         doing = "while running the experiment" if id in begun else "after this line ran"
-        hint = "; raise [tool.jaxpure.runtime] timeout if it is just slow" if run.timed_out else ""
+        hint = (
+            "; raise [tool.jaxpure.runtime] timeout if it is just slow"
+            if run.timed_out
+            else ""
+        )
         run.unfinished[id] = f"{_ending(run, timeout)} {doing}{hint}"
 
 
@@ -153,11 +188,19 @@ def _ending(run: CommandRun, timeout: float) -> str:
     if run.timed_out:
         return f"`{run.command}` timed out after {timeout:g} s"
     code = run.returncode
-    number = -code if code is not None and code < 0 else (code - 128 if code and code > 128 else None)
-    if number is not None:  # killed by a signal: the command itself, or the program its shell ran
+    number = (
+        -code
+        if code is not None and code < 0
+        else (code - 128 if code and code > 128 else None)
+    )
+    if (
+        number is not None
+    ):  # killed by a signal: the command itself, or the program its shell ran
         with contextlib.suppress(ValueError):
             return f"`{run.command}` crashed with {signal.Signals(number).name}"
-    return f"a process of `{run.command}` ended without reporting (a crash, or os._exit)"
+    return (
+        f"a process of `{run.command}` ended without reporting (a crash, or os._exit)"
+    )
 
 
 def _quote(text: str) -> str:

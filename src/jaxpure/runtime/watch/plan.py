@@ -15,7 +15,9 @@ from pathlib import Path
 from jaxpure.runtime.protocol import FindingTask
 
 PLAN_VARIABLE = "JAXPURE_WATCH_PLAN"
-ROOT_VARIABLE = "JAXPURE_WATCH_ROOT"  # the folder holding the jaxpure package the agent imports
+ROOT_VARIABLE = (
+    "JAXPURE_WATCH_ROOT"  # the folder holding the jaxpure package the agent imports
+)
 
 # Event kinds.
 STARTED = "started"  # {"pid"}: a watched process began
@@ -48,7 +50,15 @@ class WatchPlan:
     def read(cls, path: str | Path) -> WatchPlan:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         findings = [
-            WatchedFinding(item["file"], FindingTask(**{**item["task"], "static_params": tuple(item["task"]["static_params"])}))
+            WatchedFinding(
+                item["file"],
+                FindingTask(
+                    **{
+                        **item["task"],
+                        "static_params": tuple(item["task"]["static_params"]),
+                    }
+                ),
+            )
             for item in data.pop("findings")
         ]
         return cls(**data, findings=findings)

@@ -16,7 +16,14 @@ import types
 
 from jaxpure.files.notebook import extract, is_notebook
 from jaxpure.runtime.compare import times
-from jaxpure.runtime.context import Context, InputRejected, Verdict, confirmed, not_reproduced, skipped
+from jaxpure.runtime.context import (
+    Context,
+    InputRejected,
+    Verdict,
+    confirmed,
+    not_reproduced,
+    skipped,
+)
 from jaxpure.runtime.experiments import run_experiment
 from jaxpure.runtime.experiments.traces import caused_by_finding
 from jaxpure.runtime.inputs import Inputs, describe_arguments
@@ -41,7 +48,9 @@ class ObservedContext(Context):
 
     def target(self) -> Target:
         if self.root is None:
-            raise TargetError("no transformed function was called with concrete arguments around this line")
+            raise TargetError(
+                "no transformed function was called with concrete arguments around this line"
+            )
         return self.root
 
     def own_function(self) -> Target:
@@ -53,13 +62,19 @@ class ObservedContext(Context):
             names = list(inspect.signature(self.root.raw).parameters)
         except (TypeError, ValueError):
             names = None
-        return Inputs(tuple(args), dict(kwargs), describe_arguments(args, kwargs, names))
+        return Inputs(
+            tuple(args), dict(kwargs), describe_arguments(args, kwargs, names)
+        )
 
-    def try_inputs(self, target: Target, attempt, *, numpy_arrays: bool = False) -> Verdict:
+    def try_inputs(
+        self, target: Target, attempt, *, numpy_arrays: bool = False
+    ) -> Verdict:
         try:
             inputs = self.inputs()
         except Exception as error:
-            return skipped(f"the arguments of {target.label} in the run cannot be copied: {type(error).__name__}: {error}")
+            return skipped(
+                f"the arguments of {target.label} in the run cannot be copied: {type(error).__name__}: {error}"
+            )
         try:
             return attempt(inputs)
         except InputRejected as rejected:
@@ -72,7 +87,9 @@ class ObservedContext(Context):
         )
 
     def line_never_ran(self, target: Target, inputs: Inputs, during: str) -> Verdict:
-        return not_reproduced(f"line {self.task.line} never ran {during} {target.label} with the run's arguments")
+        return not_reproduced(
+            f"line {self.task.line} never ran {during} {target.label} with the run's arguments"
+        )
 
 
 def raised_verdict(observer: Observer, id: int, error: BaseException) -> Verdict | None:
@@ -94,11 +111,17 @@ def root_verdicts(observer: Observer, call: RootCall, pending: list[int]) -> Non
             verdict = traced_line_verdict(task.line, sighting)
             if verdict is not None:
                 observer.resolve(id, verdict)
-        elif experiment != COMPILATIONS and experiment is not None and sighting.attempts < MAX_ATTEMPTS:
+        elif (
+            experiment != COMPILATIONS
+            and experiment is not None
+            and sighting.attempts < MAX_ATTEMPTS
+        ):
             sighting.attempts += 1
             verdict = _experiment(observer, id, call)
             if verdict.status == "skipped" and sighting.attempts < MAX_ATTEMPTS:
-                sighting.last_skip = verdict.evidence  # a later root call may have arguments that work
+                sighting.last_skip = (
+                    verdict.evidence
+                )  # a later root call may have arguments that work
             else:
                 observer.resolve(id, verdict)
 
@@ -125,7 +148,11 @@ def site_verdicts(observer: Observer, *, final: bool) -> None:
         if id in observer.resolved or RULE_EXPERIMENTS.get(task.code) != COMPILATIONS:
             continue
         file = observer.files[id]
-        sites = [(key, site) for key, site in observer.sites.items() if key[0] == file and task.line <= key[1] <= task.end_line]
+        sites = [
+            (key, site)
+            for key, site in observer.sites.items()
+            if key[0] == file and task.line <= key[1] <= task.end_line
+        ]
         builds = sum(site.builds for _, site in sites)
         compiles = sum(site.compiles for _, site in sites)
         if not builds:
@@ -167,7 +194,9 @@ def _experiment(observer: Observer, id: int, call: RootCall) -> Verdict:
     except TargetError as error:
         return skipped(str(error))
     except SystemExit as exit:
-        return skipped(f"the function called sys.exit({exit.code!r}) during the experiment")
+        return skipped(
+            f"the function called sys.exit({exit.code!r}) during the experiment"
+        )
     except Exception as error:
         return skipped(f"the experiment could not run: {type(error).__name__}: {error}")
     finally:
@@ -180,7 +209,10 @@ def _quiet():
     handlers, level = logging.root.handlers[:], logging.root.level
     logging.root.handlers = []
     try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        with (
+            contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(io.StringIO()),
+        ):
             yield
     finally:
         logging.root.handlers = handlers
@@ -189,7 +221,9 @@ def _quiet():
 
 def _context(observer: Observer, id: int, call: RootCall | None) -> ObservedContext:
     task, file = observer.tasks[id], observer.files[id]
-    module = _module_of(file) or _module_of_function(call) or types.ModuleType("__unknown__")
+    module = (
+        _module_of(file) or _module_of_function(call) or types.ModuleType("__unknown__")
+    )
     return ObservedContext(
         task, module, module.__name__, file, None, observer.perturbation,
         root=_root_target(call) if call else None, arguments=(call.args, call.kwargs) if call else ((), {}),
@@ -200,7 +234,9 @@ def _root_target(call: RootCall) -> Target:
     watched = call.watched
     fun = watched._fun
     raw = inspect.unwrap(fun) if callable(fun) else fun
-    name = getattr(raw, "__qualname__", None) or getattr(fun, "__qualname__", type(fun).__name__)
+    name = getattr(raw, "__qualname__", None) or getattr(
+        fun, "__qualname__", type(fun).__name__
+    )
     return Target(name, watched._inner, raw, watched._transform, watched._kind, ())
 
 
@@ -222,4 +258,6 @@ def _module_of(file: str) -> types.ModuleType | None:
 def _module_of_function(call: RootCall | None) -> types.ModuleType | None:
     if call is None:
         return None
-    return sys.modules.get(getattr(inspect.unwrap(call.watched._fun), "__module__", None) or "")
+    return sys.modules.get(
+        getattr(inspect.unwrap(call.watched._fun), "__module__", None) or ""
+    )

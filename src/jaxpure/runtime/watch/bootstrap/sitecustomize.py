@@ -23,7 +23,10 @@ def _start_agent():
 
         agent.install()
     except Exception as error:  # the user's program must run anyway
-        print(f"jaxpure: the runtime watch could not start: {type(error).__name__}: {error}", file=sys.stderr)
+        print(
+            f"jaxpure: the runtime watch could not start: {type(error).__name__}: {error}",
+            file=sys.stderr,
+        )
 
 
 def _chain():
@@ -35,7 +38,10 @@ def _chain():
         candidate = os.path.join(folder or ".", "sitecustomize.py")
         if os.path.isfile(candidate):
             with open(candidate, encoding="utf-8") as source:
-                exec(compile(source.read(), candidate, "exec"), {"__name__": "sitecustomize", "__file__": candidate})
+                exec(
+                    compile(source.read(), candidate, "exec"),
+                    {"__name__": "sitecustomize", "__file__": candidate},
+                )
             return
 
 
