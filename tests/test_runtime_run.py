@@ -30,15 +30,11 @@ _OUTCOME = re.compile(r"^(PASSED|FAILED|ERROR) (tests/\S+)", re.MULTILINE)
 def _environment() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(SOURCE / "src"), str(SOURCE / "plugins")])
-    env.pop(
-        "PYTEST_CURRENT_TEST", None
-    )  # our own test's name must not leak into the user's run
+    env.pop("PYTEST_CURRENT_TEST", None)  # our own test's name must not leak into the user's run
     return env
 
 
-def _jaxpure(
-    folder: Path, *args: str, timeout: float = 300
-) -> subprocess.CompletedProcess:
+def _jaxpure(folder: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     command = [
         sys.executable,
         "-m",
@@ -71,9 +67,7 @@ def checked(project) -> tuple[dict, subprocess.CompletedProcess]:
     """One `jaxpure check --runtime --run "pytest" --run "python train.py"` over the project."""
     completed = _jaxpure(project, "--runtime", "--run", PYTEST, "--run", SCRIPT, ".")
     report = json.loads(completed.stdout)  # nothing of the commands' output is mixed in
-    by_place = {
-        (f["path"], f["line"], f["code"]): f["runtime"] for f in report["findings"]
-    }
+    by_place = {(f["path"], f["line"], f["code"]): f["runtime"] for f in report["findings"]}
     return by_place, completed
 
 
@@ -113,9 +107,7 @@ def test_a_line_that_only_ever_sees_concrete_operands_is_not_reproduced(
 ) -> None:
     runtime = _runtime(checked, "watched/model.py", 56, "JP401")
     assert runtime["status"] == "not-reproduced"
-    assert (
-        "under a JAX trace with concrete operands only (mode: 3)" in runtime["evidence"]
-    )
+    assert "under a JAX trace with concrete operands only (mode: 3)" in runtime["evidence"]
 
 
 def test_compilations_are_credited_to_the_site_that_built_the_transform(
@@ -123,10 +115,7 @@ def test_compilations_are_credited_to_the_site_that_built_the_transform(
 ) -> None:
     in_loop = _runtime(checked, "watched/model.py", 69, "JP502")
     assert in_loop["status"] == "confirmed"
-    assert (
-        "the jax.jit built at line 69 compiled again for a new build"
-        in in_loop["evidence"]
-    )
+    assert "the jax.jit built at line 69 compiled again for a new build" in in_loop["evidence"]
     # Line 67 is in the same function, which compiles several times: none of that is line 67's.
     once = _runtime(checked, "watched/model.py", 67, "JP502")
     assert once["status"] == "not-reproduced"
@@ -143,9 +132,7 @@ def test_a_script_confirms_the_findings_of_its_own_file(checked) -> None:
 def test_a_notebook_runs_cell_by_cell_and_names_the_cell(checked) -> None:
     runtime = _runtime(checked, "notebook.ipynb", 3, "JP101")
     assert runtime["status"] == "confirmed"
-    assert (
-        runtime["via"] == "cell 4"
-    )  # the cell that called smooth; its `!echo` line was skipped
+    assert runtime["via"] == "cell 4"  # the cell that called smooth; its `!echo` line was skipped
 
 
 def test_the_commands_output_goes_to_stderr_only(checked) -> None:
@@ -172,11 +159,7 @@ def test_the_users_tests_pass_and_fail_as_without_jaxpure(checked, project) -> N
 
 
 def test_the_run_does_not_leave_instrumented_bytecode_behind(checked, project) -> None:
-    cached = [
-        p
-        for p in project.rglob("*.pyc")
-        if p.name.startswith(("model", "test_model", "train"))
-    ]
+    cached = [p for p in project.rglob("*.pyc") if p.name.startswith(("model", "test_model", "train"))]
     for pyc in cached:
         assert b"__jaxpure_line__" not in pyc.read_bytes(), pyc
 
@@ -193,19 +176,11 @@ def test_a_crash_or_a_hang_skips_what_it_reached_and_nothing_else(tmp_path) -> N
     (tmp_path / "crash.py").write_text(body.format(end="ctypes.string_at(0)"))
     (tmp_path / "hang.py").write_text(body.format(end="time.sleep(600)"))
     completed = _jaxpure(tmp_path, "--runtime", "--select", "JP101", ".")
-    runtime = {
-        f["path"]: f["runtime"] for f in json.loads(completed.stdout)["findings"]
-    }
+    runtime = {f["path"]: f["runtime"] for f in json.loads(completed.stdout)["findings"]}
     assert runtime["crash.py"]["status"] == "skipped"
-    assert (
-        "crash.py` crashed with SIGSEGV after this line ran"
-        in runtime["crash.py"]["evidence"]
-    )
+    assert "crash.py` crashed with SIGSEGV after this line ran" in runtime["crash.py"]["evidence"]
     assert runtime["hang.py"]["status"] == "skipped"
-    assert (
-        "hang.py` timed out after 20 s after this line ran"
-        in runtime["hang.py"]["evidence"]
-    )
+    assert "hang.py` timed out after 20 s after this line ran" in runtime["hang.py"]["evidence"]
 
 
 def test_probes_keep_every_line_number_and_the_statements_behaviour() -> None:
@@ -221,14 +196,10 @@ def test_probes_keep_every_line_number_and_the_statements_behaviour() -> None:
     assert seen == [((0,), ("x", "n")), ((0,), ("x", "n")), ((1,), ("n",))]
     with pytest.raises(TypeError) as raised:
         namespace["f"](None, 1)
-    assert (
-        raised.traceback[-1].lineno + 1 == 2
-    )  # the error still points at the `if` line
+    assert raised.traceback[-1].lineno + 1 == 2  # the error still points at the `if` line
     assert seen[-1] == ("raised", (0,))
     with pytest.raises(ZeroDivisionError) as raised:
-        namespace["f"](
-            2, 0
-        )  # raises in the `if` body: lines inside the wrapped statement keep theirs
+        namespace["f"](2, 0)  # raises in the `if` body: lines inside the wrapped statement keep theirs
     assert raised.traceback[-1].lineno + 1 == 3
 
 
@@ -247,7 +218,5 @@ def test_run_commands_come_from_the_configuration(tmp_path, value, expected) -> 
 @pytest.mark.parametrize("value", ["3", '[""]', "[1, 2]"])
 def test_a_bad_run_setting_names_the_key(tmp_path, value) -> None:
     (tmp_path / "pyproject.toml").write_text(f"[tool.jaxpure.runtime]\nrun = {value}\n")
-    with pytest.raises(
-        ConfigError, match="'run' must be a command string or a list of them"
-    ):
+    with pytest.raises(ConfigError, match="'run' must be a command string or a list of them"):
         load_config(tmp_path / "pyproject.toml")

@@ -8,13 +8,7 @@ import sys
 from pathlib import Path
 
 from jaxpure import __version__
-from jaxpure.config import (
-    Config,
-    ConfigError,
-    find_pyproject,
-    load_config,
-    validate_code_prefix,
-)
+from jaxpure.config import Config, ConfigError, find_pyproject, load_config, validate_code_prefix
 from jaxpure.files.discovery import MissingPath
 from jaxpure.output.streams import drop_broken_output, write
 
@@ -145,10 +139,10 @@ def _load_config(args: argparse.Namespace) -> Config:
 def _check(args: argparse.Namespace) -> int:
     from jaxpure.api import default_cache_dir
     from jaxpure.driver.cache import ResultCache
-    from jaxpure.driver.engine import cache_namespace, check_files
-    from jaxpure.driver.selection import Selection
     from jaxpure.files.discovery import discover
+    from jaxpure.driver.engine import cache_namespace, check_files
     from jaxpure.output import FORMATS, OutputContext, render_summary
+    from jaxpure.driver.selection import Selection
 
     if args.diff and not args.fix:
         raise ConfigError("--diff goes with --fix")

@@ -9,8 +9,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jaxpure.files.notebook import CellLine
 from jaxpure.findings import Finding
+from jaxpure.files.notebook import CellLine
 from jaxpure.output.sources import SourceReader
 
 SEVERITIES = ("error", "warning")
@@ -71,9 +71,7 @@ def load_catalog() -> dict[str, RuleInfo]:
     """The rule registry (``jaxpure.analysis.rules.RULES``) as ``RuleInfo``, by code."""
     if _PRELOADED is not None:
         return _PRELOADED
-    from jaxpure.analysis.rules import (
-        RULES,  # imported late: the registry imports every rule module
-    )
+    from jaxpure.analysis.rules import RULES  # imported late: the registry imports every rule module
 
     return {code: RuleInfo.from_rule(rule) for code, rule in sorted(RULES.items())}
 

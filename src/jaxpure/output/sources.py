@@ -14,14 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from jaxpure.files.notebook import (
-    CellLine,
-    NotebookError,
-    NotebookSource,
-    extract,
-    is_notebook,
-    split_lines,
-)
+from jaxpure.files.notebook import CellLine, NotebookError, NotebookSource, extract, is_notebook, split_lines
 from jaxpure.files.source import read_bytes
 
 

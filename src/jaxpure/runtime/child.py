@@ -21,14 +21,7 @@ from types import ModuleType
 from jaxpure.runtime.isolation import OUTPUT_LIMIT
 from jaxpure.runtime.modules import ModuleLocation
 from jaxpure.runtime.perturb import Perturbation
-from jaxpure.runtime.protocol import (
-    ABORT,
-    BEGIN,
-    RESULT,
-    TIMING,
-    FindingTask,
-    ModuleRequest,
-)
+from jaxpure.runtime.protocol import ABORT, BEGIN, RESULT, TIMING, FindingTask, ModuleRequest
 from jaxpure.runtime.sandbox import ForkWatch, Reporter, install_output_cap
 
 HANG_REPORT_MARGIN = 0.5  # seconds before the parent's deadline

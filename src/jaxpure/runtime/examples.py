@@ -165,8 +165,8 @@ def _restorer(blob: bytes):
         import jax
 
         args, kwargs = pickle.loads(blob)
-        restore = lambda leaf: leaf.restore() if isinstance(leaf, RECORDED_LEAVES) else leaf
-        is_recorded = lambda leaf: isinstance(leaf, RECORDED_LEAVES)
+        restore = lambda leaf: leaf.restore() if isinstance(leaf, RECORDED_LEAVES) else leaf  # noqa: E731
+        is_recorded = lambda leaf: isinstance(leaf, RECORDED_LEAVES)  # noqa: E731
         return jax.tree_util.tree_map(restore, (tuple(args), dict(kwargs)), is_leaf=is_recorded)
 
     return build

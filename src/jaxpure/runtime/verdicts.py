@@ -8,14 +8,7 @@ from pathlib import Path
 
 from jaxpure.findings import RuntimeResult
 from jaxpure.runtime.isolation import ChildRun
-from jaxpure.runtime.protocol import (
-    ABORT,
-    BEGIN,
-    PHASE,
-    RESULT,
-    FindingTask,
-    ModuleRequest,
-)
+from jaxpure.runtime.protocol import ABORT, BEGIN, PHASE, RESULT, FindingTask, ModuleRequest
 
 SKIPPED = "skipped"
 
@@ -94,7 +87,7 @@ def _fatal_error(tail: str, file: str) -> str:
 def _user_frame(tail: str, file: str) -> str:
     """``at mod.py:12 in step``: in a faulthandler dump, the innermost frame of the main thread
     (the one that ran the child's bootstrap) in the user's module, else outside any library."""
-    blocks = re.split(r"^(?:Current thread|Thread) 0x[0-9a-f]+ \(most recent call first\):$", tail, flags=re.MULTILINE)[1:]
+    blocks = re.split(r"^(?:Current thread|Thread) 0x[0-9a-f]+ \(most recent call first\):$", tail, flags=re.M)[1:]
     main = next((block for block in blocks if '"<string>", line 1 in <module>' in block), blocks[-1] if blocks else "")
     frames = _FAULT_LINE.findall(main)  # innermost first
     mine = [f for f in frames if f[0] == file] or [f for f in frames if not _LIBRARY_PATH.search(f[0])]

@@ -13,11 +13,7 @@ from collections.abc import Callable
 
 from jaxpure.runtime import rules
 from jaxpure.runtime.context import Context, Verdict
-from jaxpure.runtime.experiments.effects import (
-    global_rebinding,
-    nonlocal_mutation,
-    trace_time_effects,
-)
+from jaxpure.runtime.experiments.effects import global_rebinding, nonlocal_mutation, trace_time_effects
 from jaxpure.runtime.experiments.keys import key_reuse
 from jaxpure.runtime.experiments.state import argument_state, stale_global
 from jaxpure.runtime.experiments.traces import tracing_raises, two_traces

@@ -8,22 +8,8 @@ from collections.abc import Callable
 import jax
 
 from jaxpure.runtime.caches import forget_traces
-from jaxpure.runtime.compare import (
-    TRACER_TEXT,
-    contains_tracer,
-    difference,
-    show,
-    snapshot,
-    times,
-)
-from jaxpure.runtime.context import (
-    Context,
-    InputRejected,
-    Verdict,
-    confirmed,
-    not_reproduced,
-    skipped,
-)
+from jaxpure.runtime.compare import TRACER_TEXT, contains_tracer, difference, show, snapshot, times
+from jaxpure.runtime.context import Context, InputRejected, Verdict, confirmed, not_reproduced, skipped
 from jaxpure.runtime.inputs import Inputs
 from jaxpure.runtime.probes import LineProbe
 from jaxpure.runtime.targets import Target

@@ -9,14 +9,7 @@ import jax
 import numpy as np
 
 from jaxpure.runtime.caches import forget_traces
-from jaxpure.runtime.context import (
-    Context,
-    InputRejected,
-    Verdict,
-    confirmed,
-    not_reproduced,
-    skipped,
-)
+from jaxpure.runtime.context import Context, InputRejected, Verdict, confirmed, not_reproduced, skipped
 from jaxpure.runtime.inputs import Inputs
 from jaxpure.runtime.targets import Target
 

@@ -10,23 +10,8 @@ import inspect
 import numpy as np
 
 from jaxpure.runtime.caches import forget_traces
-from jaxpure.runtime.compare import (
-    close_trees,
-    contains_tracer,
-    difference,
-    same_tree,
-    show,
-    show_tree,
-    snapshot,
-)
-from jaxpure.runtime.context import (
-    Context,
-    InputRejected,
-    Verdict,
-    confirmed,
-    not_reproduced,
-    skipped,
-)
+from jaxpure.runtime.compare import close_trees, contains_tracer, difference, same_tree, show, show_tree, snapshot
+from jaxpure.runtime.context import Context, InputRejected, Verdict, confirmed, not_reproduced, skipped
 from jaxpure.runtime.experiments.traces import caused_by_finding
 from jaxpure.runtime.inputs import Inputs, with_jax_arrays
 from jaxpure.runtime.perturb import changed_value

@@ -7,13 +7,7 @@ import jax
 
 from jaxpure.runtime.caches import forget_traces
 from jaxpure.runtime.compare import constant_seeds, jaxpr_difference
-from jaxpure.runtime.context import (
-    Context,
-    InputRejected,
-    Verdict,
-    confirmed,
-    not_reproduced,
-)
+from jaxpure.runtime.context import Context, InputRejected, Verdict, confirmed, not_reproduced
 from jaxpure.runtime.inputs import Inputs
 
 # JAX's errors for a tracer used where a concrete value is needed: any of them, raised at

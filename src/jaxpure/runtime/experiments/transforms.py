@@ -11,14 +11,7 @@ import sys
 import jax
 
 from jaxpure.runtime.compare import show, snapshot, times
-from jaxpure.runtime.context import (
-    Context,
-    InputRejected,
-    Verdict,
-    confirmed,
-    not_reproduced,
-    skipped,
-)
+from jaxpure.runtime.context import Context, InputRejected, Verdict, confirmed, not_reproduced, skipped
 from jaxpure.runtime.inputs import Inputs, describe_value
 from jaxpure.runtime.targets import Target
 
@@ -62,9 +55,7 @@ def compilations(ctx: Context) -> Verdict:
             return ctx.line_never_ran(target, inputs, "in 2 calls of")
         line = ctx.task.line
         if builds[0] == 0:
-            return not_reproduced(
-                f"line {line} ran but built no compiling transform in a call of {target.label}"
-            )
+            return not_reproduced(f"line {line} ran but built no compiling transform in a call of {target.label}")
         tally = (
             f"the transform built at line {line} compiled {times(counts[0])} in the first call of {target.label} "
             f"and {times(counts[1])} in the second (built {times(builds[1])} per call)"
@@ -82,12 +73,7 @@ class _SiteCount:
     compiles: int = 0
 
 
-_COMPILING = (
-    ("jax", "jit"),
-    ("jax", "pmap"),
-    ("equinox", "filter_jit"),
-    ("flax.nnx", "jit"),
-)
+_COMPILING = (("jax", "jit"), ("jax", "pmap"), ("equinox", "filter_jit"), ("flax.nnx", "jit"))
 
 
 @contextlib.contextmanager
@@ -101,15 +87,8 @@ def _site_compilations(ctx: Context):
         if module is not None and callable(getattr(module, name, None)):
             originals[module, name] = getattr(module, name)
     namespace = vars(ctx.module)
-    rebound = {
-        key: value
-        for key, value in namespace.items()
-        if any(value is o for o in originals.values())
-    }
-    wrapped = {
-        id(original): _counting_build(original, ctx, count)
-        for original in originals.values()
-    }
+    rebound = {key: value for key, value in namespace.items() if any(value is o for o in originals.values())}
+    wrapped = {id(original): _counting_build(original, ctx, count) for original in originals.values()}
     try:
         for (module, name), original in originals.items():
             setattr(module, name, wrapped[id(original)])
@@ -126,9 +105,7 @@ def _counting_build(original, ctx: Context, count: _SiteCount):
     def build(*args, **kwargs):
         built = original(*args, **kwargs)
         caller = sys._getframe(1)
-        at_site = ctx.task.line <= caller.f_lineno <= ctx.task.end_line and _same_file(
-            caller.f_code.co_filename, ctx.file
-        )
+        at_site = ctx.task.line <= caller.f_lineno <= ctx.task.end_line and _same_file(caller.f_code.co_filename, ctx.file)
         if not at_site or not callable(built):
             return built
         count.builds += 1
@@ -158,13 +135,9 @@ def unhashable_static(ctx: Context) -> Verdict:
     except (KeyError, TypeError, ValueError):
         return skipped(f"{target.qualname} has no parameter {name!r} to pass")
     if name not in target.static_params:  # the static analysis saw it static: jit it so
-        target = dataclasses.replace(
-            target, static_params=(*target.static_params, name)
-        )
+        target = dataclasses.replace(target, static_params=(*target.static_params, name))
     has_default = parameter.default is not parameter.empty
-    value = (
-        parameter.default if has_default else jax.numpy.arange(3.0)
-    )  # "used as an array in the body"
+    value = parameter.default if has_default else jax.numpy.arange(3.0)  # "used as an array in the body"
     shown = f"{name}={show(snapshot(value)) if has_default else describe_value(value)}"
     explicitly = " (its default, passed explicitly)" if has_default else ""
 
@@ -174,9 +147,7 @@ def unhashable_static(ctx: Context) -> Verdict:
         except (ValueError, TypeError) as error:
             if "hash" not in str(error).lower():
                 raise InputRejected(error) from error
-            return confirmed(
-                f"calling {target.qualname} with {shown}{explicitly} raised {ctx.describe_error(error)}"
-            )
+            return confirmed(f"calling {target.qualname} with {shown}{explicitly} raised {ctx.describe_error(error)}")
         return not_reproduced(f"{target.label} accepted {shown} as a static argument")
 
     return ctx.try_inputs(target, attempt)

@@ -35,10 +35,7 @@ def confirm_through_runs(
     watched = watched_findings(findings)
     if not watched:
         return {}
-    runs = [
-        run_watched(command, watched, device=device, timeout=timeout)
-        for command in commands
-    ]
+    runs = [run_watched(command, watched, device=device, timeout=timeout) for command in commands]
     for notebook in sorted({w.file for w in watched if is_notebook(w.file)}):
         own = [w for w in watched if w.file == notebook]
         label = f"cell run of {os.path.basename(notebook)}"
@@ -51,18 +48,13 @@ def confirm_through_runs(
                 label=label,
             )
         )
-    return {
-        index: dataclasses.replace(result, device=result.device or device)
-        for index, result in merge(runs).items()
-    }
+    return {index: dataclasses.replace(result, device=result.device or device) for index, result in merge(runs).items()}
 
 
 def watched_findings(findings: list[Finding]) -> list[WatchedFinding]:
     """The findings a run can judge: a rule with an experiment, in a file that exists."""
     return [
-        WatchedFinding(
-            os.path.realpath(finding.path), FindingTask.from_finding(index, finding)
-        )
+        WatchedFinding(os.path.realpath(finding.path), FindingTask.from_finding(index, finding))
         for index, finding in enumerate(findings)
         if finding.code in RULE_EXPERIMENTS and os.path.isfile(finding.path)
     ]

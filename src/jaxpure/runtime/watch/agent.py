@@ -43,9 +43,7 @@ def install() -> None:
     spans: dict[str, list[Span]] = {}
     for finding in plan.findings:
         task = finding.task
-        spans.setdefault(finding.file, []).append(
-            Span(task.id, task.line, task.end_line, task.column, task.end_column)
-        )
+        spans.setdefault(finding.file, []).append(Span(task.id, task.line, task.end_line, task.column, task.end_column))
     _state["spans"] = observer.spans = spans
     setattr(builtins, LINE_HOOK, observer.line)
     setattr(builtins, RAISED_HOOK, observer.raised)
@@ -79,22 +77,14 @@ def flagged(filename: str, spans: dict[str, list[Span]]) -> list[Span] | None:
 def _patch_compile(spans: dict[str, list[Span]]) -> None:
     original = builtins.compile
 
-    def compile(
-        source, filename, mode, flags=0, dont_inherit=False, optimize=-1, **kwargs
-    ):
+    def compile(source, filename, mode, flags=0, dont_inherit=False, optimize=-1, **kwargs):
         found = flagged(
-            os.fsdecode(filename)
-            if isinstance(filename, bytes | os.PathLike)
-            else filename,
+            os.fsdecode(filename) if isinstance(filename, bytes | os.PathLike) else filename,
             spans,
         )
         if found and mode == "exec" and not flags & ast.PyCF_ONLY_AST:
             try:
-                tree = (
-                    copy.deepcopy(source)
-                    if isinstance(source, ast.Module)
-                    else ast.parse(source, filename, "exec")
-                )
+                tree = copy.deepcopy(source) if isinstance(source, ast.Module) else ast.parse(source, filename, "exec")
                 return original(
                     instrument(tree, found),
                     filename,
@@ -104,9 +94,7 @@ def _patch_compile(spans: dict[str, list[Span]]) -> None:
                     optimize,
                     **kwargs,
                 )
-            except (
-                Exception
-            ):  # compiled as it is, unwatched: the user's program comes first
+            except Exception:  # compiled as it is, unwatched: the user's program comes first
                 pass
         return original(source, filename, mode, flags, dont_inherit, optimize, **kwargs)
 
@@ -132,18 +120,10 @@ def _patch_pytest_cache(module, spans: dict[str, list[Span]]) -> None:
     read, write = module._read_pyc, module._write_pyc
 
     def read_pyc(source, pyc, *args, **kwargs):
-        return (
-            None
-            if flagged(os.fspath(source), spans)
-            else read(source, pyc, *args, **kwargs)
-        )
+        return None if flagged(os.fspath(source), spans) else read(source, pyc, *args, **kwargs)
 
     def write_pyc(state, co, source_stat, pyc):
-        return (
-            False
-            if flagged(co.co_filename, spans)
-            else write(state, co, source_stat, pyc)
-        )
+        return False if flagged(co.co_filename, spans) else write(state, co, source_stat, pyc)
 
     module._read_pyc, module._write_pyc = read_pyc, write_pyc
 
@@ -151,11 +131,7 @@ def _patch_pytest_cache(module, spans: dict[str, list[Span]]) -> None:
 def _run_flagged_main(spans: dict[str, list[Span]]) -> None:
     """``python train.py`` compiles the script in C, out of reach: run a flagged one here instead."""
     script = sys.argv[0] if sys.argv else ""
-    if (
-        not script.endswith(".py")
-        or not os.path.isfile(script)
-        or not flagged(script, spans)
-    ):
+    if not script.endswith(".py") or not os.path.isfile(script) or not flagged(script, spans):
         return
     import runpy
     import traceback
@@ -165,9 +141,7 @@ def _run_flagged_main(spans: dict[str, list[Span]]) -> None:
     try:
         runpy.run_path(script, run_name="__main__")
     except SystemExit as exit:
-        status = (
-            exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
-        )
+        status = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
         if exit.code is not None and not isinstance(exit.code, int):
             print(exit.code, file=sys.stderr)
     except BaseException:

@@ -42,9 +42,7 @@ def instrument(tree: ast.Module, spans: list[Span]) -> ast.Module:
     return tree
 
 
-def _block(
-    statements: list[ast.stmt], spans: list[Span]
-) -> tuple[list[ast.stmt], set[int]]:
+def _block(statements: list[ast.stmt], spans: list[Span]) -> tuple[list[ast.stmt], set[int]]:
     """The block rewritten, and the ids whose probe went into it (at any depth)."""
     result: list[ast.stmt] = []
     claimed: set[int] = set()
@@ -55,11 +53,7 @@ def _block(
                 *(d.lineno for d in getattr(statement, "decorator_list", [])),
             ]
         )
-        inside = [
-            s
-            for s in spans
-            if first <= s.line <= (statement.end_lineno or statement.lineno)
-        ]
+        inside = [s for s in spans if first <= s.line <= (statement.end_lineno or statement.lineno)]
         inner = _children(statement, inside) if inside else set()
         own = [s for s in inside if s.id not in inner]
         claimed |= inner | {s.id for s in own}
@@ -88,13 +82,9 @@ def _children(statement: ast.stmt, spans: list[Span]) -> set[int]:
 
 def _wrapped(statement: ast.stmt, spans: list[Span]) -> list[ast.stmt]:
     ids = ast.Tuple([ast.Constant(s.id) for s in spans], ast.Load())
-    names = ast.Tuple(
-        [ast.Constant(n) for n in _operand_names(statement, spans)], ast.Load()
-    )
+    names = ast.Tuple([ast.Constant(n) for n in _operand_names(statement, spans)], ast.Load())
     probe = ast.Expr(_call(LINE_HOOK, [ids, names]))
-    if isinstance(
-        statement, ast.Global | ast.Nonlocal
-    ):  # a declaration: nothing to raise
+    if isinstance(statement, ast.Global | ast.Nonlocal):  # a declaration: nothing to raise
         return [_placed(probe, statement), statement]
     handler = ast.ExceptHandler(
         type=ast.Name("BaseException", ast.Load()),
@@ -139,11 +129,7 @@ def _operand_names(statement: ast.stmt, spans: list[Span]) -> list[str]:
     header_only = bool(getattr(statement, "body", None))
     names: list[str] = []
     for node in ast.walk(statement):
-        if (
-            not isinstance(node, ast.Name)
-            or not isinstance(node.ctx, ast.Load)
-            or node.id in names
-        ):
+        if not isinstance(node, ast.Name) or not isinstance(node.ctx, ast.Load) or node.id in names:
             continue
         if any(_within(node, span, header_only) for span in spans):
             names.append(node.id)

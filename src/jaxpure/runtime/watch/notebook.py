@@ -34,9 +34,7 @@ def main(path: str) -> int:
         cell_lines = lines[span.first_line - 1 : span.first_line - 1 + span.line_count]
         skipped = sum("# jaxpure: IPython magic" in line for line in cell_lines)
         if skipped and observer is not None:
-            observer.note(
-                f"cell {span.index + 1}: {skipped} line(s) of IPython syntax skipped"
-            )
+            observer.note(f"cell {span.index + 1}: {skipped} line(s) of IPython syntax skipped")
         if observer is not None:
             observer.via_override = f"cell {span.index + 1}"
         source = "\n" * (span.first_line - 1) + "\n".join(cell_lines) + "\n"
@@ -44,9 +42,7 @@ def main(path: str) -> int:
             exec(compile(source, real, "exec"), module.__dict__)
         except BaseException as error:
             if observer is not None:
-                observer.note(
-                    f"cell {span.index + 1} raised {type(error).__name__}: {error}; later cells not run"
-                )
+                observer.note(f"cell {span.index + 1} raised {type(error).__name__}: {error}; later cells not run")
             traceback.print_exc()
             return 1
     return 0

@@ -87,14 +87,10 @@ class Observer:
     # ----- events
 
     def emit(self, event: str, **fields) -> None:
-        if (
-            os.getpid() != self._pid
-        ):  # a fork: its own observer state is a copy; report as itself
+        if os.getpid() != self._pid:  # a fork: its own observer state is a copy; report as itself
             self._pid = os.getpid()
         with self._lock:
-            self._events.write(
-                json.dumps({"event": event, "pid": self._pid, **fields}) + "\n"
-            )
+            self._events.write(json.dumps({"event": event, "pid": self._pid, **fields}) + "\n")
             self._events.flush()
 
     def via(self) -> str:
@@ -132,10 +128,7 @@ class Observer:
             return
         error = sys.exc_info()[1]
         for id in ids:
-            if (
-                id not in self.resolved
-                and RULE_EXPERIMENTS.get(self.tasks[id].code) == TRACING_RAISES
-            ):
+            if id not in self.resolved and RULE_EXPERIMENTS.get(self.tasks[id].code) == TRACING_RAISES:
                 from jaxpure.runtime.watch.verdicts import raised_verdict
 
                 verdict = raised_verdict(self, id, error)
@@ -151,11 +144,7 @@ class Observer:
             value = frame.f_locals.get(name, frame.f_globals.get(name, _ABSENT))
             if value is _ABSENT or callable(value) and not hasattr(value, "shape"):
                 continue
-            leaves = (
-                self.jax.tree_util.tree_leaves(value)
-                if not isinstance(value, str)
-                else [value]
-            )
+            leaves = self.jax.tree_util.tree_leaves(value) if not isinstance(value, str) else [value]
             is_traced = any(isinstance(leaf, self.core.Tracer) for leaf in leaves)
             traced = traced or is_traced
             shown.append(f"{name}: {_short_value(value, self.core)}")
@@ -265,11 +254,7 @@ _ABSENT = object()
 
 def _short_value(value, core) -> str:
     if isinstance(value, core.Tracer):
-        return (
-            f"{type(value).__name__}({value.aval.str_short()})"
-            if hasattr(value, "aval")
-            else type(value).__name__
-        )
+        return f"{type(value).__name__}({value.aval.str_short()})" if hasattr(value, "aval") else type(value).__name__
     if hasattr(value, "shape") and hasattr(value, "dtype"):
         return f"{value.dtype}[{','.join(map(str, value.shape))}] (concrete)"
     text = repr(value)

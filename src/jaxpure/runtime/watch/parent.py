@@ -51,9 +51,7 @@ class CommandRun:
     command: str
     results: dict[int, RuntimeResult] = field(default_factory=dict)
     reached: dict[int, str] = field(default_factory=dict)  # id -> via
-    unfinished: dict[int, str] = field(
-        default_factory=dict
-    )  # id -> why it got no verdict
+    unfinished: dict[int, str] = field(default_factory=dict)  # id -> why it got no verdict
     notes: list[str] = field(default_factory=list)
     returncode: int | None = None
     timed_out: bool = False
@@ -119,9 +117,7 @@ def merge(runs: list[CommandRun]) -> dict[int, RuntimeResult]:
 
 def _environment(plan: Path, device: str) -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [BOOTSTRAP, env.get("PYTHONPATH")])
-    )
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [BOOTSTRAP, env.get("PYTHONPATH")]))
     env[PLAN_VARIABLE] = str(plan)
     env[ROOT_VARIABLE] = PACKAGE_ROOT
     env["JAX_PLATFORMS"] = CANDIDATES[device][0]
@@ -163,9 +159,7 @@ def _read_events(run: CommandRun, path: Path, timeout: float) -> None:
             elif kind == RESULT:
                 run.results.setdefault(
                     event["id"],
-                    RuntimeResult(
-                        event["status"], "", event["evidence"], via=event["via"]
-                    ),
+                    RuntimeResult(event["status"], "", event["evidence"], via=event["via"]),
                 )
             elif kind == NOTE:
                 run.notes.append(event["text"])
@@ -176,11 +170,7 @@ def _read_events(run: CommandRun, path: Path, timeout: float) -> None:
         if pid in finished:
             continue  # the process ended normally without a verdict: the import path may give one
         doing = "while running the experiment" if id in begun else "after this line ran"
-        hint = (
-            "; raise [tool.jaxpure.runtime] timeout if it is just slow"
-            if run.timed_out
-            else ""
-        )
+        hint = "; raise [tool.jaxpure.runtime] timeout if it is just slow" if run.timed_out else ""
         run.unfinished[id] = f"{_ending(run, timeout)} {doing}{hint}"
 
 
@@ -188,19 +178,11 @@ def _ending(run: CommandRun, timeout: float) -> str:
     if run.timed_out:
         return f"`{run.command}` timed out after {timeout:g} s"
     code = run.returncode
-    number = (
-        -code
-        if code is not None and code < 0
-        else (code - 128 if code and code > 128 else None)
-    )
-    if (
-        number is not None
-    ):  # killed by a signal: the command itself, or the program its shell ran
+    number = -code if code is not None and code < 0 else (code - 128 if code and code > 128 else None)
+    if number is not None:  # killed by a signal: the command itself, or the program its shell ran
         with contextlib.suppress(ValueError):
             return f"`{run.command}` crashed with {signal.Signals(number).name}"
-    return (
-        f"a process of `{run.command}` ended without reporting (a crash, or os._exit)"
-    )
+    return f"a process of `{run.command}` ended without reporting (a crash, or os._exit)"
 
 
 def _quote(text: str) -> str:

@@ -15,9 +15,7 @@ from pathlib import Path
 from jaxpure.runtime.protocol import FindingTask
 
 PLAN_VARIABLE = "JAXPURE_WATCH_PLAN"
-ROOT_VARIABLE = (
-    "JAXPURE_WATCH_ROOT"  # the folder holding the jaxpure package the agent imports
-)
+ROOT_VARIABLE = "JAXPURE_WATCH_ROOT"  # the folder holding the jaxpure package the agent imports
 
 # Event kinds.
 STARTED = "started"  # {"pid"}: a watched process began

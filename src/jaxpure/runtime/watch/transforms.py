@@ -83,9 +83,7 @@ class Watched:
     def __get__(self, instance, owner=None):
         if instance is None:
             return self
-        return functools.partial(
-            self, instance
-        )  # a transformed method: the instance is its first argument
+        return functools.partial(self, instance)  # a transformed method: the instance is its first argument
 
     def __getattr__(self, name):
         return getattr(self._inner, name)
@@ -111,9 +109,7 @@ def watch_jax(observer: Observer) -> None:
     observer.active_sites = _ActiveSites()
     _hide_from_tracebacks()
     jax.monitoring.register_event_duration_secs_listener(
-        lambda event, duration, **kwargs: (
-            event == COMPILE_EVENT and observer.compiled(observer.active_sites.top())
-        )
+        lambda event, duration, **kwargs: event == COMPILE_EVENT and observer.compiled(observer.active_sites.top())
     )
     _wrap_module(observer, jax, "jax")
     for name in LAX_CALLS:
@@ -131,9 +127,7 @@ def _wrap_module(observer: Observer, module, prefix: str) -> None:
     for name, kind in TRANSFORMS[prefix].items():
         original = getattr(module, name, None)
         if original is not None and not getattr(original, "_jaxpure_watched", False):
-            setattr(
-                module, name, _transform(observer, original, f"{prefix}.{name}", kind)
-            )
+            setattr(module, name, _transform(observer, original, f"{prefix}.{name}", kind))
 
 
 def _transform(observer: Observer, original, name: str, kind: str):
@@ -143,16 +137,10 @@ def _transform(observer: Observer, original, name: str, kind: str):
             return functools.partial(transform, *args, **kwargs)
         inner = original(fun, *args, **kwargs)
         caller = sys._getframe(1)
-        if not callable(inner) or caller.f_globals.get("__name__", "").startswith(
-            _OWN_PACKAGES
-        ):
+        if not callable(inner) or caller.f_globals.get("__name__", "").startswith(_OWN_PACKAGES):
             return inner
         site = None
-        real = (
-            observer.flagged_file(caller.f_code.co_filename)
-            if name in COMPILING
-            else None
-        )
+        real = observer.flagged_file(caller.f_code.co_filename) if name in COMPILING else None
         if real is not None:
             site = (real, caller.f_lineno)
             observer.built(site, name)
@@ -165,18 +153,10 @@ def _transform(observer: Observer, original, name: str, kind: str):
 def _lax_call(observer: Observer, original, name: str):
     @functools.wraps(original)
     def call(*args, **kwargs):
-        if (
-            observer.busy
-            or observer.calls()
-            or not observer.core.trace_ctx.is_top_level()
-        ):
+        if observer.busy or observer.calls() or not observer.core.trace_ctx.is_top_level():
             return original(*args, **kwargs)
-        run = functools.partial(
-            original
-        )  # not ``original`` itself: the experiments call it as it is
-        return Watched(run, original, name, STAGING, None, observer)._observer_call(
-            run, args, kwargs
-        )
+        run = functools.partial(original)  # not ``original`` itself: the experiments call it as it is
+        return Watched(run, original, name, STAGING, None, observer)._observer_call(run, args, kwargs)
 
     call._jaxpure_watched = True
     return call

@@ -48,9 +48,7 @@ class ObservedContext(Context):
 
     def target(self) -> Target:
         if self.root is None:
-            raise TargetError(
-                "no transformed function was called with concrete arguments around this line"
-            )
+            raise TargetError("no transformed function was called with concrete arguments around this line")
         return self.root
 
     def own_function(self) -> Target:
@@ -62,13 +60,9 @@ class ObservedContext(Context):
             names = list(inspect.signature(self.root.raw).parameters)
         except (TypeError, ValueError):
             names = None
-        return Inputs(
-            tuple(args), dict(kwargs), describe_arguments(args, kwargs, names)
-        )
+        return Inputs(tuple(args), dict(kwargs), describe_arguments(args, kwargs, names))
 
-    def try_inputs(
-        self, target: Target, attempt, *, numpy_arrays: bool = False
-    ) -> Verdict:
+    def try_inputs(self, target: Target, attempt, *, numpy_arrays: bool = False) -> Verdict:
         try:
             inputs = self.inputs()
         except Exception as error:
@@ -87,9 +81,7 @@ class ObservedContext(Context):
         )
 
     def line_never_ran(self, target: Target, inputs: Inputs, during: str) -> Verdict:
-        return not_reproduced(
-            f"line {self.task.line} never ran {during} {target.label} with the run's arguments"
-        )
+        return not_reproduced(f"line {self.task.line} never ran {during} {target.label} with the run's arguments")
 
 
 def raised_verdict(observer: Observer, id: int, error: BaseException) -> Verdict | None:
@@ -111,17 +103,11 @@ def root_verdicts(observer: Observer, call: RootCall, pending: list[int]) -> Non
             verdict = traced_line_verdict(task.line, sighting)
             if verdict is not None:
                 observer.resolve(id, verdict)
-        elif (
-            experiment != COMPILATIONS
-            and experiment is not None
-            and sighting.attempts < MAX_ATTEMPTS
-        ):
+        elif experiment != COMPILATIONS and experiment is not None and sighting.attempts < MAX_ATTEMPTS:
             sighting.attempts += 1
             verdict = _experiment(observer, id, call)
             if verdict.status == "skipped" and sighting.attempts < MAX_ATTEMPTS:
-                sighting.last_skip = (
-                    verdict.evidence
-                )  # a later root call may have arguments that work
+                sighting.last_skip = verdict.evidence  # a later root call may have arguments that work
             else:
                 observer.resolve(id, verdict)
 
@@ -194,9 +180,7 @@ def _experiment(observer: Observer, id: int, call: RootCall) -> Verdict:
     except TargetError as error:
         return skipped(str(error))
     except SystemExit as exit:
-        return skipped(
-            f"the function called sys.exit({exit.code!r}) during the experiment"
-        )
+        return skipped(f"the function called sys.exit({exit.code!r}) during the experiment")
     except Exception as error:
         return skipped(f"the experiment could not run: {type(error).__name__}: {error}")
     finally:
@@ -221,9 +205,7 @@ def _quiet():
 
 def _context(observer: Observer, id: int, call: RootCall | None) -> ObservedContext:
     task, file = observer.tasks[id], observer.files[id]
-    module = (
-        _module_of(file) or _module_of_function(call) or types.ModuleType("__unknown__")
-    )
+    module = _module_of(file) or _module_of_function(call) or types.ModuleType("__unknown__")
     return ObservedContext(
         task, module, module.__name__, file, None, observer.perturbation,
         root=_root_target(call) if call else None, arguments=(call.args, call.kwargs) if call else ((), {}),
@@ -234,9 +216,7 @@ def _root_target(call: RootCall) -> Target:
     watched = call.watched
     fun = watched._fun
     raw = inspect.unwrap(fun) if callable(fun) else fun
-    name = getattr(raw, "__qualname__", None) or getattr(
-        fun, "__qualname__", type(fun).__name__
-    )
+    name = getattr(raw, "__qualname__", None) or getattr(fun, "__qualname__", type(fun).__name__)
     return Target(name, watched._inner, raw, watched._transform, watched._kind, ())
 
 
@@ -258,6 +238,4 @@ def _module_of(file: str) -> types.ModuleType | None:
 def _module_of_function(call: RootCall | None) -> types.ModuleType | None:
     if call is None:
         return None
-    return sys.modules.get(
-        getattr(inspect.unwrap(call.watched._fun), "__module__", None) or ""
-    )
+    return sys.modules.get(getattr(inspect.unwrap(call.watched._fun), "__module__", None) or "")
