@@ -154,7 +154,7 @@ def test_the_users_tests_pass_and_fail_as_without_jaxpure(checked, project) -> N
     )
     without = sorted(_OUTCOME.findall(plain.stdout))
     assert ("FAILED", "tests/test_model.py::test_model_step_fails") in without
-    assert len(without) == 6
+    assert len(without) == 7
     assert sorted(_OUTCOME.findall(checked[1].stderr)) == without
 
 
@@ -181,6 +181,14 @@ def test_a_crash_or_a_hang_skips_what_it_reached_and_nothing_else(tmp_path) -> N
     assert "crash.py` crashed with SIGSEGV after this line ran" in runtime["crash.py"]["evidence"]
     assert runtime["hang.py"]["status"] == "skipped"
     assert "hang.py` timed out after 20 s after this line ran" in runtime["hang.py"]["evidence"]
+
+
+def test_probes_fit_trees_that_pytest_rewrote() -> None:
+    rewrite = pytest.importorskip("_pytest.assertion.rewrite")
+    source = b"def test_x():\n    x = 1\n    assert x == 1\n"
+    tree = ast.parse(source)
+    rewrite.rewrite_asserts(tree, source, "test_x.py", None)  # leaves nodes without end lines
+    compile(instrument(tree, [Span(0, 2, 2, 5, 10, entry=True)]), "test_x.py", "exec")
 
 
 def test_probes_keep_every_line_number_and_the_statements_behaviour() -> None:

@@ -9,6 +9,7 @@ the shapes ``()``, ``(4,)``, ``(4, 4)`` in turn.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import re
 from dataclasses import dataclass
@@ -39,6 +40,23 @@ class Inputs:
     args: tuple
     kwargs: dict
     description: str  # what was passed, for the evidence: "x: float32[4], key: key<fry>[]"
+
+    def __deepcopy__(self, memo) -> Inputs:
+        """Fresh copies for each run; a value that cannot be deep-copied (a TestCase instance in the
+        user's own run) is copied shallowly, or passed as it is."""
+        args = tuple(copied(value, memo) for value in self.args)
+        return Inputs(args, {name: copied(value, memo) for name, value in self.kwargs.items()}, self.description)
+
+
+def copied(value: Any, memo: dict | None = None) -> Any:
+    try:
+        return copy.deepcopy(value, memo)
+    except Exception:
+        pass
+    try:
+        return copy.copy(value)
+    except Exception:
+        return value
 
 
 class NoInputs(Exception):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 from jaxpure.files.notebook import is_notebook
 from jaxpure.findings import Finding, RuntimeResult
@@ -36,18 +37,16 @@ def confirm_through_runs(
     if not watched:
         return {}
     runs = [run_watched(command, watched, device=device, timeout=timeout) for command in commands]
-    for notebook in sorted({w.file for w in watched if is_notebook(w.file)}):
+    notebooks = sorted({w.file for w in watched if is_notebook(w.file)})
+
+    def run_notebook(notebook: str) -> CommandRun:
         own = [w for w in watched if w.file == notebook]
         label = f"cell run of {os.path.basename(notebook)}"
-        runs.append(
-            run_watched(
-                notebook_command(notebook),
-                own,
-                device=device,
-                timeout=timeout,
-                label=label,
-            )
-        )
+        return run_watched(notebook_command(notebook), own, device=device, timeout=timeout, label=label)
+
+    if notebooks:  # independent of each other: one per core, as modules are on the import path
+        with ThreadPoolExecutor(max_workers=max(1, min(len(notebooks), os.cpu_count() or 1))) as pool:
+            runs.extend(pool.map(run_notebook, notebooks))
     return {index: dataclasses.replace(result, device=result.device or device) for index, result in merge(runs).items()}
 
 

@@ -28,7 +28,8 @@ import sys
 import threading
 from collections.abc import Callable
 
-from jaxpure.runtime.watch.instrument import LINE_HOOK, RAISED_HOOK, Span, instrument
+from jaxpure.runtime.rules import KEY_REUSE, RULE_EXPERIMENTS
+from jaxpure.runtime.watch.instrument import ENTER_HOOK, EXIT_HOOK, LINE_HOOK, RAISED_HOOK, Span, instrument
 from jaxpure.runtime.watch.plan import FINISHED, PLAN_VARIABLE, STARTED, WatchPlan
 
 _state: dict = {}
@@ -43,10 +44,16 @@ def install() -> None:
     spans: dict[str, list[Span]] = {}
     for finding in plan.findings:
         task = finding.task
-        spans.setdefault(finding.file, []).append(Span(task.id, task.line, task.end_line, task.column, task.end_column))
+        # Key reuse happens in plain code too: the function around it is a root of its own.
+        entry = RULE_EXPERIMENTS.get(task.code) == KEY_REUSE
+        spans.setdefault(finding.file, []).append(
+            Span(task.id, task.line, task.end_line, task.column, task.end_column, entry)
+        )
     _state["spans"] = observer.spans = spans
     setattr(builtins, LINE_HOOK, observer.line)
     setattr(builtins, RAISED_HOOK, observer.raised)
+    setattr(builtins, ENTER_HOOK, observer.enter)
+    setattr(builtins, EXIT_HOOK, observer.exit)
     _patch_compile(spans)
     _bypass_bytecode_cache(spans)
     sys.meta_path.insert(0, _AfterImport({
@@ -94,8 +101,8 @@ def _patch_compile(spans: dict[str, list[Span]]) -> None:
                     optimize,
                     **kwargs,
                 )
-            except Exception:  # compiled as it is, unwatched: the user's program comes first
-                pass
+            except Exception as error:  # compiled as it is, unwatched: the user's program comes first
+                _state["observer"].note(f"{filename} runs unwatched: instrumenting it failed: {error!r}")
         return original(source, filename, mode, flags, dont_inherit, optimize, **kwargs)
 
     builtins.compile = compile

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 LINE_HOOK = "__jaxpure_line__"
 RAISED_HOOK = "__jaxpure_raised__"
+ENTER_HOOK = "__jaxpure_enter__"
+EXIT_HOOK = "__jaxpure_exit__"
 
 
 @dataclass(frozen=True)
@@ -32,14 +34,63 @@ class Span:
     end_line: int
     column: int
     end_column: int
+    entry: bool = False  # also watch the calls of the function around it (a root outside any transform)
 
 
 def instrument(tree: ast.Module, spans: list[Span]) -> ast.Module:
     """``tree`` with probes around the innermost statements holding the spans' first lines."""
     if spans:
+        # Every new node gets its position from its statement: ``ast.fix_missing_locations`` would
+        # give nodes that pytest's assertion rewriter left without an end line an end before their start.
         tree.body = _block(tree.body, spans)[0]
-        ast.fix_missing_locations(tree)
+        _watch_calls(tree, [s for s in spans if s.entry])
     return tree
+
+
+def _watch_calls(tree: ast.Module, spans: list[Span]) -> None:
+    """The innermost function around an ``entry`` span gets its calls watched::
+
+        def f(...):
+            __jaxpure_enter__((3,))   # its arguments, as they arrive
+            try:
+                <body>
+            finally:
+                __jaxpure_exit__((3,))
+    """
+    functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    for function in functions:
+        nested = [n for n in functions if n is not function and _contains(function, n)]
+        ids = [
+            s.id
+            for s in spans
+            if _contains_line(function, s.line) and not any(_contains_line(n, s.line) for n in nested)
+        ]
+        if ids:
+            _wrap_body(function, ids)
+
+
+def _contains(outer: ast.AST, inner: ast.AST) -> bool:
+    return outer.lineno <= inner.lineno and inner.end_lineno <= outer.end_lineno
+
+
+def _contains_line(function: ast.AST, line: int) -> bool:
+    return function.body[0].lineno <= line <= function.end_lineno
+
+
+def _wrap_body(function: ast.FunctionDef | ast.AsyncFunctionDef, ids: list[int]) -> None:
+    body = function.body
+    docstring = body[:1] if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) else []
+    rest = body[len(docstring) :]
+    if not rest:
+        return
+    first, last = rest[0], rest[-1]
+    id_tuple = ast.Tuple([ast.Constant(i) for i in ids], ast.Load())
+    enter = _placed(ast.Expr(_call(ENTER_HOOK, [id_tuple])), first)
+    leave = _placed(ast.Expr(_call(EXIT_HOOK, [ast.Tuple([ast.Constant(i) for i in ids], ast.Load())])), last)
+    guarded = ast.Try(body=rest, handlers=[], orelse=[], finalbody=[leave])
+    guarded.lineno, guarded.col_offset = first.lineno, first.col_offset
+    guarded.end_lineno, guarded.end_col_offset = last.end_lineno, last.end_col_offset
+    function.body = [*docstring, enter, guarded]
 
 
 def _block(statements: list[ast.stmt], spans: list[Span]) -> tuple[list[ast.stmt], set[int]]:

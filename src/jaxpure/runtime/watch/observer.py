@@ -55,6 +55,16 @@ class RootCall:
 
 
 @dataclass
+class PlainCall:
+    """A call of a function around a key-reuse finding, made outside any transform."""
+
+    code: object
+    globals: dict
+    arguments: dict  # the parameters as they arrived (references)
+    hits: dict[int, int]  # the findings' hit counts when it began
+
+
+@dataclass
 class Site:
     """A line that builds a compiling transform: how often it built one, how often those compiled."""
 
@@ -150,6 +160,38 @@ class Observer:
             shown.append(f"{name}: {_short_value(value, self.core)}")
         sighting.tracer_hits += traced
         sighting.operands = ", ".join(shown)
+
+    # ----- calls of functions around key reuse (instrument._watch_calls)
+
+    def enter(self, ids: tuple[int, ...]) -> None:
+        entries = self._entries()
+        if self.busy or all(id in self.resolved for id in ids):
+            entries.append(None)
+            return
+        hits = {id: self.sightings[id].hits if id in self.sightings else 0 for id in ids}
+        frame = sys._getframe(1)
+        entries.append(PlainCall(frame.f_code, frame.f_globals, dict(frame.f_locals), hits))
+
+    def exit(self, ids: tuple[int, ...]) -> None:
+        entries = self._entries()
+        call = entries.pop() if entries else None
+        if call is None or self.busy or self.jax is None or not self.core.trace_ctx.is_top_level():
+            return
+        reached = [
+            id
+            for id in ids
+            if id not in self.resolved and id in self.sightings and self.sightings[id].hits > call.hits[id]
+        ]
+        if reached:
+            from jaxpure.runtime.watch.verdicts import plain_call_verdicts
+
+            plain_call_verdicts(self, call, reached)
+
+    def _entries(self) -> list:
+        entries = getattr(self._local, "entries", None)
+        if entries is None:
+            entries = self._local.entries = []
+        return entries
 
     # ----- root calls (transforms.py)
 

@@ -26,10 +26,10 @@ from jaxpure.runtime.context import (
 )
 from jaxpure.runtime.experiments import run_experiment
 from jaxpure.runtime.experiments.traces import caused_by_finding
-from jaxpure.runtime.inputs import Inputs, describe_arguments
+from jaxpure.runtime.inputs import Inputs, copied, describe_arguments
 from jaxpure.runtime.rules import COMPILATIONS, RULE_EXPERIMENTS, TRACING_RAISES
 from jaxpure.runtime.targets import Target, TargetError
-from jaxpure.runtime.watch.observer import MAX_ATTEMPTS, Observer, RootCall, Sighting
+from jaxpure.runtime.watch.observer import MAX_ATTEMPTS, Observer, PlainCall, RootCall, Sighting
 
 
 @dataclasses.dataclass
@@ -55,7 +55,8 @@ class ObservedContext(Context):
         return self.target()
 
     def inputs(self) -> Inputs:
-        args, kwargs = copy.deepcopy(self.arguments)
+        args, kwargs = self.arguments
+        args, kwargs = [copied(value) for value in args], {name: copied(value) for name, value in kwargs.items()}
         try:
             names = list(inspect.signature(self.root.raw).parameters)
         except (TypeError, ValueError):
@@ -84,6 +85,51 @@ class ObservedContext(Context):
         return not_reproduced(f"line {self.task.line} never ran {during} {target.label} with the run's arguments")
 
 
+def plain_call_verdicts(observer: Observer, call: PlainCall, pending: list[int]) -> None:
+    """Key reuse reached outside any transform: the function around it, called again on copies of
+    the arguments it received, under JAX's checker."""
+    found = _plain_function(call)
+    if found is None:
+        return
+    function, args, kwargs = found
+    target = Target(call.code.co_qualname, function, function, None, None, ())
+    for id in pending:
+        sighting = observer.sightings[id]
+        if sighting.attempts >= MAX_ATTEMPTS:
+            continue
+        sighting.attempts += 1
+        task, file = observer.tasks[id], observer.files[id]
+        module = _module_of(file) or types.ModuleType("__unknown__")
+        ctx = ObservedContext(
+            task, module, module.__name__, file, None, observer.perturbation, root=target, arguments=(args, kwargs)
+        )
+        _settle(observer, id, sighting, _run(observer, id, ctx))
+
+
+def _plain_function(call: PlainCall):
+    """The function object of a watched call, and its arguments as positional and keyword ones."""
+    code = call.code
+    names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+    values = [call.arguments.get(name) for name in names]
+    args, kwargs = values[: code.co_argcount], dict(zip(names[code.co_argcount :], values[code.co_argcount :]))
+    flags_varargs, flags_varkw = 0x04, 0x08
+    extra = code.co_argcount + code.co_kwonlyargcount
+    if code.co_flags & flags_varargs:
+        args += list(call.arguments.get(code.co_varnames[extra], ()))
+        extra += 1
+    if code.co_flags & flags_varkw:
+        kwargs.update(call.arguments.get(code.co_varnames[extra], {}))
+    candidates = [call.globals.get(code.co_name)]
+    if args:  # a method: found on the instance's class
+        owner = args[0] if isinstance(args[0], type) else type(args[0])
+        candidates.append(inspect.getattr_static(owner, code.co_name, None))
+    for candidate in candidates:
+        function = getattr(candidate, "__func__", candidate)
+        if getattr(inspect.unwrap(function) if callable(function) else None, "__code__", None) is code:
+            return inspect.unwrap(function), args, kwargs
+    return None  # a nested function: only a transform's root call reaches it
+
+
 def raised_verdict(observer: Observer, id: int, error: BaseException) -> Verdict | None:
     """Confirmed when the error is JAX's tracer error (or the rule's own) raised at the finding."""
     ctx = _context(observer, id, None)
@@ -105,11 +151,14 @@ def root_verdicts(observer: Observer, call: RootCall, pending: list[int]) -> Non
                 observer.resolve(id, verdict)
         elif experiment != COMPILATIONS and experiment is not None and sighting.attempts < MAX_ATTEMPTS:
             sighting.attempts += 1
-            verdict = _experiment(observer, id, call)
-            if verdict.status == "skipped" and sighting.attempts < MAX_ATTEMPTS:
-                sighting.last_skip = verdict.evidence  # a later root call may have arguments that work
-            else:
-                observer.resolve(id, verdict)
+            _settle(observer, id, sighting, _run(observer, id, _context(observer, id, call)))
+
+
+def _settle(observer: Observer, id: int, sighting: Sighting, verdict: Verdict) -> None:
+    if verdict.status == "skipped" and sighting.attempts < MAX_ATTEMPTS:
+        sighting.last_skip = verdict.evidence  # a later call may have arguments that work
+    else:
+        observer.resolve(id, verdict)
 
 
 def traced_line_verdict(line: int, sighting: Sighting) -> Verdict | None:
@@ -170,8 +219,7 @@ def final_verdicts(observer: Observer) -> None:
             observer.resolve(id, skipped(sighting.last_skip))
 
 
-def _experiment(observer: Observer, id: int, call: RootCall) -> Verdict:
-    ctx = _context(observer, id, call)
+def _run(observer: Observer, id: int, ctx: ObservedContext) -> Verdict:
     observer.begin(id)
     observer.busy = True
     try:
