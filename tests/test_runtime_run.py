@@ -102,6 +102,13 @@ def test_a_pytree_of_a_custom_class_reaches_the_key_reuse_checker(checked) -> No
     assert "wrap_key_data" in runtime["evidence"]  # the test's legacy key, made typed
 
 
+def test_key_reuse_in_plain_test_code_is_checked_through_the_method_around_it(checked) -> None:
+    runtime = _runtime(checked, "tests/test_model.py", 45, "JP302")
+    assert runtime["status"] == "confirmed"
+    assert runtime["via"] == "pytest tests/test_model.py::SamplingTest::test_reuse_in_plain_code"
+    assert "jax.debug_key_reuse on SamplingTest.test_reuse_in_plain_code, run eagerly" in runtime["evidence"]
+
+
 def test_a_line_that_only_ever_sees_concrete_operands_is_not_reproduced(
     checked,
 ) -> None:
