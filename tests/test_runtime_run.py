@@ -103,7 +103,7 @@ def test_a_pytree_of_a_custom_class_reaches_the_key_reuse_checker(checked) -> No
 
 
 def test_key_reuse_in_plain_test_code_is_checked_through_the_method_around_it(checked) -> None:
-    runtime = _runtime(checked, "tests/test_model.py", 45, "JP302")
+    runtime = _runtime(checked, "tests/test_model.py", 53, "JP302")
     assert runtime["status"] == "confirmed"
     assert runtime["via"] == "pytest tests/test_model.py::SamplingTest::test_reuse_in_plain_code"
     assert "jax.debug_key_reuse on SamplingTest.test_reuse_in_plain_code, run eagerly" in runtime["evidence"]
@@ -161,8 +161,15 @@ def test_the_users_tests_pass_and_fail_as_without_jaxpure(checked, project) -> N
     )
     without = sorted(_OUTCOME.findall(plain.stdout))
     assert ("FAILED", "tests/test_model.py::test_model_step_fails") in without
-    assert len(without) == 7
+    assert len(without) == 8
     assert sorted(_OUTCOME.findall(checked[1].stderr)) == without
+
+
+def test_an_experiment_puts_back_what_the_flagged_line_mutates(checked) -> None:
+    runtime = _runtime(checked, "watched/model.py", 78, "JP105")
+    assert runtime["status"] == "confirmed"
+    assert runtime["via"] == "pytest tests/test_model.py::test_logged_double_traces_once"
+    # ... and that test, which counts the appends, passes (test_the_users_tests_pass_and_fail_as_without_jaxpure)
 
 
 def test_the_run_does_not_leave_instrumented_bytecode_behind(checked, project) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import types
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ class Sighting:
     via: str = ""
     attempts: int = 0
     last_skip: str = ""
+    touched: list = field(default_factory=list)  # mutable objects the line names: experiments put them back
 
 
 @dataclass
@@ -127,6 +129,8 @@ class Observer:
                 sighting = self.sightings[id] = Sighting(via=self.via())
                 self.emit(REACHED, id=id, via=sighting.via)
             sighting.hits += 1
+            if sighting.hits == 1:
+                sighting.touched = _mutable_operands(names, sys._getframe(1))
             if self.jax is not None:
                 self._classify(sighting, names, sys._getframe(1))
             root = self.root()
@@ -292,6 +296,19 @@ class Observer:
 
 
 _ABSENT = object()
+_MUTABLE = (list, dict, set, bytearray)
+
+
+def _mutable_operands(names: tuple[str, ...], frame) -> list:
+    """The containers and plain objects a flagged line names (``outer`` of ``outer.append(x)``)."""
+    found = []
+    for name in names:
+        value = frame.f_locals.get(name, frame.f_globals.get(name, _ABSENT))
+        if isinstance(value, _MUTABLE) or (
+            hasattr(value, "__dict__") and not isinstance(value, type | types.ModuleType | types.FunctionType)
+        ):
+            found.append(value)
+    return found
 
 
 def _short_value(value, core) -> str:

@@ -223,7 +223,7 @@ def _run(observer: Observer, id: int, ctx: ObservedContext) -> Verdict:
     observer.begin(id)
     observer.busy = True
     try:
-        with _quiet():
+        with _quiet(), _restored(observer.sightings[id].touched):
             return run_experiment(ctx)
     except TargetError as error:
         return skipped(str(error))
@@ -233,6 +233,38 @@ def _run(observer: Observer, id: int, ctx: ObservedContext) -> Verdict:
         return skipped(f"the experiment could not run: {type(error).__name__}: {error}")
     finally:
         observer.busy = False
+
+
+@contextlib.contextmanager
+def _restored(objects: list):
+    """Whatever the experiment's re-runs do to the objects the flagged line mutates is undone
+    (a list appended to, a dict or an instance's attributes set): the user's run sees its own state."""
+    saved = [(obj, _state_of(obj)) for obj in objects]
+    try:
+        yield
+    finally:
+        for obj, state in saved:
+            with contextlib.suppress(Exception):
+                _put_back(obj, state)
+
+
+def _state_of(obj):
+    if isinstance(obj, list | bytearray):
+        return obj[:]
+    if isinstance(obj, dict | set):
+        return obj.copy()
+    return dict(vars(obj))
+
+
+def _put_back(obj, state) -> None:
+    if isinstance(obj, list | bytearray):
+        obj[:] = state
+    elif isinstance(obj, dict | set):
+        obj.clear()
+        obj.update(state)
+    else:
+        vars(obj).clear()
+        vars(obj).update(state)
 
 
 @contextlib.contextmanager
