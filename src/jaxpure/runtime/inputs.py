@@ -54,9 +54,17 @@ def copied(value: Any, memo: dict | None = None) -> Any:
     except Exception:
         pass
     try:
-        return copy.copy(value)
+        clone = copy.copy(value)
     except Exception:
         return value
+    state = getattr(clone, "__dict__", None)
+    if isinstance(state, dict) and state is not getattr(value, "__dict__", None):
+        for name, attribute in list(state.items()):  # what can be copied is the copy's own (keys, arrays)
+            try:
+                state[name] = copy.deepcopy(attribute, memo)
+            except Exception:
+                continue
+    return clone
 
 
 class NoInputs(Exception):

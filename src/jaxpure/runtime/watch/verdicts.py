@@ -127,7 +127,13 @@ def _plain_function(call: PlainCall):
         function = getattr(candidate, "__func__", candidate)
         if getattr(inspect.unwrap(function) if callable(function) else None, "__code__", None) is code:
             return inspect.unwrap(function), args, kwargs
-    return None  # a nested function: only a transform's root call reaches it
+    # Renamed or wrapped where it is looked up (a parameterized test method): the function holding the code.
+    import gc
+
+    holders = [f for f in gc.get_referrers(code) if isinstance(f, types.FunctionType) and f.__code__ is code]
+    if len(holders) == 1 or (holders and not code.co_freevars):
+        return holders[0], args, kwargs
+    return None  # several closures over one code: only a transform's root call tells which
 
 
 def raised_verdict(observer: Observer, id: int, error: BaseException) -> Verdict | None:
