@@ -67,11 +67,16 @@ def checked(project) -> tuple[dict, subprocess.CompletedProcess]:
     """One `jaxpure check --runtime --run "pytest" --run "python train.py"` over the project."""
     completed = _jaxpure(project, "--runtime", "--run", PYTEST, "--run", SCRIPT, ".")
     report = json.loads(completed.stdout)  # nothing of the commands' output is mixed in
-    by_place = {(f["path"], f["line"], f["code"]): f["runtime"] for f in report["findings"]}
+    by_place = {(f["path"], _place(f), f["code"]): f["runtime"] for f in report["findings"]}
     return by_place, completed
 
 
-def _runtime(checked, path: str, line: int, code: str) -> dict:
+def _place(finding: dict) -> int | str:
+    """The line; in a notebook, ``cell:line`` (lines count within each cell)."""
+    return f"{finding['cell']}:{finding['line']}" if "cell" in finding else finding["line"]
+
+
+def _runtime(checked, path: str, line: int | str, code: str) -> dict:
     return checked[0][(path, line, code)]
 
 
@@ -137,9 +142,17 @@ def test_a_script_confirms_the_findings_of_its_own_file(checked) -> None:
 
 
 def test_a_notebook_runs_cell_by_cell_and_names_the_cell(checked) -> None:
-    runtime = _runtime(checked, "notebook.ipynb", 3, "JP101")
+    runtime = _runtime(checked, "notebook.ipynb", "3:3", "JP101")
     assert runtime["status"] == "confirmed"
     assert runtime["via"] == "cell 4"  # the cell that called smooth; its `!echo` line was skipped
+
+
+def test_a_notebook_cell_that_raises_ends_the_run_and_says_so(checked) -> None:
+    runtime = _runtime(checked, "notebook.ipynb", "6:3", "JP101")  # after the failing cell 5
+    assert runtime["status"] == "skipped"
+    assert runtime["evidence"] == (
+        "no cell ran this line: cell 5 raised RuntimeError: the data is not here; later cells not run"
+    )
 
 
 def test_the_commands_output_goes_to_stderr_only(checked) -> None:

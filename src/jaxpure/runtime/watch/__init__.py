@@ -42,12 +42,22 @@ def confirm_through_runs(
     def run_notebook(notebook: str) -> CommandRun:
         own = [w for w in watched if w.file == notebook]
         label = f"cell run of {os.path.basename(notebook)}"
-        return run_watched(notebook_command(notebook), own, device=device, timeout=timeout, label=label)
+        run = run_watched(notebook_command(notebook), own, device=device, timeout=timeout, label=label)
+        run.file = notebook
+        return run
 
     if notebooks:  # independent of each other: one per core, as modules are on the import path
         with ThreadPoolExecutor(max_workers=max(1, min(len(notebooks), os.cpu_count() or 1))) as pool:
             runs.extend(pool.map(run_notebook, notebooks))
-    return {index: dataclasses.replace(result, device=result.device or device) for index, result in merge(runs).items()}
+    results = {index: dataclasses.replace(result, device=result.device or device) for index, result in merge(runs).items()}
+    for run in runs[len(commands) :]:  # a notebook whose run stopped early: say where, for what it never reached
+        stop = next((note for note in run.notes if " raised " in note), None)
+        if stop is None and run.timed_out:
+            stop = f"the cells did not finish within {timeout:g} s"
+        for item in watched:
+            if stop and item.task.id not in results and item.file == run.file:
+                results[item.task.id] = RuntimeResult("skipped", device, f"no cell ran this line: {stop}", via=run.command)
+    return results
 
 
 def watched_findings(findings: list[Finding]) -> list[WatchedFinding]:

@@ -56,6 +56,7 @@ class CommandRun:
     returncode: int | None = None
     timed_out: bool = False
     seconds: float = 0.0
+    file: str | None = None  # the notebook it ran, for a notebook's run
 
 
 def run_watched(
