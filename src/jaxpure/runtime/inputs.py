@@ -59,7 +59,9 @@ def copied(value: Any, memo: dict | None = None) -> Any:
         return value
     state = getattr(clone, "__dict__", None)
     if isinstance(state, dict) and state is not getattr(value, "__dict__", None):
-        for name, attribute in list(state.items()):  # what can be copied is the copy's own (keys, arrays)
+        for name, attribute in list(state.items()):  # the copy's own arrays and containers (keys among them)
+            if not isinstance(attribute, jax.Array | np.ndarray | list | dict | tuple):
+                continue
             try:
                 state[name] = copy.deepcopy(attribute, memo)
             except Exception:

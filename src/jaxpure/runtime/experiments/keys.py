@@ -50,6 +50,8 @@ def _checked_runs(target: Target, inputs: Inputs, at_finding: Callable[[BaseExce
     Keys built inside with ``PRNGKey`` are made typed where the code allows.
     """
     runs = [("traced", target.jaxpr), ("run eagerly", target.call_unstaged), ("with jit disabled", target.eager)]
+    if target.kind is None:  # an untransformed function: run eagerly, it is what the user runs
+        runs = runs[:2]
     failure = None
     for typed_legacy_keys in (True, False):
         errors, completed = [], 0
