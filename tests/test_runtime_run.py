@@ -108,7 +108,7 @@ def test_a_pytree_of_a_custom_class_reaches_the_key_reuse_checker(checked) -> No
 
 
 def test_key_reuse_in_plain_test_code_is_checked_through_the_method_around_it(checked) -> None:
-    runtime = _runtime(checked, "tests/test_model.py", 53, "JP302")
+    runtime = _runtime(checked, "tests/test_model.py", 54, "JP302")
     assert runtime["status"] == "confirmed"
     assert runtime["via"] == "pytest tests/test_model.py::SamplingTest::test_reuse_in_plain_code"
     assert "jax.debug_key_reuse on SamplingTest.test_reuse_in_plain_code, run eagerly" in runtime["evidence"]

@@ -49,21 +49,29 @@ class Inputs:
 
 
 def copied(value: Any, memo: dict | None = None) -> Any:
+    """A deep copy; else a shallow one whose attributes are deep copies where they can be (a TestCase
+    instance in the user's own run); else the value itself. A failed attempt leaves ``memo`` as it was:
+    its half-built objects must not stand in for anything."""
+    trial = dict(memo or {})
     try:
-        return copy.deepcopy(value, memo)
+        result = copy.deepcopy(value, trial)
     except Exception:
         pass
+    else:
+        if memo is not None:
+            memo.update(trial)
+        return result
     try:
         clone = copy.copy(value)
     except Exception:
         return value
     state = getattr(clone, "__dict__", None)
     if isinstance(state, dict) and state is not getattr(value, "__dict__", None):
-        for name, attribute in list(state.items()):  # the copy's own arrays and containers (keys among them)
-            if not isinstance(attribute, jax.Array | np.ndarray | list | dict | tuple):
-                continue
+        # Each attribute that can be copied is the copy's own: sharing one (a TestCase's ``_outcome``)
+        # would let a re-run report into the user's run.
+        for name, attribute in list(state.items()):
             try:
-                state[name] = copy.deepcopy(attribute, memo)
+                state[name] = copy.deepcopy(attribute, {})
             except Exception:
                 continue
     return clone
