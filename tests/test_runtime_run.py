@@ -255,3 +255,17 @@ def test_a_bad_run_setting_names_the_key(tmp_path, value) -> None:
     (tmp_path / "pyproject.toml").write_text(f"[tool.jaxpure.runtime]\nrun = {value}\n")
     with pytest.raises(ConfigError, match="'run' must be a command string or a list of them"):
         load_config(tmp_path / "pyproject.toml")
+
+
+@pytest.mark.parametrize("format_name", ["text", "json", "sarif", "github"])
+def test_every_format_names_where_the_evidence_came_from(format_name) -> None:
+    from jaxpure.findings import Finding, Report, RuntimeResult
+    from jaxpure.output import FORMATS, OutputContext
+
+    runtime = RuntimeResult("confirmed", "cpu", "printed 1 time over 2 calls", via="pytest tests/t.py::test_step")
+    finding = Finding("src/m.py", 3, 5, 3, 12, "JP101", "print() runs once at trace time").with_runtime(runtime)
+    output = FORMATS[format_name](Report([finding], files=1), OutputContext())
+    if format_name in ("json", "sarif"):
+        assert '"via": "pytest tests/t.py::test_step"' in output
+    else:
+        assert "via pytest tests/t.py::test_step: printed 1 time over 2 calls" in output
