@@ -174,7 +174,7 @@ def test_the_users_tests_pass_and_fail_as_without_jaxpure(checked, project) -> N
     )
     without = sorted(_OUTCOME.findall(plain.stdout))
     assert ("FAILED", "tests/test_model.py::test_model_step_fails") in without
-    assert len(without) == 8
+    assert len(without) == 9
     assert sorted(_OUTCOME.findall(checked[1].stderr)) == without
 
 

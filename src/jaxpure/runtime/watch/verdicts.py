@@ -27,7 +27,7 @@ from jaxpure.runtime.context import (
 )
 from jaxpure.runtime.experiments import run_experiment
 from jaxpure.runtime.experiments.traces import caused_by_finding
-from jaxpure.runtime.inputs import Inputs, copied, describe_arguments
+from jaxpure.runtime.inputs import Inputs, copied, describe_arguments, describe_value
 from jaxpure.runtime.rules import COMPILATIONS, RULE_EXPERIMENTS, TRACING_RAISES
 from jaxpure.runtime.targets import Target, TargetError
 from jaxpure.runtime.watch.observer import MAX_ATTEMPTS, Observer, PlainCall, RootCall, Sighting
@@ -57,6 +57,9 @@ class ObservedContext(Context):
 
     def inputs(self) -> Inputs:
         originals, named = self.arguments
+        for value in [*originals, *named.values()]:
+            if not isinstance(value, unittest.TestCase) and not _deep_copyable(value):
+                raise _NotCopyable(value)
         args, kwargs = [copied(value) for value in originals], {name: copied(value) for name, value in named.items()}
         for copy_, original in zip([*args, *kwargs.values()], [*originals, *named.values()], strict=True):
             if isinstance(copy_, unittest.TestCase) and copy_ is not original:
@@ -70,6 +73,11 @@ class ObservedContext(Context):
     def try_inputs(self, target: Target, attempt, *, numpy_arrays: bool = False) -> Verdict:
         try:
             inputs = self.inputs()
+        except _NotCopyable as error:
+            return skipped(
+                f"an argument of {target.label} in the run ({describe_value(error.value)}) cannot be copied, "
+                "and re-running on the real one could change it: not run"
+            )
         except Exception as error:
             return skipped(
                 f"the arguments of {target.label} in the run cannot be copied: {type(error).__name__}: {error}"
@@ -87,6 +95,20 @@ class ObservedContext(Context):
 
     def line_never_ran(self, target: Target, inputs: Inputs, during: str) -> Verdict:
         return not_reproduced(f"line {self.task.line} never ran {during} {target.label} with the run's arguments")
+
+
+class _NotCopyable(Exception):
+    def __init__(self, value):
+        super().__init__(type(value).__name__)
+        self.value = value
+
+
+def _deep_copyable(value) -> bool:
+    try:
+        copy.deepcopy(value)
+    except Exception:  # RecursionError included: a mutable JAX ref held by a framework object
+        return False
+    return True
 
 
 def plain_call_verdicts(observer: Observer, call: PlainCall, pending: list[int]) -> None:
@@ -233,7 +255,7 @@ def _run(observer: Observer, id: int, ctx: ObservedContext) -> Verdict:
     observer.begin(id)
     observer.busy = True
     try:
-        with _quiet(), _restored(observer.sightings[id].touched):
+        with _quiet(), _restored(observer.sightings[id].touched), _cells_restored(ctx.root):
             return run_experiment(ctx)
     except TargetError as error:
         return skipped(str(error))
@@ -256,6 +278,32 @@ def _restored(objects: list):
         for obj, state in saved:
             with contextlib.suppress(Exception):
                 _put_back(obj, state)
+
+
+@contextlib.contextmanager
+def _cells_restored(root: Target | None):
+    """The closure variables of the root and of the functions it closes over keep their values:
+    a test's ``nonlocal`` trace counter must not count the experiment's re-runs."""
+    cells, seen = [], set()
+    pending = [root.raw] if root is not None else []
+    while pending:
+        function = pending.pop()
+        for cell in getattr(function, "__closure__", None) or ():
+            if id(cell) in seen:
+                continue
+            seen.add(id(cell))
+            try:
+                value = cell.cell_contents
+            except ValueError:  # not yet bound
+                continue
+            cells.append((cell, value))
+            if isinstance(value, types.FunctionType):
+                pending.append(value)
+    try:
+        yield
+    finally:
+        for cell, value in cells:
+            cell.cell_contents = value
 
 
 def _state_of(obj):
