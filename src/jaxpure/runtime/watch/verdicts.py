@@ -255,7 +255,11 @@ def _run(observer: Observer, id: int, ctx: ObservedContext) -> Verdict:
     observer.begin(id)
     observer.busy = True
     try:
-        with _quiet(), _restored(observer.sightings[id].touched), _cells_restored(ctx.root):
+        # The experiment works on copies; what it still reaches of the user's own objects (attributes
+        # of the real arguments, shared through a framework's graph; closure variables) is put back.
+        originals = [value for value in [*ctx.arguments[0], *ctx.arguments[1].values()] if _restorable(value)]
+        touched = [*observer.sightings[id].touched, *originals]
+        with _quiet(), _restored(touched), _cells_restored(ctx.root, ctx.arguments):
             return run_experiment(ctx)
     except TargetError as error:
         return skipped(str(error))
@@ -281,13 +285,19 @@ def _restored(objects: list):
 
 
 @contextlib.contextmanager
-def _cells_restored(root: Target | None):
+def _cells_restored(root: Target | None, arguments: tuple = ((), {})):
     """The closure variables of the root and of the functions it closes over keep their values:
     a test's ``nonlocal`` trace counter must not count the experiment's re-runs."""
     cells, seen = [], set()
     pending = [root.raw] if root is not None else []
+    pending += [value for value in [*arguments[0], *arguments[1].values()] if callable(value)]  # lax bodies
     while pending:
         function = pending.pop()
+        function = getattr(function, "__func__", function)
+        if isinstance(function, functools.partial):
+            pending.append(function.func)
+        if hasattr(function, "__wrapped__"):
+            pending.append(function.__wrapped__)
         for cell in getattr(function, "__closure__", None) or ():
             if id(cell) in seen:
                 continue
@@ -304,6 +314,12 @@ def _cells_restored(root: Target | None):
     finally:
         for cell, value in cells:
             cell.cell_contents = value
+
+
+def _restorable(value) -> bool:
+    return isinstance(value, list | dict | set | bytearray) or (
+        hasattr(value, "__dict__") and not isinstance(value, type | types.ModuleType | types.FunctionType)
+    )
 
 
 def _state_of(obj):
