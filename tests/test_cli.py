@@ -179,6 +179,9 @@ def test_stdin_is_checked_as_the_named_file(tmp_path: Path) -> None:
     assert nameless.stdout.decode().startswith("-:5:5: JP101")
     mixed = run_with_stdin("check", "-", "pkg", cwd=tmp_path, stdin=b"")
     assert mixed.returncode == 2 and b"cannot be combined" in mixed.stderr
+    for flag in ("--fix", "--runtime"):
+        refused = run_with_stdin("check", "-", flag, cwd=tmp_path, stdin=BUGGY.encode())
+        assert refused.returncode == 2 and b"not on stdin" in refused.stderr
 
 
 def test_stdin_honours_the_coding_cookie(tmp_path: Path) -> None:

@@ -47,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--show-source", action="store_true", help="show the offending line under each finding")
     check.add_argument("--runtime", action="store_true", help="confirm each finding by running it (imports your code)")
     check.add_argument("--device", choices=("cpu", "gpu", "tpu"), help="JAX platform for --runtime")
+    check.add_argument(
+        "--run", action="append", default=[], metavar="COMMAND",
+        help='with --runtime: confirm through this command\'s own run, e.g. "pytest tests/" (repeatable)',
+    )  # fmt: skip
     check.add_argument("--fix", action="store_true", help="apply the safe fixes")
     check.add_argument("--diff", action="store_true", help="with --fix: print the patch, write nothing")
     check.add_argument("--jobs", "-j", type=int, default=0, help="worker processes (default: all cores)")
@@ -171,8 +175,8 @@ def _check(args: argparse.Namespace) -> int:
     if args.write_baseline and not args.baseline:
         raise ConfigError("--write-baseline needs --baseline FILE")
     stdin = _reads_stdin(args)
-    if stdin and args.fix:
-        raise ConfigError("--fix works on files, not on stdin")
+    if stdin and (args.fix or args.runtime or args.run):
+        raise ConfigError("--fix and --runtime work on files, not on stdin")
     config = _load_config(args)
     if stdin:
         report, sources = _check_stdin(args, config)
@@ -182,7 +186,7 @@ def _check(args: argparse.Namespace) -> int:
         return report
     if args.baseline:
         report = _apply_baseline(report, args, sources)
-    if args.runtime:
+    if args.runtime or args.run:  # --run implies --runtime
         report.findings = _confirm(report.findings, args, config)
     context = OutputContext(
         show_source=args.show_source, color=_use_color() and not args.output_file, sources=sources,
@@ -264,7 +268,10 @@ def _confirm(findings, args, config: Config):
     from jaxpure.runtime import confirm
 
     device = args.device or config.runtime.device
-    return confirm(findings, device=device, timeout=config.runtime.timeout, examples=config.runtime.examples)
+    commands = args.run or list(config.runtime.run)
+    return confirm(
+        findings, device=device, timeout=config.runtime.timeout, examples=config.runtime.examples, run=commands
+    )
 
 
 def _use_color() -> bool:

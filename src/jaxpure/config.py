@@ -27,6 +27,7 @@ class RuntimeConfig:
     device: str = "cpu"
     timeout: float = 60.0  # seconds per module child process
     examples: str | None = None  # path of a user examples file
+    run: tuple[str, ...] = ()  # commands whose own runs confirm findings (``--run``)
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class Config:
 
 
 _TOP_KEYS = {"select", "ignore", "exclude", "per-file-ignores", "extend-transforms", "runtime"}
-_RUNTIME_KEYS = {"device", "timeout", "examples"}
+_RUNTIME_KEYS = {"device", "timeout", "examples", "run"}
 
 
 def find_pyproject(start: Path) -> Path | None:
@@ -184,6 +185,14 @@ def _runtime(table: dict, where: str, folder: Path) -> RuntimeConfig:
     examples = table.get("examples")
     if examples is not None and (not isinstance(examples, str) or "\0" in examples):
         raise ConfigError(f"{where}.runtime: 'examples' must be a path string, got {examples!r}")
+    run = table.get("run", [])
+    if isinstance(run, str):
+        run = [run]
+    if not isinstance(run, list) or not all(isinstance(command, str) and command.strip() for command in run):
+        raise ConfigError(f"{where}.runtime: 'run' must be a command string or a list of them, got {run!r}")
     return RuntimeConfig(
-        device=device, timeout=float(timeout), examples=str((folder / examples).resolve()) if examples else None
+        device=device,
+        timeout=float(timeout),
+        examples=str((folder / examples).resolve()) if examples else None,
+        run=tuple(run),
     )

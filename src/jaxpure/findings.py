@@ -21,9 +21,18 @@ class RuntimeResult:
     status: str  # "confirmed" | "not-reproduced" | "skipped"
     device: str
     evidence: str
+    via: str | None = None  # where the evidence came from: "import", "pytest tests/t.py::test_x", "cell 3"
 
     def to_json(self) -> dict:
-        return {"status": self.status, "device": self.device, "evidence": self.evidence}
+        data = {"status": self.status, "device": self.device, "evidence": self.evidence}
+        if self.via is not None:
+            data["via"] = self.via
+        return data
+
+    @property
+    def source(self) -> str:
+        """`` via pytest tests/t.py::test_x`` for the text formats; empty when unknown."""
+        return f" via {self.via}" if self.via else ""
 
 
 @dataclass(frozen=True, slots=True)

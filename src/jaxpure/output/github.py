@@ -52,4 +52,8 @@ def _annotation(finding: Finding, context: OutputContext) -> str:
             properties["endColumn"] = finding.end_column
     properties["title"] = title
     command = "warning" if rule.severity == "warning" else "error"
-    return workflow_command(command, properties, finding.message)
+    message = finding.message
+    if finding.runtime is not None:
+        runtime = finding.runtime
+        message += f"\nruntime: {runtime.status} on {runtime.device}{runtime.source}: {runtime.evidence}"
+    return workflow_command(command, properties, message)

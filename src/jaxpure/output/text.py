@@ -81,7 +81,8 @@ def _headline(finding: Finding, where: CellLine | None, paint: Callable[[str, st
         position = f"{paint(finding.path, 'bold')}:{finding.line}:{finding.column}"
     headline = f"{position}: {paint(finding.code, 'severity')} {finding.message}"
     if finding.runtime is not None:  # --runtime: the verdict and its evidence, on the finding's line
-        headline += f" [runtime: {finding.runtime.status} on {finding.runtime.device}: {finding.runtime.evidence}]"
+        runtime = finding.runtime
+        headline += f" [runtime: {runtime.status} on {runtime.device}{runtime.source}: {runtime.evidence}]"
     return headline
 
 

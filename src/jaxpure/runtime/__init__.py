@@ -7,6 +7,7 @@ place that imports JAX and the user's code. See docs/runtime.md.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -41,15 +42,34 @@ class ModuleRun:
 
 
 def confirm(
-    findings: list[Finding], *, device: str = "cpu", timeout: float = 60.0, examples: str | None = None
+    findings: list[Finding],
+    *,
+    device: str = "cpu",
+    timeout: float = 60.0,
+    examples: str | None = None,
+    run: tuple[str, ...] | list[str] = (),
 ) -> list[Finding]:
     """The same findings, in the same order, each with ``.runtime`` set.
 
-    ``timeout`` bounds each module's child process in seconds; ``examples`` is
-    the path of a runtime examples file (docs/runtime.md).
+    ``timeout`` bounds each module's child process (and each ``run`` command) in
+    seconds; ``examples`` is the path of a runtime examples file; ``run`` holds
+    the user's commands (``pytest tests/``) whose processes are watched (SPEC §9).
+    Notebooks run cell by cell. What no run judged goes through the import path (§5).
     """
     if device not in CANDIDATES:
         raise ValueError(f"unknown device {device!r}; use one of {', '.join(CANDIDATES)}")
+    from jaxpure.runtime.watch import confirm_through_runs
+
+    results = confirm_through_runs(findings, list(run), device=device, timeout=timeout)
+    rest = [index for index in range(len(findings)) if index not in results]
+    if rest:
+        imported = _confirm_by_import([findings[i] for i in rest], device, timeout, examples)
+        for index, result in zip(rest, imported, strict=True):
+            results[index] = dataclasses.replace(result, via="import")
+    return [finding.with_runtime(results[index]) for index, finding in enumerate(findings)]
+
+
+def _confirm_by_import(findings: list[Finding], device: str, timeout: float, examples: str | None) -> list[RuntimeResult]:
     results: dict[int, RuntimeResult] = {}
     tasks_by_file: dict[str, list[FindingTask]] = defaultdict(list)
     for index, finding in enumerate(findings):
@@ -59,9 +79,9 @@ def confirm(
         else:
             tasks_by_file[os.path.abspath(finding.path)].append(FindingTask.from_finding(index, finding))
     requests = [_request(file, tasks, device, examples, timeout) for file, tasks in tasks_by_file.items()]
-    for run in run_modules(requests):
-        results.update(run.results)
-    return [finding.with_runtime(results[index]) for index, finding in enumerate(findings)]
+    for module_run in run_modules(requests):
+        results.update(module_run.results)
+    return [results[index] for index in range(len(findings))]
 
 
 def run_modules(requests: list[ModuleRequest], jobs: int | None = None) -> list[ModuleRun]:
@@ -97,7 +117,7 @@ def _not_runnable(finding: Finding) -> str | None:
     if not os.path.isfile(finding.path):
         return f"{finding.path} is not a file that can be imported"
     if finding.path.endswith(".ipynb"):
-        return "notebook cells cannot be imported; move the function into a module to confirm it"
+        return "no cell of the notebook reached this line when its cells ran in order"
     if finding.trace.function is None:
         return "module-level code: --runtime runs functions, not the module body"
     return None

@@ -9,6 +9,7 @@ the shapes ``()``, ``(4,)``, ``(4, 4)`` in turn.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import re
 from dataclasses import dataclass
@@ -39,6 +40,41 @@ class Inputs:
     args: tuple
     kwargs: dict
     description: str  # what was passed, for the evidence: "x: float32[4], key: key<fry>[]"
+
+    def __deepcopy__(self, memo) -> Inputs:
+        """Fresh copies for each run; a value that cannot be deep-copied (a TestCase instance in the
+        user's own run) is copied shallowly, or passed as it is."""
+        args = tuple(copied(value, memo) for value in self.args)
+        return Inputs(args, {name: copied(value, memo) for name, value in self.kwargs.items()}, self.description)
+
+
+def copied(value: Any, memo: dict | None = None) -> Any:
+    """A deep copy; else a shallow one whose attributes are deep copies where they can be (a TestCase
+    instance in the user's own run); else the value itself. A failed attempt leaves ``memo`` as it was:
+    its half-built objects must not stand in for anything."""
+    trial = dict(memo or {})
+    try:
+        result = copy.deepcopy(value, trial)
+    except Exception:
+        pass
+    else:
+        if memo is not None:
+            memo.update(trial)
+        return result
+    try:
+        clone = copy.copy(value)
+    except Exception:
+        return value
+    state = getattr(clone, "__dict__", None)
+    if isinstance(state, dict) and state is not getattr(value, "__dict__", None):
+        # Each attribute that can be copied is the copy's own: sharing one (a TestCase's ``_outcome``)
+        # would let a re-run report into the user's run.
+        for name, attribute in list(state.items()):
+            try:
+                state[name] = copy.deepcopy(attribute, {})
+            except Exception:
+                continue
+    return clone
 
 
 class NoInputs(Exception):

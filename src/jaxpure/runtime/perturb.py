@@ -33,11 +33,15 @@ class Perturbation:
         self.environment = _WatchedEnviron(os.environ)
 
     def install(self) -> None:
+        self.install_clock()
+        datetime.datetime = _shifting_datetime(self)
+        os.environ = self.environment  # noqa: B003 - a stand-in mapping over the real one, which stays
+
+    def install_clock(self) -> None:
+        """Only the clock functions (``--run``: the user's own run keeps the real datetime and environ)."""
         for name in _CLOCK_FUNCTIONS:
             setattr(time, name, self._shifted(getattr(time, name), 1.0))
             setattr(time, f"{name}_ns", self._shifted(getattr(time, f"{name}_ns"), 1e9, integer=True))
-        datetime.datetime = _shifting_datetime(self)
-        os.environ = self.environment  # noqa: B003 - a stand-in mapping over the real one, which stays
 
     @contextlib.contextmanager
     def recording(self) -> Iterator[None]:

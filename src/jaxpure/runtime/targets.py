@@ -58,7 +58,9 @@ class Target:
     @property
     def traces_without_running(self) -> bool:
         """Whether ``trace`` stops at a jaxpr (jit-like) rather than running the function."""
-        return hasattr(self.staged, "trace") and hasattr(self.staged, "lower")
+        # JAX's own jit objects only: flax.nnx.jit's ``.trace`` returns no jaxpr.
+        staged = self.staged
+        return hasattr(staged, "trace") and hasattr(staged, "lower") and type(staged).__module__.startswith("jax")
 
     def call(self, inputs: Inputs):
         return self.staged(*inputs.args, **inputs.kwargs)

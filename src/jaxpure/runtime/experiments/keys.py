@@ -50,6 +50,8 @@ def _checked_runs(target: Target, inputs: Inputs, at_finding: Callable[[BaseExce
     Keys built inside with ``PRNGKey`` are made typed where the code allows.
     """
     runs = [("traced", target.jaxpr), ("run eagerly", target.call_unstaged), ("with jit disabled", target.eager)]
+    if target.kind is None:  # an untransformed function: run eagerly, it is what the user runs
+        runs = runs[:2]
     failure = None
     for typed_legacy_keys in (True, False):
         errors, completed = [], 0
@@ -80,6 +82,24 @@ def _checked_runs(target: Target, inputs: Inputs, at_finding: Callable[[BaseExce
     raise InputRejected(failure)
 
 
+def _typed_attributes(holder, convert, notes: list[str]) -> None:
+    """Legacy keys kept on an instance argument (``self.key`` made in a test's ``setUp``) become typed
+    too; the instance is the experiment's own copy."""
+    if isinstance(holder, jax.Array | np.ndarray) or not hasattr(holder, "__dict__") or isinstance(holder, type):
+        return
+    for name, value in list(vars(holder).items()):
+        typed = convert(value)
+        if typed is value:
+            continue
+        notes.pop()  # convert's note names no attribute: say which
+        where = f"{type(holder).__name__}.{name}"
+        try:
+            object.__setattr__(holder, name, typed)
+            notes.append(f"converted the legacy key {where} with jax.random.wrap_key_data")
+        except Exception as error:
+            notes.append(f"{where} holds a legacy key the checker cannot see ({type(error).__name__})")
+
+
 def _typed_keys(inputs: Inputs) -> tuple[Inputs, list[str]]:
     """Legacy ``uint32[2]`` keys become typed keys: the checker only follows typed keys (SPEC §7)."""
     notes = []
@@ -96,5 +116,7 @@ def _typed_keys(inputs: Inputs) -> tuple[Inputs, list[str]]:
         return typed
 
     args, kwargs = jax.tree_util.tree_map(convert, (inputs.args, inputs.kwargs))
+    for holder in jax.tree_util.tree_leaves((args, kwargs)):
+        _typed_attributes(holder, convert, notes)
     description = inputs.description + (" (keys made typed)" if notes else "")
     return Inputs(tuple(args), dict(kwargs), description), notes

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
+import os
+import sys
 
 import jax
 
@@ -34,27 +37,93 @@ class CompileCounter:
 
 
 def compilations(ctx: Context) -> Verdict:
-    """Call the enclosing function twice: a transform rebuilt per call compiles on both calls."""
+    """Call the enclosing function twice, counting only the compilations of transforms built at the
+    finding's line: a transform rebuilt per call compiles again on the second call. Compilations of
+    anything else the function runs (other jits, eager operations) are not the finding's."""
     target = ctx.own_function()
     CompileCounter.register()
 
     def attempt(inputs: Inputs) -> Verdict:
-        counts, runs = [], []
+        counts, runs, builds = [], [], []
         for _ in range(2):
-            start = CompileCounter.count
-            with ctx.probe() as probe:
+            with ctx.probe() as probe, _site_compilations(ctx) as site:
                 target.call(inputs)
-            counts.append(CompileCounter.count - start)
+            counts.append(site.compiles)
+            builds.append(site.builds)
             runs.append(probe.runs)
         if runs[0] == 0:
             return ctx.line_never_ran(target, inputs, "in 2 calls of")
-        in_loop = f"; line {ctx.task.line} ran {times(runs[0])} per call" if runs[0] > 1 else ""
-        tally = f"{target.label} compiled {times(counts[0])} on its first call and {times(counts[1])} on its second"
+        line = ctx.task.line
+        if builds[0] == 0:
+            return not_reproduced(f"line {line} ran but built no compiling transform in a call of {target.label}")
+        tally = (
+            f"the transform built at line {line} compiled {times(counts[0])} in the first call of {target.label} "
+            f"and {times(counts[1])} in the second (built {times(builds[1])} per call)"
+        )
         if counts[1] > 0:
-            return confirmed(f"{tally}{in_loop}: the transform is rebuilt, so JAX's compile cache misses")
+            return confirmed(f"{tally}: it is rebuilt, so JAX's compile cache misses")
         return not_reproduced(f"{tally}: the compiled program was reused")
 
     return ctx.try_inputs(target, attempt)
+
+
+@dataclasses.dataclass
+class _SiteCount:
+    builds: int = 0
+    compiles: int = 0
+
+
+_COMPILING = (("jax", "jit"), ("jax", "pmap"), ("equinox", "filter_jit"), ("flax.nnx", "jit"))
+
+
+@contextlib.contextmanager
+def _site_compilations(ctx: Context):
+    """While inside: the compiling transforms built at the finding's lines are counted, and so are
+    the compilations made while the functions they returned run."""
+    count = _SiteCount()
+    originals = {}
+    for module_name, name in _COMPILING:
+        module = sys.modules.get(module_name)
+        if module is not None and callable(getattr(module, name, None)):
+            originals[module, name] = getattr(module, name)
+    namespace = vars(ctx.module)
+    rebound = {key: value for key, value in namespace.items() if any(value is o for o in originals.values())}
+    wrapped = {id(original): _counting_build(original, ctx, count) for original in originals.values()}
+    try:
+        for (module, name), original in originals.items():
+            setattr(module, name, wrapped[id(original)])
+        for key, value in rebound.items():  # ``from jax import jit``
+            namespace[key] = wrapped[id(value)]
+        yield count
+    finally:
+        for (module, name), original in originals.items():
+            setattr(module, name, original)
+        namespace.update(rebound)
+
+
+def _counting_build(original, ctx: Context, count: _SiteCount):
+    def build(*args, **kwargs):
+        built = original(*args, **kwargs)
+        caller = sys._getframe(1)
+        at_site = ctx.task.line <= caller.f_lineno <= ctx.task.end_line and _same_file(caller.f_code.co_filename, ctx.file)
+        if not at_site or not callable(built):
+            return built
+        count.builds += 1
+
+        def call(*call_args, **call_kwargs):
+            start = CompileCounter.count
+            try:
+                return built(*call_args, **call_kwargs)
+            finally:
+                count.compiles += CompileCounter.count - start
+
+        return call
+
+    return build
+
+
+def _same_file(a: str, b: str) -> bool:
+    return a == b or os.path.realpath(a) == os.path.realpath(b)
 
 
 def unhashable_static(ctx: Context) -> Verdict:

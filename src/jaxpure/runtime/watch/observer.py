@@ -1,0 +1,320 @@
+"""What the watched process sees, and the verdicts it draws (see ``agent.py`` for how it is wired).
+
+- ``line``/``raised`` are called by the probes in flagged files: which finding
+  ran, under a trace or not, with traced or concrete operands, and whether it
+  raised JAX's tracer error there.
+- ``transforms.py`` wraps JAX's transforms; a call made outside any trace
+  (concrete arguments) is a *root*. When a root call ends and findings ran
+  inside it, each gets a verdict, once: from what was observed where that
+  suffices (a tracer error, concrete operands), else from its experiment
+  (``experiments``), run right there on copies of the root's real arguments,
+  with the real function, instance and closure.
+- Compilations are counted per ``jit`` site (the line that built the
+  transform), for JP502.
+
+Nothing here changes what the user's program does: hooks re-raise what they
+see, experiments run on copies, after the root call has returned.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import types
+import sys
+import threading
+from dataclasses import dataclass, field
+
+from jaxpure.runtime.protocol import FindingTask
+from jaxpure.runtime.rules import RULE_EXPERIMENTS, TRACING_RAISES
+from jaxpure.runtime.watch.plan import BEGIN, NOTE, REACHED, RESULT, WatchPlan
+
+MAX_ATTEMPTS = 3  # experiments per finding that could not run with one root's arguments
+
+
+@dataclass
+class Sighting:
+    """What the run showed of one finding so far."""
+
+    hits: int = 0
+    traced_hits: int = 0  # ran while a JAX trace was active
+    tracer_hits: int = 0  # ran with a tracer among the names its span reads
+    operands: str = ""  # the operands the last traced hit saw, for the evidence
+    via: str = ""
+    attempts: int = 0
+    last_skip: str = ""
+    touched: list = field(default_factory=list)  # mutable objects the line names: experiments put them back
+
+
+@dataclass
+class RootCall:
+    """A call of a transformed function made with concrete arguments."""
+
+    watched: object  # transforms.Watched
+    args: tuple
+    kwargs: dict
+    reached: set[int] = field(default_factory=set)
+
+
+@dataclass
+class PlainCall:
+    """A call of a function around a key-reuse finding, made outside any transform."""
+
+    code: object
+    globals: dict
+    arguments: dict  # the parameters as they arrived (references)
+    hits: dict[int, int]  # the findings' hit counts when it began
+
+
+@dataclass
+class Site:
+    """A line that builds a compiling transform: how often it built one, how often those compiled."""
+
+    builds: int = 0
+    compiles: int = 0
+    transform: str = ""
+
+
+class Observer:
+    def __init__(self, plan: WatchPlan):
+        self.plan = plan
+        self.tasks: dict[int, FindingTask] = {f.task.id: f.task for f in plan.findings}
+        self.files: dict[int, str] = {f.task.id: f.file for f in plan.findings}
+        self.resolved: set[int] = set()
+        self.spans: dict = {}  # the agent's spans by file, for ``flagged_file``
+        self.sightings: dict[int, Sighting] = {}
+        self.sites: dict[tuple[str, int], Site] = {}
+        self.via_override: str | None = None  # the notebook runner's "cell 3"
+        self.busy = False  # an experiment is running: hooks stay out of its way
+        self.jax = self.core = None
+        self._local = threading.local()
+        self._events = open(plan.events, "a", encoding="utf-8")  # noqa: SIM115 - for the process's lifetime
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        from jaxpure.runtime.perturb import Perturbation
+
+        self.perturbation = Perturbation()
+        self.perturbation.install_clock()  # before the user's code binds ``from time import time``
+
+    # ----- events
+
+    def emit(self, event: str, **fields) -> None:
+        if os.getpid() != self._pid:  # a fork: its own observer state is a copy; report as itself
+            self._pid = os.getpid()
+        with self._lock:
+            self._events.write(json.dumps({"event": event, "pid": self._pid, **fields}) + "\n")
+            self._events.flush()
+
+    def via(self) -> str:
+        if self.via_override:
+            return self.via_override
+        test = os.environ.get("PYTEST_CURRENT_TEST")
+        if test:
+            return "pytest " + test.rsplit(" (", 1)[0]
+        return self.plan.command
+
+    def note(self, text: str) -> None:
+        self.emit(NOTE, text=text)
+
+    # ----- probes
+
+    def line(self, ids: tuple[int, ...], names: tuple[str, ...]) -> None:
+        if self.busy:
+            return
+        for id in ids:
+            if id in self.resolved:
+                continue
+            sighting = self.sightings.get(id)
+            if sighting is None:
+                sighting = self.sightings[id] = Sighting(via=self.via())
+                self.emit(REACHED, id=id, via=sighting.via)
+            sighting.hits += 1
+            if sighting.hits == 1:
+                sighting.touched = _mutable_operands(names, sys._getframe(1))
+            if self.jax is not None:
+                self._classify(sighting, names, sys._getframe(1))
+            root = self.root()
+            if root is not None:
+                root.reached.add(id)
+
+    def raised(self, ids: tuple[int, ...]) -> None:
+        if self.busy or self.jax is None:
+            return
+        error = sys.exc_info()[1]
+        for id in ids:
+            if id not in self.resolved and RULE_EXPERIMENTS.get(self.tasks[id].code) == TRACING_RAISES:
+                from jaxpure.runtime.watch.verdicts import raised_verdict
+
+                verdict = raised_verdict(self, id, error)
+                if verdict is not None:
+                    self.resolve(id, verdict)
+
+    def _classify(self, sighting: Sighting, names: tuple[str, ...], frame) -> None:
+        if self.core.trace_ctx.is_top_level():
+            return
+        sighting.traced_hits += 1
+        shown, traced = [], False
+        for name in names:
+            value = frame.f_locals.get(name, frame.f_globals.get(name, _ABSENT))
+            if value is _ABSENT or callable(value) and not hasattr(value, "shape"):
+                continue
+            leaves = self.jax.tree_util.tree_leaves(value) if not isinstance(value, str) else [value]
+            is_traced = any(isinstance(leaf, self.core.Tracer) for leaf in leaves)
+            traced = traced or is_traced
+            shown.append(f"{name}: {_short_value(value, self.core)}")
+        sighting.tracer_hits += traced
+        sighting.operands = ", ".join(shown)
+
+    # ----- calls of functions around key reuse (instrument._watch_calls)
+
+    def enter(self, ids: tuple[int, ...]) -> None:
+        entries = self._entries()
+        if self.busy or all(id in self.resolved for id in ids):
+            entries.append(None)
+            return
+        hits = {id: self.sightings[id].hits if id in self.sightings else 0 for id in ids}
+        frame = sys._getframe(1)
+        entries.append(PlainCall(frame.f_code, frame.f_globals, dict(frame.f_locals), hits))
+
+    def exit(self, ids: tuple[int, ...]) -> None:
+        entries = self._entries()
+        call = entries.pop() if entries else None
+        if call is None or self.busy or self.jax is None or not self.core.trace_ctx.is_top_level():
+            return
+        reached = [
+            id
+            for id in ids
+            if id not in self.resolved and id in self.sightings and self.sightings[id].hits > call.hits[id]
+        ]
+        if reached:
+            from jaxpure.runtime.watch.verdicts import plain_call_verdicts
+
+            plain_call_verdicts(self, call, reached)
+
+    def _entries(self) -> list:
+        entries = getattr(self._local, "entries", None)
+        if entries is None:
+            entries = self._local.entries = []
+        return entries
+
+    # ----- root calls (transforms.py)
+
+    def calls(self) -> list[RootCall | None]:
+        stack = getattr(self._local, "stack", None)
+        if stack is None:
+            stack = self._local.stack = []
+        return stack
+
+    def root(self) -> RootCall | None:
+        stack = self.calls()
+        return stack[0] if stack else None
+
+    def root_ended(self, call: RootCall) -> None:
+        from jaxpure.runtime.watch.verdicts import root_verdicts
+
+        pending = [id for id in sorted(call.reached) if id not in self.resolved]
+        if pending:
+            root_verdicts(self, call, pending)
+
+    # ----- compilations (JP502)
+
+    def flagged_file(self, filename: str) -> str | None:
+        """The real path of ``filename`` if it holds findings."""
+        from jaxpure.runtime.watch.agent import flagged
+
+        spans = flagged(filename, self.spans)
+        return os.path.realpath(filename) if spans else None
+
+    def built(self, site: tuple[str, int], transform: str) -> None:
+        entry = self.sites.setdefault(site, Site(transform=transform))
+        entry.builds += 1
+
+    def compiled(self, site: tuple[str, int] | None) -> None:
+        if site is None or site not in self.sites or self.busy:
+            return
+        self.sites[site].compiles += 1
+        from jaxpure.runtime.watch.verdicts import site_verdicts
+
+        site_verdicts(self, final=False)
+
+    # ----- verdicts
+
+    def resolve(self, id: int, verdict, via: str | None = None) -> None:
+        if id in self.resolved:
+            return
+        self.resolved.add(id)
+        sighting = self.sightings.get(id)
+        evidence = verdict.evidence
+        if verdict.status != "skipped" and self.jax is not None:
+            evidence = f"{evidence} [on {self.device()}]"
+        self.emit(
+            RESULT,
+            id=id,
+            status=verdict.status,
+            evidence=evidence,
+            via=via or (sighting.via if sighting else self.via()),
+        )
+
+    def begin(self, id: int) -> None:
+        self.emit(
+            BEGIN,
+            id=id,
+            via=self.sightings[id].via if id in self.sightings else self.via(),
+        )
+
+    def device(self) -> str:
+        from jaxpure.runtime.device import describe
+
+        return describe(self.jax.devices()[0])
+
+    def finish(self) -> None:
+        """At exit: verdicts that only the whole run can give (JP502 sites, lines that ran outside roots)."""
+        if self.jax is None:
+            return
+        from jaxpure.runtime.watch.verdicts import final_verdicts
+
+        try:
+            final_verdicts(self)
+        except Exception as error:  # never turn the user's exit into a traceback
+            self.note(f"final verdicts failed: {type(error).__name__}: {error}")
+
+    # ----- imports
+
+    def jax_imported(self, module) -> None:
+        import jax
+        from jax._src import core
+
+        self.jax, self.core = jax, core
+        from jaxpure.runtime.watch.transforms import watch_jax
+
+        watch_jax(self)
+
+    def library_imported(self, module) -> None:
+        from jaxpure.runtime.watch.transforms import watch_library
+
+        watch_library(self, module)
+
+
+_ABSENT = object()
+_MUTABLE = (list, dict, set, bytearray)
+
+
+def _mutable_operands(names: tuple[str, ...], frame) -> list:
+    """The containers and plain objects a flagged line names (``outer`` of ``outer.append(x)``)."""
+    found = []
+    for name in names:
+        value = frame.f_locals.get(name, frame.f_globals.get(name, _ABSENT))
+        if isinstance(value, _MUTABLE) or (
+            hasattr(value, "__dict__") and not isinstance(value, type | types.ModuleType | types.FunctionType)
+        ):
+            found.append(value)
+    return found
+
+
+def _short_value(value, core) -> str:
+    if isinstance(value, core.Tracer):
+        return f"{type(value).__name__}({value.aval.str_short()})" if hasattr(value, "aval") else type(value).__name__
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        return f"{value.dtype}[{','.join(map(str, value.shape))}] (concrete)"
+    text = repr(value)
+    return text if len(text) <= 30 else type(value).__name__

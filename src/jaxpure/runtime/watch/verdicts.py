@@ -1,0 +1,395 @@
+"""Verdicts in the watched process: from what the run showed, else from the finding's experiment
+run on the root call's own arguments (child side; imported once JAX is)."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import functools
+import inspect
+import io
+import logging
+import os
+import sys
+import types
+import unittest
+
+from jaxpure.files.notebook import extract, is_notebook
+from jaxpure.runtime.compare import times
+from jaxpure.runtime.context import (
+    Context,
+    InputRejected,
+    Verdict,
+    confirmed,
+    not_reproduced,
+    skipped,
+)
+from jaxpure.runtime.experiments import run_experiment
+from jaxpure.runtime.experiments.traces import caused_by_finding
+from jaxpure.runtime.inputs import Inputs, copied, describe_arguments, describe_value
+from jaxpure.runtime.rules import COMPILATIONS, RULE_EXPERIMENTS, TRACING_RAISES
+from jaxpure.runtime.targets import Target, TargetError
+from jaxpure.runtime.watch.observer import MAX_ATTEMPTS, Observer, PlainCall, RootCall, Sighting
+
+
+@dataclasses.dataclass
+class ObservedContext(Context):
+    """A finding's context in the user's own run: the root call that reached it is the target,
+    and its arguments (copied afresh for every use) are the only inputs."""
+
+    root: Target | None = None
+    arguments: tuple = ((), {})
+
+    @functools.cached_property
+    def lines(self) -> list[str]:
+        with open(self.file, encoding="utf-8", errors="replace") as source:
+            text = source.read()
+        return (extract(text).source if is_notebook(self.file) else text).splitlines()
+
+    def target(self) -> Target:
+        if self.root is None:
+            raise TargetError("no transformed function was called with concrete arguments around this line")
+        return self.root
+
+    def own_function(self) -> Target:
+        return self.target()
+
+    def inputs(self) -> Inputs:
+        originals, named = self.arguments
+        for value in [*originals, *named.values()]:
+            if not isinstance(value, unittest.TestCase) and not _deep_copyable(value):
+                raise _NotCopyable(value)
+        args, kwargs = [copied(value) for value in originals], {name: copied(value) for name, value in named.items()}
+        for copy_, original in zip([*args, *kwargs.values()], [*originals, *named.values()], strict=True):
+            if isinstance(copy_, unittest.TestCase) and copy_ is not original:
+                copy_._outcome = None  # its subTest blocks raise, rather than report into the user's run
+        try:
+            names = list(inspect.signature(self.root.raw).parameters)
+        except (TypeError, ValueError):
+            names = None
+        return Inputs(tuple(args), dict(kwargs), describe_arguments(args, kwargs, names))
+
+    def try_inputs(self, target: Target, attempt, *, numpy_arrays: bool = False) -> Verdict:
+        try:
+            inputs = self.inputs()
+        except _NotCopyable as error:
+            return skipped(
+                f"an argument of {target.label} in the run ({describe_value(error.value)}) cannot be copied, "
+                "and re-running on the real one could change it: not run"
+            )
+        except Exception as error:
+            return skipped(
+                f"the arguments of {target.label} in the run cannot be copied: {type(error).__name__}: {error}"
+            )
+        try:
+            return attempt(inputs)
+        except InputRejected as rejected:
+            error = rejected.error
+        except Exception as raised:
+            error = raised
+        return skipped(
+            f"{target.label} failed with the run's own arguments ({inputs.description}) "
+            f"for a reason other than this finding: {self.describe_error(error)}"
+        )
+
+    def line_never_ran(self, target: Target, inputs: Inputs, during: str) -> Verdict:
+        return not_reproduced(f"line {self.task.line} never ran {during} {target.label} with the run's arguments")
+
+
+class _NotCopyable(Exception):
+    def __init__(self, value):
+        super().__init__(type(value).__name__)
+        self.value = value
+
+
+def _deep_copyable(value) -> bool:
+    try:
+        copy.deepcopy(value)
+    except Exception:  # RecursionError included: a mutable JAX ref held by a framework object
+        return False
+    return True
+
+
+def plain_call_verdicts(observer: Observer, call: PlainCall, pending: list[int]) -> None:
+    """Key reuse reached outside any transform: the function around it, called again on copies of
+    the arguments it received, under JAX's checker."""
+    found = _plain_function(call)
+    if found is None:
+        return
+    function, args, kwargs = found
+    target = Target(call.code.co_qualname, function, function, None, None, ())
+    for id in pending:
+        sighting = observer.sightings[id]
+        if sighting.attempts >= MAX_ATTEMPTS:
+            continue
+        sighting.attempts += 1
+        task, file = observer.tasks[id], observer.files[id]
+        module = _module_of(file) or types.ModuleType("__unknown__")
+        ctx = ObservedContext(
+            task, module, module.__name__, file, None, observer.perturbation, root=target, arguments=(args, kwargs)
+        )
+        _settle(observer, id, sighting, _run(observer, id, ctx))
+
+
+def _plain_function(call: PlainCall):
+    """The function object of a watched call, and its arguments as positional and keyword ones."""
+    code = call.code
+    names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+    values = [call.arguments.get(name) for name in names]
+    args, kwargs = values[: code.co_argcount], dict(zip(names[code.co_argcount :], values[code.co_argcount :]))
+    flags_varargs, flags_varkw = 0x04, 0x08
+    extra = code.co_argcount + code.co_kwonlyargcount
+    if code.co_flags & flags_varargs:
+        args += list(call.arguments.get(code.co_varnames[extra], ()))
+        extra += 1
+    if code.co_flags & flags_varkw:
+        kwargs.update(call.arguments.get(code.co_varnames[extra], {}))
+    candidates = [call.globals.get(code.co_name)]
+    if args:  # a method: found on the instance's class
+        owner = args[0] if isinstance(args[0], type) else type(args[0])
+        candidates.append(inspect.getattr_static(owner, code.co_name, None))
+    for candidate in candidates:
+        function = getattr(candidate, "__func__", candidate)
+        if getattr(inspect.unwrap(function) if callable(function) else None, "__code__", None) is code:
+            return inspect.unwrap(function), args, kwargs
+    # Renamed or wrapped where it is looked up (a parameterized test method): the function holding the code.
+    import gc
+
+    holders = [f for f in gc.get_referrers(code) if isinstance(f, types.FunctionType) and f.__code__ is code]
+    if len(holders) == 1 or (holders and not code.co_freevars):
+        return holders[0], args, kwargs
+    return None  # several closures over one code: only a transform's root call tells which
+
+
+def raised_verdict(observer: Observer, id: int, error: BaseException) -> Verdict | None:
+    """Confirmed when the error is JAX's tracer error (or the rule's own) raised at the finding."""
+    ctx = _context(observer, id, None)
+    if not caused_by_finding(ctx, error):
+        return None
+    root = observer.root()
+    during = f" while tracing {root.watched.label}" if root is not None else ""
+    return confirmed(f"the run raised {ctx.describe_error(error)}{during}")
+
+
+def root_verdicts(observer: Observer, call: RootCall, pending: list[int]) -> None:
+    """Verdicts for the findings a root call reached: observed, else by experiment on its arguments."""
+    for id in pending:
+        task, sighting = observer.tasks[id], observer.sightings[id]
+        experiment = RULE_EXPERIMENTS.get(task.code)
+        if experiment == TRACING_RAISES:
+            verdict = traced_line_verdict(task.line, sighting)
+            if verdict is not None:
+                observer.resolve(id, verdict)
+        elif experiment != COMPILATIONS and experiment is not None and sighting.attempts < MAX_ATTEMPTS:
+            sighting.attempts += 1
+            _settle(observer, id, sighting, _run(observer, id, _context(observer, id, call)))
+
+
+def _settle(observer: Observer, id: int, sighting: Sighting, verdict: Verdict) -> None:
+    if verdict.status == "skipped" and sighting.attempts < MAX_ATTEMPTS:
+        sighting.last_skip = verdict.evidence  # a later call may have arguments that work
+    else:
+        observer.resolve(id, verdict)
+
+
+def traced_line_verdict(line: int, sighting: Sighting) -> Verdict | None:
+    """A line that ran under a trace and did not raise: what its operands were shows why."""
+    if sighting.traced_hits == 0:
+        return None
+    operands = f" ({sighting.operands})" if sighting.operands else ""
+    if sighting.tracer_hits == 0:
+        return not_reproduced(
+            f"line {line} ran {times(sighting.traced_hits)} under a JAX trace with concrete operands only{operands}: "
+            "nothing traced reaches it"
+        )
+    return not_reproduced(
+        f"line {line} ran {times(sighting.traced_hits)} under a JAX trace with traced operands{operands} "
+        "and raised no error"
+    )
+
+
+def site_verdicts(observer: Observer, *, final: bool) -> None:
+    """JP502 from the compilations counted at the line that built the transform."""
+    for id, task in observer.tasks.items():
+        if id in observer.resolved or RULE_EXPERIMENTS.get(task.code) != COMPILATIONS:
+            continue
+        file = observer.files[id]
+        sites = [
+            (key, site)
+            for key, site in observer.sites.items()
+            if key[0] == file and task.line <= key[1] <= task.end_line
+        ]
+        builds = sum(site.builds for _, site in sites)
+        compiles = sum(site.compiles for _, site in sites)
+        if not builds:
+            continue
+        what = f"the {sites[0][1].transform} built at line {sites[0][0][1]}"
+        if builds >= 2 and compiles >= 2:
+            observer.resolve(id, confirmed(
+                f"{what} compiled again for a new build ({builds} builds, {compiles} compilations by then): "
+                "each build is a new function to JAX's compile cache"
+            ))  # fmt: skip
+        elif final:
+            observer.resolve(id, not_reproduced(
+                f"{what} was built {times(builds)} during the run and compiled {times(compiles)}: "
+                "no compilation was repeated"
+            ))  # fmt: skip
+
+
+def final_verdicts(observer: Observer) -> None:
+    site_verdicts(observer, final=True)
+    for id, sighting in list(observer.sightings.items()):
+        if id in observer.resolved:
+            continue
+        task = observer.tasks[id]
+        if RULE_EXPERIMENTS.get(task.code) == TRACING_RAISES:
+            verdict = traced_line_verdict(task.line, sighting)
+            if verdict is not None:
+                observer.resolve(id, verdict)
+        elif sighting.last_skip:
+            observer.resolve(id, skipped(sighting.last_skip))
+
+
+def _run(observer: Observer, id: int, ctx: ObservedContext) -> Verdict:
+    observer.begin(id)
+    observer.busy = True
+    try:
+        # The experiment works on copies; what it still reaches of the user's own objects (attributes
+        # of the real arguments, shared through a framework's graph; closure variables) is put back.
+        originals = [value for value in [*ctx.arguments[0], *ctx.arguments[1].values()] if _restorable(value)]
+        touched = [*observer.sightings[id].touched, *originals]
+        with _quiet(), _restored(touched), _cells_restored(ctx.root, ctx.arguments):
+            return run_experiment(ctx)
+    except TargetError as error:
+        return skipped(str(error))
+    except SystemExit as exit:
+        return skipped(f"the function called sys.exit({exit.code!r}) during the experiment")
+    except Exception as error:
+        return skipped(f"the experiment could not run: {type(error).__name__}: {error}")
+    finally:
+        observer.busy = False
+
+
+@contextlib.contextmanager
+def _restored(objects: list):
+    """Whatever the experiment's re-runs do to the objects the flagged line mutates is undone
+    (a list appended to, a dict or an instance's attributes set): the user's run sees its own state."""
+    saved = [(obj, _state_of(obj)) for obj in objects]
+    try:
+        yield
+    finally:
+        for obj, state in saved:
+            with contextlib.suppress(Exception):
+                _put_back(obj, state)
+
+
+@contextlib.contextmanager
+def _cells_restored(root: Target | None, arguments: tuple = ((), {})):
+    """The closure variables of the root and of the functions it closes over keep their values:
+    a test's ``nonlocal`` trace counter must not count the experiment's re-runs."""
+    cells, seen = [], set()
+    pending = [root.raw] if root is not None else []
+    pending += [value for value in [*arguments[0], *arguments[1].values()] if callable(value)]  # lax bodies
+    while pending:
+        function = pending.pop()
+        function = getattr(function, "__func__", function)
+        if isinstance(function, functools.partial):
+            pending.append(function.func)
+        if hasattr(function, "__wrapped__"):
+            pending.append(function.__wrapped__)
+        for cell in getattr(function, "__closure__", None) or ():
+            if id(cell) in seen:
+                continue
+            seen.add(id(cell))
+            try:
+                value = cell.cell_contents
+            except ValueError:  # not yet bound
+                continue
+            cells.append((cell, value))
+            if isinstance(value, types.FunctionType):
+                pending.append(value)
+    try:
+        yield
+    finally:
+        for cell, value in cells:
+            cell.cell_contents = value
+
+
+def _restorable(value) -> bool:
+    return isinstance(value, list | dict | set | bytearray) or (
+        hasattr(value, "__dict__") and not isinstance(value, type | types.ModuleType | types.FunctionType)
+    )
+
+
+def _state_of(obj):
+    if isinstance(obj, list | bytearray):
+        return obj[:]
+    if isinstance(obj, dict | set):
+        return obj.copy()
+    return dict(vars(obj))
+
+
+def _put_back(obj, state) -> None:
+    if isinstance(obj, list | bytearray):
+        obj[:] = state
+    elif isinstance(obj, dict | set):
+        obj.clear()
+        obj.update(state)
+    else:
+        vars(obj).clear()
+        vars(obj).update(state)
+
+
+@contextlib.contextmanager
+def _quiet():
+    """What the experiment's calls print or log never reaches the user's streams, captures or log handlers."""
+    handlers, level = logging.root.handlers[:], logging.root.level
+    logging.root.handlers = []
+    try:
+        with (
+            contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(io.StringIO()),
+        ):
+            yield
+    finally:
+        logging.root.handlers = handlers
+        logging.root.setLevel(level)
+
+
+def _context(observer: Observer, id: int, call: RootCall | None) -> ObservedContext:
+    task, file = observer.tasks[id], observer.files[id]
+    module = _module_of(file) or _module_of_function(call) or types.ModuleType("__unknown__")
+    return ObservedContext(
+        task, module, module.__name__, file, None, observer.perturbation,
+        root=_root_target(call) if call else None, arguments=(call.args, call.kwargs) if call else ((), {}),
+    )  # fmt: skip
+
+
+def _root_target(call: RootCall) -> Target:
+    watched = call.watched
+    fun = watched._fun
+    raw = inspect.unwrap(fun) if callable(fun) else fun
+    name = getattr(raw, "__qualname__", None) or getattr(fun, "__qualname__", type(fun).__name__)
+    return Target(name, watched._inner, raw, watched._transform, watched._kind, ())
+
+
+_MODULES: dict[str, types.ModuleType | None] = {}
+
+
+def _module_of(file: str) -> types.ModuleType | None:
+    found = _MODULES.get(file)
+    if found is not None:
+        return found
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if isinstance(path, str) and (path == file or os.path.realpath(path) == file):
+            _MODULES[file] = module
+            return module
+    return None
+
+
+def _module_of_function(call: RootCall | None) -> types.ModuleType | None:
+    if call is None:
+        return None
+    return sys.modules.get(getattr(inspect.unwrap(call.watched._fun), "__module__", None) or "")

@@ -1,0 +1,271 @@
+"""``--runtime --run``: findings confirmed through the user's own tests, script and notebook
+(SPEC §9), in the project ``fixtures/runtime/project``, copied to a temporary folder and
+checked in one run shared by most tests."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from runtime_markers import RUNTIME_FIXTURES
+
+from jaxpure.config import ConfigError, load_config
+from jaxpure.runtime.watch.instrument import Span, instrument
+
+SOURCE = Path(__file__).resolve().parents[1]
+PYTHON = shlex.quote(sys.executable)
+PYTEST = f"{PYTHON} -m pytest -rA -p no:cacheprovider tests"
+SCRIPT = f"{PYTHON} train.py --steps 3"
+_OUTCOME = re.compile(r"^(PASSED|FAILED|ERROR) (tests/\S+)", re.MULTILINE)
+
+
+def _environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(SOURCE / "src"), str(SOURCE / "plugins")])
+    env.pop("PYTEST_CURRENT_TEST", None)  # our own test's name must not leak into the user's run
+    return env
+
+
+def _jaxpure(folder: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    command = [
+        sys.executable,
+        "-m",
+        "jaxpure",
+        "check",
+        "--no-cache",
+        "--format",
+        "json",
+        *args,
+    ]
+    return subprocess.run(
+        command,
+        cwd=folder,
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("run") / "project"
+    shutil.copytree(RUNTIME_FIXTURES / "project", folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def checked(project) -> tuple[dict, subprocess.CompletedProcess]:
+    """One `jaxpure check --runtime --run "pytest" --run "python train.py"` over the project."""
+    completed = _jaxpure(project, "--runtime", "--run", PYTEST, "--run", SCRIPT, ".")
+    report = json.loads(completed.stdout)  # nothing of the commands' output is mixed in
+    by_place = {(f["path"], _place(f), f["code"]): f["runtime"] for f in report["findings"]}
+    return by_place, completed
+
+
+def _place(finding: dict) -> int | str:
+    """The line; in a notebook, ``cell:line`` (lines count within each cell)."""
+    return f"{finding['cell']}:{finding['line']}" if "cell" in finding else finding["line"]
+
+
+def _runtime(checked, path: str, line: int | str, code: str) -> dict:
+    return checked[0][(path, line, code)]
+
+
+def test_a_method_of_a_real_instance_is_confirmed_by_the_tracer_error_the_tests_raise(
+    checked,
+) -> None:
+    runtime = _runtime(checked, "watched/model.py", 17, "JP401")
+    assert runtime["status"] == "confirmed"
+    assert runtime["via"] == "pytest tests/test_model.py::test_model_step_fails"
+    assert "the run raised jax.errors.TracerBoolConversionError" in runtime["evidence"]
+    assert "while tracing Model.apply (jax.jit)" in runtime["evidence"]
+
+
+def test_a_nested_closure_is_confirmed_with_the_arguments_of_the_test(checked) -> None:
+    runtime = _runtime(checked, "watched/model.py", 26, "JP101")
+    assert runtime["status"] == "confirmed"
+    assert runtime["via"] == "pytest tests/test_model.py::test_update_twice"
+    assert "make_update.<locals>.update (jax.jit)" in runtime["evidence"]
+    assert "'updating with 0.1'" in runtime["evidence"]  # the real closure's value
+    assert runtime["evidence"].endswith("[on cpu:0]")
+
+
+def test_a_pytree_of_a_custom_class_reaches_the_key_reuse_checker(checked) -> None:
+    runtime = _runtime(checked, "watched/model.py", 51, "JP302")
+    assert runtime["status"] == "confirmed"
+    assert runtime["via"] == "pytest tests/test_model.py::test_advance"
+    assert "KeyReuseError" in runtime["evidence"]
+    assert "wrap_key_data" in runtime["evidence"]  # the test's legacy key, made typed
+
+
+def test_key_reuse_in_plain_test_code_is_checked_through_the_method_around_it(checked) -> None:
+    runtime = _runtime(checked, "tests/test_model.py", 54, "JP302")
+    assert runtime["status"] == "confirmed"
+    assert runtime["via"] == "pytest tests/test_model.py::SamplingTest::test_reuse_in_plain_code"
+    assert "jax.debug_key_reuse on SamplingTest.test_reuse_in_plain_code, run eagerly" in runtime["evidence"]
+
+
+def test_a_line_that_only_ever_sees_concrete_operands_is_not_reproduced(
+    checked,
+) -> None:
+    runtime = _runtime(checked, "watched/model.py", 56, "JP401")
+    assert runtime["status"] == "not-reproduced"
+    assert "under a JAX trace with concrete operands only (mode: 3)" in runtime["evidence"]
+
+
+def test_compilations_are_credited_to_the_site_that_built_the_transform(
+    checked,
+) -> None:
+    in_loop = _runtime(checked, "watched/model.py", 69, "JP502")
+    assert in_loop["status"] == "confirmed"
+    assert "the jax.jit built at line 69 compiled again for a new build" in in_loop["evidence"]
+    # Line 67 is in the same function, which compiles several times: none of that is line 67's.
+    once = _runtime(checked, "watched/model.py", 67, "JP502")
+    assert once["status"] == "not-reproduced"
+    assert "built 1 time during the run and compiled 1 time" in once["evidence"]
+
+
+def test_a_script_confirms_the_findings_of_its_own_file(checked) -> None:
+    runtime = _runtime(checked, "train.py", 11, "JP101")
+    assert runtime["status"] == "confirmed"
+    assert runtime["via"] == SCRIPT
+    assert "on the tracing call only: 'tracing train_step'" in runtime["evidence"]
+
+
+def test_a_notebook_runs_cell_by_cell_and_names_the_cell(checked) -> None:
+    runtime = _runtime(checked, "notebook.ipynb", "3:3", "JP101")
+    assert runtime["status"] == "confirmed"
+    assert runtime["via"] == "cell 4"  # the cell that called smooth; its `!echo` line was skipped
+
+
+def test_a_notebook_cell_that_raises_ends_the_run_and_says_so(checked) -> None:
+    runtime = _runtime(checked, "notebook.ipynb", "6:3", "JP101")  # after the failing cell 5
+    assert runtime["status"] == "skipped"
+    assert runtime["evidence"] == (
+        "no cell ran this line: cell 5 raised RuntimeError: the data is not here; later cells not run"
+    )
+
+
+def test_the_commands_output_goes_to_stderr_only(checked) -> None:
+    _, completed = checked
+    assert "tracing train_step\n" in completed.stderr  # the script's own print
+    assert "short test summary info" in completed.stderr
+    assert "short test summary info" not in completed.stdout
+    assert completed.returncode == 1  # findings; the failing test does not decide it
+
+
+def test_the_users_tests_pass_and_fail_as_without_jaxpure(checked, project) -> None:
+    plain = subprocess.run(
+        shlex.split(PYTEST),
+        cwd=project,
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    without = sorted(_OUTCOME.findall(plain.stdout))
+    assert ("FAILED", "tests/test_model.py::test_model_step_fails") in without
+    assert len(without) == 9
+    assert sorted(_OUTCOME.findall(checked[1].stderr)) == without
+
+
+def test_an_experiment_puts_back_what_the_flagged_line_mutates(checked) -> None:
+    runtime = _runtime(checked, "watched/model.py", 78, "JP105")
+    assert runtime["status"] == "confirmed"
+    assert runtime["via"] == "pytest tests/test_model.py::test_logged_double_traces_once"
+    # ... and that test, which counts the appends, passes (test_the_users_tests_pass_and_fail_as_without_jaxpure)
+
+
+def test_the_run_does_not_leave_instrumented_bytecode_behind(checked, project) -> None:
+    cached = [p for p in project.rglob("*.pyc") if p.name.startswith(("model", "test_model", "train"))]
+    for pyc in cached:
+        assert b"__jaxpure_line__" not in pyc.read_bytes(), pyc
+
+
+def test_a_crash_or_a_hang_skips_what_it_reached_and_nothing_else(tmp_path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.jaxpure.runtime]\ntimeout = 20\n"
+        f"run = [{json.dumps(PYTHON + ' crash.py')}, {json.dumps(PYTHON + ' hang.py')}]\n"
+    )
+    body = (
+        "import ctypes, sys, time\nimport jax\n\n@jax.jit\ndef step(x):\n"
+        "    print('tracing', x)\n    {end}\n    return x\n\nstep(1.0)\n"
+    )
+    (tmp_path / "crash.py").write_text(body.format(end="ctypes.string_at(0)"))
+    (tmp_path / "hang.py").write_text(body.format(end="time.sleep(600)"))
+    completed = _jaxpure(tmp_path, "--runtime", "--select", "JP101", ".")
+    runtime = {f["path"]: f["runtime"] for f in json.loads(completed.stdout)["findings"]}
+    assert runtime["crash.py"]["status"] == "skipped"
+    assert "crash.py` crashed with SIGSEGV after this line ran" in runtime["crash.py"]["evidence"]
+    assert runtime["hang.py"]["status"] == "skipped"
+    assert "hang.py` timed out after 20 s after this line ran" in runtime["hang.py"]["evidence"]
+
+
+def test_probes_fit_trees_that_pytest_rewrote() -> None:
+    rewrite = pytest.importorskip("_pytest.assertion.rewrite")
+    source = b"def test_x():\n    x = 1\n    assert x == 1\n"
+    tree = ast.parse(source)
+    rewrite.rewrite_asserts(tree, source, "test_x.py", None)  # leaves nodes without end lines
+    compile(instrument(tree, [Span(0, 2, 2, 5, 10, entry=True)]), "test_x.py", "exec")
+
+
+def test_probes_keep_every_line_number_and_the_statements_behaviour() -> None:
+    source = "def f(x, n):\n    if x > n:\n        return 1 // n\n    elif n:\n        return 2\n    return 3\n"
+    tree = instrument(ast.parse(source), [Span(0, 2, 2, 8, 13), Span(1, 4, 4, 10, 11)])
+    seen: list[tuple] = []
+    namespace = {
+        "__jaxpure_line__": lambda ids, names: seen.append((ids, names)),
+        "__jaxpure_raised__": lambda ids: seen.append(("raised", ids)),
+    }
+    exec(compile(tree, "f.py", "exec"), namespace)
+    assert [namespace["f"](2, 1), namespace["f"](0, 1)] == [1, 2]
+    assert seen == [((0,), ("x", "n")), ((0,), ("x", "n")), ((1,), ("n",))]
+    with pytest.raises(TypeError) as raised:
+        namespace["f"](None, 1)
+    assert raised.traceback[-1].lineno + 1 == 2  # the error still points at the `if` line
+    assert seen[-1] == ("raised", (0,))
+    with pytest.raises(ZeroDivisionError) as raised:
+        namespace["f"](2, 0)  # raises in the `if` body: lines inside the wrapped statement keep theirs
+    assert raised.traceback[-1].lineno + 1 == 3
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('"pytest tests/"', ("pytest tests/",)),
+        ('["pytest -x", "python t.py"]', ("pytest -x", "python t.py")),
+    ],
+)
+def test_run_commands_come_from_the_configuration(tmp_path, value, expected) -> None:
+    (tmp_path / "pyproject.toml").write_text(f"[tool.jaxpure.runtime]\nrun = {value}\n")
+    assert load_config(tmp_path / "pyproject.toml").runtime.run == expected
+
+
+@pytest.mark.parametrize("value", ["3", '[""]', "[1, 2]"])
+def test_a_bad_run_setting_names_the_key(tmp_path, value) -> None:
+    (tmp_path / "pyproject.toml").write_text(f"[tool.jaxpure.runtime]\nrun = {value}\n")
+    with pytest.raises(ConfigError, match="'run' must be a command string or a list of them"):
+        load_config(tmp_path / "pyproject.toml")
+
+
+@pytest.mark.parametrize("format_name", ["text", "json", "sarif", "github"])
+def test_every_format_names_where_the_evidence_came_from(format_name) -> None:
+    from jaxpure.findings import Finding, Report, RuntimeResult
+    from jaxpure.output import FORMATS, OutputContext
+
+    runtime = RuntimeResult("confirmed", "cpu", "printed 1 time over 2 calls", via="pytest tests/t.py::test_step")
+    finding = Finding("src/m.py", 3, 5, 3, 12, "JP101", "print() runs once at trace time").with_runtime(runtime)
+    output = FORMATS[format_name](Report([finding], files=1), OutputContext())
+    if format_name in ("json", "sarif"):
+        assert '"via": "pytest tests/t.py::test_step"' in output
+    else:
+        assert "via pytest tests/t.py::test_step: printed 1 time over 2 calls" in output
