@@ -73,12 +73,12 @@ class ModuleAnalyzer:
         index: ModuleIndex,
         incoming: list[CallSeed] | None = None,
         project_lookup: ProjectLookup | None = None,
-        untraced_elsewhere: frozenset[str] = frozenset(),
+        untraced_returns: frozenset[str] = frozenset(),
     ) -> None:
         self.path = path
         # Keys handed to calls jaxpure cannot see into count as consumed, except in test files.
         # Functions of other project modules (``module:qualname``) known to return no traced value.
-        self.untraced_elsewhere = untraced_elsewhere
+        self.untraced_returns = untraced_returns
         self._incoming = frozenset(call.function for call in incoming or ())
         self.index = index
         self.segments = SegmentCache(lines, index.top_spans, index.functions)
@@ -340,7 +340,7 @@ class ModuleAnalyzer:
         positions = result.returned_positions if result is not None else None
         return positions[position] if positions is not None and position < len(positions) else None
 
-    def untraced_returns(self) -> frozenset[str]:
+    def own_untraced_returns(self) -> frozenset[str]:
         """The functions other modules call that return no traced value (for those callers' analysis)."""
         return frozenset(
             f for f in self._incoming
@@ -836,7 +836,7 @@ class FunctionWalker:
         if callee is not None:
             return self.module.returns_traced(callee.qualname)
         located = self._in_other_module(node.func) or self._method_in_other_module(node.func)
-        if located is not None and f"{located[0]}:{located[1]}" in self.module.untraced_elsewhere:
+        if located is not None and f"{located[0]}:{located[1]}" in self.module.untraced_returns:
             return False
         return None
 
