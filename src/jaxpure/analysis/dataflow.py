@@ -229,13 +229,19 @@ def _comparison_pairs(node: cst.Comparison):
         left = target.comparator
 
 
-_PLAIN_LITERALS = (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
+# Operands a JAX array never compares with elementwise: strings (Python falls back to identity)
+# and tuple, list, dict and set displays (JAX raises TypeError rather than convert them).
+_PLAIN_LITERALS = (
+    cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.Tuple, cst.List, cst.Dict, cst.Set,
+)
 
 
 def _static_comparison(left: cst.BaseExpression, target: cst.ComparisonTarget) -> bool:
-    """``is``/``in`` never give a tracer, and neither does ``==``/``!=`` against a string or
-    ``None``: a JAX array returns NotImplemented for those operands and Python falls back to
-    identity, a plain bool (``site["type"] == "sample"``, ``precision != None``)."""
+    """``is``/``in`` never give a tracer, and neither does ``==``/``!=`` against a string,
+    ``None`` or a container display: a JAX array returns NotImplemented for a string and Python
+    falls back to identity, a plain bool (``site["type"] == "sample"``, ``precision != None``);
+    against a tuple or list it raises TypeError, so a comparison that works compares Python values
+    (``spec.axes == ("batch", None)``)."""
     operator = target.operator
     if isinstance(operator, cst.Is | cst.IsNot | cst.In | cst.NotIn):
         return True
