@@ -141,6 +141,25 @@ def test_a_finding_reached_from_another_module_follows_edits_there(server, tmp_p
     assert titles == ["Ignore JP101 on this line (# noqa)"]
 
 
+def test_the_project_checked_while_the_server_starts_gives_the_same_diagnostics(tmp_path: Path) -> None:
+    started_in, opened = tmp_path / "started_in", tmp_path / "opened"
+    for folder, source in ((started_in, BUGGY), (opened, BUGGY.replace('print("x is", x)', "x[0] = 1"))):
+        folder.mkdir()
+        (folder / "pyproject.toml").write_text("[project]\nname = 'p'\n")  # a project: checked at start
+        (folder / "buggy.py").write_text(source)
+    for root in (started_in, opened):  # the guess right, then wrong: either way, what check says
+        client = LspClient([sys.executable, "-m", "jaxpure", "server"], started_in, _env())
+        try:
+            client.initialize(root, FAST)
+            diagnostics = client.diagnostics(client.open(root / "buggy.py"))
+            expected = [(f["line"], f["column"], f["end_line"], f["end_column"], f["code"], f["severity"], f["message"])
+                        for f in check_json(root, "buggy.py")]
+            assert [as_check_finding(d) for d in diagnostics] == expected
+            assert client.shutdown() == 0
+        finally:
+            client.kill()
+
+
 def test_files_changed_on_disk_are_followed_when_the_client_reports_them(server, tmp_path: Path) -> None:
     package = tmp_path / "pkg"
     package.mkdir()
