@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -40,7 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="check files and directories")
     check.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .); - reads stdin")
-    check.add_argument("--stdin-filename", metavar="PATH", help="the name of the source read from stdin (config, module name, messages)")
+    check.add_argument(
+        "--stdin-filename",
+        metavar="PATH",
+        help="the name of the source read from stdin (config, module name, messages)",
+    )
     check.add_argument("--select", type=_codes, default=(), help="codes or prefixes to report, e.g. JP1,JP302")
     check.add_argument("--ignore", type=_codes, default=(), help="codes or prefixes not to report")
     check.add_argument("--format", choices=tuple(FORMATS), default="text")
@@ -109,10 +114,8 @@ def _usable_output_streams() -> None:
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115
     for stream in (sys.stdout, sys.stderr):
         if getattr(stream, "errors", None) == "strict":
-            try:
+            with contextlib.suppress(AttributeError, ValueError, OSError):
                 stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
-            except (AttributeError, ValueError, OSError):
-                pass
 
 
 def _server() -> int:

@@ -20,19 +20,17 @@ from enum import Enum
 
 import libcst as cst
 
-from jaxpure.analysis import jaxapi
-
-from jaxpure.analysis import prngkeys
-from jaxpure.analysis.jaxapi import DIFFERENTIATION, STAGING
+from jaxpure.analysis import jaxapi, prngkeys
 from jaxpure.analysis.contexts import CallSeed, ClassSummary, Context, bind_arguments, bound_parameters
 from jaxpure.analysis.cstnodes import all_params
 from jaxpure.analysis.cstnodes import code_children as cst_children
 from jaxpure.analysis.dataflow import TracedValues, collect_bindings, dotted_name, iter_own_nodes
-from jaxpure.findings import Finding, TraceInfo
 from jaxpure.analysis.index import ClassInfo, FunctionInfo, ModuleIndex, Param
+from jaxpure.analysis.jaxapi import DIFFERENTIATION, STAGING
 from jaxpure.analysis.rules import RULES, Rule
 from jaxpure.analysis.rules.base import EVERYWHERE, STAGING_ONLY, TRACED, RuleContext
 from jaxpure.analysis.segments import Segment, SegmentCache
+from jaxpure.findings import Finding, TraceInfo
 
 _LIBRARIES = ("jax.", "builtins.", "numpy.", "flax.", "equinox.", "haiku.", "optax.")
 _STATIC_ANNOTATIONS = frozenset({"builtins.bool", "builtins.int", "builtins.str", "bool", "int", "str"})
@@ -97,7 +95,9 @@ class ModuleAnalyzer:
         self._queue: deque[str] = deque()
         self._key_consumers: dict[str, tuple[set[str], set[str]]] = {}
         self._roots_by_site: dict[str, list] = {}
-        self.lax_loop_bodies = {r.function: r.transform.name for r in index.roots if r.transform.name in prngkeys.LAX_LOOPS}
+        self.lax_loop_bodies = {
+            r.function: r.transform.name for r in index.roots if r.transform.name in prngkeys.LAX_LOOPS
+        }
         # Functions an arrays-only transform (equinox's filter_*) is applied to: their
         # parameters of non-array types are static there.
         self.arrays_only_roots = {r.function for r in index.roots if _traces_only_arrays(r)}
@@ -177,7 +177,9 @@ class ModuleAnalyzer:
             )
             self.seed(
                 function.qualname,
-                Context(STAGING, False, f"{cls.framework}.Module", frozenset() if helper else None, root=function.qualname),
+                Context(
+                    STAGING, False, f"{cls.framework}.Module", frozenset() if helper else None, root=function.qualname
+                ),
             )
 
     # -- driver -----------------------------------------------------------------------
@@ -242,7 +244,6 @@ class ModuleAnalyzer:
         segments: list[Segment] = []
         tops = sorted(self.index.module_code_tops)
         for top in range(tops[0], tops[-1] + 1):
-            first, _ = self.index.top_spans[top]
             segment = self.segments.get(top)
             if any(isinstance(s, cst.FunctionDef | cst.ClassDef) for s in segment.module.body):
                 continue
@@ -633,16 +634,20 @@ class FunctionWalker:
         elif len(self.returned_positions) != len(traced):
             self.returns_other = True
         else:
-            self.returned_positions = [a or b for a, b in zip(self.returned_positions, traced)]
+            self.returned_positions = [a or b for a, b in zip(self.returned_positions, traced, strict=True)]
 
     def _note_container_use(self, node: cst.CSTNode) -> None:
         """Parameters used with string keys or container methods are containers (SPEC §7)."""
         if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name) and node.value.value in self.params:
             if any(isinstance(e.slice, cst.Index) and isinstance(e.slice.value, cst.SimpleString) for e in node.slice):
                 self.container_params.add(node.value.value)
-        elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value in self.params:
-            if node.attr.value in jaxapi.UNAMBIGUOUS_MUTATORS or node.attr.value in ("keys", "values", "items"):
-                self.container_params.add(node.value.value)
+        elif (
+            isinstance(node, cst.Attribute)
+            and isinstance(node.value, cst.Name)
+            and node.value.value in self.params
+            and (node.attr.value in jaxapi.UNAMBIGUOUS_MUTATORS or node.attr.value in ("keys", "values", "items"))
+        ):
+            self.container_params.add(node.value.value)
 
     # -- calls ---------------------------------------------------------------------------------
 
@@ -679,7 +684,7 @@ class FunctionWalker:
         rest = node.args[1:]
         filled = bind_arguments(callee.params, [(a.keyword.value if a.keyword else None, a.star) for a in rest], bound)
         bound_names = {name for names in filled for name in names}
-        traced = {name for a, names in zip(rest, filled) if self.values.traced(a.value) for name in names}
+        traced = {name for a, names in zip(rest, filled, strict=True) if self.values.traced(a.value) for name in names}
         unbound = {p.name for p in callee.params[1:] if p.name not in bound_names}
         context = replace(self.context, traced_params=frozenset(traced | unbound), static_params=frozenset())
         self.module.reach(self.info.qualname if self.info else None, callee, context)
@@ -846,7 +851,9 @@ class FunctionWalker:
         """The ``lax`` loop whose body this function is, if it is one."""
         return self.module.lax_loop_bodies.get(self.info.qualname) if self.info is not None else None
 
-    def key_arguments_consumed(self, node: cst.Call, hands_key: bool = True) -> list[tuple[cst.BaseExpression, bool]] | None:
+    def key_arguments_consumed(
+        self, node: cst.Call, hands_key: bool = True
+    ) -> list[tuple[cst.BaseExpression, bool]] | None:
         """Arguments a call to a function (or class) of this module consumes as keys, each with
         whether surely; None where the callee is not one jaxpure can see into. ``hands_key``:
         the call is handed a known key (otherwise only a callee that draws can consume one)."""
@@ -947,7 +954,9 @@ def _is_python_container(source: cst.BaseExpression, resolve) -> bool:
 
 def _is_container_display(source: cst.BaseExpression, resolve) -> bool:
     """A Python list, tuple, dict or set built right here: its truth value is its length."""
-    return isinstance(source, cst.Tuple | cst.Set | cst.SetComp | cst.GeneratorExp) or _is_python_container(source, resolve)
+    return isinstance(source, cst.Tuple | cst.Set | cst.SetComp | cst.GeneratorExp) or _is_python_container(
+        source, resolve
+    )
 
 
 def _only_static_fields(cls: ClassInfo) -> bool:

@@ -118,7 +118,11 @@ def _opaque_arguments(node: cst.Call, called: str | None) -> list[cst.BaseExpres
         return []
     if isinstance(node.func, cst.Attribute) and node.func.attr.value in jaxapi.CONTAINER_MUTATORS:
         return []  # ``keys.append(key)`` stores the key, it draws nothing
-    if isinstance(node.func, cst.Attribute) and node.func.attr.value in _AHEAD_OF_TIME and isinstance(node.func.value, cst.Call):
+    if (
+        isinstance(node.func, cst.Attribute)
+        and node.func.attr.value in _AHEAD_OF_TIME
+        and isinstance(node.func.value, cst.Call)
+    ):
         return []
     found: list[cst.BaseExpression] = []
     for argument in node.args:
@@ -162,12 +166,9 @@ class _KeyWalker:
 
     def block(self, statements: Iterable[cst.CSTNode]) -> bool:
         """Walk statements in order; True when the block always leaves (return, raise, break, continue)."""
-        for statement in statements:
-            if self.statement(statement):
-                return True
-        return False
+        return any(self.statement(statement) for statement in statements)
 
-    def statement(self, node: cst.CSTNode) -> bool:  # noqa: C901 - one case per statement kind
+    def statement(self, node: cst.CSTNode) -> bool:  # one case per statement kind
         if isinstance(node, cst.SimpleStatementLine | cst.SimpleStatementSuite):
             for small in node.body:
                 self.small_statement(small)
@@ -295,9 +296,12 @@ class _KeyWalker:
             if not isinstance(value, cst.Tuple) or not value.elements:
                 return
             value = value.elements[0].value
-        if any(identity in self.consumed for identity in _identities(value)) and self.report:
-            if (node, IN_LOOP) not in self.findings:
-                self.findings.append((node, IN_LOOP))
+        if (
+            any(identity in self.consumed for identity in _identities(value))
+            and self.report
+            and (node, IN_LOOP) not in self.findings
+        ):
+            self.findings.append((node, IN_LOOP))
 
     def condition(self, node: cst.BaseExpression) -> None:
         """A test (``if is_prng_key(key):``, ``assert ...``): the calls there ask about a key and
@@ -471,11 +475,7 @@ def _bound_names(body: cst.CSTNode) -> set[str]:
             continue
         if isinstance(node, cst.FunctionDef | cst.ClassDef | cst.Lambda):
             continue
-        if isinstance(node, cst.AssignTarget):
-            names |= _target_names(node.target)
-        elif isinstance(node, cst.AugAssign | cst.AnnAssign | cst.NamedExpr):
-            names |= _target_names(node.target)
-        elif isinstance(node, cst.For | cst.CompFor):
+        if isinstance(node, cst.AssignTarget | cst.AugAssign | cst.AnnAssign | cst.NamedExpr | cst.For | cst.CompFor):
             names |= _target_names(node.target)
         stack.extend(cst_children(node))
     return names

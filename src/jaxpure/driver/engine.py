@@ -30,7 +30,7 @@ from jaxpure.files.source import read_bytes
 from jaxpure.findings import Finding, Report, RuleInfo
 
 if TYPE_CHECKING:
-    from jaxpure.analysis.contexts import CallSeed, ClassSummary
+    from jaxpure.analysis.contexts import CallSeed
 
 _MAX_ROUNDS = 8
 
@@ -200,7 +200,9 @@ def _callers_of_changed_returns(
     }
 
 
-def _users_of_changed_classes(results: dict[SourceFile, ModuleResult], given: dict[SourceFile, tuple]) -> set[SourceFile]:
+def _users_of_changed_classes(
+    results: dict[SourceFile, ModuleResult], given: dict[SourceFile, tuple]
+) -> set[SourceFile]:
     """The modules that name a class of another module whose summary they have not seen yet:
     a base class that turns out to be a Module, an annotation of a Module or an Enum."""
     from jaxpure.analysis.contexts import resolve_frameworks
@@ -208,7 +210,9 @@ def _users_of_changed_classes(results: dict[SourceFile, ModuleResult], given: di
     wanting = [file for file, result in results.items() if result.wanted_classes]
     if not wanting:
         return set()
-    table = resolve_frameworks({name: summary for result in results.values() for name, summary in result.classes.items()})
+    table = resolve_frameworks(
+        {name: summary for result in results.values() for name, summary in result.classes.items()}
+    )
     changed = set()
     for file in wanting:
         known = tuple(sorted(
@@ -244,7 +248,7 @@ def _run_cached(
             if key is not None:
                 results[position] = cache.get(key)
     missing = [i for i, r in enumerate(results) if r is None]
-    for position, result in zip(missing, workers.map([tasks[i] for i in missing])):
+    for position, result in zip(missing, workers.map([tasks[i] for i in missing]), strict=True):
         results[position] = result
         if cache is not None and task_keys[position] is not None and result.internal_error is None:
             cache.put(task_keys[position], result)

@@ -160,7 +160,10 @@ class RuleContext:
         an nnx Variable box (``if self.scale:``)."""
         if not self.traced(node):
             return False
-        if isinstance(node, cst.List | cst.Tuple | cst.Dict | cst.Set | cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp):
+        if isinstance(
+            node,
+            cst.List | cst.Tuple | cst.Dict | cst.Set | cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp,
+        ):
             return False
         if isinstance(node, cst.Name) and node.value in self._walker.container_only:
             return False

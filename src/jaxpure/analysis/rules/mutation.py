@@ -265,7 +265,10 @@ class ArgumentContainerMutation(Rule):
 
     code = "JP203"
     name = "argument-container-mutation"
-    message = "mutating argument {name} in place does not change the caller's object under a transform; build and return a new container"
+    message = (
+        "mutating argument {name} in place does not change the caller's object under a transform;"
+        " build and return a new container"
+    )
     scope = TRACED
     nodes = (cst.Assign, cst.AugAssign, cst.Del, cst.Call)
 
@@ -375,4 +378,9 @@ class InplaceNumpyApiOnTracedValue(Rule):
             ctx.report(node, self, what=".sort() (it returns a sorted copy)")
 
 
-RULES = [ItemAssignmentOnTracedArray, AugmentedItemAssignmentOnTracedArray, ArgumentContainerMutation, InplaceNumpyApiOnTracedValue]
+RULES = [
+    ItemAssignmentOnTracedArray,
+    AugmentedItemAssignmentOnTracedArray,
+    ArgumentContainerMutation,
+    InplaceNumpyApiOnTracedValue,
+]

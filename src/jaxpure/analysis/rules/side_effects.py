@@ -138,11 +138,14 @@ class IoInTracedFunction(Rule):
         if not isinstance(func, cst.Attribute):
             return
         receiver = dotted_name(func.value) or ""
-        if func.attr.value in _LOGGING_METHODS and _LOGGER_NAME.match(receiver.split(".")[-1]):
+        logs = func.attr.value in _LOGGING_METHODS and _LOGGER_NAME.match(receiver.split(".")[-1])
+        writes_file = (
+            func.attr.value in _FILE_METHODS
+            and isinstance(func.value, cst.Name)
+            and ctx.bound_call(func.value.value) == "builtins.open"
+        )
+        if logs or writes_file:
             ctx.report(node, self, what=f"{receiver}.{func.attr.value}()")
-        elif func.attr.value in _FILE_METHODS and isinstance(func.value, cst.Name):
-            if ctx.bound_call(func.value.value) == "builtins.open":
-                ctx.report(node, self, what=f"{receiver}.{func.attr.value}()")
 
 
 def _in_branch(ctx: RuleContext) -> bool:
@@ -161,7 +164,8 @@ def _shows_traced(node: cst.BaseExpression, ctx: RuleContext) -> bool:
         return True
     if isinstance(node, cst.FormattedString):
         return any(
-            isinstance(part, cst.FormattedStringExpression) and _shows_traced(part.expression, ctx) for part in node.parts
+            isinstance(part, cst.FormattedStringExpression) and _shows_traced(part.expression, ctx)
+            for part in node.parts
         )
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "format":
         return any(_shows_traced(a.value, ctx) for a in node.args)
@@ -306,14 +310,18 @@ class NonlocalMutationInTracedFunction(Rule):
     def check(self, node, ctx: RuleContext) -> None:
         if isinstance(node, cst.Call):
             func = node.func
-            if isinstance(func, cst.Attribute) and func.attr.value in jaxapi.CONTAINER_MUTATORS:
-                if isinstance(func.value, cst.Name) and _outside(func.value.value, ctx):
-                    name = func.value.value
-                    if (ctx.qualified(func.value) or "").split(".")[0] in jaxapi.LIBRARY_MODULES:
-                        return  # ``np.insert(a, 0, v)``, ``np.append``: a library function, no list method
-                    evident = ctx.index.module_values.get(name) in ("list", "dict", "set")
-                    if evident or func.attr.value in jaxapi.UNAMBIGUOUS_MUTATORS:
-                        ctx.report(node, self, what=name)
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value in jaxapi.CONTAINER_MUTATORS
+                and isinstance(func.value, cst.Name)
+                and _outside(func.value.value, ctx)
+            ):
+                name = func.value.value
+                if (ctx.qualified(func.value) or "").split(".")[0] in jaxapi.LIBRARY_MODULES:
+                    return  # ``np.insert(a, 0, v)``, ``np.append``: a library function, no list method
+                evident = ctx.index.module_values.get(name) in ("list", "dict", "set")
+                if evident or func.attr.value in jaxapi.UNAMBIGUOUS_MUTATORS:
+                    ctx.report(node, self, what=name)
             return
         targets = _targets(node)
         for target in targets:
@@ -322,7 +330,11 @@ class NonlocalMutationInTracedFunction(Rule):
                     ctx.report(_statement(node, ctx), self, what=f"self.{target.attr.value}")
             elif isinstance(target, cst.Subscript | cst.Attribute):
                 name = base_name(target)
-                if name is not None and _outside(name, ctx) and not (ctx.module_class and ctx.module_class.framework == "nnx"):
+                if (
+                    name is not None
+                    and _outside(name, ctx)
+                    and not (ctx.module_class and ctx.module_class.framework == "nnx")
+                ):
                     ctx.report(_statement(node, ctx), self, what=name)
 
 

@@ -105,7 +105,9 @@ def _counting_build(original, ctx: Context, count: _SiteCount):
     def build(*args, **kwargs):
         built = original(*args, **kwargs)
         caller = sys._getframe(1)
-        at_site = ctx.task.line <= caller.f_lineno <= ctx.task.end_line and _same_file(caller.f_code.co_filename, ctx.file)
+        at_site = ctx.task.line <= caller.f_lineno <= ctx.task.end_line and _same_file(
+            caller.f_code.co_filename, ctx.file
+        )
         if not at_site or not callable(built):
             return built
         count.builds += 1

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import json
 import os
-import types
 import sys
 import threading
+import types
 from dataclasses import dataclass, field
 
 from jaxpure.runtime.protocol import FindingTask
@@ -156,7 +156,7 @@ class Observer:
         shown, traced = [], False
         for name in names:
             value = frame.f_locals.get(name, frame.f_globals.get(name, _ABSENT))
-            if value is _ABSENT or callable(value) and not hasattr(value, "shape"):
+            if value is _ABSENT or (callable(value) and not hasattr(value, "shape")):
                 continue
             leaves = self.jax.tree_util.tree_leaves(value) if not isinstance(value, str) else [value]
             is_traced = any(isinstance(leaf, self.core.Tracer) for leaf in leaves)

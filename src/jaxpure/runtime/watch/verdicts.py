@@ -137,7 +137,8 @@ def _plain_function(call: PlainCall):
     code = call.code
     names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
     values = [call.arguments.get(name) for name in names]
-    args, kwargs = values[: code.co_argcount], dict(zip(names[code.co_argcount :], values[code.co_argcount :]))
+    args = values[: code.co_argcount]
+    kwargs = dict(zip(names[code.co_argcount :], values[code.co_argcount :], strict=True))
     flags_varargs, flags_varkw = 0x04, 0x08
     extra = code.co_argcount + code.co_kwonlyargcount
     if code.co_flags & flags_varargs:
