@@ -7,6 +7,7 @@ import contextlib
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from jaxpure import __version__
 from jaxpure.config import Config, ConfigError, find_pyproject, load_config, validate_code_prefix
@@ -19,7 +20,7 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # exit 2 with one clear line, as argparse does, but ours
+    def error(self, message: str) -> NoReturn:  # exit 2 with one clear line, as argparse does, but ours
         self.print_usage(sys.stderr)
         raise SystemExit(f"jaxpure: error: {message}") from None
 
@@ -248,8 +249,8 @@ def _report(report, context, args: argparse.Namespace) -> int:
         write(sys.stdout, text)
     if not args.quiet:
         write(sys.stderr, render_summary(report, context.severity) + "\n")
-    for error in report.internal_errors:
-        write(sys.stderr, f"jaxpure: internal error in {error}\n  please report this at the jaxpure issue tracker\n")
+    for internal in report.internal_errors:
+        write(sys.stderr, f"jaxpure: internal error in {internal}\n  please report this at the jaxpure issue tracker\n")
     if report.internal_errors:
         return EXIT_ERROR
     return EXIT_FINDINGS if report.findings and not args.exit_zero else EXIT_CLEAN

@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import Enum
+from typing import Any
 
 import libcst as cst
 
@@ -240,7 +241,7 @@ class ModuleAnalyzer:
         return FunctionWalker.of_function(self, info, None).analyze(self._node_of(info)).findings
 
     def _analyze_module_code(self) -> list[Finding]:
-        statements: list[cst.CSTNode] = []
+        statements: list[cst.SimpleStatementLine | cst.BaseCompoundStatement] = []
         segments: list[Segment] = []
         tops = sorted(self.index.module_code_tops)
         for top in range(tops[0], tops[-1] + 1):
@@ -498,7 +499,8 @@ class FunctionWalker:
             root = root.value
         if type(root) is not cst.Name or not imports.may_resolve(root.value):
             return None
-        return imports.resolve_dotted(dotted_name(node), self.locals)
+        dotted = dotted_name(node)
+        return imports.resolve_dotted(dotted, self.locals) if dotted is not None else None
 
     # -- analysis ----------------------------------------------------------------------------
 
@@ -613,13 +615,14 @@ class FunctionWalker:
             kind = type(node)  # libcst node classes are final: type tests are isinstance tests, and cheaper
             if (kind is cst.FunctionDef or kind is cst.ClassDef) and node is not body:
                 continue  # analyzed on its own when traced or relevant
+            typed: Any = node  # of the class ``kind`` names: mypy does not follow the alias
             if kind is cst.Call:
-                self._on_call(node)
-            elif kind is cst.Return and node.value is not None:
-                self.returns_traced |= self.values.traced(node.value)
-                self._note_returned_positions(node.value)
+                self._on_call(typed)
+            elif kind is cst.Return and typed.value is not None:
+                self.returns_traced |= self.values.traced(typed.value)
+                self._note_returned_positions(typed.value)
             elif kind is cst.Lambda:
-                self._on_lambda(node)
+                self._on_lambda(typed)
                 continue
             stack.extend(reversed(children))
 
@@ -663,7 +666,7 @@ class FunctionWalker:
             self._on_partial_method(node)
         callee, bound = self._callee(node.func)
         if callee is None:
-            self._reach_other_module(node)
+            self._reach_other_module(node, self.context)
             return
         traced_params = self._traced_arguments(node, callee, bound) | self._receiver_traced(node.func, callee, bound)
         if not traced_params and self.context.kind == DIFFERENTIATION:
@@ -692,7 +695,9 @@ class FunctionWalker:
     def _in_other_module(self, func: cst.BaseExpression) -> tuple[str, str] | None:
         """``(module, qualname)`` of the project function ``func`` names in another module, if it does."""
         lookup = self.module.project_lookup
-        qualified = self.resolve(func) if lookup is not None else None
+        if lookup is None:
+            return None
+        qualified = self.resolve(func)
         return lookup(qualified) if qualified and not qualified.startswith(_LIBRARIES) else None
 
     def _method_in_other_module(self, func: cst.BaseExpression) -> tuple[str, str] | None:
@@ -707,7 +712,7 @@ class FunctionWalker:
             return None
         return lookup(f"{annotation}.{func.attr.value}")
 
-    def _reach_other_module(self, node: cst.Call) -> None:
+    def _reach_other_module(self, node: cst.Call, caller: Context) -> None:
         shapes = argument_shapes(node)
         traced = frozenset(i for i, a in enumerate(node.args) if self.values.traced(a.value))
         located = self._in_other_module(node.func)
@@ -719,9 +724,9 @@ class FunctionWalker:
             shapes = ((None, ""), *shapes)
             receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
             traced = frozenset({i + 1 for i in traced} | ({0} if self.values.traced(receiver) else set()))
-        if not traced and self.context.kind == DIFFERENTIATION:
+        if not traced and caller.kind == DIFFERENTIATION:
             return
-        context = replace(self.context, traced_params=None, static_params=frozenset())
+        context = replace(caller, traced_params=None, static_params=frozenset())
         call = (shapes, traced)
         self.module.reach_other_module(CallSeed(located[0], located[1], context, frozenset({call})))
 
@@ -729,14 +734,14 @@ class FunctionWalker:
         lambdas = [a.value for a in node.args if isinstance(a.value, cst.Lambda)]
         if not lambdas:
             return
-        staged = self.context is not None and self.context.kind == STAGING
+        staged = self.context if self.context is not None and self.context.kind == STAGING else None
         context = Context(
-            STAGING if staged else transform.kind,
-            transform.compiling or bool(staged and self.context.compiling),
+            STAGING if staged is not None else transform.kind,
+            transform.compiling or bool(staged is not None and staged.compiling),
             transform.name,
             root=self.context.root if self.context else None,
             root_static=self.context.root_static if self.context else (),
-            abstract=transform.abstract or bool(staged and self.context.abstract),
+            abstract=transform.abstract or bool(staged is not None and staged.abstract),
         )
         for node_lambda in lambdas:
             self._analyze_lambda(node_lambda, context)
@@ -893,8 +898,13 @@ class FunctionWalker:
                 if not isinstance(source, cst.Call):
                     break
                 func = source
-            elif isinstance(func, cst.Call) and func.args and self.resolve(func.func) in self.module.index.transforms:
-                if self.module.index.transforms[self.resolve(func.func)].abstract:
+            elif (
+                isinstance(func, cst.Call)
+                and func.args
+                and (called := self.resolve(func.func)) is not None
+                and called in self.module.index.transforms
+            ):
+                if self.module.index.transforms[called].abstract:
                     return None, 0
                 func = func.args[0].value
             elif isinstance(func, cst.Call) and func.args and self.resolve(func.func) == "functools.partial":

@@ -40,6 +40,7 @@ class Context:
             # stays static unless the other way traces it (a jitted function's static
             # argument stays static when traced code calls it with traced array arguments).
             everything, explicit = (self, other) if self.traced_params is None else (other, self)
+            assert explicit.traced_params is not None  # one side is explicit in this branch
             traced, static = None, everything.static_params - (explicit.traced_params - explicit.static_params)
         else:
             traced = self.traced_params | other.traced_params

@@ -269,7 +269,8 @@ def _main_block_body(body: list[ast.stmt]) -> set[ast.stmt]:
     for statement in body:
         test = statement.test if isinstance(statement, ast.If) else None
         if (
-            isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__"
+            isinstance(statement, ast.If)
+            and isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__"
             and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
         ):
             found.update(statement.body)
@@ -591,7 +592,7 @@ class _IndexBuilder(FastNodeVisitor):
 
     def _collect_array_fields(self, node: ast.FunctionDef | ast.AsyncFunctionDef, info: FunctionInfo) -> None:
         """``self.w = jnp.zeros(...)`` in ``__init__``/``setup`` marks ``w`` as an array field."""
-        if node.name not in ("__init__", "setup", "__post_init__"):
+        if node.name not in ("__init__", "setup", "__post_init__") or info.class_name is None:
             return
         cls = self.index.classes[info.class_name]
         fields = cls.array_fields
@@ -744,6 +745,7 @@ class _IndexBuilder(FastNodeVisitor):
     def _roots_from_call(self, node: ast.Call, qualified: str | None) -> None:
         """``qualified``: what ``node.func`` resolves to (the caller has it)."""
         applied = self.transform_of(node.func, qualified)
+        transform: Transform | None
         if applied is not None and applied[2]:  # partial(jax.jit, ...)(f) / jax.jit(static_argnames=...)(f)
             transform, keywords, _ = applied
             candidates = [(node.args[0], transform)] if node.args else []
@@ -1119,7 +1121,12 @@ def _int_literals(node: ast.expr) -> list[int]:
     for item in items:
         if isinstance(item, ast.Constant) and isinstance(item.value, int) and not isinstance(item.value, bool):
             numbers.append(item.value)
-        elif isinstance(item, ast.UnaryOp) and isinstance(item.op, ast.USub) and isinstance(item.operand, ast.Constant):
+        elif (
+            isinstance(item, ast.UnaryOp)
+            and isinstance(item.op, ast.USub)
+            and isinstance(item.operand, ast.Constant)
+            and isinstance(item.operand.value, int)
+        ):
             numbers.append(-item.operand.value)
     return numbers
 

@@ -87,7 +87,7 @@ def key_values(body: cst.CSTNode, resolve: Resolver) -> set[str]:
         if type(node) is cst.Assign and _makes_key(node.value, resolve, keys):
             for target in node.targets:
                 keys |= _target_names(target.target)
-        elif type(node) in (cst.For, cst.CompFor) and _makes_key(node.iter, resolve, keys):
+        elif (type(node) is cst.For or type(node) is cst.CompFor) and _makes_key(node.iter, resolve, keys):
             keys |= _target_names(node.target)
         elif type(node) is cst.Call:
             called = resolve(node.func)
@@ -292,6 +292,8 @@ class _KeyWalker:
     def consumed_in_carry(self, node: cst.Return) -> None:
         """``return (key, total), a`` after ``uniform(key)`` in a scan body: the next iteration gets a used key."""
         value = node.value
+        if value is None:  # the caller only asks about a return with a value
+            return
         if self.carry == "first":
             if not isinstance(value, cst.Tuple) or not value.elements:
                 return
@@ -348,10 +350,10 @@ class _KeyWalker:
             passed = self.consumed_by_call(node, hands_key)
             if passed is None:
                 passed = [(argument, False) for argument in opaque]
-            for argument, surely in passed:
-                identity = _key_identity(argument)
+            for handed, surely in passed:
+                identity = _key_identity(handed)
                 if identity is not None and (surely or _is_key(identity, self.keys)):
-                    self.consume(argument, node, surely)
+                    self.consume(handed, node, surely)
 
     def lax_loop_lambda(self, node: cst.Lambda) -> None:
         params = {p.name.value for p in node.params.params}

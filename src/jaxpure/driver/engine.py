@@ -128,7 +128,8 @@ def _analyze_files(
             else:
                 tasks = [
                     Task(
-                        f, tuple(sorted(incoming.get(f.module, {}).values(), key=repr)), project_modules, config, noqa,
+                        f, tuple(sorted(incoming.get(f.module or "", {}).values(), key=repr)),
+                        project_modules, config, noqa,
                         _untraced_callees(results.get(f), untraced), given_classes.get(f, ()),
                         overlay=overlays.get(f.path),
                     )
@@ -250,8 +251,9 @@ def _run_cached(
     missing = [i for i, r in enumerate(results) if r is None]
     for position, result in zip(missing, workers.map([tasks[i] for i in missing]), strict=True):
         results[position] = result
-        if cache is not None and task_keys[position] is not None and result.internal_error is None:
-            cache.put(task_keys[position], result)
+        key = task_keys[position]
+        if cache is not None and key is not None and result.internal_error is None:
+            cache.put(key, result)
     return results  # type: ignore[return-value]
 
 

@@ -74,7 +74,6 @@ class WalkerView(Protocol):
     walks; rules never see it, only the questions ``RuleContext`` answers.
     """
 
-    module: _ModuleView
     info: FunctionInfo | None  # None: module-level code
     context: Context | None  # None: not traced
     class_info: ClassInfo | None
@@ -93,6 +92,9 @@ class WalkerView(Protocol):
     binding_sources: dict[str, cst.BaseExpression]
     reported_keys: set[tuple]
     memo: dict[str, object]
+
+    @property
+    def module(self) -> _ModuleView: ...  # read-only here, so the walker's ModuleAnalyzer fits
 
     def resolve(self, node: cst.BaseExpression) -> str | None: ...
 
@@ -158,7 +160,7 @@ class RuleContext:
         """Whether ``bool(node)`` needs a tracer's value: a traced expression that is not a
         Python container holding tracers (``if not masks:``, whose truth is its length) or
         an nnx Variable box (``if self.scale:``)."""
-        if not self.traced(node):
+        if node is None or not self.traced(node):
             return False
         if isinstance(
             node,

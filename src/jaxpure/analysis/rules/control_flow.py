@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 import libcst as cst
 
 from jaxpure.analysis import jaxapi
@@ -334,7 +336,7 @@ def _operands_made_bool(node, ctx: RuleContext) -> list[cst.BaseExpression]:
     return made_bool + [operand for operand in negated if _evidently_array(operand, ctx)]
 
 
-def _is_not(node) -> bool:
+def _is_not(node: cst.CSTNode | None) -> TypeGuard[cst.UnaryOperation]:
     return isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not)
 
 

@@ -293,9 +293,10 @@ class ArgumentContainerMutation(Rule):
             subscript = next((t for t in targets if isinstance(t, cst.Subscript)), None)
             if subscript is None:
                 return
-            name = _container_param(subscript, ctx)
-            if name is None or _nnx_receiver(subscript.value, ctx):
+            param = _container_param(subscript, ctx)
+            if param is None or _nnx_receiver(subscript.value, ctx):
                 return
+            name = param
             stored = isinstance(node, cst.Assign | cst.AugAssign) and ctx.traced(node.value)
         if ctx.kind == DIFFERENTIATION and not (ctx.is_differentiated(name) or stored):
             return  # a plain argument passed by reference: mutating it with plain values works under grad

@@ -15,7 +15,7 @@ _KEY_CONSTRUCTORS = frozenset({"jax.random.key", "jax.random.PRNGKey"})
 
 
 def is_stateful_rng_call(called: str | None) -> bool:
-    return bool(called) and (called.startswith("numpy.random.") or called.startswith("random."))
+    return called is not None and (called.startswith("numpy.random.") or called.startswith("random."))
 
 
 class StatefulRngInTracedFunction(Rule):
@@ -260,8 +260,9 @@ class ConstantSeedInTracedFunction(Rule):
 def _reads_clock_or_numpy_random(seed: cst.BaseExpression, ctx: RuleContext) -> bool:
     """``time.time()``, ``int(time.time())``, ``np.random.randint(...)`` as a seed."""
     for _ in range(8):  # follow ``seed = int(time.time())`` through a few local names
-        if isinstance(seed, cst.Name) and ctx.binding(seed.value) is not None:
-            seed = ctx.binding(seed.value)
+        bound = ctx.binding(seed.value) if isinstance(seed, cst.Name) else None
+        if bound is not None:
+            seed = bound
             continue
         if not isinstance(seed, cst.Call):
             return False

@@ -329,13 +329,13 @@ class NonlocalMutationInTracedFunction(Rule):
                 if _self_assignment_flagged(ctx):
                     ctx.report(_statement(node, ctx), self, what=f"self.{target.attr.value}")
             elif isinstance(target, cst.Subscript | cst.Attribute):
-                name = base_name(target)
+                base = base_name(target)
                 if (
-                    name is not None
-                    and _outside(name, ctx)
+                    base is not None
+                    and _outside(base, ctx)
                     and not (ctx.module_class and ctx.module_class.framework == "nnx")
                 ):
-                    ctx.report(_statement(node, ctx), self, what=name)
+                    ctx.report(_statement(node, ctx), self, what=base)
 
 
 def _targets(node: cst.AssignTarget | cst.AugAssign | cst.Del) -> list[cst.BaseExpression]:

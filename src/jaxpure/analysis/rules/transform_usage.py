@@ -173,7 +173,7 @@ def _is_fresh_function(argument: cst.BaseExpression, ctx: RuleContext, transform
 
 def _by_value(transform: str | None) -> bool:
     """A transform that caches on (and whose wrapper compares by) the function's value."""
-    return bool(transform) and transform.startswith("equinox.filter_")
+    return transform is not None and transform.startswith("equinox.filter_")
 
 
 _EXPECTS_FAILURE = re.compile(r"^(raises|assertRaises\w*|assert_raises\w*)$")

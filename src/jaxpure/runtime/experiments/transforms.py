@@ -31,7 +31,7 @@ class CompileCounter:
             cls._registered = True
 
     @classmethod
-    def _on_event(cls, event: str, duration: float, **kwargs) -> None:
+    def _on_event(cls, event: str, duration_secs: float, **kwargs: str | int) -> None:
         if event == COMPILE_EVENT:
             cls.count += 1
 
@@ -133,6 +133,8 @@ def unhashable_static(ctx: Context) -> Verdict:
     name = ctx.finding_name()
     target = ctx.target()
     try:
+        if name is None:  # the finding starts with no identifier
+            raise KeyError(name)
         parameter = inspect.signature(target.raw).parameters[name]
     except (KeyError, TypeError, ValueError):
         return skipped(f"{target.qualname} has no parameter {name!r} to pass")
