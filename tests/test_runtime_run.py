@@ -114,6 +114,13 @@ def test_key_reuse_in_plain_test_code_is_checked_through_the_method_around_it(ch
     assert "jax.debug_key_reuse on SamplingTest.test_reuse_in_plain_code, run eagerly" in runtime["evidence"]
 
 
+def test_a_reuse_behind_the_one_the_checker_stops_at_is_confirmed_by_the_draws(checked) -> None:
+    runtime = _runtime(checked, "tests/test_model.py", 56, "JP302")
+    assert runtime["status"] == "confirmed"
+    assert "stopped first at another reuse, line 54" in runtime["evidence"]
+    assert "line 56 drew from a key" in runtime["evidence"] and "that line 53 had already used" in runtime["evidence"]
+
+
 def test_a_line_that_only_ever_sees_concrete_operands_is_not_reproduced(
     checked,
 ) -> None:

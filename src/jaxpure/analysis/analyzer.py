@@ -72,12 +72,12 @@ class ModuleAnalyzer:
         index: ModuleIndex,
         incoming: list[CallSeed] | None = None,
         project_lookup: ProjectLookup | None = None,
-        untraced_elsewhere: frozenset[str] = frozenset(),
+        untraced_returns: frozenset[str] = frozenset(),
     ) -> None:
         self.path = path
         # Keys handed to calls jaxpure cannot see into count as consumed, except in test files.
         # Functions of other project modules (``module:qualname``) known to return no traced value.
-        self.untraced_elsewhere = untraced_elsewhere
+        self.untraced_returns = untraced_returns
         self._incoming = frozenset(call.function for call in incoming or ())
         self.index = index
         self.segments = SegmentCache(lines, index.top_spans, index.functions)
@@ -342,7 +342,7 @@ class ModuleAnalyzer:
         positions = result.returned_positions if result is not None else None
         return positions[position] if positions is not None and position < len(positions) else None
 
-    def untraced_returns(self) -> frozenset[str]:
+    def own_untraced_returns(self) -> frozenset[str]:
         """The functions other modules call that return no traced value (for those callers' analysis)."""
         return frozenset(
             f for f in self._incoming
@@ -420,6 +420,7 @@ class FunctionWalker:
         self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
         self.python_containers: set[str] = set()
         self.container_only: set[str] = set()  # locals only ever bound to a list/tuple/dict/set display
+        self.optional_names: set[str] = set()  # names that may hold None or a part of a pytree (``if extras:``)
         self.boolean_masks: set[str] = set()
         self.rng_names: set[str] = set()
         self.rebound_params: set[str] = set()  # parameters the body assigns anew
@@ -589,6 +590,7 @@ class FunctionWalker:
             elif self.values.traced(source) and self.rule_context.is_boolean_mask(source):
                 self.boolean_masks.add(binding.target)
         self.container_only -= not_containers
+        self._classify_optionals(bindings)
         if self.info is None:
             return
         for param in self.info.params:
@@ -597,6 +599,39 @@ class FunctionWalker:
         for node in iter_own_nodes(body):
             if type(node) is cst.Subscript or type(node) is cst.Attribute:  # the only nodes it looks at
                 self._note_container_use(node)
+
+    def _classify_optionals(self, bindings) -> None:
+        """Names whose truth value is an "is it there" test: a local bound to ``None`` somewhere, or
+        only ever to parts of a pytree (``state.dynamic_scale``, ``site["fn"]``), and parameters
+        defaulting to ``None`` that are not annotated as arrays (``extras = extras or {}`` keeps them so)."""
+        parts: set[str] = set()
+        others: set[str] = set()
+        for binding in bindings:
+            source = binding.source
+            if source is not None and not binding.iterated and binding.element is None and _is_none(source):
+                self.optional_names.add(binding.target)
+            elif (
+                source is not None
+                and not binding.iterated
+                and binding.element is None
+                and self.is_pytree_part(source)
+            ):
+                parts.add(binding.target)
+            else:
+                others.add(binding.target)
+        self.optional_names |= parts - others
+        if self.info is not None:
+            self.optional_names.update(
+                p.name for p in self.info.params
+                if p.default == "None" and p.annotation not in jaxapi.ARRAY_ANNOTATIONS
+            )
+
+    def is_pytree_part(self, node: cst.BaseExpression) -> bool:
+        """A field of an object of no class jaxpure knows, or an item under a string key: what a
+        pytree holds there may be ``None``, a container or a sub-tree, as well as an array."""
+        if type(node) is cst.Attribute:
+            return node.attr.value not in jaxapi.ARRAY_ATTRIBUTES and not self._known_receiver(node.value)
+        return type(node) is cst.Subscript and len(node.slice) == 1 and _is_string_index(node.slice[0].slice)
 
     def walk(self, body: cst.CSTNode) -> None:
         """Hand every node of ``body`` to the rules that asked for its type; follow calls and lambdas."""
@@ -846,7 +881,7 @@ class FunctionWalker:
         if callee is not None:
             return self.module.returns_traced(callee.qualname)
         located = self._in_other_module(node.func) or self._method_in_other_module(node.func)
-        if located is not None and f"{located[0]}:{located[1]}" in self.module.untraced_elsewhere:
+        if located is not None and f"{located[0]}:{located[1]}" in self.module.untraced_returns:
             return False
         return None
 
@@ -960,6 +995,14 @@ def _is_python_container(source: cst.BaseExpression, resolve) -> bool:
             return True
         return isinstance(source.func, cst.Attribute) and source.func.attr.value == "copy" and not source.args
     return False
+
+
+def _is_none(node: cst.BaseExpression) -> bool:
+    return type(node) is cst.Name and node.value == "None"
+
+
+def _is_string_index(index: cst.BaseSlice) -> bool:
+    return isinstance(index, cst.Index) and isinstance(index.value, cst.SimpleString | cst.ConcatenatedString)
 
 
 def _is_container_display(source: cst.BaseExpression, resolve) -> bool:

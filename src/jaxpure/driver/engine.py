@@ -101,7 +101,8 @@ def _analyze_files(
     project_modules = frozenset(f.module for f in files if f.module)
     by_module = {f.module: f for f in files if f.module}
     incoming: dict[str, dict[str, CallSeed]] = {}
-    untraced: dict[str, frozenset[str]] = {}  # module -> its functions, reached from others, that return no tracer
+    # module -> its functions, reached from other modules, that return no traced value
+    untraced_returns: dict[str, frozenset[str]] = {}
     results: dict[SourceFile, ModuleResult] = {}
     given_classes: dict[SourceFile, tuple] = {}  # the other modules' classes each file was last analyzed with
     pending = list(files)
@@ -130,7 +131,7 @@ def _analyze_files(
                     Task(
                         f, tuple(sorted(incoming.get(f.module or "", {}).values(), key=repr)),
                         project_modules, config, noqa,
-                        _untraced_callees(results.get(f), untraced), given_classes.get(f, ()),
+                        _untraced_callees(results.get(f), untraced_returns), given_classes.get(f, ()),
                         overlay=overlays.get(f.path),
                     )
                     for f in pending
@@ -139,7 +140,7 @@ def _analyze_files(
             for task, result in zip(tasks, _run_cached(tasks, workers, cache, keys, known_keys), strict=True):
                 results[task.file] = result
             seeded = _new_seeds(pending, results, incoming, by_module)
-            informed = _callers_of_changed_returns(pending, results, untraced, files)
+            informed = _callers_of_changed_returns(pending, results, untraced_returns, files)
             subclassing = _users_of_changed_classes(results, given_classes)
             pending = sorted(set(seeded) | informed | subclassing, key=lambda f: f.display)
         rules = rules or workers.rule_infos()
@@ -179,7 +180,7 @@ def _new_seeds(
 def _callers_of_changed_returns(
     analyzed: list[SourceFile],
     results: dict[SourceFile, ModuleResult],
-    untraced: dict[str, frozenset[str]],
+    untraced_returns: dict[str, frozenset[str]],
     files: list[SourceFile],
 ) -> set[SourceFile]:
     """Record which functions reached from other modules return no traced value; return the
@@ -189,9 +190,9 @@ def _callers_of_changed_returns(
         if file.module is None:
             continue
         now = results[file].untraced_returns
-        before = untraced.get(file.module, frozenset())
+        before = untraced_returns.get(file.module, frozenset())
         if now != before:
-            untraced[file.module] = now
+            untraced_returns[file.module] = now
             changed |= {(file.module, function) for function in now ^ before}
     if not changed:
         return set()
@@ -225,12 +226,14 @@ def _users_of_changed_classes(
     return changed
 
 
-def _untraced_callees(result: ModuleResult | None, untraced: dict[str, frozenset[str]]) -> frozenset[str]:
+def _untraced_callees(result: ModuleResult | None, untraced_returns: dict[str, frozenset[str]]) -> frozenset[str]:
     """The functions a module called last time that are known to return no traced value."""
     if result is None:
         return frozenset()
     return frozenset(
-        f"{call.module}:{call.function}" for call in result.outgoing if call.function in untraced.get(call.module, ())
+        f"{call.module}:{call.function}"
+        for call in result.outgoing
+        if call.function in untraced_returns.get(call.module, ())
     )
 
 
@@ -283,9 +286,9 @@ class _Keys:
                 return None
         file = task.file
         seeds = sorted(repr(_stable(seed)) for seed in task.incoming)
-        untraced = sorted(task.untraced_returns)
+        untraced_returns = sorted(task.untraced_returns)
         classes = repr(_stable(task.project_classes))
-        identity = (file.display, file.module, file.is_package, seeds, untraced, classes, kind, self.shared)
+        identity = (file.display, file.module, file.is_package, seeds, untraced_returns, classes, kind, self.shared)
         return content_key(data, repr(identity))
 
     def _file_bytes(self, path: Path) -> bytes:

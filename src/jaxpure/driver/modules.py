@@ -211,7 +211,7 @@ def _analyze_text(
         index = build_index(tree, module, is_package, extra, _class_infos(project_classes))
         analyzer = ModuleAnalyzer(
             path, lines, index, incoming, _project_lookup(project_modules),
-            untraced_elsewhere=untraced_returns,
+            untraced_returns=untraced_returns,
         )
         findings = _mark_fixable(analyzer.run(), analyzer.fix_candidates)
     except cst.ParserSyntaxError as error:
@@ -221,7 +221,7 @@ def _analyze_text(
     if noqa:
         findings = apply_noqa(findings, lines)
     return ModuleResult(
-        findings, list(analyzer.outgoing.values()), untraced_returns=analyzer.untraced_returns(),
+        findings, list(analyzer.outgoing.values()), untraced_returns=analyzer.own_untraced_returns(),
         classes=analyzer.class_summaries(), wanted_classes=analyzer.classes_wanted(),
     )
 

@@ -86,6 +86,7 @@ class WalkerView(Protocol):
     self_name: str | None
     python_containers: set[str]
     container_only: set[str]
+    optional_names: set[str]
     container_params: set[str]
     rng_names: set[str]
     boolean_masks: set[str]
@@ -97,6 +98,8 @@ class WalkerView(Protocol):
     def module(self) -> _ModuleView: ...  # read-only here, so the walker's ModuleAnalyzer fits
 
     def resolve(self, node: cst.BaseExpression) -> str | None: ...
+
+    def is_pytree_part(self, node: cst.BaseExpression) -> bool: ...
 
     @property
     def segment(self) -> _SegmentView: ...
@@ -167,7 +170,11 @@ class RuleContext:
             cst.List | cst.Tuple | cst.Dict | cst.Set | cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp,
         ):
             return False
-        if isinstance(node, cst.Name) and node.value in self._walker.container_only:
+        if isinstance(node, cst.Name) and (
+            node.value in self._walker.container_only or node.value in self._walker.optional_names
+        ):
+            return False
+        if self._walker.is_pytree_part(node):  # ``if state.dynamic_scale:``: is it there, not an array's truth
             return False
         return not self._walker.values.is_variable_box(node)
 

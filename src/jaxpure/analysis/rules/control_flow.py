@@ -27,7 +27,12 @@ class PythonIfOnTracedValue(Rule):
     `match` guards (`case "relu" if x > 0:`) included. Conditions on static
     information (`x.shape`, `x.ndim`, `len(x)`, `x is None`, static arguments)
     are fine, and so is any `if` under `jax.grad` alone, which runs on concrete
-    values.
+    values. A bare truth test of something that may be absent is read as "is it
+    there": a field of an object of no class jaxpure knows (`if state.cache:`), an
+    item under a string key (`if site["mask"]:`), a name bound to `None` on some
+    path or a parameter defaulting to `None`. An array's truth is defined only
+    for a single element, eagerly too, so working code rarely means the array's
+    value there; a traced scalar field tested that way is missed.
 
     ## Why is this bad?
     Python needs a concrete `True`/`False`; under `jit` the condition is an abstract

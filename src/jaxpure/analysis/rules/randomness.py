@@ -95,6 +95,8 @@ def _key_reuse(body: cst.CSTNode, ctx: RuleContext) -> list[tuple[cst.CSTNode, s
     """The function's key reuses (``jaxpure.analysis.prngkeys``): one walk, shared by JP302 and JP303."""
 
     def walk() -> list[tuple[cst.CSTNode, str]]:
+        if ctx.abstract:
+            return []  # a body only evaluated abstractly (``jax.eval_shape``) draws no numbers
         opaque = opaque_calls_consume(ctx.path)
         loop = ctx.lax_loop
         if ctx.function is not None and loop is None and not may_reuse_keys(ctx.function, opaque):
@@ -130,7 +132,8 @@ class PrngKeyReuse(_KeyReuseRule):
     `model.init(key, x)`, `Block(key=key)`). `fold_in(key, data)` derives a new
     key and does not consume `key`, and neither does a function whose body only
     passes the key on or folds it in, a question asked in a condition
-    (`if is_key(key):`), or abstract evaluation (`jax.eval_shape`). In test
+    (`if is_key(key):`), or abstract evaluation (`jax.eval_shape`, which draws
+    nothing, in the function it evaluates either). In test
     files only `jax.random` consumers count: handing one key to two calls is how
     tests compare them. Exclusive branches may each consume the same key once.
 

@@ -9,6 +9,7 @@ import libcst as cst
 from jaxpure.analysis import jaxapi
 from jaxpure.analysis.dataflow import base_name, dotted_name
 from jaxpure.analysis.rules.base import Rule, RuleContext
+from jaxpure.analysis.testcode import in_test_function, is_test_file
 
 _IO_CALLS = frozenset(
     """builtins.open builtins.input sys.stdout.write sys.stderr.write sys.stdout.flush
@@ -256,6 +257,10 @@ class GlobalRebindingInTracedFunction(Rule):
     def step(x, calls):
         return x, calls + 1
     ```
+
+    In test files, `nonlocal` on a variable of the enclosing test function
+    (`nonlocal n; n += 1` in a nested jitted function) is not reported: that is
+    how a test counts traces, and the test that owns the variable runs once.
     """
 
     code = "JP104"
@@ -265,8 +270,11 @@ class GlobalRebindingInTracedFunction(Rule):
 
     def check(self, node, ctx: RuleContext) -> None:
         names = {n.name.value for n in node.names}
-        if ctx.function is not None and names & ctx.function.local_names:  # declared and assigned here
-            ctx.report(node, self)
+        if ctx.function is None or not names & ctx.function.local_names:  # declared, not assigned here
+            return
+        if isinstance(node, cst.Nonlocal) and _counts_for_a_test(names, ctx):
+            return
+        ctx.report(node, self)
 
 
 class NonlocalMutationInTracedFunction(Rule):
@@ -300,6 +308,10 @@ class NonlocalMutationInTracedFunction(Rule):
     def step(x):
         return x, x  # return the new state and let the caller keep it
     ```
+
+    In test files, mutating a variable of the enclosing test function
+    (`traces.append(1)`, `counts[0] += 1` in a nested jitted function) is not
+    reported: that is how a test observes tracing, and the test runs once.
     """
 
     code = "JP105"
@@ -320,7 +332,7 @@ class NonlocalMutationInTracedFunction(Rule):
                 if (ctx.qualified(func.value) or "").split(".")[0] in jaxapi.LIBRARY_MODULES:
                     return  # ``np.insert(a, 0, v)``, ``np.append``: a library function, no list method
                 evident = ctx.index.module_values.get(name) in ("list", "dict", "set")
-                if evident or func.attr.value in jaxapi.UNAMBIGUOUS_MUTATORS:
+                if (evident or func.attr.value in jaxapi.UNAMBIGUOUS_MUTATORS) and not _counts_for_a_test({name}, ctx):
                     ctx.report(node, self, what=name)
             return
         targets = _targets(node)
@@ -330,11 +342,9 @@ class NonlocalMutationInTracedFunction(Rule):
                     ctx.report(_statement(node, ctx), self, what=f"self.{target.attr.value}")
             elif isinstance(target, cst.Subscript | cst.Attribute):
                 base = base_name(target)
-                if (
-                    base is not None
-                    and _outside(base, ctx)
-                    and not (ctx.module_class and ctx.module_class.framework == "nnx")
-                ):
+                if base is None or not _outside(base, ctx) or _counts_for_a_test({base}, ctx):
+                    continue
+                if not (ctx.module_class and ctx.module_class.framework == "nnx"):
                     ctx.report(_statement(node, ctx), self, what=base)
 
 
@@ -350,6 +360,21 @@ def _statement(node, ctx: RuleContext):
 def _outside(name: str, ctx: RuleContext) -> bool:
     """A closed-over or global object: not a local, not a parameter (that is JP203), not self."""
     return not ctx.is_local(name) and not ctx.is_param(name) and name != "self"
+
+
+def _counts_for_a_test(names: set[str], ctx: RuleContext) -> bool:
+    """In a test file, every name is a variable of an enclosing test function: the test's own
+    state (a trace counter), which it reads once it has run."""
+    if not is_test_file(ctx.path) or ctx.function is None:
+        return False
+    enclosing = set()
+    parent = ctx.function.parent
+    while parent is not None and parent in ctx.index.functions:
+        outer = ctx.index.functions[parent]
+        if in_test_function(outer, ctx.index):
+            enclosing |= outer.local_names
+        parent = outer.parent
+    return names <= enclosing
 
 
 def _self_assignment_flagged(ctx: RuleContext) -> bool:

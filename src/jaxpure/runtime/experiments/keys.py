@@ -1,9 +1,16 @@
-"""PRNG key reuse (JP302, JP303), found by JAX's own checker, ``jax.debug_key_reuse``."""
+"""PRNG key reuse (JP302, JP303), found by JAX's own checker, ``jax.debug_key_reuse``, and, behind
+a reuse the checker stops at first, by the bits of the keys an eager run draws from."""
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import functools
+import inspect
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from types import FrameType
 
 import jax
 import numpy as np
@@ -28,9 +35,10 @@ def key_reuse(ctx: Context) -> Verdict:
             )
         how, error = errors[-1]  # the most precise run
         if ctx.raised_at(error) is None:
-            return skipped(
-                f"jax.debug_key_reuse stopped first at another reuse, line {ctx.error_line(error)} "
-                f"({ctx.describe_error(error)}); fix it to check line {ctx.task.line}"
+            stopped = f"jax.debug_key_reuse stopped first at another reuse, line {ctx.error_line(error)}"
+            return _reuse_among_draws(ctx, target, inputs, stopped) or skipped(
+                f"{stopped} ({ctx.describe_error(error)}), and an eager run showed no draw at line "
+                f"{ctx.task.line} from a key already used; fix that reuse to check this line"
             )
         first_how, first = errors[0]
         located = f"; {how}: {ctx.describe_error(error)}" if error is not first else ""
@@ -39,6 +47,93 @@ def key_reuse(ctx: Context) -> Verdict:
         )
 
     return ctx.try_inputs(target, attempt)
+
+
+def _reuse_among_draws(ctx: Context, target: Target, inputs: Inputs, stopped: str) -> Verdict | None:
+    """Confirmed if, in an eager run, the flagged line drew from a key whose bits an earlier draw
+    had already used: what the checker would have said had it not stopped at the first reuse."""
+    with _draws(ctx.file) as draws, suppress(Exception):  # the draws made before it failed still tell
+        target.call_unstaged(copy.deepcopy(inputs))
+    task = ctx.task
+    for index, (bits, line) in enumerate(draws):
+        if not task.line <= line <= task.end_line:
+            continue
+        earlier = next((used for other, used in draws[:index] if other == bits), None)
+        if earlier is not None:
+            return confirmed(
+                f"{stopped}; run eagerly with every jax.random draw watched, line {line} drew from a key "
+                f"(bits {bits.hex()[:16]}) that line {earlier} had already used"
+            )
+    return None
+
+
+# jax.random functions that take a key and do not use it up (JAX's checker: fold_in and clone
+# make new keys; the rest only read it).
+_NOT_DRAWS = frozenset({"fold_in", "clone", "key_data", "key_impl"})
+
+
+@contextmanager
+def _draws(file: str) -> Iterator[list[tuple[bytes, int]]]:
+    """Every public ``jax.random`` function that uses up its key, wrapped for the block: it records
+    (the key's bits, the innermost line of ``file`` calling it). Tracers, which have no bits, are
+    not recorded."""
+    draws: list[tuple[bytes, int]] = []
+    target = os.path.realpath(file)
+    originals = {
+        name: function
+        for name, function in vars(jax.random).items()
+        if callable(function) and name not in _NOT_DRAWS and _first_parameter(function) == "key"
+    }
+
+    def watched(function):
+        def draw(key, *args, **kwargs):
+            bits = _bits(key)
+            line = _calling_line(target)
+            if bits is not None and line is not None:
+                draws.append((bits, line))
+            return function(key, *args, **kwargs)
+
+        return draw
+
+    for name, function in originals.items():
+        setattr(jax.random, name, watched(function))
+    try:
+        yield draws
+    finally:
+        for name, function in originals.items():
+            setattr(jax.random, name, function)
+
+
+def _first_parameter(function) -> str | None:
+    try:
+        return next(iter(inspect.signature(function).parameters), None)
+    except (TypeError, ValueError):
+        return None
+
+
+def _bits(key) -> bytes | None:
+    if isinstance(key, jax.core.Tracer):
+        return None
+    try:
+        if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+            key = jax.random.key_data(key)
+        return np.asarray(key).tobytes()
+    except Exception:  # not a key at all: the call will say so itself
+        return None
+
+
+def _calling_line(file: str) -> int | None:
+    frame: FrameType | None = sys._getframe(2)
+    while frame is not None:
+        if _realpath(frame.f_code.co_filename) == file:
+            return frame.f_lineno
+        frame = frame.f_back
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def _realpath(path: str) -> str:
+    return os.path.realpath(path)
 
 
 def _checked_runs(target: Target, inputs: Inputs, at_finding: Callable[[BaseException], bool]):
