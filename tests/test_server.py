@@ -123,7 +123,9 @@ def test_a_finding_reached_from_another_module_follows_edits_there(server, tmp_p
     (package / "__init__.py").write_text("")
     caller = "import jax\n\nfrom pkg.helpers import helper\n\n\n@jax.jit\ndef step(x):\n    return helper(x)\n"
     (package / "train.py").write_text(caller)
-    (package / "helpers.py").write_text("import jax.numpy as jnp\n\n\ndef helper(x):\n    print(x)\n    return jnp.sin(x)\n")
+    (package / "helpers.py").write_text(
+        "import jax.numpy as jnp\n\n\ndef helper(x):\n    print(x)\n    return jnp.sin(x)\n"
+    )
     assert [f["code"] for f in check_json(tmp_path, ".")] == ["JP101"]  # as CI sees it
 
     client = server()
@@ -164,7 +166,9 @@ def test_files_changed_on_disk_are_followed_when_the_client_reports_them(server,
     package = tmp_path / "pkg"
     package.mkdir()
     (package / "__init__.py").write_text("")
-    (package / "helpers.py").write_text("import jax.numpy as jnp\n\n\ndef helper(x):\n    print(x)\n    return jnp.sin(x)\n")
+    (package / "helpers.py").write_text(
+        "import jax.numpy as jnp\n\n\ndef helper(x):\n    print(x)\n    return jnp.sin(x)\n"
+    )
     client = server(capabilities={"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": True}}})
     registration = client.wait_for("client/registerCapability")
     assert registration["registrations"][0]["method"] == "workspace/didChangeWatchedFiles"
@@ -230,14 +234,20 @@ def test_hover_shows_the_rule_documentation(server, tmp_path: Path) -> None:
     client = server()
     uri = client.open(tmp_path / "buggy.py")
     assert [d["code"] for d in client.diagnostics(uri)] == ["JP101"]
-    on_finding = client.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 6, "character": 6}})
+    on_finding = client.request(
+        "textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 6, "character": 6}}
+    )
     assert on_finding["contents"]["kind"] == "markdown"
     assert on_finding["contents"]["value"].startswith("### JP101 print-in-traced-function")
     assert "Why is this bad?" in on_finding["contents"]["value"]
     column = source.splitlines()[7].index("JP501") + 2
-    on_noqa = client.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 7, "character": column}})
+    on_noqa = client.request(
+        "textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 7, "character": column}}
+    )
     assert on_noqa["contents"]["value"].startswith("### JP501 numpy-on-traced-value")
-    elsewhere = client.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 2}})
+    elsewhere = client.request(
+        "textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 2}}
+    )
     assert elsewhere is None
 
 
@@ -301,7 +311,8 @@ def test_notebook_cells_get_their_diagnostics(server, tmp_path: Path) -> None:
             "cells": [{"kind": 2, "document": uri} for uri in cell_uris],
         },
         "cellTextDocuments": [
-            {"uri": uri, "languageId": "python", "version": 1, "text": text} for uri, text in zip(cell_uris, cells)
+            {"uri": uri, "languageId": "python", "version": 1, "text": text}
+            for uri, text in zip(cell_uris, cells, strict=True)
         ],
     })
     [diagnostic] = client.diagnostics(cell_uris[1], predicate=bool)

@@ -58,7 +58,7 @@ class JaxpureChecker:
         try:
             # apply_noqa=False: flake8 applies noqa comments itself (and honors --disable-noqa).
             findings = check_source(source, path, config, apply_noqa=False, tree=self._tree)
-        except Exception as error:  # noqa: BLE001 - one file's internal error must not abort flake8's run
+        except Exception as error:  # one file's internal error must not abort flake8's run
             yield 1, 0, f"JP000 jaxpure internal error ({type(error).__name__}: {error}); please report it", type(self)
             return
         for finding in findings:

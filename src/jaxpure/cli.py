@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from jaxpure import __version__
 from jaxpure.config import Config, ConfigError, find_pyproject, load_config, validate_code_prefix
@@ -18,7 +20,7 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # exit 2 with one clear line, as argparse does, but ours
+    def error(self, message: str) -> NoReturn:  # exit 2 with one clear line, as argparse does, but ours
         self.print_usage(sys.stderr)
         raise SystemExit(f"jaxpure: error: {message}") from None
 
@@ -40,7 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="check files and directories")
     check.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: .); - reads stdin")
-    check.add_argument("--stdin-filename", metavar="PATH", help="the name of the source read from stdin (config, module name, messages)")
+    check.add_argument(
+        "--stdin-filename",
+        metavar="PATH",
+        help="the name of the source read from stdin (config, module name, messages)",
+    )
     check.add_argument("--select", type=_codes, default=(), help="codes or prefixes to report, e.g. JP1,JP302")
     check.add_argument("--ignore", type=_codes, default=(), help="codes or prefixes not to report")
     check.add_argument("--format", choices=tuple(FORMATS), default="text")
@@ -109,10 +115,8 @@ def _usable_output_streams() -> None:
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115
     for stream in (sys.stdout, sys.stderr):
         if getattr(stream, "errors", None) == "strict":
-            try:
+            with contextlib.suppress(AttributeError, ValueError, OSError):
                 stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
-            except (AttributeError, ValueError, OSError):
-                pass
 
 
 def _server() -> int:
@@ -245,8 +249,8 @@ def _report(report, context, args: argparse.Namespace) -> int:
         write(sys.stdout, text)
     if not args.quiet:
         write(sys.stderr, render_summary(report, context.severity) + "\n")
-    for error in report.internal_errors:
-        write(sys.stderr, f"jaxpure: internal error in {error}\n  please report this at the jaxpure issue tracker\n")
+    for internal in report.internal_errors:
+        write(sys.stderr, f"jaxpure: internal error in {internal}\n  please report this at the jaxpure issue tracker\n")
     if report.internal_errors:
         return EXIT_ERROR
     return EXIT_FINDINGS if report.findings and not args.exit_zero else EXIT_CLEAN

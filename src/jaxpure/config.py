@@ -101,7 +101,9 @@ def parse_table(table: object, path: Path) -> Config:
         raise ConfigError(f"{where}: 'runtime' must be a table")
     unknown = sorted(set(runtime_table) - _RUNTIME_KEYS)
     if unknown:
-        raise ConfigError(f"{where}.runtime: unknown key(s): {', '.join(unknown)} (known: {', '.join(sorted(_RUNTIME_KEYS))})")
+        raise ConfigError(
+            f"{where}.runtime: unknown key(s): {', '.join(unknown)} (known: {', '.join(sorted(_RUNTIME_KEYS))})"
+        )
     return Config(
         select=_codes(table, "select", where),
         ignore=_codes(table, "ignore", where),
@@ -129,7 +131,9 @@ def _patterns(table: dict, key: str, where: str) -> tuple[str, ...]:
         try:
             wildmatch_spec([pattern])
         except (ValueError, re.error) as error:
-            raise ConfigError(f"{where}: '{key}' pattern {pattern!r} is not a valid gitignore pattern ({error})") from None
+            raise ConfigError(
+                f"{where}: '{key}' pattern {pattern!r} is not a valid gitignore pattern ({error})"
+            ) from None
     return patterns
 
 
@@ -162,12 +166,15 @@ def _per_file_ignores(table: dict, where: str) -> tuple[tuple[str, tuple[str, ..
 def _extend_transforms(table: dict, where: str) -> tuple[tuple[str, str], ...]:
     value = table.get("extend-transforms", {})
     if not isinstance(value, dict):
-        raise ConfigError(f"{where}: 'extend-transforms' must be a table of \"module.name\" = \"staging\"|\"differentiation\"")
+        raise ConfigError(
+            f'{where}: \'extend-transforms\' must be a table of "module.name" = "staging"|"differentiation"'
+        )
     pairs = []
     for name, kind in value.items():
         if kind not in TRANSFORM_KINDS:
             raise ConfigError(
-                f"{where}: 'extend-transforms' entry {name!r} has kind {kind!r}; use one of {', '.join(TRANSFORM_KINDS)}"
+                f"{where}: 'extend-transforms' entry {name!r} has kind {kind!r};"
+                f" use one of {', '.join(TRANSFORM_KINDS)}"
             )
         if not all(part.isidentifier() for part in name.split(".")):
             raise ConfigError(f"{where}: 'extend-transforms' entry {name!r} is not a dotted name")

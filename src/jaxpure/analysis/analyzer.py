@@ -17,22 +17,21 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import Enum
+from typing import Any
 
 import libcst as cst
 
-from jaxpure.analysis import jaxapi
-
-from jaxpure.analysis import prngkeys
-from jaxpure.analysis.jaxapi import DIFFERENTIATION, STAGING
+from jaxpure.analysis import jaxapi, prngkeys
 from jaxpure.analysis.contexts import CallSeed, ClassSummary, Context, bind_arguments, bound_parameters
 from jaxpure.analysis.cstnodes import all_params
 from jaxpure.analysis.cstnodes import code_children as cst_children
 from jaxpure.analysis.dataflow import TracedValues, collect_bindings, dotted_name, iter_own_nodes
-from jaxpure.findings import Finding, TraceInfo
 from jaxpure.analysis.index import ClassInfo, FunctionInfo, ModuleIndex, Param
+from jaxpure.analysis.jaxapi import DIFFERENTIATION, STAGING
 from jaxpure.analysis.rules import RULES, Rule
 from jaxpure.analysis.rules.base import EVERYWHERE, STAGING_ONLY, TRACED, RuleContext
 from jaxpure.analysis.segments import Segment, SegmentCache
+from jaxpure.findings import Finding, TraceInfo
 
 _LIBRARIES = ("jax.", "builtins.", "numpy.", "flax.", "equinox.", "haiku.", "optax.")
 _STATIC_ANNOTATIONS = frozenset({"builtins.bool", "builtins.int", "builtins.str", "bool", "int", "str"})
@@ -97,7 +96,9 @@ class ModuleAnalyzer:
         self._queue: deque[str] = deque()
         self._key_consumers: dict[str, tuple[set[str], set[str]]] = {}
         self._roots_by_site: dict[str, list] = {}
-        self.lax_loop_bodies = {r.function: r.transform.name for r in index.roots if r.transform.name in prngkeys.LAX_LOOPS}
+        self.lax_loop_bodies = {
+            r.function: r.transform.name for r in index.roots if r.transform.name in prngkeys.LAX_LOOPS
+        }
         # Functions an arrays-only transform (equinox's filter_*) is applied to: their
         # parameters of non-array types are static there.
         self.arrays_only_roots = {r.function for r in index.roots if _traces_only_arrays(r)}
@@ -177,7 +178,9 @@ class ModuleAnalyzer:
             )
             self.seed(
                 function.qualname,
-                Context(STAGING, False, f"{cls.framework}.Module", frozenset() if helper else None, root=function.qualname),
+                Context(
+                    STAGING, False, f"{cls.framework}.Module", frozenset() if helper else None, root=function.qualname
+                ),
             )
 
     # -- driver -----------------------------------------------------------------------
@@ -238,11 +241,10 @@ class ModuleAnalyzer:
         return FunctionWalker.of_function(self, info, None).analyze(self._node_of(info)).findings
 
     def _analyze_module_code(self) -> list[Finding]:
-        statements: list[cst.CSTNode] = []
+        statements: list[cst.SimpleStatementLine | cst.BaseCompoundStatement] = []
         segments: list[Segment] = []
         tops = sorted(self.index.module_code_tops)
         for top in range(tops[0], tops[-1] + 1):
-            first, _ = self.index.top_spans[top]
             segment = self.segments.get(top)
             if any(isinstance(s, cst.FunctionDef | cst.ClassDef) for s in segment.module.body):
                 continue
@@ -498,7 +500,8 @@ class FunctionWalker:
             root = root.value
         if type(root) is not cst.Name or not imports.may_resolve(root.value):
             return None
-        return imports.resolve_dotted(dotted_name(node), self.locals)
+        dotted = dotted_name(node)
+        return imports.resolve_dotted(dotted, self.locals) if dotted is not None else None
 
     # -- analysis ----------------------------------------------------------------------------
 
@@ -607,7 +610,12 @@ class FunctionWalker:
             source = binding.source
             if source is not None and not binding.iterated and binding.element is None and _is_none(source):
                 self.optional_names.add(binding.target)
-            elif source is not None and not binding.iterated and binding.element is None and self.is_pytree_part(source):
+            elif (
+                source is not None
+                and not binding.iterated
+                and binding.element is None
+                and self.is_pytree_part(source)
+            ):
                 parts.add(binding.target)
             else:
                 others.add(binding.target)
@@ -642,13 +650,14 @@ class FunctionWalker:
             kind = type(node)  # libcst node classes are final: type tests are isinstance tests, and cheaper
             if (kind is cst.FunctionDef or kind is cst.ClassDef) and node is not body:
                 continue  # analyzed on its own when traced or relevant
+            typed: Any = node  # of the class ``kind`` names: mypy does not follow the alias
             if kind is cst.Call:
-                self._on_call(node)
-            elif kind is cst.Return and node.value is not None:
-                self.returns_traced |= self.values.traced(node.value)
-                self._note_returned_positions(node.value)
+                self._on_call(typed)
+            elif kind is cst.Return and typed.value is not None:
+                self.returns_traced |= self.values.traced(typed.value)
+                self._note_returned_positions(typed.value)
             elif kind is cst.Lambda:
-                self._on_lambda(node)
+                self._on_lambda(typed)
                 continue
             stack.extend(reversed(children))
 
@@ -663,16 +672,20 @@ class FunctionWalker:
         elif len(self.returned_positions) != len(traced):
             self.returns_other = True
         else:
-            self.returned_positions = [a or b for a, b in zip(self.returned_positions, traced)]
+            self.returned_positions = [a or b for a, b in zip(self.returned_positions, traced, strict=True)]
 
     def _note_container_use(self, node: cst.CSTNode) -> None:
         """Parameters used with string keys or container methods are containers (SPEC §7)."""
         if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name) and node.value.value in self.params:
             if any(isinstance(e.slice, cst.Index) and isinstance(e.slice.value, cst.SimpleString) for e in node.slice):
                 self.container_params.add(node.value.value)
-        elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value in self.params:
-            if node.attr.value in jaxapi.UNAMBIGUOUS_MUTATORS or node.attr.value in ("keys", "values", "items"):
-                self.container_params.add(node.value.value)
+        elif (
+            isinstance(node, cst.Attribute)
+            and isinstance(node.value, cst.Name)
+            and node.value.value in self.params
+            and (node.attr.value in jaxapi.UNAMBIGUOUS_MUTATORS or node.attr.value in ("keys", "values", "items"))
+        ):
+            self.container_params.add(node.value.value)
 
     # -- calls ---------------------------------------------------------------------------------
 
@@ -688,7 +701,7 @@ class FunctionWalker:
             self._on_partial_method(node)
         callee, bound = self._callee(node.func)
         if callee is None:
-            self._reach_other_module(node)
+            self._reach_other_module(node, self.context)
             return
         traced_params = self._traced_arguments(node, callee, bound) | self._receiver_traced(node.func, callee, bound)
         if not traced_params and self.context.kind == DIFFERENTIATION:
@@ -709,7 +722,7 @@ class FunctionWalker:
         rest = node.args[1:]
         filled = bind_arguments(callee.params, [(a.keyword.value if a.keyword else None, a.star) for a in rest], bound)
         bound_names = {name for names in filled for name in names}
-        traced = {name for a, names in zip(rest, filled) if self.values.traced(a.value) for name in names}
+        traced = {name for a, names in zip(rest, filled, strict=True) if self.values.traced(a.value) for name in names}
         unbound = {p.name for p in callee.params[1:] if p.name not in bound_names}
         context = replace(self.context, traced_params=frozenset(traced | unbound), static_params=frozenset())
         self.module.reach(self.info.qualname if self.info else None, callee, context)
@@ -717,7 +730,9 @@ class FunctionWalker:
     def _in_other_module(self, func: cst.BaseExpression) -> tuple[str, str] | None:
         """``(module, qualname)`` of the project function ``func`` names in another module, if it does."""
         lookup = self.module.project_lookup
-        qualified = self.resolve(func) if lookup is not None else None
+        if lookup is None:
+            return None
+        qualified = self.resolve(func)
         return lookup(qualified) if qualified and not qualified.startswith(_LIBRARIES) else None
 
     def _method_in_other_module(self, func: cst.BaseExpression) -> tuple[str, str] | None:
@@ -732,7 +747,7 @@ class FunctionWalker:
             return None
         return lookup(f"{annotation}.{func.attr.value}")
 
-    def _reach_other_module(self, node: cst.Call) -> None:
+    def _reach_other_module(self, node: cst.Call, caller: Context) -> None:
         shapes = argument_shapes(node)
         traced = frozenset(i for i, a in enumerate(node.args) if self.values.traced(a.value))
         located = self._in_other_module(node.func)
@@ -744,9 +759,9 @@ class FunctionWalker:
             shapes = ((None, ""), *shapes)
             receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
             traced = frozenset({i + 1 for i in traced} | ({0} if self.values.traced(receiver) else set()))
-        if not traced and self.context.kind == DIFFERENTIATION:
+        if not traced and caller.kind == DIFFERENTIATION:
             return
-        context = replace(self.context, traced_params=None, static_params=frozenset())
+        context = replace(caller, traced_params=None, static_params=frozenset())
         call = (shapes, traced)
         self.module.reach_other_module(CallSeed(located[0], located[1], context, frozenset({call})))
 
@@ -754,14 +769,14 @@ class FunctionWalker:
         lambdas = [a.value for a in node.args if isinstance(a.value, cst.Lambda)]
         if not lambdas:
             return
-        staged = self.context is not None and self.context.kind == STAGING
+        staged = self.context if self.context is not None and self.context.kind == STAGING else None
         context = Context(
-            STAGING if staged else transform.kind,
-            transform.compiling or bool(staged and self.context.compiling),
+            STAGING if staged is not None else transform.kind,
+            transform.compiling or bool(staged is not None and staged.compiling),
             transform.name,
             root=self.context.root if self.context else None,
             root_static=self.context.root_static if self.context else (),
-            abstract=transform.abstract or bool(staged and self.context.abstract),
+            abstract=transform.abstract or bool(staged is not None and staged.abstract),
         )
         for node_lambda in lambdas:
             self._analyze_lambda(node_lambda, context)
@@ -876,7 +891,9 @@ class FunctionWalker:
         """The ``lax`` loop whose body this function is, if it is one."""
         return self.module.lax_loop_bodies.get(self.info.qualname) if self.info is not None else None
 
-    def key_arguments_consumed(self, node: cst.Call, hands_key: bool = True) -> list[tuple[cst.BaseExpression, bool]] | None:
+    def key_arguments_consumed(
+        self, node: cst.Call, hands_key: bool = True
+    ) -> list[tuple[cst.BaseExpression, bool]] | None:
         """Arguments a call to a function (or class) of this module consumes as keys, each with
         whether surely; None where the callee is not one jaxpure can see into. ``hands_key``:
         the call is handed a known key (otherwise only a callee that draws can consume one)."""
@@ -916,8 +933,13 @@ class FunctionWalker:
                 if not isinstance(source, cst.Call):
                     break
                 func = source
-            elif isinstance(func, cst.Call) and func.args and self.resolve(func.func) in self.module.index.transforms:
-                if self.module.index.transforms[self.resolve(func.func)].abstract:
+            elif (
+                isinstance(func, cst.Call)
+                and func.args
+                and (called := self.resolve(func.func)) is not None
+                and called in self.module.index.transforms
+            ):
+                if self.module.index.transforms[called].abstract:
                     return None, 0
                 func = func.args[0].value
             elif isinstance(func, cst.Call) and func.args and self.resolve(func.func) == "functools.partial":
@@ -985,7 +1007,9 @@ def _is_string_index(index: cst.BaseSlice) -> bool:
 
 def _is_container_display(source: cst.BaseExpression, resolve) -> bool:
     """A Python list, tuple, dict or set built right here: its truth value is its length."""
-    return isinstance(source, cst.Tuple | cst.Set | cst.SetComp | cst.GeneratorExp) or _is_python_container(source, resolve)
+    return isinstance(source, cst.Tuple | cst.Set | cst.SetComp | cst.GeneratorExp) or _is_python_container(
+        source, resolve
+    )
 
 
 def _only_static_fields(cls: ClassInfo) -> bool:

@@ -7,8 +7,8 @@ libcst or the analyzer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from jaxpure.analysis.jaxapi import STAGING
@@ -40,6 +40,7 @@ class Context:
             # stays static unless the other way traces it (a jitted function's static
             # argument stays static when traced code calls it with traced array arguments).
             everything, explicit = (self, other) if self.traced_params is None else (other, self)
+            assert explicit.traced_params is not None  # one side is explicit in this branch
             traced, static = None, everything.static_params - (explicit.traced_params - explicit.static_params)
         else:
             traced = self.traced_params | other.traced_params
@@ -81,9 +82,13 @@ def bind_arguments(params: Sequence[Param], arguments: Sequence[ArgumentShape], 
             later = {p.name for p in params if p.position is not None and p.position >= position}
             filled.append(frozenset(later | ({variadic} if variadic else set())))
         elif star == "**":
-            filled.append(frozenset(
-                p.name for p in params if p.star == "**" or (p.position is None or p.position >= position) and not p.star
-            ))
+            filled.append(
+                frozenset(
+                    p.name
+                    for p in params
+                    if p.star == "**" or ((p.position is None or p.position >= position) and not p.star)
+                )
+            )
         else:
             param = next((p.name for p in params if p.position == position), variadic)
             filled.append(frozenset({param} if param else ()))
@@ -91,7 +96,9 @@ def bind_arguments(params: Sequence[Param], arguments: Sequence[ArgumentShape], 
     return filled
 
 
-def bound_parameters(params: Sequence[Param], arguments: Sequence[ArgumentShape], chosen: Iterable[int], bound: int = 0) -> frozenset[str]:
+def bound_parameters(
+    params: Sequence[Param], arguments: Sequence[ArgumentShape], chosen: Iterable[int], bound: int = 0
+) -> frozenset[str]:
     """The parameters the ``chosen`` arguments (by index) may fill."""
     filled = bind_arguments(params, arguments, bound)
     return frozenset(name for i in chosen if i < len(filled) for name in filled[i])
@@ -147,7 +154,9 @@ def resolve_frameworks(classes: dict[str, ClassSummary]) -> dict[str, ClassSumma
         changed = False
         for name, summary in resolved.items():
             if summary.framework is None:
-                inherited = next((resolved[b].framework for b in summary.bases if b in resolved and resolved[b].framework), None)
+                inherited = next(
+                    (resolved[b].framework for b in summary.bases if b in resolved and resolved[b].framework), None
+                )
                 if inherited is not None:
                     resolved[name] = replace(summary, framework=inherited)
                     changed = True

@@ -122,8 +122,12 @@ def _bind(target: cst.BaseExpression, value: cst.BaseExpression | None, out: lis
     elif isinstance(target, cst.Tuple | cst.List):
         elements = [e.value for e in target.elements]
         values = value.elements if isinstance(value, cst.Tuple | cst.List) else None
-        if values is not None and len(values) == len(elements) and not any(isinstance(v, cst.StarredElement) for v in values):
-            for element, item in zip(elements, values):
+        if (
+            values is not None
+            and len(values) == len(elements)
+            and not any(isinstance(v, cst.StarredElement) for v in values)
+        ):
+            for element, item in zip(elements, values, strict=True):
                 _bind(element, item.value, out)
         elif any(type(e) is cst.StarredElement for e in target.elements):
             for element in elements:
@@ -265,7 +269,7 @@ class TracedValues:
         self_name: str | None = None,
         array_fields: frozenset[str] | set[str] = frozenset(),
         framework: str | None = None,
-        returns_traced: Callable[[cst.Call, bool], "bool | None"] | None = None,
+        returns_traced: Callable[[cst.Call, bool], bool | None] | None = None,
     ) -> None:
         self.resolve = resolve
         self.names = traced_names
@@ -280,7 +284,7 @@ class TracedValues:
         self.variable_fields: frozenset[str] | set[str] = frozenset()  # nnx Variable/sub-Module fields
         # Per parameter of a known class, its fields that are static there (``opts.dense``).
         self.static_fields: dict[str, frozenset[str]] = {}
-        self.returns_traced_at: Callable[[cst.Call, int], "bool | None"] | None = None
+        self.returns_traced_at: Callable[[cst.Call, int], bool | None] | None = None
         self.known_receiver: Callable[[cst.BaseExpression], bool] = lambda receiver: False
         self.initial_names = frozenset(traced_names)  # traced parameters and closure values
         # Parameters holding objects of no class jaxpure knows: what their attributes hold is a
@@ -381,7 +385,7 @@ class TracedValues:
             return known
         return self._traced(node)
 
-    def _traced(self, node: cst.BaseExpression) -> bool:  # noqa: C901 - one case per expression kind
+    def _traced(self, node: cst.BaseExpression) -> bool:  # one case per expression kind
         if isinstance(node, cst.Name):
             return self._name_traced(node)
         if isinstance(node, cst.Attribute):
@@ -389,7 +393,11 @@ class TracedValues:
                 return False
             if type(node.value) is cst.Name and node.attr.value in self.static_fields.get(node.value.value, ()):
                 return False
-            if type(node.value) is cst.Name and node.value.value in self.unknown_objects and node.attr.value not in jaxapi.ARRAY_ATTRIBUTES:
+            if (
+                type(node.value) is cst.Name
+                and node.value.value in self.unknown_objects
+                and node.attr.value not in jaxapi.ARRAY_ATTRIBUTES
+            ):
                 return False
             if isinstance(node.value, cst.Name) and node.value.value == self.self_name and self.framework:
                 return node.attr.value in self.array_fields
@@ -418,8 +426,8 @@ class TracedValues:
         if isinstance(node, cst.Tuple | cst.List | cst.Set):
             return any(self.traced(e.value) for e in node.elements)
         if isinstance(node, cst.Dict):
-            return any(isinstance(e, cst.DictElement) and self.traced(e.value) or
-                       isinstance(e, cst.StarredDictElement) and self.traced(e.value) for e in node.elements)
+            return any((isinstance(e, cst.DictElement) and self.traced(e.value)) or
+                       (isinstance(e, cst.StarredDictElement) and self.traced(e.value)) for e in node.elements)
         # A comprehension holds what its element holds: iterating over a traced array yields
         # traced elements (bound by the ``for``), but ``[k.shape[0] for k in kernels]`` holds ints.
         if isinstance(node, cst.ListComp | cst.SetComp | cst.GeneratorExp):
@@ -441,7 +449,9 @@ class TracedValues:
         function = next((a.value for a in node.args if a.keyword is not None and a.keyword.value == "f"), None)
         if function is None and positional:
             function, positional = positional[0], positional[1:]
-        trees_traced = any(self.traced(tree) for tree in positional) or any(a.star and self.traced(a.value) for a in node.args)
+        trees_traced = any(self.traced(tree) for tree in positional) or any(
+            a.star and self.traced(a.value) for a in node.args
+        )
         if type(function) is not cst.Lambda:
             return trees_traced or any(self.traced(a.value) for a in node.args)
         return self._lambda_returns_traced(function, trees_traced)

@@ -210,9 +210,12 @@ class ModuleIndex:
         if found is None or found.abstract:
             return None
         for other in self.classes.values():
-            if other.qualname != found.class_name and self.method(other.qualname, name) is not None:
-                if self._derives_from(other, class_name, set()):
-                    return None
+            if (
+                other.qualname != found.class_name
+                and self.method(other.qualname, name) is not None
+                and self._derives_from(other, class_name, set())
+            ):
+                return None
         return found
 
     def _inherited(self, class_name: str, name: str, seen: set[str]) -> FunctionInfo | None:
@@ -229,7 +232,10 @@ class ModuleIndex:
         if cls.qualname in seen:
             return False
         seen.add(cls.qualname)
-        return any(b == ancestor or (b in self.classes and self._derives_from(self.classes[b], ancestor, seen)) for b in cls.local_bases)
+        return any(
+            b == ancestor or (b in self.classes and self._derives_from(self.classes[b], ancestor, seen))
+            for b in cls.local_bases
+        )
 
     def class_of(self, function: FunctionInfo) -> ClassInfo | None:
         return self.classes.get(function.class_name) if function.class_name else None
@@ -263,7 +269,8 @@ def _main_block_body(body: list[ast.stmt]) -> set[ast.stmt]:
     for statement in body:
         test = statement.test if isinstance(statement, ast.If) else None
         if (
-            isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__"
+            isinstance(statement, ast.If)
+            and isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__"
             and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
         ):
             found.update(statement.body)
@@ -413,11 +420,17 @@ class _IndexBuilder(FastNodeVisitor):
         framework = next((jaxapi.MODULE_BASES[b] for b in bases if b in jaxapi.MODULE_BASES), None)
         if framework is None:  # a subclass of a Module class defined earlier in this module
             framework = next(
-                (self.index.classes[b].framework for b in (ast_dotted_name(x) for x in node.bases) if b in self.index.classes),
+                (
+                    self.index.classes[b].framework
+                    for b in (ast_dotted_name(x) for x in node.bases)
+                    if b in self.index.classes
+                ),
                 None,
             )
         if framework is None:  # or in another module of the project
-            framework = next((self.index.project_classes[b].framework for b in bases if b in self.index.project_classes), None)
+            framework = next(
+                (self.index.project_classes[b].framework for b in bases if b in self.index.project_classes), None
+            )
         info = ClassInfo(qualname, framework, bases=bases, line=node.lineno)
         info.local_bases = [b for b in (ast_dotted_name(x) for x in node.bases) if b in self.index.classes]
         self.index.classes[qualname] = info
@@ -444,9 +457,15 @@ class _IndexBuilder(FastNodeVisitor):
         elif self._never_an_array(statement.annotation):
             info.non_array_fields.add(name)
         value = statement.value
-        if isinstance(value, ast.Call) and (self.resolve(value.func) or "") in jaxapi.FIELD_FUNCTIONS:
-            if any(k.arg == "static" and isinstance(k.value, ast.Constant) and k.value.value is True for k in value.keywords):
-                info.declared_static.add(name)
+        if (
+            isinstance(value, ast.Call)
+            and (self.resolve(value.func) or "") in jaxapi.FIELD_FUNCTIONS
+            and any(
+                k.arg == "static" and isinstance(k.value, ast.Constant) and k.value.value is True
+                for k in value.keywords
+            )
+        ):
+            info.declared_static.add(name)
 
     def _never_an_array(self, annotation: ast.expr) -> bool:
         """``bool``, ``str``, ``Callable[...]``, an Enum of this module: a type no array has."""
@@ -490,7 +509,9 @@ class _IndexBuilder(FastNodeVisitor):
         info.local_names.update(param.name for param in info.params)
         if class_name is not None:
             for decorator in node.decorator_list:
-                kind = {"builtins.staticmethod": "static", "builtins.classmethod": "class"}.get(self.resolve(decorator) or "")
+                kind = {"builtins.staticmethod": "static", "builtins.classmethod": "class"}.get(
+                    self.resolve(decorator) or ""
+                )
                 info.method_kind = kind or info.method_kind
         info.abstract = class_name is not None and _does_nothing(node.body)
         self.index.functions[qualname] = info
@@ -519,11 +540,11 @@ class _IndexBuilder(FastNodeVisitor):
         params: list[Param] = []
         positional = [*args.posonlyargs, *args.args]
         defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
-        for position, (arg, default) in enumerate(zip(positional, defaults)):
+        for position, (arg, default) in enumerate(zip(positional, defaults, strict=True)):
             params.append(Param(arg.arg, position, self._annotation(arg), value_kind(default, self.imports)))
         if args.vararg:
             params.append(Param(args.vararg.arg, None, None, None, "*"))
-        for arg, default in zip(args.kwonlyargs, args.kw_defaults):
+        for arg, default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
             params.append(Param(arg.arg, None, self._annotation(arg), value_kind(default, self.imports)))
         if args.kwarg:
             params.append(Param(args.kwarg.arg, None, None, None, "**"))
@@ -571,7 +592,7 @@ class _IndexBuilder(FastNodeVisitor):
 
     def _collect_array_fields(self, node: ast.FunctionDef | ast.AsyncFunctionDef, info: FunctionInfo) -> None:
         """``self.w = jnp.zeros(...)`` in ``__init__``/``setup`` marks ``w`` as an array field."""
-        if node.name not in ("__init__", "setup", "__post_init__"):
+        if node.name not in ("__init__", "setup", "__post_init__") or info.class_name is None:
             return
         cls = self.index.classes[info.class_name]
         fields = cls.array_fields
@@ -584,7 +605,11 @@ class _IndexBuilder(FastNodeVisitor):
             # nnx.Param(...), nnx.BatchStat(...), nnx.Linear(...): a class, not an array function.
             boxed = called.startswith("flax.nnx.") and called.rsplit(".", 1)[-1][:1].isupper()
             for target in child.targets:
-                if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
+                if (
+                    isinstance(target, ast.Attribute)
+                    and isinstance(target.value, ast.Name)
+                    and target.value.id == "self"
+                ):
                     fields.add(target.attr)
                     if boxed:
                         cls.variable_fields.add(target.attr)
@@ -619,7 +644,9 @@ class _IndexBuilder(FastNodeVisitor):
         if applied is None:
             return
         transform, keywords, _ = applied
-        self._add_root(AppliedFunction(function), transform, keywords, site=self.function, names=frozenset({function.name}))
+        self._add_root(
+            AppliedFunction(function), transform, keywords, site=self.function, names=frozenset({function.name})
+        )
 
     def _add_root(
         self,
@@ -661,7 +688,11 @@ class _IndexBuilder(FastNodeVisitor):
         if transform.arity is not None and traced is None:
             # A scan body gets (carry, x) and nothing else: ``def body(c, x, init_mode=False)``
             # keeps its default there.
-            passed = {p.name for p in function.params if p.position is not None and bound <= p.position < bound + transform.arity}
+            passed = {
+                p.name
+                for p in function.params
+                if p.position is not None and bound <= p.position < bound + transform.arity
+            }
             if len(passed) < transform.arity:
                 passed |= {p.name for p in function.params if p.star == "*"}
             traced = passed - static
@@ -699,7 +730,11 @@ class _IndexBuilder(FastNodeVisitor):
                 return None
             return AppliedFunction(found, 0 if found.method_kind == "static" else 1)  # a staticmethod binds no self
         shadowed = site.local_names if site else set()
-        if isinstance(node, ast.Call) and self.imports.resolve_ast(node.func, shadowed) == "functools.partial" and node.args:
+        if (
+            isinstance(node, ast.Call)
+            and self.imports.resolve_ast(node.func, shadowed) == "functools.partial"
+            and node.args
+        ):
             inner = self._function_argument(node.args[0], site, enclosing_class)
             if inner is None:
                 return None
@@ -710,6 +745,7 @@ class _IndexBuilder(FastNodeVisitor):
     def _roots_from_call(self, node: ast.Call, qualified: str | None) -> None:
         """``qualified``: what ``node.func`` resolves to (the caller has it)."""
         applied = self.transform_of(node.func, qualified)
+        transform: Transform | None
         if applied is not None and applied[2]:  # partial(jax.jit, ...)(f) / jax.jit(static_argnames=...)(f)
             transform, keywords, _ = applied
             candidates = [(node.args[0], transform)] if node.args else []
@@ -818,7 +854,11 @@ class _IndexBuilder(FastNodeVisitor):
             elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self":
                 function.calls.add(f"self.{func.attr}")
                 self.called_attributes.add(id(func))
-        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.attr in jaxapi.CONTAINER_MUTATORS:
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.attr in jaxapi.CONTAINER_MUTATORS
+        ):
             self._mutates(func.value.id, line)
 
     def _note_module_level_compile(self, func: ast.expr) -> None:
@@ -830,7 +870,7 @@ class _IndexBuilder(FastNodeVisitor):
 
     def _note_passed_keys(self, node: ast.Call, function: FunctionInfo | None) -> None:
         """Names a call is handed: a key among them may be consumed there (``prngkeys``)."""
-        if not node.args and not node.keywords or (function is None and not self.module_keys):
+        if (not node.args and not node.keywords) or (function is None and not self.module_keys):
             return
         passed = _argument_names(node)
         if function is not None:
@@ -926,7 +966,9 @@ class _IndexBuilder(FastNodeVisitor):
         call = value if isinstance(value, ast.Call) else None
         func = call.func if call is not None else None
         spelled = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
-        is_partial = call is not None and spelled == "partial" and call.args and self.resolve(call.func) == "functools.partial"
+        is_partial = (
+            call is not None and spelled == "partial" and call.args and self.resolve(call.func) == "functools.partial"
+        )
         for name in names:
             if is_partial and call is not None:
                 self.live_partials[(scope, name)] = call
@@ -1068,7 +1110,7 @@ def _does_nothing(body: list[ast.stmt]) -> bool:
     """A method body that only documents, passes or raises: an abstract method."""
     return all(
         isinstance(statement, ast.Pass | ast.Raise)
-        or isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
+        or (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))
         for statement in body
     )
 
@@ -1079,7 +1121,12 @@ def _int_literals(node: ast.expr) -> list[int]:
     for item in items:
         if isinstance(item, ast.Constant) and isinstance(item.value, int) and not isinstance(item.value, bool):
             numbers.append(item.value)
-        elif isinstance(item, ast.UnaryOp) and isinstance(item.op, ast.USub) and isinstance(item.operand, ast.Constant):
+        elif (
+            isinstance(item, ast.UnaryOp)
+            and isinstance(item.op, ast.USub)
+            and isinstance(item.operand, ast.Constant)
+            and isinstance(item.operand.value, int)
+        ):
             numbers.append(-item.operand.value)
     return numbers
 

@@ -143,7 +143,8 @@ STATIC_ATTRIBUTES = frozenset({"shape", "ndim", "dtype", "size", "aval", "shardi
 STATIC_JAX_FUNCTIONS = frozenset(
     """jax.numpy.shape jax.numpy.ndim jax.numpy.size jax.numpy.result_type jax.numpy.dtype jax.numpy.issubdtype
     jax.numpy.finfo jax.numpy.iinfo jax.numpy.promote_types jax.numpy.can_cast jax.numpy.isscalar
-    jax.numpy.iscomplexobj jax.numpy.isrealobj jax.dtypes.issubdtype jax.dtypes.result_type jax.dtypes.canonicalize_dtype
+    jax.numpy.iscomplexobj jax.numpy.isrealobj jax.dtypes.issubdtype jax.dtypes.result_type
+    jax.dtypes.canonicalize_dtype
     jax.tree_util.tree_structure jax.tree.structure jax.tree_util.treedef_is_leaf jax.device_count
     jax.local_device_count jax.devices jax.local_devices jax.process_index jax.process_count jax.default_backend
     jax.ShapeDtypeStruct jax.core.get_aval jax.typeof jax.eval_shape jax.lax.broadcast_shapes

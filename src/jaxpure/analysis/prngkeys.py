@@ -87,7 +87,7 @@ def key_values(body: cst.CSTNode, resolve: Resolver) -> set[str]:
         if type(node) is cst.Assign and _makes_key(node.value, resolve, keys):
             for target in node.targets:
                 keys |= _target_names(target.target)
-        elif type(node) in (cst.For, cst.CompFor) and _makes_key(node.iter, resolve, keys):
+        elif (type(node) is cst.For or type(node) is cst.CompFor) and _makes_key(node.iter, resolve, keys):
             keys |= _target_names(node.target)
         elif type(node) is cst.Call:
             called = resolve(node.func)
@@ -118,7 +118,11 @@ def _opaque_arguments(node: cst.Call, called: str | None) -> list[cst.BaseExpres
         return []
     if isinstance(node.func, cst.Attribute) and node.func.attr.value in jaxapi.CONTAINER_MUTATORS:
         return []  # ``keys.append(key)`` stores the key, it draws nothing
-    if isinstance(node.func, cst.Attribute) and node.func.attr.value in _AHEAD_OF_TIME and isinstance(node.func.value, cst.Call):
+    if (
+        isinstance(node.func, cst.Attribute)
+        and node.func.attr.value in _AHEAD_OF_TIME
+        and isinstance(node.func.value, cst.Call)
+    ):
         return []
     found: list[cst.BaseExpression] = []
     for argument in node.args:
@@ -162,12 +166,9 @@ class _KeyWalker:
 
     def block(self, statements: Iterable[cst.CSTNode]) -> bool:
         """Walk statements in order; True when the block always leaves (return, raise, break, continue)."""
-        for statement in statements:
-            if self.statement(statement):
-                return True
-        return False
+        return any(self.statement(statement) for statement in statements)
 
-    def statement(self, node: cst.CSTNode) -> bool:  # noqa: C901 - one case per statement kind
+    def statement(self, node: cst.CSTNode) -> bool:  # one case per statement kind
         if isinstance(node, cst.SimpleStatementLine | cst.SimpleStatementSuite):
             for small in node.body:
                 self.small_statement(small)
@@ -291,13 +292,18 @@ class _KeyWalker:
     def consumed_in_carry(self, node: cst.Return) -> None:
         """``return (key, total), a`` after ``uniform(key)`` in a scan body: the next iteration gets a used key."""
         value = node.value
+        if value is None:  # the caller only asks about a return with a value
+            return
         if self.carry == "first":
             if not isinstance(value, cst.Tuple) or not value.elements:
                 return
             value = value.elements[0].value
-        if any(identity in self.consumed for identity in _identities(value)) and self.report:
-            if (node, IN_LOOP) not in self.findings:
-                self.findings.append((node, IN_LOOP))
+        if (
+            any(identity in self.consumed for identity in _identities(value))
+            and self.report
+            and (node, IN_LOOP) not in self.findings
+        ):
+            self.findings.append((node, IN_LOOP))
 
     def condition(self, node: cst.BaseExpression) -> None:
         """A test (``if is_prng_key(key):``, ``assert ...``): the calls there ask about a key and
@@ -344,10 +350,10 @@ class _KeyWalker:
             passed = self.consumed_by_call(node, hands_key)
             if passed is None:
                 passed = [(argument, False) for argument in opaque]
-            for argument, surely in passed:
-                identity = _key_identity(argument)
+            for handed, surely in passed:
+                identity = _key_identity(handed)
                 if identity is not None and (surely or _is_key(identity, self.keys)):
-                    self.consume(argument, node, surely)
+                    self.consume(handed, node, surely)
 
     def lax_loop_lambda(self, node: cst.Lambda) -> None:
         params = {p.name.value for p in node.params.params}
@@ -471,11 +477,7 @@ def _bound_names(body: cst.CSTNode) -> set[str]:
             continue
         if isinstance(node, cst.FunctionDef | cst.ClassDef | cst.Lambda):
             continue
-        if isinstance(node, cst.AssignTarget):
-            names |= _target_names(node.target)
-        elif isinstance(node, cst.AugAssign | cst.AnnAssign | cst.NamedExpr):
-            names |= _target_names(node.target)
-        elif isinstance(node, cst.For | cst.CompFor):
+        if isinstance(node, cst.AssignTarget | cst.AugAssign | cst.AnnAssign | cst.NamedExpr | cst.For | cst.CompFor):
             names |= _target_names(node.target)
         stack.extend(cst_children(node))
     return names

@@ -18,6 +18,7 @@ what a re-run with nothing changed needs and all it reads.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -69,7 +70,16 @@ class ResultCache:
             if isinstance(loaded, dict) and loaded.get("format") == _FORMAT:
                 self._entries = dict(loaded["entries"])
                 self._runs = dict(loaded["runs"])
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError, KeyError):
+        except (
+            OSError,
+            pickle.UnpicklingError,
+            EOFError,
+            AttributeError,
+            ImportError,
+            TypeError,
+            ValueError,
+            KeyError,
+        ):
             self._entries, self._runs = {}, {}  # a missing, stale or corrupt cache is just a cold run
 
     def get(self, key: str):
@@ -111,10 +121,8 @@ class ResultCache:
                                 protocol=pickle.HIGHEST_PROTOCOL)
                 os.replace(temporary, self.file)
             except BaseException:
-                try:
+                with contextlib.suppress(OSError):
                     os.unlink(temporary)
-                except OSError:
-                    pass
                 raise
         except OSError:
             pass
@@ -123,7 +131,7 @@ class ResultCache:
 def _loads(data: bytes):
     try:
         return pickle.loads(data)
-    except Exception:  # noqa: BLE001 - an entry that no longer loads (a class moved): recompute it
+    except Exception:  # an entry that no longer loads (a class moved): recompute it
         return None
 
 

@@ -30,7 +30,7 @@ from jaxpure.files.source import read_bytes
 from jaxpure.findings import Finding, Report, RuleInfo
 
 if TYPE_CHECKING:
-    from jaxpure.analysis.contexts import CallSeed, ClassSummary
+    from jaxpure.analysis.contexts import CallSeed
 
 _MAX_ROUNDS = 8
 
@@ -129,7 +129,8 @@ def _analyze_files(
             else:
                 tasks = [
                     Task(
-                        f, tuple(sorted(incoming.get(f.module, {}).values(), key=repr)), project_modules, config, noqa,
+                        f, tuple(sorted(incoming.get(f.module or "", {}).values(), key=repr)),
+                        project_modules, config, noqa,
                         _untraced_callees(results.get(f), untraced_returns), given_classes.get(f, ()),
                         overlay=overlays.get(f.path),
                     )
@@ -201,7 +202,9 @@ def _callers_of_changed_returns(
     }
 
 
-def _users_of_changed_classes(results: dict[SourceFile, ModuleResult], given: dict[SourceFile, tuple]) -> set[SourceFile]:
+def _users_of_changed_classes(
+    results: dict[SourceFile, ModuleResult], given: dict[SourceFile, tuple]
+) -> set[SourceFile]:
     """The modules that name a class of another module whose summary they have not seen yet:
     a base class that turns out to be a Module, an annotation of a Module or an Enum."""
     from jaxpure.analysis.contexts import resolve_frameworks
@@ -209,7 +212,9 @@ def _users_of_changed_classes(results: dict[SourceFile, ModuleResult], given: di
     wanting = [file for file, result in results.items() if result.wanted_classes]
     if not wanting:
         return set()
-    table = resolve_frameworks({name: summary for result in results.values() for name, summary in result.classes.items()})
+    table = resolve_frameworks(
+        {name: summary for result in results.values() for name, summary in result.classes.items()}
+    )
     changed = set()
     for file in wanting:
         known = tuple(sorted(
@@ -247,10 +252,11 @@ def _run_cached(
             if key is not None:
                 results[position] = cache.get(key)
     missing = [i for i, r in enumerate(results) if r is None]
-    for position, result in zip(missing, workers.map([tasks[i] for i in missing])):
+    for position, result in zip(missing, workers.map([tasks[i] for i in missing]), strict=True):
         results[position] = result
-        if cache is not None and task_keys[position] is not None and result.internal_error is None:
-            cache.put(task_keys[position], result)
+        key = task_keys[position]
+        if cache is not None and key is not None and result.internal_error is None:
+            cache.put(key, result)
     return results  # type: ignore[return-value]
 
 

@@ -7,11 +7,11 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from jaxpure.config import Config
-from jaxpure.files.discovery import module_name
 from jaxpure.driver.modules import analyze_text
+from jaxpure.driver.selection import Selection
+from jaxpure.files.discovery import module_name
 from jaxpure.findings import Finding, Report
 from jaxpure.fixes import FixOutcome, fix_file, fix_source
-from jaxpure.driver.selection import Selection
 from jaxpure.output.streams import write
 
 

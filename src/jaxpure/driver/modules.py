@@ -91,7 +91,17 @@ def analyze_text(
     """
     text = text.removeprefix("\ufeff")  # a BOM left in by the caller: the parser of a str rejects it
     arguments = (
-        text, path, config, module, is_package, incoming, project_modules, noqa, tree, untraced_returns, project_classes,
+        text,
+        path,
+        config,
+        module,
+        is_package,
+        incoming,
+        project_modules,
+        noqa,
+        tree,
+        untraced_returns,
+        project_classes,
     )
     try:
         return _analyze_text(*arguments)
@@ -132,7 +142,7 @@ def _on_deep_stack(function, arguments: tuple):
     def target() -> None:
         try:
             outcome.append((True, function(*arguments)))
-        except BaseException as error:  # noqa: BLE001 - handed back to the caller's thread
+        except BaseException as error:  # handed back to the caller's thread
             outcome.append((False, error))
 
     with _DEEP_LOCK:
@@ -205,7 +215,9 @@ def _analyze_text(
         )
         findings = _mark_fixable(analyzer.run(), analyzer.fix_candidates)
     except cst.ParserSyntaxError as error:
-        return ModuleResult([unanalyzable(path, f"syntax error (libcst): {error.message}", error.raw_line, error.raw_column + 1)])
+        return ModuleResult(
+            [unanalyzable(path, f"syntax error (libcst): {error.message}", error.raw_line, error.raw_column + 1)]
+        )
     if noqa:
         findings = apply_noqa(findings, lines)
     return ModuleResult(
@@ -238,7 +250,10 @@ def _syntax_error(error: SyntaxError, text: str) -> str:
         lines = source_lines(text)
         if error.lineno <= len(lines) and _PEP_695.match(lines[error.lineno - 1]):
             running = f"{sys.version_info.major}.{sys.version_info.minor}"
-            return f"{message} (PEP 695 syntax needs Python 3.12+, jaxpure runs on {running}: run it under your project's Python)"
+            return (
+                f"{message} (PEP 695 syntax needs Python 3.12+, jaxpure runs on {running}:"
+                " run it under your project's Python)"
+            )
     return message
 
 
@@ -315,7 +330,7 @@ def run_task(task: Task) -> ModuleResult:
             list(task.incoming), task.project_modules, task.noqa, untraced_returns=task.untraced_returns,
             project_classes=task.project_classes,
         )
-    except Exception as error:  # noqa: BLE001 - reported per file, the run goes on
+    except Exception as error:  # reported per file, the run goes on
         return ModuleResult(internal_error=describe_internal_error(error))
 
 
@@ -323,7 +338,7 @@ def describe_internal_error(error: BaseException) -> str:
     """``KeyError: ... (at analyzer.py:227)``: one line, short, and never itself raising."""
     try:
         text = str(error)
-    except BaseException:  # noqa: BLE001 - a str() that fails (or recurses) must not end the run
+    except BaseException:  # a str() that fails (or recurses) must not end the run
         text = "<message unavailable>"
     text = " ".join(text.split())
     if len(text) > 300:

@@ -54,7 +54,11 @@ def _relative(path: Path, root: Path | None) -> PurePosixPath:
 
 def _matches(path: PurePosixPath, pattern: str) -> bool:
     text = str(path)
-    return fnmatch.fnmatch(text, pattern) or fnmatch.fnmatch(path.name, pattern) or text.startswith(pattern.rstrip("/") + "/")
+    return (
+        fnmatch.fnmatch(text, pattern)
+        or fnmatch.fnmatch(path.name, pattern)
+        or text.startswith(pattern.rstrip("/") + "/")
+    )
 
 
 def check_codes(config: Config, select: tuple[str, ...], ignore: tuple[str, ...], known: Iterable[str]) -> None:
@@ -70,7 +74,11 @@ def check_codes(config: Config, select: tuple[str, ...], ignore: tuple[str, ...]
         *((code, "--ignore") for code in ignore),
         *((code, f"{where}: 'select'") for code in config.select),
         *((code, f"{where}: 'ignore'") for code in config.ignore),
-        *((code, f"{where}: 'per-file-ignores' entry {pattern!r}") for pattern, codes in config.per_file_ignores for code in codes),
+        *(
+            (code, f"{where}: 'per-file-ignores' entry {pattern!r}")
+            for pattern, codes in config.per_file_ignores
+            for code in codes
+        ),
     ]
     for code, source in named:
         if code not in ("ALL", "JP") and not any(rule.startswith(code) for rule in known):

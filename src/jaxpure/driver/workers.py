@@ -70,8 +70,8 @@ class Workers:
         batches = _batches(order, tasks)
         items = [[_work_item(tasks[i]) for i in batch] for batch in batches]
         try:
-            for batch, batch_results in zip(batches, self.pool.map(_run_batch_in_worker, items)):
-                for position, result in zip(batch, batch_results):
+            for batch, batch_results in zip(batches, self.pool.map(_run_batch_in_worker, items), strict=True):
+                for position, result in zip(batch, batch_results, strict=True):
                     results[position] = result
         except BrokenProcessPool:  # a worker died (killed for memory, a crash in native code)
             self.pool.shutdown(wait=False, cancel_futures=True)
@@ -86,17 +86,21 @@ class Workers:
         if self.rule_metadata is not None:
             try:
                 return self.rule_metadata.result()
-            except Exception:  # noqa: BLE001 - a broken pool: import the rules here
+            except Exception:  # a broken pool: import the rules here
                 pass
         return _rule_infos()
 
     def _isolated(self, task: Task) -> ModuleResult:
         """One task in a worker of its own: a file that kills its worker is reported, not fatal."""
         try:
-            with ProcessPoolExecutor(1, mp_context=_safe_context(), initializer=_start_worker, initargs=self.shared) as pool:
+            with ProcessPoolExecutor(
+                1, mp_context=_safe_context(), initializer=_start_worker, initargs=self.shared
+            ) as pool:
                 return pool.submit(_run_in_worker, _work_item(task)).result()
         except BrokenProcessPool:
-            return ModuleResult(internal_error="the worker process analyzing this file died (out of memory, or a crash)")
+            return ModuleResult(
+                internal_error="the worker process analyzing this file died (out of memory, or a crash)"
+            )
 
 
 def _safe_context():

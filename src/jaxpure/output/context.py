@@ -7,9 +7,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jaxpure.findings import Finding, RuleInfo
 from jaxpure.files.notebook import CellLine
+from jaxpure.findings import Finding, RuleInfo
 from jaxpure.output.sources import SourceReader
+
 
 def load_rule_infos() -> dict[str, RuleInfo]:
     """Every rule's metadata, from the registry (which imports libcst with the rules).

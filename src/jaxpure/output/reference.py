@@ -21,7 +21,8 @@ def rule_url(rule: RuleInfo) -> str:
 
 def rule_markdown(rule: RuleInfo, heading: str = "#") -> str:
     """A rule's documentation under a ``JP101 print-in-traced-function`` heading, its sections one level down."""
-    return f"{heading} {rule.code} {rule.name}\n\nSeverity: {rule.severity}.\n\n{_demoted(rule.documentation, heading + '#')}\n"
+    documentation = _demoted(rule.documentation, heading + "#")
+    return f"{heading} {rule.code} {rule.name}\n\nSeverity: {rule.severity}.\n\n{documentation}\n"
 
 
 def _demoted(documentation: str, section: str) -> str:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from jaxpure.findings import Finding, Report
 from jaxpure.files.notebook import CellLine, format_position
+from jaxpure.findings import Finding, Report
 from jaxpure.output.context import OutputContext
 
 _RESET = "\x1b[0m"

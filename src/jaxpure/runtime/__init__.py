@@ -69,7 +69,9 @@ def confirm(
     return [finding.with_runtime(results[index]) for index, finding in enumerate(findings)]
 
 
-def _confirm_by_import(findings: list[Finding], device: str, timeout: float, examples: str | None) -> list[RuntimeResult]:
+def _confirm_by_import(
+    findings: list[Finding], device: str, timeout: float, examples: str | None
+) -> list[RuntimeResult]:
     results: dict[int, RuntimeResult] = {}
     tasks_by_file: dict[str, list[FindingTask]] = defaultdict(list)
     for index, finding in enumerate(findings):

@@ -15,6 +15,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator, MutableMapping
+from types import FrameType
 
 CLOCK_SHIFT_SECONDS = 86_400.0  # a day: larger than float32's resolution at today's Unix time (128 s)
 _CLOCK_FUNCTIONS = ("time", "monotonic", "perf_counter", "process_time")
@@ -34,7 +35,7 @@ class Perturbation:
 
     def install(self) -> None:
         self.install_clock()
-        datetime.datetime = _shifting_datetime(self)
+        datetime.datetime = _shifting_datetime(self)  # type: ignore[misc]  # the stand-in class user code sees
         os.environ = self.environment  # noqa: B003 - a stand-in mapping over the real one, which stays
 
     def install_clock(self) -> None:
@@ -84,10 +85,10 @@ class Perturbation:
         return clock
 
 
-def _shifting_datetime(perturbation: Perturbation) -> type:
+def _shifting_datetime(perturbation: Perturbation) -> type[datetime.datetime]:
     real = datetime.datetime
 
-    class ShiftingDatetime(real):
+    class ShiftingDatetime(datetime.datetime):  # ``real`` (the class found now): a base mypy can check
         @classmethod
         def now(cls, tz=None):
             perturbation.clock_reads += _called_from_user_code()
@@ -109,7 +110,7 @@ def _shifting_datetime(perturbation: Perturbation) -> type:
 class _WatchedEnviron(MutableMapping):
     """``os.environ`` that records the variables read, and can answer with other values."""
 
-    def __init__(self, real):
+    def __init__(self, real: MutableMapping[str, str]) -> None:
         self._real = real
         self.reads: dict[str, str | None] = {}
         self.overrides: dict[str, str] = {}
@@ -148,7 +149,7 @@ class _WatchedEnviron(MutableMapping):
 
 def _called_from_user_code() -> bool:
     """Whether the nearest caller outside this module and the libraries' plumbing is user code."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
         if module not in _PLUMBING:

@@ -27,7 +27,9 @@ FIX_ALL_KIND = "source.fixAll.jaxpure"  # what ``editor.codeActionsOnSave`` asks
 
 def asks_fix_all(only: Sequence[str] | None) -> bool:
     """Whether the client asked for the fix-all source action (it is computed only then: it costs a fix run)."""
-    return bool(only) and any(FIX_ALL_KIND.startswith(kind) and kind.startswith("source") for kind in only)
+    if not only:
+        return False
+    return any(FIX_ALL_KIND.startswith(kind) and kind.startswith("source") for kind in only)
 
 
 def fix_all_action(uri: str, text: str, fixed: str, codec: PositionCodec) -> types.CodeAction:

@@ -87,7 +87,9 @@ def build_server() -> JaxpureServer:
 
     @server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
     def notebook_change(ls: JaxpureServer, params: types.DidChangeNotebookDocumentParams) -> None:
-        closed = params.change.cells.structure.did_close if params.change.cells and params.change.cells.structure else None
+        closed = (
+            params.change.cells.structure.did_close if params.change.cells and params.change.cells.structure else None
+        )
         if closed:
             session.closed([cell.uri for cell in closed])
         session.schedule(session.debounce)
@@ -128,7 +130,7 @@ def build_server() -> JaxpureServer:
             fixed = await session.in_analysis_thread(_fixed_text, session, shown, fixable)
             return [actions.fix_all_action(shown.part.uri, shown.part.text, fixed, codec)] if fixed else []
         found = []
-        for finding, diagnostic in zip(shown.findings, shown.diagnostics):
+        for finding, diagnostic in zip(shown.findings, shown.diagnostics, strict=True):
             if actions.overlaps(diagnostic.range, params.range):
                 found.append((finding, diagnostic))
         result: list[types.CodeAction] = []
@@ -137,7 +139,9 @@ def build_server() -> JaxpureServer:
             if finding.fixable and isinstance(shown.view, TextView):
                 fixed = await session.in_analysis_thread(_fixed_text, session, shown, [finding])
                 if fixed is not None:
-                    result.append(actions.fix_action(shown.part.uri, shown.part.text, fixed, finding, diagnostic, codec))
+                    result.append(
+                        actions.fix_action(shown.part.uri, shown.part.text, fixed, finding, diagnostic, codec)
+                    )
             line = diagnostic.range.start.line
             if (line, finding.code) in noqa_lines:
                 continue
@@ -163,7 +167,9 @@ def build_server() -> JaxpureServer:
         if shown is None:
             return None
         point = types.Range(position, position)
-        codes = [f.code for f, d in zip(shown.findings, shown.diagnostics) if actions.overlaps(d.range, point)]
+        codes = [
+            f.code for f, d in zip(shown.findings, shown.diagnostics, strict=True) if actions.overlaps(d.range, point)
+        ]
         return hover.documentation(codes)
 
     @server.feature(types.SHUTDOWN)
@@ -178,7 +184,7 @@ def _fixed_text(session: Session, shown: Shown, findings: list) -> str | None:
     try:
         workspace = session.projects().for_path(shown.view.path)
         outcome = workspace.fix(Path(shown.view.path), shown.part.text, findings)
-    except Exception as error:  # noqa: BLE001 - no fix offered; the server goes on
+    except Exception as error:  # no fix offered; the server goes on
         log.error("computing a fix failed: %s", describe_internal_error(error))
         return None
     if not outcome.changed or not outcome.applied:

@@ -14,8 +14,7 @@ from collections.abc import Sequence
 from lsprotocol import types
 from pygls.workspace.position_codec import PositionCodec
 
-from jaxpure.findings import Finding
-from jaxpure.findings import RuleInfo
+from jaxpure.findings import Finding, RuleInfo
 from jaxpure.output.context import load_rule_infos
 from jaxpure.output.reference import rule_url
 
@@ -38,7 +37,9 @@ def finding_range(finding: Finding, lines: Sequence[str], codec: PositionCodec, 
     return types.Range(start, end)
 
 
-def to_diagnostic(finding: Finding, lines: Sequence[str], codec: PositionCodec, line_offset: int = 0) -> types.Diagnostic:
+def to_diagnostic(
+    finding: Finding, lines: Sequence[str], codec: PositionCodec, line_offset: int = 0
+) -> types.Diagnostic:
     rule = rule_info(finding.code)
     return types.Diagnostic(
         range=finding_range(finding, lines, codec, line_offset),

@@ -197,7 +197,7 @@ class Session:
         for view in views:
             try:
                 workspace = projects.for_path(view.path)
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 outcome.append(Checked(view, error=describe_internal_error(error)))
                 continue
             groups.setdefault(id(workspace), (workspace, []))[1].append(view)
@@ -267,7 +267,9 @@ def _shown(checked: Checked, codec) -> list[Shown]:
     for part in parts:
         findings = by_part[part.uri]
         lines = part.lines
-        diagnostics = tuple(to_diagnostic(f, lines, codec, part.first_line - 1 if part.first_line else 0) for f in findings)
+        diagnostics = tuple(
+            to_diagnostic(f, lines, codec, part.first_line - 1 if part.first_line else 0) for f in findings
+        )
         shown.append(Shown(view, part, tuple(findings), diagnostics))
     return shown
 

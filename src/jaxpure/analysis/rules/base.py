@@ -74,7 +74,6 @@ class WalkerView(Protocol):
     walks; rules never see it, only the questions ``RuleContext`` answers.
     """
 
-    module: _ModuleView
     info: FunctionInfo | None  # None: module-level code
     context: Context | None  # None: not traced
     class_info: ClassInfo | None
@@ -94,6 +93,9 @@ class WalkerView(Protocol):
     binding_sources: dict[str, cst.BaseExpression]
     reported_keys: set[tuple]
     memo: dict[str, object]
+
+    @property
+    def module(self) -> _ModuleView: ...  # read-only here, so the walker's ModuleAnalyzer fits
 
     def resolve(self, node: cst.BaseExpression) -> str | None: ...
 
@@ -161,11 +163,16 @@ class RuleContext:
         """Whether ``bool(node)`` needs a tracer's value: a traced expression that is not a
         Python container holding tracers (``if not masks:``, whose truth is its length) or
         an nnx Variable box (``if self.scale:``)."""
-        if not self.traced(node):
+        if node is None or not self.traced(node):
             return False
-        if isinstance(node, cst.List | cst.Tuple | cst.Dict | cst.Set | cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp):
+        if isinstance(
+            node,
+            cst.List | cst.Tuple | cst.Dict | cst.Set | cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp,
+        ):
             return False
-        if isinstance(node, cst.Name) and (node.value in self._walker.container_only or node.value in self._walker.optional_names):
+        if isinstance(node, cst.Name) and (
+            node.value in self._walker.container_only or node.value in self._walker.optional_names
+        ):
             return False
         if self._walker.is_pytree_part(node):  # ``if state.dynamic_scale:``: is it there, not an array's truth
             return False

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 import libcst as cst
 
 from jaxpure.analysis import jaxapi
-from jaxpure.analysis.jaxapi import STAGING
 from jaxpure.analysis.cstnodes import code_children, names_read
+from jaxpure.analysis.jaxapi import STAGING
 from jaxpure.analysis.rules.base import TRACED, Rule, RuleContext
 
 
@@ -174,14 +176,19 @@ class PythonLoopOverTracedBound(Rule):
 
     code = "JP403"
     name = "python-loop-over-traced-bound"
-    message = "a Python loop over a traced bound fails under tracing; use lax.fori_loop or lax.scan, or make the bound static"
+    message = (
+        "a Python loop over a traced bound fails under tracing; use lax.fori_loop or lax.scan, or make the bound static"
+    )
     nodes = (cst.For, cst.CompFor)
 
     def check(self, node: cst.For | cst.CompFor, ctx: RuleContext) -> None:
         iterable = node.iter
-        if isinstance(iterable, cst.Call) and ctx.qualified(iterable.func) == "builtins.range":
-            if any(ctx.traced(a.value) for a in iterable.args):
-                ctx.report(node, self)
+        if (
+            isinstance(iterable, cst.Call)
+            and ctx.qualified(iterable.func) == "builtins.range"
+            and any(ctx.traced(a.value) for a in iterable.args)
+        ):
+            ctx.report(node, self)
 
 
 class ConcretizationOfTracedValue(Rule):
@@ -234,9 +241,12 @@ class ConcretizationOfTracedValue(Rule):
         """The concretizing operation (``int``, ``item``, ``index``, ...) and how the message names it."""
         if isinstance(node, cst.Subscript):
             container = node.value
-            if isinstance(container, cst.Name) and ctx.python_container(container.value):
-                if any(isinstance(e.slice, cst.Index) and ctx.traced(e.slice.value) for e in node.slice):
-                    return "index", "indexing a Python list or dict with a traced value"
+            if (
+                isinstance(container, cst.Name)
+                and ctx.python_container(container.value)
+                and any(isinstance(e.slice, cst.Index) and ctx.traced(e.slice.value) for e in node.slice)
+            ):
+                return "index", "indexing a Python list or dict with a traced value"
             return None
         called = ctx.qualified(node.func)
         if called and called.startswith("builtins."):
@@ -331,7 +341,7 @@ def _operands_made_bool(node, ctx: RuleContext) -> list[cst.BaseExpression]:
     return made_bool + [operand for operand in negated if _evidently_array(operand, ctx)]
 
 
-def _is_not(node) -> bool:
+def _is_not(node: cst.CSTNode | None) -> TypeGuard[cst.UnaryOperation]:
     return isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not)
 
 

@@ -265,7 +265,10 @@ class ArgumentContainerMutation(Rule):
 
     code = "JP203"
     name = "argument-container-mutation"
-    message = "mutating argument {name} in place does not change the caller's object under a transform; build and return a new container"
+    message = (
+        "mutating argument {name} in place does not change the caller's object under a transform;"
+        " build and return a new container"
+    )
     scope = TRACED
     nodes = (cst.Assign, cst.AugAssign, cst.Del, cst.Call)
 
@@ -290,9 +293,10 @@ class ArgumentContainerMutation(Rule):
             subscript = next((t for t in targets if isinstance(t, cst.Subscript)), None)
             if subscript is None:
                 return
-            name = _container_param(subscript, ctx)
-            if name is None or _nnx_receiver(subscript.value, ctx):
+            param = _container_param(subscript, ctx)
+            if param is None or _nnx_receiver(subscript.value, ctx):
                 return
+            name = param
             stored = isinstance(node, cst.Assign | cst.AugAssign) and ctx.traced(node.value)
         if ctx.kind == DIFFERENTIATION and not (ctx.is_differentiated(name) or stored):
             return  # a plain argument passed by reference: mutating it with plain values works under grad
@@ -375,4 +379,9 @@ class InplaceNumpyApiOnTracedValue(Rule):
             ctx.report(node, self, what=".sort() (it returns a sorted copy)")
 
 
-RULES = [ItemAssignmentOnTracedArray, AugmentedItemAssignmentOnTracedArray, ArgumentContainerMutation, InplaceNumpyApiOnTracedValue]
+RULES = [
+    ItemAssignmentOnTracedArray,
+    AugmentedItemAssignmentOnTracedArray,
+    ArgumentContainerMutation,
+    InplaceNumpyApiOnTracedValue,
+]

@@ -15,7 +15,7 @@ _KEY_CONSTRUCTORS = frozenset({"jax.random.key", "jax.random.PRNGKey"})
 
 
 def is_stateful_rng_call(called: str | None) -> bool:
-    return bool(called) and (called.startswith("numpy.random.") or called.startswith("random."))
+    return called is not None and (called.startswith("numpy.random.") or called.startswith("random."))
 
 
 class StatefulRngInTracedFunction(Rule):
@@ -60,9 +60,8 @@ class StatefulRngInTracedFunction(Rule):
             ctx.report(node, self, what=f"{called}()")
             return
         func = node.func
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
-            if ctx.stateful_rng(func.value.value):
-                ctx.report(node, self, what=f"{func.value.value}.{func.attr.value}()")
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and ctx.stateful_rng(func.value.value):
+            ctx.report(node, self, what=f"{func.value.value}.{func.attr.value}()")
 
 
 def may_reuse_keys(function: FunctionInfo, opaque_calls_consume: bool) -> bool:
@@ -78,12 +77,12 @@ def may_reuse_keys(function: FunctionInfo, opaque_calls_consume: bool) -> bool:
     code: ``Rule.looks_untraced``). A ``lax`` loop body is always walked: a
     key from outside consumed once there is consumed on every iteration.
     """
-    return (opaque_calls_consume and function.passes_keys) or function.uses_random and (
+    return (opaque_calls_consume and function.passes_keys) or (function.uses_random and (
         function.calls_key_user
         or function.repeats_key_argument
         or function.key_in_loop
         or function.calls_lax
-    )
+    ))
 
 
 def opaque_calls_consume(path: str) -> bool:
@@ -256,17 +255,17 @@ class ConstantSeedInTracedFunction(Rule):
         if is_test_file(ctx.path):
             return  # a fixed seed is the point of a test
         seed = node.args[0].value
-        if isinstance(seed, cst.Integer | cst.UnaryOperation) and not ctx.traced(seed):
-            ctx.report(node, self)
-        elif _reads_clock_or_numpy_random(seed, ctx):
+        literal = isinstance(seed, cst.Integer | cst.UnaryOperation) and not ctx.traced(seed)
+        if literal or _reads_clock_or_numpy_random(seed, ctx):
             ctx.report(node, self)
 
 
 def _reads_clock_or_numpy_random(seed: cst.BaseExpression, ctx: RuleContext) -> bool:
     """``time.time()``, ``int(time.time())``, ``np.random.randint(...)`` as a seed."""
     for _ in range(8):  # follow ``seed = int(time.time())`` through a few local names
-        if isinstance(seed, cst.Name) and ctx.binding(seed.value) is not None:
-            seed = ctx.binding(seed.value)
+        bound = ctx.binding(seed.value) if isinstance(seed, cst.Name) else None
+        if bound is not None:
+            seed = bound
             continue
         if not isinstance(seed, cst.Call):
             return False

@@ -139,11 +139,14 @@ class IoInTracedFunction(Rule):
         if not isinstance(func, cst.Attribute):
             return
         receiver = dotted_name(func.value) or ""
-        if func.attr.value in _LOGGING_METHODS and _LOGGER_NAME.match(receiver.split(".")[-1]):
+        logs = func.attr.value in _LOGGING_METHODS and _LOGGER_NAME.match(receiver.split(".")[-1])
+        writes_file = (
+            func.attr.value in _FILE_METHODS
+            and isinstance(func.value, cst.Name)
+            and ctx.bound_call(func.value.value) == "builtins.open"
+        )
+        if logs or writes_file:
             ctx.report(node, self, what=f"{receiver}.{func.attr.value}()")
-        elif func.attr.value in _FILE_METHODS and isinstance(func.value, cst.Name):
-            if ctx.bound_call(func.value.value) == "builtins.open":
-                ctx.report(node, self, what=f"{receiver}.{func.attr.value}()")
 
 
 def _in_branch(ctx: RuleContext) -> bool:
@@ -162,7 +165,8 @@ def _shows_traced(node: cst.BaseExpression, ctx: RuleContext) -> bool:
         return True
     if isinstance(node, cst.FormattedString):
         return any(
-            isinstance(part, cst.FormattedStringExpression) and _shows_traced(part.expression, ctx) for part in node.parts
+            isinstance(part, cst.FormattedStringExpression) and _shows_traced(part.expression, ctx)
+            for part in node.parts
         )
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "format":
         return any(_shows_traced(a.value, ctx) for a in node.args)
@@ -318,14 +322,18 @@ class NonlocalMutationInTracedFunction(Rule):
     def check(self, node, ctx: RuleContext) -> None:
         if isinstance(node, cst.Call):
             func = node.func
-            if isinstance(func, cst.Attribute) and func.attr.value in jaxapi.CONTAINER_MUTATORS:
-                if isinstance(func.value, cst.Name) and _outside(func.value.value, ctx):
-                    name = func.value.value
-                    if (ctx.qualified(func.value) or "").split(".")[0] in jaxapi.LIBRARY_MODULES:
-                        return  # ``np.insert(a, 0, v)``, ``np.append``: a library function, no list method
-                    evident = ctx.index.module_values.get(name) in ("list", "dict", "set")
-                    if (evident or func.attr.value in jaxapi.UNAMBIGUOUS_MUTATORS) and not _counts_for_a_test({name}, ctx):
-                        ctx.report(node, self, what=name)
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value in jaxapi.CONTAINER_MUTATORS
+                and isinstance(func.value, cst.Name)
+                and _outside(func.value.value, ctx)
+            ):
+                name = func.value.value
+                if (ctx.qualified(func.value) or "").split(".")[0] in jaxapi.LIBRARY_MODULES:
+                    return  # ``np.insert(a, 0, v)``, ``np.append``: a library function, no list method
+                evident = ctx.index.module_values.get(name) in ("list", "dict", "set")
+                if (evident or func.attr.value in jaxapi.UNAMBIGUOUS_MUTATORS) and not _counts_for_a_test({name}, ctx):
+                    ctx.report(node, self, what=name)
             return
         targets = _targets(node)
         for target in targets:
@@ -333,11 +341,11 @@ class NonlocalMutationInTracedFunction(Rule):
                 if _self_assignment_flagged(ctx):
                     ctx.report(_statement(node, ctx), self, what=f"self.{target.attr.value}")
             elif isinstance(target, cst.Subscript | cst.Attribute):
-                name = base_name(target)
-                if name is None or not _outside(name, ctx) or _counts_for_a_test({name}, ctx):
+                base = base_name(target)
+                if base is None or not _outside(base, ctx) or _counts_for_a_test({base}, ctx):
                     continue
                 if not (ctx.module_class and ctx.module_class.framework == "nnx"):
-                    ctx.report(_statement(node, ctx), self, what=name)
+                    ctx.report(_statement(node, ctx), self, what=base)
 
 
 def _targets(node: cst.AssignTarget | cst.AugAssign | cst.Del) -> list[cst.BaseExpression]:

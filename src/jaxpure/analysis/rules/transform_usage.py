@@ -173,7 +173,7 @@ def _is_fresh_function(argument: cst.BaseExpression, ctx: RuleContext, transform
 
 def _by_value(transform: str | None) -> bool:
     """A transform that caches on (and whose wrapper compares by) the function's value."""
-    return bool(transform) and transform.startswith("equinox.filter_")
+    return transform is not None and transform.startswith("equinox.filter_")
 
 
 _EXPECTS_FAILURE = re.compile(r"^(raises|assertRaises\w*|assert_raises\w*)$")
@@ -200,7 +200,10 @@ def _inside_loop(node: cst.CSTNode, ctx: RuleContext) -> bool:
     while parent is not None:
         if isinstance(parent, cst.For | cst.While) and child is parent.body:
             return True
-        if isinstance(parent, cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp) and child is not parent.for_in:
+        if (
+            isinstance(parent, cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp)
+            and child is not parent.for_in
+        ):
             return True
         if isinstance(parent, cst.FunctionDef | cst.Lambda):
             return False
@@ -273,7 +276,9 @@ def _unhashable_default(default: cst.BaseExpression | None, resolve: Resolver) -
         return True
     if isinstance(default, cst.Call):
         called = resolve(default.func) or ""
-        return called in ("builtins.list", "builtins.dict", "builtins.set") or called.startswith(("numpy.", "jax.numpy."))
+        return called in ("builtins.list", "builtins.dict", "builtins.set") or called.startswith(
+            ("numpy.", "jax.numpy.")
+        )
     return False
 
 

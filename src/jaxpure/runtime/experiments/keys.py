@@ -9,7 +9,8 @@ import inspect
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from types import FrameType
 
 import jax
 import numpy as np
@@ -51,11 +52,8 @@ def key_reuse(ctx: Context) -> Verdict:
 def _reuse_among_draws(ctx: Context, target: Target, inputs: Inputs, stopped: str) -> Verdict | None:
     """Confirmed if, in an eager run, the flagged line drew from a key whose bits an earlier draw
     had already used: what the checker would have said had it not stopped at the first reuse."""
-    with _draws(ctx.file) as draws:
-        try:
-            target.call_unstaged(copy.deepcopy(inputs))
-        except Exception:  # the draws made before it failed still tell
-            pass
+    with _draws(ctx.file) as draws, suppress(Exception):  # the draws made before it failed still tell
+        target.call_unstaged(copy.deepcopy(inputs))
     task = ctx.task
     for index, (bits, line) in enumerate(draws):
         if not task.line <= line <= task.end_line:
@@ -125,7 +123,7 @@ def _bits(key) -> bytes | None:
 
 
 def _calling_line(file: str) -> int | None:
-    frame = sys._getframe(2)
+    frame: FrameType | None = sys._getframe(2)
     while frame is not None:
         if _realpath(frame.f_code.co_filename) == file:
             return frame.f_lineno

@@ -31,7 +31,7 @@ class CompileCounter:
             cls._registered = True
 
     @classmethod
-    def _on_event(cls, event: str, duration: float, **kwargs) -> None:
+    def _on_event(cls, event: str, duration_secs: float, **kwargs: str | int) -> None:
         if event == COMPILE_EVENT:
             cls.count += 1
 
@@ -105,7 +105,9 @@ def _counting_build(original, ctx: Context, count: _SiteCount):
     def build(*args, **kwargs):
         built = original(*args, **kwargs)
         caller = sys._getframe(1)
-        at_site = ctx.task.line <= caller.f_lineno <= ctx.task.end_line and _same_file(caller.f_code.co_filename, ctx.file)
+        at_site = ctx.task.line <= caller.f_lineno <= ctx.task.end_line and _same_file(
+            caller.f_code.co_filename, ctx.file
+        )
         if not at_site or not callable(built):
             return built
         count.builds += 1
@@ -131,6 +133,8 @@ def unhashable_static(ctx: Context) -> Verdict:
     name = ctx.finding_name()
     target = ctx.target()
     try:
+        if name is None:  # the finding starts with no identifier
+            raise KeyError(name)
         parameter = inspect.signature(target.raw).parameters[name]
     except (KeyError, TypeError, ValueError):
         return skipped(f"{target.qualname} has no parameter {name!r} to pass")

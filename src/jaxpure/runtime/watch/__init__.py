@@ -49,14 +49,18 @@ def confirm_through_runs(
     if notebooks:  # independent of each other: one per core, as modules are on the import path
         with ThreadPoolExecutor(max_workers=max(1, min(len(notebooks), os.cpu_count() or 1))) as pool:
             runs.extend(pool.map(run_notebook, notebooks))
-    results = {index: dataclasses.replace(result, device=result.device or device) for index, result in merge(runs).items()}
+    results = {
+        index: dataclasses.replace(result, device=result.device or device) for index, result in merge(runs).items()
+    }
     for run in runs[len(commands) :]:  # a notebook whose run stopped early: say where, for what it never reached
         stop = next((note for note in run.notes if " raised " in note), None)
         if stop is None and run.timed_out:
             stop = f"the cells did not finish within {timeout:g} s"
         for item in watched:
             if stop and item.task.id not in results and item.file == run.file:
-                results[item.task.id] = RuntimeResult("skipped", device, f"no cell ran this line: {stop}", via=run.command)
+                results[item.task.id] = RuntimeResult(
+                    "skipped", device, f"no cell ran this line: {stop}", via=run.command
+                )
     return results
 
 

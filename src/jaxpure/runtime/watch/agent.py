@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable
 
 from jaxpure.runtime.rules import KEY_REUSE, RULE_EXPERIMENTS
-from jaxpure.runtime.watch.instrument import ENTER_HOOK, EXIT_HOOK, LINE_HOOK, RAISED_HOOK, Span, instrument
+from jaxpure.runtime.watch.instrument import ENTER_HOOK, EXIT_HOOK, LINE_HOOK, RAISED_HOOK, Span, flagged, instrument
 from jaxpure.runtime.watch.plan import FINISHED, PLAN_VARIABLE, STARTED, WatchPlan
 
 _state: dict = {}
@@ -72,15 +72,6 @@ def _finish(observer) -> None:
     observer.emit(FINISHED)
 
 
-def flagged(filename: str, spans: dict[str, list[Span]]) -> list[Span] | None:
-    if not isinstance(filename, str) or not filename or filename.startswith("<"):
-        return None
-    found = spans.get(filename)
-    if found is None and filename not in _state.setdefault("real", {}):
-        _state["real"][filename] = os.path.realpath(filename)
-    return found if found is not None else spans.get(_state["real"].get(filename, ""))
-
-
 def _patch_compile(spans: dict[str, list[Span]]) -> None:
     original = builtins.compile
 
@@ -119,7 +110,7 @@ def _bypass_bytecode_cache(spans: dict[str, list[Span]]) -> None:
             return self.source_to_code(self.get_data(path), path)
         return original(self, fullname)
 
-    loader.get_code = get_code
+    loader.get_code = get_code  # type: ignore[method-assign]  # on the class: every source file loader
 
 
 def _patch_pytest_cache(module, spans: dict[str, list[Span]]) -> None:
@@ -154,7 +145,7 @@ def _run_flagged_main(spans: dict[str, list[Span]]) -> None:
     except BaseException:
         traceback.print_exc()
         status = 1
-    threading._shutdown()  # wait for the script's threads, as the interpreter would
+    threading._shutdown()  # type: ignore[attr-defined]  # wait for the script's threads, as the interpreter would
     atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()

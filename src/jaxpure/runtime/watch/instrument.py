@@ -17,12 +17,17 @@ Code in other files is never touched, so it runs at full speed.
 from __future__ import annotations
 
 import ast
+import os
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 LINE_HOOK = "__jaxpure_line__"
 RAISED_HOOK = "__jaxpure_raised__"
 ENTER_HOOK = "__jaxpure_enter__"
 EXIT_HOOK = "__jaxpure_exit__"
+
+_Function = ast.FunctionDef | ast.AsyncFunctionDef
+_Node = TypeVar("_Node", bound=ast.AST)
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,19 @@ class Span:
     column: int
     end_column: int
     entry: bool = False  # also watch the calls of the function around it (a root outside any transform)
+
+
+_REAL_PATHS: dict[str, str] = {}
+
+
+def flagged(filename: str, spans: dict[str, list[Span]]) -> list[Span] | None:
+    """The spans of the findings in ``filename``, by the name it is compiled under or its real path."""
+    if not isinstance(filename, str) or not filename or filename.startswith("<"):
+        return None
+    found = spans.get(filename)
+    if found is None and filename not in _REAL_PATHS:
+        _REAL_PATHS[filename] = os.path.realpath(filename)
+    return found if found is not None else spans.get(_REAL_PATHS.get(filename, ""))
 
 
 def instrument(tree: ast.Module, spans: list[Span]) -> ast.Module:
@@ -69,15 +87,19 @@ def _watch_calls(tree: ast.Module, spans: list[Span]) -> None:
             _wrap_body(function, ids)
 
 
-def _contains(outer: ast.AST, inner: ast.AST) -> bool:
-    return outer.lineno <= inner.lineno and inner.end_lineno <= outer.end_lineno
+def _contains(outer: _Function, inner: _Function) -> bool:
+    return outer.lineno <= inner.lineno and _end_line(inner) <= _end_line(outer)
 
 
-def _contains_line(function: ast.AST, line: int) -> bool:
-    return function.body[0].lineno <= line <= function.end_lineno
+def _contains_line(function: _Function, line: int) -> bool:
+    return function.body[0].lineno <= line <= _end_line(function)
 
 
-def _wrap_body(function: ast.FunctionDef | ast.AsyncFunctionDef, ids: list[int]) -> None:
+def _end_line(node: ast.stmt) -> int:
+    return node.end_lineno or node.lineno  # always set on parsed code
+
+
+def _wrap_body(function: _Function, ids: list[int]) -> None:
     body = function.body
     docstring = body[:1] if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) else []
     rest = body[len(docstring) :]
@@ -166,12 +188,13 @@ def _call(name: str, args: list[ast.expr]) -> ast.Call:
     return ast.Call(ast.Name(name, ast.Load()), args, [])
 
 
-def _placed(node: ast.AST, at: ast.stmt) -> ast.AST:
+def _placed(node: _Node, at: ast.stmt) -> _Node:
     """Give a new node (and its new children) the statement's first line, so numbering stays."""
     for child in ast.walk(node):
         if "lineno" in child._attributes:
-            child.lineno, child.col_offset = at.lineno, at.col_offset
-            child.end_lineno, child.end_col_offset = at.lineno, at.col_offset
+            located: Any = child  # a node with a position: its class lists ``lineno`` among its attributes
+            located.lineno, located.col_offset = at.lineno, at.col_offset
+            located.end_lineno, located.end_col_offset = at.lineno, at.col_offset
     return node
 
 
@@ -189,6 +212,7 @@ def _operand_names(statement: ast.stmt, spans: list[Span]) -> list[str]:
 
 def _within(node: ast.Name, span: Span, header_only: bool) -> bool:
     end_line = span.line if header_only else span.end_line
+    assert node.end_lineno is not None and node.end_col_offset is not None  # always set on parsed code
     start = (node.lineno, node.col_offset + 1)
     return (span.line, span.column) <= start and (
         node.end_lineno,

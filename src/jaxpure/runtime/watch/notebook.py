@@ -26,7 +26,7 @@ def main(path: str) -> int:
     lines = notebook.source.splitlines()
     module = types.ModuleType("__main__")
     module.__file__ = real
-    module.__builtins__ = builtins
+    module.__builtins__ = builtins  # type: ignore[attr-defined]  # as the interpreter gives ``__main__``
     sys.modules["__main__"] = module
     os.chdir(os.path.dirname(real))  # notebooks read their data relative to themselves
     sys.path.insert(0, os.path.dirname(real))

@@ -20,73 +20,35 @@ from __future__ import annotations
 
 import json
 import os
-import types
 import sys
 import threading
-from dataclasses import dataclass, field
+import types
+from typing import Any
 
 from jaxpure.runtime.protocol import FindingTask
 from jaxpure.runtime.rules import RULE_EXPERIMENTS, TRACING_RAISES
+from jaxpure.runtime.watch.instrument import Span, flagged
+from jaxpure.runtime.watch.observed import ActiveSites, PlainCall, RootCall, Sighting, Site
 from jaxpure.runtime.watch.plan import BEGIN, NOTE, REACHED, RESULT, WatchPlan
-
-MAX_ATTEMPTS = 3  # experiments per finding that could not run with one root's arguments
-
-
-@dataclass
-class Sighting:
-    """What the run showed of one finding so far."""
-
-    hits: int = 0
-    traced_hits: int = 0  # ran while a JAX trace was active
-    tracer_hits: int = 0  # ran with a tracer among the names its span reads
-    operands: str = ""  # the operands the last traced hit saw, for the evidence
-    via: str = ""
-    attempts: int = 0
-    last_skip: str = ""
-    touched: list = field(default_factory=list)  # mutable objects the line names: experiments put them back
-
-
-@dataclass
-class RootCall:
-    """A call of a transformed function made with concrete arguments."""
-
-    watched: object  # transforms.Watched
-    args: tuple
-    kwargs: dict
-    reached: set[int] = field(default_factory=set)
-
-
-@dataclass
-class PlainCall:
-    """A call of a function around a key-reuse finding, made outside any transform."""
-
-    code: object
-    globals: dict
-    arguments: dict  # the parameters as they arrived (references)
-    hits: dict[int, int]  # the findings' hit counts when it began
-
-
-@dataclass
-class Site:
-    """A line that builds a compiling transform: how often it built one, how often those compiled."""
-
-    builds: int = 0
-    compiles: int = 0
-    transform: str = ""
 
 
 class Observer:
+    """The process's watch: what the probes and transforms report, and the verdicts it draws (``observed.Watch``)."""
+
+    active_sites: ActiveSites  # set by ``transforms.watch_jax``
+
     def __init__(self, plan: WatchPlan):
         self.plan = plan
         self.tasks: dict[int, FindingTask] = {f.task.id: f.task for f in plan.findings}
         self.files: dict[int, str] = {f.task.id: f.file for f in plan.findings}
         self.resolved: set[int] = set()
-        self.spans: dict = {}  # the agent's spans by file, for ``flagged_file``
+        self.spans: dict[str, list[Span]] = {}  # the agent's spans by file, for ``flagged_file``
         self.sightings: dict[int, Sighting] = {}
         self.sites: dict[tuple[str, int], Site] = {}
         self.via_override: str | None = None  # the notebook runner's "cell 3"
         self.busy = False  # an experiment is running: hooks stay out of its way
-        self.jax = self.core = None
+        self.jax: Any = None  # the ``jax`` module once it is imported (``jax_imported``)
+        self.core: Any = None  # ``jax._src.core``, likewise
         self._local = threading.local()
         self._events = open(plan.events, "a", encoding="utf-8")  # noqa: SIM115 - for the process's lifetime
         self._pid = os.getpid()
@@ -141,6 +103,8 @@ class Observer:
         if self.busy or self.jax is None:
             return
         error = sys.exc_info()[1]
+        if error is None:  # never: the probe calls this from its ``except`` block
+            return
         for id in ids:
             if id not in self.resolved and RULE_EXPERIMENTS.get(self.tasks[id].code) == TRACING_RAISES:
                 from jaxpure.runtime.watch.verdicts import raised_verdict
@@ -156,7 +120,7 @@ class Observer:
         shown, traced = [], False
         for name in names:
             value = frame.f_locals.get(name, frame.f_globals.get(name, _ABSENT))
-            if value is _ABSENT or callable(value) and not hasattr(value, "shape"):
+            if value is _ABSENT or (callable(value) and not hasattr(value, "shape")):
                 continue
             leaves = self.jax.tree_util.tree_leaves(value) if not isinstance(value, str) else [value]
             is_traced = any(isinstance(leaf, self.core.Tracer) for leaf in leaves)
@@ -220,8 +184,6 @@ class Observer:
 
     def flagged_file(self, filename: str) -> str | None:
         """The real path of ``filename`` if it holds findings."""
-        from jaxpure.runtime.watch.agent import flagged
-
         spans = flagged(filename, self.spans)
         return os.path.realpath(filename) if spans else None
 

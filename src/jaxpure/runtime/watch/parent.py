@@ -164,7 +164,7 @@ def _read_events(run: CommandRun, path: Path, timeout: float) -> None:
                 )
             elif kind == NOTE:
                 run.notes.append(event["text"])
-    for id, via in run.reached.items():
+    for id in run.reached:
         if id in run.results:
             continue
         pid = begun.get(id, reached_by.get(id))

@@ -15,8 +15,10 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from collections.abc import Callable
+from typing import Any
 
-from jaxpure.runtime.watch.observer import Observer, RootCall
+from jaxpure.runtime.watch.observed import ActiveSites, RootCall, Watch
 
 COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 STAGING, DIFFERENTIATION = "staging", "differentiation"
@@ -51,7 +53,15 @@ _MISSING = object()
 class Watched:
     """What a transform returned, with its calls watched."""
 
-    def __init__(self, inner, fun, transform: str, kind: str, site, observer: Observer):
+    # Set in ``__init__`` through ``__dict__`` (``__setattr__`` forwards to JAX's object); ``observed.Transformed``.
+    _inner: Callable[..., Any]
+    _fun: Any
+    _transform: str
+    _kind: str
+    _site: tuple[str, int] | None
+    _observer: Watch
+
+    def __init__(self, inner, fun, transform: str, kind: str, site, observer: Watch):
         self.__dict__.update(
             _inner=inner, _fun=fun, _transform=transform, _kind=kind, _site=site, _observer=observer,
             __doc__=getattr(inner, "__doc__", None), __module__=getattr(inner, "__module__", None),
@@ -103,14 +113,17 @@ class Watched:
         return f"{getattr(self._fun, '__qualname__', type(self._fun).__name__)} ({self._transform})"
 
 
-def watch_jax(observer: Observer) -> None:
+def watch_jax(observer: Watch) -> None:
     import jax
 
-    observer.active_sites = _ActiveSites()
+    observer.active_sites = ActiveSites()
     _hide_from_tracebacks()
-    jax.monitoring.register_event_duration_secs_listener(
-        lambda event, duration, **kwargs: event == COMPILE_EVENT and observer.compiled(observer.active_sites.top())
-    )
+
+    def on_event_duration(event: str, duration_secs: float, **kwargs: str | int) -> None:
+        if event == COMPILE_EVENT:
+            observer.compiled(observer.active_sites.top())
+
+    jax.monitoring.register_event_duration_secs_listener(on_event_duration)
     _wrap_module(observer, jax, "jax")
     for name in LAX_CALLS:
         original = getattr(jax.lax, name, None)
@@ -118,19 +131,19 @@ def watch_jax(observer: Observer) -> None:
             setattr(jax.lax, name, _lax_call(observer, original, f"jax.lax.{name}"))
 
 
-def watch_library(observer: Observer, module) -> None:
+def watch_library(observer: Watch, module) -> None:
     if observer.jax is not None and module.__name__ in TRANSFORMS:
         _wrap_module(observer, module, module.__name__)
 
 
-def _wrap_module(observer: Observer, module, prefix: str) -> None:
+def _wrap_module(observer: Watch, module, prefix: str) -> None:
     for name, kind in TRANSFORMS[prefix].items():
         original = getattr(module, name, None)
         if original is not None and not getattr(original, "_jaxpure_watched", False):
             setattr(module, name, _transform(observer, original, f"{prefix}.{name}", kind))
 
 
-def _transform(observer: Observer, original, name: str, kind: str):
+def _transform(observer: Watch, original, name: str, kind: str):
     @functools.wraps(original)
     def transform(fun=_MISSING, *args, **kwargs):
         if fun is _MISSING:  # the decorator-factory form: jax.jit(static_argnames=...)
@@ -146,11 +159,11 @@ def _transform(observer: Observer, original, name: str, kind: str):
             observer.built(site, name)
         return Watched(inner, fun, name, kind, site, observer)
 
-    transform._jaxpure_watched = True
+    transform._jaxpure_watched = True  # type: ignore[attr-defined]  # marks a transform already wrapped
     return transform
 
 
-def _lax_call(observer: Observer, original, name: str):
+def _lax_call(observer: Watch, original, name: str):
     @functools.wraps(original)
     def call(*args, **kwargs):
         if observer.busy or observer.calls() or not observer.core.trace_ctx.is_top_level():
@@ -158,7 +171,7 @@ def _lax_call(observer: Observer, original, name: str):
         run = functools.partial(original)  # not ``original`` itself: the experiments call it as it is
         return Watched(run, original, name, STAGING, None, observer)._observer_call(run, args, kwargs)
 
-    call._jaxpure_watched = True
+    call._jaxpure_watched = True  # type: ignore[attr-defined]  # marks a lax function already wrapped
     return call
 
 
@@ -170,7 +183,3 @@ def _hide_from_tracebacks() -> None:
         return
     traceback_util.register_exclusion(os.path.dirname(__file__))
 
-
-class _ActiveSites(list):
-    def top(self):
-        return self[-1] if self else None

@@ -14,6 +14,7 @@ import os
 import sys
 import types
 import unittest
+from typing import Any
 
 from jaxpure.files.notebook import extract, is_notebook
 from jaxpure.runtime.compare import times
@@ -30,7 +31,7 @@ from jaxpure.runtime.experiments.traces import caused_by_finding
 from jaxpure.runtime.inputs import Inputs, copied, describe_arguments, describe_value
 from jaxpure.runtime.rules import COMPILATIONS, RULE_EXPERIMENTS, TRACING_RAISES
 from jaxpure.runtime.targets import Target, TargetError
-from jaxpure.runtime.watch.observer import MAX_ATTEMPTS, Observer, PlainCall, RootCall, Sighting
+from jaxpure.runtime.watch.observed import MAX_ATTEMPTS, PlainCall, RootCall, Sighting, Watch
 
 
 @dataclasses.dataclass
@@ -63,9 +64,10 @@ class ObservedContext(Context):
         args, kwargs = [copied(value) for value in originals], {name: copied(value) for name, value in named.items()}
         for copy_, original in zip([*args, *kwargs.values()], [*originals, *named.values()], strict=True):
             if isinstance(copy_, unittest.TestCase) and copy_ is not original:
-                copy_._outcome = None  # its subTest blocks raise, rather than report into the user's run
+                # unittest's private result holder: its subTest blocks raise, rather than report into the user's run
+                copy_._outcome = None  # type: ignore[attr-defined]
         try:
-            names = list(inspect.signature(self.root.raw).parameters)
+            names = list(inspect.signature(self.target().raw).parameters)
         except (TypeError, ValueError):
             names = None
         return Inputs(tuple(args), dict(kwargs), describe_arguments(args, kwargs, names))
@@ -85,12 +87,12 @@ class ObservedContext(Context):
         try:
             return attempt(inputs)
         except InputRejected as rejected:
-            error = rejected.error
+            failure = rejected.error
         except Exception as raised:
-            error = raised
+            failure = raised
         return skipped(
             f"{target.label} failed with the run's own arguments ({inputs.description}) "
-            f"for a reason other than this finding: {self.describe_error(error)}"
+            f"for a reason other than this finding: {self.describe_error(failure)}"
         )
 
     def line_never_ran(self, target: Target, inputs: Inputs, during: str) -> Verdict:
@@ -111,7 +113,7 @@ def _deep_copyable(value) -> bool:
     return True
 
 
-def plain_call_verdicts(observer: Observer, call: PlainCall, pending: list[int]) -> None:
+def plain_call_verdicts(observer: Watch, call: PlainCall, pending: list[int]) -> None:
     """Key reuse reached outside any transform: the function around it, called again on copies of
     the arguments it received, under JAX's checker."""
     found = _plain_function(call)
@@ -137,7 +139,8 @@ def _plain_function(call: PlainCall):
     code = call.code
     names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
     values = [call.arguments.get(name) for name in names]
-    args, kwargs = values[: code.co_argcount], dict(zip(names[code.co_argcount :], values[code.co_argcount :]))
+    args = values[: code.co_argcount]
+    kwargs = dict(zip(names[code.co_argcount :], values[code.co_argcount :], strict=True))
     flags_varargs, flags_varkw = 0x04, 0x08
     extra = code.co_argcount + code.co_kwonlyargcount
     if code.co_flags & flags_varargs:
@@ -145,7 +148,7 @@ def _plain_function(call: PlainCall):
         extra += 1
     if code.co_flags & flags_varkw:
         kwargs.update(call.arguments.get(code.co_varnames[extra], {}))
-    candidates = [call.globals.get(code.co_name)]
+    candidates: list[Any] = [call.globals.get(code.co_name)]
     if args:  # a method: found on the instance's class
         owner = args[0] if isinstance(args[0], type) else type(args[0])
         candidates.append(inspect.getattr_static(owner, code.co_name, None))
@@ -162,7 +165,7 @@ def _plain_function(call: PlainCall):
     return None  # several closures over one code: only a transform's root call tells which
 
 
-def raised_verdict(observer: Observer, id: int, error: BaseException) -> Verdict | None:
+def raised_verdict(observer: Watch, id: int, error: BaseException) -> Verdict | None:
     """Confirmed when the error is JAX's tracer error (or the rule's own) raised at the finding."""
     ctx = _context(observer, id, None)
     if not caused_by_finding(ctx, error):
@@ -172,7 +175,7 @@ def raised_verdict(observer: Observer, id: int, error: BaseException) -> Verdict
     return confirmed(f"the run raised {ctx.describe_error(error)}{during}")
 
 
-def root_verdicts(observer: Observer, call: RootCall, pending: list[int]) -> None:
+def root_verdicts(observer: Watch, call: RootCall, pending: list[int]) -> None:
     """Verdicts for the findings a root call reached: observed, else by experiment on its arguments."""
     for id in pending:
         task, sighting = observer.tasks[id], observer.sightings[id]
@@ -186,7 +189,7 @@ def root_verdicts(observer: Observer, call: RootCall, pending: list[int]) -> Non
             _settle(observer, id, sighting, _run(observer, id, _context(observer, id, call)))
 
 
-def _settle(observer: Observer, id: int, sighting: Sighting, verdict: Verdict) -> None:
+def _settle(observer: Watch, id: int, sighting: Sighting, verdict: Verdict) -> None:
     if verdict.status == "skipped" and sighting.attempts < MAX_ATTEMPTS:
         sighting.last_skip = verdict.evidence  # a later call may have arguments that work
     else:
@@ -209,7 +212,7 @@ def traced_line_verdict(line: int, sighting: Sighting) -> Verdict | None:
     )
 
 
-def site_verdicts(observer: Observer, *, final: bool) -> None:
+def site_verdicts(observer: Watch, *, final: bool) -> None:
     """JP502 from the compilations counted at the line that built the transform."""
     for id, task in observer.tasks.items():
         if id in observer.resolved or RULE_EXPERIMENTS.get(task.code) != COMPILATIONS:
@@ -237,7 +240,7 @@ def site_verdicts(observer: Observer, *, final: bool) -> None:
             ))  # fmt: skip
 
 
-def final_verdicts(observer: Observer) -> None:
+def final_verdicts(observer: Watch) -> None:
     site_verdicts(observer, final=True)
     for id, sighting in list(observer.sightings.items()):
         if id in observer.resolved:
@@ -251,7 +254,7 @@ def final_verdicts(observer: Observer) -> None:
             observer.resolve(id, skipped(sighting.last_skip))
 
 
-def _run(observer: Observer, id: int, ctx: ObservedContext) -> Verdict:
+def _run(observer: Watch, id: int, ctx: ObservedContext) -> Verdict:
     observer.begin(id)
     observer.busy = True
     try:
@@ -357,7 +360,7 @@ def _quiet():
         logging.root.setLevel(level)
 
 
-def _context(observer: Observer, id: int, call: RootCall | None) -> ObservedContext:
+def _context(observer: Watch, id: int, call: RootCall | None) -> ObservedContext:
     task, file = observer.tasks[id], observer.files[id]
     module = _module_of(file) or _module_of_function(call) or types.ModuleType("__unknown__")
     return ObservedContext(
@@ -370,7 +373,7 @@ def _root_target(call: RootCall) -> Target:
     watched = call.watched
     fun = watched._fun
     raw = inspect.unwrap(fun) if callable(fun) else fun
-    name = getattr(raw, "__qualname__", None) or getattr(fun, "__qualname__", type(fun).__name__)
+    name: str = getattr(raw, "__qualname__", "") or getattr(fun, "__qualname__", type(fun).__name__)
     return Target(name, watched._inner, raw, watched._transform, watched._kind, ())
 
 
