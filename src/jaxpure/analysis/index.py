@@ -1116,6 +1116,10 @@ def _does_nothing(body: list[ast.stmt]) -> bool:
 
 
 def _int_literals(node: ast.expr) -> list[int]:
+    """``1``, ``(0, -1)``, ``[2]``, and ``range(5, 10)`` with literal bounds."""
+    spanned = _literal_range(node)
+    if spanned is not None:
+        return spanned
     items = _sequence_items(node) if isinstance(node, ast.Tuple | ast.List) else [node]
     numbers = []
     for item in items:
@@ -1129,6 +1133,20 @@ def _int_literals(node: ast.expr) -> list[int]:
         ):
             numbers.append(-item.operand.value)
     return numbers
+
+
+def _literal_range(node: ast.expr) -> list[int] | None:
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range"):
+        return None
+    if node.keywords or not 1 <= len(node.args) <= 3:
+        return None
+    bounds = [_int_literals(argument) for argument in node.args]
+    if any(len(bound) != 1 or isinstance(argument, ast.Tuple | ast.List) for bound, argument in zip(bounds, node.args, strict=True)):
+        return None
+    values = [bound[0] for bound in bounds]
+    if len(values) == 3 and values[2] == 0:
+        return None
+    return list(range(*values))[:64]  # argument positions: a few at most
 
 
 def _str_literals(node: ast.expr) -> list[str]:
