@@ -38,6 +38,7 @@ _STATIC_ANNOTATIONS = frozenset({"builtins.bool", "builtins.int", "builtins.str"
 _STATIC_DEFAULTS = frozenset({"bool", "int", "str", "None"})
 _NON_ARRAY_DEFAULTS = frozenset({"bool", "int", "float", "str"})
 _LITERAL_DEFAULTS = _NON_ARRAY_DEFAULTS | {"None"}
+_NUMERIC_ENUMS = frozenset({"enum.IntEnum", "enum.IntFlag", "enum.Flag"})
 _CONTAINER_ANNOTATIONS = frozenset(
     "dict list Dict List Mapping MutableMapping Sequence MutableSequence OrderedDict defaultdict".split()
 )
@@ -520,6 +521,7 @@ class FunctionWalker:
         self.values = self._traced_values(self._initial_traced())
         self.values.returns_traced_at = self._callee_returns_traced_at
         self.values.known_receiver = self._known_receiver
+        self.values.is_enum_class = self._is_enum_class
         self.values.static_fields = self._static_fields_of_params()
         self.values.unknown_objects = self._unknown_objects()
         self._note_receiver_classes(bindings)
@@ -827,6 +829,11 @@ class FunctionWalker:
             annotation = self.class_info.field_types.get(receiver.attr.value)
             return annotation if annotation in self.module.index.classes else None
         return None
+
+    def _is_enum_class(self, qualified: str) -> bool:
+        """An Enum of the project whose members are no numbers (``IntEnum`` members compare as ints)."""
+        cls = self.module.class_named(qualified) or self.module.class_named(qualified.rsplit(".", 1)[-1])
+        return cls is not None and cls.is_enum and not any(base in _NUMERIC_ENUMS for base in cls.bases)
 
     def _known_receiver(self, receiver: cst.BaseExpression) -> bool:
         """Whether a method call on ``receiver`` may reach a method of a class of the project."""

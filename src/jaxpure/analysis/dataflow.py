@@ -286,6 +286,7 @@ class TracedValues:
         self.static_fields: dict[str, frozenset[str]] = {}
         self.returns_traced_at: Callable[[cst.Call, int], bool | None] | None = None
         self.known_receiver: Callable[[cst.BaseExpression], bool] = lambda receiver: False
+        self.is_enum_class: Callable[[str], bool] = lambda qualified: False
         self.initial_names = frozenset(traced_names)  # traced parameters and closure values
         # Parameters holding objects of no class jaxpure knows: what their attributes hold is a
         # guess, and a guess is no finding (SPEC §8): such attributes are taken as untraced.
@@ -418,7 +419,7 @@ class TracedValues:
         if isinstance(node, cst.BooleanOperation):
             return self.traced(node.left) or self.traced(node.right)
         if isinstance(node, cst.Comparison):
-            if all(_static_comparison(left, c) for left, c in _comparison_pairs(node)):
+            if all(_static_comparison(left, c) or self._enum_comparison(left, c) for left, c in _comparison_pairs(node)):
                 return False
             return self.traced(node.left) or any(self.traced(c.comparator) for c in node.comparisons)
         if isinstance(node, cst.IfExp):
@@ -441,6 +442,19 @@ class TracedValues:
         if isinstance(node, cst.Await):
             return self.traced(node.expression)
         return False  # constants, strings, lambdas, f-strings, ...
+
+    def _enum_comparison(self, left: cst.BaseExpression, target: cst.ComparisonTarget) -> bool:
+        """``layout == Layout.ROWS``: a JAX array compared with a member of a plain Enum gets
+        NotImplemented and Python falls back to identity, a plain ``False`` (an ``IntEnum`` member
+        compares elementwise, as an int does: not this)."""
+        if not isinstance(target.operator, cst.Equal | cst.NotEqual):
+            return False
+        for side in (left, target.comparator):
+            if type(side) is cst.Attribute:
+                qualified = self.resolve(side.value) or dotted_name(side.value)
+                if qualified is not None and self.is_enum_class(qualified):
+                    return True
+        return False
 
     def _tree_map_traced(self, node: cst.Call) -> bool:
         """``tree_map(f, tree, ...)`` holds what ``f`` returns on the leaves: a lambda that
