@@ -148,7 +148,7 @@ STATIC_JAX_FUNCTIONS = frozenset(
     jax.tree_util.tree_structure jax.tree.structure jax.tree_util.treedef_is_leaf jax.device_count
     jax.local_device_count jax.devices jax.local_devices jax.process_index jax.process_count jax.default_backend
     jax.ShapeDtypeStruct jax.core.get_aval jax.typeof jax.eval_shape jax.lax.broadcast_shapes
-    jax.numpy.broadcast_shapes jax.core.trace_state_clean""".split()
+    jax.numpy.broadcast_shapes jax.core.trace_state_clean jax.lax.axis_size""".split()
 )
 
 # Python builtins whose result is static whatever the argument.
