@@ -22,7 +22,7 @@ from typing import Any
 import libcst as cst
 
 from jaxpure.analysis import jaxapi, prngkeys
-from jaxpure.analysis.contexts import CallSeed, ClassSummary, Context, bind_arguments, bound_parameters
+from jaxpure.analysis.contexts import CallSeed, ClassSummary, TracedContext, bind_arguments, bound_parameters
 from jaxpure.analysis.cstnodes import all_params
 from jaxpure.analysis.cstnodes import code_children as cst_children
 from jaxpure.analysis.dataflow import TracedValues, collect_bindings, dotted_name, iter_own_nodes
@@ -82,7 +82,7 @@ class ModuleAnalyzer:
         self._incoming = frozenset(call.function for call in incoming or ())
         self.index = index
         self.segments = SegmentCache(lines, index.top_spans, index.functions)
-        self.contexts: dict[str, Context] = {}
+        self.contexts: dict[str, TracedContext] = {}
         self.results: dict[str, FunctionResult] = {}
         self.closures_used: dict[str, frozenset[str]] = {}
         # Functions with functions defined inside them (scanning all closures for each
@@ -106,7 +106,7 @@ class ModuleAnalyzer:
         for root in index.roots:
             if root.site is not None:
                 self._roots_by_site.setdefault(root.site, []).append(root)
-            context = Context(
+            context = TracedContext(
                 root.kind,
                 root.compiling,
                 root.transform.name,
@@ -148,7 +148,7 @@ class ModuleAnalyzer:
         traced = root.traced_params if root.traced_params is not None else frozenset(p.name for p in info.params)
         return frozenset(traced - unpassed)
 
-    def seed(self, function: str, context: Context) -> None:
+    def seed(self, function: str, context: TracedContext) -> None:
         known = self.contexts.get(function)
         updated = context if known is None else known.merged(context)
         if updated != known:
@@ -179,7 +179,7 @@ class ModuleAnalyzer:
             )
             self.seed(
                 function.qualname,
-                Context(
+                TracedContext(
                     STAGING, False, f"{cls.framework}.Module", frozenset() if helper else None, root=function.qualname
                 ),
             )
@@ -223,7 +223,7 @@ class ModuleAnalyzer:
         for root in self._roots_by_site.get(qualname, ()):
             self._adopt_site(root.function, context)
 
-    def _adopt_site(self, function: str, site: Context) -> None:
+    def _adopt_site(self, function: str, site: TracedContext) -> None:
         """A transform applied inside traced code: staging inside staging (SPEC §1), and a nested
         function is confirmed at runtime through the importable root around it (SPEC §7)."""
         target = self.contexts.get(function)
@@ -361,7 +361,7 @@ class ModuleAnalyzer:
         known = self.outgoing.get(key)
         self.outgoing[key] = call if known is None else known.merged(call)
 
-    def reach(self, caller: str | None, callee: FunctionInfo, context: Context) -> None:
+    def reach(self, caller: str | None, callee: FunctionInfo, context: TracedContext) -> None:
         if caller is not None:
             self.callers.setdefault(callee.qualname, set()).add(caller)
         self.seed(callee.qualname, context)
@@ -402,7 +402,7 @@ class FunctionWalker:
         kind: WalkKind,
         module: ModuleAnalyzer,
         info: FunctionInfo | None,
-        context: Context | None,
+        context: TracedContext | None,
         segment: Segment | _MultiSegment,
         closure: frozenset[str],
     ) -> None:
@@ -441,7 +441,7 @@ class FunctionWalker:
 
     @classmethod
     def of_function(
-        cls, module: ModuleAnalyzer, info: FunctionInfo, context: Context | None, closure: frozenset[str] = frozenset()
+        cls, module: ModuleAnalyzer, info: FunctionInfo, context: TracedContext | None, closure: frozenset[str] = frozenset()
     ) -> FunctionWalker:
         """A walker over a module function; ``context`` None: untraced."""
         _, segment = module.segments.function(info)
@@ -452,7 +452,7 @@ class FunctionWalker:
     def of_module_code(cls, module: ModuleAnalyzer, segments: list[Segment]) -> FunctionWalker:
         return cls(WalkKind.MODULE_CODE, module, None, None, _MultiSegment(segments), frozenset())
 
-    def lambda_walker(self, node: cst.Lambda, context: Context) -> FunctionWalker:
+    def lambda_walker(self, node: cst.Lambda, context: TracedContext) -> FunctionWalker:
         """A walker over a lambda of this function: its parameters are traced, and so is what it
         closes over that is traced here; it sees this function's names besides its own."""
         params = {p.name.value for p in all_params(node.params)}
@@ -749,7 +749,7 @@ class FunctionWalker:
             return None
         return lookup(f"{annotation}.{func.attr.value}")
 
-    def _reach_other_module(self, node: cst.Call, caller: Context) -> None:
+    def _reach_other_module(self, node: cst.Call, caller: TracedContext) -> None:
         shapes = argument_shapes(node)
         traced = frozenset(i for i, a in enumerate(node.args) if self.values.traced(a.value))
         located = self._in_other_module(node.func)
@@ -772,7 +772,7 @@ class FunctionWalker:
         if not lambdas:
             return
         staged = self.context if self.context is not None and self.context.kind == STAGING else None
-        context = Context(
+        context = TracedContext(
             STAGING if staged is not None else transform.kind,
             transform.compiling or bool(staged is not None and staged.compiling),
             transform.name,
@@ -794,7 +794,7 @@ class FunctionWalker:
         if self.context is not None:
             self._analyze_lambda(node, self.context)
 
-    def _analyze_lambda(self, node: cst.Lambda, context: Context) -> None:
+    def _analyze_lambda(self, node: cst.Lambda, context: TracedContext) -> None:
         walker = self.lambda_walker(node, context)
         walker.walk(node.body)
         self.findings.extend(walker.findings)
@@ -1076,4 +1076,4 @@ def _deduplicate(findings: list[Finding]) -> list[Finding]:
     return unique
 
 
-__all__ = ["CallSeed", "Context", "ModuleAnalyzer"]
+__all__ = ["CallSeed", "TracedContext", "ModuleAnalyzer"]

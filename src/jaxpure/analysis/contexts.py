@@ -1,4 +1,4 @@
-"""How a function is traced (``Context``), and calls from traced code into other modules (``CallSeed``).
+"""How a function is traced (``TracedContext``), and calls from traced code into other modules (``CallSeed``).
 
 Kept apart from the analyzer, and light: analysis results carry these between
 processes, and the parent of the workers unpickles them without importing
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, slots=True)
-class Context:
+class TracedContext:
     """How a function is traced."""
 
     kind: str  # STAGING | DIFFERENTIATION
@@ -31,7 +31,7 @@ class Context:
     abstract: bool = False  # reached only under eval_shape/make_jaxpr: never run on values
     arrays_only: bool = False  # reached only through transforms that trace only arrays (equinox's filter_*)
 
-    def merged(self, other: Context) -> Context:
+    def merged(self, other: TracedContext) -> TracedContext:
         """The context of a function reached both ways: staging wins, traced parameters add up."""
         if self.traced_params is None and other.traced_params is None:
             traced, static = None, self.static_params & other.static_params
@@ -116,7 +116,7 @@ class CallSeed:
 
     module: str
     function: str
-    context: Context
+    context: TracedContext
     calls: frozenset[tuple[tuple[ArgumentShape, ...], frozenset[int]]] = frozenset()
 
     def merged(self, other: CallSeed) -> CallSeed:

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 
 import libcst as cst
 
-from jaxpure.analysis.contexts import Context
+from jaxpure.analysis.contexts import TracedContext
 from jaxpure.analysis.dataflow import TracedValues
 from jaxpure.analysis.index import ClassInfo, FunctionInfo, ModuleIndex
 from jaxpure.findings import RuleInfo
@@ -75,7 +75,7 @@ class WalkerView(Protocol):
     """
 
     info: FunctionInfo | None  # None: module-level code
-    context: Context | None  # None: not traced
+    context: TracedContext | None  # None: not traced
     class_info: ClassInfo | None
     values: TracedValues
     parents: dict[cst.CSTNode, cst.CSTNode]
