@@ -524,6 +524,7 @@ class FunctionWalker:
         self.values.is_enum_class = self._is_enum_class
         self.values.static_fields = self._static_fields_of_params()
         self.values.unknown_objects = self._unknown_objects()
+        self.values.dict_names = _dict_names(bindings, self.resolve)
         self._note_receiver_classes(bindings)
         self.values.solve(bindings, body, self.params)
         self._classify_locals(bindings, body)
@@ -991,6 +992,22 @@ class FunctionWalker:
 
 
 _CONTAINER_COPIES = frozenset({"builtins.dict", "builtins.list", "copy.copy", "copy.deepcopy", "builtins.tuple"})
+
+
+_DICT_CONSTRUCTORS = frozenset({"builtins.dict", "collections.defaultdict", "collections.OrderedDict"})
+
+
+def _dict_names(bindings, resolve) -> frozenset[str]:
+    """Locals only ever bound to a fresh dict (``{}``, a dict comprehension, ``dict()``)."""
+    dicts, others = set(), set()
+    for binding in bindings:
+        source = binding.source
+        fresh = not binding.iterated and binding.element is None and (
+            isinstance(source, cst.Dict | cst.DictComp)
+            or (isinstance(source, cst.Call) and resolve(source.func) in _DICT_CONSTRUCTORS)
+        )
+        (dicts if fresh else others).add(binding.target)
+    return frozenset(dicts - others)
 
 
 def _is_python_container(source: cst.BaseExpression, resolve) -> bool:

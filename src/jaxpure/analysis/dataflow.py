@@ -287,6 +287,9 @@ class TracedValues:
         self.returns_traced_at: Callable[[cst.Call, int], bool | None] | None = None
         self.known_receiver: Callable[[cst.BaseExpression], bool] = lambda receiver: False
         self.is_enum_class: Callable[[str], bool] = lambda qualified: False
+        # Locals holding a fresh dict: a JAX array is no key of one (unhashable, eagerly too), so
+        # ``d[k]`` holds what ``d`` holds, whatever ``k`` is.
+        self.dict_names: frozenset[str] = frozenset()
         self.initial_names = frozenset(traced_names)  # traced parameters and closure values
         # Parameters holding objects of no class jaxpure knows: what their attributes hold is a
         # guess, and a guess is no finding (SPEC §8): such attributes are taken as untraced.
@@ -406,6 +409,8 @@ class TracedValues:
                 return False  # ``self.mean._can_update``: the nnx Variable's own metadata
             return self.traced(node.value)
         if isinstance(node, cst.Subscript):
+            if type(node.value) is cst.Name and node.value.value in self.dict_names:
+                return self.traced(node.value)
             # A constant array indexed by a tracer gives a tracer too.
             return self.traced(node.value) or any(
                 isinstance(e.slice, cst.Index) and self.traced(e.slice.value) for e in node.slice
