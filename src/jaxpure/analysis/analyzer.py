@@ -610,15 +610,10 @@ class FunctionWalker:
         parts: set[str] = set()
         others: set[str] = set()
         for binding in bindings:
-            source = binding.source
-            if source is not None and not binding.iterated and binding.element is None and _is_none(source):
+            source = binding.source if not binding.iterated and binding.element is None else None
+            if source is not None and _is_none(source):
                 self.optional_names.add(binding.target)
-            elif (
-                source is not None
-                and not binding.iterated
-                and binding.element is None
-                and self.is_pytree_part(source)
-            ):
+            elif source is not None and self.is_pytree_part(source):
                 parts.add(binding.target)
             else:
                 others.add(binding.target)
