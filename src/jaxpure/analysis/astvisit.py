@@ -23,7 +23,9 @@ from typing import ClassVar
 _AST = ast.AST
 _OLD_CONSTANTS = ("Num", "Str", "Bytes", "NameConstant", "Ellipsis")
 # Nodes whose fields hold no node but an expression context (``Load``, ``Store``, ``Del``).
-_ONLY_CONTEXT: dict[type[ast.AST], tuple[str, ...]] = {ast.Name: ("visit_Name", "visit_Load", "visit_Store", "visit_Del")}
+_ONLY_CONTEXT: dict[type[ast.AST], tuple[str, ...]] = {
+    ast.Name: ("visit_Name", "visit_Load", "visit_Store", "visit_Del")
+}
 # Fields that hold only stateless singletons (expression contexts, operators), and their classes.
 _SINGLETON_FIELDS = frozenset({"ctx", "op", "ops"})
 _SINGLETONS = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
