@@ -301,6 +301,26 @@ def test_the_fast_index_visitor_visits_as_ast_nodevisitor_does(handled: tuple[st
         assert fast.seen == slow.seen
 
 
+def test_a_module_analyzed_again_in_a_run_reuses_its_parses(monkeypatch: pytest.MonkeyPatch) -> None:
+    from jaxpure.analysis import segments
+    from jaxpure.config import Config
+    from jaxpure.driver.modules import ParsedModules, analyze_text
+
+    source = (FIXTURES / "jp1_side_effects.py").read_text()
+    given = {"untraced_returns": frozenset({"other:f"})}  # from another module: a later round's analysis
+    fresh = analyze_text(source, "m.py", Config(), "m", **given).findings
+    parsed = ParsedModules()
+    first = analyze_text(source, "m.py", Config(), "m", parsed=parsed, **given).findings
+    parses: list[str] = []
+    real_parse = segments.parse_module
+    monkeypatch.setattr(segments, "parse_module", lambda text: parses.append(text) or real_parse(text))
+    again = analyze_text(source, "m.py", Config(), "m", parsed=parsed, **given).findings
+    assert first == again == fresh and fresh
+    assert parses == []  # nothing parsed again
+    edited = analyze_text(source + "\n", "m.py", Config(), "m", parsed=parsed, **given).findings
+    assert parses and edited == fresh  # another text is parsed anew
+
+
 def test_the_key_reuse_shortcut_keeps_every_reuse() -> None:
     """Untraced functions whose key consumers take different keys are not parsed; those that can reuse one still are."""
     from jaxpure.api import check_source

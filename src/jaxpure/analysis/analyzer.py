@@ -74,14 +74,16 @@ class ModuleAnalyzer:
         incoming: list[CallSeed] | None = None,
         project_lookup: ProjectLookup | None = None,
         untraced_elsewhere: frozenset[str] = frozenset(),
+        segments: SegmentCache | None = None,
     ) -> None:
+        """``segments``: the libcst parses of an earlier analysis of the same text, to reuse."""
         self.path = path
         # Keys handed to calls jaxpure cannot see into count as consumed, except in test files.
         # Functions of other project modules (``module:qualname``) known to return no traced value.
         self.untraced_elsewhere = untraced_elsewhere
         self._incoming = frozenset(call.function for call in incoming or ())
         self.index = index
-        self.segments = SegmentCache(lines, index.top_spans, index.functions)
+        self.segments = segments or SegmentCache(lines, index.top_spans, index.functions)
         self.contexts: dict[str, Context] = {}
         self.results: dict[str, FunctionResult] = {}
         self.closures_used: dict[str, frozenset[str]] = {}
