@@ -13,6 +13,7 @@ Pipeline for a module (``ModuleAnalyzer.run``):
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -976,6 +977,7 @@ def argument_shapes(call: cst.Call) -> tuple[tuple[str | None, str], ...]:
     return tuple((a.keyword.value if a.keyword is not None else None, a.star) for a in call.args)
 
 
+@functools.cache  # one table per kind, shared by every walker (which only reads it)
 def _rules_for(kind: str | None) -> tuple[dict[type, list[Rule]], list[Rule]]:
     """The rules that apply where a function is traced ``kind``-wise (None: untraced): those
     that look at nodes, by node type, and those that look at the whole function."""
