@@ -251,9 +251,9 @@ def test_children_are_libcsts_children_and_code_children_drop_only_layout() -> N
 
 
 def test_the_fast_parse_builds_libcsts_tree() -> None:
-    from jaxpure.analysis.segments import parse_module, storing_inits
+    from jaxpure.analysis.segments import _STORING_INITS, parse_module
 
-    assert len(storing_inits()) > 150  # every node class the parser builds, or nearly
+    assert len(_STORING_INITS) > 150  # every node class the parser builds, or nearly
     for path in sorted(FIXTURES.rglob("*.py")):
         text = path.read_text()
         try:
@@ -262,7 +262,7 @@ def test_the_fast_parse_builds_libcsts_tree() -> None:
             continue
         parsed = parse_module(text)
         assert parsed.deep_equals(expected) and parsed.code == expected.code
-    assert cst.Name.__init__ is storing_inits()[cst.Name][0]  # libcst's own constructors are back
+    assert cst.Name.__init__ is _STORING_INITS[cst.Name][0]  # libcst's own constructors are back
     with pytest.raises(cst.CSTValidationError):
         cst.Name("not a name")  # and so is validation
 
