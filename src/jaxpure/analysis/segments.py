@@ -12,8 +12,7 @@ for segments that report something.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
@@ -155,23 +154,14 @@ def parse_module(text: str) -> cst.Module:
     Every node libcst builds runs ``_validate`` from ``__post_init__``: a
     quarter of the parse, spent re-checking what the parser just produced
     (libcst's own PERF note in ``CSTNode.__post_init__`` suggests skipping it
-    when parsing). The hook is switched off for the parse only, and so are the
-    dataclass constructors: libcst's native parser builds each node by calling
-    its class with keyword arguments, and the frozen dataclass ``__init__``
-    stores every field through ``object.__setattr__`` before calling that hook.
-    ``_STORING_INITS`` store the same fields straight into their slots (the
-    parse takes 15% less); a class they cannot be made for keeps its own.
+    when parsing). The hook is switched off for the parse only.
     """
     if not text.endswith("\n"):
         text += "\n"
     setattr(CSTNode, "__post_init__", _unvalidated)  # noqa: B010 - mypy forbids assigning to a method
-    for cls, (_, storing) in _STORING_INITS.items():
-        type.__setattr__(cls, "__init__", storing)
     try:
         return cst.parse_module(text)
     finally:
-        for cls, (dataclass_init, _) in _STORING_INITS.items():
-            type.__setattr__(cls, "__init__", dataclass_init)
         setattr(CSTNode, "__post_init__", _VALIDATED)  # noqa: B010
 
 
@@ -180,43 +170,6 @@ def _unvalidated(self: CSTNode) -> None:
 
 
 _VALIDATED = CSTNode.__post_init__
-
-
-def _storing_init(cls: type) -> Callable[..., None] | None:
-    """An ``__init__`` with the dataclass's parameters and defaults that only stores each field
-    in its slot (no ``__post_init__``); None where the class is not such a dataclass."""
-    if not dataclasses.is_dataclass(cls) or "__init__" not in vars(cls) or "__post_init__" in vars(cls):
-        return None
-    namespace: dict[str, object] = {"_MISSING": dataclasses.MISSING}
-    parameters, body = [], []
-    for field in dataclasses.fields(cls):
-        slot = getattr(cls, field.name, None)
-        if slot is None or type(slot) is not _SLOT or not field.init or field.kw_only is True:
-            return None
-        name = field.name
-        namespace[f"_set_{name}"] = slot.__set__
-        if field.default is not dataclasses.MISSING:
-            namespace[f"_default_{name}"] = field.default
-            parameters.append(f"{name}=_default_{name}")
-        elif field.default_factory is not dataclasses.MISSING:
-            namespace[f"_factory_{name}"] = field.default_factory
-            parameters.append(f"{name}=_MISSING")
-            body.append(f"    if {name} is _MISSING:\n        {name} = _factory_{name}()")
-        else:
-            parameters.append(name)
-        body.append(f"    _set_{name}(self, {name})")
-    source = f"def __init__(self, {', '.join(parameters)}):\n" + "\n".join(body or ["    pass"])
-    exec(source, namespace)  # as the dataclasses module builds an __init__
-    return cast(Callable[..., None], namespace["__init__"])
-
-
-_SLOT = type(cst.Name.__dict__["value"])  # a slot's member descriptor
-# The node classes the parser instantiates (it looks them up on ``libcst``): (own init, storing init).
-_STORING_INITS = {
-    cls: (vars(cls)["__init__"], storing)
-    for cls in vars(cst).values()
-    if isinstance(cls, type) and issubclass(cls, CSTNode) and (storing := _storing_init(cls)) is not None
-}
 
 
 def _function_table(body: Sequence[cst.CSTNode], prefix: str) -> dict[str, cst.FunctionDef]:
