@@ -212,6 +212,14 @@ def compile_jaxpure() -> None:
         compileall.compile_dir(os.path.dirname(package.__file__), quiet=1)
 
 
+def _absolute_pythonpath() -> None:
+    """``PYTHONPATH=src:plugins`` made absolute: every command runs in a temporary folder, where a relative
+    entry finds nothing and the installed jaxpure would be measured instead of this checkout."""
+    entries = os.environ.get("PYTHONPATH")
+    if entries:
+        os.environ["PYTHONPATH"] = os.pathsep.join(os.path.abspath(e) for e in entries.split(os.pathsep) if e)
+
+
 def count_lines(files: list[str]) -> int:
     total = 0
     for name in files:
@@ -410,6 +418,7 @@ def main(argv: list[str] | None = None) -> int:
             Path(args.output).write_text(text)
         return 0
 
+    _absolute_pythonpath()
     compile_jaxpure()
     if args.baseline:
         import compileall
