@@ -258,30 +258,50 @@ def test_positions_are_libcsts_positions() -> None:
         assert node_positions(module) == dict(expected)
 
 
-def test_the_fast_index_visitor_visits_as_ast_nodevisitor_does() -> None:
+@pytest.mark.parametrize("handled", [
+    ("Name", "Call", "Attribute", "FunctionDef", "Lambda", "arg", "Constant", "keyword"),
+    ("Call", "Attribute", "Subscript", "BinOp", "Compare", "comprehension"),  # names and contexts skipped
+    ("Call", "Load", "Store", "Add", "Eq"),  # contexts and operators handled: visited as NodeVisitor does
+])
+def test_the_fast_index_visitor_visits_as_ast_nodevisitor_does(handled: tuple[str, ...]) -> None:
     from jaxpure.analysis.astvisit import FastNodeVisitor
 
     def recording(base: type) -> type:
-        class Recorder(base):
-            def __init__(self) -> None:
-                self.seen: list[str] = []
+        def _record(self, node):
+            self.seen.append(f"{type(node).__name__}@{getattr(node, 'lineno', '')}")
+            self.generic_visit(node)
 
-            def _record(self, node):
-                self.seen.append(f"{type(node).__name__}@{getattr(node, 'lineno', '')}")
-                self.generic_visit(node)
-
-            visit_Name = visit_Call = visit_Attribute = visit_FunctionDef = visit_Lambda = visit_arg = _record
-            visit_Constant = visit_keyword = _record
-
-        return Recorder
+        methods = {f"visit_{name}": _record for name in handled}
+        return type("Recorder", (base,), methods)
 
     Fast, Slow = recording(FastNodeVisitor), recording(ast.NodeVisitor)
     for path in sorted(FIXTURES.rglob("*.py")):
         tree = ast.parse(path.read_text())
         fast, slow = Fast(), Slow()
+        fast.seen, slow.seen = [], []
         fast.visit(tree)
         slow.visit(tree)
         assert fast.seen == slow.seen
+
+
+def test_a_module_analyzed_again_in_a_run_reuses_its_parses(monkeypatch: pytest.MonkeyPatch) -> None:
+    from jaxpure.analysis import segments
+    from jaxpure.config import Config
+    from jaxpure.driver.modules import ParsedModules, analyze_text
+
+    source = (FIXTURES / "jp1_side_effects.py").read_text()
+    given = {"untraced_returns": frozenset({"other:f"})}  # from another module: a later round's analysis
+    fresh = analyze_text(source, "m.py", Config(), "m", **given).findings
+    parsed = ParsedModules()
+    first = analyze_text(source, "m.py", Config(), "m", parsed=parsed, **given).findings
+    parses: list[str] = []
+    real_parse = segments.parse_module
+    monkeypatch.setattr(segments, "parse_module", lambda text: parses.append(text) or real_parse(text))
+    again = analyze_text(source, "m.py", Config(), "m", parsed=parsed, **given).findings
+    assert first == again == fresh and fresh
+    assert parses == []  # nothing parsed again
+    edited = analyze_text(source + "\n", "m.py", Config(), "m", parsed=parsed, **given).findings
+    assert parses and edited == fresh  # another text is parsed anew
 
 
 def test_the_key_reuse_shortcut_keeps_every_reuse() -> None:

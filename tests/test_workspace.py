@@ -32,9 +32,9 @@ def analyzed(monkeypatch) -> list[str]:
     names: list[str] = []
     run_task = workers.run_task
 
-    def counting(task):
+    def counting(task, parsed=None):
         names.append(task.file.path.name)
-        return run_task(task)
+        return run_task(task, parsed)
 
     monkeypatch.setattr(workers, "run_task", counting)
     return names

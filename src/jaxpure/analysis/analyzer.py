@@ -13,6 +13,7 @@ Pipeline for a module (``ModuleAnalyzer.run``):
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -74,14 +75,16 @@ class ModuleAnalyzer:
         incoming: list[CallSeed] | None = None,
         project_lookup: ProjectLookup | None = None,
         untraced_returns: frozenset[str] = frozenset(),
+        segments: SegmentCache | None = None,
     ) -> None:
+        """``segments``: the libcst parses of an earlier analysis of the same text, to reuse."""
         self.path = path
         # Keys handed to calls jaxpure cannot see into count as consumed, except in test files.
         # Functions of other project modules (``module:qualname``) known to return no traced value.
         self.untraced_returns = untraced_returns
         self._incoming = frozenset(call.function for call in incoming or ())
         self.index = index
-        self.segments = SegmentCache(lines, index.top_spans, index.functions)
+        self.segments = segments or SegmentCache(lines, index.top_spans, index.functions)
         self.contexts: dict[str, TracedContext] = {}
         self.results: dict[str, FunctionResult] = {}
         self.closures_used: dict[str, frozenset[str]] = {}
@@ -994,7 +997,8 @@ _DICT_CONSTRUCTORS = frozenset({"builtins.dict", "collections.defaultdict", "col
 
 def _dict_names(bindings, resolve) -> frozenset[str]:
     """Locals only ever bound to a fresh dict (``{}``, a dict comprehension, ``dict()``)."""
-    dicts, others = set(), set()
+    dicts: set[str] = set()
+    others: set[str] = set()
     for binding in bindings:
         source = binding.source
         fresh = not binding.iterated and binding.element is None and (
@@ -1055,6 +1059,7 @@ def argument_shapes(call: cst.Call) -> tuple[tuple[str | None, str], ...]:
     return tuple((a.keyword.value if a.keyword is not None else None, a.star) for a in call.args)
 
 
+@functools.cache  # one table per kind, shared by every walker (which only reads it)
 def _rules_for(kind: str | None) -> tuple[dict[type, list[Rule]], list[Rule]]:
     """The rules that apply where a function is traced ``kind``-wise (None: untraced): those
     that look at nodes, by node type, and those that look at the whole function."""
@@ -1088,4 +1093,4 @@ def _deduplicate(findings: list[Finding]) -> list[Finding]:
     return unique
 
 
-__all__ = ["CallSeed", "TracedContext", "ModuleAnalyzer"]
+__all__ = ["CallSeed", "ModuleAnalyzer", "TracedContext"]

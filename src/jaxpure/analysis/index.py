@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from jaxpure.analysis import jaxapi
 from jaxpure.analysis.astvisit import FastNodeVisitor
 from jaxpure.analysis.jaxapi import DIFFERENTIATION, STAGING, Transform
-from jaxpure.analysis.names import ImportMap, ast_dotted_name, build_import_map
+from jaxpure.analysis.names import ImportMap, ast_dotted_name, build_import_map, walk_statements
 
 ANYTIME = 1 << 30  # the "line" of a change made in a function body: after any definition
 _KEY_SOURCE_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in jaxapi.KEY_SOURCES)
@@ -335,6 +335,7 @@ class _IndexBuilder(FastNodeVisitor):
         self.top = 0
         self.scopes: list[tuple[str, str]] = []  # ("class" | "function", qualname), innermost last
         self.function_stack: list[FunctionInfo] = []
+        self.function: FunctionInfo | None = None  # the innermost function we are in (read on most nodes)
         self.loop_depth = 0
         self.composed_under: dict[int, Transform] = {}  # id(inner transform call) -> outer staging transform
         self.pending_roots: list[Application] = []
@@ -363,10 +364,6 @@ class _IndexBuilder(FastNodeVisitor):
         self.generic_visit(node)
 
     # -- scopes -----------------------------------------------------------------
-
-    @property
-    def function(self) -> FunctionInfo | None:
-        return self.function_stack[-1] if self.function_stack else None
 
     @property
     def enclosing_class(self) -> str | None:
@@ -523,6 +520,7 @@ class _IndexBuilder(FastNodeVisitor):
         if info.class_name is not None:
             self._collect_array_fields(node, info)
         self.function_stack.append(info)
+        self.function = info
         self.scopes.append(("function", qualname))
         saved_loops, self.loop_depth = self.loop_depth, 0
         for statement in node.body:
@@ -530,6 +528,7 @@ class _IndexBuilder(FastNodeVisitor):
         self.loop_depth = saved_loops
         self.scopes.pop()
         self.function_stack.pop()
+        self.function = parent
         # ``global X`` only rebinds X if the function assigns it.
         for name in info.global_rebinds & info.local_names:
             _note_change(self.index.rebound_globals, name, ANYTIME)
@@ -596,7 +595,7 @@ class _IndexBuilder(FastNodeVisitor):
             return
         cls = self.index.classes[info.class_name]
         fields = cls.array_fields
-        for child in ast.walk(node):
+        for child in walk_statements(node):  # assignments are statements: no expression needs a look
             if not isinstance(child, ast.Assign) or not isinstance(child.value, ast.Call):
                 continue
             called = self.imports.resolve_ast(child.value.func) or ""

@@ -116,7 +116,7 @@ def ast_dotted_name(node: ast.expr) -> str | None:
 def build_import_map(tree: ast.Module, module_name: str | None, is_package: bool) -> ImportMap:
     """Every import in the module (function-level imports too: libraries import lazily)."""
     imports = ImportMap(module_name, is_package)
-    for node in _walk_statements(tree):
+    for node in walk_statements(tree):
         if isinstance(node, ast.Import | ast.ImportFrom):
             imports.add_import(node)
     for statement in tree.body:
@@ -133,7 +133,7 @@ def build_import_map(tree: ast.Module, module_name: str | None, is_package: bool
 _BLOCKS = ("body", "handlers", "orelse", "finalbody", "cases")  # in the order of the nodes' _fields
 
 
-def _walk_statements(tree: ast.Module) -> Iterator[ast.AST]:
+def walk_statements(tree: ast.AST) -> Iterator[ast.AST]:
     """The statements of ``ast.walk(tree)``, in its order, without visiting any expression.
 
     ``ast.walk`` goes breadth first; statements only ever sit in the blocks of

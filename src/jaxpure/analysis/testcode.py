@@ -7,11 +7,13 @@ questions to stay quiet there.
 
 from __future__ import annotations
 
+import functools
 from pathlib import PurePath
 
 from jaxpure.analysis.index import FunctionInfo, ModuleIndex
 
 
+@functools.lru_cache(maxsize=1024)  # asked for every function of a module, and a PurePath costs
 def is_test_file(path: str) -> bool:
     """``test_*.py``, ``*_test.py``, ``conftest.py``, or anything under a ``tests/`` folder."""
     pure = PurePath(path)

@@ -15,7 +15,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING
 
 from jaxpure.config import Config
-from jaxpure.driver.modules import GC_THRESHOLD, ModuleResult, Task, run_task
+from jaxpure.driver.modules import GC_THRESHOLD, ModuleResult, ParsedModules, Task, run_task
 from jaxpure.files.discovery import SourceFile
 from jaxpure.findings import RuleInfo
 
@@ -45,6 +45,7 @@ class Workers:
         # The rules' metadata for the output, built by a worker (which has the rules imported anyway):
         # here it would cost importing libcst and every rule at the end of the run, with no worker busy.
         self.rule_metadata: Future | None = None
+        self.parsed = ParsedModules()  # for the tasks run here (each worker keeps its own)
 
     def __enter__(self) -> Workers:
         return self
@@ -57,7 +58,7 @@ class Workers:
         # Starting workers pays for a few modules' worth of work; once they run, every task goes to
         # them (one analyzed here would import libcst and the analyzer into this process).
         if self.jobs == 1 or (self.pool is None and len(tasks) < 8):
-            return [run_task(task) for task in tasks]
+            return [run_task(task, self.parsed) for task in tasks]
         assert all((t.project_modules, t.config, t.noqa) == self.shared for t in tasks)
         if self.pool is None:
             # The analyzer (and libcst) is imported by each worker, at the same time, not first here.
@@ -132,6 +133,7 @@ def prepare_fork_server() -> None:
 
 
 _SHARED: tuple[frozenset[str], Config, bool] | None = None
+_PARSED = ParsedModules()  # a worker's parses, for its later tasks of the run (it ends with the run)
 
 
 def _start_worker(project_modules: frozenset[str], config: Config, noqa: bool) -> None:
@@ -178,7 +180,7 @@ def _work_item(task: Task) -> _WorkItem:
 def _run_in_worker(item: _WorkItem) -> ModuleResult:
     file, incoming, untraced_returns, project_classes, overlay = item
     assert _SHARED is not None
-    return run_task(Task(file, incoming, *_SHARED, untraced_returns, project_classes, overlay))
+    return run_task(Task(file, incoming, *_SHARED, untraced_returns, project_classes, overlay), _PARSED)
 
 
 def _size(file: SourceFile) -> int:
