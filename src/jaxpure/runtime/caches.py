@@ -15,11 +15,23 @@ keeps checking it):
 So ``forget_traces`` clears JAX's staging caches and keeps the compiled
 ones; should JAX's internals not be as expected, it falls back to
 ``jax.clear_caches()``.
+
+In the user's own run (``watch/``) clearing is not allowed: the user's next
+call would trace again (a test counting traces sees one more), and traces an
+experiment leaves behind would serve the user's later calls (one fewer). There,
+experiments run under ``private_traces()``: every cache key of JAX's jit and
+trace caches holds the trace context, which holds ``jax_pgle_profiling_runs``,
+a setting read only when PGLE is on. Giving it a value of jaxpure's own keys
+the experiment's traces apart from the user's; ``forget_traces`` then moves to a
+fresh value instead of clearing, and the user's cache entries are never touched.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import re
+import threading
 
 import jax
 
@@ -27,7 +39,20 @@ import jax
 _COMPILED = re.compile(r"compil|lower|primitive_callable|backend|device|process_count|sharding|mesh|layout")
 
 
+_PRIVATE_KEYS = itertools.count(1_000_003)  # far from any real number of profiling runs
+_private = threading.local()
+
+
+class NoPrivateTraces(Exception):
+    """This JAX cannot keep an experiment's traces apart from the user's."""
+
+
 def forget_traces() -> None:
+    """Make the next calls trace again: a fresh private key inside ``private_traces()``, else clear the caches."""
+    stack = getattr(_private, "stack", None)
+    if stack is not None:
+        stack.enter_context(_private_key())
+        return
     registry = _cache_registry()
     if registry is None:
         jax.clear_caches()
@@ -45,3 +70,54 @@ def _cache_registry():
         return None
     registry = getattr(util, "_caches", None)
     return registry if hasattr(registry, "items") else None
+
+
+@contextlib.contextmanager
+def private_traces():
+    """Traces made inside never read nor fill the cache entries of traces made outside (raises
+    ``NoPrivateTraces`` where this JAX offers no way to keep them apart)."""
+    if not _keys_trace_context():
+        raise NoPrivateTraces(
+            "this JAX keeps no trace apart from the user's, and clearing its caches would change the run"
+        )
+    outer = getattr(_private, "stack", None)
+    with contextlib.ExitStack() as stack:
+        _private.stack = stack
+        try:
+            stack.enter_context(_private_key())
+            yield
+        finally:
+            _private.stack = outer
+
+
+def _private_key():
+    from jax._src import config
+
+    return config.pgle_profiling_runs(next(_PRIVATE_KEYS))
+
+
+_KEYED: list[bool] = []
+
+
+def _keys_trace_context() -> bool:
+    """Measured once: a jitted function traces again under a private key, and not after it."""
+    if not _KEYED:
+        _KEYED.append(_measure_keyed())
+    return _KEYED[0]
+
+
+def _measure_keyed() -> bool:
+    try:
+        from jax._src import config
+
+        if config.enable_pgle.value:  # the setting is live: a value of ours would change compilation
+            return False
+        traces: list[int] = []
+        probe = jax.jit(lambda x: traces.append(1) or x)
+        probe(0)
+        with _private_key():
+            probe(0)
+        probe(0)
+        return len(traces) == 2
+    except Exception:
+        return False
