@@ -51,7 +51,9 @@ def forget_traces() -> None:
     """Make the next calls trace again: a fresh private key inside ``private_traces()``, else clear the caches."""
     stack = getattr(_private, "stack", None)
     if stack is not None:
-        stack.enter_context(_private_key())
+        misses = _staging_misses()
+        if misses is None or misses != _private.misses:  # something was traced under this key
+            _enter_private_key(stack)
         return
     registry = _cache_registry()
     if registry is None:
@@ -80,14 +82,34 @@ def private_traces():
         raise NoPrivateTraces(
             "this JAX keeps no trace apart from the user's, and clearing its caches would change the run"
         )
-    outer = getattr(_private, "stack", None)
+    outer = getattr(_private, "stack", None), getattr(_private, "misses", None)
     with contextlib.ExitStack() as stack:
         _private.stack = stack
         try:
-            stack.enter_context(_private_key())
+            _enter_private_key(stack)
             yield
         finally:
-            _private.stack = outer
+            _private.stack, _private.misses = outer
+
+
+def _enter_private_key(stack: contextlib.ExitStack) -> None:
+    """A fresh key: every compilation under a new key starts again, so one is taken only when the
+    current one has traced something (``forget_traces`` right after it would change nothing)."""
+    stack.enter_context(_private_key())
+    _private.misses = _staging_misses()
+
+
+def _staging_misses() -> int | None:
+    """How many times JAX's staging caches have missed so far (each miss is a new trace), or None."""
+    registry = _cache_registry()
+    if registry is None:
+        return None
+    counted, misses = False, 0
+    for cache, purpose in list(registry.items()):
+        info = getattr(cache, "cache_info", None)
+        if info is not None and not _COMPILED.search(str(purpose)):
+            counted, misses = True, misses + getattr(info(), "misses", 0)
+    return misses if counted else None
 
 
 def _private_key():
