@@ -135,7 +135,12 @@ def _measure_keyed() -> bool:
         if config.enable_pgle.value:  # the setting is live: a value of ours would change compilation
             return False
         traces: list[int] = []
-        probe = jax.jit(lambda x: traces.append(1) or x)
+
+        def probe_body(x):
+            traces.append(1)
+            return x
+
+        probe = jax.jit(probe_body)
         probe(0)
         with _private_key():
             probe(0)

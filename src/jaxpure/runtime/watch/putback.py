@@ -38,7 +38,8 @@ def restored(roots: list):
 
 def reachable(roots: list) -> list:
     """The mutable objects reachable from ``roots``, nearest first, at most ``MAX_OBJECTS``."""
-    found, seen = [], set()
+    found: list = []
+    seen: set[int] = set()
     queue = collections.deque(roots)
     while queue and len(found) < MAX_OBJECTS:
         obj = queue.popleft()
