@@ -192,6 +192,96 @@ def test_an_experiment_puts_back_what_the_flagged_line_mutates(checked) -> None:
     # ... and that test, which counts the appends, passes (test_the_users_tests_pass_and_fail_as_without_jaxpure)
 
 
+_UNDISTURBED_STATE = """\
+import jax
+import jax.numpy as jnp
+
+COUNTER = jax.new_ref(jnp.array(3.0))
+
+
+def count_steps(carry, _):
+    COUNTER[...] = COUNTER[...] + 1.0
+    return carry, None
+
+
+def test_a_captured_ref_is_updated_once_per_step():
+    jax.lax.scan(count_steps, None, None, length=5)
+    assert float(COUNTER[...]) == 8.0
+
+
+def test_a_traced_sum_is_printed():
+    @jax.jit
+    def total(x):
+        print("total", jnp.sum(x))
+        return jnp.sum(x)
+
+    assert float(total(jnp.ones(3))) == 3.0
+"""
+_UNDISTURBED_GRAPH = """\
+import jax.numpy as jnp
+from flax import nnx
+
+link_traces = 0
+square_traces = 0
+
+
+class Node(nnx.Module):
+    def __init__(self):
+        self.link = nnx.data(None)
+
+
+def test_a_call_that_changes_its_arguments_graph_traces_again():
+    @nnx.jit(graph=True, graph_updates=True)
+    def link_to_itself(node):
+        global link_traces
+        link_traces += 1
+        node.link = node
+
+    node = Node()
+    link_to_itself(node)
+    link_to_itself(node)
+    assert link_traces == 2
+
+
+def test_a_cached_scan_is_not_traced_again():
+    @nnx.scan(graph_updates=True)
+    def square(count, x):
+        global square_traces
+        square_traces += 1
+        return count + 1, x**2
+
+    count, _ = square(jnp.array(0), jnp.arange(5))
+    square(count, jnp.arange(5))
+    assert square_traces == 1
+"""
+
+
+def test_experiments_leave_the_users_state_and_jax_caches_as_they_were(tmp_path) -> None:
+    """Each of these tests failed under jaxpure before: a JAX ``Ref`` captured by a scan body was
+    stepped again by the experiment, a probe raised into the traced function (``jnp`` taken for an
+    array), the experiment's traces served the user's next call (no retrace where the graph changed),
+    and clearing JAX's caches made the user's cached scan trace again."""
+    pytest.importorskip("flax.nnx")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_state.py").write_text(_UNDISTURBED_STATE)
+    (tmp_path / "tests" / "test_graph.py").write_text(_UNDISTURBED_GRAPH)
+    completed = _jaxpure(tmp_path, "--runtime", "--run", PYTEST, ".")
+    outcomes = sorted(_OUTCOME.findall(completed.stderr))
+    assert outcomes == [("PASSED", f"tests/{name}") for name in (
+        "test_graph.py::test_a_cached_scan_is_not_traced_again",
+        "test_graph.py::test_a_call_that_changes_its_arguments_graph_traces_again",
+        "test_state.py::test_a_captured_ref_is_updated_once_per_step",
+        "test_state.py::test_a_traced_sum_is_printed",
+    )], completed.stderr[-3000:]  # fmt: skip
+    # Module state, not the tests' own variables (a test's trace counter is no finding, SPEC §8).
+    runtime = {(f["path"], f["line"]): f["runtime"] for f in json.loads(completed.stdout)["findings"]}
+    assert runtime[("tests/test_state.py", 8)]["status"] == "confirmed"  # JP105: confirmed, and put back
+    assert runtime[("tests/test_state.py", 20)]["status"] == "confirmed"  # JP101
+    assert "on the tracing call only" in runtime[("tests/test_state.py", 20)]["evidence"]
+    for line in (16, 29):  # JP104: the experiments ran (two calls each), and the tests above still passed
+        assert "after 2 calls of" in runtime[("tests/test_graph.py", line)]["evidence"]
+
+
 def test_the_run_does_not_leave_instrumented_bytecode_behind(checked, project) -> None:
     cached = [p for p in project.rglob("*.pyc") if p.name.startswith(("model", "test_model", "train"))]
     for pyc in cached:

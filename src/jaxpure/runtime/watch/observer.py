@@ -13,11 +13,14 @@
   transform), for JP502.
 
 Nothing here changes what the user's program does: hooks re-raise what they
-see, experiments run on copies, after the root call has returned.
+see and never raise of their own (a failure is noted, and the program goes
+on), experiments run on copies, after the root call has returned.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import sys
@@ -30,6 +33,24 @@ from jaxpure.runtime.rules import RULE_EXPERIMENTS, TRACING_RAISES
 from jaxpure.runtime.watch.instrument import Span, flagged
 from jaxpure.runtime.watch.observed import ActiveSites, PlainCall, RootCall, Sighting, Site
 from jaxpure.runtime.watch.plan import BEGIN, NOTE, REACHED, RESULT, WatchPlan
+
+_USER_FRAME = 2  # seen from a probe: the user's frame is above the probe and its ``_never_raises`` guard
+
+
+def _never_raises(hook):
+    """A probe runs inside the user's code: its own failure is noted, never raised there."""
+
+    @functools.wraps(hook)
+    def guarded(self, *args):
+        try:
+            return hook(self, *args)
+        except Exception as error:
+            with contextlib.suppress(Exception):
+                self.note(f"the watch's {hook.__name__} probe failed: {type(error).__name__}: {error}")
+            return None
+
+    return guarded
+
 
 
 class Observer:
@@ -80,6 +101,7 @@ class Observer:
 
     # ----- probes
 
+    @_never_raises
     def line(self, ids: tuple[int, ...], names: tuple[str, ...]) -> None:
         if self.busy:
             return
@@ -92,13 +114,14 @@ class Observer:
                 self.emit(REACHED, id=id, via=sighting.via)
             sighting.hits += 1
             if sighting.hits == 1:
-                sighting.touched = _mutable_operands(names, sys._getframe(1))
+                sighting.touched = _mutable_operands(names, sys._getframe(_USER_FRAME))
             if self.jax is not None:
-                self._classify(sighting, names, sys._getframe(1))
+                self._classify(sighting, names, sys._getframe(_USER_FRAME))
             root = self.root()
             if root is not None:
                 root.reached.add(id)
 
+    @_never_raises
     def raised(self, ids: tuple[int, ...]) -> None:
         if self.busy or self.jax is None:
             return
@@ -120,7 +143,11 @@ class Observer:
         shown, traced = [], False
         for name in names:
             value = frame.f_locals.get(name, frame.f_globals.get(name, _ABSENT))
-            if value is _ABSENT or (callable(value) and not hasattr(value, "shape")):
+            if (
+                value is _ABSENT
+                or isinstance(value, types.ModuleType)
+                or (callable(value) and not hasattr(value, "shape"))
+            ):
                 continue
             leaves = self.jax.tree_util.tree_leaves(value) if not isinstance(value, str) else [value]
             is_traced = any(isinstance(leaf, self.core.Tracer) for leaf in leaves)
@@ -131,15 +158,17 @@ class Observer:
 
     # ----- calls of functions around key reuse (instrument._watch_calls)
 
+    @_never_raises
     def enter(self, ids: tuple[int, ...]) -> None:
         entries = self._entries()
         if self.busy or all(id in self.resolved for id in ids):
             entries.append(None)
             return
         hits = {id: self.sightings[id].hits if id in self.sightings else 0 for id in ids}
-        frame = sys._getframe(1)
+        frame = sys._getframe(_USER_FRAME)
         entries.append(PlainCall(frame.f_code, frame.f_globals, dict(frame.f_locals), hits))
 
+    @_never_raises
     def exit(self, ids: tuple[int, ...]) -> None:
         entries = self._entries()
         call = entries.pop() if entries else None

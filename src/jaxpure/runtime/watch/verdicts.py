@@ -17,6 +17,7 @@ import unittest
 from typing import Any
 
 from jaxpure.files.notebook import extract, is_notebook
+from jaxpure.runtime.caches import NoPrivateTraces, private_traces
 from jaxpure.runtime.compare import times
 from jaxpure.runtime.context import (
     Context,
@@ -32,6 +33,7 @@ from jaxpure.runtime.inputs import Inputs, copied, describe_arguments, describe_
 from jaxpure.runtime.rules import COMPILATIONS, RULE_EXPERIMENTS, TRACING_RAISES
 from jaxpure.runtime.targets import Target, TargetError
 from jaxpure.runtime.watch.observed import MAX_ATTEMPTS, PlainCall, RootCall, Sighting, Watch
+from jaxpure.runtime.watch.putback import restored
 
 
 @dataclasses.dataclass
@@ -258,12 +260,16 @@ def _run(observer: Watch, id: int, ctx: ObservedContext) -> Verdict:
     observer.begin(id)
     observer.busy = True
     try:
-        # The experiment works on copies; what it still reaches of the user's own objects (attributes
-        # of the real arguments, shared through a framework's graph; closure variables) is put back.
-        originals = [value for value in [*ctx.arguments[0], *ctx.arguments[1].values()] if _restorable(value)]
-        touched = [*observer.sightings[id].touched, *originals]
-        with _quiet(), _restored(touched), _cells_restored(ctx.root, ctx.arguments):
+        # The experiment works on copies; what it still reaches of the user's own state (the real
+        # arguments, what the flagged line names, closure variables and everything they hold) is put
+        # back, and its traces are kept apart from the user's in JAX's caches.
+        cells = _closure_cells(ctx.root, ctx.arguments)
+        roots = [*observer.sightings[id].touched, *ctx.arguments[0], *ctx.arguments[1].values()]
+        roots += [value for _, value in cells]
+        with _quiet(), private_traces(), restored(roots), _cells_restored(cells):
             return run_experiment(ctx)
+    except NoPrivateTraces as error:
+        return skipped(f"not run: {error}")
     except TargetError as error:
         return skipped(str(error))
     except SystemExit as exit:
@@ -275,25 +281,22 @@ def _run(observer: Watch, id: int, ctx: ObservedContext) -> Verdict:
 
 
 @contextlib.contextmanager
-def _restored(objects: list):
-    """Whatever the experiment's re-runs do to the objects the flagged line mutates is undone
-    (a list appended to, a dict or an instance's attributes set): the user's run sees its own state."""
-    saved = [(obj, _state_of(obj)) for obj in objects]
+def _cells_restored(cells: list):
+    """The closure variables keep their values: a test's ``nonlocal`` trace counter must not count
+    the experiment's re-runs."""
     try:
         yield
     finally:
-        for obj, state in saved:
-            with contextlib.suppress(Exception):
-                _put_back(obj, state)
+        for cell, value in cells:
+            cell.cell_contents = value
 
 
-@contextlib.contextmanager
-def _cells_restored(root: Target | None, arguments: tuple = ((), {})):
-    """The closure variables of the root and of the functions it closes over keep their values:
-    a test's ``nonlocal`` trace counter must not count the experiment's re-runs."""
+def _closure_cells(root: Target | None, arguments: tuple = ((), {})) -> list:
+    """The bound closure cells (with their values) of the root, of the functions among its arguments
+    (lax bodies) and of the functions those close over."""
     cells, seen = [], set()
     pending = [root.raw] if root is not None else []
-    pending += [value for value in [*arguments[0], *arguments[1].values()] if callable(value)]  # lax bodies
+    pending += [value for value in [*arguments[0], *arguments[1].values()] if callable(value)]
     while pending:
         function = pending.pop()
         function = getattr(function, "__func__", function)
@@ -312,36 +315,7 @@ def _cells_restored(root: Target | None, arguments: tuple = ((), {})):
             cells.append((cell, value))
             if isinstance(value, types.FunctionType):
                 pending.append(value)
-    try:
-        yield
-    finally:
-        for cell, value in cells:
-            cell.cell_contents = value
-
-
-def _restorable(value) -> bool:
-    return isinstance(value, list | dict | set | bytearray) or (
-        hasattr(value, "__dict__") and not isinstance(value, type | types.ModuleType | types.FunctionType)
-    )
-
-
-def _state_of(obj):
-    if isinstance(obj, list | bytearray):
-        return obj[:]
-    if isinstance(obj, dict | set):
-        return obj.copy()
-    return dict(vars(obj))
-
-
-def _put_back(obj, state) -> None:
-    if isinstance(obj, list | bytearray):
-        obj[:] = state
-    elif isinstance(obj, dict | set):
-        obj.clear()
-        obj.update(state)
-    else:
-        vars(obj).clear()
-        vars(obj).update(state)
+    return cells
 
 
 @contextlib.contextmanager
