@@ -132,7 +132,7 @@ def _import(request: ModuleRequest):
 
 
 def _run_task(task: FindingTask, session: _Session, reporter: Reporter, forks: ForkWatch) -> None:
-    from jaxpure.runtime.context import Context, skipped
+    from jaxpure.runtime.context import ExperimentContext, skipped
     from jaxpure.runtime.experiments import run_experiment
     from jaxpure.runtime.targets import TargetError
 
@@ -140,7 +140,7 @@ def _run_task(task: FindingTask, session: _Session, reporter: Reporter, forks: F
     reporter.emit(BEGIN, id=task.id)
     started = time.perf_counter()
     forks_before = forks.forks
-    context = Context(
+    context = ExperimentContext(
         task, session.module, session.request.module, session.request.file, session.examples, session.perturbation
     )
     try:

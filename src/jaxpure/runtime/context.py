@@ -52,7 +52,7 @@ class InputRejected(Exception):
 
 
 @dataclass
-class Context:
+class ExperimentContext:
     task: FindingTask
     module: ModuleType
     module_name: str

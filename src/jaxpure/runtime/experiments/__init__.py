@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from jaxpure.runtime import rules
-from jaxpure.runtime.context import Context, Verdict
+from jaxpure.runtime.context import ExperimentContext, Verdict
 from jaxpure.runtime.experiments.effects import global_rebinding, nonlocal_mutation, trace_time_effects
 from jaxpure.runtime.experiments.keys import key_reuse
 from jaxpure.runtime.experiments.state import argument_state, stale_global
 from jaxpure.runtime.experiments.traces import tracing_raises, two_traces
 from jaxpure.runtime.experiments.transforms import compilations, unhashable_static
 
-EXPERIMENTS: dict[str, Callable[[Context], Verdict]] = {
+EXPERIMENTS: dict[str, Callable[[ExperimentContext], Verdict]] = {
     rules.TRACE_TIME_EFFECTS: trace_time_effects,
     rules.TWO_TRACES: two_traces,
     rules.GLOBAL_REBINDING: global_rebinding,
@@ -33,5 +33,5 @@ EXPERIMENTS: dict[str, Callable[[Context], Verdict]] = {
 }
 
 
-def run_experiment(ctx: Context) -> Verdict:
+def run_experiment(ctx: ExperimentContext) -> Verdict:
     return EXPERIMENTS[rules.RULE_EXPERIMENTS[ctx.task.code]](ctx)

@@ -9,7 +9,7 @@ import jax
 
 from jaxpure.runtime.caches import forget_traces
 from jaxpure.runtime.compare import TRACER_TEXT, contains_tracer, difference, show, snapshot, times
-from jaxpure.runtime.context import Context, InputRejected, Verdict, confirmed, not_reproduced, skipped
+from jaxpure.runtime.context import ExperimentContext, InputRejected, Verdict, confirmed, not_reproduced, skipped
 from jaxpure.runtime.inputs import Inputs
 from jaxpure.runtime.probes import LineProbe
 from jaxpure.runtime.targets import Target
@@ -18,7 +18,7 @@ _DECLARATION = re.compile(r"\b(global|nonlocal)\s+([A-Za-z_][\w\s,]*)")
 _MISSING = object()
 
 
-def trace_time_effects(ctx: Context) -> Verdict:
+def trace_time_effects(ctx: ExperimentContext) -> Verdict:
     """The effect happens on the tracing call and not on the cached one (or, under vmap, shows a tracer)."""
     target = ctx.target()
 
@@ -46,7 +46,7 @@ def trace_time_effects(ctx: Context) -> Verdict:
     return ctx.try_inputs(target, attempt)
 
 
-def global_rebinding(ctx: Context) -> Verdict:
+def global_rebinding(ctx: ExperimentContext) -> Verdict:
     """The global after two staged calls differs from after two eager calls, or holds a leaked tracer."""
     declaration = _DECLARATION.search(ctx.lines[ctx.task.line - 1])
     if declaration is None:
@@ -97,7 +97,7 @@ def global_rebinding(ctx: Context) -> Verdict:
     return ctx.try_inputs(target, attempt)
 
 
-def nonlocal_mutation(ctx: Context) -> Verdict:
+def nonlocal_mutation(ctx: ExperimentContext) -> Verdict:
     """The mutation runs on the tracing call only, and/or JAX's leak checker finds the tracer it stored.
 
     A ``nonlocal`` rebinding (JP104) is confirmed by a leak only: rebinding a
@@ -138,7 +138,7 @@ def nonlocal_mutation(ctx: Context) -> Verdict:
     return ctx.try_inputs(target, attempt)
 
 
-def _two_probed_calls(ctx: Context, target: Target, inputs: Inputs) -> tuple[LineProbe, LineProbe]:
+def _two_probed_calls(ctx: ExperimentContext, target: Target, inputs: Inputs) -> tuple[LineProbe, LineProbe]:
     """A tracing call and a second, cached call of the staged target, each watched."""
     with ctx.probe() as first:
         target.trace(inputs)

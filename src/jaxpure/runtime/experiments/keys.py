@@ -16,12 +16,12 @@ import jax
 import numpy as np
 
 from jaxpure.runtime.caches import forget_traces
-from jaxpure.runtime.context import Context, InputRejected, Verdict, confirmed, not_reproduced, skipped
+from jaxpure.runtime.context import ExperimentContext, InputRejected, Verdict, confirmed, not_reproduced, skipped
 from jaxpure.runtime.inputs import Inputs
 from jaxpure.runtime.targets import Target
 
 
-def key_reuse(ctx: Context) -> Verdict:
+def key_reuse(ctx: ExperimentContext) -> Verdict:
     """The checker, traced first (no compilation); run only where tracing does not point at the line."""
     target = ctx.target()
 
@@ -49,7 +49,7 @@ def key_reuse(ctx: Context) -> Verdict:
     return ctx.try_inputs(target, attempt)
 
 
-def _reuse_among_draws(ctx: Context, target: Target, inputs: Inputs, stopped: str) -> Verdict | None:
+def _reuse_among_draws(ctx: ExperimentContext, target: Target, inputs: Inputs, stopped: str) -> Verdict | None:
     """Confirmed if, in an eager run, the flagged line drew from a key whose bits an earlier draw
     had already used: what the checker would have said had it not stopped at the first reuse."""
     with _draws(ctx.file) as draws, suppress(Exception):  # the draws made before it failed still tell

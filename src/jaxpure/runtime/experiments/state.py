@@ -11,14 +11,14 @@ import numpy as np
 
 from jaxpure.runtime.caches import forget_traces
 from jaxpure.runtime.compare import close_trees, contains_tracer, difference, same_tree, show, show_tree, snapshot
-from jaxpure.runtime.context import Context, InputRejected, Verdict, confirmed, not_reproduced, skipped
+from jaxpure.runtime.context import ExperimentContext, InputRejected, Verdict, confirmed, not_reproduced, skipped
 from jaxpure.runtime.experiments.traces import caused_by_finding
 from jaxpure.runtime.inputs import Inputs, with_jax_arrays
 from jaxpure.runtime.perturb import changed_value
 from jaxpure.runtime.targets import Target
 
 
-def stale_global(ctx: Context) -> Verdict:
+def stale_global(ctx: ExperimentContext) -> Verdict:
     """Rebind the global between two calls: the staged function keeps the value it was traced with."""
     name = ctx.finding_name()
     namespace = vars(ctx.module)
@@ -60,7 +60,7 @@ def stale_global(ctx: Context) -> Verdict:
     return ctx.try_inputs(target, attempt)
 
 
-def argument_state(ctx: Context) -> Verdict:
+def argument_state(ctx: ExperimentContext) -> Verdict:
     """Run eagerly and staged on copies of the same arguments: compare the caller's arguments and the results."""
     target = ctx.target()
     inplace_numpy = ctx.task.code == "JP204"  # in-place NumPy methods need NumPy arguments to act on
@@ -121,7 +121,7 @@ def _argument_change(before: dict, after: dict) -> str | None:
     return next(filter(None, (difference(before[name], after[name], name) for name in before)), None)
 
 
-def _sorted_copy_dropped(ctx: Context, target: Target, inputs: Inputs) -> Verdict:
+def _sorted_copy_dropped(ctx: ExperimentContext, target: Target, inputs: Inputs) -> Verdict:
     """``x.sort()`` as a statement on a JAX array: the sorted copy is thrown away (SPEC §7)."""
     receiver = _sort_receiver(ctx.finding_text())
     if receiver is None:

@@ -7,7 +7,7 @@ import jax
 
 from jaxpure.runtime.caches import forget_traces
 from jaxpure.runtime.compare import constant_seeds, jaxpr_difference
-from jaxpure.runtime.context import Context, InputRejected, Verdict, confirmed, not_reproduced
+from jaxpure.runtime.context import ExperimentContext, InputRejected, Verdict, confirmed, not_reproduced
 from jaxpure.runtime.inputs import Inputs
 
 # JAX's errors for a tracer used where a concrete value is needed: any of them, raised at
@@ -24,13 +24,13 @@ _TRACER_ERRORS = tuple(
 _ERROR_WORDS = {"JP201": ("immutable",), "JP202": ("immutable",), "JP204": ("Tracer", "'out'")}
 
 
-def caused_by_finding(ctx: Context, error: BaseException) -> bool:
+def caused_by_finding(ctx: ExperimentContext, error: BaseException) -> bool:
     if ctx.raised_at(error) is None:
         return False
     return isinstance(error, _TRACER_ERRORS) or any(word in str(error) for word in _ERROR_WORDS.get(ctx.task.code, ()))
 
 
-def two_traces(ctx: Context) -> Verdict:
+def two_traces(ctx: ExperimentContext) -> Verdict:
     """Trace twice with the caches cleared (and the clock and environment moved): do the programs differ?"""
     target = ctx.target()
 
@@ -62,7 +62,7 @@ def two_traces(ctx: Context) -> Verdict:
     return ctx.try_inputs(target, attempt)
 
 
-def tracing_raises(ctx: Context) -> Verdict:
+def tracing_raises(ctx: ExperimentContext) -> Verdict:
     """Tracing raises at the finding's line; JAX's own error is the evidence."""
     target = ctx.target()
 

@@ -11,7 +11,7 @@ import sys
 import jax
 
 from jaxpure.runtime.compare import show, snapshot, times
-from jaxpure.runtime.context import Context, InputRejected, Verdict, confirmed, not_reproduced, skipped
+from jaxpure.runtime.context import ExperimentContext, InputRejected, Verdict, confirmed, not_reproduced, skipped
 from jaxpure.runtime.inputs import Inputs, describe_value
 from jaxpure.runtime.targets import Target
 
@@ -36,7 +36,7 @@ class CompileCounter:
             cls.count += 1
 
 
-def compilations(ctx: Context) -> Verdict:
+def compilations(ctx: ExperimentContext) -> Verdict:
     """Call the enclosing function twice, counting only the compilations of transforms built at the
     finding's line: a transform rebuilt per call compiles again on the second call. Compilations of
     anything else the function runs (other jits, eager operations) are not the finding's."""
@@ -77,7 +77,7 @@ _COMPILING = (("jax", "jit"), ("jax", "pmap"), ("equinox", "filter_jit"), ("flax
 
 
 @contextlib.contextmanager
-def _site_compilations(ctx: Context):
+def _site_compilations(ctx: ExperimentContext):
     """While inside: the compiling transforms built at the finding's lines are counted, and so are
     the compilations made while the functions they returned run."""
     count = _SiteCount()
@@ -101,7 +101,7 @@ def _site_compilations(ctx: Context):
         namespace.update(rebound)
 
 
-def _counting_build(original, ctx: Context, count: _SiteCount):
+def _counting_build(original, ctx: ExperimentContext, count: _SiteCount):
     def build(*args, **kwargs):
         built = original(*args, **kwargs)
         caller = sys._getframe(1)
@@ -128,7 +128,7 @@ def _same_file(a: str, b: str) -> bool:
     return a == b or os.path.realpath(a) == os.path.realpath(b)
 
 
-def unhashable_static(ctx: Context) -> Verdict:
+def unhashable_static(ctx: ExperimentContext) -> Verdict:
     """Pass the offending default explicitly (JAX never hashes an unpassed default): JAX refuses to hash it."""
     name = ctx.finding_name()
     target = ctx.target()

@@ -20,7 +20,7 @@ from jaxpure.files.notebook import extract, is_notebook
 from jaxpure.runtime.caches import NoPrivateTraces, private_traces
 from jaxpure.runtime.compare import times
 from jaxpure.runtime.context import (
-    Context,
+    ExperimentContext,
     InputRejected,
     Verdict,
     confirmed,
@@ -37,7 +37,7 @@ from jaxpure.runtime.watch.putback import restored
 
 
 @dataclasses.dataclass
-class ObservedContext(Context):
+class ObservedContext(ExperimentContext):
     """A finding's context in the user's own run: the root call that reached it is the target,
     and its arguments (copied afresh for every use) are the only inputs."""
 
