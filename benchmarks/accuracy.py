@@ -128,8 +128,10 @@ def main() -> int:
     gone = [row for key, row in triage.items() if key not in found]
     _print_counts(found, matched, untriaged, markdown=args.markdown)
     lost = [row for row in gone if row["class"] == "bug"]
-    print(f"\ntriage rows no finding matches: {len(gone)} "
-          f"({Counter(row['class'] for row in gone)}); bugs among them: {len(lost)}")
+    print(
+        f"\ntriage rows no finding matches: {len(gone)} "
+        f"({Counter(row['class'] for row in gone)}); bugs among them: {len(lost)}"
+    )
     for row in lost:
         print(f"  LOST BUG {row['corpus']}/{row['path']}: {row['code']} {row['source']!r} ({row['note']})")
     if args.untriaged:

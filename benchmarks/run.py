@@ -257,8 +257,15 @@ def _parse_all(names: list[str]) -> int:
 def flake8(*options: str, plugin: bool) -> list[str]:
     if plugin:
         return [sys.executable, "-m", "flake8", "--isolated", *options]
-    return [sys.executable, str(Path(__file__).resolve()), "--flake8-without-plugin", "jaxpure", "--",
-            "--isolated", *options]
+    return [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--flake8-without-plugin",
+        "jaxpure",
+        "--",
+        "--isolated",
+        *options,
+    ]
 
 
 def _flake8_without_plugin(package: str, arguments: list[str]) -> int:
@@ -305,8 +312,13 @@ def plugin_latency(real_files: list[str]) -> tuple[float, float, list[float]]:
     each of ``real_files``: the best of three calls.
     """
     with tempfile.TemporaryDirectory(prefix="jaxpure-bench-") as folder:
-        out = subprocess.run([sys.executable, "-c", _LATENCY, traced_module(1000), *real_files],
-                             cwd=folder, capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", _LATENCY, traced_module(1000), *real_files],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     first, steady, real = json.loads(out.stdout)
     return first, steady, real
 
@@ -325,7 +337,7 @@ def real_traced_modules(files: list[str], low: int = 800, high: int = 1300) -> l
 def traced_module(lines: int) -> str:
     """A module of ``lines`` lines: jitted and differentiated functions with loops, keys and branches."""
     head = "import functools\n\nimport jax\nimport jax.numpy as jnp\nimport numpy as np\n\n"
-    block = textwrap.dedent('''
+    block = textwrap.dedent("""
 
         @functools.partial(jax.jit, static_argnums=(2,))
         def step_{n}(params, batch, depth, key):
@@ -348,7 +360,7 @@ def traced_module(lines: int) -> str:
 
 
         grad_{n} = jax.grad(loss_{n})
-    ''')
+    """)
     parts = [head]
     n = 0
     while sum(p.count("\n") for p in parts) < lines:
@@ -362,8 +374,13 @@ def imports_jax() -> bool:
     with tempfile.TemporaryDirectory(prefix="jaxpure-bench-") as folder:
         target = Path(folder) / "traced.py"
         target.write_text(traced_module(100))
-        out = subprocess.run([sys.executable, "-X", "importtime", "-m", "jaxpure", "check", "--no-cache", str(target)],
-                             cwd=folder, capture_output=True, text=True, check=False)
+        out = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "jaxpure", "check", "--no-cache", str(target)],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     return any(line.split("|")[-1].strip() in ("jax", "jaxlib") for line in out.stderr.splitlines() if "|" in line)
 
 
@@ -378,13 +395,17 @@ class Row:
 
 
 def table(rows: list[Row], baseline: float | None) -> str:
-    out = ["| command | wall s | CPU s | kLOC/s | × flake8 | peak RSS MB (largest process / all) |",
-           "|---|---:|---:|---:|---:|---:|"]
+    out = [
+        "| command | wall s | CPU s | kLOC/s | × flake8 | peak RSS MB (largest process / all) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for row in rows:
         m = row.measure
         ratio = f"{baseline / m.wall:.1f}×" if baseline else "–"
-        out.append(f"| {row.name} | {m.wall:.2f} | {m.cpu:.2f} | {row.kloc / m.wall:.1f} | {ratio} | "
-                   f"{m.max_rss_mb:.0f} / {m.peak_tree_mb:.0f} |")
+        out.append(
+            f"| {row.name} | {m.wall:.2f} | {m.cpu:.2f} | {row.kloc / m.wall:.1f} | {ratio} | "
+            f"{m.max_rss_mb:.0f} / {m.peak_tree_mb:.0f} |"
+        )
     return "\n".join(out)
 
 
@@ -407,12 +428,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server-only", action="store_true", help="measure the language server only")
     parser.add_argument("--jaxlint", help="the jaxlint executable (a separate venv), to run beside jaxpure")
     parser.add_argument("--profile-top", type=int, default=15, help="profile entries to report (0: no profile)")
-    parser.add_argument("--baseline", type=Path, help="a checkout of earlier code (src/, plugins/): its cold run "
-                        "and flake8 plugin measured beside this code's, taking turns")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a checkout of earlier code (src/, plugins/): its cold run "
+        "and flake8 plugin measured beside this code's, taking turns",
+    )
     args = parser.parse_args(argv)
     if args.server_only:
-        text = (f"Command: `python benchmarks/run.py {' '.join(argv)}`; {os.cpu_count()} cores, "
-                f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n\n" + server_section(args))
+        text = (
+            f"Command: `python benchmarks/run.py {' '.join(argv)}`; {os.cpu_count()} cores, "
+            f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n\n" + server_section(args)
+        )
         print(text)
         if args.output:
             Path(args.output).write_text(text)
@@ -427,11 +454,15 @@ def main(argv: list[str] | None = None) -> int:
     files = python_files(args.corpus)
     large = python_files(args.large) if args.large else []
     kloc = count_lines(files) / 1000
-    report = ["# jaxpure benchmark\n",
-              f"Command: `python benchmarks/run.py {' '.join(argv)}`\n",
-              (f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-              f"{platform.system()} {platform.release()}; "
-              f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")]
+    report = [
+        "# jaxpure benchmark\n",
+        f"Command: `python benchmarks/run.py {' '.join(argv)}`\n",
+        (
+            f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"{platform.system()} {platform.release()}; "
+            f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n"
+        ),
+    ]
     print(report[-1], file=sys.stderr)
 
     def section(title: str, names: list[str], lines_k: float, with_flake8: bool, cold: bool = True) -> None:
@@ -462,13 +493,17 @@ def main(argv: list[str] | None = None) -> int:
             before = [(BASELINE_PLUGIN, flake8("--jobs", "1", *names, plugin=True), earlier)] if earlier else []
             base, full, *_ = add_alternating([plain, installed, *before])
             baseline = base.wall
-            add("flake8 --jobs 1 --select JP (all plugins still run)",
-                flake8("--jobs", "1", "--select", "JP", *names, plugin=True), 1)
+            add(
+                "flake8 --jobs 1 --select JP (all plugins still run)",
+                flake8("--jobs", "1", "--select", "JP", *names, plugin=True),
+                1,
+            )
         if cold:
             one = jaxpure("--no-cache", "--jobs", "1", *names)
             before = [(BASELINE_COLD, one, earlier)] if earlier else []
-            add_alternating([(FLOOR, parse_floor(*names), None), ("jaxpure cold --no-cache --jobs 1", one, None),
-                             *before])
+            add_alternating(
+                [(FLOOR, parse_floor(*names), None), ("jaxpure cold --no-cache --jobs 1", one, None), *before]
+            )
             add(f"jaxpure cold --no-cache --jobs {args.jobs}", jaxpure("--no-cache", "--jobs", str(args.jobs), *names))
 
         def prime(cwd: Path) -> None:
@@ -483,15 +518,19 @@ def main(argv: list[str] | None = None) -> int:
             text.append(floor_ratio(by_name))
             one = by_name["jaxpure cold --no-cache --jobs 1"].wall
             many = by_name[f"jaxpure cold --no-cache --jobs {args.jobs}"].wall
-            text.append(f"- `--jobs {args.jobs}` speed-up over `--jobs 1`: {one / many:.2f}× "
-                        f"(CPU spent: {by_name[f'jaxpure cold --no-cache --jobs {args.jobs}'].cpu:.1f} s "
-                        f"vs {by_name['jaxpure cold --no-cache --jobs 1'].cpu:.1f} s)")
+            text.append(
+                f"- `--jobs {args.jobs}` speed-up over `--jobs 1`: {one / many:.2f}× "
+                f"(CPU spent: {by_name[f'jaxpure cold --no-cache --jobs {args.jobs}'].cpu:.1f} s "
+                f"vs {by_name['jaxpure cold --no-cache --jobs 1'].cpu:.1f} s)"
+            )
         if with_flake8:
             text.append(plugin_cost("JP plugin's cost in flake8", full, base))
             if BASELINE_PLUGIN in by_name:
                 text.append(plugin_cost("... with the baseline code", by_name[BASELINE_PLUGIN], base))
-            text.append(f"- jaxpure cold, one process, vs flake8 --jobs 1: {base.wall / one:.1f}× faster "
-                        f"(CPU: {base.cpu / by_name['jaxpure cold --no-cache --jobs 1'].cpu:.1f}×)")
+            text.append(
+                f"- jaxpure cold, one process, vs flake8 --jobs 1: {base.wall / one:.1f}× faster "
+                f"(CPU: {base.cpu / by_name['jaxpure cold --no-cache --jobs 1'].cpu:.1f}×)"
+            )
         if "ruff check --no-cache" in by_name:
             warm = by_name["jaxpure warm (cache primed, nothing changed)"].wall
             ruff = by_name["ruff check --no-cache"].wall
@@ -506,22 +545,31 @@ def main(argv: list[str] | None = None) -> int:
     if large:
         section("Large case", large, count_lines(large) / 1000, with_flake8=False)
         everything = sorted(set(files) | set(large))
-        section("Everything (corpus + large case)", everything, count_lines(everything) / 1000,
-                with_flake8=False, cold=False)
+        section(
+            "Everything (corpus + large case)",
+            everything,
+            count_lines(everything) / 1000,
+            with_flake8=False,
+            cold=False,
+        )
 
     real = real_traced_modules(files)
     first, steady, times = plugin_latency(real)
     lines = [
         "## flake8 plugin latency per file\n",
-        (f"- generated 1,000-line module, every function traced (worst case): first call {first:.0f} ms "
-         f"(imports the analyzer), then {steady:.0f} ms per call (median)"),
+        (
+            f"- generated 1,000-line module, every function traced (worst case): first call {first:.0f} ms "
+            f"(imports the analyzer), then {steady:.0f} ms per call (median)"
+        ),
     ]
     if times:
         slowest = max(range(len(times)), key=times.__getitem__)
-        lines.append(f"- the corpus's {len(times)} files of 800-1,300 lines that use JAX: median "
-                     f"{sorted(times)[len(times) // 2]:.0f} ms, slowest {times[slowest]:.0f} ms "
-                     f"(`{os.path.relpath(real[slowest], os.path.commonpath(args.corpus))}`), "
-                     f"{sum(t < 150 for t in times)} of {len(times)} under 150 ms")
+        lines.append(
+            f"- the corpus's {len(times)} files of 800-1,300 lines that use JAX: median "
+            f"{sorted(times)[len(times) // 2]:.0f} ms, slowest {times[slowest]:.0f} ms "
+            f"(`{os.path.relpath(real[slowest], os.path.commonpath(args.corpus))}`), "
+            f"{sum(t < 150 for t in times)} of {len(times)} under 150 ms"
+        )
     report.append("\n".join(lines) + "\n")
     if args.server:
         report.append(server_section(args))
@@ -544,24 +592,31 @@ def floor_ratio(by_name: dict[str, Measure]) -> str:
     for name in ("jaxpure cold --no-cache --jobs 1", BASELINE_COLD):
         if name in by_name:
             one = by_name[name]
-            lines.append(f"- {name}, over the parse floor: {one.wall / floor.wall:.2f}× wall ({one.wall:.2f} s vs "
-                         f"{floor.wall:.2f} s), {one.cpu / floor.cpu:.2f}× CPU (target ≤ 2.5×, goal 2×)")
+            lines.append(
+                f"- {name}, over the parse floor: {one.wall / floor.wall:.2f}× wall ({one.wall:.2f} s vs "
+                f"{floor.wall:.2f} s), {one.cpu / floor.cpu:.2f}× CPU (target ≤ 2.5×, goal 2×)"
+            )
     return "\n".join(lines)
 
 
 def plugin_cost(label: str, full: Measure, base: Measure) -> str:
     overhead = (full.wall - base.wall) / base.wall
-    return (f"- {label}: {full.wall - base.wall:+.2f} s wall ({overhead:+.0%} of flake8's own time; target ≤ +15%, "
-            f"goal +10%), {full.cpu - base.cpu:+.2f} s CPU ({(full.cpu - base.cpu) / base.cpu:+.0%})")
+    return (
+        f"- {label}: {full.wall - base.wall:+.2f} s wall ({overhead:+.0%} of flake8's own time; target ≤ +15%, "
+        f"goal +10%), {full.cpu - base.cpu:+.2f} s CPU ({(full.cpu - base.cpu) / base.cpu:+.0%})"
+    )
 
 
 def jaxlint_section(executable: str, roots: list[str], repeat: int) -> str:
     """jaxpure and the other JAX linter side by side, library by library, where it finishes."""
-    out = ["## The other JAX linter, library by library\n",
-           f"`{Path(executable).name} check --jobs 1 --no-doc` (jaxlint {_version(executable)}, its own venv) "
-           "beside `jaxpure check --no-cache --jobs 1`, on the same files; wall s, median of "
-           f"{repeat}.\n",
-           "| library | files | jaxpure | jaxlint | jaxlint / jaxpure |", "|---|---:|---:|---:|---:|"]
+    out = [
+        "## The other JAX linter, library by library\n",
+        f"`{Path(executable).name} check --jobs 1 --no-doc` (jaxlint {_version(executable)}, its own venv) "
+        "beside `jaxpure check --no-cache --jobs 1`, on the same files; wall s, median of "
+        f"{repeat}.\n",
+        "| library | files | jaxpure | jaxlint | jaxlint / jaxpure |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for root in roots:
         names = python_files([root])
         ours = run_median(jaxpure("--no-cache", "--jobs", "1", *names), repeat)
@@ -570,8 +625,10 @@ def jaxlint_section(executable: str, roots: list[str], repeat: int) -> str:
         if theirs.returncode < 0:
             out.append(f"| {Path(root).name} | {len(names)} | {ours.wall:.2f} | did not finish (crashed) | – |")
         else:
-            out.append(f"| {Path(root).name} | {len(names)} | {ours.wall:.2f} | {theirs.wall:.2f} | "
-                       f"{theirs.wall / ours.wall:.1f}× |")
+            out.append(
+                f"| {Path(root).name} | {len(names)} | {ours.wall:.2f} | {theirs.wall:.2f} | "
+                f"{theirs.wall / ours.wall:.1f}× |"
+            )
     return "\n".join(out) + "\n"
 
 
@@ -585,15 +642,30 @@ def profile_section(files: list[str], top: int) -> str:
     """The functions with the most own time in a profiled cold one-process run of the corpus."""
     with tempfile.TemporaryDirectory(prefix="jaxpure-bench-") as folder:
         output = Path(folder) / "profile.out"
-        command = [sys.executable, "-m", "cProfile", "-o", str(output), "-m", "jaxpure", "check", "--no-cache",
-                   "--jobs", "1", *files]
+        command = [
+            sys.executable,
+            "-m",
+            "cProfile",
+            "-o",
+            str(output),
+            "-m",
+            "jaxpure",
+            "check",
+            "--no-cache",
+            "--jobs",
+            "1",
+            *files,
+        ]
         subprocess.run(command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
         stats = pstats.Stats(str(output))
     entries = sorted(stats.stats.items(), key=lambda item: -item[1][2])[:top]  # type: ignore[attr-defined]
-    out = [f"## Profile: `jaxpure check --no-cache --jobs 1` on the corpus, top {top} by own time\n",
-           f"cProfile, {stats.total_tt:.1f} s in all under the profiler (it slows Python code several times: "  # type: ignore[attr-defined]
-           "compare shares, not seconds).\n",
-           "| function | calls | own s | own share | with callees s |", "|---|---:|---:|---:|---:|"]
+    out = [
+        f"## Profile: `jaxpure check --no-cache --jobs 1` on the corpus, top {top} by own time\n",
+        f"cProfile, {stats.total_tt:.1f} s in all under the profiler (it slows Python code several times: "  # type: ignore[attr-defined]
+        "compare shares, not seconds).\n",
+        "| function | calls | own s | own share | with callees s |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for (path, line, name), (_, calls, own, cumulative, _) in entries:
         where = f"{_short(path)}:{line}({name})" if line else name
         out.append(f"| `{where}` | {calls:,} | {own:.2f} | {own / stats.total_tt:.0%} | {cumulative:.2f} |")  # type: ignore[attr-defined]
@@ -605,7 +677,7 @@ def _short(path: str) -> str:
     parts = Path(path).parts
     for anchor in ("site-packages", "src", "lib"):
         if anchor in parts:
-            return "/".join(parts[len(parts) - parts[::-1].index(anchor):])
+            return "/".join(parts[len(parts) - parts[::-1].index(anchor) :])
     return path
 
 

@@ -60,7 +60,7 @@ SMALL_MODULE = textwrap.dedent('''\
             total += value * {n}
         return total
 ''')
-CORE = textwrap.dedent('''\
+CORE = textwrap.dedent("""\
     import jax.numpy as jnp
 
 
@@ -70,7 +70,7 @@ CORE = textwrap.dedent('''\
 
     def norm(x):
         return jnp.sqrt(jnp.sum(x ** 2))
-''')
+""")
 
 
 def make_workspace(folder: Path, big_module: str, files: int = 200) -> Path:
@@ -151,8 +151,14 @@ def first_diagnostics(folder: Path, opened: Path, jobs: int) -> float:
 
 def _cold_check(folder: Path, jobs: int) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "jaxpure", "check", "--no-cache", "--jobs", str(jobs), "."],
-                   cwd=folder, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(
+        [sys.executable, "-m", "jaxpure", "check", "--no-cache", "--jobs", str(jobs), "."],
+        cwd=folder,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+    )
     return time.perf_counter() - start
 
 
@@ -224,16 +230,23 @@ def report(corpus: list[str], real_module: str | None, jobs: int, traced_module)
     lines = ["## Language server (client side: didChange → publishDiagnostics, debounce 0)\n"]
     cases = [("generated, every function traced (worst case)", traced_module(1000))]
     if real_module is not None:
-        cases.append((f"real: `{os.path.basename(real_module)}` ({Path(real_module).read_text().count(chr(10))} lines)",
-                      Path(real_module).read_text()))
+        cases.append(
+            (
+                f"real: `{os.path.basename(real_module)}` ({Path(real_module).read_text().count(chr(10))} lines)",
+                Path(real_module).read_text(),
+            )
+        )
     for title, source in cases:
         with tempfile.TemporaryDirectory(prefix="jaxpure-bench-server-") as name:
             folder = Path(name)
             big = make_workspace(folder, source)
             first, latencies, cold = edit_latency(folder, big, jobs)
         alone = analysis_ms(_edited(source, 0))
-        print(f"  server, {title}: first {first:.2f} s, cold check {cold:.2f} s, "
-              f"edit median {statistics.median(latencies):.0f} ms", file=sys.stderr)
+        print(
+            f"  server, {title}: first {first:.2f} s, cold check {cold:.2f} s, "
+            f"edit median {statistics.median(latencies):.0f} ms",
+            file=sys.stderr,
+        )
         lines.append(
             f"- 200-file workspace, 1,000-line module {title}: after an edit, diagnostics in "
             f"{statistics.median(latencies):.0f} ms median (min {min(latencies):.0f}, max {max(latencies):.0f}, "
@@ -243,8 +256,10 @@ def report(corpus: list[str], real_module: str | None, jobs: int, traced_module)
         )
     if corpus:
         files, first, rss, peak, tree, cold = server_memory(corpus, jobs)
-        print(f"  server memory: {rss:.0f} MB (peak {peak:.0f} MB, with children {tree:.0f} MB) on {files} files",
-              file=sys.stderr)
+        print(
+            f"  server memory: {rss:.0f} MB (peak {peak:.0f} MB, with children {tree:.0f} MB) on {files} files",
+            file=sys.stderr,
+        )
         lines.append(
             f"- the corpus as one workspace ({files} files): first diagnostics {first:.2f} s (cold `jaxpure check "
             f"--no-cache --jobs {jobs}` of it: {cold:.2f} s); after them and an "

@@ -111,28 +111,33 @@ class LspClient:
     # -- the session's life --------------------------------------------------------------------
 
     def initialize(self, root: Path, options: dict | None = None, capabilities: dict | None = None) -> dict:
-        result = self.request("initialize", {
-            "processId": None,
-            "rootUri": root.as_uri(),
-            "workspaceFolders": [{"uri": root.as_uri(), "name": root.name}],
-            "capabilities": capabilities or {},
-            "initializationOptions": options or {},
-        })
+        result = self.request(
+            "initialize",
+            {
+                "processId": None,
+                "rootUri": root.as_uri(),
+                "workspaceFolders": [{"uri": root.as_uri(), "name": root.name}],
+                "capabilities": capabilities or {},
+                "initializationOptions": options or {},
+            },
+        )
         self.notify("initialized", {})
         return result
 
     def open(self, path: Path, text: str | None = None, version: int = 1) -> str:
         uri = path.as_uri()
         text = path.read_text() if text is None else text
-        self.notify("textDocument/didOpen", {
-            "textDocument": {"uri": uri, "languageId": "python", "version": version, "text": text}
-        })
+        self.notify(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": uri, "languageId": "python", "version": version, "text": text}},
+        )
         return uri
 
     def change(self, uri: str, text: str, version: int) -> None:
-        self.notify("textDocument/didChange", {
-            "textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": text}]
-        })
+        self.notify(
+            "textDocument/didChange",
+            {"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": text}]},
+        )
 
     def shutdown(self, timeout: float = 30) -> int:
         self.request("shutdown", None)

@@ -98,8 +98,11 @@ def test_a_caller_in_another_module_changes_the_callee_findings(project: Path) -
     after = check(project, "project")
     assert "JP101@10" not in codes(after, "helpers.py")
     # describe() becomes reachable from traced code: a finding appears in the untouched helpers.py.
-    edit(project / "project" / "model.py", "    return helpers.log_softmax_host(logits)",
-         "    helpers.describe(logits)\n    return helpers.log_softmax_host(logits)")
+    edit(
+        project / "project" / "model.py",
+        "    return helpers.log_softmax_host(logits)",
+        "    helpers.describe(logits)\n    return helpers.log_softmax_host(logits)",
+    )
     assert any(code.startswith("JP101@") for code in codes(check(project, "project"), "helpers.py"))
 
 
@@ -130,7 +133,8 @@ def test_editing_an_imported_function_changes_what_its_callers_find(project: Pat
 
 def test_adding_and_removing_a_module_of_the_package(project: Path) -> None:
     before = check(project, "project")
-    (project / "project" / "extra.py").write_text(textwrap.dedent("""
+    (project / "project" / "extra.py").write_text(
+        textwrap.dedent("""
         import jax
 
         from project.helpers import describe
@@ -139,7 +143,8 @@ def test_adding_and_removing_a_module_of_the_package(project: Path) -> None:
         @jax.jit
         def probe(x):
             return describe(x)
-    """))
+    """)
+    )
     with_extra = check(project, "project")
     assert codes(with_extra, "helpers.py") != codes(before, "helpers.py")  # describe() is now traced
     (project / "project" / "extra.py").unlink()
@@ -147,7 +152,8 @@ def test_adding_and_removing_a_module_of_the_package(project: Path) -> None:
 
 
 def test_changing_extend_transforms_in_the_configuration(tmp_path: Path) -> None:
-    (tmp_path / "step.py").write_text(textwrap.dedent("""
+    (tmp_path / "step.py").write_text(
+        textwrap.dedent("""
         import jax.numpy as jnp
         import mylib
 
@@ -156,7 +162,8 @@ def test_changing_extend_transforms_in_the_configuration(tmp_path: Path) -> None
         def step(x):
             print("tracing", x)
             return jnp.sin(x)
-    """))
+    """)
+    )
     (tmp_path / "pyproject.toml").write_text("[tool.jaxpure]\nselect = []\n")
     assert codes(check(tmp_path, "step.py"), "step.py") == []
     (tmp_path / "pyproject.toml").write_text('[tool.jaxpure]\nextend-transforms = { "mylib.compile" = "staging" }\n')
@@ -204,8 +211,13 @@ def test_a_corrupt_cache_is_a_cold_run(project: Path) -> None:
 
 def test_a_warm_run_with_nothing_changed_does_not_import_libcst(project: Path) -> None:
     check(project, "project")
-    completed = subprocess.run([sys.executable, "-X", "importtime", "-m", "jaxpure", "check", "project"],
-                               cwd=project, capture_output=True, text=True, check=False)
+    completed = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "jaxpure", "check", "project"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     imported = {line.split("|")[-1].strip() for line in completed.stderr.splitlines() if "|" in line}
     assert "libcst" not in imported
     assert "jax" not in imported
@@ -258,11 +270,14 @@ def test_positions_are_libcsts_positions() -> None:
         assert node_positions(module) == dict(expected)
 
 
-@pytest.mark.parametrize("handled", [
-    ("Name", "Call", "Attribute", "FunctionDef", "Lambda", "arg", "Constant", "keyword"),
-    ("Call", "Attribute", "Subscript", "BinOp", "Compare", "comprehension"),  # names and contexts skipped
-    ("Call", "Load", "Store", "Add", "Eq"),  # contexts and operators handled: visited as NodeVisitor does
-])
+@pytest.mark.parametrize(
+    "handled",
+    [
+        ("Name", "Call", "Attribute", "FunctionDef", "Lambda", "arg", "Constant", "keyword"),
+        ("Call", "Attribute", "Subscript", "BinOp", "Compare", "comprehension"),  # names and contexts skipped
+        ("Call", "Load", "Store", "Add", "Eq"),  # contexts and operators handled: visited as NodeVisitor does
+    ],
+)
 def test_the_fast_index_visitor_visits_as_ast_nodevisitor_does(handled: tuple[str, ...]) -> None:
     from jaxpure.analysis.astvisit import FastNodeVisitor
 

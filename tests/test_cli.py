@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-BUGGY = '''import jax
+BUGGY = """import jax
 
 @jax.jit
 def step(x):
     print(x)
     return x * 2
-'''
+"""
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -143,7 +143,10 @@ def test_the_static_check_never_imports_jax_or_the_checked_code(project: Path) -
     (project / "buggy.py").write_text(BUGGY + "\nraise SystemExit('the checked module ran')\n")
     completed = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "jaxpure", "check", "--no-cache", "--jobs", "1", "."],
-        cwd=project, capture_output=True, text=True, timeout=120,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert completed.returncode == 1 and "JP101" in completed.stdout
     imported = {
@@ -165,8 +168,9 @@ def test_stdin_is_checked_as_the_named_file(tmp_path: Path) -> None:
     (package / "__init__.py").write_text("")
     (tmp_path / "pyproject.toml").write_text('[tool.jaxpure]\nper-file-ignores = { "pkg/quiet.py" = ["JP1"] }\n')
     unsaved = BUGGY.replace("print(x)", "print(x)\n    x[0] = 1")  # not what is on disk (nothing is)
-    result = run_with_stdin("check", "-", "--stdin-filename", "pkg/train.py", "--show-source", cwd=tmp_path,
-                            stdin=unsaved.encode())
+    result = run_with_stdin(
+        "check", "-", "--stdin-filename", "pkg/train.py", "--show-source", cwd=tmp_path, stdin=unsaved.encode()
+    )
     assert result.returncode == 1
     lines = result.stdout.decode().splitlines()
     assert lines[0] == "pkg/train.py:5:5: JP101 print() runs once at trace time; use jax.debug.print"
@@ -214,8 +218,10 @@ def test_statistics_counts_per_code(tmp_path: Path) -> None:
     (tmp_path / "b.py").write_text(BUGGY.replace("print(x)", "print(x)\n    print(x)\n    x[0] = 1"))
     result = run("check", "--no-cache", "--statistics", ".", cwd=tmp_path)
     assert result.returncode == 1
-    assert result.stdout.splitlines() == ["3  JP101  [*] print-in-traced-function",
-                                          "1  JP201  [*] item-assignment-on-traced-array"]
+    assert result.stdout.splitlines() == [
+        "3  JP101  [*] print-in-traced-function",
+        "1  JP201  [*] item-assignment-on-traced-array",
+    ]
     as_json = json.loads(run("check", "--no-cache", "--statistics", "--format", "json", ".", cwd=tmp_path).stdout)
     assert as_json[0] == {"code": "JP101", "name": "print-in-traced-function", "count": 3, "fixable": True}
 

@@ -60,8 +60,15 @@ def _settings(default: int):
 
 
 def _key(finding: Finding) -> tuple:
-    return (finding.path, finding.line, finding.column, finding.end_line, finding.end_column,
-            finding.code, finding.message)
+    return (
+        finding.path,
+        finding.line,
+        finding.column,
+        finding.end_line,
+        finding.end_column,
+        finding.code,
+        finding.message,
+    )
 
 
 def assert_well_behaved(text: str) -> list[Finding]:
@@ -144,39 +151,92 @@ def test_valid_programs_as_a_traced_body(program: str) -> None:
 # the constructs the rules look at, nested at random.
 
 _NAMES = st.sampled_from(["x", "y", "key", "k", "params", "state", "i", "n", "cache", "self", "out"])
-_ATOMS = st.sampled_from([
-    "x", "y", "key", "params", "state", "0", "1.5", "None", "True", "'s'", "x.shape[0]", "x.ndim",
-    "jnp.zeros(3)", "jnp.sum(x)", "np.sum(x)", "np.asarray(x)", "jax.random.normal(key, (3,))",
-    "jax.random.split(key)", "jax.random.PRNGKey(0)", "x.at[0].set(1.0)", "x[x > 0]", "jnp.nonzero(x)",
-    "float(x)", "int(y)", "x.item()", "len(x)", "range(n)", "time.time()", "random.random()", "os.environ['A']",
-    "lax.cond(x > 0, lambda v: v, lambda v: -v, x)", "jax.lax.fori_loop(0, 3, lambda i, v: v + i, x)",
-    "jax.jit(lambda v: v)(x)", "jax.grad(lambda v: (v ** 2).sum())(x)", "jax.vmap(lambda v: v)(x)",
-    "jax.debug.print('{}', x)", "self.w", "cache.get('a')", "[v for v in x]", "{**params}", "(x, y)",
-])
+_ATOMS = st.sampled_from(
+    [
+        "x",
+        "y",
+        "key",
+        "params",
+        "state",
+        "0",
+        "1.5",
+        "None",
+        "True",
+        "'s'",
+        "x.shape[0]",
+        "x.ndim",
+        "jnp.zeros(3)",
+        "jnp.sum(x)",
+        "np.sum(x)",
+        "np.asarray(x)",
+        "jax.random.normal(key, (3,))",
+        "jax.random.split(key)",
+        "jax.random.PRNGKey(0)",
+        "x.at[0].set(1.0)",
+        "x[x > 0]",
+        "jnp.nonzero(x)",
+        "float(x)",
+        "int(y)",
+        "x.item()",
+        "len(x)",
+        "range(n)",
+        "time.time()",
+        "random.random()",
+        "os.environ['A']",
+        "lax.cond(x > 0, lambda v: v, lambda v: -v, x)",
+        "jax.lax.fori_loop(0, 3, lambda i, v: v + i, x)",
+        "jax.jit(lambda v: v)(x)",
+        "jax.grad(lambda v: (v ** 2).sum())(x)",
+        "jax.vmap(lambda v: v)(x)",
+        "jax.debug.print('{}', x)",
+        "self.w",
+        "cache.get('a')",
+        "[v for v in x]",
+        "{**params}",
+        "(x, y)",
+    ]
+)
 
 
 def _make_expressions() -> st.SearchStrategy[str]:
     base = _ATOMS | st.integers(-3, 10**20).map(str) | st.text(max_size=5).map(repr)
-    return st.recursive(base, lambda inner: st.one_of(
-        st.tuples(inner, st.sampled_from(["+", "*", "@", ">", "==", "and", "or", "if x else"]), inner)
-        .map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
-        st.tuples(st.sampled_from(["jnp.where", "jnp.sin", "print", "f", "g", "np.mean", "bool", "jax.device_get"]),
-                  st.lists(inner, max_size=3)).map(lambda t: f"{t[0]}({', '.join(t[1])})"),
-        st.tuples(inner, inner).map(lambda t: f"{t[0]}[{t[1]}]"),
-        inner.map(lambda e: f"(lambda v: {e})"),
-        st.tuples(inner, _NAMES, inner).map(lambda t: f"[{t[0]} for {t[1]} in {t[2]}]"),
-        st.tuples(_NAMES, inner).map(lambda t: f"({t[0]} := {t[1]})"),
-    ), max_leaves=6)
+    return st.recursive(
+        base,
+        lambda inner: st.one_of(
+            st.tuples(inner, st.sampled_from(["+", "*", "@", ">", "==", "and", "or", "if x else"]), inner).map(
+                lambda t: f"({t[0]} {t[1]} {t[2]})"
+            ),
+            st.tuples(
+                st.sampled_from(["jnp.where", "jnp.sin", "print", "f", "g", "np.mean", "bool", "jax.device_get"]),
+                st.lists(inner, max_size=3),
+            ).map(lambda t: f"{t[0]}({', '.join(t[1])})"),
+            st.tuples(inner, inner).map(lambda t: f"{t[0]}[{t[1]}]"),
+            inner.map(lambda e: f"(lambda v: {e})"),
+            st.tuples(inner, _NAMES, inner).map(lambda t: f"[{t[0]} for {t[1]} in {t[2]}]"),
+            st.tuples(_NAMES, inner).map(lambda t: f"({t[0]} := {t[1]})"),
+        ),
+        max_leaves=6,
+    )
 
 
 _EXPRESSIONS = _make_expressions()
 
 
-_DECORATORS = st.sampled_from([
-    "", "@jax.jit\n", "@jax.vmap\n", "@jax.grad\n", "@partial(jax.jit, static_argnums=(0,))\n",
-    "@functools.partial(jax.jit, static_argnames=('n',))\n", "@jax.checkpoint\n", "@eqx.filter_jit\n",
-    "@nnx.jit\n", "@staticmethod\n", "@property\n",
-])
+_DECORATORS = st.sampled_from(
+    [
+        "",
+        "@jax.jit\n",
+        "@jax.vmap\n",
+        "@jax.grad\n",
+        "@partial(jax.jit, static_argnums=(0,))\n",
+        "@functools.partial(jax.jit, static_argnames=('n',))\n",
+        "@jax.checkpoint\n",
+        "@eqx.filter_jit\n",
+        "@nnx.jit\n",
+        "@staticmethod\n",
+        "@property\n",
+    ]
+)
 
 
 @st.composite
@@ -184,13 +244,18 @@ def _block(draw, depth: int) -> list[str]:
     expression = _EXPRESSIONS
     simple = st.one_of(
         st.tuples(_NAMES, expression).map(lambda t: f"{t[0]} = {t[1]}"),
-        expression.map(lambda e: f"print({e})"), expression,
+        expression.map(lambda e: f"print({e})"),
+        expression,
         st.tuples(_NAMES, expression, expression).map(lambda t: f"{t[0]}[{t[1]}] = {t[2]}"),
         st.tuples(_NAMES, expression).map(lambda t: f"{t[0]} += {t[1]}"),
         st.tuples(_NAMES, expression).map(lambda t: f"{t[0]}.append({t[1]})"),
-        _NAMES.map(lambda n: f"global {n}"), expression.map(lambda e: f"return {e}"),
-        expression.map(lambda e: f"assert {e}"), expression.map(lambda e: f"yield {e}"),
-        st.just("key, sub = jax.random.split(key)"), st.just("pass"), st.just("self.count += 1"),
+        _NAMES.map(lambda n: f"global {n}"),
+        expression.map(lambda e: f"return {e}"),
+        expression.map(lambda e: f"assert {e}"),
+        expression.map(lambda e: f"yield {e}"),
+        st.just("key, sub = jax.random.split(key)"),
+        st.just("pass"),
+        st.just("self.count += 1"),
     )
     lines: list[str] = []
     for _ in range(draw(st.integers(1, 4))):
@@ -218,8 +283,13 @@ def _block(draw, depth: int) -> list[str]:
         elif kind == "try":
             lines += ["try:", *body, "except Exception as error:", "    raise"]
         else:
-            lines += [f"match {test}:", f"    case {{'a': {draw(_NAMES)}}} if {draw(_NAMES)}:",
-                      *("    " + line for line in body), "    case _:", "        pass"]
+            lines += [
+                f"match {test}:",
+                f"    case {{'a': {draw(_NAMES)}}} if {draw(_NAMES)}:",
+                *("    " + line for line in body),
+                "    case _:",
+                "        pass",
+            ]
     return lines
 
 
@@ -254,11 +324,53 @@ def test_jax_shaped_programs(text: str) -> None:
 
 _FIXTURE_FILES = sorted(FIXTURES.glob("*.py")) + sorted(FIXTURES.glob("project/*.py"))
 _SNIPPETS = [
-    b"(", b")", b"[", b"]", b"{", b"}", b":", b",", b"\n", b"\r", b"\r\n", b"    ", b"\t", b"\\", b"\\\n",
-    b"'", b'"', b'"""', b"#", b"# noqa", b"# noqa: JP1", b"# jaxpure: skip-file", b"@jax.jit\n", b"def f(x):\n",
-    b"print(x)", b"global y\n", b"lambda: ", b"if x:\n", b"else:\n", b"return ", b"yield ", b"await ", b"async ",
-    b"match x:\n case 1:\n", b"x := 1", b"*", b"**", b"\x00", b"\xff", b"\xef\xbb\xbf", b"\x0c", b"\xe2\x80\xa8",
-    b"\xc3\xa9", b"# -*- coding: latin-1 -*-\n", b"jax.random.PRNGKey(0)", b"x.at[0].set(1)", b"jnp.where(x)",
+    b"(",
+    b")",
+    b"[",
+    b"]",
+    b"{",
+    b"}",
+    b":",
+    b",",
+    b"\n",
+    b"\r",
+    b"\r\n",
+    b"    ",
+    b"\t",
+    b"\\",
+    b"\\\n",
+    b"'",
+    b'"',
+    b'"""',
+    b"#",
+    b"# noqa",
+    b"# noqa: JP1",
+    b"# jaxpure: skip-file",
+    b"@jax.jit\n",
+    b"def f(x):\n",
+    b"print(x)",
+    b"global y\n",
+    b"lambda: ",
+    b"if x:\n",
+    b"else:\n",
+    b"return ",
+    b"yield ",
+    b"await ",
+    b"async ",
+    b"match x:\n case 1:\n",
+    b"x := 1",
+    b"*",
+    b"**",
+    b"\x00",
+    b"\xff",
+    b"\xef\xbb\xbf",
+    b"\x0c",
+    b"\xe2\x80\xa8",
+    b"\xc3\xa9",
+    b"# -*- coding: latin-1 -*-\n",
+    b"jax.random.PRNGKey(0)",
+    b"x.at[0].set(1)",
+    b"jnp.where(x)",
 ]
 
 

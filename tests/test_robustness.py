@@ -69,7 +69,7 @@ def with_witness(tmp_path: Path) -> Path:
 # -- one hostile file next to the witness --------------------------------------------------
 
 LATIN_1 = "# -*- coding: latin-1 -*-\nimport jax\n\n\n@jax.jit\ndef f(x):\n    print(x)  # café\n    return x\n"
-NEW_SYNTAX = '''\
+NEW_SYNTAX = """\
 import jax
 
 
@@ -103,8 +103,8 @@ def groups(x):
     except* (TypeError, KeyError):
         pass
     return x
-'''
-PEP_695 = '''\
+"""
+PEP_695 = """\
 import jax
 
 type Alias[T] = list[T]
@@ -121,7 +121,7 @@ class Box[T]:
 def g[T](x: T) -> T:
     print(x)
     return x
-'''
+"""
 
 
 def _deep(expression: str) -> bytes:
@@ -148,9 +148,12 @@ CASES = [
         None,
     ),
     ("no_final_newline", JIT_PRINT.rstrip("\n").encode(), {(6, 5, "JP101")}, None),
-    ("form_feed_and_unicode_breaks",  # str.splitlines() breaks at \f, \x1c, \x85, \u2028: Python does not
-     "import jax\n\x0c\n# a \u2028 b \x1c c\nS = 'x\x85y'\n\n@jax.jit\ndef f(x):\n    print(x)\n".encode(),
-     {(8, 5, "JP101")}, None),
+    (
+        "form_feed_and_unicode_breaks",  # str.splitlines() breaks at \f, \x1c, \x85, \u2028: Python does not
+        "import jax\n\x0c\n# a \u2028 b \x1c c\nS = 'x\x85y'\n\n@jax.jit\ndef f(x):\n    print(x)\n".encode(),
+        {(8, 5, "JP101")},
+        None,
+    ),
     ("tabs", JIT_PRINT.replace("    ", "\t").encode(), {(6, 2, "JP101")}, None),
     ("empty", b"", set(), None),
     ("only_comments", b"# one\n# two\n#!/usr/bin/env python\n# jax jax jax\n", set(), None),
@@ -165,10 +168,15 @@ CASES = [
     ("python2_octal_and_backticks", b"import jax\nx = 0777\ny = `x`\n", {(2, 5, "JP000")}, None),
     ("invalid_escape_is_not_an_error", b"import jax\nPATTERN = '\\d+'\n", set(), None),
     ("newest_syntax_in_jit", NEW_SYNTAX.encode(), {(8, 13, "JP101"), (21, 5, "JP101"), (30, 9, "JP101")}, None),
-    ("function_defined_in_a_match_case",  # was a KeyError: libcst's function table missed `case` blocks
-     (b"import jax\n\n\ndef outer(x):\n    match x:\n        case {'a': y}:\n            @jax.jit\n"
-      b"            def inner(v):\n                print(v)\n        case _:\n            pass\n"),
-     {(9, 17, "JP101")}, None),
+    (
+        "function_defined_in_a_match_case",  # was a KeyError: libcst's function table missed `case` blocks
+        (
+            b"import jax\n\n\ndef outer(x):\n    match x:\n        case {'a': y}:\n            @jax.jit\n"
+            b"            def inner(v):\n                print(v)\n        case _:\n            pass\n"
+        ),
+        {(9, 17, "JP101")},
+        None,
+    ),
     ("skip_file", b"# jaxpure: skip-file\n" + JIT_PRINT.encode(), set(), None),
     # 1,000 deep: the parser's limit is 200 brackets (a syntax error for Python too); other
     # nesting parses and is analyzed in full.
@@ -186,12 +194,23 @@ CASES = [
     ("deep_sum_over_the_limit", _deep(" + ".join(["x"] * 10_000)), {(6, 9, "JP000")}, "too deeply nested"),
     ("deep_subscripts_over_the_limit", _deep("x" + "[0]" * 2980), {(6, 9, "JP000")}, "too deeply nested"),
     ("deep_unary_over_the_limit", _deep("-" * 1001 + "x"), {(6, 9, "JP000")}, "over 1,000 levels deep"),
-    ("deep_multiline_sum_over_the_limit",  # one term a line, in parentheses, assigned to a non-ASCII name
-     _deep("(x +\n" + "".join("        x +\n" for _ in range(1500)) + "        x)").replace(b"y =", "é =".encode()),
-     {(6, 10, "JP000")}, None),
-    ("deep_blocks", ("import jax\n\n\n@jax.jit\ndef f(x):\n"
-                     + "".join("    " * (i + 1) + f"if {i}:\n" for i in range(90))
-                     + "    " * 91 + "print(x)\n").encode(), {(96, 365, "JP101")}, None),
+    (
+        "deep_multiline_sum_over_the_limit",  # one term a line, in parentheses, assigned to a non-ASCII name
+        _deep("(x +\n" + "".join("        x +\n" for _ in range(1500)) + "        x)").replace(b"y =", "é =".encode()),
+        {(6, 10, "JP000")},
+        None,
+    ),
+    (
+        "deep_blocks",
+        (
+            "import jax\n\n\n@jax.jit\ndef f(x):\n"
+            + "".join("    " * (i + 1) + f"if {i}:\n" for i in range(90))
+            + "    " * 91
+            + "print(x)\n"
+        ).encode(),
+        {(96, 365, "JP101")},
+        None,
+    ),
 ]
 if sys.version_info < (3, 12):
     CASES.append(("pep695_generics", PEP_695.encode(), {(3, 6, "JP000")}, "PEP 695 syntax needs Python 3.12+"))
@@ -209,8 +228,9 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> subprocess.Complete
 
 
 @pytest.mark.parametrize(("name", "data", "expected", "fragment"), CASES, ids=[case[0] for case in CASES])
-def test_hostile_file(hostile_run: subprocess.CompletedProcess, name: str, data: bytes, expected: set,
-                      fragment: str | None) -> None:
+def test_hostile_file(
+    hostile_run: subprocess.CompletedProcess, name: str, data: bytes, expected: set, fragment: str | None
+) -> None:
     found = findings_of(hostile_run.stdout)
     assert {(line, column, code) for path, line, column, code in found if path == f"{name}.py"} == expected
     assert WITNESS in found, "a hostile file stopped the rest of the run"
@@ -482,8 +502,14 @@ CONFIGS = [
 
 
 @pytest.mark.parametrize(("name", "content", "fragment"), CONFIGS, ids=[c[0] for c in CONFIGS])
-def test_a_broken_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
-                                name: str, content: str | bytes, fragment: str) -> None:
+def test_a_broken_configuration(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+    name: str,
+    content: str | bytes,
+    fragment: str,
+) -> None:
     """In-process through ``jaxpure.cli.main`` (an exception escaping it fails the test)."""
     from jaxpure.cli import main
 
@@ -572,8 +598,9 @@ def _inject(tmp_path: Path, action: str, jobs: int, others: int = 1) -> subproce
         (tmp_path / f"other_{i}.py").write_text(JIT_PRINT)
     (tmp_path / "victim.py").write_text(JIT_PRINT)
     code = _INJECT.replace("{action}", action).replace("{jobs}", str(jobs))
-    return subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                          check=False)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def test_an_internal_error_is_reported_for_its_file_and_the_run_goes_on(tmp_path: Path) -> None:
@@ -616,8 +643,13 @@ def test_closed_stdout_and_stderr(tmp_path: Path) -> None:
         os.close(1)
         os.close(2)
 
-    status = subprocess.run([sys.executable, "-m", "jaxpure", "check", "--no-cache", "."], cwd=tmp_path,
-                            preexec_fn=close_output, timeout=120, check=False).returncode
+    status = subprocess.run(
+        [sys.executable, "-m", "jaxpure", "check", "--no-cache", "."],
+        cwd=tmp_path,
+        preexec_fn=close_output,
+        timeout=120,
+        check=False,
+    ).returncode
     assert status == 1
 
 
@@ -628,8 +660,12 @@ MANY_FINDINGS = "import jax\n\n\n@jax.jit\ndef f(x):\n" + "    print(x)\n" * 300
 def test_output_cut_short_by_a_closed_pipe(tmp_path: Path) -> None:
     """``jaxpure check | head -1``: no traceback when the reader goes away, and the findings' status."""
     (tmp_path / "many.py").write_text(MANY_FINDINGS)  # more than a pipe holds
-    process = subprocess.Popen([sys.executable, "-m", "jaxpure", "check", "--no-cache", "."], cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jaxpure", "check", "--no-cache", "."],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert process.stdout is not None and process.stderr is not None
     process.stdout.readline()
     process.stdout.close()
@@ -638,13 +674,16 @@ def test_output_cut_short_by_a_closed_pipe(tmp_path: Path) -> None:
     assert "Traceback" not in error and "BrokenPipeError" not in error
 
 
-@pytest.mark.parametrize(("files", "args", "status"), [
-    ({"many.py": MANY_FINDINGS}, (), 1),
-    ({"many.py": MANY_FINDINGS}, ("--format", "json"), 1),
-    ({"many.py": MANY_FINDINGS}, ("--show-source",), 1),
-    ({"clean.py": "import jax\n"}, (), 0),
-    ({"fixable.py": "import jax\n\n\n@jax.jit\ndef f(x):\n    print(x)\n    return x\n"}, ("--fix", "--diff"), 1),
-])
+@pytest.mark.parametrize(
+    ("files", "args", "status"),
+    [
+        ({"many.py": MANY_FINDINGS}, (), 1),
+        ({"many.py": MANY_FINDINGS}, ("--format", "json"), 1),
+        ({"many.py": MANY_FINDINGS}, ("--show-source",), 1),
+        ({"clean.py": "import jax\n"}, (), 0),
+        ({"fixable.py": "import jax\n\n\n@jax.jit\ndef f(x):\n    print(x)\n    return x\n"}, ("--fix", "--diff"), 1),
+    ],
+)
 @pytest.mark.parametrize("stderr_too", [False, True], ids=["stdout", "stdout_and_stderr"])
 def test_a_reader_gone_before_the_report_keeps_the_exit_status(
     tmp_path: Path, files: dict[str, str], args: tuple[str, ...], status: int, stderr_too: bool
@@ -657,8 +696,12 @@ def test_a_reader_gone_before_the_report_keeps_the_exit_status(
     os.close(reader)
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "jaxpure", "check", "--no-cache", *args, "."], cwd=tmp_path, stdout=writer,
-            stderr=writer if stderr_too else subprocess.PIPE, timeout=120, check=False,
+            [sys.executable, "-m", "jaxpure", "check", "--no-cache", *args, "."],
+            cwd=tmp_path,
+            stdout=writer,
+            stderr=writer if stderr_too else subprocess.PIPE,
+            timeout=120,
+            check=False,
         )
     finally:
         os.close(writer)

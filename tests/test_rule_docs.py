@@ -9,9 +9,31 @@ from jaxpure.analysis.rules.base import DOC_SECTIONS, code_blocks, doc_sections
 from jaxpure.api import check_source
 
 SPEC_CODES = {
-    "JP000", "JP101", "JP102", "JP103", "JP104", "JP105", "JP106", "JP201", "JP202", "JP203", "JP204",
-    "JP301", "JP302", "JP303", "JP304", "JP401", "JP402", "JP403", "JP404", "JP405", "JP406", "JP407",
-    "JP501", "JP502", "JP503",
+    "JP000",
+    "JP101",
+    "JP102",
+    "JP103",
+    "JP104",
+    "JP105",
+    "JP106",
+    "JP201",
+    "JP202",
+    "JP203",
+    "JP204",
+    "JP301",
+    "JP302",
+    "JP303",
+    "JP304",
+    "JP401",
+    "JP402",
+    "JP403",
+    "JP404",
+    "JP405",
+    "JP406",
+    "JP407",
+    "JP501",
+    "JP502",
+    "JP503",
 }
 
 

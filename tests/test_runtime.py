@@ -249,11 +249,16 @@ def test_hostile_modules_do_not_reach_jaxpures_own_output(tmp_path) -> None:
     hostile = [RUNTIME_FIXTURES / f"{name}.py" for name in ("hostile_flood", "hostile_flood_fd", "hostile_exit")]
     completed = subprocess.run(
         [sys.executable, "-m", "jaxpure", "check", "--no-cache", "--runtime", "--format", "json", *map(str, hostile)],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
     )
     assert completed.returncode == 1, completed.stderr
     assert len(completed.stdout) < 10_000  # the modules wrote megabytes
     report = json.loads(completed.stdout)
     assert [(Path(f["path"]).stem, f["runtime"]["status"]) for f in report["findings"]] == [
-        ("hostile_exit", "skipped"), ("hostile_flood", "skipped"), ("hostile_flood_fd", "skipped")
+        ("hostile_exit", "skipped"),
+        ("hostile_flood", "skipped"),
+        ("hostile_flood_fd", "skipped"),
     ]

@@ -22,7 +22,7 @@ from jaxpure.output.reference import render_reference
 SRC = Path(__file__).resolve().parents[1] / "src"
 FAST = {"debounceMs": 20, "cache": False, "jobs": 1}
 
-BUGGY = textwrap.dedent('''\
+BUGGY = textwrap.dedent("""\
     import jax
     import numpy as np
 
@@ -31,7 +31,7 @@ BUGGY = textwrap.dedent('''\
     def step(x):
         print("x is", x)
         return np.sin(x) * 2
-''')
+""")
 
 
 def _env() -> dict[str, str]:
@@ -56,7 +56,11 @@ def server(tmp_path: Path):
 def check_json(folder: Path, *paths: str) -> list[dict]:
     result = subprocess.run(
         [sys.executable, "-m", "jaxpure", "check", "--no-cache", "--format", "json", *paths],
-        cwd=folder, env=_env(), capture_output=True, text=True, timeout=120,
+        cwd=folder,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     return json.loads(result.stdout)["findings"]
 
@@ -64,8 +68,15 @@ def check_json(folder: Path, *paths: str) -> list[dict]:
 def as_check_finding(diagnostic: dict) -> tuple:
     start, end = diagnostic["range"]["start"], diagnostic["range"]["end"]
     severity = {1: "error", 2: "warning"}[diagnostic["severity"]]
-    return (start["line"] + 1, start["character"] + 1, end["line"] + 1, end["character"] + 1,
-            diagnostic["code"], severity, diagnostic["message"])
+    return (
+        start["line"] + 1,
+        start["character"] + 1,
+        end["line"] + 1,
+        end["character"] + 1,
+        diagnostic["code"],
+        severity,
+        diagnostic["message"],
+    )
 
 
 def apply_edits(text: str, edits: list[dict]) -> str:
@@ -76,15 +87,20 @@ def apply_edits(text: str, edits: list[dict]) -> str:
         return sum(len(line) for line in lines[: position["line"]]) + position["character"]
 
     for edit in sorted(edits, key=lambda e: offset(e["range"]["start"]), reverse=True):
-        text = text[: offset(edit["range"]["start"])] + edit["newText"] + text[offset(edit["range"]["end"]):]
+        text = text[: offset(edit["range"]["start"])] + edit["newText"] + text[offset(edit["range"]["end"]) :]
     return text
 
 
 def code_actions(client: LspClient, uri: str, line: int) -> list[dict]:
     point = {"line": line, "character": 4}
-    return client.request("textDocument/codeAction", {
-        "textDocument": {"uri": uri}, "range": {"start": point, "end": point}, "context": {"diagnostics": []},
-    })
+    return client.request(
+        "textDocument/codeAction",
+        {
+            "textDocument": {"uri": uri},
+            "range": {"start": point, "end": point},
+            "context": {"diagnostics": []},
+        },
+    )
 
 
 def test_diagnostics_are_those_of_jaxpure_check(server, tmp_path: Path) -> None:
@@ -154,8 +170,10 @@ def test_the_project_checked_while_the_server_starts_gives_the_same_diagnostics(
         try:
             client.initialize(root, FAST)
             diagnostics = client.diagnostics(client.open(root / "buggy.py"))
-            expected = [(f["line"], f["column"], f["end_line"], f["end_column"], f["code"], f["severity"], f["message"])
-                        for f in check_json(root, "buggy.py")]
+            expected = [
+                (f["line"], f["column"], f["end_line"], f["end_column"], f["code"], f["severity"], f["message"])
+                for f in check_json(root, "buggy.py")
+            ]
             assert [as_check_finding(d) for d in diagnostics] == expected
             assert client.shutdown() == 0
         finally:
@@ -196,8 +214,13 @@ def test_code_actions_fix_as_check_fix_does_and_add_noqa(server, tmp_path: Path)
     other = tmp_path / "other" / "buggy.py"
     other.parent.mkdir()
     other.write_text(BUGGY)
-    subprocess.run([sys.executable, "-m", "jaxpure", "check", "--no-cache", "--fix", "--select", "JP101", "buggy.py"],
-                   cwd=other.parent, env=_env(), capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "jaxpure", "check", "--no-cache", "--fix", "--select", "JP101", "buggy.py"],
+        cwd=other.parent,
+        env=_env(),
+        capture_output=True,
+        timeout=120,
+    )
     assert fixed == other.read_text()
 
     assert apply_edits(BUGGY, noqa["edit"]["changes"][uri]).splitlines()[6] == '    print("x is", x)  # noqa: JP101'
@@ -214,14 +237,24 @@ def test_fix_all_is_the_fix_of_every_fixable_finding(server, tmp_path: Path) -> 
     uri = client.open(tmp_path / "buggy.py")
     client.diagnostics(uri)
     start = {"line": 0, "character": 0}
-    [action] = client.request("textDocument/codeAction", {
-        "textDocument": {"uri": uri}, "range": {"start": start, "end": start},
-        "context": {"diagnostics": [], "only": ["source.fixAll"]},
-    })
+    [action] = client.request(
+        "textDocument/codeAction",
+        {
+            "textDocument": {"uri": uri},
+            "range": {"start": start, "end": start},
+            "context": {"diagnostics": [], "only": ["source.fixAll"]},
+        },
+    )
     assert action["kind"] == "source.fixAll.jaxpure"
     fixed = apply_edits(BUGGY, action["edit"]["changes"][uri])
-    subprocess.run([sys.executable, "-m", "jaxpure", "check", "--no-cache", "--fix", "buggy.py"],
-                   cwd=tmp_path, env=_env(), capture_output=True, timeout=120, check=False)
+    subprocess.run(
+        [sys.executable, "-m", "jaxpure", "check", "--no-cache", "--fix", "buggy.py"],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
     assert fixed == (tmp_path / "buggy.py").read_text() != BUGGY
     # Without being asked for it, the (costly) fix-all is not computed.
     titles = [a["title"] for a in code_actions(client, uri, 0)]
@@ -305,16 +338,21 @@ def test_notebook_cells_get_their_diagnostics(server, tmp_path: Path) -> None:
     client = server(capabilities={"notebookDocument": {"synchronization": {}}})
     cells = ["import jax\n", "%matplotlib inline\n@jax.jit\ndef f(x):\n    print(x)\n    return x\n"]
     cell_uris = [f"vscode-notebook-cell:{notebook}#cell{i}" for i in range(len(cells))]
-    client.notify("notebookDocument/didOpen", {
-        "notebookDocument": {
-            "uri": notebook.as_uri(), "notebookType": "jupyter-notebook", "version": 1,
-            "cells": [{"kind": 2, "document": uri} for uri in cell_uris],
+    client.notify(
+        "notebookDocument/didOpen",
+        {
+            "notebookDocument": {
+                "uri": notebook.as_uri(),
+                "notebookType": "jupyter-notebook",
+                "version": 1,
+                "cells": [{"kind": 2, "document": uri} for uri in cell_uris],
+            },
+            "cellTextDocuments": [
+                {"uri": uri, "languageId": "python", "version": 1, "text": text}
+                for uri, text in zip(cell_uris, cells, strict=True)
+            ],
         },
-        "cellTextDocuments": [
-            {"uri": uri, "languageId": "python", "version": 1, "text": text}
-            for uri, text in zip(cell_uris, cells, strict=True)
-        ],
-    })
+    )
     [diagnostic] = client.diagnostics(cell_uris[1], predicate=bool)
     assert diagnostic["code"] == "JP101"
     assert diagnostic["range"]["start"] == {"line": 3, "character": 4}  # the line within the cell
@@ -338,7 +376,8 @@ def test_the_server_is_a_front_end_nothing_below_imports() -> None:
     """Layers: the server may import jaxpure.api and below; only the CLI's `server` command starts it."""
     package = SRC / "jaxpure"
     importers = sorted(
-        str(path.relative_to(package)) for path in package.rglob("*.py")
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
         if "server" not in path.relative_to(package).parts and "jaxpure.server" in path.read_text(encoding="utf-8")
     )
     assert importers == ["cli.py"]

@@ -109,9 +109,7 @@ def validate_codes(
     check_codes(config, select, ignore, rules or load_rule_infos())
 
 
-def open_workspace(
-    root: Path | None, config: Config, *, jobs: int = 1, cache_dir: Path | None = None
-) -> Workspace:
+def open_workspace(root: Path | None, config: Config, *, jobs: int = 1, cache_dir: Path | None = None) -> Workspace:
     """A project held in memory for repeated checks with overlays (the language server's)."""
     validate_codes(config)
     cache = ResultCache(cache_dir, cache_namespace(config)) if cache_dir is not None else None

@@ -193,7 +193,9 @@ def _check(args: argparse.Namespace) -> int:
     if args.runtime or args.run:  # --run implies --runtime
         report.findings = _confirm(report.findings, args, config)
     context = OutputContext(
-        show_source=args.show_source, color=_use_color() and not args.output_file, sources=sources,
+        show_source=args.show_source,
+        color=_use_color() and not args.output_file,
+        sources=sources,
         rules=report.rules or load_rule_infos(),
     )
     return _report(report, context, args)
@@ -205,7 +207,11 @@ def _check_paths(args: argparse.Namespace, config: Config):
 
     def check() -> Report:
         return check_paths(
-            args.paths or ["."], config, select=args.select, ignore=args.ignore, jobs=jobs,
+            args.paths or ["."],
+            config,
+            select=args.select,
+            ignore=args.ignore,
+            jobs=jobs,
             cache_dir=None if args.no_cache else default_cache_dir(config),
         )
 

@@ -175,7 +175,8 @@ class ModuleAnalyzer:
             # pass traced values (the Module's array fields stay traced through ``self``).
             sites = callers.get(function.name, [])
             helper = (
-                function.name.startswith("_") and not function.name.startswith("__")
+                function.name.startswith("_")
+                and not function.name.startswith("__")
                 and function.name not in cls.method_values
                 and (bool(sites) or function.name in cls.partial_methods)
                 and all(site.class_name == function.class_name for site in sites)
@@ -302,8 +303,13 @@ class ModuleAnalyzer:
                 continue
             bases = tuple(b for b in cls.bases if b and b not in jaxapi.MODULE_BASES)
             summaries[f"{module}.{cls.qualname}"] = ClassSummary(
-                cls.framework, bases, frozenset(cls.fields), frozenset(cls.array_fields),
-                frozenset(cls.non_array_fields), frozenset(cls.declared_static), cls.is_enum,
+                cls.framework,
+                bases,
+                frozenset(cls.fields),
+                frozenset(cls.array_fields),
+                frozenset(cls.non_array_fields),
+                frozenset(cls.declared_static),
+                cls.is_enum,
             )
         return summaries
 
@@ -349,7 +355,8 @@ class ModuleAnalyzer:
     def own_untraced_returns(self) -> frozenset[str]:
         """The functions other modules call that return no traced value (for those callers' analysis)."""
         return frozenset(
-            f for f in self._incoming
+            f
+            for f in self._incoming
             if f in self.results and not self.results[f].returns_traced and self._settled(self.index.functions[f])
         )
 
@@ -444,7 +451,11 @@ class FunctionWalker:
 
     @classmethod
     def of_function(
-        cls, module: ModuleAnalyzer, info: FunctionInfo, context: TracedContext | None, closure: frozenset[str] = frozenset()
+        cls,
+        module: ModuleAnalyzer,
+        info: FunctionInfo,
+        context: TracedContext | None,
+        closure: frozenset[str] = frozenset(),
     ) -> FunctionWalker:
         """A walker over a module function; ``context`` None: untraced."""
         _, segment = module.segments.function(info)
@@ -561,9 +572,13 @@ class FunctionWalker:
         if self.info is None or self.context is None:
             return frozenset()
         return frozenset(
-            p.name for p in self.info.params
-            if p.name != self.self_name and p.name not in self.rebound_names and not p.star
-            and p.annotation != "jax.Array" and self.module.class_named(p.annotation) is None
+            p.name
+            for p in self.info.params
+            if p.name != self.self_name
+            and p.name not in self.rebound_names
+            and not p.star
+            and p.annotation != "jax.Array"
+            and self.module.class_named(p.annotation) is None
         )
 
     def _static_fields_of_params(self) -> dict[str, frozenset[str]]:
@@ -623,8 +638,7 @@ class FunctionWalker:
         self.optional_names |= parts - others
         if self.info is not None:
             self.optional_names.update(
-                p.name for p in self.info.params
-                if p.default == "None" and p.annotation not in jaxapi.ARRAY_ANNOTATIONS
+                p.name for p in self.info.params if p.default == "None" and p.annotation not in jaxapi.ARRAY_ANNOTATIONS
             )
 
     def is_pytree_part(self, node: cst.BaseExpression) -> bool:
@@ -856,9 +870,13 @@ class FunctionWalker:
         for name, bound in sources.items():
             source = bound[0].source
             if (
-                len(bound) == 1 and not bound[0].iterated and name not in self.params
-                and type(source) is cst.Call and type(source.func) is cst.Name
-                and source.func.value in classes and source.func.value not in self.locals
+                len(bound) == 1
+                and not bound[0].iterated
+                and name not in self.params
+                and type(source) is cst.Call
+                and type(source.func) is cst.Name
+                and source.func.value in classes
+                and source.func.value not in self.locals
             ):
                 self.receiver_classes[name] = source.func.value
 
@@ -1001,9 +1019,13 @@ def _dict_names(bindings, resolve) -> frozenset[str]:
     others: set[str] = set()
     for binding in bindings:
         source = binding.source
-        fresh = not binding.iterated and binding.element is None and (
-            isinstance(source, cst.Dict | cst.DictComp)
-            or (isinstance(source, cst.Call) and resolve(source.func) in _DICT_CONSTRUCTORS)
+        fresh = (
+            not binding.iterated
+            and binding.element is None
+            and (
+                isinstance(source, cst.Dict | cst.DictComp)
+                or (isinstance(source, cst.Call) and resolve(source.func) in _DICT_CONSTRUCTORS)
+            )
         )
         (dicts if fresh else others).add(binding.target)
     return frozenset(dicts - others)

@@ -54,10 +54,20 @@ def base_name(node: cst.BaseExpression) -> str | None:
 
 
 _SCOPES = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
-_BINDING_NODES = frozenset({
-    cst.Assign, cst.AnnAssign, cst.AugAssign, cst.NamedExpr, cst.For, cst.CompFor, cst.WithItem,
-    cst.FunctionDef, cst.ClassDef, cst.ExceptHandler,
-})
+_BINDING_NODES = frozenset(
+    {
+        cst.Assign,
+        cst.AnnAssign,
+        cst.AugAssign,
+        cst.NamedExpr,
+        cst.For,
+        cst.CompFor,
+        cst.WithItem,
+        cst.FunctionDef,
+        cst.ClassDef,
+        cst.ExceptHandler,
+    }
+)
 
 
 def iter_own_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
@@ -236,7 +246,13 @@ def _comparison_pairs(node: cst.Comparison):
 # Operands a JAX array never compares with elementwise: strings (Python falls back to identity)
 # and tuple, list, dict and set displays (JAX raises TypeError rather than convert them).
 _PLAIN_LITERALS = (
-    cst.SimpleString, cst.ConcatenatedString, cst.FormattedString, cst.Tuple, cst.List, cst.Dict, cst.Set,
+    cst.SimpleString,
+    cst.ConcatenatedString,
+    cst.FormattedString,
+    cst.Tuple,
+    cst.List,
+    cst.Dict,
+    cst.Set,
 )
 
 
@@ -424,7 +440,9 @@ class TracedValues:
         if isinstance(node, cst.BooleanOperation):
             return self.traced(node.left) or self.traced(node.right)
         if isinstance(node, cst.Comparison):
-            if all(_static_comparison(left, c) or self._enum_comparison(left, c) for left, c in _comparison_pairs(node)):
+            if all(
+                _static_comparison(left, c) or self._enum_comparison(left, c) for left, c in _comparison_pairs(node)
+            ):
                 return False
             return self.traced(node.left) or any(self.traced(c.comparator) for c in node.comparisons)
         if isinstance(node, cst.IfExp):
@@ -432,8 +450,11 @@ class TracedValues:
         if isinstance(node, cst.Tuple | cst.List | cst.Set):
             return any(self.traced(e.value) for e in node.elements)
         if isinstance(node, cst.Dict):
-            return any((isinstance(e, cst.DictElement) and self.traced(e.value)) or
-                       (isinstance(e, cst.StarredDictElement) and self.traced(e.value)) for e in node.elements)
+            return any(
+                (isinstance(e, cst.DictElement) and self.traced(e.value))
+                or (isinstance(e, cst.StarredDictElement) and self.traced(e.value))
+                for e in node.elements
+            )
         # A comprehension holds what its element holds: iterating over a traced array yields
         # traced elements (bound by the ``for``), but ``[k.shape[0] for k in kernels]`` holds ints.
         if isinstance(node, cst.ListComp | cst.SetComp | cst.GeneratorExp):

@@ -270,7 +270,9 @@ def _main_block_body(body: list[ast.stmt]) -> set[ast.stmt]:
         test = statement.test if isinstance(statement, ast.If) else None
         if (
             isinstance(statement, ast.If)
-            and isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__"
+            and isinstance(test, ast.Compare)
+            and isinstance(test.left, ast.Name)
+            and test.left.id == "__name__"
             and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
         ):
             found.update(statement.body)
@@ -355,8 +357,11 @@ class _IndexBuilder(FastNodeVisitor):
         """``partial(self._m, ...)``, ``tree_map(self._m, ...)``: a method used as a value."""
         function = self.function
         if (
-            function is not None and function.class_name is not None and id(node) not in self.called_attributes
-            and isinstance(node.value, ast.Name) and node.value.id == "self"
+            function is not None
+            and function.class_name is not None
+            and id(node) not in self.called_attributes
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "self"
         ):
             cls = self.index.classes.get(function.class_name)
             if cls is not None:
@@ -383,7 +388,7 @@ class _IndexBuilder(FastNodeVisitor):
 
         def renamed_as(name: str) -> str:
             if name == qualname or name.startswith(f"{qualname}."):
-                return renamed + name[len(qualname):]
+                return renamed + name[len(qualname) :]
             return name
 
         def rename(name: str | None) -> str | None:
@@ -784,8 +789,15 @@ class _IndexBuilder(FastNodeVisitor):
                 target = self.live_partials.get(key) or self.live_defs.get(key) or argument
             # Resolved once the whole module is indexed: the function may be defined further down.
             self.pending_roots.append(
-                Application(target, applied_transform, keywords, self.composed_under.get(id(node)),
-                            self.function, self.enclosing_class, self.assigned_to.get(id(node), frozenset()))
+                Application(
+                    target,
+                    applied_transform,
+                    keywords,
+                    self.composed_under.get(id(node)),
+                    self.function,
+                    self.enclosing_class,
+                    self.assigned_to.get(id(node), frozenset()),
+                )
             )
 
     def resolve_pending_roots(self) -> None:
@@ -793,7 +805,11 @@ class _IndexBuilder(FastNodeVisitor):
             applied = self._function_argument(application.argument, application.site, application.enclosing_class)
             if applied is not None:
                 self._add_root(
-                    applied, application.transform, application.keywords, application.site, application.under,
+                    applied,
+                    application.transform,
+                    application.keywords,
+                    application.site,
+                    application.under,
                     application.names,
                 )
         self.pending_roots.clear()
@@ -809,8 +825,11 @@ class _IndexBuilder(FastNodeVisitor):
             self.called_at_once.add(id(node.func))
         called = self.resolve(node.func)
         if (
-            called == "functools.partial" and node.args and isinstance(node.args[0], ast.Attribute)
-            and self.function is not None and self.function.name not in jaxapi.UNTRACED_MODULE_METHODS
+            called == "functools.partial"
+            and node.args
+            and isinstance(node.args[0], ast.Attribute)
+            and self.function is not None
+            and self.function.name not in jaxapi.UNTRACED_MODULE_METHODS
         ):  # built where the Module runs (not stored away in __init__): the partial is its call site
             self.partial_targets.add(id(node.args[0]))
         self._roots_from_call(node, called)
@@ -1090,6 +1109,8 @@ def _argument_names(call: ast.Call) -> set[str]:
             if name:
                 names.add(name)
     return names
+
+
 def _display_kind(node: ast.expr) -> str:
     """``list``/``dict`` for a value evidently built as one here (a display, a comprehension)."""
     if isinstance(node, ast.List | ast.ListComp):
@@ -1140,7 +1161,10 @@ def _literal_range(node: ast.expr) -> list[int] | None:
     if node.keywords or not 1 <= len(node.args) <= 3:
         return None
     bounds = [_int_literals(argument) for argument in node.args]
-    if any(len(bound) != 1 or isinstance(argument, ast.Tuple | ast.List) for bound, argument in zip(bounds, node.args, strict=True)):
+    if any(
+        len(bound) != 1 or isinstance(argument, ast.Tuple | ast.List)
+        for bound, argument in zip(bounds, node.args, strict=True)
+    ):
         return None
     values = [bound[0] for bound in bounds]
     if len(values) == 3 and values[2] == 0:

@@ -191,23 +191,38 @@ CONCRETIZES_UNDER_DIFFERENTIATION = frozenset({"float", "complex", "tolist"})
 
 # --- randomness --------------------------------------------------------------
 
-KEY_MAKERS = frozenset(
-    "jax.random.key jax.random.PRNGKey jax.random.wrap_key_data jax.random.clone".split()
-)
+KEY_MAKERS = frozenset("jax.random.key jax.random.PRNGKey jax.random.wrap_key_data jax.random.clone".split())
 KEY_DERIVERS = frozenset({"jax.random.fold_in"})  # a new key, the old one not consumed
 KEY_SPLITTERS = frozenset({"jax.random.split"})
 KEY_SOURCES = KEY_MAKERS | KEY_DERIVERS | KEY_SPLITTERS  # calls whose result is a key (or keys)
-NON_CONSUMING_RANDOM = KEY_MAKERS | KEY_DERIVERS | frozenset(
-    "jax.random.key_data jax.random.key_impl jax.random.default_prng_impl".split()
+NON_CONSUMING_RANDOM = (
+    KEY_MAKERS
+    | KEY_DERIVERS
+    | frozenset("jax.random.key_data jax.random.key_impl jax.random.default_prng_impl".split())
 )
 
 
 # Calls that never consume a key handed to them: Python's builtins, array, tree and debugging
 # utilities, jax.random's own non-consumers (fold_in derives, key_data reads), partial application.
 NON_CONSUMING_CALLS = (
-    "builtins.", "jax.random.", "jax.numpy.", "numpy.", "jax.debug.", "jax.tree_util.", "jax.tree.", "jax.lax.",
-    "jax.dtypes.", "jax.device_put", "jax.block_until_ready", "functools.", "typing.", "math.", "copy.", "logging.",
-    "warnings.", "jax.experimental.",
+    "builtins.",
+    "jax.random.",
+    "jax.numpy.",
+    "numpy.",
+    "jax.debug.",
+    "jax.tree_util.",
+    "jax.tree.",
+    "jax.lax.",
+    "jax.dtypes.",
+    "jax.device_put",
+    "jax.block_until_ready",
+    "functools.",
+    "typing.",
+    "math.",
+    "copy.",
+    "logging.",
+    "warnings.",
+    "jax.experimental.",
     # abstract evaluation only computes shapes, it draws nothing
     *(name for name, transform in TRANSFORMS.items() if transform.abstract),
 )

@@ -456,14 +456,32 @@ def _prefixes(key: str) -> set[str]:
 
 # libcst's node classes are final, so a type in these sets is the same test as the isinstance
 # chains they guard, at a fraction of the cost (isinstance on libcst's ABC classes is slow).
-_SPECIAL_EXPRESSIONS = frozenset({
-    cst.Lambda, cst.FunctionDef, cst.IfExp, cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp,
-    cst.NamedExpr, cst.Call,
-})
-_BINDING_OR_SCOPE = frozenset({
-    cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.NamedExpr,
-    cst.For, cst.CompFor,
-})
+_SPECIAL_EXPRESSIONS = frozenset(
+    {
+        cst.Lambda,
+        cst.FunctionDef,
+        cst.IfExp,
+        cst.ListComp,
+        cst.SetComp,
+        cst.GeneratorExp,
+        cst.DictComp,
+        cst.NamedExpr,
+        cst.Call,
+    }
+)
+_BINDING_OR_SCOPE = frozenset(
+    {
+        cst.FunctionDef,
+        cst.ClassDef,
+        cst.Lambda,
+        cst.AssignTarget,
+        cst.AugAssign,
+        cst.AnnAssign,
+        cst.NamedExpr,
+        cst.For,
+        cst.CompFor,
+    }
+)
 
 
 def _bound_names(body: cst.CSTNode) -> set[str]:

@@ -27,6 +27,7 @@ from jaxpure.findings import Finding, FindingKey, ReadLine, finding_keys
 
 BASELINE_VERSION = 1
 
+
 def write_baseline(findings: Iterable[Finding], path: str | os.PathLike, read_line: ReadLine | None = None) -> int:
     """Record ``findings`` in the baseline file ``path`` (replacing it); returns how many.
 

@@ -117,8 +117,11 @@ class ResultCache:
             handle, temporary = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
             try:
                 with os.fdopen(handle, "wb") as out:
-                    pickle.dump({"format": _FORMAT, "entries": entries, "runs": self._runs}, out,
-                                protocol=pickle.HIGHEST_PROTOCOL)
+                    pickle.dump(
+                        {"format": _FORMAT, "entries": entries, "runs": self._runs},
+                        out,
+                        protocol=pickle.HIGHEST_PROTOCOL,
+                    )
                 os.replace(temporary, self.file)
             except BaseException:
                 with contextlib.suppress(OSError):

@@ -129,9 +129,13 @@ def _analyze_files(
             else:
                 tasks = [
                     Task(
-                        f, tuple(sorted(incoming.get(f.module or "", {}).values(), key=repr)),
-                        project_modules, config, noqa,
-                        _untraced_callees(results.get(f), untraced_returns), given_classes.get(f, ()),
+                        f,
+                        tuple(sorted(incoming.get(f.module or "", {}).values(), key=repr)),
+                        project_modules,
+                        config,
+                        noqa,
+                        _untraced_callees(results.get(f), untraced_returns),
+                        given_classes.get(f, ()),
                         overlay=overlays.get(f.path),
                     )
                     for f in pending
@@ -197,7 +201,8 @@ def _callers_of_changed_returns(
     if not changed:
         return set()
     return {
-        file for file in files
+        file
+        for file in files
         if file in results and any((call.module, call.function) in changed for call in results[file].outgoing)
     }
 
@@ -217,9 +222,13 @@ def _users_of_changed_classes(
     )
     changed = set()
     for file in wanting:
-        known = tuple(sorted(
-            (name, table[name]) for name in results[file].wanted_classes if name in table and table[name].informative
-        ))
+        known = tuple(
+            sorted(
+                (name, table[name])
+                for name in results[file].wanted_classes
+                if name in table and table[name].informative
+            )
+        )
         if known != given.get(file, ()):
             given[file] = known
             changed.add(file)

@@ -82,8 +82,7 @@ def mentions_jax(text: str, extra_modules: Iterable[str] = ()) -> bool:
 
 def _extra_transforms(config: Config) -> dict[str, jaxapi.Transform]:
     return {
-        name: jaxapi.Transform(name, kind, compiling=kind == jaxapi.STAGING)
-        for name, kind in config.extend_transforms
+        name: jaxapi.Transform(name, kind, compiling=kind == jaxapi.STAGING) for name, kind in config.extend_transforms
     }
 
 
@@ -235,8 +234,13 @@ def _analyze_text(
     try:
         index = build_index(tree, module, is_package, extra, _class_infos(project_classes))
         analyzer = ModuleAnalyzer(
-            path, lines, index, incoming, _project_lookup(project_modules),
-            untraced_returns=untraced_returns, segments=earlier[1] if earlier is not None else None,
+            path,
+            lines,
+            index,
+            incoming,
+            _project_lookup(project_modules),
+            untraced_returns=untraced_returns,
+            segments=earlier[1] if earlier is not None else None,
         )
         findings = _mark_fixable(analyzer.run(), analyzer.fix_candidates)
         if parsed is not None and (incoming or untraced_returns or project_classes or analyzer.outgoing):
@@ -248,8 +252,11 @@ def _analyze_text(
     if noqa:
         findings = apply_noqa(findings, lines)
     return ModuleResult(
-        findings, list(analyzer.outgoing.values()), untraced_returns=analyzer.own_untraced_returns(),
-        classes=analyzer.class_summaries(), wanted_classes=analyzer.classes_wanted(),
+        findings,
+        list(analyzer.outgoing.values()),
+        untraced_returns=analyzer.own_untraced_returns(),
+        classes=analyzer.class_summaries(),
+        wanted_classes=analyzer.classes_wanted(),
     )
 
 
@@ -258,8 +265,12 @@ def _class_infos(summaries: tuple[tuple[str, ClassSummary], ...]) -> dict:
 
     return {
         name: ClassInfo(
-            name, summary.framework, set(summary.array_fields), fields=set(summary.fields),
-            non_array_fields=set(summary.non_array_fields), declared_static=set(summary.declared_static),
+            name,
+            summary.framework,
+            set(summary.array_fields),
+            fields=set(summary.fields),
+            non_array_fields=set(summary.non_array_fields),
+            declared_static=set(summary.declared_static),
             is_enum=summary.is_enum,
         )
         for name, summary in summaries
@@ -355,9 +366,17 @@ def run_task(task: Task, parsed: ParsedModules | None = None) -> ModuleResult:
         if file.path.suffix == ".ipynb":
             return _run_notebook(task, text)
         return analyze_text(
-            text, file.display, task.config, file.module, file.is_package,
-            list(task.incoming), task.project_modules, task.noqa, untraced_returns=task.untraced_returns,
-            project_classes=task.project_classes, parsed=parsed,
+            text,
+            file.display,
+            task.config,
+            file.module,
+            file.is_package,
+            list(task.incoming),
+            task.project_modules,
+            task.noqa,
+            untraced_returns=task.untraced_returns,
+            project_classes=task.project_classes,
+            parsed=parsed,
         )
     except Exception as error:  # reported per file, the run goes on
         return ModuleResult(internal_error=describe_internal_error(error))

@@ -74,9 +74,12 @@ def _walk(top: Path, excluded: pathspec.PathSpec | None, root: Path | None) -> I
             with contextlib.suppress(OSError):
                 ignores.append((here, gitignore_spec(ignore_file.read_text(errors="replace").splitlines())))
         dirs[:] = sorted(
-            d for d in dirs
-            if d not in _ALWAYS_SKIPPED and not d.endswith(".egg-info")
-            and not _ignored(here / d, ignores, True) and not _is_excluded(here / d, excluded, root, True)
+            d
+            for d in dirs
+            if d not in _ALWAYS_SKIPPED
+            and not d.endswith(".egg-info")
+            and not _ignored(here / d, ignores, True)
+            and not _is_excluded(here / d, excluded, root, True)
         )
         for name in sorted(files):
             if not name.endswith(SOURCE_SUFFIXES):

@@ -19,6 +19,8 @@ from jaxpure.fixes.bindings import names_bound_in
 from jaxpure.fixes.refusal import Refused
 
 _OTHER = "<other>"  # a top-level name bound to something that is not a module we know
+
+
 @dataclass(frozen=True, slots=True)
 class ImportRequest:
     """A top-level ``import MODULE [as ASNAME]`` a rewrite relies on."""
@@ -29,7 +31,6 @@ class ImportRequest:
     @property
     def bound_name(self) -> str:
         return self.asname or self.module.split(".")[0]
-
 
 
 _JAX_NUMPY = ImportRequest("jax.numpy", "jnp")

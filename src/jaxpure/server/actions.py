@@ -42,8 +42,10 @@ def fix_all_action(uri: str, text: str, fixed: str, codec: PositionCodec) -> typ
 
 def overlaps(a: types.Range, b: types.Range) -> bool:
     """Ranges that share a position (an empty range touching the other counts)."""
-    return (a.start.line, a.start.character) <= (b.end.line, b.end.character) and (
-        b.start.line, b.start.character) <= (a.end.line, a.end.character)
+    return (a.start.line, a.start.character) <= (b.end.line, b.end.character) and (b.start.line, b.start.character) <= (
+        a.end.line,
+        a.end.character,
+    )
 
 
 def fix_action(

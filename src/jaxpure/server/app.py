@@ -34,8 +34,12 @@ _NOTEBOOKS = types.NotebookDocumentSyncOptions(
 
 class JaxpureServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("jaxpure", jaxpure.__version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
-                         notebook_document_sync=_NOTEBOOKS)
+        super().__init__(
+            "jaxpure",
+            jaxpure.__version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            notebook_document_sync=_NOTEBOOKS,
+        )
         self.session = Session(self)
 
     def report_server_error(self, error: Exception, source) -> None:

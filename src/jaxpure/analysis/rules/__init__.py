@@ -18,4 +18,5 @@ def rule_infos() -> dict[str, RuleInfo]:
     """Every rule's metadata, by code, as the output shows it."""
     return {code: rule.info() for code, rule in RULES.items()}
 
+
 __all__ = ["RULES", "Rule", "rule_infos"]

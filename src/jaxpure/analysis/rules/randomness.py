@@ -77,12 +77,10 @@ def may_reuse_keys(function: FunctionInfo, opaque_calls_consume: bool) -> bool:
     code: ``Rule.looks_untraced``). A ``lax`` loop body is always walked: a
     key from outside consumed once there is consumed on every iteration.
     """
-    return (opaque_calls_consume and function.passes_keys) or (function.uses_random and (
-        function.calls_key_user
-        or function.repeats_key_argument
-        or function.key_in_loop
-        or function.calls_lax
-    ))
+    return (opaque_calls_consume and function.passes_keys) or (
+        function.uses_random
+        and (function.calls_key_user or function.repeats_key_argument or function.key_in_loop or function.calls_lax)
+    )
 
 
 def opaque_calls_consume(path: str) -> bool:

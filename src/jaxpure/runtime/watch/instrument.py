@@ -68,12 +68,12 @@ def instrument(tree: ast.Module, spans: list[Span]) -> ast.Module:
 def _watch_calls(tree: ast.Module, spans: list[Span]) -> None:
     """The innermost function around an ``entry`` span gets its calls watched::
 
-        def f(...):
-            __jaxpure_enter__((3,))   # its arguments, as they arrive
-            try:
-                <body>
-            finally:
-                __jaxpure_exit__((3,))
+    def f(...):
+        __jaxpure_enter__((3,))   # its arguments, as they arrive
+        try:
+            <body>
+        finally:
+            __jaxpure_exit__((3,))
     """
     functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
     for function in functions:

@@ -52,7 +52,6 @@ def _never_raises(hook):
     return guarded
 
 
-
 class Observer:
     """The process's watch: what the probes and transforms report, and the verdicts it draws (``observed.Watch``)."""
 

@@ -182,4 +182,3 @@ def _hide_from_tracebacks() -> None:
     except ImportError:
         return
     traceback_util.register_exclusion(os.path.dirname(__file__))
-
