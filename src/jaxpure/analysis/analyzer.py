@@ -1013,19 +1013,24 @@ _CONTAINER_COPIES = frozenset({"builtins.dict", "builtins.list", "copy.copy", "c
 _DICT_CONSTRUCTORS = frozenset({"builtins.dict", "collections.defaultdict", "collections.OrderedDict"})
 
 
+def _builds_dict(call: cst.Call, resolve) -> bool:
+    func = call.func
+    name = func.value if type(func) is cst.Name else func.attr.value if type(func) is cst.Attribute else None
+    # Resolving costs: only a call whose name could be one of them is resolved.
+    return name in ("dict", "defaultdict", "OrderedDict") and resolve(func) in _DICT_CONSTRUCTORS
+
+
 def _dict_names(bindings, resolve) -> frozenset[str]:
     """Locals only ever bound to a fresh dict (``{}``, a dict comprehension, ``dict()``)."""
     dicts: set[str] = set()
     others: set[str] = set()
     for binding in bindings:
         source = binding.source
+        kind = type(source)
         fresh = (
             not binding.iterated
             and binding.element is None
-            and (
-                isinstance(source, cst.Dict | cst.DictComp)
-                or (isinstance(source, cst.Call) and resolve(source.func) in _DICT_CONSTRUCTORS)
-            )
+            and (kind is cst.Dict or kind is cst.DictComp or (kind is cst.Call and _builds_dict(source, resolve)))
         )
         (dicts if fresh else others).add(binding.target)
     return frozenset(dicts - others)
