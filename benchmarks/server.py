@@ -77,7 +77,6 @@ def make_workspace(folder: Path, big_module: str, files: int = 200) -> Path:
     """``folder/proj``: a package of ``files`` modules, ``big.py`` among them; returns big.py's path."""
     package = folder / "proj"
     package.mkdir(parents=True)
-    (folder / "pyproject.toml").write_text('[project]\nname = "proj"\n')  # a project, as editors open
     (package / "__init__.py").write_text("")
     (package / "core.py").write_text(CORE)
     for n in range(files - 3):

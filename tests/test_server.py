@@ -159,13 +159,13 @@ def test_a_finding_reached_from_another_module_follows_edits_there(server, tmp_p
     assert titles == ["Ignore JP101 on this line (# noqa)"]
 
 
-def test_the_project_checked_while_the_server_starts_gives_the_same_diagnostics(tmp_path: Path) -> None:
+def test_the_folder_the_server_starts_in_does_not_change_the_diagnostics(tmp_path: Path) -> None:
     started_in, opened = tmp_path / "started_in", tmp_path / "opened"
     for folder, source in ((started_in, BUGGY), (opened, BUGGY.replace('print("x is", x)', "x[0] = 1"))):
         folder.mkdir()
-        (folder / "pyproject.toml").write_text("[project]\nname = 'p'\n")  # a project: checked at start
+        (folder / "pyproject.toml").write_text("[project]\nname = 'p'\n")
         (folder / "buggy.py").write_text(source)
-    for root in (started_in, opened):  # the guess right, then wrong: either way, what check says
+    for root in (started_in, opened):  # the folder it runs in, or another one: either way, what check says
         client = LspClient([sys.executable, "-m", "jaxpure", "server"], started_in, _env())
         try:
             client.initialize(root, FAST)

@@ -10,8 +10,6 @@ folder; ``documents`` snapshots open files and notebooks; ``convert``,
 from __future__ import annotations
 
 import logging
-import os
-from pathlib import Path
 
 
 def serve() -> int:
@@ -22,13 +20,6 @@ def serve() -> int:
         prepare_fork_server()
     except (OSError, ValueError, RuntimeError) as error:  # workers are then spawned when needed
         logging.getLogger("jaxpure.server").warning("no fork server: %s", error)
-    from jaxpure.server.projects import Speculation
-
-    # While this process imports pygls, check the project the editor most likely opens.
-    try:
-        speculation = Speculation.start(Path.cwd(), os.cpu_count() or 1)
-    except OSError:  # no working directory (deleted under us): nothing to guess from
-        speculation = None
     from jaxpure.server.app import serve as run
 
-    return run(speculation)
+    return run()

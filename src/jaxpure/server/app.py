@@ -20,7 +20,6 @@ from jaxpure.driver.modules import describe_internal_error
 from jaxpure.files.source import source_lines
 from jaxpure.server import actions, hover
 from jaxpure.server.documents import TextView
-from jaxpure.server.projects import Speculation
 from jaxpure.server.session import Session, Shown
 
 log = logging.getLogger("jaxpure.server")
@@ -211,9 +210,7 @@ def _watch_files(ls: JaxpureServer) -> None:
     ls.client_register_capability(types.RegistrationParams(registrations=[registration]))
 
 
-def serve(speculation: Speculation | None = None) -> int:
+def serve() -> int:
     """Speak LSP on stdin/stdout until the client says exit."""
-    server = build_server()
-    server.session.speculation = speculation
-    server.start_io()
+    build_server().start_io()
     return 0

@@ -11,7 +11,6 @@ these objects.
 from __future__ import annotations
 
 import os
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from jaxpure.api import Workspace, default_cache_dir, open_workspace
@@ -61,46 +60,6 @@ class Projects:
 
     def _report(self, error: ConfigError) -> None:
         self.messages.append(f"jaxpure: {error}. Using the default configuration until it is fixed.")
-
-
-# Files whose presence says a folder is a project (and not, say, a home directory).
-_PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
-
-
-class Speculation:
-    """The project in the server's working directory, checked while the server starts.
-
-    Editors start a language server in the project they then open, and the client's
-    ``initialize`` only comes after the server has imported its LSP library; checking the
-    working directory meanwhile makes the first diagnostics come sooner. The check reads and
-    writes no cache; if the client opens another folder, its result is dropped.
-    """
-
-    def __init__(self, folder: Path, jobs: int) -> None:
-        self.folder = folder
-        executor = ThreadPoolExecutor(1, thread_name_prefix="jaxpure-speculation")
-        self._future: Future[Projects] = executor.submit(self._check, jobs)
-        executor.shutdown(wait=False)
-
-    @classmethod
-    def start(cls, folder: Path, jobs: int) -> Speculation | None:
-        if not any((folder / marker).exists() for marker in _PROJECT_MARKERS):
-            return None
-        return cls(folder, jobs)
-
-    def _check(self, jobs: int) -> Projects:
-        projects = Projects([self.folder], jobs=jobs, use_cache=False)
-        projects.for_path(self.folder).check({})
-        return projects
-
-    def take(self, folders: list[Path]) -> Projects | None:
-        """The projects checked, if the client opened just this folder (waits for the check)."""
-        if folders != [self.folder]:
-            return None
-        try:
-            return self._future.result()
-        except Exception:  # the real check will meet the problem again, and report it
-            return None
 
 
 def _inside(path: Path, folder: Path) -> bool:

@@ -29,7 +29,7 @@ from jaxpure.driver.modules import describe_internal_error
 from jaxpure.findings import Finding
 from jaxpure.server.convert import internal_error_diagnostic, to_diagnostic
 from jaxpure.server.documents import NotebookView, Part, TextView, View
-from jaxpure.server.projects import Projects, Speculation
+from jaxpure.server.projects import Projects
 
 log = logging.getLogger("jaxpure.server")
 
@@ -72,7 +72,6 @@ class Session:
         self._again = False
         self._warm = False
         self._told: set[str] = set()
-        self.speculation: Speculation | None = None  # the working directory's check, begun at start
 
     # -- scheduling (event loop) --------------------------------------------------------------
 
@@ -166,9 +165,6 @@ class Session:
     # -- checking (analysis thread) ----------------------------------------------------------
 
     def projects(self) -> Projects:
-        if self._projects is None and self.speculation is not None:
-            self._projects = self.speculation.take(self._folders())
-            self.speculation = None
         if self._projects is None or self._reset_projects:
             self._reset_projects = self._rediscover = False
             self._projects = Projects(self._folders(), jobs=self.jobs, use_cache=self.use_cache)
