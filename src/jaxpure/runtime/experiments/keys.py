@@ -52,8 +52,7 @@ def key_reuse(ctx: ExperimentContext) -> Verdict:
 def _reuse_among_draws(ctx: ExperimentContext, target: Target, inputs: Inputs, stopped: str) -> Verdict | None:
     """Confirmed if, in an eager run, the flagged line drew from a key whose bits an earlier draw
     had already used: what the checker would have said had it not stopped at the first reuse."""
-    with _draws(ctx.file) as draws, suppress(Exception):  # the draws made before it failed still tell
-        target.call_unstaged(copy.deepcopy(inputs))
+    draws = _watched_draws(ctx.file, target, inputs)
     task = ctx.task
     for index, (bits, line) in enumerate(draws):
         if not task.line <= line <= task.end_line:
@@ -65,6 +64,23 @@ def _reuse_among_draws(ctx: ExperimentContext, target: Target, inputs: Inputs, s
                 f"(bits {bits.hex()[:16]}) that line {earlier} had already used"
             )
     return None
+
+
+# One watched run per function and inputs: every finding of a test method reads the same draws.
+_DRAWS_SEEN: dict[tuple[object, str, str], list[tuple[bytes, int]]] = {}
+
+
+def _watched_draws(file: str, target: Target, inputs: Inputs) -> list[tuple[bytes, int]]:
+    key = (target.raw, file, inputs.description)
+    try:
+        return _DRAWS_SEEN[key]
+    except (KeyError, TypeError):  # not seen yet, or a function that cannot be a key: run it
+        pass
+    with _draws(file) as draws, suppress(Exception):  # the draws made before it failed still tell
+        target.call_unstaged(copy.deepcopy(inputs))
+    with suppress(TypeError):
+        _DRAWS_SEEN[key] = draws
+    return draws
 
 
 # jax.random functions that take a key and do not use it up (JAX's checker: fold_in and clone
