@@ -24,9 +24,9 @@ import libcst as cst
 
 from jaxpure.analysis import jaxapi, prngkeys
 from jaxpure.analysis.contexts import CallSeed, ClassSummary, TracedContext, bind_arguments, bound_parameters
-from jaxpure.analysis.cstnodes import all_params
+from jaxpure.analysis.cstnodes import all_params, is_none, is_string_index
 from jaxpure.analysis.cstnodes import code_children as cst_children
-from jaxpure.analysis.dataflow import TracedValues, collect_bindings, dotted_name, iter_own_nodes
+from jaxpure.analysis.dataflow import Binding, TracedValues, collect_bindings, dotted_name, iter_own_nodes
 from jaxpure.analysis.index import ClassInfo, FunctionInfo, ModuleIndex, Param
 from jaxpure.analysis.jaxapi import DIFFERENTIATION, STAGING
 from jaxpure.analysis.rules import RULES, Rule
@@ -625,17 +625,8 @@ class FunctionWalker:
         """Names whose truth value is an "is it there" test: a local bound to ``None`` somewhere, or
         only ever to parts of a pytree (``state.dynamic_scale``, ``site["fn"]``), and parameters
         defaulting to ``None`` that are not annotated as arrays (``extras = extras or {}`` keeps them so)."""
-        parts: set[str] = set()
-        others: set[str] = set()
-        for binding in bindings:
-            source = binding.source if not binding.iterated and binding.element is None else None
-            if source is not None and _is_none(source):
-                self.optional_names.add(binding.target)
-            elif source is not None and self.is_pytree_part(source):
-                parts.add(binding.target)
-            else:
-                others.add(binding.target)
-        self.optional_names |= parts - others
+        self.optional_names |= {b.target for b in bindings if (source := _direct(b)) is not None and is_none(source)}
+        self.optional_names |= _only_bound_to(bindings, self.is_pytree_part)
         if self.info is not None:
             self.optional_names.update(
                 p.name for p in self.info.params if p.default == "None" and p.annotation not in jaxapi.ARRAY_ANNOTATIONS
@@ -646,7 +637,7 @@ class FunctionWalker:
         pytree holds there may be ``None``, a container or a sub-tree, as well as an array."""
         if type(node) is cst.Attribute:
             return node.attr.value not in jaxapi.ARRAY_ATTRIBUTES and not self._known_receiver(node.value)
-        return type(node) is cst.Subscript and len(node.slice) == 1 and _is_string_index(node.slice[0].slice)
+        return type(node) is cst.Subscript and len(node.slice) == 1 and is_string_index(node.slice[0].slice)
 
     def walk(self, body: cst.CSTNode) -> None:
         """Hand every node of ``body`` to the rules that asked for its type; follow calls and lambdas."""
@@ -692,7 +683,7 @@ class FunctionWalker:
     def _note_container_use(self, node: cst.CSTNode) -> None:
         """Parameters used with string keys or container methods are containers (SPEC §7)."""
         if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name) and node.value.value in self.params:
-            if any(isinstance(e.slice, cst.Index) and isinstance(e.slice.value, cst.SimpleString) for e in node.slice):
+            if any(is_string_index(e.slice) for e in node.slice):
                 self.container_params.add(node.value.value)
         elif (
             isinstance(node, cst.Attribute)
@@ -1020,20 +1011,30 @@ def _builds_dict(call: cst.Call, resolve) -> bool:
     return name in ("dict", "defaultdict", "OrderedDict") and resolve(func) in _DICT_CONSTRUCTORS
 
 
-def _dict_names(bindings, resolve) -> frozenset[str]:
-    """Locals only ever bound to a fresh dict (``{}``, a dict comprehension, ``dict()``)."""
-    dicts: set[str] = set()
+def _only_bound_to(bindings, fits: Callable[[cst.BaseExpression], bool]) -> set[str]:
+    """Names whose every binding is a direct one (no loop, no unpacking) to a value that ``fits``."""
+    fitting: set[str] = set()
     others: set[str] = set()
     for binding in bindings:
-        source = binding.source
-        kind = type(source)
-        fresh = (
-            not binding.iterated
-            and binding.element is None
-            and (kind is cst.Dict or kind is cst.DictComp or (kind is cst.Call and _builds_dict(source, resolve)))
-        )
-        (dicts if fresh else others).add(binding.target)
-    return frozenset(dicts - others)
+        source = _direct(binding)
+        (fitting if source is not None and fits(source) else others).add(binding.target)
+    return fitting - others
+
+
+def _direct(binding: Binding) -> cst.BaseExpression | None:
+    """The value a binding gives its name as it is: none for a loop target or an unpacked element."""
+    return binding.source if not binding.iterated and binding.element is None else None
+
+
+def _dict_names(bindings, resolve) -> frozenset[str]:
+    """Locals only ever bound to a fresh dict (``{}``, a dict comprehension, ``dict()``)."""
+
+    def fresh_dict(source: cst.BaseExpression) -> bool:
+        if isinstance(source, cst.Call):
+            return _builds_dict(source, resolve)
+        return isinstance(source, cst.Dict | cst.DictComp)
+
+    return frozenset(_only_bound_to(bindings, fresh_dict))
 
 
 def _is_python_container(source: cst.BaseExpression, resolve) -> bool:
@@ -1045,14 +1046,6 @@ def _is_python_container(source: cst.BaseExpression, resolve) -> bool:
             return True
         return isinstance(source.func, cst.Attribute) and source.func.attr.value == "copy" and not source.args
     return False
-
-
-def _is_none(node: cst.BaseExpression) -> bool:
-    return type(node) is cst.Name and node.value == "None"
-
-
-def _is_string_index(index: cst.BaseSlice) -> bool:
-    return isinstance(index, cst.Index) and isinstance(index.value, cst.SimpleString | cst.ConcatenatedString)
 
 
 def _is_container_display(source: cst.BaseExpression, resolve) -> bool:

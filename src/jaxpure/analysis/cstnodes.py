@@ -175,3 +175,15 @@ def all_params(params: cst.Parameters) -> list[cst.Param]:
     if params.star_kwarg is not None:
         found.append(params.star_kwarg)
     return found
+
+
+STRING_LITERALS = (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
+
+
+def is_string_index(index: cst.BaseSlice) -> bool:
+    """``x["key"]``'s slice: a string literal, which no array takes as an index."""
+    return isinstance(index, cst.Index) and isinstance(index.value, STRING_LITERALS)
+
+
+def is_none(node: cst.BaseExpression) -> bool:
+    return type(node) is cst.Name and node.value == "None"

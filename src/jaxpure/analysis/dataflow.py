@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from jaxpure.analysis import jaxapi
+from jaxpure.analysis.cstnodes import STRING_LITERALS, is_none
 from jaxpure.analysis.cstnodes import code_children as cst_children
 
 _TREE_UTILITIES = ("jax.tree", "equinox.tree_")
@@ -245,15 +246,7 @@ def _comparison_pairs(node: cst.Comparison):
 
 # Operands a JAX array never compares with elementwise: strings (Python falls back to identity)
 # and tuple, list, dict and set displays (JAX raises TypeError rather than convert them).
-_PLAIN_LITERALS = (
-    cst.SimpleString,
-    cst.ConcatenatedString,
-    cst.FormattedString,
-    cst.Tuple,
-    cst.List,
-    cst.Dict,
-    cst.Set,
-)
+_PLAIN_LITERALS = (*STRING_LITERALS, cst.Tuple, cst.List, cst.Dict, cst.Set)
 
 
 def _static_comparison(left: cst.BaseExpression, target: cst.ComparisonTarget) -> bool:
@@ -266,10 +259,7 @@ def _static_comparison(left: cst.BaseExpression, target: cst.ComparisonTarget) -
     if isinstance(operator, cst.Is | cst.IsNot | cst.In | cst.NotIn):
         return True
     if isinstance(operator, cst.Equal | cst.NotEqual):
-        return any(
-            isinstance(side, _PLAIN_LITERALS) or (isinstance(side, cst.Name) and side.value == "None")
-            for side in (left, target.comparator)
-        )
+        return any(isinstance(side, _PLAIN_LITERALS) or is_none(side) for side in (left, target.comparator))
     return False
 
 

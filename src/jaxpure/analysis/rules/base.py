@@ -198,13 +198,17 @@ class RuleContext:
     def is_self(self, node: cst.BaseExpression) -> bool:
         return isinstance(node, cst.Name) and node.value == self._walker.self_name
 
+    def enclosing_binding(self, name: str) -> FunctionInfo | None:
+        """The innermost enclosing function whose local ``name`` is (a closure variable's owner)."""
+        return self._walker.enclosing_binding(name)
+
     def python_container(self, name: str) -> bool:
         """A local or module-level name evidently bound to a Python list, tuple or dict."""
         if name in self._walker.python_containers:
             return True
         if self.is_local(name):
             return False
-        enclosing = self._walker.enclosing_binding(name)  # a closure variable of an enclosing function
+        enclosing = self.enclosing_binding(name)
         if enclosing is not None:
             return enclosing.local_values.get(name) in ("list", "dict")
         return self.index.module_values.get(name) in ("list", "dict")

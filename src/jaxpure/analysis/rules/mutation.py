@@ -5,6 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from jaxpure.analysis import jaxapi
+from jaxpure.analysis.cstnodes import STRING_LITERALS
 from jaxpure.analysis.dataflow import iter_own_nodes
 from jaxpure.analysis.jaxapi import DIFFERENTIATION
 from jaxpure.analysis.rules.base import TRACED, Rule, RuleContext
@@ -74,15 +75,12 @@ def _is_array_update(target: cst.Subscript, statement: cst.CSTNode, ctx: RuleCon
     return not (isinstance(target.value, cst.Name) and ctx.python_container(target.value.value))
 
 
-_STRINGS = (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
-
-
 def _string_index(target: cst.Subscript, statement: cst.CSTNode, ctx: RuleContext) -> bool:
     """``site["log_prob"] = v``, ``tree[name] = v`` with ``name = "w"``: no array takes a string
     index, so the target is a dict, whatever call it came from."""
     for element in target.slice:
         index = element.slice.value if isinstance(element.slice, cst.Index) else None
-        if isinstance(index, _STRINGS):
+        if isinstance(index, STRING_LITERALS):
             return True
         if isinstance(index, cst.Name) and _string_constant(index.value, statement, ctx):
             return True
@@ -97,7 +95,7 @@ def _string_constant(name: str, node: cst.CSTNode, ctx: RuleContext) -> bool:
     if not ctx.is_local(name):
         return ctx.index.module_values.get(name) == "str"
     values = [value for bound, value in _local_bindings(node, ctx) if bound == name]
-    return bool(values) and all(isinstance(value, _STRINGS) for value in values)
+    return bool(values) and all(isinstance(value, STRING_LITERALS) for value in values)
 
 
 def _local_bindings(node: cst.CSTNode, ctx: RuleContext) -> list[tuple[str, cst.BaseExpression | None]]:

@@ -367,14 +367,8 @@ def _counts_for_a_test(names: set[str], ctx: RuleContext) -> bool:
     state (a trace counter), which it reads once it has run."""
     if not is_test_file(ctx.path) or ctx.function is None:
         return False
-    enclosing = set()
-    parent = ctx.function.parent
-    while parent is not None and parent in ctx.index.functions:
-        outer = ctx.index.functions[parent]
-        if in_test_function(outer, ctx.index):
-            enclosing |= outer.local_names
-        parent = outer.parent
-    return names <= enclosing
+    owners = [ctx.enclosing_binding(name) for name in names]
+    return all(owner is not None and in_test_function(owner, ctx.index) for owner in owners)
 
 
 def _self_assignment_flagged(ctx: RuleContext) -> bool:
