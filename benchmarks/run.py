@@ -65,6 +65,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from procmem import tree_rss_kb
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -80,30 +82,6 @@ class Measure:
     returncode: int
 
 
-def _tree_rss_kb(pid: int) -> int:
-    """Resident memory of ``pid`` and all its descendants, from /proc (Linux); 0 elsewhere."""
-    total = 0
-    stack = [pid]
-    seen = set()
-    while stack:
-        current = stack.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        try:
-            with open(f"/proc/{current}/status") as status:
-                for line in status:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-                        break
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children") as children:
-                    stack.extend(int(child) for child in children.read().split())
-        except (OSError, ValueError):
-            continue
-    return total
-
-
 def run_once(command: list[str], cwd: Path, must_finish: bool = True, env: dict[str, str] | None = None) -> Measure:
     """One run of ``command`` in ``cwd``; a run that fails stops the benchmark, unless not ``must_finish``
     (then its ``returncode`` is -1). ``env``: the environment, when not this process's."""
@@ -115,7 +93,7 @@ def run_once(command: list[str], cwd: Path, must_finish: bool = True, env: dict[
 
         def sample() -> None:
             while not done.wait(0.02):
-                peak[0] = max(peak[0], _tree_rss_kb(process.pid))
+                peak[0] = max(peak[0], tree_rss_kb(process.pid))
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import statistics
@@ -25,12 +26,14 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 from lsp_client import LspClient  # noqa: E402 - the test suite's LSP client
+from procmem import status_kb, tree_rss_kb  # noqa: E402
 
 EDITS = 15
 SMALL_MODULE = textwrap.dedent('''\
@@ -108,15 +111,25 @@ def _server(folder: Path, jobs: int, debounce_ms: int = 0) -> LspClient:
 FIRST_REPEAT = 3  # first diagnostics and cold checks, alternated; medians (the machine may be busy)
 
 
-def edit_latency(folder: Path, big: Path, jobs: int) -> tuple[float, list[float], float]:
-    """(first diagnostics in s, per-edit latencies in ms, cold check in s) on ``folder``; the first
-    diagnostics and the cold check are medians of ``FIRST_REPEAT`` runs, alternated."""
+@contextlib.contextmanager
+def _opened(folder: Path, opened: Path, jobs: int) -> Iterator[tuple[LspClient, str, float]]:
+    """A server spawned on ``folder`` with ``opened`` open: (client, its uri, seconds from the spawn to
+    the first diagnostics of ``opened``); shut down and killed afterwards."""
     start = time.perf_counter()
     client = _server(folder, jobs)
     try:
-        uri = client.open(big)
+        uri = client.open(opened)
         client.diagnostics(uri, timeout=600)
-        first = time.perf_counter() - start
+        yield client, uri, time.perf_counter() - start
+        client.shutdown()
+    finally:
+        client.kill()
+
+
+def edit_latency(folder: Path, big: Path, jobs: int) -> tuple[float, list[float], float]:
+    """(first diagnostics in s, per-edit latencies in ms, cold check in s) on ``folder``; the first
+    diagnostics and the cold check are medians of ``FIRST_REPEAT`` runs, alternated."""
+    with _opened(folder, big, jobs) as (client, uri, first):
         text = big.read_text()
         latencies = []
         for round_number in range(EDITS):
@@ -125,9 +138,6 @@ def edit_latency(folder: Path, big: Path, jobs: int) -> tuple[float, list[float]
             client.change(uri, text, round_number + 2)
             client.diagnostics(uri, timeout=600)
             latencies.append((time.perf_counter() - sent) * 1000)
-        client.shutdown()
-    finally:
-        client.kill()
     firsts, colds = [first], [_cold_check(folder, jobs)]
     for _ in range(FIRST_REPEAT - 1):
         firsts.append(first_diagnostics(folder, big, jobs))
@@ -137,15 +147,8 @@ def edit_latency(folder: Path, big: Path, jobs: int) -> tuple[float, list[float]
 
 def first_diagnostics(folder: Path, opened: Path, jobs: int) -> float:
     """Seconds from spawning a server on ``folder`` to the first diagnostics of ``opened``."""
-    start = time.perf_counter()
-    client = _server(folder, jobs)
-    try:
-        client.diagnostics(client.open(opened), timeout=600)
-        elapsed = time.perf_counter() - start
-        client.shutdown()
-    finally:
-        client.kill()
-    return elapsed
+    with _opened(folder, opened, jobs) as (_, _, elapsed):
+        return elapsed
 
 
 def _cold_check(folder: Path, jobs: int) -> float:
@@ -170,31 +173,19 @@ def server_memory(corpus: list[str], jobs: int) -> tuple[int, float, float, floa
             shutil.copytree(root, folder / f"{index}-{Path(root).name}", ignore=shutil.ignore_patterns("__pycache__"))
         sources = sorted(folder.rglob("*.py"))
         opened = max(sources, key=lambda path: path.stat().st_size)
-        start = time.perf_counter()
-        client = _server(folder, jobs)
-        try:
-            uri = client.open(opened)
-            client.diagnostics(uri, timeout=600)
-            first = time.perf_counter() - start
+        with _opened(folder, opened, jobs) as (client, uri, first):
             client.change(uri, _edited(opened.read_text(), 0), 2)  # the server now analyzes in its own process
             client.diagnostics(uri, timeout=600)
             rss, peak = _memory(client.process.pid)
             tree = _tree_memory(client.process.pid)
-            client.shutdown()
-        finally:
-            client.kill()
         cold = _cold_check(folder, jobs)
     return len(sources), first, rss, peak, tree, cold
 
 
 def _memory(pid: int) -> tuple[float, float]:
-    values = {}
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                values[key] = int(value.split()[0]) / 1024
-    return values.get("VmRSS", 0.0), values.get("VmHWM", 0.0)
+    """(VmRSS, VmHWM) of ``pid`` in MB."""
+    values = status_kb(pid, "VmRSS", "VmHWM")
+    return values.get("VmRSS", 0) / 1024, values.get("VmHWM", 0) / 1024
 
 
 def analysis_ms(source: str, calls: int = 7) -> float:
@@ -212,17 +203,7 @@ def analysis_ms(source: str, calls: int = 7) -> float:
 
 def _tree_memory(pid: int) -> float:
     """VmRSS of ``pid`` and its descendants (the fork server and any worker), in MB."""
-    total, stack = 0.0, [pid]
-    while stack:
-        current = stack.pop()
-        try:
-            total += _memory(current)[0]
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children") as children:
-                    stack.extend(int(child) for child in children.read().split())
-        except (OSError, ValueError):
-            continue
-    return total
+    return tree_rss_kb(pid) / 1024
 
 
 def report(corpus: list[str], real_module: str | None, jobs: int, traced_module) -> str:
