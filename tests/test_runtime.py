@@ -110,6 +110,24 @@ def test_the_main_process_never_imports_jax() -> None:
     assert completed.stdout.strip() == "confirmed"  # and nothing the user's module printed
 
 
+def test_the_stand_in_clocks_are_found_again_by_their_names() -> None:
+    """Tools store a timer by name and import it back (pytest-benchmark: "time.perf_counter");
+    a stand-in must resolve to itself, or the user's own run breaks under ``--run``."""
+    script = textwrap.dedent(
+        """
+        import importlib, time
+        from jaxpure.runtime.perturb import Perturbation
+        Perturbation().install_clock()
+        for name in ("time", "perf_counter", "monotonic_ns"):
+            clock = getattr(time, name)
+            found = getattr(importlib.import_module(clock.__module__), clock.__qualname__)
+            assert found is clock, (name, clock.__module__, clock.__qualname__)
+        """
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert completed.returncode == 0, completed.stderr
+
+
 def test_a_device_that_is_not_there_skips_with_a_clear_reason() -> None:
     jax = pytest.importorskip("jax")
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import os
 import sys
 import time
@@ -75,13 +76,14 @@ class Perturbation:
             self.environment.overrides = {}
 
     def _shifted(self, real, scale: float, integer: bool = False):
+        # wraps: the stand-in keeps the real one's module and name, which tools look up again
+        # (pytest-benchmark stores its timer as "time.perf_counter" and imports it back)
+        @functools.wraps(real)
         def clock():
             self.clock_reads += _called_from_user_code()
             shift = self.clock_shift * scale
             return real() + (int(shift) if integer else shift)
 
-        clock.__name__ = real.__name__
-        clock.__doc__ = real.__doc__
         return clock
 
 
