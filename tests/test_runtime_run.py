@@ -162,6 +162,20 @@ def test_a_notebook_cell_that_raises_ends_the_run_and_says_so(checked) -> None:
     )
 
 
+def test_a_function_no_cell_calls_is_run_from_the_namespace_the_cells_left(checked) -> None:
+    runtime = _runtime(checked, "guide.ipynb", "3:3", "JP101")  # normalize: defined, never called
+    assert runtime["status"] == "confirmed"
+    assert runtime["via"] == "after cell 5"
+    assert "on the tracing call only: 'normalizing JitTracer(float32[])'" in runtime["evidence"]
+
+
+def test_a_line_the_built_inputs_do_not_reach_is_not_reproduced_after_the_cells(checked) -> None:
+    runtime = _runtime(checked, "guide.ipynb", "4:4", "JP101")  # clip's print, behind `if verbose`
+    assert runtime["status"] == "not-reproduced"
+    assert runtime["via"] == "after cell 5"
+    assert "never ran in 2 calls of clip (jax.jit)" in runtime["evidence"]
+
+
 def test_the_commands_output_goes_to_stderr_only(checked) -> None:
     _, completed = checked
     assert "tracing train_step\n" in completed.stderr  # the script's own print

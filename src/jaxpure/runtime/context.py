@@ -13,6 +13,7 @@ from types import ModuleType
 
 import jax
 
+from jaxpure.files.notebook import extract, is_notebook
 from jaxpure.runtime.examples import ExamplesError
 from jaxpure.runtime.inputs import Inputs, NoInputs, candidate_inputs
 from jaxpure.runtime.perturb import Perturbation
@@ -63,8 +64,10 @@ class ExperimentContext:
 
     @functools.cached_property
     def lines(self) -> list[str]:
+        """The file's lines as findings count them (a notebook's code cells, where ``extract`` puts them)."""
         with open(self.file, encoding="utf-8", errors="replace") as source:
-            return source.read().splitlines()
+            text = source.read()
+        return (extract(text).source if is_notebook(self.file) else text).splitlines()
 
     def finding_text(self) -> str:
         """The source the finding spans (its first line only, for a multi-line span)."""

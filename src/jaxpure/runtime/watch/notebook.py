@@ -4,7 +4,9 @@ Cells are compiled with the notebook's path as their file name and their
 lines where ``files.notebook.extract`` puts them, so the agent's probes and
 every finding's line match. IPython syntax is already blanked by ``extract``;
 each blanked line is reported as a note. The first cell that raises ends the
-run, as "Run All" does; the cell and its error are noted.
+run, as "Run All" does; the cell and its error are noted. When every cell ran,
+findings in functions no cell called are tried from the namespace the cells
+left, with inputs built as the import path builds them.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ def main(path: str) -> int:
                 observer.note(f"cell {span.index + 1} raised {type(error).__name__}: {error}; later cells not run")
             traceback.print_exc()
             return 1
+    if observer is not None and notebook.cells:
+        observer.judge_unreached(module, via=f"after cell {notebook.cells[-1].index + 1}")
     return 0
 
 

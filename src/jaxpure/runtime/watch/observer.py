@@ -268,6 +268,17 @@ class Observer:
         except Exception as error:  # never turn the user's exit into a traceback
             self.note(f"final verdicts failed: {type(error).__name__}: {error}")
 
+    def judge_unreached(self, module: types.ModuleType, via: str) -> None:
+        """After a notebook's last cell: its findings no cell reached, run from the namespace it leaves."""
+        if self.jax is None:  # nothing imported JAX: nothing it flags can have been traced
+            return
+        from jaxpure.runtime.watch.verdicts import namespace_verdicts
+
+        try:
+            namespace_verdicts(self, module, via)
+        except Exception as error:
+            self.note(f"verdicts from the notebook's namespace failed: {type(error).__name__}: {error}")
+
     # ----- imports
 
     def jax_imported(self, module) -> None:

@@ -16,7 +16,6 @@ import types
 import unittest
 from typing import Any
 
-from jaxpure.files.notebook import extract, is_notebook
 from jaxpure.runtime.caches import NoPrivateTraces, private_traces
 from jaxpure.runtime.compare import times
 from jaxpure.runtime.context import (
@@ -43,12 +42,6 @@ class ObservedContext(ExperimentContext):
 
     root: Target | None = None
     arguments: tuple = ((), {})
-
-    @functools.cached_property
-    def lines(self) -> list[str]:
-        with open(self.file, encoding="utf-8", errors="replace") as source:
-            text = source.read()
-        return (extract(text).source if is_notebook(self.file) else text).splitlines()
 
     def target(self) -> Target:
         if self.root is None:
@@ -256,16 +249,28 @@ def final_verdicts(observer: Watch) -> None:
             observer.resolve(id, skipped(sighting.last_skip))
 
 
-def _run(observer: Watch, id: int, ctx: ObservedContext) -> Verdict:
+def namespace_verdicts(observer: Watch, module: types.ModuleType, via: str) -> None:
+    """Findings the run never reached, in functions its namespace still holds (a notebook's, after
+    its last cell): each experiment runs as the import path runs it (SPEC §5), with inputs built
+    from the signature, on the functions, instances and closures the cells made."""
+    for id, task in observer.tasks.items():
+        if id in observer.resolved or id in observer.sightings or task.function is None:
+            continue
+        ctx = ExperimentContext(task, module, module.__name__, observer.files[id], None, observer.perturbation)
+        observer.resolve(id, _run(observer, id, ctx), via=via)
+
+
+def _run(observer: Watch, id: int, ctx: ExperimentContext) -> Verdict:
     observer.begin(id)
     observer.busy = True
     try:
         # The experiment works on copies; what it still reaches of the user's own state (the real
         # arguments, what the flagged line names, closure variables and everything they hold) is put
         # back, and its traces are kept apart from the user's in JAX's caches.
-        cells = _closure_cells(ctx.root, ctx.arguments)
-        roots = [*observer.sightings[id].touched, *ctx.arguments[0], *ctx.arguments[1].values()]
-        roots += [value for _, value in cells]
+        root, arguments = (ctx.root, ctx.arguments) if isinstance(ctx, ObservedContext) else (None, ((), {}))
+        cells = _closure_cells(root, arguments)
+        touched = observer.sightings[id].touched if id in observer.sightings else []
+        roots = [*touched, *arguments[0], *arguments[1].values(), *(value for _, value in cells)]
         with _quiet(), private_traces(), restored(roots), _cells_restored(cells):
             return run_experiment(ctx)
     except NoPrivateTraces as error:
