@@ -107,18 +107,34 @@ def test_a_pytree_of_a_custom_class_reaches_the_key_reuse_checker(checked) -> No
     assert "wrap_key_data" in runtime["evidence"]  # the test's legacy key, made typed
 
 
-def test_key_reuse_in_plain_test_code_is_checked_through_the_method_around_it(checked) -> None:
+def test_key_reuse_in_plain_test_code_is_seen_in_the_run_without_running_it_again(checked) -> None:
     runtime = _runtime(checked, "tests/test_model.py", 54, "JP302")
     assert runtime["status"] == "confirmed"
     assert runtime["via"] == "pytest tests/test_model.py::SamplingTest::test_reuse_in_plain_code"
-    assert "jax.debug_key_reuse on SamplingTest.test_reuse_in_plain_code, run eagerly" in runtime["evidence"]
+    assert runtime["evidence"].startswith("seen in the run, every jax.random draw watched: line 54 drew from a key")
+    assert "that line 53 had already used" in runtime["evidence"]
+
+
+def test_a_second_reuse_of_one_key_is_seen_in_the_run_too(checked) -> None:
+    runtime = _runtime(checked, "tests/test_model.py", 56, "JP302")
+    assert runtime["status"] == "confirmed"
+    assert "line 56 drew from a key" in runtime["evidence"] and "that line 53 had already used" in runtime["evidence"]
+
+
+def test_key_reuse_the_run_cannot_see_runs_the_method_again_under_the_checker(checked) -> None:
+    runtime = _runtime(checked, "tests/test_model.py", 86, "JP302")  # the first draw was under jit
+    assert runtime["status"] == "confirmed"
+    assert runtime["via"] == "pytest tests/test_model.py::JittedSamplingTest::test_reuse_after_a_jitted_draw"
+    checker = "jax.debug_key_reuse on JittedSamplingTest.test_reuse_after_a_jitted_draw, run eagerly"
+    assert checker in runtime["evidence"]
 
 
 def test_a_reuse_behind_the_one_the_checker_stops_at_is_confirmed_by_the_draws(checked) -> None:
-    runtime = _runtime(checked, "tests/test_model.py", 56, "JP302")
+    runtime = _runtime(checked, "watched/model.py", 86, "JP302")
     assert runtime["status"] == "confirmed"
-    assert "stopped first at another reuse, line 54" in runtime["evidence"]
-    assert "line 56 drew from a key" in runtime["evidence"] and "that line 53 had already used" in runtime["evidence"]
+    assert runtime["via"] == "pytest tests/test_model.py::test_noisy_pair"
+    assert "stopped first at another reuse, line 85" in runtime["evidence"]
+    assert "line 86 drew from a key" in runtime["evidence"] and "that line 84 had already used" in runtime["evidence"]
 
 
 def test_a_line_that_only_ever_sees_concrete_operands_is_not_reproduced(
@@ -165,15 +181,41 @@ def test_a_notebook_cell_that_raises_ends_the_run_and_says_so(checked) -> None:
 def test_a_function_no_cell_calls_is_run_from_the_namespace_the_cells_left(checked) -> None:
     runtime = _runtime(checked, "guide.ipynb", "3:3", "JP101")  # normalize: defined, never called
     assert runtime["status"] == "confirmed"
-    assert runtime["via"] == "after cell 5"
+    assert runtime["via"] == "after cell 8"
     assert "on the tracing call only: 'normalizing JitTracer(float32[])'" in runtime["evidence"]
 
 
 def test_a_line_the_built_inputs_do_not_reach_is_not_reproduced_after_the_cells(checked) -> None:
     runtime = _runtime(checked, "guide.ipynb", "4:4", "JP101")  # clip's print, behind `if verbose`
     assert runtime["status"] == "not-reproduced"
-    assert runtime["via"] == "after cell 5"
+    assert runtime["via"] == "after cell 8"
     assert "never ran in 2 calls of clip (jax.jit)" in runtime["evidence"]
+
+
+def test_a_line_that_ran_only_outside_any_trace_is_not_reproduced(checked) -> None:
+    runtime = _runtime(checked, "guide.ipynb", "6:2", "JP101")  # loss is jitted, but only called eagerly
+    assert runtime["status"] == "not-reproduced"
+    assert runtime["via"] == "cell 6"
+    assert runtime["evidence"].startswith("cell 6, line 2 ran 1 time in the run, never under a JAX trace")
+
+
+def test_key_reuse_across_cells_is_seen_in_the_run_and_named_by_cell(checked) -> None:
+    runtime = _runtime(checked, "guide.ipynb", "8:1", "JP302")
+    assert runtime["status"] == "confirmed"
+    assert runtime["via"] == "cell 8"
+    assert (
+        "cell 8, line 1 drew from a key (bits 0000000000000000) that cell 7, line 2 had already used"
+        in (runtime["evidence"])
+    )
+
+
+def test_notebook_evidence_names_cells_but_leaves_other_files_lines_alone() -> None:
+    from jaxpure.files.notebook import extract
+    from jaxpure.runtime.watch import _in_cells
+
+    source = extract((RUNTIME_FIXTURES / "project" / "guide.ipynb").read_text(encoding="utf-8"))
+    evidence = 'line 14 ran; File "/x/train.py", line 14, in step'
+    assert _in_cells(evidence, source) == 'cell 6, line 2 ran; File "/x/train.py", line 14, in step'
 
 
 def test_the_commands_output_goes_to_stderr_only(checked) -> None:
@@ -195,7 +237,7 @@ def test_the_users_tests_pass_and_fail_as_without_jaxpure(checked, project) -> N
     )
     without = sorted(_OUTCOME.findall(plain.stdout))
     assert ("FAILED", "tests/test_model.py::test_model_step_fails") in without
-    assert len(without) == 9
+    assert len(without) == 11
     assert sorted(_OUTCOME.findall(checked[1].stderr)) == without
 
 

@@ -42,3 +42,12 @@ RULE_EXPERIMENTS: dict[str, str] = {
     "JP502": COMPILATIONS,
     "JP503": UNHASHABLE_STATIC,
 }
+
+# The rules whose harm happens only while JAX traces the line: a run that executed the line, never
+# under a trace, refutes them. Not key reuse (it correlates samples eagerly too), not a fixed seed
+# (JP304: the same draws on every call, eagerly too), not the rules about transforms being built.
+ONLY_UNDER_A_TRACE = frozenset(
+    code
+    for code, experiment in RULE_EXPERIMENTS.items()
+    if experiment not in {KEY_REUSE, COMPILATIONS, UNHASHABLE_STATIC}
+) - {"JP304"}

@@ -53,16 +53,21 @@ def _reuse_among_draws(ctx: ExperimentContext, target: Target, inputs: Inputs, s
     """Confirmed if, in an eager run, the flagged line drew from a key whose bits an earlier draw
     had already used: what the checker would have said had it not stopped at the first reuse."""
     draws = _watched_draws(ctx.file, target, inputs)
-    task = ctx.task
+    reuse = reuse_among(draws, ctx.task.line, ctx.task.end_line)
+    if reuse is None:
+        return None
+    return confirmed(f"{stopped}; run eagerly with every jax.random draw watched, {reuse}")
+
+
+def reuse_among(draws: list[tuple[bytes, int]], first_line: int, last_line: int) -> str | None:
+    """The first draw made on the lines ``first_line..last_line`` from a key whose bits an earlier
+    draw had used, in words for the evidence; None if there is none."""
     for index, (bits, line) in enumerate(draws):
-        if not task.line <= line <= task.end_line:
+        if not first_line <= line <= last_line:
             continue
         earlier = next((used for other, used in draws[:index] if other == bits), None)
         if earlier is not None:
-            return confirmed(
-                f"{stopped}; run eagerly with every jax.random draw watched, line {line} drew from a key "
-                f"(bits {bits.hex()[:16]}) that line {earlier} had already used"
-            )
+            return f"line {line} drew from a key (bits {bits.hex()[:16]}) that line {earlier} had already used"
     return None
 
 
@@ -95,15 +100,11 @@ def _draws(file: str) -> Iterator[list[tuple[bytes, int]]]:
     not recorded."""
     draws: list[tuple[bytes, int]] = []
     target = os.path.realpath(file)
-    originals = {
-        name: function
-        for name, function in vars(jax.random).items()
-        if callable(function) and name not in _NOT_DRAWS and _first_parameter(function) == "key"
-    }
+    originals = draw_functions()
 
     def watched(function):
         def draw(key, *args, **kwargs):
-            bits = _bits(key)
+            bits = key_bits(key)
             line = _calling_line(target)
             if bits is not None and line is not None:
                 draws.append((bits, line))
@@ -120,6 +121,15 @@ def _draws(file: str) -> Iterator[list[tuple[bytes, int]]]:
             setattr(jax.random, name, function)
 
 
+def draw_functions() -> dict[str, Callable]:
+    """The public ``jax.random`` functions that use up their key (its first parameter), by name."""
+    return {
+        name: function
+        for name, function in vars(jax.random).items()
+        if callable(function) and name not in _NOT_DRAWS and _first_parameter(function) == "key"
+    }
+
+
 def _first_parameter(function) -> str | None:
     try:
         return next(iter(inspect.signature(function).parameters), None)
@@ -127,7 +137,8 @@ def _first_parameter(function) -> str | None:
         return None
 
 
-def _bits(key) -> bytes | None:
+def key_bits(key) -> bytes | None:
+    """The bits of a concrete key (typed or legacy ``uint32``); None for a tracer or a non-key."""
     if isinstance(key, jax.core.Tracer):
         return None
     try:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 
-from jaxpure.files.notebook import is_notebook
+from jaxpure.files.notebook import NotebookSource, extract, is_notebook
 from jaxpure.findings import Finding, RuntimeResult
 from jaxpure.runtime.protocol import FindingTask
 from jaxpure.runtime.rules import RULE_EXPERIMENTS
@@ -52,6 +53,11 @@ def confirm_through_runs(
     results = {
         index: dataclasses.replace(result, device=result.device or device) for index, result in merge(runs).items()
     }
+    sources = {notebook: _cells_of(notebook) for notebook in notebooks}
+    for item in watched:
+        source, result = sources.get(item.file), results.get(item.task.id)
+        if source is not None and result is not None:
+            results[item.task.id] = dataclasses.replace(result, evidence=_in_cells(result.evidence, source))
     for run in runs[len(commands) :]:  # a notebook whose run stopped early: say where, for what it never reached
         stop = next((note for note in run.notes if " raised " in note), None)
         if stop is None and run.timed_out:
@@ -62,6 +68,28 @@ def confirm_through_runs(
                     "skipped", device, f"no cell ran this line: {stop}", via=run.command
                 )
     return results
+
+
+_LINE = re.compile(r'(?<!", )\bline (\d+)\b')  # not a traceback's `File "x.py", line 3`
+
+
+def _cells_of(notebook: str) -> NotebookSource | None:
+    try:
+        with open(notebook, encoding="utf-8") as file:
+            return extract(file.read())
+    except (OSError, ValueError):
+        return None
+
+
+def _in_cells(evidence: str, source: NotebookSource) -> str:
+    """Evidence about a notebook with its lines as users see them (``cell 8, line 1``), not as
+    lines of the cells' code joined into one module."""
+
+    def in_cell(match: re.Match) -> str:
+        where = source.locate(int(match.group(1)))
+        return match.group(0) if where is None else f"cell {where.cell_number}, line {where.line}"
+
+    return _LINE.sub(in_cell, evidence)
 
 
 def watched_findings(findings: list[Finding]) -> list[WatchedFinding]:

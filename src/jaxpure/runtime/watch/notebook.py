@@ -4,9 +4,11 @@ Cells are compiled with the notebook's path as their file name and their
 lines where ``files.notebook.extract`` puts them, so the agent's probes and
 every finding's line match. IPython syntax is already blanked by ``extract``;
 each blanked line is reported as a note. The first cell that raises ends the
-run, as "Run All" does; the cell and its error are noted. When every cell ran,
-findings in functions no cell called are tried from the namespace the cells
-left, with inputs built as the import path builds them.
+run, as "Run All" does; the cell and its error are noted. Key draws are
+watched for the whole run (a key drawn from in one cell and again in a later
+one is a reuse). When every cell ran, findings in functions no cell called are
+tried from the namespace the cells left, with inputs built as the import path
+builds them.
 """
 
 from __future__ import annotations
@@ -25,13 +27,23 @@ def main(path: str) -> int:
     with open(real, encoding="utf-8") as file:
         notebook = extract(file.read())
     observer = _observer()
-    lines = notebook.source.splitlines()
     module = types.ModuleType("__main__")
     module.__file__ = real
     module.__builtins__ = builtins  # type: ignore[attr-defined]  # as the interpreter gives ``__main__``
     sys.modules["__main__"] = module
     os.chdir(os.path.dirname(real))  # notebooks read their data relative to themselves
     sys.path.insert(0, os.path.dirname(real))
+    if observer is not None:
+        observer.whole_run = True  # cells draw keys at module level: a reuse may span cells
+    finished = _run_cells(notebook, real, module, observer)
+    if observer is not None and notebook.cells:
+        observer.cells_ended(module, finished, via=f"after cell {notebook.cells[-1].index + 1}")
+    return 0 if finished else 1
+
+
+def _run_cells(notebook, real: str, module: types.ModuleType, observer) -> bool:
+    """Whether every cell ran without raising."""
+    lines = notebook.source.splitlines()
     for span in notebook.cells:
         cell_lines = lines[span.first_line - 1 : span.first_line - 1 + span.line_count]
         skipped = sum("# jaxpure: IPython magic" in line for line in cell_lines)
@@ -46,10 +58,8 @@ def main(path: str) -> int:
             if observer is not None:
                 observer.note(f"cell {span.index + 1} raised {type(error).__name__}: {error}; later cells not run")
             traceback.print_exc()
-            return 1
-    if observer is not None and notebook.cells:
-        observer.judge_unreached(module, via=f"after cell {notebook.cells[-1].index + 1}")
-    return 0
+            return False
+    return True
 
 
 def _observer():

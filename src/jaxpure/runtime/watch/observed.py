@@ -64,6 +64,7 @@ class PlainCall:
     globals: dict[str, Any]
     arguments: dict[str, Any]  # the parameters as they arrived (references)
     hits: dict[int, int]  # the findings' hit counts when it began
+    first_draw: int  # where its draws begin in the thread's record of draws (``Observer.drew``)
 
 
 @dataclass
@@ -92,6 +93,7 @@ class Watch(Protocol):
     sites: dict[tuple[str, int], Site]
     active_sites: ActiveSites
     busy: bool
+    watches_draws: bool  # the plan has key-reuse findings: ``jax.random``'s draws are watched
     jax: Any  # the ``jax`` module once it is imported, else None
     core: Any  # ``jax._src.core``, likewise
     perturbation: Perturbation
@@ -101,6 +103,8 @@ class Watch(Protocol):
     def root(self) -> RootCall | None: ...
 
     def root_ended(self, call: RootCall) -> None: ...
+
+    def drew(self, key: Any) -> None: ...
 
     def flagged_file(self, filename: str) -> str | None: ...
 

@@ -29,7 +29,7 @@ import types
 from typing import Any
 
 from jaxpure.runtime.protocol import FindingTask
-from jaxpure.runtime.rules import RULE_EXPERIMENTS, TRACING_RAISES
+from jaxpure.runtime.rules import KEY_REUSE, RULE_EXPERIMENTS, TRACING_RAISES
 from jaxpure.runtime.watch.instrument import Span, flagged
 from jaxpure.runtime.watch.observed import ActiveSites, PlainCall, RootCall, Sighting, Site
 from jaxpure.runtime.watch.plan import BEGIN, NOTE, REACHED, RESULT, WatchPlan
@@ -66,7 +66,9 @@ class Observer:
         self.sightings: dict[int, Sighting] = {}
         self.sites: dict[tuple[str, int], Site] = {}
         self.via_override: str | None = None  # the notebook runner's "cell 3"
+        self.whole_run = False  # draws are recorded outside watched calls too (a notebook's cells)
         self.busy = False  # an experiment is running: hooks stay out of its way
+        self.watches_draws = any(RULE_EXPERIMENTS.get(task.code) == KEY_REUSE for task in self.tasks.values())
         self.jax: Any = None  # the ``jax`` module once it is imported (``jax_imported``)
         self.core: Any = None  # ``jax._src.core``, likewise
         self._local = threading.local()
@@ -165,12 +167,15 @@ class Observer:
             return
         hits = {id: self.sightings[id].hits if id in self.sightings else 0 for id in ids}
         frame = sys._getframe(_USER_FRAME)
-        entries.append(PlainCall(frame.f_code, frame.f_globals, dict(frame.f_locals), hits))
+        entries.append(PlainCall(frame.f_code, frame.f_globals, dict(frame.f_locals), hits, len(self._draws())))
 
     @_never_raises
     def exit(self, ids: tuple[int, ...]) -> None:
         entries = self._entries()
         call = entries.pop() if entries else None
+        draws = self._draws()
+        if not any(entries) and not self.whole_run:  # the outermost watched call ended: its draws are done
+            self._local.draws = []
         if call is None or self.busy or self.jax is None or not self.core.trace_ctx.is_top_level():
             return
         reached = [
@@ -179,15 +184,41 @@ class Observer:
             if id not in self.resolved and id in self.sightings and self.sightings[id].hits > call.hits[id]
         ]
         if reached:
-            from jaxpure.runtime.watch.verdicts import plain_call_verdicts
+            from jaxpure.runtime.watch.verdicts import drawn_verdicts, plain_call_verdicts
 
-            plain_call_verdicts(self, call, reached)
+            drawn_verdicts(self, reached, draws[call.first_draw :])
+            rest = [id for id in reached if id not in self.resolved]
+            if rest:
+                plain_call_verdicts(self, call, rest)
+
+    @_never_raises
+    def drew(self, key) -> None:
+        """A ``jax.random`` function used up ``key`` (``transforms._watch_draws``): inside a watched call,
+        outside any trace, its bits and the flagged line that drew are recorded."""
+        if self.busy or not (self.whole_run or any(self._entries())) or not self.core.trace_ctx.is_top_level():
+            return
+        frame: types.FrameType | None = sys._getframe(_USER_FRAME)
+        while frame is not None and not flagged(frame.f_code.co_filename, self.spans):
+            frame = frame.f_back
+        if frame is None:
+            return
+        from jaxpure.runtime.experiments.keys import key_bits
+
+        bits = key_bits(key)
+        if bits is not None:
+            self._draws().append((bits, frame.f_code.co_filename, frame.f_lineno))
 
     def _entries(self) -> list:
         entries = getattr(self._local, "entries", None)
         if entries is None:
             entries = self._local.entries = []
         return entries
+
+    def _draws(self) -> list[tuple[bytes, str, int]]:  # (the key's bits, the file and line that drew)
+        draws = getattr(self._local, "draws", None)
+        if draws is None:
+            draws = self._local.draws = []
+        return draws
 
     # ----- root calls (transforms.py)
 
@@ -268,16 +299,19 @@ class Observer:
         except Exception as error:  # never turn the user's exit into a traceback
             self.note(f"final verdicts failed: {type(error).__name__}: {error}")
 
-    def judge_unreached(self, module: types.ModuleType, via: str) -> None:
-        """After a notebook's last cell: its findings no cell reached, run from the namespace it leaves."""
+    def cells_ended(self, module: types.ModuleType, finished: bool, via: str) -> None:
+        """After a notebook's cells: key reuse among the whole run's draws; if every cell ran, the
+        findings no cell reached, run from the namespace the cells left."""
         if self.jax is None:  # nothing imported JAX: nothing it flags can have been traced
             return
-        from jaxpure.runtime.watch.verdicts import namespace_verdicts
+        from jaxpure.runtime.watch.verdicts import drawn_verdicts, namespace_verdicts
 
         try:
-            namespace_verdicts(self, module, via)
+            drawn_verdicts(self, [id for id in self.sightings if id not in self.resolved], self._draws())
+            if finished:
+                namespace_verdicts(self, module, via)
         except Exception as error:
-            self.note(f"verdicts from the notebook's namespace failed: {type(error).__name__}: {error}")
+            self.note(f"verdicts after the notebook's cells failed: {type(error).__name__}: {error}")
 
     # ----- imports
 

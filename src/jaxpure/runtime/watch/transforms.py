@@ -125,10 +125,29 @@ def watch_jax(observer: Watch) -> None:
 
     jax.monitoring.register_event_duration_secs_listener(on_event_duration)
     _wrap_module(observer, jax, "jax")
+    if observer.watches_draws:
+        _watch_draws(observer, jax)
     for name in LAX_CALLS:
         original = getattr(jax.lax, name, None)
         if original is not None:
             setattr(jax.lax, name, _lax_call(observer, original, f"jax.lax.{name}"))
+
+
+def _watch_draws(observer: Watch, jax) -> None:
+    """Each ``jax.random`` function that uses up its key tells the observer which key it drew from."""
+    from jaxpure.runtime.experiments.keys import draw_functions
+
+    for name, function in draw_functions().items():
+        setattr(jax.random, name, _draw(observer, function))
+
+
+def _draw(observer: Watch, function):
+    @functools.wraps(function)
+    def draw(key, *args, **kwargs):
+        observer.drew(key)
+        return function(key, *args, **kwargs)
+
+    return draw
 
 
 def watch_library(observer: Watch, module) -> None:

@@ -27,9 +27,10 @@ from jaxpure.runtime.context import (
     skipped,
 )
 from jaxpure.runtime.experiments import run_experiment
+from jaxpure.runtime.experiments.keys import reuse_among
 from jaxpure.runtime.experiments.traces import caused_by_finding
 from jaxpure.runtime.inputs import Inputs, copied, describe_arguments, describe_value
-from jaxpure.runtime.rules import COMPILATIONS, RULE_EXPERIMENTS, TRACING_RAISES
+from jaxpure.runtime.rules import COMPILATIONS, KEY_REUSE, ONLY_UNDER_A_TRACE, RULE_EXPERIMENTS, TRACING_RAISES
 from jaxpure.runtime.targets import Target, TargetError
 from jaxpure.runtime.watch.observed import MAX_ATTEMPTS, PlainCall, RootCall, Sighting, Watch
 from jaxpure.runtime.watch.putback import restored
@@ -106,6 +107,19 @@ def _deep_copyable(value) -> bool:
     except Exception:  # RecursionError included: a mutable JAX ref held by a framework object
         return False
     return True
+
+
+def drawn_verdicts(observer: Watch, pending: list[int], draws: list[tuple[bytes, str, int]]) -> None:
+    """Key reuse seen in the run itself, with nothing run again: within one call of the function
+    around it, the flagged line drew from a key whose bits an earlier draw of that file had used."""
+    for id in pending:
+        task, file = observer.tasks[id], observer.files[id]
+        if RULE_EXPERIMENTS.get(task.code) != KEY_REUSE:
+            continue
+        own = [(bits, line) for bits, name, line in draws if name == file or os.path.realpath(name) == file]
+        reuse = reuse_among(own, task.line, task.end_line)
+        if reuse is not None:
+            observer.resolve(id, confirmed(f"seen in the run, every jax.random draw watched: {reuse}"))
 
 
 def plain_call_verdicts(observer: Watch, call: PlainCall, pending: list[int]) -> None:
@@ -247,6 +261,11 @@ def final_verdicts(observer: Watch) -> None:
                 observer.resolve(id, verdict)
         elif sighting.last_skip:
             observer.resolve(id, skipped(sighting.last_skip))
+        if id not in observer.resolved and sighting.traced_hits == 0 and task.code in ONLY_UNDER_A_TRACE:
+            observer.resolve(id, not_reproduced(
+                f"line {task.line} ran {times(sighting.hits)} in the run, never under a JAX trace: "
+                "nothing the run traced reaches it"
+            ))  # fmt: skip
 
 
 def namespace_verdicts(observer: Watch, module: types.ModuleType, via: str) -> None:
