@@ -181,14 +181,14 @@ def test_a_notebook_cell_that_raises_ends_the_run_and_says_so(checked) -> None:
 def test_a_function_no_cell_calls_is_run_from_the_namespace_the_cells_left(checked) -> None:
     runtime = _runtime(checked, "guide.ipynb", "3:3", "JP101")  # normalize: defined, never called
     assert runtime["status"] == "confirmed"
-    assert runtime["via"] == "after cell 8"
+    assert runtime["via"] == "after cell 10"
     assert "on the tracing call only: 'normalizing JitTracer(float32[])'" in runtime["evidence"]
 
 
 def test_a_line_the_built_inputs_do_not_reach_is_not_reproduced_after_the_cells(checked) -> None:
     runtime = _runtime(checked, "guide.ipynb", "4:4", "JP101")  # clip's print, behind `if verbose`
     assert runtime["status"] == "not-reproduced"
-    assert runtime["via"] == "after cell 8"
+    assert runtime["via"] == "after cell 10"
     assert "never ran in 2 calls of clip (jax.jit)" in runtime["evidence"]
 
 
@@ -207,6 +207,22 @@ def test_key_reuse_across_cells_is_seen_in_the_run_and_named_by_cell(checked) ->
         "cell 8, line 1 drew from a key (bits 0000000000000000) that cell 7, line 2 had already used"
         in (runtime["evidence"])
     )
+
+
+def test_a_key_grad_does_not_differentiate_keeps_its_bits_for_the_watch(checked) -> None:
+    runtime = _runtime(checked, "guide.ipynb", "9:7", "JP302")
+    assert runtime["status"] == "confirmed"
+    assert (
+        "cell 9, line 7 drew from a key (bits 0000000001000000) that cell 9, line 2 had already used"
+        in (runtime["evidence"])
+    )
+
+
+def test_module_level_reuse_the_draws_cannot_show_says_why_it_is_skipped(checked) -> None:
+    runtime = _runtime(checked, "guide.ipynb", "10:3", "JP302")  # the first draw was under jit
+    assert runtime["status"] == "skipped"
+    assert runtime["via"] == "cell 10"
+    assert runtime["evidence"].startswith("cell 10, line 3 ran 1 time: no key it drew with concrete bits")
 
 
 def test_notebook_evidence_names_cells_but_leaves_other_files_lines_alone() -> None:

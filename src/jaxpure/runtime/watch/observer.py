@@ -194,8 +194,9 @@ class Observer:
     @_never_raises
     def drew(self, key) -> None:
         """A ``jax.random`` function used up ``key`` (``transforms._watch_draws``): inside a watched call,
-        outside any trace, its bits and the flagged line that drew are recorded."""
-        if self.busy or not (self.whole_run or any(self._entries())) or not self.core.trace_ctx.is_top_level():
+        a concrete key's bits and the flagged line that drew are recorded (a tracer has no bits; a key
+        that ``grad`` does not differentiate stays concrete)."""
+        if self.busy or not (self.whole_run or any(self._entries())):
             return
         frame: types.FrameType | None = sys._getframe(_USER_FRAME)
         while frame is not None and not flagged(frame.f_code.co_filename, self.spans):

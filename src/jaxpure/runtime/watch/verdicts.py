@@ -261,10 +261,18 @@ def final_verdicts(observer: Watch) -> None:
                 observer.resolve(id, verdict)
         elif sighting.last_skip:
             observer.resolve(id, skipped(sighting.last_skip))
-        if id not in observer.resolved and sighting.traced_hits == 0 and task.code in ONLY_UNDER_A_TRACE:
+        if id in observer.resolved:
+            continue
+        if sighting.traced_hits == 0 and task.code in ONLY_UNDER_A_TRACE:
             observer.resolve(id, not_reproduced(
                 f"line {task.line} ran {times(sighting.hits)} in the run, never under a JAX trace: "
                 "nothing the run traced reaches it"
+            ))  # fmt: skip
+        elif RULE_EXPERIMENTS.get(task.code) == KEY_REUSE and task.function is None:
+            observer.resolve(id, skipped(
+                f"line {task.line} ran {times(sighting.hits)}: no key it drew with concrete bits had been used "
+                "before (keys drawn under jit have none to compare), and module-level code cannot be run "
+                "again under JAX's checker; move it into a function to have it checked"
             ))  # fmt: skip
 
 
