@@ -213,7 +213,7 @@ def test_a_key_grad_does_not_differentiate_keeps_its_bits_for_the_watch(checked)
     runtime = _runtime(checked, "guide.ipynb", "9:7", "JP302")
     assert runtime["status"] == "confirmed"
     assert (
-        "cell 9, line 7 drew from a key (bits 0000000001000000) that cell 9, line 2 had already used"
+        "cell 9, line 7 drew from a key (bits 0000000001000000) that cell 9, line 6 had already used"
         in (runtime["evidence"])
     )
 

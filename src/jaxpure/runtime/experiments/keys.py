@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from types import FrameType
 
 import jax
@@ -53,29 +54,59 @@ def _reuse_among_draws(ctx: ExperimentContext, target: Target, inputs: Inputs, s
     """Confirmed if, in an eager run, the flagged line drew from a key whose bits an earlier draw
     had already used: what the checker would have said had it not stopped at the first reuse."""
     draws = _watched_draws(ctx.file, target, inputs)
-    reuse = reuse_among(draws, ctx.task.line, ctx.task.end_line)
+    reuse = reuse_among(draws, os.path.realpath(ctx.file), ctx.task.line, ctx.task.end_line)
     if reuse is None:
         return None
     return confirmed(f"{stopped}; run eagerly with every jax.random draw watched, {reuse}")
 
 
-def reuse_among(draws: list[tuple[bytes, int]], first_line: int, last_line: int) -> str | None:
-    """The first draw made on the lines ``first_line..last_line`` from a key whose bits an earlier
-    draw had used, in words for the evidence; None if there is none."""
-    for index, (bits, line) in enumerate(draws):
-        if not first_line <= line <= last_line:
+@dataclass(frozen=True, slots=True)
+class Draw:
+    """A key used up: its bits, and the lines of the watched files on the stack, innermost first
+    (a flagged call whose callee draws is drawing too: ``f.apply(params, key)``)."""
+
+    bits: bytes
+    lines: tuple[tuple[str, int], ...]  # (real path, line)
+
+
+def stack_lines(watched: Callable[[str], bool], frame: FrameType | None) -> tuple[tuple[str, int], ...]:
+    """The (real path, line) of every frame from ``frame`` outwards whose file ``watched`` accepts."""
+    found = []
+    while frame is not None:
+        path = _realpath(frame.f_code.co_filename)
+        if watched(path):
+            found.append((path, frame.f_lineno))
+        frame = frame.f_back
+    return tuple(found)
+
+
+def reuse_among(draws: list[Draw], file: str, first_line: int, last_line: int) -> str | None:
+    """The first draw made by the lines ``first_line..last_line`` of ``file`` (on the stack) from a
+    key whose bits an earlier draw had used, in words for the evidence; None if there is none."""
+    for index, draw in enumerate(draws):
+        # how far out the flagged line is on this draw's stack: the earlier draw is named at the same depth
+        depth = next(
+            (len(draw.lines) - 1 - position
+             for position, (path, line) in enumerate(draw.lines)
+             if path == file and first_line <= line <= last_line),
+            None,
+        )  # fmt: skip
+        if depth is None:
             continue
-        earlier = next((used for other, used in draws[:index] if other == bits), None)
+        earlier = next((other for other in draws[:index] if other.bits == draw.bits), None)
         if earlier is not None:
-            return f"line {line} drew from a key (bits {bits.hex()[:16]}) that line {earlier} had already used"
+            line = draw.lines[len(draw.lines) - 1 - depth][1]
+            path, used = earlier.lines[max(len(earlier.lines) - 1 - depth, 0)]
+            where = f"line {used}" if path == file else f"{os.path.basename(path)}:{used}"
+            return f"line {line} drew from a key (bits {draw.bits.hex()[:16]}) that {where} had already used"
     return None
 
 
 # One watched run per function and inputs: every finding of a test method reads the same draws.
-_DRAWS_SEEN: dict[tuple[object, str, str], list[tuple[bytes, int]]] = {}
+_DRAWS_SEEN: dict[tuple[object, str, str], list[Draw]] = {}
 
 
-def _watched_draws(file: str, target: Target, inputs: Inputs) -> list[tuple[bytes, int]]:
+def _watched_draws(file: str, target: Target, inputs: Inputs) -> list[Draw]:
     key = (target.raw, file, inputs.description)
     try:
         return _DRAWS_SEEN[key]
@@ -94,20 +125,20 @@ _NOT_DRAWS = frozenset({"fold_in", "clone", "key_data", "key_impl"})
 
 
 @contextmanager
-def _draws(file: str) -> Iterator[list[tuple[bytes, int]]]:
+def _draws(file: str) -> Iterator[list[Draw]]:
     """Every public ``jax.random`` function that uses up its key, wrapped for the block: it records
-    (the key's bits, the innermost line of ``file`` calling it). Tracers, which have no bits, are
-    not recorded."""
-    draws: list[tuple[bytes, int]] = []
+    the key's bits and the lines of ``file`` on the stack. Tracers, which have no bits, are not
+    recorded."""
+    draws: list[Draw] = []
     target = os.path.realpath(file)
     originals = draw_functions()
 
     def watched(function):
         def draw(key, *args, **kwargs):
             bits = key_bits(key)
-            line = _calling_line(target)
-            if bits is not None and line is not None:
-                draws.append((bits, line))
+            lines = stack_lines(target.__eq__, sys._getframe(1))
+            if bits is not None and lines:
+                draws.append(Draw(bits, lines))
             return function(key, *args, **kwargs)
 
         return draw
@@ -149,16 +180,7 @@ def key_bits(key) -> bytes | None:
         return None
 
 
-def _calling_line(file: str) -> int | None:
-    frame: FrameType | None = sys._getframe(2)
-    while frame is not None:
-        if _realpath(frame.f_code.co_filename) == file:
-            return frame.f_lineno
-        frame = frame.f_back
-    return None
-
-
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=1024)
 def _realpath(path: str) -> str:
     return os.path.realpath(path)
 

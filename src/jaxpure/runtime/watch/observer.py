@@ -198,16 +198,15 @@ class Observer:
         that ``grad`` does not differentiate stays concrete)."""
         if self.busy or not (self.whole_run or any(self._entries())):
             return
-        frame: types.FrameType | None = sys._getframe(_USER_FRAME)
-        while frame is not None and not flagged(frame.f_code.co_filename, self.spans):
-            frame = frame.f_back
-        if frame is None:
-            return
-        from jaxpure.runtime.experiments.keys import key_bits
+        from jaxpure.runtime.experiments.keys import Draw, key_bits, stack_lines
 
-        bits = key_bits(key)
+        lines = stack_lines(self._flagged_path, sys._getframe(_USER_FRAME))
+        bits = key_bits(key) if lines else None
         if bits is not None:
-            self._draws().append((bits, frame.f_code.co_filename, frame.f_lineno))
+            self._draws().append(Draw(bits, lines))
+
+    def _flagged_path(self, path: str) -> bool:
+        return path in self.spans
 
     def _entries(self) -> list:
         entries = getattr(self._local, "entries", None)
@@ -215,7 +214,7 @@ class Observer:
             entries = self._local.entries = []
         return entries
 
-    def _draws(self) -> list[tuple[bytes, str, int]]:  # (the key's bits, the file and line that drew)
+    def _draws(self) -> list:  # experiments.keys.Draw, in the order drawn
         draws = getattr(self._local, "draws", None)
         if draws is None:
             draws = self._local.draws = []

@@ -27,7 +27,7 @@ from jaxpure.runtime.context import (
     skipped,
 )
 from jaxpure.runtime.experiments import run_experiment
-from jaxpure.runtime.experiments.keys import reuse_among
+from jaxpure.runtime.experiments.keys import Draw, reuse_among
 from jaxpure.runtime.experiments.traces import caused_by_finding
 from jaxpure.runtime.inputs import Inputs, copied, describe_arguments, describe_value
 from jaxpure.runtime.rules import COMPILATIONS, KEY_REUSE, ONLY_UNDER_A_TRACE, RULE_EXPERIMENTS, TRACING_RAISES
@@ -109,15 +109,15 @@ def _deep_copyable(value) -> bool:
     return True
 
 
-def drawn_verdicts(observer: Watch, pending: list[int], draws: list[tuple[bytes, str, int]]) -> None:
+def drawn_verdicts(observer: Watch, pending: list[int], draws: list[Draw]) -> None:
     """Key reuse seen in the run itself, with nothing run again: within one call of the function
-    around it, the flagged line drew from a key whose bits an earlier draw of that file had used."""
+    around it (or a notebook's whole run), the flagged line drew from a key whose bits an earlier
+    draw had used."""
     for id in pending:
-        task, file = observer.tasks[id], observer.files[id]
+        task = observer.tasks[id]
         if RULE_EXPERIMENTS.get(task.code) != KEY_REUSE:
             continue
-        own = [(bits, line) for bits, name, line in draws if name == file or os.path.realpath(name) == file]
-        reuse = reuse_among(own, task.line, task.end_line)
+        reuse = reuse_among(draws, observer.files[id], task.line, task.end_line)
         if reuse is not None:
             observer.resolve(id, confirmed(f"seen in the run, every jax.random draw watched: {reuse}"))
 
