@@ -234,6 +234,12 @@ def test_notebook_evidence_names_cells_but_leaves_other_files_lines_alone() -> N
     assert _in_cells(evidence, source) == 'cell 6, line 2 ran; File "/x/train.py", line 14, in step'
 
 
+def test_a_function_defined_before_the_cell_that_raised_is_still_run_from_the_namespace(checked) -> None:
+    runtime = _runtime(checked, "notebook.ipynb", "3:9", "JP101")  # rough: defined in cell 3, never called
+    assert runtime["status"] == "confirmed"
+    assert runtime["via"] == "after cell 5"  # the cell that raised
+
+
 def test_the_commands_output_goes_to_stderr_only(checked) -> None:
     _, completed = checked
     assert "tracing train_step\n" in completed.stderr  # the script's own print

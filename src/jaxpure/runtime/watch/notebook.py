@@ -35,15 +35,17 @@ def main(path: str) -> int:
     sys.path.insert(0, os.path.dirname(real))
     if observer is not None:
         observer.whole_run = True  # cells draw keys at module level: a reuse may span cells
-    finished = _run_cells(notebook, real, module, observer)
-    if observer is not None and notebook.cells:
-        observer.cells_ended(module, finished, via=f"after cell {notebook.cells[-1].index + 1}")
+    last = _run_cells(notebook, real, module, observer)
+    finished = last is notebook.cells[-1] if notebook.cells else True
+    if observer is not None and last is not None:
+        observer.cells_ended(module, finished, via=f"after cell {last.index + 1}")
     return 0 if finished else 1
 
 
-def _run_cells(notebook, real: str, module: types.ModuleType, observer) -> bool:
-    """Whether every cell ran without raising."""
+def _run_cells(notebook, real: str, module: types.ModuleType, observer):
+    """The cells in order, up to the first that raises; the last cell run (None: there were none)."""
     lines = notebook.source.splitlines()
+    span = None
     for span in notebook.cells:
         cell_lines = lines[span.first_line - 1 : span.first_line - 1 + span.line_count]
         skipped = sum("# jaxpure: IPython magic" in line for line in cell_lines)
@@ -58,8 +60,8 @@ def _run_cells(notebook, real: str, module: types.ModuleType, observer) -> bool:
             if observer is not None:
                 observer.note(f"cell {span.index + 1} raised {type(error).__name__}: {error}; later cells not run")
             traceback.print_exc()
-            return False
-    return True
+            return span
+    return span
 
 
 def _observer():

@@ -276,12 +276,15 @@ def final_verdicts(observer: Watch) -> None:
             ))  # fmt: skip
 
 
-def namespace_verdicts(observer: Watch, module: types.ModuleType, via: str) -> None:
+def namespace_verdicts(observer: Watch, module: types.ModuleType, via: str, *, defined_only: bool = False) -> None:
     """Findings the run never reached, in functions its namespace still holds (a notebook's, after
     its last cell): each experiment runs as the import path runs it (SPEC §5), with inputs built
-    from the signature, on the functions, instances and closures the cells made."""
+    from the signature, on the functions, instances and closures the cells made. ``defined_only``:
+    the run stopped early; a function it never defined keeps the reason the run stopped."""
     for id, task in observer.tasks.items():
         if id in observer.resolved or id in observer.sightings or task.function is None:
+            continue
+        if defined_only and (task.root or task.function).split(".")[0] not in vars(module):
             continue
         ctx = ExperimentContext(task, module, module.__name__, observer.files[id], None, observer.perturbation)
         observer.resolve(id, _run(observer, id, ctx), via=via)
