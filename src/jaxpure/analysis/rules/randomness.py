@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import libcst as cst
 
-from jaxpure.analysis import prngkeys
+from jaxpure.analysis import jaxapi, prngkeys
 from jaxpure.analysis.index import FunctionInfo
 from jaxpure.analysis.rules.base import EVERYWHERE, Rule, RuleContext
 from jaxpure.analysis.testcode import is_test_file
@@ -213,7 +213,8 @@ class ConstantSeedInTracedFunction(Rule):
     Flags `jax.random.key(0)` / `PRNGKey(...)` inside staged code when the seed is
     a literal, a clock read or a NumPy random draw. Test files (`test_*.py`,
     `*_test.py`, `conftest.py`, files under a `tests/` folder) are left alone:
-    there a fixed seed is the point.
+    there a fixed seed is the point. So is a constant key folded with data
+    (`fold_in(key(0), state.step)`): it is a different key for every step.
 
     ## Why is this bad?
     The key is the same on every call (or frozen at trace time), so the
@@ -254,8 +255,19 @@ class ConstantSeedInTracedFunction(Rule):
             return  # a fixed seed is the point of a test
         seed = node.args[0].value
         literal = isinstance(seed, cst.Integer | cst.UnaryOperation) and not ctx.traced(seed)
-        if literal or _reads_clock_or_numpy_random(seed, ctx):
+        if (literal or _reads_clock_or_numpy_random(seed, ctx)) and not _folded_with_data(node, ctx):
             ctx.report(node, self)
+
+
+def _folded_with_data(key: cst.Call, ctx: RuleContext) -> bool:
+    """``fold_in(key(0), state.step)``: a different key for every step, nothing frozen. Whether
+    ``step`` is traced or static, each value gives its own key; only a literal folds to one."""
+    argument = ctx.parent(key)
+    call = ctx.parent(argument) if isinstance(argument, cst.Arg) else None
+    if not isinstance(call, cst.Call) or len(call.args) < 2 or call.args[0] is not argument:
+        return False
+    data = call.args[1].value
+    return ctx.qualified(call.func) in jaxapi.KEY_DERIVERS and not isinstance(data, cst.Integer | cst.UnaryOperation)
 
 
 def _reads_clock_or_numpy_random(seed: cst.BaseExpression, ctx: RuleContext) -> bool:
