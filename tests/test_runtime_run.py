@@ -181,14 +181,14 @@ def test_a_notebook_cell_that_raises_ends_the_run_and_says_so(checked) -> None:
 def test_a_function_no_cell_calls_is_run_from_the_namespace_the_cells_left(checked) -> None:
     runtime = _runtime(checked, "guide.ipynb", "3:3", "JP101")  # normalize: defined, never called
     assert runtime["status"] == "confirmed"
-    assert runtime["via"] == "after cell 10"
+    assert runtime["via"] == "after cell 11"
     assert "on the tracing call only: 'normalizing JitTracer(float32[])'" in runtime["evidence"]
 
 
 def test_a_line_the_built_inputs_do_not_reach_is_not_reproduced_after_the_cells(checked) -> None:
     runtime = _runtime(checked, "guide.ipynb", "4:4", "JP101")  # clip's print, behind `if verbose`
     assert runtime["status"] == "not-reproduced"
-    assert runtime["via"] == "after cell 10"
+    assert runtime["via"] == "after cell 11"
     assert "never ran in 2 calls of clip (jax.jit)" in runtime["evidence"]
 
 
@@ -223,6 +223,14 @@ def test_module_level_reuse_the_draws_cannot_show_says_why_it_is_skipped(checked
     assert runtime["status"] == "skipped"
     assert runtime["via"] == "cell 10"
     assert runtime["evidence"].startswith("cell 10, line 3 ran 1 time: no key it drew with concrete bits")
+
+
+def test_a_line_whose_harm_needs_no_trace_says_it_only_ran_eagerly(checked) -> None:
+    runtime = _runtime(checked, "guide.ipynb", "11:2", "JP304")  # a fixed seed is fixed eagerly too
+    assert runtime["status"] == "skipped"
+    assert runtime["evidence"] == (
+        "cell 11, line 2 ran 1 time in the run, never under a JAX trace: its experiment had no traced call to run on"
+    )
 
 
 def test_notebook_evidence_names_cells_but_leaves_other_files_lines_alone() -> None:

@@ -274,6 +274,11 @@ def final_verdicts(observer: Watch) -> None:
                 "before (keys drawn under jit have none to compare), and module-level code cannot be run "
                 "again under JAX's checker; move it into a function to have it checked"
             ))  # fmt: skip
+        elif sighting.traced_hits == 0:  # e.g. JP304, whose harm does not need a trace
+            observer.resolve(id, skipped(
+                f"line {task.line} ran {times(sighting.hits)} in the run, never under a JAX trace: "
+                "its experiment had no traced call to run on"
+            ))  # fmt: skip
 
 
 def namespace_verdicts(observer: Watch, module: types.ModuleType, via: str, *, defined_only: bool = False) -> None:
