@@ -128,6 +128,24 @@ def test_the_stand_in_clocks_are_found_again_by_their_names() -> None:
     assert completed.returncode == 0, completed.stderr
 
 
+def test_another_value_for_a_pytree_global_moves_its_array_leaves() -> None:
+    import jax
+    import jax.numpy as jnp
+
+    from jaxpure.runtime.perturb import changed_value
+
+    @jax.tree_util.register_dataclass
+    @dataclasses.dataclass
+    class Layer:
+        weight: jax.Array
+        name: str = dataclasses.field(metadata={"static": True}, default="dense")
+
+    moved = changed_value(Layer(jnp.zeros(2)))
+    assert isinstance(moved, Layer) and moved.name == "dense"
+    assert moved.weight.tolist() == [1.0, 1.0]
+    assert changed_value(object()) is None  # a leaf, not a container: nothing to change
+
+
 def test_a_device_that_is_not_there_skips_with_a_clear_reason() -> None:
     jax = pytest.importorskip("jax")
     try:

@@ -182,7 +182,8 @@ def changed_value(value):
     """Another value of the same kind for a global (JP106), or None when jaxpure cannot invent one.
 
     Numbers and arrays move by one, flags flip, strings and lists grow (as
-    ``.append`` would make them), dicts change every value.
+    ``.append`` would make them), dicts change every value, other pytrees (an
+    ``nnx`` Module, a dataclass of arrays) their array leaves.
     """
     import numpy as np
 
@@ -205,4 +206,27 @@ def changed_value(value):
     if isinstance(value, dict):
         items = {key: changed_value(item) for key, item in value.items()}
         return None if not items or any(item is None for item in items.values()) else items
-    return None
+    return _changed_pytree(value)
+
+
+def _changed_pytree(value):
+    """A registered pytree (a dataclass of arrays, an ``nnx`` Module): its array leaves moved by
+    one, the rest kept. JAX is imported already wherever an experiment runs."""
+    jax = sys.modules.get("jax")
+    if jax is None:
+        return None
+    try:
+        leaves, structure = jax.tree_util.tree_flatten(value)
+    except Exception:  # a class whose flattening fails is no pytree to change
+        return None
+    if leaves == [value]:  # not a container: JAX treats it as a leaf
+        return None
+    moved = [changed_value(leaf) if hasattr(leaf, "dtype") and hasattr(leaf, "shape") else None for leaf in leaves]
+    if all(leaf is None for leaf in moved):
+        return None
+    try:
+        return jax.tree_util.tree_unflatten(
+            structure, [leaf if new is None else new for leaf, new in zip(leaves, moved, strict=True)]
+        )
+    except Exception:
+        return None
