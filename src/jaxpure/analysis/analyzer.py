@@ -98,6 +98,7 @@ class ModuleAnalyzer:
         # to ask the fixers (``FixCandidate``): findings themselves keep no libcst node.
         self.fix_candidates: dict[tuple[int, int, str], FixCandidate] = {}
         self._queue: deque[str] = deque()
+        self._walkers: list[FunctionWalker] = []  # released when the run is done (``FunctionWalker.release``)
         self._key_consumers: dict[str, tuple[set[str], set[str]]] = {}
         self._roots_by_site: dict[str, list] = {}
         self.lax_loop_bodies = {
@@ -191,6 +192,14 @@ class ModuleAnalyzer:
     # -- driver -----------------------------------------------------------------------
 
     def run(self) -> list[Finding]:
+        try:
+            return self._run()
+        finally:
+            for walker in self._walkers:
+                walker.release()
+            self._walkers.clear()
+
+    def _run(self) -> list[Finding]:
         # Contexts only grow, so this terminates; the budget guards against a pathological module.
         budget = 20 * (len(self.index.functions) + 1)
         while self._queue and budget:
@@ -448,6 +457,14 @@ class FunctionWalker:
         self.rule_context = RuleContext(self)
         self.rules, self.function_rules = _rules_for(context.kind if context else None)
         self.values: TracedValues
+        module._walkers.append(self)
+
+    def release(self) -> None:
+        """Drop everything the walk built. The walker, its rule context and its traced values
+        (which hold the walker's methods) refer to each other: left alone, that cycle keeps the
+        module's trees alive until a cyclic collection walks them all (656k objects on the
+        corpus); dropped, reference counting frees them when the module is done."""
+        self.__dict__.clear()
 
     @classmethod
     def of_function(

@@ -55,6 +55,33 @@ def base_name(node: cst.BaseExpression) -> str | None:
 
 
 _SCOPES = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
+# The expression kinds ``TracedValues._traced`` has a case for. libcst's node classes are final,
+# so a type test is the isinstance chain's own test; isinstance on libcst's ABC classes is slow
+# when it fails, and a constant failed every case of the chain.
+_MAY_HOLD_TRACERS = frozenset(
+    {
+        cst.Name,
+        cst.Attribute,
+        cst.Subscript,
+        cst.Call,
+        cst.BinaryOperation,
+        cst.UnaryOperation,
+        cst.BooleanOperation,
+        cst.Comparison,
+        cst.IfExp,
+        cst.Tuple,
+        cst.List,
+        cst.Set,
+        cst.Dict,
+        cst.ListComp,
+        cst.SetComp,
+        cst.GeneratorExp,
+        cst.DictComp,
+        cst.NamedExpr,
+        cst.StarredElement,
+        cst.Await,
+    }
+)
 _BINDING_NODES = frozenset(
     {
         cst.Assign,
@@ -396,6 +423,8 @@ class TracedValues:
         return self._traced(node)
 
     def _traced(self, node: cst.BaseExpression) -> bool:  # one case per expression kind
+        if type(node) not in _MAY_HOLD_TRACERS:
+            return False  # constants, strings, lambdas, f-strings, ... (without the isinstance chain below)
         if isinstance(node, cst.Name):
             return self._name_traced(node)
         if isinstance(node, cst.Attribute):

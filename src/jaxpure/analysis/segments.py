@@ -174,21 +174,23 @@ _VALIDATED = CSTNode.__post_init__
 
 def _function_table(body: Sequence[cst.CSTNode], prefix: str) -> dict[str, cst.FunctionDef]:
     table: dict[str, cst.FunctionDef] = {}
-
-    def walk(body, prefix: str) -> None:
-        for statement in body:
-            if isinstance(statement, cst.FunctionDef):
-                name = statement.name.value
-                qualname = f"{prefix}{name}"
-                table[qualname] = statement
-                walk(_inner(statement), f"{qualname}.<locals>.")
-            elif isinstance(statement, cst.ClassDef):
-                walk(_inner(statement), f"{prefix}{statement.name.value}.")
-            elif isinstance(statement, cst.BaseCompoundStatement):
-                walk(_compound_bodies(statement), prefix)
-
-    walk(body, prefix)
+    _add_functions(body, prefix, table)
     return table
+
+
+def _add_functions(body: Sequence[cst.CSTNode], prefix: str, table: dict[str, cst.FunctionDef]) -> None:
+    # A module-level function, not a closure that calls itself: that closure and its cell form
+    # a cycle, which would keep the table (and the trees) alive until a cyclic collection.
+    for statement in body:
+        if isinstance(statement, cst.FunctionDef):
+            name = statement.name.value
+            qualname = f"{prefix}{name}"
+            table[qualname] = statement
+            _add_functions(_inner(statement), f"{qualname}.<locals>.", table)
+        elif isinstance(statement, cst.ClassDef):
+            _add_functions(_inner(statement), f"{prefix}{statement.name.value}.", table)
+        elif isinstance(statement, cst.BaseCompoundStatement):
+            _add_functions(_compound_bodies(statement), prefix, table)
 
 
 def _inner(node: cst.FunctionDef | cst.ClassDef) -> list[cst.CSTNode]:
