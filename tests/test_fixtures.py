@@ -5,12 +5,14 @@ A missing finding and an extra one (a false positive) fail alike.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 
 from jaxpure.api import check_paths, check_source
+from jaxpure.files.notebook import extract
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 _EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>JP\d{3}(?:\s*,\s*JP\d{3})*)")
@@ -47,6 +49,27 @@ def test_test_code_fixtures_match_annotations(fixture: Path) -> None:
     text = fixture.read_text()
     found = {(f.line, f.code) for f in check_source(text, str(fixture))}
     assert found == expected_findings(text)
+
+
+@pytest.mark.parametrize("fixture", sorted((FIXTURES / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
+def test_notebook_fixtures_match_annotations(fixture: Path) -> None:
+    """A notebook is checked as the whole program it is; ``# expect:`` counts lines within each cell."""
+    cells = json.loads(fixture.read_text(encoding="utf-8"))["cells"]
+    expected = {
+        (number, line, code)
+        for number, cell in enumerate(cells, start=1)
+        if cell["cell_type"] == "code"
+        for line, code in expected_findings("".join(cell["source"]))
+    }
+    assert expected, "a notebook fixture without expectations tests nothing"
+    source = extract(fixture.read_text(encoding="utf-8"))
+    found = set()
+    for finding in check_paths([str(fixture)]).findings:
+        where = source.locate(finding.line)
+        assert where is not None
+        found.add((where.cell_number, where.line, finding.code))
+    assert sorted(found - expected) == [], "unexpected findings (false positives)"
+    assert sorted(expected - found) == [], "missed findings"
 
 
 def test_clean_modules_have_no_findings() -> None:

@@ -169,6 +169,8 @@ class ModuleAnalyzer:
             cls = self.index.class_of(function)
             if cls is None or cls.framework is None or function.name in jaxapi.UNTRACED_MODULE_METHODS:
                 continue
+            if cls.qualname in self.index.eager_only_classes:
+                continue  # the whole program runs it only eagerly (``programs``)
             if function.parent is not None or function.method_kind == "static":
                 continue  # a staticmethod is no method of the Module instance: traced only if called so
             # A private helper that only the class's own methods call (``self._check(shape)``) is

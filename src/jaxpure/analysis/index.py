@@ -17,6 +17,7 @@ from jaxpure.analysis import jaxapi
 from jaxpure.analysis.astvisit import FastNodeVisitor
 from jaxpure.analysis.jaxapi import DIFFERENTIATION, STAGING, Transform
 from jaxpure.analysis.names import ImportMap, ast_dotted_name, build_import_map, walk_statements
+from jaxpure.analysis.programs import eager_only_classes
 
 ANYTIME = 1 << 30  # the "line" of a change made in a function body: after any definition
 _KEY_SOURCE_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in jaxapi.KEY_SOURCES)
@@ -184,6 +185,8 @@ class ModuleIndex:
     project_classes: dict[str, ClassInfo] = field(default_factory=dict)
     # The calls of each name (``f(...)``, ``obj.f(...)``) in the module.
     call_sites: dict[str, list[ast.Call]] = field(default_factory=dict)
+    # Framework Module classes a whole program (a notebook) only runs eagerly: not staging.
+    eager_only_classes: frozenset[str] = frozenset()
 
     def call_shapes(self, name: str) -> list[tuple[tuple[str | None, str], ...]]:
         """How the module calls ``name``: the shape of each call's arguments."""
@@ -247,7 +250,10 @@ def build_index(
     is_package: bool = False,
     extra_transforms: dict[str, Transform] | None = None,
     project_classes: dict[str, ClassInfo] | None = None,
+    whole_program: bool = False,
 ) -> ModuleIndex:
+    """``whole_program``: nothing imports this code (a notebook), so its Module classes that it
+    only runs eagerly are known (``programs.eager_only_classes``)."""
     imports = build_import_map(tree, module_name, is_package)
     index = ModuleIndex(imports=imports, transforms={**jaxapi.TRANSFORMS, **(extra_transforms or {})})
     index.project_classes = dict(project_classes or {})
@@ -260,6 +266,12 @@ def build_index(
         builder.visit(statement)
     builder.resolve_pending_roots()
     _propagate_key_use(index)
+    if whole_program:
+        modules = {name for name, cls in index.classes.items() if cls.framework and "." not in name}
+        transformed_inside = {
+            place.split(".")[0] for root in index.roots for place in (root.function, root.site) if place
+        }
+        index.eager_only_classes = eager_only_classes(tree, modules) - transformed_inside
     return index
 
 

@@ -26,6 +26,7 @@ from jaxpure.analysis import jaxapi
 from jaxpure.config import Config
 from jaxpure.driver.suppress import apply_noqa, skips_file
 from jaxpure.files.discovery import SourceFile
+from jaxpure.files.notebook import is_notebook
 from jaxpure.files.source import Unreadable, decode, read_source, source_lines
 from jaxpure.findings import Finding
 
@@ -262,7 +263,7 @@ def _analyze_text(
         reason = f"code too deeply nested to analyze (an expression over {MAX_EXPRESSION_DEPTH:,} levels deep)"
         return ModuleResult([unanalyzable(path, reason, *deep)])
     try:
-        index = build_index(tree, module, is_package, extra, _class_infos(project_classes))
+        index = build_index(tree, module, is_package, extra, _class_infos(project_classes), is_notebook(path))
         analyzer = ModuleAnalyzer(
             path,
             lines,
