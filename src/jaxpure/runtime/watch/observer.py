@@ -34,6 +34,7 @@ from jaxpure.runtime.watch.instrument import Span, flagged
 from jaxpure.runtime.watch.observed import ActiveSites, PlainCall, RootCall, Sighting, Site
 from jaxpure.runtime.watch.plan import BEGIN, NOTE, REACHED, RESULT, WatchPlan
 
+_MAX_DRAWS = 100_000  # key draws remembered per watched call (a notebook: per run), about 20 MB
 _USER_FRAME = 2  # seen from a probe: the user's frame is above the probe and its ``_never_raises`` guard
 
 
@@ -200,10 +201,13 @@ class Observer:
             return
         from jaxpure.runtime.experiments.keys import Draw, key_bits, stack_lines
 
+        draws = self._draws()
+        if len(draws) >= _MAX_DRAWS:  # a loop drawing millions of times: the first ones tell
+            return
         lines = stack_lines(self._flagged_path, sys._getframe(_USER_FRAME))
         bits = key_bits(key) if lines else None
         if bits is not None:
-            self._draws().append(Draw(bits, lines))
+            draws.append(Draw(bits, lines))
 
     def _flagged_path(self, path: str) -> bool:
         return path in self.spans

@@ -30,6 +30,7 @@ from jaxpure.runtime.experiments import run_experiment
 from jaxpure.runtime.experiments.keys import Draw, reuse_among
 from jaxpure.runtime.experiments.traces import caused_by_finding
 from jaxpure.runtime.inputs import Inputs, copied, describe_arguments, describe_value
+from jaxpure.runtime.protocol import FindingTask
 from jaxpure.runtime.rules import COMPILATIONS, KEY_REUSE, ONLY_UNDER_A_TRACE, RULE_EXPERIMENTS, TRACING_RAISES
 from jaxpure.runtime.targets import Target, TargetError
 from jaxpure.runtime.watch.observed import MAX_ATTEMPTS, PlainCall, RootCall, Sighting, Watch
@@ -252,33 +253,33 @@ def site_verdicts(observer: Watch, *, final: bool) -> None:
 def final_verdicts(observer: Watch) -> None:
     site_verdicts(observer, final=True)
     for id, sighting in list(observer.sightings.items()):
-        if id in observer.resolved:
-            continue
-        task = observer.tasks[id]
-        if RULE_EXPERIMENTS.get(task.code) == TRACING_RAISES:
-            verdict = traced_line_verdict(task.line, sighting)
+        if id not in observer.resolved:
+            verdict = _verdict_at_the_end(observer.tasks[id], sighting)
             if verdict is not None:
                 observer.resolve(id, verdict)
-        elif sighting.last_skip:
-            observer.resolve(id, skipped(sighting.last_skip))
-        if id in observer.resolved:
-            continue
-        if sighting.traced_hits == 0 and task.code in ONLY_UNDER_A_TRACE:
-            observer.resolve(id, not_reproduced(
-                f"line {task.line} ran {times(sighting.hits)} in the run, never under a JAX trace: "
-                "nothing the run traced reaches it"
-            ))  # fmt: skip
-        elif RULE_EXPERIMENTS.get(task.code) == KEY_REUSE and task.function is None:
-            observer.resolve(id, skipped(
-                f"line {task.line} ran {times(sighting.hits)}: no key it drew with concrete bits had been used "
-                "before (keys drawn under jit have none to compare), and module-level code cannot be run "
-                "again under JAX's checker; move it into a function to have it checked"
-            ))  # fmt: skip
-        elif sighting.traced_hits == 0:  # e.g. JP304, whose harm does not need a trace
-            observer.resolve(id, skipped(
-                f"line {task.line} ran {times(sighting.hits)} in the run, never under a JAX trace: "
-                "its experiment had no traced call to run on"
-            ))  # fmt: skip
+
+
+def _verdict_at_the_end(task: FindingTask, sighting: Sighting) -> Verdict | None:
+    """What the whole run says of a line it reached that nothing has judged yet."""
+    experiment = RULE_EXPERIMENTS.get(task.code)
+    if experiment == TRACING_RAISES:
+        verdict = traced_line_verdict(task.line, sighting)
+        if verdict is not None:
+            return verdict
+    elif sighting.last_skip:
+        return skipped(sighting.last_skip)
+    ran = f"line {task.line} ran {times(sighting.hits)}"
+    if sighting.traced_hits == 0 and task.code in ONLY_UNDER_A_TRACE:
+        return not_reproduced(f"{ran} in the run, never under a JAX trace: nothing the run traced reaches it")
+    if experiment == KEY_REUSE and task.function is None:
+        return skipped(
+            f"{ran}: no key it drew with concrete bits had been used before (keys drawn under jit have none "
+            "to compare), and module-level code cannot be run again under JAX's checker; move it into a "
+            "function to have it checked"
+        )
+    if sighting.traced_hits == 0:  # e.g. JP304, whose harm does not need a trace
+        return skipped(f"{ran} in the run, never under a JAX trace: its experiment had no traced call to run on")
+    return None
 
 
 def namespace_verdicts(observer: Watch, module: types.ModuleType, via: str, *, defined_only: bool = False) -> None:
