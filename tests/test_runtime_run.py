@@ -122,7 +122,7 @@ def test_a_second_reuse_of_one_key_is_seen_in_the_run_too(checked) -> None:
 
 
 def test_key_reuse_the_run_cannot_see_runs_the_method_again_under_the_checker(checked) -> None:
-    runtime = _runtime(checked, "tests/test_model.py", 86, "JP302")  # the first draw was under jit
+    runtime = _runtime(checked, "tests/test_model.py", 86, "JP302")  # first used by a jit with a static argument
     assert runtime["status"] == "confirmed"
     assert runtime["via"] == "pytest tests/test_model.py::JittedSamplingTest::test_reuse_after_a_jitted_draw"
     checker = "jax.debug_key_reuse on JittedSamplingTest.test_reuse_after_a_jitted_draw, run eagerly"
@@ -181,14 +181,14 @@ def test_a_notebook_cell_that_raises_ends_the_run_and_says_so(checked) -> None:
 def test_a_function_no_cell_calls_is_run_from_the_namespace_the_cells_left(checked) -> None:
     runtime = _runtime(checked, "guide.ipynb", "3:3", "JP101")  # normalize: defined, never called
     assert runtime["status"] == "confirmed"
-    assert runtime["via"] == "after cell 11"
+    assert runtime["via"] == "after cell 12"
     assert "on the tracing call only: 'normalizing JitTracer(float32[])'" in runtime["evidence"]
 
 
 def test_a_line_the_built_inputs_do_not_reach_is_not_reproduced_after_the_cells(checked) -> None:
     runtime = _runtime(checked, "guide.ipynb", "4:4", "JP101")  # clip's print, behind `if verbose`
     assert runtime["status"] == "not-reproduced"
-    assert runtime["via"] == "after cell 11"
+    assert runtime["via"] == "after cell 12"
     assert "never ran in 2 calls of clip (jax.jit)" in runtime["evidence"]
 
 
@@ -218,11 +218,20 @@ def test_a_key_grad_does_not_differentiate_keeps_its_bits_for_the_watch(checked)
     )
 
 
-def test_module_level_reuse_the_draws_cannot_show_says_why_it_is_skipped(checked) -> None:
-    runtime = _runtime(checked, "guide.ipynb", "10:3", "JP302")  # the first draw was under jit
+def test_a_key_a_jitted_program_used_up_counts_as_drawn_by_the_calling_line(checked) -> None:
+    runtime = _runtime(checked, "guide.ipynb", "12:3", "JP302")  # jax.jit(jax.random.normal)(seed2) first
+    assert runtime["status"] == "confirmed"
+    assert (
+        "cell 12, line 3 drew from a key (bits 0000000005000000) that cell 12, line 2 had already used"
+        in (runtime["evidence"])
+    )
+
+
+def test_module_level_reuse_the_run_cannot_show_says_why_it_is_skipped(checked) -> None:
+    runtime = _runtime(checked, "guide.ipynb", "10:7", "JP302")  # first used by a jit with a static argument
     assert runtime["status"] == "skipped"
     assert runtime["via"] == "cell 10"
-    assert runtime["evidence"].startswith("cell 10, line 3 ran 1 time: no key it drew with concrete bits")
+    assert runtime["evidence"].startswith("cell 10, line 7 ran 1 time: no key it drew had been used before")
 
 
 def test_a_line_whose_harm_needs_no_trace_says_it_only_ran_eagerly(checked) -> None:

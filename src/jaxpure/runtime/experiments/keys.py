@@ -119,6 +119,44 @@ def _watched_draws(file: str, target: Target, inputs: Inputs) -> list[Draw]:
     return draws
 
 
+# A jitted function's key-reuse signature, by the function and its arguments' structure and types.
+_SIGNATURES: dict[tuple, frozenset[int]] = {}
+
+
+def consumed_keys(jitted, args: tuple, kwargs: dict) -> list[bytes]:
+    """The bits of the concrete typed keys among ``args``/``kwargs`` that ``jitted``'s program uses
+    up, by JAX's own key-reuse signature of the program (as its checker counts a key passed to a
+    jitted function). Read after a call: ``.trace`` finds the program in JAX's cache. Empty where
+    it cannot tell (no ``.trace``, static arguments that shift the program's inputs, legacy keys)."""
+    leaves, structure = jax.tree_util.tree_flatten((args, kwargs))
+    keys = {position: leaf for position, leaf in enumerate(leaves) if _is_typed_key(leaf)}
+    if not keys or not hasattr(jitted, "trace"):
+        return []
+    shapes = tuple((getattr(leaf, "shape", None), str(getattr(leaf, "dtype", type(leaf)))) for leaf in leaves)
+    memo = (id(jitted), structure, shapes)
+    sinks = _SIGNATURES.get(memo)
+    if sinks is None:
+        from jax.experimental.key_reuse import _core as key_reuse_core
+
+        jaxpr = jitted.trace(*args, **kwargs).jaxpr.jaxpr
+        if len(jaxpr.invars) != len(leaves):  # static arguments: positions do not line up
+            sinks = frozenset()
+        else:
+            signature = key_reuse_core.jaxpr_type_signature(jaxpr)
+            sinks = frozenset(sink.idx for sink in signature.sinks if np.any(sink.mask))
+        _SIGNATURES[memo] = sinks
+    return [bits for position in sorted(sinks & keys.keys()) if (bits := key_bits(keys[position])) is not None]
+
+
+def _is_typed_key(leaf) -> bool:
+    dtype = getattr(leaf, "dtype", None)
+    return (
+        dtype is not None
+        and not isinstance(leaf, jax.core.Tracer)
+        and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+    )
+
+
 # jax.random functions that take a key and do not use it up (JAX's checker: fold_in and clone
 # make new keys; the rest only read it).
 _NOT_DRAWS = frozenset({"fold_in", "clone", "key_data", "key_impl"})

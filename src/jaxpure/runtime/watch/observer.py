@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import json
 import os
 import sys
@@ -208,6 +209,25 @@ class Observer:
         bits = key_bits(key) if lines else None
         if bits is not None:
             draws.append(Draw(bits, lines))
+
+    @_never_raises
+    def keys_passed(self, jitted, args: tuple, kwargs: dict) -> None:
+        """A root call of a jitted function returned: the concrete typed keys its program used up
+        count as drawn by the calling lines (``experiments.keys.consumed_keys``)."""
+        if self.busy or not (self.whole_run or any(self._entries())):
+            return
+        from jaxpure.runtime.experiments.keys import Draw, consumed_keys, stack_lines
+
+        lines = stack_lines(self._flagged_path, sys._getframe(_USER_FRAME))
+        if not lines:
+            return
+        self.busy = True  # were ``.trace`` to run the function again, its probes and output stay out
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                used = consumed_keys(jitted, args, kwargs)
+        finally:
+            self.busy = False
+        self._draws().extend(Draw(bits, lines) for bits in used)
 
     def _flagged_path(self, path: str) -> bool:
         return path in self.spans

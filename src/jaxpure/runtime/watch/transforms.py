@@ -83,12 +83,15 @@ class Watched:
         sites = observer.active_sites
         sites.append(self._site)
         try:
-            return run(*args, **kwargs)
+            result = run(*args, **kwargs)
         finally:
             sites.pop()
             stack.pop()
             if entry is not None:
                 observer.root_ended(entry)
+        if entry is not None and observer.watches_draws and self._transform in COMPILING:
+            observer.keys_passed(self._inner, args, kwargs)  # as JAX's checker counts keys passed to jit
+        return result
 
     def __get__(self, instance, owner=None):
         if instance is None:
