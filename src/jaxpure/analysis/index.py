@@ -17,7 +17,7 @@ from jaxpure.analysis import jaxapi
 from jaxpure.analysis.astvisit import FastNodeVisitor
 from jaxpure.analysis.jaxapi import DIFFERENTIATION, STAGING, Transform
 from jaxpure.analysis.names import ImportMap, ast_dotted_name, build_import_map, walk_statements
-from jaxpure.analysis.programs import eager_only_classes
+from jaxpure.analysis.programs import eager_only_classes, last_uses
 
 ANYTIME = 1 << 30  # the "line" of a change made in a function body: after any definition
 _KEY_SOURCE_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in jaxapi.KEY_SOURCES)
@@ -185,8 +185,17 @@ class ModuleIndex:
     project_classes: dict[str, ClassInfo] = field(default_factory=dict)
     # The calls of each name (``f(...)``, ``obj.f(...)``) in the module.
     call_sites: dict[str, list[ast.Call]] = field(default_factory=dict)
-    # Framework Module classes a whole program (a notebook) only runs eagerly: not staging.
+    # Every line where a module-level name changes (either kind above), ANYTIME included.
+    change_lines: dict[str, set[int]] = field(default_factory=dict)
+    # Whole programs (a notebook) only, from ``programs``: the Module classes it only runs eagerly
+    # (not staging), and the last line that can call each top-level function (ANYTIME: from a body).
     eager_only_classes: frozenset[str] = frozenset()
+    last_uses: dict[str, int] = field(default_factory=dict)
+
+    def note_change(self, changes: dict[str, int], name: str, line: int) -> None:
+        """``name`` changes at ``line``; ``changes`` (``rebound_globals`` or ``mutated_globals``) keeps the last."""
+        changes[name] = max(line, changes.get(name, line))
+        self.change_lines.setdefault(name, set()).add(line)
 
     def call_shapes(self, name: str) -> list[tuple[tuple[str | None, str], ...]]:
         """How the module calls ``name``: the shape of each call's arguments."""
@@ -272,6 +281,7 @@ def build_index(
             place.split(".")[0] for root in index.roots for place in (root.function, root.site) if place
         }
         index.eager_only_classes = eager_only_classes(tree, modules) - transformed_inside
+        index.last_uses = last_uses(tree, ANYTIME)
     return index
 
 
@@ -289,10 +299,6 @@ def _main_block_body(body: list[ast.stmt]) -> set[ast.stmt]:
         ):
             found.update(statement.body)
     return found
-
-
-def _note_change(changes: dict[str, int], name: str, line: int) -> None:
-    changes[name] = max(line, changes.get(name, line))
 
 
 def _propagate_key_use(index: ModuleIndex) -> None:
@@ -548,7 +554,7 @@ class _IndexBuilder(FastNodeVisitor):
         self.function = parent
         # ``global X`` only rebinds X if the function assigns it.
         for name in info.global_rebinds & info.local_names:
-            _note_change(self.index.rebound_globals, name, ANYTIME)
+            self.index.note_change(self.index.rebound_globals, name, ANYTIME)
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
@@ -944,9 +950,9 @@ class _IndexBuilder(FastNodeVisitor):
 
     def _mutates(self, name: str, line: int) -> None:
         if self.function is None:
-            _note_change(self.index.mutated_globals, name, line)
+            self.index.note_change(self.index.mutated_globals, name, line)
         elif name not in self.function.local_names:
-            _note_change(self.index.mutated_globals, name, ANYTIME)
+            self.index.note_change(self.index.mutated_globals, name, ANYTIME)
 
     def _bind(self, target: ast.expr) -> None:
         if isinstance(target, ast.Name):
@@ -1017,7 +1023,7 @@ class _IndexBuilder(FastNodeVisitor):
         (``if``/``try`` alternatives do not count)."""
         top_level = node in self.module_body
         if (top_level and name in self.top_level_assigned) or self.loop_depth:
-            _note_change(self.index.rebound_globals, name, node.lineno)
+            self.index.note_change(self.index.rebound_globals, name, node.lineno)
         if top_level:
             self.top_level_assigned.add(name)
         self.index.module_values[name] = value_kind(node.value, self.imports) or "other"
@@ -1025,7 +1031,7 @@ class _IndexBuilder(FastNodeVisitor):
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         self._bind(node.target)
         if not self.scopes and isinstance(node.target, ast.Name):
-            _note_change(self.index.rebound_globals, node.target.id, node.lineno)
+            self.index.note_change(self.index.rebound_globals, node.target.id, node.lineno)
         self.visit(node.value)
 
     def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
@@ -1046,7 +1052,7 @@ class _IndexBuilder(FastNodeVisitor):
             self._bind(node.target)
             if not self.scopes:  # a module-level loop rebinds its target on every iteration
                 for name in _assigned_names(node.target):
-                    _note_change(self.index.rebound_globals, name, node.lineno)
+                    self.index.note_change(self.index.rebound_globals, name, node.lineno)
                     self.index.module_values.setdefault(name, "other")
             self.visit(node.iter)
         else:

@@ -1,4 +1,5 @@
-"""Module classes a whole program only runs eagerly (a notebook: nothing imports it).
+"""What a whole program (a notebook: nothing imports it) shows that a module cannot: the Module
+classes it only runs eagerly, and when each of its functions can last be called.
 
 SPEC §1 makes the methods of framework Modules staging contexts: a library's
 Module is written to run under its users' transforms. A notebook is a whole
@@ -109,3 +110,60 @@ def _runs_eagerly(name: ast.Name, is_class: bool, parents: dict[ast.AST, ast.AST
         caller = parents.get(parent)
         return isinstance(caller, ast.Call) and caller.func is parent
     return False
+
+
+def last_uses(tree: ast.Module, anytime: int) -> dict[str, int]:
+    """For each top-level function, the last line of top-level code that can call it: a statement
+    that names it or a name bound to it (``step = jax.jit(train_step)``, ``grad_fn =
+    jax.grad(loss)``; not a call's result, which is data). ``anytime`` where a function body,
+    lambda or class body names it: that code can run whenever it is called."""
+    holds = {s.name: {s.name} for s in tree.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)}
+    found: dict[str, int] = {}
+    for statement in tree.body:
+        reads = _Reads(statement)
+        for function in {f for name in reads.later for f in holds.get(name, ())}:
+            found[function] = anytime
+        for function in {f for name in reads.now for f in holds.get(name, ())}:
+            found[function] = max(found.get(function, 0), statement.end_lineno or statement.lineno)
+        passed = {f for name in reads.passed for f in holds.get(name, ())}
+        for name in reads.bound if passed else ():
+            holds[name] = holds.get(name, set()) | passed
+    return found
+
+
+class _Reads:
+    """The names a top-level statement reads as it runs (``now``; ``passed``: those not called
+    there, so that what it binds may hold them), reads in bodies that run later (functions,
+    lambdas, classes: ``later``), and binds as it runs (``bound``)."""
+
+    def __init__(self, statement: ast.stmt) -> None:
+        self.now: set[str] = set()
+        self.passed: set[str] = set()
+        self.later: set[str] = set()
+        self.bound: set[str] = set()
+        called = {id(node.func) for node in ast.walk(statement) if isinstance(node, ast.Call)}
+        pending: list[tuple[ast.AST, bool]] = [(statement, False)]
+        while pending:
+            node, deferred = pending.pop()
+            if isinstance(node, ast.Name):
+                self._name(node, deferred, id(node) in called)
+                continue
+            for field, value in ast.iter_fields(node):
+                body = field == "body" and isinstance(node, _DEFERRING)
+                for child in value if isinstance(value, list) else [value]:
+                    if isinstance(child, ast.AST):
+                        pending.append((child, deferred or body))
+
+    def _name(self, node: ast.Name, deferred: bool, called: bool) -> None:
+        if not isinstance(node.ctx, ast.Load):
+            if not deferred:
+                self.bound.add(node.id)
+        elif deferred:
+            self.later.add(node.id)
+        else:
+            self.now.add(node.id)
+            if not called:
+                self.passed.add(node.id)
+
+
+_DEFERRING = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)

@@ -8,6 +8,7 @@ import libcst as cst
 
 from jaxpure.analysis import jaxapi
 from jaxpure.analysis.dataflow import base_name, dotted_name
+from jaxpure.analysis.index import ANYTIME
 from jaxpure.analysis.rules.base import Rule, RuleContext
 from jaxpure.analysis.testcode import in_test_function, is_test_file
 
@@ -394,7 +395,9 @@ class MutableGlobalReadInTracedFunction(Rule):
     in any function body, in module-level code after the `def` (a later cell
     of a notebook), or under `if __name__ == "__main__":`. Configuration set
     up before the `def` is fine, and so is a parameter or local of an
-    enclosing function that shadows the global.
+    enclosing function that shadows the global. A notebook is a whole program:
+    a change after its last use of the traced function (or of a transform of
+    it) cannot reach a stale trace, and is fine too.
 
     ## Why is this bad?
     JAX reads the value once, at trace time, and bakes it into the compiled
@@ -443,6 +446,8 @@ class MutableGlobalReadInTracedFunction(Rule):
         )
         if not changes or _enclosing_binds(name, ctx) or not _is_plain_read(node, ctx):
             return
+        if _changed_only_after_last_use(name, defined, ctx):
+            return
         if ctx.first_time(("JP106", name)):
             ctx.report(node, self, name=name)
 
@@ -457,6 +462,17 @@ def _definition_line(node: cst.Name, ctx: RuleContext) -> int:
     while function.parent is not None and function.parent in ctx.index.functions:
         function = ctx.index.functions[function.parent]
     return function.span[0]
+
+
+def _changed_only_after_last_use(name: str, defined: int, ctx: RuleContext) -> bool:
+    """A whole program (a notebook) that changes the global only after its last use of the traced
+    function (or of a transform of it): no call can see the stale value."""
+    function = ctx.function
+    while function is not None and function.parent is not None:
+        function = ctx.index.functions.get(function.parent)
+    last = ctx.index.last_uses.get(function.qualname) if function is not None else None
+    changes = [line for line in ctx.index.change_lines.get(name, ()) if line > defined]
+    return last is not None and bool(changes) and min(changes) > last and ANYTIME not in changes
 
 
 def _enclosing_binds(name: str, ctx: RuleContext) -> bool:
