@@ -113,13 +113,21 @@ def _runs_eagerly(name: ast.Name, is_class: bool, parents: dict[ast.AST, ast.AST
 
 
 def last_uses(tree: ast.Module, anytime: int) -> dict[str, int]:
-    """For each top-level function, the last line of top-level code that can call it: a statement
-    that names it or a name bound to it (``step = jax.jit(train_step)``, ``grad_fn =
-    jax.grad(loss)``; not a call's result, which is data). ``anytime`` where a function body,
-    lambda or class body names it: that code can run whenever it is called."""
-    holds = {s.name: {s.name} for s in tree.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)}
+    """For each top-level function (by the index's name for it), the last line of top-level code
+    that can call it: a statement that names it or a name bound to it (``step =
+    jax.jit(train_step)``, ``grad_fn = jax.grad(loss)``; not a call's result, which is data).
+    ``anytime`` where a function body, lambda or class body names it: that code can run whenever
+    it is called."""
+    definitions = [s for s in tree.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)]
+    identity = {id(s): (s.name, _qualname(s, definitions)) for s in definitions}
+    holds: dict[str, set[str]] = {}  # before its `def`, a name may stand for any function defined under it
+    for name, qualname in identity.values():
+        holds.setdefault(name, set()).add(qualname)
     found: dict[str, int] = {}
     for statement in tree.body:
+        if id(statement) in identity:  # from here on the name is this definition (a later one replaces it)
+            name, qualname = identity[id(statement)]
+            holds[name] = {qualname}
         reads = _Reads(statement)
         for function in {f for name in reads.later for f in holds.get(name, ())}:
             found[function] = anytime
@@ -129,6 +137,12 @@ def last_uses(tree: ast.Module, anytime: int) -> dict[str, int]:
         for name in reads.bound if passed else ():
             holds[name] = holds.get(name, set()) | passed
     return found
+
+
+def _qualname(definition: ast.FunctionDef | ast.AsyncFunctionDef, definitions: list) -> str:
+    """As the index names it: a definition that a later one of the same name replaces is ``name@L<line>``."""
+    replaced = any(other.name == definition.name and other.lineno > definition.lineno for other in definitions)
+    return f"{definition.name}@L{definition.lineno}" if replaced else definition.name
 
 
 class _Reads:
