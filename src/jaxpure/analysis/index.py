@@ -281,7 +281,12 @@ def build_index(
             place.split(".")[0] for root in index.roots for place in (root.function, root.site) if place
         }
         index.eager_only_classes = eager_only_classes(tree, modules) - transformed_inside
-        index.last_uses = last_uses(tree, ANYTIME)
+        top_functions = {
+            info.span: qualname
+            for qualname, info in index.functions.items()
+            if info.parent is None and info.class_name is None
+        }
+        index.last_uses = last_uses(tree, [top_functions.get(span) for span in index.top_spans], ANYTIME)
     return index
 
 

@@ -112,21 +112,25 @@ def _runs_eagerly(name: ast.Name, is_class: bool, parents: dict[ast.AST, ast.AST
     return False
 
 
-def last_uses(tree: ast.Module, anytime: int) -> dict[str, int]:
-    """For each top-level function (by the index's name for it), the last line of top-level code
-    that can call it: a statement that names it or a name bound to it (``step =
-    jax.jit(train_step)``, ``grad_fn = jax.grad(loss)``; not a call's result, which is data).
-    ``anytime`` where a function body, lambda or class body names it: that code can run whenever
-    it is called."""
-    definitions = [s for s in tree.body if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)]
-    identity = {id(s): (s.name, _qualname(s, definitions)) for s in definitions}
+def last_uses(tree: ast.Module, qualnames: list[str | None], anytime: int) -> dict[str, int]:
+    """For each top-level function (by ``qualnames``: the index's name of each top-level statement
+    that is a ``def``, so that a redefined name's earlier ``def`` is its own function), the last
+    line of top-level code that can call it: a statement that names it or a name bound to it
+    (``step = jax.jit(train_step)``, ``grad_fn = jax.grad(loss)``; not a call's result, which is
+    data). ``anytime`` where a function body, lambda or class body names it: that code can run
+    whenever it is called."""
+    definitions = {
+        position: (statement.name, qualname)
+        for position, (statement, qualname) in enumerate(zip(tree.body, qualnames, strict=True))
+        if qualname is not None and isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
     holds: dict[str, set[str]] = {}  # before its `def`, a name may stand for any function defined under it
-    for name, qualname in identity.values():
+    for name, qualname in definitions.values():
         holds.setdefault(name, set()).add(qualname)
     found: dict[str, int] = {}
-    for statement in tree.body:
-        if id(statement) in identity:  # from here on the name is this definition (a later one replaces it)
-            name, qualname = identity[id(statement)]
+    for position, statement in enumerate(tree.body):
+        if position in definitions:  # from here on the name is this definition (a later one replaces it)
+            name, qualname = definitions[position]
             holds[name] = {qualname}
         reads = _Reads(statement)
         for function in {f for name in reads.later for f in holds.get(name, ())}:
@@ -137,12 +141,6 @@ def last_uses(tree: ast.Module, anytime: int) -> dict[str, int]:
         for name in reads.bound if passed else ():
             holds[name] = holds.get(name, set()) | passed
     return found
-
-
-def _qualname(definition: ast.FunctionDef | ast.AsyncFunctionDef, definitions: list) -> str:
-    """As the index names it: a definition that a later one of the same name replaces is ``name@L<line>``."""
-    replaced = any(other.name == definition.name and other.lineno > definition.lineno for other in definitions)
-    return f"{definition.name}@L{definition.lineno}" if replaced else definition.name
 
 
 class _Reads:

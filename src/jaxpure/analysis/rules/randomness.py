@@ -254,7 +254,7 @@ class ConstantSeedInTracedFunction(Rule):
         if is_test_file(ctx.path):
             return  # a fixed seed is the point of a test
         seed = node.args[0].value
-        literal = isinstance(seed, cst.Integer | cst.UnaryOperation) and not ctx.traced(seed)
+        literal = _is_literal_number(seed) and not ctx.traced(seed)
         if (literal or _reads_clock_or_numpy_random(seed, ctx)) and not _folded_with_data(node, ctx):
             ctx.report(node, self)
 
@@ -266,8 +266,12 @@ def _folded_with_data(key: cst.Call, ctx: RuleContext) -> bool:
     call = ctx.parent(argument) if isinstance(argument, cst.Arg) else None
     if not isinstance(call, cst.Call) or len(call.args) < 2 or call.args[0] is not argument:
         return False
-    data = call.args[1].value
-    return ctx.qualified(call.func) in jaxapi.KEY_DERIVERS and not isinstance(data, cst.Integer | cst.UnaryOperation)
+    return ctx.qualified(call.func) in jaxapi.KEY_DERIVERS and not _is_literal_number(call.args[1].value)
+
+
+def _is_literal_number(node: cst.BaseExpression) -> bool:
+    """``0``, ``-1``: one value on every call."""
+    return isinstance(node, cst.Integer | cst.UnaryOperation)
 
 
 def _reads_clock_or_numpy_random(seed: cst.BaseExpression, ctx: RuleContext) -> bool:

@@ -8,7 +8,7 @@ import libcst as cst
 
 from jaxpure.analysis import jaxapi
 from jaxpure.analysis.dataflow import base_name, dotted_name
-from jaxpure.analysis.index import ANYTIME
+from jaxpure.analysis.index import ANYTIME, FunctionInfo
 from jaxpure.analysis.rules.base import Rule, RuleContext
 from jaxpure.analysis.testcode import in_test_function, is_test_file
 
@@ -452,24 +452,26 @@ class MutableGlobalReadInTracedFunction(Rule):
             ctx.report(node, self, name=name)
 
 
+def _outermost_function(ctx: RuleContext) -> FunctionInfo | None:
+    """The module-level ``def`` around the read (None in a module-level lambda)."""
+    function = ctx.function
+    while function is not None and function.parent is not None and function.parent in ctx.index.functions:
+        function = ctx.index.functions[function.parent]
+    return function
+
+
 def _definition_line(node: cst.Name, ctx: RuleContext) -> int:
     """Where the traced function comes into being at module level (its outermost enclosing
     ``def``, or the read itself in a module-level lambda): a change of the global before that
     line has happened before any trace."""
-    function = ctx.function
-    if function is None:
-        return ctx.line(node)
-    while function.parent is not None and function.parent in ctx.index.functions:
-        function = ctx.index.functions[function.parent]
-    return function.span[0]
+    function = _outermost_function(ctx)
+    return function.span[0] if function is not None else ctx.line(node)
 
 
 def _changed_only_after_last_use(name: str, defined: int, ctx: RuleContext) -> bool:
     """A whole program (a notebook) that changes the global only after its last use of the traced
     function (or of a transform of it): no call can see the stale value."""
-    function = ctx.function
-    while function is not None and function.parent is not None:
-        function = ctx.index.functions.get(function.parent)
+    function = _outermost_function(ctx)
     last = ctx.index.last_uses.get(function.qualname) if function is not None else None
     changes = [line for line in ctx.index.change_lines.get(name, ()) if line > defined]
     return last is not None and bool(changes) and min(changes) > last and ANYTIME not in changes

@@ -6,9 +6,9 @@ every finding's line match. IPython syntax is already blanked by ``extract``;
 each blanked line is reported as a note. The first cell that raises ends the
 run, as "Run All" does; the cell and its error are noted. Key draws are
 watched for the whole run (a key drawn from in one cell and again in a later
-one is a reuse). When every cell ran, findings in functions no cell called are
-tried from the namespace the cells left, with inputs built as the import path
-builds them.
+one is a reuse). Findings in functions no cell called are then tried from the
+namespace the cells left (when a cell raised, only in what the cells before it
+defined), with inputs built as the import path builds them.
 """
 
 from __future__ import annotations

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import io
 import json
 import os
 import sys
@@ -35,7 +34,7 @@ from jaxpure.runtime.watch.instrument import Span, flagged
 from jaxpure.runtime.watch.observed import ActiveSites, PlainCall, RootCall, Sighting, Site
 from jaxpure.runtime.watch.plan import BEGIN, NOTE, REACHED, RESULT, WatchPlan
 
-_MAX_DRAWS = 100_000  # key draws remembered per watched call (a notebook: per run), about 20 MB
+_MAX_DRAWS = 100_000  # key draws remembered per watched call (a notebook: per run; a loop's first ones tell)
 _USER_FRAME = 2  # seen from a probe: the user's frame is above the probe and its ``_never_raises`` guard
 
 
@@ -198,39 +197,44 @@ class Observer:
         """A ``jax.random`` function used up ``key`` (``transforms._watch_draws``): inside a watched call,
         a concrete key's bits and the flagged line that drew are recorded (a tracer has no bits; a key
         that ``grad`` does not differentiate stays concrete)."""
-        if self.busy or not (self.whole_run or any(self._entries())):
-            return
-        from jaxpure.runtime.experiments.keys import Draw, key_bits, stack_lines
+        from jaxpure.runtime.experiments.keys import key_bits
 
-        draws = self._draws()
-        if len(draws) >= _MAX_DRAWS:  # a loop drawing millions of times: the first ones tell
-            return
-        lines = stack_lines(self._flagged_path, sys._getframe(_USER_FRAME))
+        lines = self._drawing_lines()
         bits = key_bits(key) if lines else None
         if bits is not None:
-            draws.append(Draw(bits, lines))
+            self._record_draws([bits], lines)
 
     @_never_raises
     def keys_passed(self, jitted, args: tuple, kwargs: dict) -> None:
         """A root call of a jitted function returned: the concrete typed keys its program used up
         count as drawn by the calling lines (``experiments.keys.consumed_keys``)."""
-        if self.busy or not (self.whole_run or any(self._entries())):
-            return
-        from jaxpure.runtime.experiments.keys import Draw, consumed_keys, stack_lines
-
-        lines = stack_lines(self._flagged_path, sys._getframe(_USER_FRAME))
+        lines = self._drawing_lines()
         if not lines:
             return
+        from jaxpure.runtime.experiments.keys import consumed_keys
+        from jaxpure.runtime.watch.verdicts import quiet
+
         self.busy = True  # were ``.trace`` to run the function again, its probes and output stay out
         try:
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            with quiet():
                 used = consumed_keys(jitted, args, kwargs)
         finally:
             self.busy = False
-        self._draws().extend(Draw(bits, lines) for bits in used)
+        self._record_draws(used, lines)
 
-    def _flagged_path(self, path: str) -> bool:
-        return path in self.spans
+    def _drawing_lines(self) -> tuple[tuple[str, int], ...]:
+        """The flagged lines on the stack, where draws are being recorded now (inside a watched
+        call, or a notebook's whole run, and room left); empty otherwise."""
+        if self.busy or not (self.whole_run or any(self._entries())) or len(self._draws()) >= _MAX_DRAWS:
+            return ()
+        from jaxpure.runtime.experiments.keys import stack_lines
+
+        return stack_lines(self.spans.__contains__, sys._getframe(_USER_FRAME + 1))
+
+    def _record_draws(self, used: list[bytes], lines: tuple[tuple[str, int], ...]) -> None:
+        from jaxpure.runtime.experiments.keys import Draw
+
+        self._draws().extend(Draw(bits, lines) for bits in used)
 
     def _entries(self) -> list:
         entries = getattr(self._local, "entries", None)

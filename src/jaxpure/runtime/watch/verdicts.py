@@ -308,7 +308,7 @@ def _run(observer: Watch, id: int, ctx: ExperimentContext) -> Verdict:
         cells = _closure_cells(root, arguments)
         touched = observer.sightings[id].touched if id in observer.sightings else []
         roots = [*touched, *arguments[0], *arguments[1].values(), *(value for _, value in cells)]
-        with _quiet(), private_traces(), restored(roots), _cells_restored(cells):
+        with quiet(), private_traces(), restored(roots), _cells_restored(cells):
             return run_experiment(ctx)
     except NoPrivateTraces as error:
         return skipped(f"not run: {error}")
@@ -361,7 +361,7 @@ def _closure_cells(root: Target | None, arguments: tuple = ((), {})) -> list:
 
 
 @contextlib.contextmanager
-def _quiet():
+def quiet():
     """What the experiment's calls print or log never reaches the user's streams, captures or log handlers."""
     handlers, level = logging.root.handlers[:], logging.root.level
     logging.root.handlers = []
