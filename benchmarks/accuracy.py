@@ -118,6 +118,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--untriaged", action="store_true", help="list every finding without a triage row")
     parser.add_argument("--markdown", action="store_true", help="print the per-class table as markdown")
+    parser.add_argument("--show", metavar="CLASS", help="list the findings triaged as CLASS (bug, intended, false)")
     args = parser.parse_args()
     triage = load_triage()
     found: dict[tuple, dict] = {}
@@ -134,6 +135,12 @@ def main() -> int:
     )
     for row in lost:
         print(f"  LOST BUG {row['corpus']}/{row['path']}: {row['code']} {row['source']!r} ({row['note']})")
+    if args.show:
+        print(f"\nfindings triaged {args.show}:")
+        for key, row in sorted(matched.items()):
+            if row["class"] == args.show:
+                finding = found[key]
+                print(f"  {finding['path']}:{finding['line']}: {finding['code']} [{row['cause']}] {row['note']}")
     if args.untriaged:
         print("\nuntriaged findings:")
         for key in untriaged:

@@ -1,8 +1,9 @@
-"""Test code, which runs once: test files and test functions (SPEC §8).
+"""Test code, which runs once: test files and test functions (SPEC §8); and benchmarks.
 
 A fixed seed is the point of a test file, and a transform built inside a
 test function compiles once because the test runs once; rules use these
-questions to stay quiet there.
+questions to stay quiet there. A benchmark times code on synthetic inputs
+nobody looks at: a key drawn from twice there changes no measurement.
 """
 
 from __future__ import annotations
@@ -21,6 +22,20 @@ def is_test_file(path: str) -> bool:
     if name == "conftest.py" or (name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))):
         return True
     return "tests" in pure.parts[:-1]
+
+
+_BENCHMARK_FOLDERS = frozenset({"benchmarks", "benchmark", "bench"})
+
+
+@functools.lru_cache(maxsize=1024)
+def is_benchmark_file(path: str) -> bool:
+    """``bench_*.py``, ``benchmark_*.py``, ``*_benchmark.py``, ``*_bench.py``, or anything under a
+    ``benchmarks/`` (``benchmark/``, ``bench/``) folder."""
+    pure = PurePath(path)
+    stem = pure.stem
+    if pure.suffix == ".py" and (stem.startswith(("bench_", "benchmark_")) or stem.endswith(("_benchmark", "_bench"))):
+        return True
+    return not _BENCHMARK_FOLDERS.isdisjoint(pure.parts[:-1])
 
 
 def in_test_function(function: FunctionInfo | None, index: ModuleIndex) -> bool:

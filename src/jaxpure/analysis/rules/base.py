@@ -181,6 +181,13 @@ class RuleContext:
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         return self._walker.parents.get(node)
 
+    def function_body(self, node: cst.CSTNode) -> cst.CSTNode:
+        """The body the walk started from: the enclosing function's (or the module code's)."""
+        body, parent = node, self.parent(node)
+        while parent is not None and not isinstance(parent, cst.FunctionDef):
+            body, parent = parent, self.parent(parent)
+        return body
+
     def is_local(self, name: str) -> bool:
         return name in self._walker.locals
 

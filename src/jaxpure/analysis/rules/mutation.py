@@ -102,7 +102,7 @@ def _local_bindings(node: cst.CSTNode, ctx: RuleContext) -> list[tuple[str, cst.
     """``(name, value)`` for plain assignments and ``for`` loops over literal tuples or lists
     in the function around ``node``; the value is None where it is not one expression."""
     found: list[tuple[str, cst.BaseExpression | None]] = []
-    for child in iter_own_nodes(_function_body(node, ctx)):
+    for child in iter_own_nodes(ctx.function_body(node)):
         if isinstance(child, cst.Assign):
             for target in child.targets:
                 if isinstance(target.target, cst.Name):
@@ -116,14 +116,6 @@ def _local_bindings(node: cst.CSTNode, ctx: RuleContext) -> list[tuple[str, cst.
         elif isinstance(child, cst.AnnAssign | cst.AugAssign | cst.NamedExpr) and isinstance(child.target, cst.Name):
             found.append((child.target.value, None))
     return found
-
-
-def _function_body(node: cst.CSTNode, ctx: RuleContext) -> cst.CSTNode:
-    """The body the walk started from: the enclosing function's (or the module code's)."""
-    body, parent = node, ctx.parent(node)
-    while parent is not None and not isinstance(parent, cst.FunctionDef):
-        body, parent = parent, ctx.parent(parent)
-    return body
 
 
 class ItemAssignmentOnTracedArray(Rule):
@@ -306,7 +298,7 @@ class ArgumentContainerMutation(Rule):
 def _returned_names(node: cst.CSTNode, ctx: RuleContext) -> set[str]:
     """Names the enclosing function returns, alone or as items of a returned tuple or list."""
     names: set[str] = set()
-    for child in iter_own_nodes(_function_body(node, ctx)):
+    for child in iter_own_nodes(ctx.function_body(node)):
         if isinstance(child, cst.Return) and child.value is not None:
             value = child.value
             items = [e.value for e in value.elements] if isinstance(value, cst.Tuple | cst.List) else [value]

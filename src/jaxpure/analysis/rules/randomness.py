@@ -7,9 +7,10 @@ from typing import ClassVar
 import libcst as cst
 
 from jaxpure.analysis import jaxapi, prngkeys
+from jaxpure.analysis.cstnodes import code_children as cst_children
 from jaxpure.analysis.index import FunctionInfo
 from jaxpure.analysis.rules.base import EVERYWHERE, Rule, RuleContext
-from jaxpure.analysis.testcode import is_test_file
+from jaxpure.analysis.testcode import is_benchmark_file, is_test_file
 
 _KEY_CONSTRUCTORS = frozenset({"jax.random.key", "jax.random.PRNGKey"})
 
@@ -111,12 +112,14 @@ class _KeyReuseRule(Rule):
     kind: ClassVar[str]
 
     def check_function(self, body: cst.CSTNode, definition: cst.FunctionDef | None, ctx: RuleContext) -> None:
+        if is_benchmark_file(ctx.path):
+            return  # synthetic data, timed and never looked at: correlated draws change nothing measured
         for node, kind in _key_reuse(body, ctx):
             if kind == self.kind:
                 ctx.report(node, self)
 
     def looks_untraced(self, function: FunctionInfo, path: str) -> bool:
-        return may_reuse_keys(function, opaque_calls_consume(path))
+        return not is_benchmark_file(path) and may_reuse_keys(function, opaque_calls_consume(path))
 
 
 class PrngKeyReuse(_KeyReuseRule):
@@ -134,6 +137,8 @@ class PrngKeyReuse(_KeyReuseRule):
     nothing, in the function it evaluates either). In test
     files only `jax.random` consumers count: handing one key to two calls is how
     tests compare them. Exclusive branches may each consume the same key once.
+    Benchmark files (`bench_*.py`, `*_benchmark.py`, files under a `benchmarks/`
+    folder) are left alone: their inputs are synthetic, timed and never looked at.
 
     ## Why is this bad?
     JAX's random numbers are a pure function of the key: two draws from one key
@@ -178,6 +183,7 @@ class PrngKeyReuseInLoop(_KeyReuseRule):
     re-derives it, through a name, an attribute or an item alike
     (`self.key, sub = jax.random.split(self.key)`). A `lax` loop body that
     returns a key it consumed in its carry hands the next iteration a used key.
+    Benchmark files are left alone, as for JP302.
 
     ## Why is this bad?
     Every iteration draws the same numbers.
@@ -213,8 +219,12 @@ class ConstantSeedInTracedFunction(Rule):
     Flags `jax.random.key(0)` / `PRNGKey(...)` inside staged code when the seed is
     a literal, a clock read or a NumPy random draw. Test files (`test_*.py`,
     `*_test.py`, `conftest.py`, files under a `tests/` folder) are left alone:
-    there a fixed seed is the point. So is a constant key folded with data
-    (`fold_in(key(0), state.step)`): it is a different key for every step.
+    there a fixed seed is the point, and so are benchmark files. So is a constant
+    key folded with data (`fold_in(key(0), state.step)`): it is a different key
+    for every step. The function must draw from the key itself (a `jax.random`
+    sampler, directly or through `split`/`fold_in`): a key only handed to calls
+    jaxpure cannot see into (`model.init(key(0), x)` for a cache's shapes, an
+    initializer of zeros) is often a placeholder whose randomness nobody uses.
 
     ## Why is this bad?
     The key is the same on every call (or frozen at trace time), so the
@@ -251,12 +261,62 @@ class ConstantSeedInTracedFunction(Rule):
             return
         if ctx.abstract:
             return  # eval_shape/make_jaxpr never draw from the key: a placeholder key is the idiom
-        if is_test_file(ctx.path):
-            return  # a fixed seed is the point of a test
+        if is_test_file(ctx.path) or is_benchmark_file(ctx.path):
+            return  # a fixed seed is the point of a test, and a benchmark's data are never looked at
         seed = node.args[0].value
         literal = _is_literal_number(seed) and not ctx.traced(seed)
-        if (literal or _reads_clock_or_numpy_random(seed, ctx)) and not _folded_with_data(node, ctx):
+        if not (literal or _reads_clock_or_numpy_random(seed, ctx)) or _folded_with_data(node, ctx):
+            return
+        if _drawn_from_here(node, ctx):
             ctx.report(node, self)
+
+
+def _drawn_from_here(key: cst.Call, ctx: RuleContext) -> bool:
+    """Whether the function that builds the key draws from it: hands it to a ``jax.random``
+    sampler, directly, through ``split``/``fold_in`` or the names they are bound to. A key only
+    handed to calls jaxpure cannot see into (an initializer of zeros, ``model.init`` for a
+    cache's shapes) is often a placeholder whose randomness nobody uses: silence over a guess
+    (SPEC §8). Uses inside nested functions and lambdas count."""
+    body = ctx.function_body(key)
+    parents: dict[cst.CSTNode, cst.CSTNode] = {}
+    uses: dict[str, list[cst.Name]] = {}
+    stack: list[cst.CSTNode] = [body]
+    while stack:
+        node = stack.pop()
+        for child in cst_children(node):
+            parents[child] = node
+            stack.append(child)
+        if type(node) is cst.Name:
+            uses.setdefault(node.value, []).append(node)
+    pending: list[cst.CSTNode] = [key]
+    seen: set[int] = set()
+    while pending:
+        value = pending.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        parent = parents.get(value)
+        if type(parent) is cst.Subscript and parent.value is value:  # ``keys[0]`` of a split
+            pending.append(parent)
+        elif type(parent) is cst.Arg:
+            call = parents.get(parent)
+            called = ctx.qualified(call.func) if type(call) is cst.Call else None
+            if called in jaxapi.KEY_DERIVERS or called in jaxapi.KEY_SPLITTERS:
+                pending.append(call)
+            elif called is not None and called.startswith("jax.random.") and called not in jaxapi.NON_CONSUMING_RANDOM:
+                return True
+        elif type(parent) is cst.Assign and parent.value is value:
+            for target in parent.targets:
+                pending.extend(use for name in _target_names(target.target) for use in uses.get(name, ()))
+    return False
+
+
+def _target_names(target: cst.BaseExpression) -> list[str]:
+    if type(target) is cst.Name:
+        return [target.value]
+    if type(target) is cst.Tuple or type(target) is cst.List:
+        return [name for element in target.elements for name in _target_names(element.value)]
+    return []
 
 
 def _folded_with_data(key: cst.Call, ctx: RuleContext) -> bool:
