@@ -442,7 +442,9 @@ class FunctionWalker:
         self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
         self.python_containers: set[str] = set()
         self.container_only: set[str] = set()  # locals only ever bound to a list/tuple/dict/set display
-        self.optional_names: set[str] = set()  # names that may hold None or a part of a pytree (``if extras:``)
+        # Names whose truth is a Python question: may hold None or a part of a pytree (``if extras:``),
+        # or a flag passed to a Module method (``if train:``).
+        self.optional_names: set[str] = set()
         self.boolean_masks: set[str] = set()
         self.rng_names: set[str] = set()
         self.rebound_params: set[str] = set()  # parameters the body assigns anew
@@ -646,9 +648,18 @@ class FunctionWalker:
         defaulting to ``None`` that are not annotated as arrays (``extras = extras or {}`` keeps them so)."""
         self.optional_names |= {b.target for b in bindings if (source := _direct(b)) is not None and is_none(source)}
         self.optional_names |= _only_bound_to(bindings, self.is_pytree_part)
-        if self.info is not None:
+        if self.info is None:
+            return
+        self.optional_names.update(
+            p.name for p in self.info.params if p.default == "None" and p.annotation not in jaxapi.ARRAY_ANNOTATIONS
+        )
+        if self.framework is not None and self.context is not None and self.context.traced_params is None:
+            # A framework Module's method is an entry point whose callers jaxpure seldom sees (the
+            # framework's ``apply`` calls it): what its unannotated parameters hold is a guess. A
+            # bare truth test of one (``if train:``) reads it as a Python flag, since an array's
+            # truth is defined for one element only, eagerly too: silence over a guess (SPEC §8).
             self.optional_names.update(
-                p.name for p in self.info.params if p.default == "None" and p.annotation not in jaxapi.ARRAY_ANNOTATIONS
+                p.name for p in self.info.params if p.annotation is None and not p.star and p.name != self.self_name
             )
 
     def is_pytree_part(self, node: cst.BaseExpression) -> bool:
