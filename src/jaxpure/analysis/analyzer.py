@@ -44,6 +44,9 @@ _CONTAINER_ANNOTATIONS = frozenset(
     "dict list Dict List Mapping MutableMapping Sequence MutableSequence OrderedDict defaultdict".split()
 )
 
+# Annotations that say nothing of a value's class: its uses still tell.
+_OPEN_ANNOTATIONS = _CONTAINER_ANNOTATIONS | {"Any", "object"}
+
 
 @dataclass(frozen=True, slots=True)
 class FixCandidate:
@@ -452,6 +455,7 @@ class FunctionWalker:
         self.receiver_classes: dict[str, str] = {}  # names evidently holding an object of a class of this module
         self.binding_sources: dict[str, cst.BaseExpression] = {}  # first value bound to each local
         self.container_params: set[str] = set()
+        self.uncommitted_params: set[str] = set()  # parameters whose annotation names no other class
         self.findings: list[Finding] = []
         self.reported_keys: set[tuple] = set()
         self.memo: dict[str, object] = {}  # what rules computed once for this function (RuleContext.memo)
@@ -638,6 +642,9 @@ class FunctionWalker:
         for param in self.info.params:
             if param.annotation and param.annotation.split(".")[-1] in _CONTAINER_ANNOTATIONS:
                 self.container_params.add(param.name)
+        self.uncommitted_params = {
+            p.name for p in self.info.params if p.annotation is None or p.annotation.split(".")[-1] in _OPEN_ANNOTATIONS
+        }
         for node in iter_own_nodes(body):
             if type(node) is cst.Subscript or type(node) is cst.Attribute:  # the only nodes it looks at
                 self._note_container_use(node)
@@ -711,14 +718,15 @@ class FunctionWalker:
             self.returned_positions = [a or b for a, b in zip(self.returned_positions, traced, strict=True)]
 
     def _note_container_use(self, node: cst.CSTNode) -> None:
-        """Parameters used with string keys or container methods are containers (SPEC §7)."""
-        if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name) and node.value.value in self.params:
+        """Parameters used with string keys or container methods are containers (SPEC §7), unless
+        annotated with another class: ``metrics: nnx.Variable`` is indexed by its own ``__setitem__``."""
+        if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name) and node.value.value in self.uncommitted_params:
             if any(is_string_index(e.slice) for e in node.slice):
                 self.container_params.add(node.value.value)
         elif (
             isinstance(node, cst.Attribute)
             and isinstance(node.value, cst.Name)
-            and node.value.value in self.params
+            and node.value.value in self.uncommitted_params
             and (node.attr.value in jaxapi.UNAMBIGUOUS_MUTATORS or node.attr.value in ("keys", "values", "items"))
         ):
             self.container_params.add(node.value.value)
