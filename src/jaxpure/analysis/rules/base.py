@@ -269,6 +269,15 @@ class RuleContext:
         return self._walker.context.transform if self._walker.context else None
 
     @property
+    def caches_traces(self) -> bool:
+        """Whether a trace of the function is kept and reused by later calls: under a compiling
+        transform (``jit``, a ``lax`` loop body, ``checkpoint``), or as a framework Module's
+        method, written to run under its users' ``jit``. ``vmap`` and ``grad`` alone trace again
+        on every call (measured: a global changed between two calls is read anew)."""
+        context = self._walker.context
+        return context is not None and (context.compiling or context.transform.endswith(".Module"))
+
+    @property
     def path(self) -> str:
         """The file being analyzed, as given."""
         return self._walker.module.path

@@ -439,6 +439,8 @@ class MutableGlobalReadInTracedFunction(Rule):
         index = ctx.index
         if name not in index.module_values or ctx.is_local(name) or ctx.is_param(name):
             return
+        if not ctx.caches_traces:
+            return  # traced anew on every call, it reads the global's value of the moment
         defined = _definition_line(node, ctx)
         changes = index.rebound_globals.get(name, 0) > defined or (
             index.mutated_globals.get(name, 0) > defined
@@ -491,6 +493,8 @@ def _is_plain_read(node: cst.Name, ctx: RuleContext) -> bool:
     """A load of the value, not an attribute name, a keyword, or the object of a mutation (JP105)."""
     parent = ctx.parent(node)
     if isinstance(parent, cst.Attribute):
+        if isinstance(ctx.parent(parent), cst.AssignTarget | cst.AugAssign | cst.Del):
+            return False  # ``foo.count += 1``: the mutation, which is JP105's
         return parent.value is node and parent.attr.value not in jaxapi.CONTAINER_MUTATORS
     if isinstance(parent, cst.Arg) and parent.keyword is node:
         return False
