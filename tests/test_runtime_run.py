@@ -170,11 +170,18 @@ def test_a_notebook_runs_cell_by_cell_and_names_the_cell(checked) -> None:
     assert runtime["via"] == "cell 4"  # the cell that called smooth; its `!echo` line was skipped
 
 
-def test_a_notebook_cell_that_raises_ends_the_run_and_says_so(checked) -> None:
+def test_the_cells_after_one_that_raises_still_run(checked) -> None:
     runtime = _runtime(checked, "notebook.ipynb", "6:3", "JP101")  # after the failing cell 5
+    assert runtime["status"] == "confirmed"
+    assert runtime["via"] == "cell 6"
+
+
+def test_a_line_no_cell_ran_says_which_cells_raised(checked) -> None:
+    runtime = _runtime(checked, "notebook.ipynb", "7:6", "JP101")  # cell 7 fails before its def
     assert runtime["status"] == "skipped"
     assert runtime["evidence"] == (
-        "no cell ran this line: cell 5 raised RuntimeError: the data is not here; later cells not run"
+        "no cell ran this line: cell 5 raised RuntimeError: the data is not here; "
+        "cell 7 raised NameError: name 'data' is not defined"
     )
 
 
@@ -251,10 +258,10 @@ def test_notebook_evidence_names_cells_but_leaves_other_files_lines_alone() -> N
     assert _in_cells(evidence, source) == 'cell 6, line 2 ran; File "/x/train.py", line 14, in step'
 
 
-def test_a_function_defined_before_the_cell_that_raised_is_still_run_from_the_namespace(checked) -> None:
+def test_a_function_of_a_notebook_whose_cells_raised_is_still_run_from_the_namespace(checked) -> None:
     runtime = _runtime(checked, "notebook.ipynb", "3:9", "JP101")  # rough: defined in cell 3, never called
     assert runtime["status"] == "confirmed"
-    assert runtime["via"] == "after cell 5"  # the cell that raised
+    assert runtime["via"] == "after cell 7"  # the last cell; 5 and 7 raised
 
 
 def test_the_commands_output_goes_to_stderr_only(checked) -> None:

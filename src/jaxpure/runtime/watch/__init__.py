@@ -58,10 +58,11 @@ def confirm_through_runs(
         source, result = sources.get(item.file), results.get(item.task.id)
         if source is not None and result is not None:
             results[item.task.id] = dataclasses.replace(result, evidence=_in_cells(result.evidence, source))
-    for run in runs[len(commands) :]:  # a notebook whose run stopped early: say where, for what it never reached
-        stop = next((note for note in run.notes if " raised " in note), None)
-        if stop is None and run.timed_out:
-            stop = f"the cells did not finish within {timeout:g} s"
+    for run in runs[len(commands) :]:  # what no cell reached: say which cells raised, or the time ran out
+        raised = [note for note in run.notes if note.startswith("cell ") and " raised " in note]
+        stop = "; ".join(raised[:3]) + (f"; {len(raised) - 3} more cells raised" if len(raised) > 3 else "")
+        if run.timed_out:
+            stop = f"the cells did not finish within {timeout:g} s" + (f" ({stop})" if stop else "")
         for item in watched:
             if stop and item.task.id not in results and item.file == run.file:
                 results[item.task.id] = RuntimeResult(

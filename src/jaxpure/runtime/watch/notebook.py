@@ -3,11 +3,13 @@
 Cells are compiled with the notebook's path as their file name and their
 lines where ``files.notebook.extract`` puts them, so the agent's probes and
 every finding's line match. IPython syntax is already blanked by ``extract``;
-each blanked line is reported as a note. The first cell that raises ends the
-run, as "Run All" does; the cell and its error are noted. Key draws are
-watched for the whole run (a key drawn from in one cell and again in a later
-one is a reuse). Findings in functions no cell called are then tried from the
-namespace the cells left (when a cell raised, only in what the cells before it
+each blanked line is reported as a note. A cell that raises is noted, and the
+cells after it still run, as ``jupyter nbconvert --execute --allow-errors``
+runs them: a cell that needs what the failed one would have made fails too,
+the others (often most of a guide) still run their flagged lines. Key draws
+are watched for the whole run (a key drawn from in one cell and again in a
+later one is a reuse). Findings in functions no cell called are then tried
+from the namespace the cells left (when a cell raised, only in what the cells
 defined), with inputs built as the import path builds them.
 """
 
@@ -35,17 +37,16 @@ def main(path: str) -> int:
     sys.path.insert(0, os.path.dirname(real))
     if observer is not None:
         observer.whole_run = True  # cells draw keys at module level: a reuse may span cells
-    last = _run_cells(notebook, real, module, observer)
-    finished = last is notebook.cells[-1] if notebook.cells else True
-    if observer is not None and last is not None:
-        observer.cells_ended(module, finished, via=f"after cell {last.index + 1}")
-    return 0 if finished else 1
+    raised = _run_cells(notebook, real, module, observer)
+    if observer is not None and notebook.cells:
+        observer.cells_ended(module, not raised, via=f"after cell {notebook.cells[-1].index + 1}")
+    return 1 if raised else 0
 
 
-def _run_cells(notebook, real: str, module: types.ModuleType, observer):
-    """The cells in order, up to the first that raises; the last cell run (None: there were none)."""
+def _run_cells(notebook, real: str, module: types.ModuleType, observer) -> bool:
+    """Every cell in order, on past those that raise; whether any raised."""
     lines = notebook.source.splitlines()
-    span = None
+    raised = False
     for span in notebook.cells:
         cell_lines = lines[span.first_line - 1 : span.first_line - 1 + span.line_count]
         skipped = sum("# jaxpure: IPython magic" in line for line in cell_lines)
@@ -57,11 +58,13 @@ def _run_cells(notebook, real: str, module: types.ModuleType, observer):
         try:
             exec(compile(source, real, "exec"), module.__dict__)
         except BaseException as error:
+            if isinstance(error, KeyboardInterrupt):
+                raise  # an interrupt ends the run; ``sys.exit`` in a cell is an error, as in Jupyter
             if observer is not None:
-                observer.note(f"cell {span.index + 1} raised {type(error).__name__}: {error}; later cells not run")
+                observer.note(f"cell {span.index + 1} raised {type(error).__name__}: {error}")
             traceback.print_exc()
-            return span
-    return span
+            raised = True
+    return raised
 
 
 def _observer():
