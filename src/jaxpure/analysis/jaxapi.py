@@ -87,7 +87,7 @@ ALWAYS_RETRACES = frozenset({"flax.nnx.jit"})
 
 # Keyword arguments of a transform that make parameters static.
 STATIC_ARGNUMS_KEYWORDS = ("static_argnums", "static_broadcasted_argnums", "nondiff_argnums")
-STATIC_ARGNAMES_KEYWORDS = ("static_argnames",)
+STATIC_ARGNAMES_KEYWORDS = ("static_argnames", "nondiff_argnames")
 # The static arguments a compiling transform hashes (JP503); nondiff_argnums and vmap's
 # in_axes=None are static without being hashed.
 HASHED_STATIC_KEYWORDS = frozenset({"static_argnums", "static_argnames", "static_broadcasted_argnums"})

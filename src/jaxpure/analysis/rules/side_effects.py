@@ -7,6 +7,7 @@ import re
 import libcst as cst
 
 from jaxpure.analysis import jaxapi
+from jaxpure.analysis.cstnodes import is_array_region
 from jaxpure.analysis.dataflow import base_name, dotted_name
 from jaxpure.analysis.index import ANYTIME, FunctionInfo
 from jaxpure.analysis.rules.base import Rule, RuleContext
@@ -345,6 +346,8 @@ class NonlocalMutationInTracedFunction(Rule):
                 base = base_name(target)
                 if base is None or not _outside(base, ctx) or _counts_for_a_test({base}, ctx):
                     continue
+                if isinstance(target, cst.Subscript) and is_array_region(target):
+                    continue  # ``o_ref[...] = v``: a reference's staged write, not a Python mutation
                 if not (ctx.module_class and ctx.module_class.framework == "nnx"):
                     ctx.report(_statement(node, ctx), self, what=base)
 
