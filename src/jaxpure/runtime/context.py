@@ -147,6 +147,15 @@ class ExperimentContext:
         line = self.error_line(error)
         return line if line is not None and self.task.line <= line <= self.task.end_line else None
 
+    def raised_through(self, error: BaseException) -> bool:
+        """Whether the finding's line is on the stack ``error`` unwound: it raised there, or in
+        what that line called (a ``__setattr__`` guarding the object it mutates)."""
+        frames = traceback.extract_tb(error.__traceback__)
+        return any(
+            _same_file(f.filename, self.file) and f.lineno is not None and self.task.line <= f.lineno <= self.task.end_line
+            for f in frames
+        )
+
     def error_line(self, error: BaseException) -> int | None:
         """The innermost line of this file in the traceback of ``error`` or of what caused it."""
         seen = set()

@@ -113,6 +113,11 @@ def nonlocal_mutation(ctx: ExperimentContext) -> Verdict:
         except jax.errors.UnexpectedTracerError as error:
             return confirmed(f"tracing {target.label} raised {ctx.describe_error(error)}")
         except Exception as error:
+            if not rebinding and _refused_under_trace(ctx, error):
+                return confirmed(
+                    f"the mutation at line {ctx.task.line} raised {ctx.describe_error(error)} while tracing "
+                    f"{target.label}: the object refuses a change made under a trace"
+                )
             raise InputRejected(error) from error
         leak = _leak_report(target, inputs)
         if rebinding:
@@ -136,6 +141,14 @@ def nonlocal_mutation(ctx: ExperimentContext) -> Verdict:
         )
 
     return ctx.try_inputs(target, attempt)
+
+
+def _refused_under_trace(ctx: ExperimentContext, error: BaseException) -> bool:
+    """An error raised through the flagged line that names the trace (flax's ``TraceContextError:
+    Cannot mutate 'Foo' from a different trace level``): a framework guarding its objects
+    against this very mutation. Other errors there (a trial input of the wrong shape) are not it."""
+    words = f"{type(error).__name__} {error}".lower()
+    return "trace" in words and ctx.raised_through(error)
 
 
 def _two_probed_calls(ctx: ExperimentContext, target: Target, inputs: Inputs) -> tuple[LineProbe, LineProbe]:
