@@ -124,13 +124,15 @@ _SIGNATURES: dict[tuple, frozenset[int]] = {}
 
 
 def consumed_keys(jitted, args: tuple, kwargs: dict) -> list[bytes]:
-    """The bits of the concrete typed keys among ``args``/``kwargs`` that ``jitted``'s program uses
-    up, by JAX's own key-reuse signature of the program (as its checker counts a key passed to a
-    jitted function). Read after a call: ``.trace`` finds the program in JAX's cache. Empty where
-    it cannot tell (no ``.trace``, static arguments that shift the program's inputs, legacy keys)."""
+    """The bits of the concrete keys among ``args``/``kwargs`` that ``jitted``'s program uses up,
+    by JAX's own key-reuse signature of the program (as its checker counts a key passed to a
+    jitted function). Legacy ``uint32[2]`` keys count where the program wraps them into keys it
+    uses up (``_legacy_sinks``). Read after a call: ``.trace`` finds the program in JAX's cache.
+    Empty where it cannot tell (no ``.trace``, static arguments that shift the program's inputs)."""
     leaves, structure = jax.tree_util.tree_flatten((args, kwargs))
-    keys = {position: leaf for position, leaf in enumerate(leaves) if _is_typed_key(leaf)}
-    if not keys or not hasattr(jitted, "trace"):
+    typed = {position for position, leaf in enumerate(leaves) if _is_typed_key(leaf)}
+    legacy = {position for position, leaf in enumerate(leaves) if _is_legacy_key(leaf)}
+    if not (typed or legacy) or not hasattr(jitted, "trace"):
         return []
     shapes = tuple((getattr(leaf, "shape", None), str(getattr(leaf, "dtype", type(leaf)))) for leaf in leaves)
     memo = (id(jitted), structure, shapes)
@@ -143,9 +145,10 @@ def consumed_keys(jitted, args: tuple, kwargs: dict) -> list[bytes]:
             sinks = frozenset()
         else:
             signature = key_reuse_core.jaxpr_type_signature(jaxpr)
-            sinks = frozenset(sink.idx for sink in signature.sinks if np.any(sink.mask))
+            sinks = frozenset(sink.idx for sink in signature.sinks if np.any(sink.mask)) & typed
+            sinks |= _legacy_sinks(jaxpr, legacy) if legacy else frozenset()
         _SIGNATURES[memo] = sinks
-    return [bits for position in sorted(sinks & keys.keys()) if (bits := key_bits(keys[position])) is not None]
+    return [bits for position in sorted(sinks) if (bits := key_bits(leaves[position])) is not None]
 
 
 def _is_typed_key(leaf) -> bool:
@@ -155,6 +158,46 @@ def _is_typed_key(leaf) -> bool:
         and not isinstance(leaf, jax.core.Tracer)
         and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
     )
+
+
+def _is_legacy_key(leaf) -> bool:
+    """A concrete ``uint32[2]`` array: what ``jax.random.PRNGKey`` makes (the program decides
+    whether it is used as a key)."""
+    return (
+        not isinstance(leaf, jax.core.Tracer)
+        and getattr(leaf, "shape", None) == (2,)
+        and str(getattr(leaf, "dtype", "")) == "uint32"
+    )
+
+
+def _legacy_sinks(jaxpr, positions: set[int]) -> frozenset[int]:
+    """The ``positions`` of ``jaxpr``'s inputs, legacy keys, that it uses up. JAX's checker follows
+    only typed keys: here each ``random_wrap`` of such an input becomes an input of its own (a
+    typed key) and JAX's signature of that view says whether it is used up; a nested ``jit`` that
+    is handed the input is looked into the same way."""
+    from jax._src import core
+    from jax.experimental.key_reuse import _core as key_reuse_core
+
+    inputs = {jaxpr.invars[position]: position for position in positions}
+    consumed: set[int] = set()
+    wrapped: list[tuple[int, object]] = []
+    kept = []
+    for eqn in jaxpr.eqns:
+        handed = [(index, inputs[var]) for index, var in enumerate(eqn.invars) if type(var) is core.Var and var in inputs]
+        if handed and eqn.primitive.name == "random_wrap":
+            wrapped.append((handed[0][1], eqn.outvars[0]))
+            continue
+        inner = eqn.params.get("jaxpr") if handed and eqn.primitive.name in ("jit", "pjit", "closed_call") else None
+        if inner is not None:
+            used = _legacy_sinks(getattr(inner, "jaxpr", inner), {index for index, _ in handed})
+            consumed.update(position for index, position in handed if index in used)
+        kept.append(eqn)
+    if wrapped:
+        view = jaxpr.replace(invars=[*jaxpr.invars, *(key for _, key in wrapped)], eqns=kept)
+        signature = key_reuse_core.jaxpr_type_signature(view)
+        first = len(jaxpr.invars)
+        consumed.update(wrapped[sink.idx - first][0] for sink in signature.sinks if sink.idx >= first and np.any(sink.mask))
+    return frozenset(consumed)
 
 
 # jax.random functions that take a key and do not use it up (JAX's checker: fold_in and clone

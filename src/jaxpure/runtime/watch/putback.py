@@ -46,7 +46,7 @@ def reachable(roots: list) -> list:
         if id(obj) in seen or isinstance(obj, _ATOMS + _OPAQUE) or _is_machinery(obj):
             continue
         seen.add(id(obj))
-        if _is_ref(obj) or _is_numpy_array(obj):
+        if is_ref(obj) or _is_numpy_array(obj):
             found.append(obj)
             continue
         children = _children(obj)
@@ -88,11 +88,15 @@ def _slots(cls: type) -> list[str]:
 
 
 def _is_machinery(obj) -> bool:
-    module = type(obj).__module__ or ""
-    return (module + ".").startswith(_MACHINERY) and not _is_ref(obj)
+    return is_machinery_module(type(obj).__module__) and not is_ref(obj)
 
 
-def _is_ref(obj) -> bool:
+def is_machinery_module(module: str | None) -> bool:
+    """A module of the machinery around the run (``_MACHINERY``), not of the user's code."""
+    return ((module or "") + ".").startswith(_MACHINERY)
+
+
+def is_ref(obj) -> bool:
     """A mutable JAX array (``jax.new_ref``): its value changes in place."""
     try:
         from jax._src.core import Ref
@@ -106,7 +110,7 @@ def _is_numpy_array(obj) -> bool:
 
 
 def _state_of(obj):
-    if _is_ref(obj):
+    if is_ref(obj):
         return obj[...]
     if _is_numpy_array(obj):
         return obj.copy()
@@ -122,7 +126,7 @@ def _unchanged(obj, state) -> bool:
     if _is_numpy_array(obj):
         return bool((obj == state).all()) if obj.shape == state.shape else False
     now = _state_of(obj)
-    if _is_ref(obj):
+    if is_ref(obj):
         return now is state
     if isinstance(now, dict) and isinstance(state, dict):
         return now.keys() == state.keys() and all(now[key] is state[key] for key in now)
@@ -132,7 +136,7 @@ def _unchanged(obj, state) -> bool:
 
 
 def _put_back(obj, state) -> None:
-    if _is_ref(obj) or _is_numpy_array(obj):
+    if is_ref(obj) or _is_numpy_array(obj):
         obj[...] = state
     elif isinstance(obj, list | bytearray):
         obj[:] = state

@@ -34,7 +34,7 @@ from jaxpure.runtime.protocol import FindingTask
 from jaxpure.runtime.rules import COMPILATIONS, KEY_REUSE, ONLY_UNDER_A_TRACE, RULE_EXPERIMENTS, TRACING_RAISES
 from jaxpure.runtime.targets import Target, TargetError
 from jaxpure.runtime.watch.observed import MAX_ATTEMPTS, PlainCall, RootCall, Sighting, Watch
-from jaxpure.runtime.watch.putback import restored
+from jaxpure.runtime.watch.putback import is_machinery_module, is_ref, restored
 
 
 @dataclasses.dataclass
@@ -305,9 +305,9 @@ def _run(observer: Watch, id: int, ctx: ExperimentContext) -> Verdict:
         # arguments, what the flagged line names, closure variables and everything they hold) is put
         # back, and its traces are kept apart from the user's in JAX's caches.
         root, arguments = (ctx.root, ctx.arguments) if isinstance(ctx, ObservedContext) else (None, ((), {}))
-        cells = _closure_cells(root, arguments)
+        cells, named = _reached_state(root, arguments)
         touched = observer.sightings[id].touched if id in observer.sightings else []
-        roots = [*touched, *arguments[0], *arguments[1].values(), *(value for _, value in cells)]
+        roots = [*touched, *arguments[0], *arguments[1].values(), *(value for _, value in cells), *named]
         with quiet(), private_traces(), restored(roots), _cells_restored(cells):
             return run_experiment(ctx)
     except NoPrivateTraces as error:
@@ -333,14 +333,18 @@ def _cells_restored(cells: list):
             cell.cell_contents = value
 
 
-def _closure_cells(root: Target | None, arguments: tuple = ((), {})) -> list:
-    """The bound closure cells (with their values) of the root, of the functions among its arguments
-    (lax bodies) and of the functions those close over."""
-    cells, seen = [], set()
+def _reached_state(root: Target | None, arguments: tuple = ((), {})) -> tuple[list, list]:
+    """What re-running the root reaches of the user's state besides its arguments: the bound closure
+    cells (with their values) of the root, of the functions among its arguments (lax bodies) and of
+    the functions those close over; and the module-level lists, dicts, sets and JAX ``Ref``s those
+    functions, and the module-level functions they call, name (``COUNTER[...] += 1`` in a scan body)."""
+    cells, named, seen = [], [], set()
     pending = [root.raw] if root is not None else []
     pending += [value for value in [*arguments[0], *arguments[1].values()] if callable(value)]
-    while pending:
+    visited = 0
+    while pending and visited < _MAX_FUNCTIONS:
         function = pending.pop()
+        visited += 1
         function = getattr(function, "__func__", function)
         if isinstance(function, functools.partial):
             pending.append(function.func)
@@ -357,7 +361,40 @@ def _closure_cells(root: Target | None, arguments: tuple = ((), {})) -> list:
             cells.append((cell, value))
             if isinstance(value, types.FunctionType):
                 pending.append(value)
-    return cells
+        code, namespace = getattr(function, "__code__", None), getattr(function, "__globals__", None)
+        if code is None or not isinstance(namespace, dict) or is_machinery_module(namespace.get("__name__")):
+            continue  # JAX's own functions (``lax.scan``, the root of a scan) name its state, not the user's
+        for name in _names_in(code):
+            value = namespace.get(name)
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
+            if isinstance(value, list | dict | set) or is_ref(value):
+                named.append(value)
+            elif isinstance(value, types.FunctionType) and value.__module__ == function.__module__:
+                pending.append(value)
+    return cells, named
+
+
+_MAX_FUNCTIONS = 64
+
+
+def _names_in(code: types.CodeType) -> set[str]:
+    """The global names a function's code and the code nested in it use."""
+    names = set(code.co_names)
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            names |= _names_in(constant)
+    return names
+
+
+def _names_in(code: types.CodeType) -> set[str]:
+    """The global names a function's code and the code nested in it use."""
+    names = set(code.co_names)
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            names |= _names_in(constant)
+    return names
 
 
 @contextlib.contextmanager
