@@ -42,7 +42,9 @@ class PrintInTracedFunction(Rule):
     The body of a staged function runs once, when JAX traces it, with abstract
     tracers in place of your arrays. The print shows `Traced<ShapedArray(...)>`
     on the first call and nothing at all on every later call, which replays the
-    compiled program.
+    compiled program. Under `vmap` or `grad` alone, which trace the body anew
+    on every call (measured), only a print that shows a traced value is
+    flagged: it prints a tracer, not the numbers.
 
     ## Example
     ```python
@@ -77,8 +79,11 @@ class PrintInTracedFunction(Rule):
     fixable = True
 
     def check(self, node: cst.Call, ctx: RuleContext) -> None:
-        if ctx.qualified(node.func) == "builtins.print":
-            ctx.report(node, self)
+        if ctx.qualified(node.func) != "builtins.print":
+            return
+        if not ctx.caches_traces and not any(_shows_traced(argument.value, ctx) for argument in node.args):
+            return  # vmap or grad alone run the body on every call: plain values print every time
+        ctx.report(node, self)
 
 
 class IoInTracedFunction(Rule):
