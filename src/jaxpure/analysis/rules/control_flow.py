@@ -30,9 +30,11 @@ class PythonIfOnTracedValue(Rule):
     values. A bare truth test of something that may be absent is read as "is it
     there": a field of an object of no class jaxpure knows (`if state.cache:`), an
     item under a string key (`if site["mask"]:`), a name bound to `None` on some
-    path or a parameter defaulting to `None`. An array's truth is defined only
-    for a single element, eagerly too, so working code rarely means the array's
-    value there; a traced scalar field tested that way is missed.
+    path or a parameter defaulting to `None`; and an unannotated parameter of a
+    framework Module's method (`if train:`), whose callers (`model.apply(v, x,
+    train=True)`) jaxpure seldom sees. An array's truth is defined only for a
+    single element, eagerly too, so working code rarely means the array's value
+    there; a traced scalar tested that way is missed.
 
     ## Why is this bad?
     Python needs a concrete `True`/`False`; under `jit` the condition is an abstract

@@ -225,7 +225,9 @@ class ArgumentContainerMutation(Rule):
     Flags `params["w"] = ...`, `state.append(...)`, `del d[k]` and `d.update(...)`
     on a parameter of a traced function, unless the function returns that
     container (the caller that rebinds the result sees the same thing eagerly
-    and under the transform).
+    and under the transform). A parameter annotated with another class
+    (`metrics: nnx.Variable`) is indexed through that class's own
+    `__setitem__`, not taken for a dict.
 
     ## Why is this bad?
     Under a transform the function receives a copy of the pytree: the caller's

@@ -289,7 +289,10 @@ class NonlocalMutationInTracedFunction(Rule):
 
     ## What it does
     Flags `outer.append(x)`, `outer[k] = v`, `self.attr = v` and `obj.attr = v`
-    on closed-over or global objects inside staged code.
+    on closed-over or global objects inside staged code. A write to an array
+    region (`ref[...] = v`, `ref[:, i] += v`, `ref[i, j] = v`) is left alone:
+    that is how a mutable array reference (`jax.new_ref`, a Pallas kernel's
+    refs) is written, and JAX stages the write, so it lands on every call.
 
     ## Why is this bad?
     The mutation happens once, at trace time, and stores tracers that leak out of
@@ -403,7 +406,10 @@ class MutableGlobalReadInTracedFunction(Rule):
     in any function body, in module-level code after the `def` (a later cell
     of a notebook), or under `if __name__ == "__main__":`. Configuration set
     up before the `def` is fine, and so is a parameter or local of an
-    enclosing function that shadows the global. A notebook is a whole program:
+    enclosing function that shadows the global. Only where a trace is kept and
+    reused (`jit`, a `lax` loop body, `checkpoint`, a Module's methods): `vmap`
+    or `grad` alone trace anew on every call and read the value of the moment.
+    A notebook is a whole program:
     a change after its last use of the traced function (or of a transform of
     it) cannot reach a stale trace, and is fine too.
 
