@@ -238,8 +238,9 @@ def test_a_legacy_key_a_jitted_program_used_up_counts_as_drawn_too(checked) -> N
     # JAX's checker follows typed keys only: jaxpure reads where the program wraps the uint32[2] key.
     direct = _runtime(checked, "guide.ipynb", "13:13", "JP302")
     assert direct["status"] == "confirmed"
-    assert "cell 13, line 13 drew from a key (bits 0000000007000000) that cell 13, line 12 had already used" in (
-        direct["evidence"]
+    assert (
+        "cell 13, line 13 drew from a key (bits 0000000007000000) that cell 13, line 12 had already used"
+        in (direct["evidence"])
     )
     nested = _runtime(checked, "guide.ipynb", "13:16", "JP302")  # wrapped inside a jit the program calls
     assert nested["status"] == "confirmed"

@@ -720,7 +720,11 @@ class FunctionWalker:
     def _note_container_use(self, node: cst.CSTNode) -> None:
         """Parameters used with string keys or container methods are containers (SPEC §7), unless
         annotated with another class: ``metrics: nnx.Variable`` is indexed by its own ``__setitem__``."""
-        if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name) and node.value.value in self.uncommitted_params:
+        if (
+            isinstance(node, cst.Subscript)
+            and isinstance(node.value, cst.Name)
+            and node.value.value in self.uncommitted_params
+        ):
             if any(is_string_index(e.slice) for e in node.slice):
                 self.container_params.add(node.value.value)
         elif (

@@ -152,7 +152,9 @@ class ExperimentContext:
         what that line called (a ``__setattr__`` guarding the object it mutates)."""
         frames = traceback.extract_tb(error.__traceback__)
         return any(
-            _same_file(f.filename, self.file) and f.lineno is not None and self.task.line <= f.lineno <= self.task.end_line
+            _same_file(f.filename, self.file)
+            and f.lineno is not None
+            and self.task.line <= f.lineno <= self.task.end_line
             for f in frames
         )
 

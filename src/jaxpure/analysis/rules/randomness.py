@@ -300,7 +300,9 @@ def _drawn_from_here(key: cst.Call, ctx: RuleContext) -> bool:
             pending.append(parent)
         elif type(parent) is cst.Arg:
             call = parents.get(parent)
-            called = ctx.qualified(call.func) if type(call) is cst.Call else None
+            if type(call) is not cst.Call:
+                continue
+            called = ctx.qualified(call.func)
             if called in jaxapi.KEY_DERIVERS or called in jaxapi.KEY_SPLITTERS:
                 pending.append(call)
             elif called is not None and called.startswith("jax.random.") and called not in jaxapi.NON_CONSUMING_RANDOM:

@@ -183,7 +183,9 @@ def _legacy_sinks(jaxpr, positions: set[int]) -> frozenset[int]:
     wrapped: list[tuple[int, object]] = []
     kept = []
     for eqn in jaxpr.eqns:
-        handed = [(index, inputs[var]) for index, var in enumerate(eqn.invars) if type(var) is core.Var and var in inputs]
+        handed = [
+            (index, inputs[var]) for index, var in enumerate(eqn.invars) if type(var) is core.Var and var in inputs
+        ]
         if handed and eqn.primitive.name == "random_wrap":
             wrapped.append((handed[0][1], eqn.outvars[0]))
             continue
@@ -196,7 +198,9 @@ def _legacy_sinks(jaxpr, positions: set[int]) -> frozenset[int]:
         view = jaxpr.replace(invars=[*jaxpr.invars, *(key for _, key in wrapped)], eqns=kept)
         signature = key_reuse_core.jaxpr_type_signature(view)
         first = len(jaxpr.invars)
-        consumed.update(wrapped[sink.idx - first][0] for sink in signature.sinks if sink.idx >= first and np.any(sink.mask))
+        consumed.update(
+            wrapped[sink.idx - first][0] for sink in signature.sinks if sink.idx >= first and np.any(sink.mask)
+        )
     return frozenset(consumed)
 
 

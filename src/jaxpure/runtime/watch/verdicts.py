@@ -388,15 +388,6 @@ def _names_in(code: types.CodeType) -> set[str]:
     return names
 
 
-def _names_in(code: types.CodeType) -> set[str]:
-    """The global names a function's code and the code nested in it use."""
-    names = set(code.co_names)
-    for constant in code.co_consts:
-        if isinstance(constant, types.CodeType):
-            names |= _names_in(constant)
-    return names
-
-
 @contextlib.contextmanager
 def quiet():
     """What the experiment's calls print or log never reaches the user's streams, captures or log handlers."""
