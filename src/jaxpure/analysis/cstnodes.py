@@ -186,15 +186,15 @@ def is_string_index(index: cst.BaseSlice) -> bool:
 
 
 def is_array_region(target: cst.Subscript) -> bool:
-    """``ref[...]``, ``ref[:, 0]``, ``ref[i, j]``, ``ref[pl.ds(0, 8)]``-style regions: indices
-    only arrays take (an ellipsis, a slice, several dimensions), never a dict's key or a
-    list's item. Written to, such a target is a mutable array reference (``jax.Ref``, a
-    Pallas kernel's refs), whose writes JAX stages, or an array that cannot take a tracer."""
-    elements = target.slice
-    if len(elements) > 1:
-        return True
-    index = elements[0].slice
-    return isinstance(index, cst.Slice) or (isinstance(index, cst.Index) and isinstance(index.value, cst.Ellipsis))
+    """``ref[...]``, ``ref[:, 0]``, ``ref[pl.ds(0, 8), :]``: an ellipsis or a slice among the
+    indices, which no dict key or list item takes (``cache[n, m]`` may be a dict's tuple key).
+    Written to, such a target is a mutable array reference (``jax.Ref``, a Pallas kernel's
+    refs), whose writes JAX stages, or an array that cannot take a tracer."""
+    return any(
+        isinstance(element.slice, cst.Slice)
+        or (isinstance(element.slice, cst.Index) and isinstance(element.slice.value, cst.Ellipsis))
+        for element in target.slice
+    )
 
 
 def is_none(node: cst.BaseExpression) -> bool:

@@ -290,7 +290,7 @@ class NonlocalMutationInTracedFunction(Rule):
     ## What it does
     Flags `outer.append(x)`, `outer[k] = v`, `self.attr = v` and `obj.attr = v`
     on closed-over or global objects inside staged code. A write to an array
-    region (`ref[...] = v`, `ref[:, i] += v`, `ref[i, j] = v`) is left alone:
+    region (`ref[...] = v`, `ref[:, i] += v`: an ellipsis or a slice) is left alone:
     that is how a mutable array reference (`jax.new_ref`, a Pallas kernel's
     refs) is written, and JAX stages the write, so it lands on every call.
 
