@@ -454,6 +454,7 @@ class FunctionWalker:
         self.rebound_names: set[str] = set()  # every name the body binds
         self.receiver_classes: dict[str, str] = {}  # names evidently holding an object of a class of this module
         self.binding_sources: dict[str, cst.BaseExpression] = {}  # first value bound to each local
+        self.iterated_sources: dict[str, list[cst.BaseExpression]] = {}  # what loop targets take elements of
         self.container_params: set[str] = set()
         self.uncommitted_params: set[str] = set()  # parameters whose annotation names no other class
         self.findings: list[Finding] = []
@@ -626,6 +627,8 @@ class FunctionWalker:
                 not_containers.add(binding.target)
             else:
                 self.container_only.add(binding.target)
+            if source is not None and binding.iterated:
+                self.iterated_sources.setdefault(binding.target, []).append(source)
             if source is None or binding.iterated:
                 continue
             self.binding_sources.setdefault(binding.target, source)

@@ -91,6 +91,7 @@ class WalkerView(Protocol):
     rng_names: set[str]
     boolean_masks: set[str]
     binding_sources: dict[str, cst.BaseExpression]
+    iterated_sources: dict[str, list[cst.BaseExpression]]
     reported_keys: set[tuple]
     memo: dict[str, object]
 
@@ -220,6 +221,17 @@ class RuleContext:
             return enclosing.local_values.get(name) in ("list", "dict")
         return self.index.module_values.get(name) in ("list", "dict")
 
+    def python_dict(self, name: str) -> bool:
+        """A local or module-level name evidently bound to a Python dict (of ``python_container``'s)."""
+        if name in self._walker.values.dict_names:
+            return True
+        if self.is_local(name):
+            return False
+        enclosing = self.enclosing_binding(name)
+        if enclosing is not None:
+            return enclosing.local_values.get(name) == "dict"
+        return self.index.module_values.get(name) == "dict"
+
     def stateful_rng(self, name: str) -> bool:
         """A name bound to ``np.random.default_rng(...)``, ``RandomState`` or ``random.Random``."""
         if name in self._walker.rng_names:
@@ -233,6 +245,11 @@ class RuleContext:
     def binding(self, name: str) -> cst.BaseExpression | None:
         """The value first bound to a local name, if any."""
         return self._walker.binding_sources.get(name)
+
+    def sources(self, name: str) -> list[cst.BaseExpression]:
+        """Every value a local name is bound to or takes the elements of (``for name in names``)."""
+        first = self._walker.binding_sources.get(name)
+        return [*([first] if first is not None else []), *self._walker.iterated_sources.get(name, ())]
 
     def bound_call(self, name: str) -> str | None:
         """The qualified function whose result a local name holds (``fh = open(...)`` → builtins.open)."""

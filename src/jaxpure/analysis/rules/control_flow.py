@@ -200,7 +200,11 @@ class ConcretizationOfTracedValue(Rule):
     Flags `bool()`, `int()`, `float()`, `complex()`, `.item()`, `.tolist()` and
     `range()` on traced values, and traced values used to index a Python list or
     dict. `float()`, `complex()` and `.tolist()` fail under `grad` too; the others
-    only under staging transforms.
+    only under staging transforms. A dict key counts only where it comes from a
+    parameter (`MODES[mode]`, `for name in names: d[name]`), a Python scalar
+    eagerly and a tracer under the transform: a key taken from what a call
+    returned is hashed eagerly too, where no JAX array is hashable, so code
+    that works holds no array there.
 
     ## Why is this bad?
     A tracer has no concrete value; JAX raises `ConcretizationTypeError`.
@@ -243,12 +247,13 @@ class ConcretizationOfTracedValue(Rule):
         """The concretizing operation (``int``, ``item``, ``index``, ...) and how the message names it."""
         if isinstance(node, cst.Subscript):
             container = node.value
-            if (
-                isinstance(container, cst.Name)
-                and ctx.python_container(container.value)
-                and any(isinstance(e.slice, cst.Index) and ctx.traced(e.slice.value) for e in node.slice)
-            ):
-                return "index", "indexing a Python list or dict with a traced value"
+            if not (isinstance(container, cst.Name) and ctx.python_container(container.value)):
+                return None
+            keyed = ctx.python_dict(container.value)
+            for element in node.slice:
+                index = element.slice.value if isinstance(element.slice, cst.Index) else None
+                if index is not None and ctx.traced(index) and (not keyed or _from_a_parameter(index, ctx)):
+                    return "index", "indexing a Python list or dict with a traced value"
             return None
         called = ctx.qualified(node.func)
         if called and called.startswith("builtins."):
@@ -267,6 +272,52 @@ class ConcretizationOfTracedValue(Rule):
         if isinstance(func, cst.Attribute) and func.attr.value in ("item", "tolist") and ctx.traced(func.value):
             return func.attr.value, f".{func.attr.value}()"
         return None
+
+
+def _from_a_parameter(key: cst.BaseExpression, ctx: RuleContext) -> bool:
+    """A dict key that reads a parameter, directly or through locals bound from one (``MODES[mode]``,
+    ``for name in names: d[name]``): a Python scalar eagerly, a tracer under the transform. A key
+    got from what a call returned (a part of an unknown function's result, an item of a trace
+    dict) is hashed eagerly too, where no JAX array is hashable: code that works holds none there."""
+    pending, seen = [key], set()
+    while pending:
+        for name in _names_outside_calls(pending.pop(), ctx):
+            if name in seen:
+                continue
+            seen.add(name)
+            if ctx.is_param(name):
+                return True
+            if ctx.is_local(name):
+                pending.extend(ctx.sources(name))
+    return False
+
+
+# Calls whose result holds their arguments' own values: ``for i, c in enumerate(names)``.
+_PASSING_ON = frozenset(
+    "builtins.enumerate builtins.zip builtins.reversed builtins.sorted builtins.list builtins.tuple".split()
+)
+
+
+def _names_outside_calls(node: cst.BaseExpression, ctx: RuleContext) -> set[str]:
+    """The variables ``node`` reads, not looking into the arguments of calls (but those of
+    ``enumerate``, ``zip`` and the like, and the receiver of ``.items()``/``.keys()``/``.values()``)."""
+    names: set[str] = set()
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            names.add(current.value)
+        elif isinstance(current, cst.Call):
+            func = current.func
+            if ctx.qualified(func) in _PASSING_ON:
+                stack.extend(argument.value for argument in current.args)
+            elif isinstance(func, cst.Attribute) and func.attr.value in ("items", "keys", "values"):
+                stack.append(func.value)
+        elif isinstance(current, cst.Attribute | cst.Arg):
+            stack.append(current.value)  # ``.attr`` and ``keyword=`` are not variables
+        else:
+            stack.extend(code_children(current))
+    return names
 
 
 def _elements_traced(iterable: cst.BaseExpression, ctx: RuleContext) -> bool:
