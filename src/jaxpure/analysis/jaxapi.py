@@ -85,6 +85,10 @@ REBUILD_COMPILES = frozenset(
 # nnx.jit re-traces on every build, even of a module-level function (measured).
 ALWAYS_RETRACES = frozenset({"flax.nnx.jit"})
 
+# Blocks that JAX evaluates at trace time on purpose, on concrete values where it can: what
+# they compute and cache is a constant of the trace.
+COMPILE_TIME_EVAL = frozenset({"jax.ensure_compile_time_eval", "jax.core.ensure_compile_time_eval"})
+
 # Keyword arguments of a transform that make parameters static.
 STATIC_ARGNUMS_KEYWORDS = ("static_argnums", "static_broadcasted_argnums", "nondiff_argnums")
 STATIC_ARGNAMES_KEYWORDS = ("static_argnames", "nondiff_argnames")

@@ -289,7 +289,9 @@ class NonlocalMutationInTracedFunction(Rule):
 
     ## What it does
     Flags `outer.append(x)`, `outer[k] = v`, `self.attr = v` and `obj.attr = v`
-    on closed-over or global objects inside staged code. A write to an array
+    on closed-over or global objects inside staged code, outside `with
+    jax.ensure_compile_time_eval():` (a trace-time cache of constants, on
+    purpose). A write to an array
     region (`ref[...] = v`, `ref[:, i] += v`: an ellipsis or a slice) is left alone:
     that is how a mutable array reference (`jax.new_ref`, a Pallas kernel's
     refs) is written, and JAX stages the write, so it lands on every call.
@@ -330,6 +332,8 @@ class NonlocalMutationInTracedFunction(Rule):
     nodes = (cst.Call, cst.AssignTarget, cst.AugAssign, cst.Del)
 
     def check(self, node, ctx: RuleContext) -> None:
+        if ctx.in_compile_time_eval(node):
+            return  # a trace-time cache of constants, on purpose
         if isinstance(node, cst.Call):
             func = node.func
             if (
@@ -409,6 +413,7 @@ class MutableGlobalReadInTracedFunction(Rule):
     enclosing function that shadows the global. Only where a trace is kept and
     reused (`jit`, a `lax` loop body, `checkpoint`, a Module's methods): `vmap`
     or `grad` alone trace anew on every call and read the value of the moment.
+    Reads inside `with jax.ensure_compile_time_eval():` are trace-time on purpose.
     A notebook is a whole program:
     a change after its last use of the traced function (or of a transform of
     it) cannot reach a stale trace, and is fine too.
@@ -453,8 +458,8 @@ class MutableGlobalReadInTracedFunction(Rule):
         index = ctx.index
         if name not in index.module_values or ctx.is_local(name) or ctx.is_param(name):
             return
-        if not ctx.caches_traces:
-            return  # traced anew on every call, it reads the global's value of the moment
+        if not ctx.caches_traces or ctx.in_compile_time_eval(node):
+            return  # traced anew on every call, or read at trace time on purpose
         defined = _definition_line(node, ctx)
         changes = index.rebound_globals.get(name, 0) > defined or (
             index.mutated_globals.get(name, 0) > defined
