@@ -691,6 +691,13 @@ class _IndexBuilder(FastNodeVisitor):
         hashed: set[str] = set()
         for keyword in keywords:
             named: set[str] = set()
+            if (
+                keyword.arg in jaxapi.STATIC_ARGNUMS_KEYWORDS or keyword.arg in jaxapi.STATIC_ARGNAMES_KEYWORDS
+            ) and not _written_out(keyword.value):
+                # ``static_argnums=static_argnums`` (a test's parameter): which are static is not
+                # known here, so any may be; reporting one as traced would be a guess.
+                static.update(p.name for p in function.params)
+                continue
             if keyword.arg in jaxapi.STATIC_ARGNUMS_KEYWORDS:
                 for number in _int_literals(keyword.value):
                     param = function.positional(number + bound if number >= 0 else len(function.params) + number)
@@ -1155,6 +1162,18 @@ def _does_nothing(body: list[ast.stmt]) -> bool:
         isinstance(statement, ast.Pass | ast.Raise)
         or (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))
         for statement in body
+    )
+
+
+def _written_out(node: ast.expr) -> bool:
+    """A static-arguments spec given as literals (``1``, ``(0, 2)``, ``"axis"``, ``range(1, 3)``,
+    ``None``), not through a variable or a call jaxpure cannot evaluate."""
+    if _literal_range(node) is not None:
+        return True
+    items = _sequence_items(node) if isinstance(node, ast.Tuple | ast.List) else [node]
+    return all(
+        isinstance(item, ast.Constant) or (isinstance(item, ast.UnaryOp) and isinstance(item.operand, ast.Constant))
+        for item in items
     )
 
 
