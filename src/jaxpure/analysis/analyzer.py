@@ -456,7 +456,7 @@ class FunctionWalker:
         self.binding_sources: dict[str, cst.BaseExpression] = {}  # first value bound to each local
         self.iterated_sources: dict[str, list[cst.BaseExpression]] = {}  # what loop targets take elements of
         self.container_params: set[str] = set()
-        self.uncommitted_params: set[str] = set()  # parameters whose annotation names no other class
+        self.open_params: set[str] = set()  # parameters annotated with no class but a container (or Any)
         self.findings: list[Finding] = []
         self.reported_keys: set[tuple] = set()
         self.memo: dict[str, object] = {}  # what rules computed once for this function (RuleContext.memo)
@@ -645,7 +645,7 @@ class FunctionWalker:
         for param in self.info.params:
             if param.annotation and param.annotation.split(".")[-1] in _CONTAINER_ANNOTATIONS:
                 self.container_params.add(param.name)
-        self.uncommitted_params = {
+        self.open_params = {
             p.name for p in self.info.params if p.annotation is None or p.annotation.split(".")[-1] in _OPEN_ANNOTATIONS
         }
         for node in iter_own_nodes(body):
@@ -655,7 +655,8 @@ class FunctionWalker:
     def _classify_optionals(self, bindings) -> None:
         """Names whose truth value is an "is it there" test: a local bound to ``None`` somewhere, or
         only ever to parts of a pytree (``state.dynamic_scale``, ``site["fn"]``), and parameters
-        defaulting to ``None`` that are not annotated as arrays (``extras = extras or {}`` keeps them so)."""
+        defaulting to ``None`` that are not annotated as arrays (``extras = extras or {}`` keeps them so);
+        and the unannotated parameters of a framework Module's method, flags (``if train:``)."""
         self.optional_names |= {b.target for b in bindings if (source := _direct(b)) is not None and is_none(source)}
         self.optional_names |= _only_bound_to(bindings, self.is_pytree_part)
         if self.info is None:
@@ -726,14 +727,14 @@ class FunctionWalker:
         if (
             isinstance(node, cst.Subscript)
             and isinstance(node.value, cst.Name)
-            and node.value.value in self.uncommitted_params
+            and node.value.value in self.open_params
         ):
             if any(is_string_index(e.slice) for e in node.slice):
                 self.container_params.add(node.value.value)
         elif (
             isinstance(node, cst.Attribute)
             and isinstance(node.value, cst.Name)
-            and node.value.value in self.uncommitted_params
+            and node.value.value in self.open_params
             and (node.attr.value in jaxapi.UNAMBIGUOUS_MUTATORS or node.attr.value in ("keys", "values", "items"))
         ):
             self.container_params.add(node.value.value)

@@ -86,9 +86,9 @@ def key_values(body: cst.CSTNode, resolve: Resolver) -> set[str]:
     for node in iter_own_nodes(body):
         if type(node) is cst.Assign and _makes_key(node.value, resolve, keys):
             for target in node.targets:
-                keys |= _target_names(target.target)
+                keys |= target_names(target.target)
         elif (type(node) is cst.For or type(node) is cst.CompFor) and _makes_key(node.iter, resolve, keys):
-            keys |= _target_names(node.target)
+            keys |= target_names(node.target)
         elif type(node) is cst.Call:
             called = resolve(node.func)
             if called is not None and jaxapi.is_key_consumer(called):
@@ -199,7 +199,7 @@ class _KeyWalker:
                 self.condition(node.test)
             bound = _bound_names(node.body)
             if isinstance(node, cst.For):
-                bound |= _target_names(node.target)
+                bound |= target_names(node.target)
                 self.rebind(node.target)
             self.loop_bound.append(bound)
             self.block(_statements(node.body))
@@ -319,7 +319,7 @@ class _KeyWalker:
         while comp is not None:
             if first:
                 self.expression(comp.iter)  # the outermost iterable is evaluated once
-            bound |= _target_names(comp.target)
+            bound |= target_names(comp.target)
             first = False
             comp = comp.inner_for_in
         self.loop_bound.append(bound)
@@ -387,7 +387,7 @@ class _KeyWalker:
         self.consumed[key] = at
 
     def rebind(self, target: cst.BaseExpression) -> None:
-        for name in _target_names(target):
+        for name in target_names(target):
             self.forget(name)
             self.rebound.add(name)
         key = _key_identity(target)
@@ -430,13 +430,14 @@ def _key_identity(node: cst.BaseExpression) -> str | None:
     return dotted_name(node)
 
 
-def _target_names(target: cst.CSTNode) -> set[str]:
+def target_names(target: cst.CSTNode) -> set[str]:
+    """What an assignment target binds: names, and the key identities of attributes and items."""
     if isinstance(target, cst.Name):
         return {target.value}
     if isinstance(target, cst.Tuple | cst.List):
-        return {name for element in target.elements for name in _target_names(element.value)}
+        return {name for element in target.elements for name in target_names(element.value)}
     if isinstance(target, cst.StarredElement):
-        return _target_names(target.value)
+        return target_names(target.value)
     if isinstance(target, cst.Attribute | cst.Subscript):  # ``self.key, sub = split(self.key)``
         identity = _key_identity(target)
         return {identity} if identity else set()
@@ -496,6 +497,6 @@ def _bound_names(body: cst.CSTNode) -> set[str]:
         if isinstance(node, cst.FunctionDef | cst.ClassDef | cst.Lambda):
             continue
         if isinstance(node, cst.AssignTarget | cst.AugAssign | cst.AnnAssign | cst.NamedExpr | cst.For | cst.CompFor):
-            names |= _target_names(node.target)
+            names |= target_names(node.target)
         stack.extend(cst_children(node))
     return names

@@ -309,16 +309,8 @@ def _drawn_from_here(key: cst.Call, ctx: RuleContext) -> bool:
                 return True
         elif type(parent) is cst.Assign and parent.value is value:
             for target in parent.targets:
-                pending.extend(use for name in _target_names(target.target) for use in uses.get(name, ()))
+                pending.extend(use for name in prngkeys.target_names(target.target) for use in uses.get(name, ()))
     return False
-
-
-def _target_names(target: cst.BaseExpression) -> list[str]:
-    if type(target) is cst.Name:
-        return [target.value]
-    if type(target) is cst.Tuple or type(target) is cst.List:
-        return [name for element in target.elements for name in _target_names(element.value)]
-    return []
 
 
 def _folded_with_data(key: cst.Call, ctx: RuleContext) -> bool:
