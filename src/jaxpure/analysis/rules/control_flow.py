@@ -27,8 +27,8 @@ class PythonIfOnTracedValue(Rule):
     `match` guards (`case "relu" if x > 0:`) included. Conditions on static
     information (`x.shape`, `x.ndim`, `len(x)`, `x is None`, static arguments:
     `static_argnums`/`static_argnames`, `nondiff_argnums`/`nondiff_argnames`;
-    given through a variable, any parameter may be one) are fine, and so is any `if` under `jax.grad` alone, which runs on concrete
-    values. A bare truth test of something that may be absent is read as "is it
+    given through a variable, any parameter may be one) are fine, and so is any
+    `if` under `jax.grad` alone, which runs on concrete values. A bare truth test of something that may be absent is read as "is it
     there": a field of an object of no class jaxpure knows (`if state.cache:`), an
     item under a string key (`if site["mask"]:`), a name bound to `None` on some
     path or a parameter defaulting to `None`; and an unannotated parameter of a
