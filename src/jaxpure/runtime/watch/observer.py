@@ -206,8 +206,8 @@ class Observer:
 
     @_never_raises
     def keys_passed(self, jitted, args: tuple, kwargs: dict) -> None:
-        """A root call of a jitted function returned: the concrete typed keys its program used up
-        count as drawn by the calling lines (``experiments.keys.consumed_keys``)."""
+        """A root call of a jitted function returned: the concrete keys its program used up (typed, or
+        legacy ones it wraps) count as drawn by the calling lines (``experiments.keys.consumed_keys``)."""
         lines = self._drawing_lines()
         if not lines:
             return
