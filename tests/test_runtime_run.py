@@ -484,3 +484,79 @@ def test_every_format_names_where_the_evidence_came_from(format_name) -> None:
         assert '"via": "pytest tests/t.py::test_step"' in output
     else:
         assert "via pytest tests/t.py::test_step: printed 1 time over 2 calls" in output
+
+
+_UNCOPYABLE_ARGUMENTS = """\
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+
+class Stats:
+    \"\"\"A pytree of arrays that refuses to be deep-copied.\"\"\"
+
+    def __init__(self, values):
+        self.values = dict(values)
+
+    def __getitem__(self, name):
+        return self.values[name]
+
+    def __setitem__(self, name, value):
+        self.values[name] = value
+
+    def __deepcopy__(self, memo):
+        raise TypeError("Stats cannot be copied")
+
+    def __repr__(self):
+        return f"Stats({self.values!r})"
+
+
+jax.tree_util.register_pytree_node(
+    Stats, lambda s: (tuple(s.values.values()), tuple(s.values)), lambda names, leaves: Stats(zip(names, leaves))
+)
+
+
+@jax.jit
+def count(stats, x):
+    stats["n"] = stats["n"] + 1
+    return x
+
+
+@jax.jit
+def accumulate(v, x):
+    v["total"] = v["total"] + x
+    return x
+
+
+def test_a_copy_is_counted():
+    stats = Stats({"n": jnp.array(0)})
+    count(stats, jnp.ones(2))
+    assert int(stats["n"]) == 0
+
+
+def test_a_hijax_variable_is_updated():
+    v = nnx.Variable({"total": jnp.array(0.0)}, hijax=True)
+    accumulate(v, 2.0)
+    assert float(v["total"]) == 2.0
+"""
+
+
+def test_an_argument_no_experiment_can_copy_is_judged_by_the_real_call(tmp_path) -> None:
+    """JP203 on an argument that cannot be deep-copied: how it prints before and after the user's
+    own call decides. A pytree jit rebuilds keeps the caller's object as it was (confirmed); a
+    mutable reference (a hijax Variable) takes the update (not-reproduced)."""
+    pytest.importorskip("flax.nnx")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_uncopyable.py").write_text(_UNCOPYABLE_ARGUMENTS)
+    completed = _jaxpure(tmp_path, "--runtime", "--run", PYTEST, ".")
+    assert sorted(_OUTCOME.findall(completed.stderr)) == [
+        ("PASSED", "tests/test_uncopyable.py::test_a_copy_is_counted"),
+        ("PASSED", "tests/test_uncopyable.py::test_a_hijax_variable_is_updated"),
+    ], completed.stderr[-3000:]
+    runtime = {(f["line"], f["code"]): f["runtime"] for f in json.loads(completed.stdout)["findings"]}
+    copied = runtime[(32, "JP203")]
+    assert copied["status"] == "confirmed", copied
+    assert "print after the call as before it" in copied["evidence"]
+    shared = runtime[(38, "JP203")]
+    assert shared["status"] == "not-reproduced", shared
+    assert "changed through the call of accumulate (jax.jit)" in shared["evidence"]

@@ -54,6 +54,9 @@ class RootCall:
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
     reached: set[int] = field(default_factory=set)
+    # The arguments' printed forms before the call, where an argument-state finding (JP203) may
+    # have to be judged from the real call: an argument no experiment can copy.
+    printed_before: list[str] | None = None
 
 
 @dataclass
@@ -74,6 +77,19 @@ class Site:
     builds: int = 0
     compiles: int = 0
     transform: str = ""
+
+
+def printed_arguments(args: tuple, kwargs: dict) -> list[str]:
+    """Each argument as ``repr`` prints it, where that shows its contents (an object's default
+    ``<... at 0x...>`` form, or a ``repr`` that fails, gives "")."""
+    printed = []
+    for value in [*args, *kwargs.values()]:
+        try:
+            text = repr(value)
+        except Exception:
+            text = ""
+        printed.append("" if " at 0x" in text else text)
+    return printed
 
 
 class ActiveSites(list[tuple[str, int] | None]):
@@ -107,6 +123,8 @@ class Watch(Protocol):
     def drew(self, key: Any) -> None: ...
 
     def keys_passed(self, jitted: Any, args: tuple, kwargs: dict) -> None: ...
+
+    def watches_arguments(self, function: Any) -> bool: ...
 
     def flagged_file(self, filename: str) -> str | None: ...
 

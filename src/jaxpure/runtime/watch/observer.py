@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import json
 import os
 import sys
@@ -29,7 +30,7 @@ import types
 from typing import Any
 
 from jaxpure.runtime.protocol import FindingTask
-from jaxpure.runtime.rules import KEY_REUSE, RULE_EXPERIMENTS, TRACING_RAISES
+from jaxpure.runtime.rules import ARGUMENT_STATE, KEY_REUSE, RULE_EXPERIMENTS, TRACING_RAISES
 from jaxpure.runtime.watch.instrument import Span, flagged
 from jaxpure.runtime.watch.observed import ActiveSites, PlainCall, RootCall, Sighting, Site
 from jaxpure.runtime.watch.plan import BEGIN, NOTE, REACHED, RESULT, WatchPlan
@@ -70,6 +71,9 @@ class Observer:
         self.whole_run = False  # draws are recorded outside watched calls too (a notebook's cells)
         self.busy = False  # an experiment is running: hooks stay out of its way
         self.watches_draws = any(RULE_EXPERIMENTS.get(task.code) == KEY_REUSE for task in self.tasks.values())
+        self._argument_tasks = {
+            id: self.files[id] for id, task in self.tasks.items() if RULE_EXPERIMENTS.get(task.code) == ARGUMENT_STATE
+        }
         self.jax: Any = None  # the ``jax`` module once it is imported (``jax_imported``)
         self.core: Any = None  # ``jax._src.core``, likewise
         self._local = threading.local()
@@ -203,6 +207,22 @@ class Observer:
         bits = key_bits(key) if lines else None
         if bits is not None:
             self._record_draws([bits], lines)
+
+    def watches_arguments(self, function) -> bool:
+        """Whether a root call of ``function`` reaches an argument-state finding not judged yet (the
+        finding's root is this function): then its arguments' printed forms are kept from before
+        the call, in case no experiment can copy them."""
+        if not self._argument_tasks or self.busy or not callable(function):
+            return False
+        raw = inspect.unwrap(function)
+        code = getattr(raw, "__code__", None)
+        if code is None:
+            return False
+        file = self.flagged_file(code.co_filename)
+        return any(
+            path == file and id not in self.resolved and _root_name(self.tasks[id]) == raw.__qualname__
+            for id, path in self._argument_tasks.items()
+        )
 
     @_never_raises
     def keys_passed(self, jitted, args: tuple, kwargs: dict) -> None:
@@ -356,6 +376,12 @@ class Observer:
         from jaxpure.runtime.watch.transforms import watch_library
 
         watch_library(self, module)
+
+
+def _root_name(task: FindingTask) -> str:
+    """The qualified name of the function whose call reaches the finding (without the static
+    analysis's ``@L<line>`` mark of a name defined again)."""
+    return (task.root or task.function or "").split("@")[0]
 
 
 _ABSENT = object()

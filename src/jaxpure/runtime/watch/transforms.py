@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from jaxpure.runtime.watch.observed import ActiveSites, RootCall, Watch
+from jaxpure.runtime.watch.observed import ActiveSites, RootCall, Watch, printed_arguments
 
 COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 STAGING, DIFFERENTIATION = "staging", "differentiation"
@@ -79,6 +79,8 @@ class Watched:
         stack = observer.calls()
         is_root = not stack and observer.core.trace_ctx.is_top_level()
         entry = RootCall(self, args, kwargs) if is_root else None
+        if entry is not None and observer.watches_arguments(self._fun):
+            entry.printed_before = printed_arguments(args, kwargs)
         stack.append(entry if is_root else (stack[0] if stack else None))
         sites = observer.active_sites
         sites.append(self._site)

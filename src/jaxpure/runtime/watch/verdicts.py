@@ -31,9 +31,16 @@ from jaxpure.runtime.experiments.keys import Draw, reuse_among
 from jaxpure.runtime.experiments.traces import caused_by_finding
 from jaxpure.runtime.inputs import Inputs, copied, describe_arguments, describe_value
 from jaxpure.runtime.protocol import FindingTask
-from jaxpure.runtime.rules import COMPILATIONS, KEY_REUSE, ONLY_UNDER_A_TRACE, RULE_EXPERIMENTS, TRACING_RAISES
+from jaxpure.runtime.rules import (
+    ARGUMENT_STATE,
+    COMPILATIONS,
+    KEY_REUSE,
+    ONLY_UNDER_A_TRACE,
+    RULE_EXPERIMENTS,
+    TRACING_RAISES,
+)
 from jaxpure.runtime.targets import Target, TargetError
-from jaxpure.runtime.watch.observed import MAX_ATTEMPTS, PlainCall, RootCall, Sighting, Watch
+from jaxpure.runtime.watch.observed import MAX_ATTEMPTS, PlainCall, RootCall, Sighting, Watch, printed_arguments
 from jaxpure.runtime.watch.putback import is_machinery_module, is_ref, restored
 
 
@@ -194,9 +201,59 @@ def root_verdicts(observer: Watch, call: RootCall, pending: list[int]) -> None:
             verdict = traced_line_verdict(task.line, sighting)
             if verdict is not None:
                 observer.resolve(id, verdict)
+        elif experiment == ARGUMENT_STATE and call.printed_before is not None and not _copyable(call):
+            observer.resolve(id, _argument_seen_through(call, task, sighting))
         elif experiment != COMPILATIONS and experiment is not None and sighting.attempts < MAX_ATTEMPTS:
             sighting.attempts += 1
             _settle(observer, id, sighting, _run(observer, id, _context(observer, id, call)))
+
+
+def _copyable(call: RootCall) -> bool:
+    return all(isinstance(value, unittest.TestCase) or _deep_copyable(value) for value in _values(call))
+
+
+def _values(call: RootCall) -> list:
+    return [*call.args, *call.kwargs.values()]
+
+
+def _argument_seen_through(call: RootCall, task: FindingTask, sighting: Sighting) -> Verdict:
+    """An argument no experiment can copy (a framework's mutable reference): the real call shows
+    whether the mutation reached the caller, from the arguments as they print before and after."""
+    label = _root_target(call).label
+    after = printed_arguments(call.args, call.kwargs)
+    printed = list(zip(_values(call), call.printed_before or [], after, strict=False))
+    for value, before, now in printed:
+        if before and now and before != now:
+            shown_before, shown_now = _where_they_differ(before, now)
+            return not_reproduced(
+                f"the caller's {describe_value(value)} changed through the call of {label} "
+                f"({shown_before} -> {shown_now}): the mutation at line {task.line} reached the "
+                "caller, as it does eagerly"
+            )
+    if sighting.traced_hits and printed and all(before for _, before, _ in printed):
+        return confirmed(
+            f"line {task.line} ran under the trace of {label}, and the caller's arguments print after the "
+            "call as before it: the mutation did not reach them"
+        )
+    return skipped(
+        f"an argument of {label} in the run cannot be copied, and its printed form does not show whether "
+        "the call changed it: not run"
+    )
+
+
+def _where_they_differ(before: str, after: str, width: int = 40) -> tuple[str, str]:
+    """The two printed forms around their first difference: ``…'a': Array(0…`` and ``…'a': Array(1…``."""
+    before, after = " ".join(before.split()), " ".join(after.split())
+    first = next(
+        (i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b), min(len(before), len(after))
+    )
+    start = max(0, first - width // 2)
+
+    def around(text: str) -> str:
+        piece = text[start : start + width]
+        return ("…" if start else "") + piece + ("…" if start + width < len(text) else "")
+
+    return around(before), around(after)
 
 
 def _settle(observer: Watch, id: int, sighting: Sighting, verdict: Verdict) -> None:
