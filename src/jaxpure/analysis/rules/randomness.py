@@ -278,16 +278,7 @@ def _drawn_from_here(key: cst.Call, ctx: RuleContext) -> bool:
     cache's shapes) is often a placeholder whose randomness nobody uses: silence over a guess
     (SPEC §8). Uses inside nested functions and lambdas count."""
     body = ctx.function_body(key)
-    parents: dict[cst.CSTNode, cst.CSTNode] = {}
-    uses: dict[str, list[cst.Name]] = {}
-    stack: list[cst.CSTNode] = [body]
-    while stack:
-        node = stack.pop()
-        for child in cst_children(node):
-            parents[child] = node
-            stack.append(child)
-        if type(node) is cst.Name:
-            uses.setdefault(node.value, []).append(node)
+    parents, uses = ctx.memo(f"names in {id(body)}", lambda: _parents_and_uses(body))
     pending: list[cst.CSTNode] = [key]
     seen: set[int] = set()
     while pending:
@@ -311,6 +302,21 @@ def _drawn_from_here(key: cst.Call, ctx: RuleContext) -> bool:
             for target in parent.targets:
                 pending.extend(use for name in prngkeys.target_names(target.target) for use in uses.get(name, ()))
     return False
+
+
+def _parents_and_uses(body: cst.CSTNode) -> tuple[dict[cst.CSTNode, cst.CSTNode], dict[str, list[cst.Name]]]:
+    """Every node's parent in ``body``, nested functions and lambdas included, and each name's uses."""
+    parents: dict[cst.CSTNode, cst.CSTNode] = {}
+    uses: dict[str, list[cst.Name]] = {}
+    stack: list[cst.CSTNode] = [body]
+    while stack:
+        node = stack.pop()
+        for child in cst_children(node):
+            parents[child] = node
+            stack.append(child)
+        if type(node) is cst.Name:
+            uses.setdefault(node.value, []).append(node)
+    return parents, uses
 
 
 def _folded_with_data(key: cst.Call, ctx: RuleContext) -> bool:
