@@ -152,14 +152,17 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     return accessor(node)
 
 
-def names_read(node: cst.CSTNode) -> set[str]:
-    """The variables ``node`` reads: every name but attribute names and ``keyword=`` names."""
+def names_read(node: cst.CSTNode, call_parts: Callable[[cst.Call], list[cst.CSTNode]] | None = None) -> set[str]:
+    """The variables ``node`` reads: every name but attribute names and ``keyword=`` names.
+    ``call_parts``: what of a call to look into (by default all of it)."""
     names: set[str] = set()
     stack = [node]
     while stack:
         current = stack.pop()
         if isinstance(current, cst.Name):
             names.add(current.value)
+        elif call_parts is not None and isinstance(current, cst.Call):
+            stack.extend(call_parts(current))
         elif isinstance(current, cst.Attribute | cst.Arg):
             stack.append(current.value)  # ``.attr`` and ``keyword=`` are not variables
         else:

@@ -303,23 +303,16 @@ _PASSING_ON = frozenset(
 def _names_outside_calls(node: cst.BaseExpression, ctx: RuleContext) -> set[str]:
     """The variables ``node`` reads, not looking into the arguments of calls (but those of
     ``enumerate``, ``zip`` and the like, and the receiver of ``.items()``/``.keys()``/``.values()``)."""
-    names: set[str] = set()
-    stack: list[cst.CSTNode] = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.Name):
-            names.add(current.value)
-        elif isinstance(current, cst.Call):
-            func = current.func
-            if ctx.qualified(func) in _PASSING_ON:
-                stack.extend(argument.value for argument in current.args)
-            elif isinstance(func, cst.Attribute) and func.attr.value in ("items", "keys", "values"):
-                stack.append(func.value)
-        elif isinstance(current, cst.Attribute | cst.Arg):
-            stack.append(current.value)  # ``.attr`` and ``keyword=`` are not variables
-        else:
-            stack.extend(code_children(current))
-    return names
+
+    def passed_on(call: cst.Call) -> list[cst.CSTNode]:
+        func = call.func
+        if ctx.qualified(func) in _PASSING_ON:
+            return [argument.value for argument in call.args]
+        if isinstance(func, cst.Attribute) and func.attr.value in ("items", "keys", "values"):
+            return [func.value]
+        return []
+
+    return names_read(node, passed_on)
 
 
 def _elements_traced(iterable: cst.BaseExpression, ctx: RuleContext) -> bool:
