@@ -128,14 +128,16 @@ def consumed_keys(jitted, args: tuple, kwargs: dict) -> list[bytes]:
     by JAX's own key-reuse signature of the program (as its checker counts a key passed to a
     jitted function). Legacy ``uint32[2]`` keys count where the program wraps them into keys it
     uses up (``_legacy_sinks``). Read after a call: ``.trace`` finds the program in JAX's cache.
-    Empty where it cannot tell (no ``.trace``, static arguments that shift the program's inputs)."""
-    leaves, structure = jax.tree_util.tree_flatten((args, kwargs))
+    Static arguments are left out as the jit object records them; empty where it cannot tell (no
+    ``.trace``, inputs that do not line up with the program's)."""
+    dynamic, static = _split_arguments(jitted, args, kwargs)
+    leaves, structure = jax.tree_util.tree_flatten(dynamic)
     typed = {position for position, leaf in enumerate(leaves) if _is_typed_key(leaf)}
     legacy = {position for position, leaf in enumerate(leaves) if _is_legacy_key(leaf)}
     if not (typed or legacy) or not hasattr(jitted, "trace"):
         return []
     shapes = tuple((getattr(leaf, "shape", None), str(getattr(leaf, "dtype", type(leaf)))) for leaf in leaves)
-    memo = (id(jitted), structure, shapes)
+    memo = (id(jitted), structure, shapes, static)  # static values are hashable: JAX hashes them too
     sinks = _SIGNATURES.get(memo)
     if sinks is None:
         from jax.experimental.key_reuse import _core as key_reuse_core
@@ -149,6 +151,23 @@ def consumed_keys(jitted, args: tuple, kwargs: dict) -> list[bytes]:
             sinks |= _legacy_sinks(jaxpr, legacy) if legacy else frozenset()
         _SIGNATURES[memo] = sinks
     return [bits for position in sorted(sinks) if (bits := key_bits(leaves[position])) is not None]
+
+
+def _split_arguments(jitted, args: tuple, kwargs: dict) -> tuple[tuple[tuple, dict], tuple]:
+    """The arguments the program takes as inputs, and the static ones (as a ``jax.jit`` object
+    records them) that chose the program."""
+    info = getattr(jitted, "_jit_info", None)
+    numbers = set(getattr(info, "static_argnums", ()) or ())
+    names = set(getattr(info, "static_argnames", ()) or ())
+    dynamic = (
+        tuple(value for position, value in enumerate(args) if position not in numbers),
+        {name: value for name, value in kwargs.items() if name not in names},
+    )
+    static = (
+        tuple(value for position, value in enumerate(args) if position in numbers),
+        tuple(sorted((name, value) for name, value in kwargs.items() if name in names)),
+    )
+    return dynamic, static
 
 
 def _is_typed_key(leaf) -> bool:

@@ -331,9 +331,9 @@ def _verdict_at_the_end(task: FindingTask, sighting: Sighting) -> Verdict | None
     if experiment == KEY_REUSE and task.function is None:
         return skipped(
             f"{ran}: no key it drew had been used before as far as the run shows (a key used up inside a "
-            "transform whose program jaxpure cannot read, such as a jit with static arguments, shows no "
-            "use), and module-level code cannot be run again under JAX's checker; move it into a function "
-            "to have it checked"
+            "program jaxpure cannot read, such as an ahead-of-time compiled executable or a transform other "
+            "than jax.jit, shows no use), and module-level code cannot be run again under JAX's checker; "
+            "move it into a function to have it checked"
         )
     if sighting.traced_hits == 0:  # e.g. JP304, whose harm does not need a trace
         return skipped(f"{ran} in the run, never under a JAX trace: its experiment had no traced call to run on")
