@@ -488,7 +488,6 @@ def test_every_format_names_where_the_evidence_came_from(format_name) -> None:
 _UNCOPYABLE_ARGUMENTS = """\
 import jax
 import jax.numpy as jnp
-from flax import nnx
 
 
 class Stats:
@@ -521,16 +520,21 @@ def count(stats, x):
     return x
 
 
-@jax.jit
-def accumulate(v, x):
-    v["total"] = v["total"] + x
-    return x
-
-
 def test_a_copy_is_counted():
     stats = Stats({"n": jnp.array(0)})
     count(stats, jnp.ones(2))
     assert int(stats["n"]) == 0
+"""
+_SHARED_ARGUMENT = """\
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+
+@jax.jit
+def accumulate(v, x):
+    v["total"] = v["total"] + x
+    return x
 
 
 def test_a_hijax_variable_is_updated():
@@ -540,22 +544,28 @@ def test_a_hijax_variable_is_updated():
 """
 
 
+def _judged_by_the_real_call(folder: Path, name: str, source: str) -> dict:
+    (folder / "tests").mkdir()
+    (folder / "tests" / name).write_text(source)
+    completed = _jaxpure(folder, "--runtime", "--run", PYTEST, ".")
+    outcomes = _OUTCOME.findall(completed.stderr)
+    assert outcomes and all(outcome == "PASSED" for outcome, _ in outcomes), completed.stderr[-3000:]
+    (finding,) = json.loads(completed.stdout)["findings"]
+    assert finding["code"] == "JP203"
+    return finding["runtime"]
+
+
 def test_an_argument_no_experiment_can_copy_is_judged_by_the_real_call(tmp_path) -> None:
-    """JP203 on an argument that cannot be deep-copied: how it prints before and after the user's
-    own call decides. A pytree jit rebuilds keeps the caller's object as it was (confirmed); a
-    mutable reference (a hijax Variable) takes the update (not-reproduced)."""
+    """JP203 on an argument that cannot be deep-copied: how the arguments print before and after
+    the user's own call decides. A pytree jit rebuilds leaves the caller's object as it was."""
+    runtime = _judged_by_the_real_call(tmp_path, "test_uncopyable.py", _UNCOPYABLE_ARGUMENTS)
+    assert runtime["status"] == "confirmed", runtime
+    assert "print after the call as before it" in runtime["evidence"]
+
+
+def test_a_mutable_reference_argument_takes_the_update_and_refutes_jp203(tmp_path) -> None:
+    """A hijax Variable is a mutable reference: the update reaches the caller under jit."""
     pytest.importorskip("flax.nnx")
-    (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "test_uncopyable.py").write_text(_UNCOPYABLE_ARGUMENTS)
-    completed = _jaxpure(tmp_path, "--runtime", "--run", PYTEST, ".")
-    assert sorted(_OUTCOME.findall(completed.stderr)) == [
-        ("PASSED", "tests/test_uncopyable.py::test_a_copy_is_counted"),
-        ("PASSED", "tests/test_uncopyable.py::test_a_hijax_variable_is_updated"),
-    ], completed.stderr[-3000:]
-    runtime = {(f["line"], f["code"]): f["runtime"] for f in json.loads(completed.stdout)["findings"]}
-    copied = runtime[(32, "JP203")]
-    assert copied["status"] == "confirmed", copied
-    assert "print after the call as before it" in copied["evidence"]
-    shared = runtime[(38, "JP203")]
-    assert shared["status"] == "not-reproduced", shared
-    assert "changed through the call of accumulate (jax.jit)" in shared["evidence"]
+    runtime = _judged_by_the_real_call(tmp_path, "test_shared.py", _SHARED_ARGUMENT)
+    assert runtime["status"] == "not-reproduced", runtime
+    assert "changed through the call of accumulate (jax.jit)" in runtime["evidence"]
