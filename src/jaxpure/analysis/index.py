@@ -34,6 +34,7 @@ class Param:
     annotation: str | None  # qualified name of the annotation (or its subscripted head)
     default: str | None  # "bool" | "int" | "float" | "str" | "None" | "list" | "dict" | "set" | "array" | "other"
     star: str = ""  # "*" or "**" for variadic parameters
+    declares_key: bool = False  # annotated as a PRNG key (``key: chex.PRNGKey``, ``PRNGKeyArray``)
 
 
 @dataclass(slots=True)
@@ -532,6 +533,7 @@ class _IndexBuilder(FastNodeVisitor):
             span=(min([node.lineno, *(d.lineno for d in node.decorator_list)]), node.end_lineno or node.lineno),
         )
         info.local_names.update(param.name for param in info.params)
+        info.key_values.update(param.name for param in info.params if param.declares_key)
         if class_name is not None:
             for decorator in node.decorator_list:
                 kind = {"builtins.staticmethod": "static", "builtins.classmethod": "class"}.get(
@@ -568,14 +570,39 @@ class _IndexBuilder(FastNodeVisitor):
         positional = [*args.posonlyargs, *args.args]
         defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
         for position, (arg, default) in enumerate(zip(positional, defaults, strict=True)):
-            params.append(Param(arg.arg, position, self._annotation(arg), value_kind(default, self.imports)))
+            params.append(
+                Param(
+                    arg.arg,
+                    position,
+                    self._annotation(arg),
+                    value_kind(default, self.imports),
+                    declares_key=self._declares_key(arg),
+                )
+            )
         if args.vararg:
             params.append(Param(args.vararg.arg, None, None, None, "*"))
         for arg, default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
-            params.append(Param(arg.arg, None, self._annotation(arg), value_kind(default, self.imports)))
+            params.append(
+                Param(
+                    arg.arg,
+                    None,
+                    self._annotation(arg),
+                    value_kind(default, self.imports),
+                    declares_key=self._declares_key(arg),
+                )
+            )
         if args.kwarg:
             params.append(Param(args.kwarg.arg, None, None, None, "**"))
         return params
+
+    def _declares_key(self, arg: ast.arg) -> bool:
+        annotation = arg.annotation
+        if annotation is None:
+            return False
+        if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):  # ``"chex.PRNGKey"``
+            return jaxapi.is_key_annotation(annotation.value.split("[")[0].strip())
+        head = annotation.value if isinstance(annotation, ast.Subscript) else annotation
+        return jaxapi.is_key_annotation(ast_dotted_name(head))
 
     def _annotation(self, arg: ast.arg) -> str | None:
         annotation = arg.annotation

@@ -195,6 +195,14 @@ CONCRETIZES_UNDER_DIFFERENTIATION = frozenset({"float", "complex", "tolist"})
 
 # --- randomness --------------------------------------------------------------
 
+# Annotations that declare a PRNG key (``key: chex.PRNGKey``, ``jaxtyping.PRNGKeyArray``), by last part.
+KEY_ANNOTATIONS = frozenset({"PRNGKey", "PRNGKeyArray", "KeyArray"})
+
+
+def is_key_annotation(annotation: str | None) -> bool:
+    return annotation is not None and annotation.rsplit(".", 1)[-1] in KEY_ANNOTATIONS
+
+
 KEY_MAKERS = frozenset("jax.random.key jax.random.PRNGKey jax.random.wrap_key_data jax.random.clone".split())
 KEY_DERIVERS = frozenset({"jax.random.fold_in"})  # a new key, the old one not consumed
 KEY_SPLITTERS = frozenset({"jax.random.split"})

@@ -48,6 +48,7 @@ def find_key_reuse(
     loop_body_names: set[str] | None = None,
     opaque_calls_consume: bool = True,
     loop: str | None = None,
+    declared_keys: frozenset[str] = frozenset(),
 ) -> list[tuple[cst.CSTNode, str]]:
     """Each key reuse in ``body``: the consuming node and its kind (``REUSE`` or ``IN_LOOP``).
 
@@ -56,8 +57,9 @@ def find_key_reuse(
     ``opaque_calls_consume``: False in test code, where handing one key to two calls is how a
     test compares them (jit against eager, one model against another).
     ``loop``: the ``lax`` loop the body belongs to; a consumed key it returns in its carry is
-    consumed again on the next iteration."""
-    keys = key_values(body, resolve) if opaque_calls_consume else set()
+    consumed again on the next iteration.
+    ``declared_keys``: parameters annotated as keys (``key: chex.PRNGKey``)."""
+    keys = key_values(body, resolve) | declared_keys if opaque_calls_consume else set()
     walker = _KeyWalker(resolve, consumed_by_call, keys, report=True)
     if loop_body_names is not None:
         walker.loop_bound.append(loop_body_names | _bound_names(body))

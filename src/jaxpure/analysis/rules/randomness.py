@@ -101,7 +101,10 @@ def _key_reuse(body: cst.CSTNode, ctx: RuleContext) -> list[tuple[cst.CSTNode, s
         if ctx.function is not None and loop is None and not may_reuse_keys(ctx.function, opaque):
             return []
         loop_names = ctx.local_names if loop else None
-        return prngkeys.find_key_reuse(body, ctx.qualified, ctx.key_arguments_consumed, loop_names, opaque, loop)
+        declared = frozenset(p.name for p in (ctx.function.params if ctx.function else ()) if p.declares_key)
+        return prngkeys.find_key_reuse(
+            body, ctx.qualified, ctx.key_arguments_consumed, loop_names, opaque, loop, declared_keys=declared
+        )
 
     return ctx.memo("key-reuse", walk)
 
@@ -130,7 +133,11 @@ class PrngKeyReuse(_KeyReuseRule):
     consumed by a `jax.random` sampler or `split`, by a function of the module
     that consumes it, and, as JAX's own checker counts a jitted callee, by any
     call jaxpure cannot see into that is handed the key (`env.reset(key)`,
-    `model.init(key, x)`, `Block(key=key)`). `fold_in(key, data)` derives a new
+    `model.init(key, x)`, `Block(key=key)`). A key is what a key maker, `split`
+    or `fold_in` returns, what a `jax.random` function is handed, or a parameter
+    annotated as one (`key: chex.PRNGKey`, `PRNGKeyArray`): a key the function
+    draws from, then stores (`State(key=key)`) to be split later, is used twice.
+    `fold_in(key, data)` derives a new
     key and does not consume `key`, and neither does a function whose body only
     passes the key on or folds it in, a question asked in a condition
     (`if is_key(key):`), or abstract evaluation (`jax.eval_shape`, which draws
