@@ -570,30 +570,23 @@ class _IndexBuilder(FastNodeVisitor):
         positional = [*args.posonlyargs, *args.args]
         defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
         for position, (arg, default) in enumerate(zip(positional, defaults, strict=True)):
-            params.append(
-                Param(
-                    arg.arg,
-                    position,
-                    self._annotation(arg),
-                    value_kind(default, self.imports),
-                    declares_key=self._declares_key(arg),
-                )
-            )
+            params.append(self._param(arg, position, default))
         if args.vararg:
             params.append(Param(args.vararg.arg, None, None, None, "*"))
         for arg, default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
-            params.append(
-                Param(
-                    arg.arg,
-                    None,
-                    self._annotation(arg),
-                    value_kind(default, self.imports),
-                    declares_key=self._declares_key(arg),
-                )
-            )
+            params.append(self._param(arg, None, default))
         if args.kwarg:
             params.append(Param(args.kwarg.arg, None, None, None, "**"))
         return params
+
+    def _param(self, arg: ast.arg, position: int | None, default: ast.expr | None) -> Param:
+        return Param(
+            arg.arg,
+            position,
+            self._annotation(arg),
+            value_kind(default, self.imports),
+            declares_key=self._declares_key(arg),
+        )
 
     def _declares_key(self, arg: ast.arg) -> bool:
         annotation = arg.annotation
