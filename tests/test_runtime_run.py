@@ -205,45 +205,41 @@ def test_a_line_that_ran_only_outside_any_trace_is_not_reproduced(checked) -> No
     assert runtime["evidence"].startswith("cell 6, line 2 ran 1 time in the run, never under a JAX trace")
 
 
-def test_key_reuse_across_cells_is_seen_in_the_run_and_named_by_cell(checked) -> None:
-    runtime = _runtime(checked, "guide.ipynb", "8:1", "JP302")
+@pytest.mark.parametrize(
+    ("where", "evidence"),
+    [
+        pytest.param(
+            "8:1",
+            "cell 8, line 1 drew from a key (bits 0000000000000000) that cell 7, line 2 had already used",
+            id="across-cells",
+        ),
+        pytest.param(
+            "9:7",
+            "cell 9, line 7 drew from a key (bits 0000000001000000) that cell 9, line 6 had already used",
+            id="a-key-grad-does-not-differentiate-keeps-its-bits",
+        ),
+        pytest.param(  # jax.jit(jax.random.normal)(seed2) first
+            "12:3",
+            "cell 12, line 3 drew from a key (bits 0000000005000000) that cell 12, line 2 had already used",
+            id="a-typed-key-a-jitted-program-used-up",
+        ),
+        pytest.param(  # JAX's checker follows typed keys only: jaxpure reads where the program wraps it
+            "13:13",
+            "cell 13, line 13 drew from a key (bits 0000000007000000) that cell 13, line 12 had already used",
+            id="a-legacy-key-a-jitted-program-used-up",
+        ),
+        pytest.param(
+            "13:16",
+            "cell 13, line 16 drew from a key (bits 0000000008000000) that cell 13, line 15 had already used",
+            id="a-legacy-key-wrapped-inside-a-jit-the-program-calls",
+        ),
+    ],
+)
+def test_key_reuse_in_a_notebook_is_seen_in_the_run_and_named_by_cell(checked, where, evidence) -> None:
+    runtime = _runtime(checked, "guide.ipynb", where, "JP302")
     assert runtime["status"] == "confirmed"
-    assert runtime["via"] == "cell 8"
-    assert (
-        "cell 8, line 1 drew from a key (bits 0000000000000000) that cell 7, line 2 had already used"
-        in (runtime["evidence"])
-    )
-
-
-def test_a_key_grad_does_not_differentiate_keeps_its_bits_for_the_watch(checked) -> None:
-    runtime = _runtime(checked, "guide.ipynb", "9:7", "JP302")
-    assert runtime["status"] == "confirmed"
-    assert (
-        "cell 9, line 7 drew from a key (bits 0000000001000000) that cell 9, line 6 had already used"
-        in (runtime["evidence"])
-    )
-
-
-def test_a_key_a_jitted_program_used_up_counts_as_drawn_by_the_calling_line(checked) -> None:
-    runtime = _runtime(checked, "guide.ipynb", "12:3", "JP302")  # jax.jit(jax.random.normal)(seed2) first
-    assert runtime["status"] == "confirmed"
-    assert (
-        "cell 12, line 3 drew from a key (bits 0000000005000000) that cell 12, line 2 had already used"
-        in (runtime["evidence"])
-    )
-
-
-def test_a_legacy_key_a_jitted_program_used_up_counts_as_drawn_too(checked) -> None:
-    # JAX's checker follows typed keys only: jaxpure reads where the program wraps the uint32[2] key.
-    direct = _runtime(checked, "guide.ipynb", "13:13", "JP302")
-    assert direct["status"] == "confirmed"
-    assert (
-        "cell 13, line 13 drew from a key (bits 0000000007000000) that cell 13, line 12 had already used"
-        in (direct["evidence"])
-    )
-    nested = _runtime(checked, "guide.ipynb", "13:16", "JP302")  # wrapped inside a jit the program calls
-    assert nested["status"] == "confirmed"
-    assert "that cell 13, line 15 had already used" in nested["evidence"]
+    assert runtime["via"] == f"cell {where.split(':')[0]}"
+    assert evidence in runtime["evidence"]
 
 
 def test_module_level_reuse_the_run_cannot_show_says_why_it_is_skipped(checked) -> None:

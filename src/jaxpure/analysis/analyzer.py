@@ -23,7 +23,14 @@ from typing import Any
 import libcst as cst
 
 from jaxpure.analysis import jaxapi, prngkeys
-from jaxpure.analysis.contexts import CallSeed, ClassSummary, TracedContext, bind_arguments, bound_parameters
+from jaxpure.analysis.contexts import (
+    MODULE_ENTRY_SUFFIX,
+    CallSeed,
+    ClassSummary,
+    TracedContext,
+    bind_arguments,
+    bound_parameters,
+)
 from jaxpure.analysis.cstnodes import all_params, is_none, is_string_index
 from jaxpure.analysis.cstnodes import code_children as cst_children
 from jaxpure.analysis.dataflow import Binding, TracedValues, collect_bindings, dotted_name, iter_own_nodes
@@ -190,7 +197,11 @@ class ModuleAnalyzer:
             self.seed(
                 function.qualname,
                 TracedContext(
-                    STAGING, False, f"{cls.framework}.Module", frozenset() if helper else None, root=function.qualname
+                    STAGING,
+                    False,
+                    f"{cls.framework}{MODULE_ENTRY_SUFFIX}",
+                    frozenset() if helper else None,
+                    root=function.qualname,
                 ),
             )
 
@@ -664,7 +675,13 @@ class FunctionWalker:
         self.optional_names.update(
             p.name for p in self.info.params if p.default == "None" and p.annotation not in jaxapi.ARRAY_ANNOTATIONS
         )
-        if self.framework is not None and self.context is not None and self.context.traced_params is None:
+        context = self.context
+        if (
+            self.framework is not None
+            and context is not None
+            and context.module_entry
+            and context.traced_params is None
+        ):
             # A framework Module's method is an entry point whose callers jaxpure seldom sees (the
             # framework's ``apply`` calls it): what its unannotated parameters hold is a guess. A
             # bare truth test of one (``if train:``) reads it as a Python flag, since an array's

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from jaxpure.analysis.index import FunctionInfo, Param
 
 
+MODULE_ENTRY_SUFFIX = ".Module"  # the transform a Module method's seed names: ``linen.Module``
+
+
 @dataclass(frozen=True, slots=True)
 class TracedContext:
     """How a function is traced."""
@@ -30,6 +33,12 @@ class TracedContext:
     root_static: tuple[str, ...] = ()
     abstract: bool = False  # reached only under eval_shape/make_jaxpr: never run on values
     arrays_only: bool = False  # reached only through transforms that trace only arrays (equinox's filter_*)
+
+    @property
+    def module_entry(self) -> bool:
+        """Seeded as a framework Module's method (``ModuleAnalyzer._seed_module_methods``): an entry
+        point its framework calls (``model.apply``), meant to run under its users' ``jit``."""
+        return self.transform.endswith(MODULE_ENTRY_SUFFIX)
 
     def merged(self, other: TracedContext) -> TracedContext:
         """The context of a function reached both ways: staging wins, traced parameters add up."""

@@ -186,7 +186,9 @@ class ModuleIndex:
     project_classes: dict[str, ClassInfo] = field(default_factory=dict)
     # The calls of each name (``f(...)``, ``obj.f(...)``) in the module.
     call_sites: dict[str, list[ast.Call]] = field(default_factory=dict)
-    # Every line where a module-level name changes (either kind above), ANYTIME included.
+    # Whole programs (a notebook) only: every line where a module-level name changes (either kind
+    # above), ANYTIME included; read with ``last_uses`` (JP106).
+    whole_program: bool = False
     change_lines: dict[str, set[int]] = field(default_factory=dict)
     # Whole programs (a notebook) only, from ``programs``: the Module classes it only runs eagerly
     # (not staging), and the last line that can call each top-level function (ANYTIME: from a body).
@@ -196,7 +198,8 @@ class ModuleIndex:
     def note_change(self, changes: dict[str, int], name: str, line: int) -> None:
         """``name`` changes at ``line``; ``changes`` (``rebound_globals`` or ``mutated_globals``) keeps the last."""
         changes[name] = max(line, changes.get(name, line))
-        self.change_lines.setdefault(name, set()).add(line)
+        if self.whole_program:
+            self.change_lines.setdefault(name, set()).add(line)
 
     def call_shapes(self, name: str) -> list[tuple[tuple[str | None, str], ...]]:
         """How the module calls ``name``: the shape of each call's arguments."""
@@ -265,7 +268,9 @@ def build_index(
     """``whole_program``: nothing imports this code (a notebook), so its Module classes that it
     only runs eagerly are known (``programs.eager_only_classes``)."""
     imports = build_import_map(tree, module_name, is_package)
-    index = ModuleIndex(imports=imports, transforms={**jaxapi.TRANSFORMS, **(extra_transforms or {})})
+    index = ModuleIndex(
+        imports=imports, transforms={**jaxapi.TRANSFORMS, **(extra_transforms or {})}, whole_program=whole_program
+    )
     index.project_classes = dict(project_classes or {})
     builder = _IndexBuilder(index)
     builder.module_body = set(tree.body) | _main_block_body(tree.body)

@@ -305,7 +305,7 @@ class RuleContext:
         method, written to run under its users' ``jit``. ``vmap`` and ``grad`` alone trace again
         on every call (measured: a global changed between two calls is read anew)."""
         context = self._walker.context
-        return context is not None and (context.compiling or context.transform.endswith(".Module"))
+        return context is not None and (context.compiling or context.module_entry)
 
     @property
     def path(self) -> str:

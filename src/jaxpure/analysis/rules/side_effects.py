@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import libcst as cst
 
@@ -291,10 +292,10 @@ class NonlocalMutationInTracedFunction(Rule):
     Flags `outer.append(x)`, `outer[k] = v`, `self.attr = v` and `obj.attr = v`
     on closed-over or global objects inside staged code, outside `with
     jax.ensure_compile_time_eval():` (a trace-time cache of constants, on
-    purpose). A write to an array
-    region (`ref[...] = v`, `ref[:, i] += v`: an ellipsis or a slice) is left alone:
-    that is how a mutable array reference (`jax.new_ref`, a Pallas kernel's
-    refs) is written, and JAX stages the write, so it lands on every call.
+    purpose). A write to an array region (`ref[...] = v`, `ref[:, i] += v`: an
+    ellipsis or a slice) is left alone: that is how a mutable array reference
+    (`jax.new_ref`, a Pallas kernel's refs) is written, and JAX stages the
+    write, so it lands on every call.
 
     ## Why is this bad?
     The mutation happens once, at trace time, and stores tracers that leak out of
@@ -332,36 +333,41 @@ class NonlocalMutationInTracedFunction(Rule):
     nodes = (cst.Call, cst.AssignTarget, cst.AugAssign, cst.Del)
 
     def check(self, node, ctx: RuleContext) -> None:
-        if ctx.in_compile_time_eval(node):
-            return  # a trace-time cache of constants, on purpose
-        if isinstance(node, cst.Call):
-            func = node.func
-            if (
-                isinstance(func, cst.Attribute)
-                and func.attr.value in jaxapi.CONTAINER_MUTATORS
-                and isinstance(func.value, cst.Name)
-                and _outside(func.value.value, ctx)
-            ):
-                name = func.value.value
-                if (ctx.qualified(func.value) or "").split(".")[0] in jaxapi.LIBRARY_MODULES:
-                    return  # ``np.insert(a, 0, v)``, ``np.append``: a library function, no list method
-                evident = ctx.index.module_values.get(name) in ("list", "dict", "set")
-                if (evident or func.attr.value in jaxapi.UNAMBIGUOUS_MUTATORS) and not _counts_for_a_test({name}, ctx):
-                    ctx.report(node, self, what=name)
-            return
-        targets = _targets(node)
-        for target in targets:
-            if isinstance(target, cst.Attribute) and ctx.is_self(target.value):
-                if _self_assignment_flagged(ctx):
-                    ctx.report(_statement(node, ctx), self, what=f"self.{target.attr.value}")
-            elif isinstance(target, cst.Subscript | cst.Attribute):
-                base = base_name(target)
-                if base is None or not _outside(base, ctx) or _counts_for_a_test({base}, ctx):
-                    continue
-                if isinstance(target, cst.Subscript) and is_array_region(target):
-                    continue  # ``o_ref[...] = v``: a reference's staged write, not a Python mutation
-                if not (ctx.module_class and ctx.module_class.framework == "nnx"):
-                    ctx.report(_statement(node, ctx), self, what=base)
+        for reported, what in _outside_mutations(node, ctx):
+            if not ctx.in_compile_time_eval(node):  # there: a trace-time cache of constants, on purpose
+                ctx.report(reported, self, what=what)
+
+
+def _outside_mutations(node, ctx: RuleContext) -> Iterator[tuple[cst.CSTNode, str]]:
+    """The statement (or call) that mutates an object the traced function did not create, and
+    how the message names the object."""
+    if isinstance(node, cst.Call):
+        func = node.func
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in jaxapi.CONTAINER_MUTATORS
+            and isinstance(func.value, cst.Name)
+            and _outside(func.value.value, ctx)
+        ):
+            name = func.value.value
+            if (ctx.qualified(func.value) or "").split(".")[0] in jaxapi.LIBRARY_MODULES:
+                return  # ``np.insert(a, 0, v)``, ``np.append``: a library function, no list method
+            evident = ctx.index.module_values.get(name) in ("list", "dict", "set")
+            if (evident or func.attr.value in jaxapi.UNAMBIGUOUS_MUTATORS) and not _counts_for_a_test({name}, ctx):
+                yield node, name
+        return
+    for target in _targets(node):
+        if isinstance(target, cst.Attribute) and ctx.is_self(target.value):
+            if _self_assignment_flagged(ctx):
+                yield _statement(node, ctx), f"self.{target.attr.value}"
+        elif isinstance(target, cst.Subscript | cst.Attribute):
+            base = base_name(target)
+            if base is None or not _outside(base, ctx) or _counts_for_a_test({base}, ctx):
+                continue
+            if isinstance(target, cst.Subscript) and is_array_region(target):
+                continue  # ``o_ref[...] = v``: a reference's staged write, not a Python mutation
+            if not (ctx.module_class and ctx.module_class.framework == "nnx"):
+                yield _statement(node, ctx), base
 
 
 def _targets(node: cst.AssignTarget | cst.AugAssign | cst.Del) -> list[cst.BaseExpression]:
@@ -458,8 +464,8 @@ class MutableGlobalReadInTracedFunction(Rule):
         index = ctx.index
         if name not in index.module_values or ctx.is_local(name) or ctx.is_param(name):
             return
-        if not ctx.caches_traces or ctx.in_compile_time_eval(node):
-            return  # traced anew on every call, or read at trace time on purpose
+        if not ctx.caches_traces:
+            return  # traced anew on every call, it reads the global's value of the moment
         defined = _definition_line(node, ctx)
         changes = index.rebound_globals.get(name, 0) > defined or (
             index.mutated_globals.get(name, 0) > defined
@@ -467,8 +473,8 @@ class MutableGlobalReadInTracedFunction(Rule):
         )
         if not changes or _enclosing_binds(name, ctx) or not _is_plain_read(node, ctx):
             return
-        if _changed_only_after_last_use(name, defined, ctx):
-            return
+        if _changed_only_after_last_use(name, defined, ctx) or ctx.in_compile_time_eval(node):
+            return  # no call sees the stale value, or it is read at trace time on purpose
         if ctx.first_time(("JP106", name)):
             ctx.report(node, self, name=name)
 

@@ -143,7 +143,7 @@ def consumed_keys(jitted, args: tuple, kwargs: dict) -> list[bytes]:
         from jax.experimental.key_reuse import _core as key_reuse_core
 
         jaxpr = jitted.trace(*args, **kwargs).jaxpr.jaxpr
-        if len(jaxpr.invars) != len(leaves):  # static arguments: positions do not line up
+        if len(jaxpr.invars) != len(leaves):  # the inputs do not line up with the arguments' leaves
             sinks = frozenset()
         else:
             signature = key_reuse_core.jaxpr_type_signature(jaxpr)

@@ -39,7 +39,7 @@ def main(path: str) -> int:
         observer.whole_run = True  # cells draw keys at module level: a reuse may span cells
     raised = _run_cells(notebook, real, module, observer)
     if observer is not None and notebook.cells:
-        observer.cells_ended(module, not raised, via=f"after cell {notebook.cells[-1].index + 1}")
+        observer.cells_ended(module, raised, via=f"after cell {notebook.cells[-1].index + 1}")
     return 1 if raised else 0
 
 

@@ -347,17 +347,17 @@ class Observer:
         except Exception as error:  # never turn the user's exit into a traceback
             self.note(f"final verdicts failed: {type(error).__name__}: {error}")
 
-    def cells_ended(self, module: types.ModuleType, finished: bool, via: str) -> None:
+    def cells_ended(self, module: types.ModuleType, raised: bool, via: str) -> None:
         """After a notebook's cells: key reuse among the whole run's draws; the findings no cell
-        reached, run from the namespace the cells left (if a cell raised, only in what the cells
-        before it defined)."""
+        reached, run from the namespace the cells left (if a cell raised, only in the functions
+        the cells did define)."""
         if self.jax is None:  # nothing imported JAX: nothing it flags can have been traced
             return
         from jaxpure.runtime.watch.verdicts import drawn_verdicts, namespace_verdicts
 
         try:
             drawn_verdicts(self, [id for id in self.sightings if id not in self.resolved], self._draws())
-            namespace_verdicts(self, module, via, defined_only=not finished)
+            namespace_verdicts(self, module, via, defined_only=raised)
         except Exception as error:
             self.note(f"verdicts after the notebook's cells failed: {type(error).__name__}: {error}")
 

@@ -344,7 +344,7 @@ def namespace_verdicts(observer: Watch, module: types.ModuleType, via: str, *, d
     """Findings the run never reached, in functions its namespace still holds (a notebook's, after
     its last cell): each experiment runs as the import path runs it (SPEC §5), with inputs built
     from the signature, on the functions, instances and closures the cells made. ``defined_only``:
-    the run stopped early; a function it never defined keeps the reason the run stopped."""
+    a cell raised; a function the cells never defined keeps the reason (the cells that raised)."""
     for id, task in observer.tasks.items():
         if id in observer.resolved or id in observer.sightings or task.function is None:
             continue
