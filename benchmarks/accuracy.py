@@ -3,6 +3,7 @@
     python benchmarks/accuracy.py                      # the default corpora (see CORPORA)
     python benchmarks/accuracy.py --untriaged          # list the findings nobody has triaged yet
     python benchmarks/accuracy.py --markdown           # the table for docs/accuracy.md
+    python benchmarks/accuracy.py --wheels DIR --corpus wheels   # the unpacked wheels of WHEELS
 
 The triage lives in ``docs/triage.tsv``, one row a finding: corpus, path (relative to the
 corpus), code, the flagged line's text (stripped), occurrence, class (``bug``, ``intended``,
@@ -34,6 +35,15 @@ COLUMNS = ("corpus", "path", "code", "source", "occurrence", "class", "cause", "
 # The installed libraries jaxpure was developed on; the shared devcorpus (repositories with
 # their tests and notebooks) is the main one.
 LIBRARIES = ("optax", "flax", "equinox", "haiku", "numpyro")
+
+
+# Released JAX libraries first checked after round 3 (``--wheels``): fetch and unpack with
+#   pip download --no-deps -d W <each>; for w in W/*.whl; do n=$(basename $w | cut -d- -f1);
+#   mkdir -p DIR/$n; unzip -q -o $w -d DIR/$n -x '*.dist-info/*'; done
+WHEELS = (
+    "blackjax==1.7.1 chex==0.1.92 diffrax==0.7.2 distrax==0.1.9 dm-pix==0.4.5 evosax==0.3.2 flashbax==0.1.3 "
+    "gymnax==1.0.1 jaxopt==0.8.5 jraph==0.0.6.dev0 lineax==0.1.1 mctx==0.0.71 optimistix==0.1.0 rlax==0.1.9"
+).split()
 
 
 @dataclass(frozen=True)
@@ -119,10 +129,19 @@ def main() -> int:
     parser.add_argument("--untriaged", action="store_true", help="list every finding without a triage row")
     parser.add_argument("--markdown", action="store_true", help="print the per-class table as markdown")
     parser.add_argument("--show", metavar="CLASS", help="list the findings triaged as CLASS (bug, intended, false)")
+    parser.add_argument("--wheels", metavar="DIR", type=Path, help="also the unpacked WHEELS, one folder each")
+    parser.add_argument("--corpus", action="append", help="only this corpus (devcorpus, libraries, wheels)")
     args = parser.parse_args()
     triage = load_triage()
+    corpora = default_corpora()
+    if args.wheels is not None:
+        corpora.append(Corpus("wheels", (args.wheels,), args.wheels))
+    if args.corpus:
+        corpora = [corpus for corpus in corpora if corpus.name in args.corpus]
+    run = {corpus.name for corpus in corpora}
+    triage = {key: row for key, row in triage.items() if row["corpus"] in run}  # rows of corpora not run stay out
     found: dict[tuple, dict] = {}
-    for corpus in default_corpora():
+    for corpus in corpora:
         found.update(keyed(corpus, run_jaxpure(corpus)))
     matched = {key: triage[key] for key in found if key in triage}
     untriaged = [key for key in found if key not in triage]
@@ -146,7 +165,7 @@ def main() -> int:
         for key in untriaged:
             finding = found[key]
             print(f"  {finding['path']}:{finding['line']}:{finding['column']}: {finding['code']} {finding['message']}")
-            print(f"      {key[3]}")
+            print("      " + "\t".join(map(str, key)))  # the row's first five columns, to complete
     return 1 if lost else 0
 
 

@@ -463,6 +463,7 @@ class FunctionWalker:
         self.rng_names: set[str] = set()
         self.rebound_params: set[str] = set()  # parameters the body assigns anew
         self.rebound_names: set[str] = set()  # every name the body binds
+        self.reclassed: set[str] = set()
         self.receiver_classes: dict[str, str] = {}  # names evidently holding an object of a class of this module
         self.binding_sources: dict[str, cst.BaseExpression] = {}  # first value bound to each local
         self.iterated_sources: dict[str, list[cst.BaseExpression]] = {}  # what loop targets take elements of
@@ -564,6 +565,9 @@ class FunctionWalker:
         """The body's bindings; its locals (parameters included) shadow module names from now on."""
         bindings = collect_bindings(body)
         self.rebound_names = {b.target for b in bindings}
+        # Names bound to something other than an update of themselves: an annotated
+        # parameter rebound so no longer holds its declared class.
+        self.reclassed = {b.target for b in bindings if not _updates_itself(b, self.resolve)}
         self.locals = self.params | self.rebound_names
         return bindings
 
@@ -573,6 +577,11 @@ class FunctionWalker:
         self.values.returns_traced_at = self._callee_returns_traced_at
         self.values.known_receiver = self._known_receiver
         self.values.is_enum_class = self._is_enum_class
+        self.values.methods_return_static = self.module.index.methods_return_static
+        self.values.sentinels = (
+            frozenset(name for name, kind in self.module.index.module_values.items() if kind == "sentinel")
+            - self.locals
+        )
         self.values.static_fields = self._static_fields_of_params()
         self.values.unknown_objects = self._unknown_objects()
         self.values.dict_names = _dict_names(bindings, self.resolve)
@@ -623,8 +632,10 @@ class FunctionWalker:
             return {}
         found = {}
         for param in self.info.params:
-            fields = self.module.static_fields(param, self.context.arrays_only)
-            if fields and param.name not in self.rebound_names:
+            # A function an arrays-only transform is applied to runs under it whoever calls it.
+            arrays_only = self.context.arrays_only or self.info.qualname in self.module.arrays_only_roots
+            fields = self.module.static_fields(param, arrays_only)
+            if fields and param.name not in self.reclassed:
                 found[param.name] = fields
         return found
 
@@ -676,16 +687,12 @@ class FunctionWalker:
             p.name for p in self.info.params if p.default == "None" and p.annotation not in jaxapi.ARRAY_ANNOTATIONS
         )
         context = self.context
-        if (
-            self.framework is not None
-            and context is not None
-            and context.module_entry
-            and context.traced_params is None
-        ):
+        if context is not None and context.module_entry:
             # A framework Module's method is an entry point whose callers jaxpure seldom sees (the
-            # framework's ``apply`` calls it): what its unannotated parameters hold is a guess. A
-            # bare truth test of one (``if train:``) reads it as a Python flag, since an array's
-            # truth is defined for one element only, eagerly too: silence over a guess (SPEC §8).
+            # framework's ``apply`` calls it): what its unannotated parameters hold is a guess, and
+            # so is what they pass on to the functions it calls. A bare truth test of one
+            # (``if train:``) reads it as a Python flag, since an array's truth is defined for one
+            # element only, eagerly too: silence over a guess (SPEC §8).
             self.optional_names.update(
                 p.name for p in self.info.params if p.annotation is None and not p.star and p.name != self.self_name
             )
@@ -811,7 +818,7 @@ class FunctionWalker:
         if lookup is None or type(func) is not cst.Attribute or type(func.value) is not cst.Name or self.info is None:
             return None
         param = self.info.param(func.value.value)
-        annotation = param.annotation if param is not None and param.name not in self.rebound_names else None
+        annotation = param.annotation if param is not None and param.name not in self.reclassed else None
         if not annotation or "." not in annotation or annotation.startswith(_LIBRARIES):
             return None
         return lookup(f"{annotation}.{func.attr.value}")
@@ -916,7 +923,7 @@ class FunctionWalker:
         classes = self.module.index.classes
         if self.info is not None:
             for param in self.info.params:
-                if param.annotation in classes and param.name not in self.rebound_names:
+                if param.annotation in classes and param.name not in self.reclassed:
                     self.receiver_classes[param.name] = param.annotation
         sources: dict[str, list] = {}
         for binding in bindings:
@@ -1082,6 +1089,32 @@ def _only_bound_to(bindings, fits: Callable[[cst.BaseExpression], bool]) -> set[
         source = _direct(binding)
         (fitting if source is not None and fits(source) else others).add(binding.target)
     return fitting - others
+
+
+# Functional updates that return an object of their input's class, by the input's position.
+_CLASS_KEEPING_UPDATES = {
+    "equinox.tree_at": 1,
+    "jax.tree_util.tree_map": 1,
+    "jax.tree.map": 1,
+    "dataclasses.replace": 0,
+}
+
+
+def _updates_itself(binding: Binding, resolve) -> bool:
+    """``saveat = eqx.tree_at(where, saveat, ...)``, ``opts = dataclasses.replace(opts, ...)``,
+    ``s = s.replace(...)``: the same class again, so the field types it declares still hold."""
+    source = binding.source
+    if binding.iterated or binding.element is not None or type(source) is not cst.Call:
+        return False
+    func = source.func
+    if type(func) is cst.Attribute and func.attr.value in ("replace", "_replace"):
+        return type(func.value) is cst.Name and func.value.value == binding.target
+    position = _CLASS_KEEPING_UPDATES.get(resolve(func) or "")
+    positional = [a.value for a in source.args if not a.keyword and not a.star]
+    if position is None or position >= len(positional):
+        return False
+    tree = positional[position]
+    return isinstance(tree, cst.Name) and tree.value == binding.target
 
 
 def _direct(binding: Binding) -> cst.BaseExpression | None:

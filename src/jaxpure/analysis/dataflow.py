@@ -320,6 +320,8 @@ class TracedValues:
         self.returns_traced_at: Callable[[cst.Call, int], bool | None] | None = None
         self.known_receiver: Callable[[cst.BaseExpression], bool] = lambda receiver: False
         self.is_enum_class: Callable[[str], bool] = lambda qualified: False
+        self.sentinels: frozenset[str] = frozenset()  # module-level ``object()`` markers it can see
+        self.methods_return_static: Callable[[str], bool] = lambda method: False
         # Locals holding a fresh dict: a JAX array is no key of one (unhashable, eagerly too), so
         # ``d[k]`` holds what ``d`` holds, whatever ``k`` is.
         self.dict_names: frozenset[str] = frozenset()
@@ -393,6 +395,12 @@ class TracedValues:
     def _binding_traced(self, binding: Binding) -> bool:
         source = binding.source
         if not binding.iterated:
+            if (
+                binding.element is not None
+                and type(source) is cst.Call
+                and binding.element in jaxapi.STATIC_RESULT_ELEMENTS.get(self.resolve(source.func) or "", ())
+            ):
+                return False
             if binding.element is not None and type(source) is cst.Call and self.returns_traced_at is not None:
                 known = self.returns_traced_at(source, binding.element)
                 if known is not None:
@@ -491,10 +499,13 @@ class TracedValues:
     def _enum_comparison(self, left: cst.BaseExpression, target: cst.ComparisonTarget) -> bool:
         """``layout == Layout.ROWS``: a JAX array compared with a member of a plain Enum gets
         NotImplemented and Python falls back to identity, a plain ``False`` (an ``IntEnum`` member
-        compares elementwise, as an int does: not this)."""
+        compares elementwise, as an int does: not this). So does ``state == sentinel`` with a
+        module-level ``sentinel = object()``."""
         if not isinstance(target.operator, cst.Equal | cst.NotEqual):
             return False
         for side in (left, target.comparator):
+            if type(side) is cst.Name and side.value in self.sentinels:
+                return True
             if type(side) is cst.Attribute:
                 qualified = self.resolve(side.value) or dotted_name(side.value)
                 if qualified is not None and self.is_enum_class(qualified):
@@ -561,6 +572,8 @@ class TracedValues:
                 known = self.returns_traced(node, args_traced or self.traced(receiver))
                 if known is not None:
                     return known  # a method of a known class: what its body returns
+            if method not in jaxapi.ARRAY_METHODS and self.methods_return_static(method):
+                return False  # whatever class the receiver is of here, the method answers in a Python value
             if self.framework == "linen" and isinstance(receiver, cst.Name) and receiver.value == self.self_name:
                 if method in ("param", "variable"):
                     return True

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from jaxpure.analysis import jaxapi
 from jaxpure.analysis.astvisit import FastNodeVisitor
@@ -64,6 +64,7 @@ class FunctionInfo:
     local_values: dict[str, str] = field(default_factory=dict)  # local name -> kind of value bound (value_kind)
     method_kind: str | None = None  # "static" | "class" for @staticmethod / @classmethod
     abstract: bool = False  # a body of nothing but a docstring, ``...``, ``pass`` or ``raise``: overridden elsewhere
+    returns_static: bool = False  # annotated to return a Python type no array has (``-> bool``)
 
     @property
     def source_qualname(self) -> str:
@@ -194,12 +195,24 @@ class ModuleIndex:
     # (not staging), and the last line that can call each top-level function (ANYTIME: from a body).
     eager_only_classes: frozenset[str] = frozenset()
     last_uses: dict[str, int] = field(default_factory=dict)
+    static_methods: frozenset[str] | None = None  # ``methods_return_static``, once asked
 
     def note_change(self, changes: dict[str, int], name: str, line: int) -> None:
         """``name`` changes at ``line``; ``changes`` (``rebound_globals`` or ``mutated_globals``) keeps the last."""
         changes[name] = max(line, changes.get(name, line))
         if self.whole_program:
             self.change_lines.setdefault(name, set()).add(line)
+
+    def methods_return_static(self, name: str) -> bool:
+        """Every method of that name among this module's classes (one at least) is annotated to
+        return a Python type no array has: ``term.is_vf_expensive(...)`` on a term of unknown class."""
+        if self.static_methods is None:
+            verdicts: dict[str, bool] = {}
+            for f in self.functions.values():
+                if f.class_name is not None:
+                    verdicts[f.name] = verdicts.get(f.name, True) and f.returns_static
+            self.static_methods = frozenset(method for method, static in verdicts.items() if static)
+        return name in self.static_methods
 
     def call_shapes(self, name: str) -> list[tuple[tuple[str | None, str], ...]]:
         """How the module calls ``name``: the shape of each call's arguments."""
@@ -354,6 +367,8 @@ def value_kind(node: ast.expr | None, imports: ImportMap) -> str | None:
             return _MUTABLE_CONSTRUCTORS[called]
         if called in jaxapi.STATEFUL_RNG_MAKERS:
             return "rng"
+        if called == "builtins.object" and not node.args:
+            return "sentinel"  # compared by identity only
         if called and (called.startswith("numpy.") or called.startswith("jax.numpy.")):
             return "array"
     return "other"
@@ -546,6 +561,7 @@ class _IndexBuilder(FastNodeVisitor):
                 )
                 info.method_kind = kind or info.method_kind
         info.abstract = class_name is not None and _does_nothing(node.body)
+        info.returns_static = self._annotation_of(node.returns) in jaxapi.NON_ARRAY_ANNOTATIONS
         self.index.functions[qualname] = info
         if class_name is None:
             self.live_defs[(self._scope_name(), node.name)] = info
@@ -603,7 +619,9 @@ class _IndexBuilder(FastNodeVisitor):
         return jaxapi.is_key_annotation(ast_dotted_name(head))
 
     def _annotation(self, arg: ast.arg) -> str | None:
-        annotation = arg.annotation
+        return self._annotation_of(arg.annotation)
+
+    def _annotation_of(self, annotation: ast.expr | None) -> str | None:
         if annotation is None:
             return None
         if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
@@ -813,6 +831,10 @@ class _IndexBuilder(FastNodeVisitor):
             if transform is None:
                 return
             keywords = node.keywords
+            if transform.operands_from is not None and _operands_counted(node):
+                # ``lax.cond(p, flip, keep, image)``: a branch gets the operands and nothing
+                # else, so ``def flip(image, *, axis=-1)`` keeps its default.
+                transform = replace(transform, arity=max(len(node.args) - transform.operands_from, 0))
             if transform.in_axes_arg is not None and transform.in_axes_arg < len(node.args):
                 # ``jax.vmap(f, (0, None))`` names in_axes by position: read it like the keyword.
                 keywords = [*keywords, ast.keyword(arg="in_axes", value=node.args[transform.in_axes_arg])]
@@ -1242,6 +1264,14 @@ def _literal_range(node: ast.expr) -> list[int] | None:
 def _str_literals(node: ast.expr) -> list[str]:
     items = _sequence_items(node) if isinstance(node, ast.Tuple | ast.List) else [node]
     return [item.value for item in items if isinstance(item, ast.Constant) and isinstance(item.value, str)]
+
+
+def _operands_counted(call: ast.Call) -> bool:
+    """Whether a lax.cond/switch call spells out its operands one by one (no ``*args``, no
+    old-style ``operand=``)."""
+    return not any(isinstance(a, ast.Starred) for a in call.args) and not any(
+        k.arg in (None, "operand") for k in call.keywords
+    )
 
 
 def _sequence_items(node: ast.expr) -> list[ast.expr]:

@@ -27,6 +27,9 @@ class Transform:
     # (a scan body gets (carry, x)); parameters past them keep their defaults and
     # are not traced. None: whatever the caller passes.
     arity: int | None = None
+    # lax.cond/switch pass the operands after this many leading arguments: the branch's arity
+    # is how many the call site gives.
+    operands_from: int | None = None
     # The positional index of ``in_axes`` (``jax.vmap(f, (0, None))``).
     in_axes_arg: int | None = None
     # Traces only the arrays among its arguments (equinox's filter transforms): other
@@ -63,8 +66,8 @@ TRANSFORMS: dict[str, Transform] = {
     "jax.lax.scan": Transform("jax.lax.scan", STAGING, True, (0,), arity=2),
     "jax.lax.map": Transform("jax.lax.map", STAGING, True, (0,), arity=1),
     "jax.lax.associative_scan": Transform("jax.lax.associative_scan", STAGING, True, (0,), arity=2),
-    "jax.lax.cond": Transform("jax.lax.cond", STAGING, True, (1, 2)),
-    "jax.lax.switch": Transform("jax.lax.switch", STAGING, True, (), branch_list_arg=1),
+    "jax.lax.cond": Transform("jax.lax.cond", STAGING, True, (1, 2), operands_from=3),
+    "jax.lax.switch": Transform("jax.lax.switch", STAGING, True, (), branch_list_arg=1, operands_from=2),
     "jax.lax.fori_loop": Transform("jax.lax.fori_loop", STAGING, True, (2,), arity=2),
     "jax.lax.while_loop": Transform("jax.lax.while_loop", STAGING, True, (0, 1), arity=1),
     "jax.lax.custom_root": Transform("jax.lax.custom_root", STAGING, True, (0, 2, 3)),
@@ -140,6 +143,15 @@ JAXTYPING_DTYPES = frozenset(
 # Attributes of an array that are arrays themselves (an object's other attributes are its own business).
 ARRAY_ATTRIBUTES = frozenset({"T", "mT", "real", "imag", "flat", "at"})
 
+# Methods of ``jax.Array`` (``dir(jax.Array)``, JAX 0.10): a call of one on an object of unknown
+# class may be an array's.
+ARRAY_METHODS = frozenset(
+    """addressable_data all any argmax argmin argpartition argsort astype byteswap choose clip compress conj
+    conjugate copy copy_to_host_async cumprod cumsum diagonal dot flatten item max mean min nonzero prod ptp
+    ravel repeat reshape round searchsorted sort squeeze std sum swapaxes take to_device trace transpose var
+    view""".split()
+)
+
 # Attributes of a tracer that are static Python values.
 STATIC_ATTRIBUTES = frozenset({"shape", "ndim", "dtype", "size", "aval", "sharding", "weak_type", "itemsize", "nbytes"})
 
@@ -154,6 +166,14 @@ STATIC_JAX_FUNCTIONS = frozenset(
     jax.ShapeDtypeStruct jax.core.get_aval jax.typeof jax.eval_shape jax.lax.broadcast_shapes
     jax.numpy.broadcast_shapes jax.core.trace_state_clean jax.lax.axis_size""".split()
 )
+
+# Calls returning a tuple with static parts, by position: ``leaves, treedef = tree_flatten(x)``
+# (the structure), ``dynamic, static = eqx.partition(x, eqx.is_array)`` (the non-array leaves).
+STATIC_RESULT_ELEMENTS: dict[str, frozenset[int]] = {
+    name: frozenset({1})
+    for name in """jax.tree_util.tree_flatten jax.tree.flatten jax.tree_util.tree_flatten_with_path
+    jax.tree.flatten_with_path equinox.partition""".split()
+}
 
 # Python builtins whose result is static whatever the argument.
 STATIC_BUILTINS = frozenset(

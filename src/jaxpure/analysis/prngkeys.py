@@ -55,12 +55,14 @@ def find_key_reuse(
     ``loop_body_names``: the function is a ``lax`` loop body binding these names; any other key it
     consumes comes from outside and is consumed again on every iteration.
     ``opaque_calls_consume``: False in test code, where handing one key to two calls is how a
-    test compares them (jit against eager, one model against another).
+    test compares them (jit against eager, one model against another), and drawing twice with
+    the same sampler and arguments is how it replays the same data.
     ``loop``: the ``lax`` loop the body belongs to; a consumed key it returns in its carry is
     consumed again on the next iteration.
     ``declared_keys``: parameters annotated as keys (``key: chex.PRNGKey``)."""
     keys = key_values(body, resolve) | declared_keys if opaque_calls_consume else set()
     walker = _KeyWalker(resolve, consumed_by_call, keys, report=True)
+    walker.replays = not opaque_calls_consume
     if loop_body_names is not None:
         walker.loop_bound.append(loop_body_names | _bound_names(body))
     walker.carry = _CARRY_RETURNED.get(loop or "")
@@ -163,6 +165,7 @@ class _KeyWalker:
         self.asking = False  # inside a condition
         self.carry: str | None = None  # in a lax loop body: which part of the return is the carry
         self.rebound: set[str] = set()  # names assigned so far (a parameter no longer holds the argument)
+        self.replays = False  # an identical second draw replays the first (test code)
 
     # -- statements ---------------------------------------------------------------
 
@@ -384,7 +387,12 @@ class _KeyWalker:
                     self.findings.append((at, IN_LOOP))
                 self.consumed[key] = at
                 return
-        if key in self.consumed and self.report and (at, REUSE) not in self.findings:
+        if (
+            key in self.consumed
+            and self.report
+            and (at, REUSE) not in self.findings
+            and not _same_draw(self.consumed[key], at, self.resolve, self.replays)
+        ):
             self.findings.append((at, REUSE))
         self.consumed[key] = at
 
@@ -403,6 +411,39 @@ class _KeyWalker:
 
 # What a lax loop body returns as its carry: scan returns (carry, y), the others the carry itself.
 _CARRY_RETURNED = {"jax.lax.scan": "first", "jax.lax.fori_loop": "whole", "jax.lax.while_loop": "whole"}
+
+
+# Samplers that draw indices: the population they select from (position, keyword) takes no part
+# in the draw beyond its length.
+_INDEX_DRAWS = {"jax.random.permutation": (1, "x"), "jax.random.choice": (1, "a")}
+
+
+def _same_draw(first: cst.CSTNode, second: cst.Call, resolve: Resolver, replays: bool) -> bool:
+    """``permutation(key, xs)`` then ``permutation(key, ys)`` (or ``choice`` with the same shape,
+    ``replace`` and ``p``): the same indices applied to two arrays, the way paired data is
+    shuffled on purpose. With ``replays``, also the very same draw again (identical values).
+    Any other argument that differs makes it a second, correlated draw."""
+    called = resolve(second.func)
+    if not isinstance(first, cst.Call) or resolve(first.func) != called or called is None:
+        return False
+    population = _INDEX_DRAWS.get(called)
+    if population is None and not (replays and jaxapi.is_key_consumer(called)):
+        return False
+    return _draw_arguments(first, population) == _draw_arguments(second, population)
+
+
+def _draw_arguments(call: cst.Call, population: tuple[int, str] | None) -> list[tuple[str | None, str]]:
+    position, keyword = population or (-1, "")
+    kept = []
+    for index, argument in enumerate(call.args):
+        name = argument.keyword.value if argument.keyword is not None else None
+        if name == keyword or (name is None and not argument.star and index == position):
+            continue
+        kept.append((name, _EMPTY_MODULE.code_for_node(argument.value)))
+    return sorted(kept, key=lambda item: item[0] or "")
+
+
+_EMPTY_MODULE = cst.Module(body=[])
 
 
 def _identities(value: cst.BaseExpression) -> list[str]:

@@ -120,6 +120,7 @@ class WalkerView(Protocol):
 class _ModuleView(Protocol):
     index: ModuleIndex
     path: str
+    contexts: dict[str, TracedContext]
 
 
 class _SegmentView(Protocol):
@@ -218,6 +219,13 @@ class RuleContext:
 
     def is_self(self, node: cst.BaseExpression) -> bool:
         return isinstance(node, cst.Name) and node.value == self._walker.self_name
+
+    def is_traced_function(self, qualname: str) -> bool:
+        return qualname in self._walker.module.contexts
+
+    def is_transformed_function(self, qualname: str) -> bool:
+        """Handed to (or decorated by) a transform: traced on its own, not only inside its callers."""
+        return any(root.function == qualname for root in self.index.roots)
 
     def enclosing_binding(self, name: str) -> FunctionInfo | None:
         """The innermost enclosing function whose local ``name`` is (a closure variable's owner)."""

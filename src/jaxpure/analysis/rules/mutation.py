@@ -298,13 +298,22 @@ class ArgumentContainerMutation(Rule):
 
 
 def _returned_names(node: cst.CSTNode, ctx: RuleContext) -> set[str]:
-    """Names the enclosing function returns, alone or as items of a returned tuple or list."""
+    """Names the enclosing function returns, alone or as items of a returned tuple or list, and
+    the names such a name is only ever an alias of (``st = loop_state; ...; return st``)."""
     names: set[str] = set()
     for child in iter_own_nodes(ctx.function_body(node)):
         if isinstance(child, cst.Return) and child.value is not None:
             value = child.value
             items = [e.value for e in value.elements] if isinstance(value, cst.Tuple | cst.List) else [value]
             names.update(item.value for item in items if isinstance(item, cst.Name))
+    sources: dict[str, list[cst.BaseExpression | None]] = {}
+    for bound, source in _local_bindings(node, ctx):
+        if bound in names:
+            sources.setdefault(bound, []).append(source)
+    for bound_to in sources.values():
+        aliased = [source.value for source in bound_to if isinstance(source, cst.Name)]
+        if len(aliased) == len(bound_to):
+            names.update(aliased)
     return names
 
 

@@ -353,7 +353,9 @@ def _outside_mutations(node, ctx: RuleContext) -> Iterator[tuple[cst.CSTNode, st
             if (ctx.qualified(func.value) or "").split(".")[0] in jaxapi.LIBRARY_MODULES:
                 return  # ``np.insert(a, 0, v)``, ``np.append``: a library function, no list method
             evident = ctx.index.module_values.get(name) in ("list", "dict", "set")
-            if (evident or func.attr.value in jaxapi.UNAMBIGUOUS_MUTATORS) and not _counts_for_a_test({name}, ctx):
+            if _counts_for_a_test({name}, ctx) or _owner_traces_it(name, ctx):
+                return
+            if evident or func.attr.value in jaxapi.UNAMBIGUOUS_MUTATORS:
                 yield node, name
         return
     for target in _targets(node):
@@ -363,6 +365,8 @@ def _outside_mutations(node, ctx: RuleContext) -> Iterator[tuple[cst.CSTNode, st
         elif isinstance(target, cst.Subscript | cst.Attribute):
             base = base_name(target)
             if base is None or not _outside(base, ctx) or _counts_for_a_test({base}, ctx):
+                continue
+            if _owner_traces_it(base, ctx):
                 continue
             if isinstance(target, cst.Subscript) and is_array_region(target):
                 continue  # ``o_ref[...] = v``: a reference's staged write, not a Python mutation
@@ -382,6 +386,17 @@ def _statement(node, ctx: RuleContext):
 def _outside(name: str, ctx: RuleContext) -> bool:
     """A closed-over or global object: not a local, not a parameter (that is JP203), not self."""
     return not ctx.is_local(name) and not ctx.is_param(name) and name != "self"
+
+
+def _owner_traces_it(name: str, ctx: RuleContext) -> bool:
+    """``env[var] = val`` in ``write``, nested in the traced function that created ``env`` and only
+    called, never handed to a transform: it runs inside that function's own trace, on its own
+    object (a jaxpr interpreter's environment), as the function itself writing to ``env`` would."""
+    function = ctx.function
+    owner = ctx.enclosing_binding(name)
+    if function is None or owner is None or owner.qualname != function.parent:
+        return False
+    return ctx.is_traced_function(owner.qualname) and not ctx.is_transformed_function(function.qualname)
 
 
 def _counts_for_a_test(names: set[str], ctx: RuleContext) -> bool:
