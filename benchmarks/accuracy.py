@@ -3,7 +3,7 @@
     python benchmarks/accuracy.py                      # the default corpora (see CORPORA)
     python benchmarks/accuracy.py --untriaged          # list the findings nobody has triaged yet
     python benchmarks/accuracy.py --markdown           # the table for docs/accuracy.md
-    python benchmarks/accuracy.py --wheels DIR --corpus wheels   # the unpacked wheels of WHEELS
+    python benchmarks/accuracy.py --wheels wheels=DIR --corpus wheels   # unpacked WHEELS["wheels"]
 
 The triage lives in ``docs/triage.tsv``, one row a finding: corpus, path (relative to the
 corpus), code, the flagged line's text (stripped), occurrence, class (``bug``, ``intended``,
@@ -37,13 +37,20 @@ COLUMNS = ("corpus", "path", "code", "source", "occurrence", "class", "cause", "
 LIBRARIES = ("optax", "flax", "equinox", "haiku", "numpyro")
 
 
-# Released JAX libraries first checked after round 3 (``--wheels``): fetch and unpack with
-#   pip download --no-deps -d W <each>; for w in W/*.whl; do n=$(basename $w | cut -d- -f1);
+# Released JAX libraries checked after round 3 (``--wheels NAME=DIR``), each corpus pinned.
+# Fetch and unpack one with (``sdist``s: untar into DIR/<name> instead):
+#   pip download --no-deps -d W <its pins>; for w in W/*.whl; do n=$(basename $w | cut -d- -f1);
 #   mkdir -p DIR/$n; unzip -q -o $w -d DIR/$n -x '*.dist-info/*'; done
-WHEELS = (
-    "blackjax==1.7.1 chex==0.1.92 diffrax==0.7.2 distrax==0.1.9 dm-pix==0.4.5 evosax==0.3.2 flashbax==0.1.3 "
-    "gymnax==1.0.1 jaxopt==0.8.5 jraph==0.0.6.dev0 lineax==0.1.1 mctx==0.0.71 optimistix==0.1.0 rlax==0.1.9"
-).split()
+WHEELS = {
+    # triaged while the round-4 rules were written: a development corpus since
+    "wheels": "blackjax==1.7.1 chex==0.1.92 diffrax==0.7.2 distrax==0.1.9 dm-pix==0.4.5 evosax==0.3.2 "
+    "flashbax==0.1.3 gymnax==1.0.1 jaxopt==0.8.5 jraph==0.0.6.dev0 lineax==0.1.1 mctx==0.0.71 optimistix==0.1.0 "
+    "rlax==0.1.9",
+    # first run only once round 4's rules were in: held out
+    "wheels2": "brax==0.14.2 evojax==0.2.17 flowjax==19.1.2 gpjax==1.0.0 jax-cosmo==0.1.0 jax-md==0.2.29 "
+    "jaxley==0.14.0 kfac-jax==0.0.8 neural-tangents==0.6.5 oryx==0.2.9 ott-jax==0.6.0 penzai==0.2.5 pgx==2.6.0 "
+    "qdax==0.5.0",
+}
 
 
 @dataclass(frozen=True)
@@ -129,13 +136,18 @@ def main() -> int:
     parser.add_argument("--untriaged", action="store_true", help="list every finding without a triage row")
     parser.add_argument("--markdown", action="store_true", help="print the per-class table as markdown")
     parser.add_argument("--show", metavar="CLASS", help="list the findings triaged as CLASS (bug, intended, false)")
-    parser.add_argument("--wheels", metavar="DIR", type=Path, help="also the unpacked WHEELS, one folder each")
-    parser.add_argument("--corpus", action="append", help="only this corpus (devcorpus, libraries, wheels)")
+    parser.add_argument(
+        "--wheels", metavar="NAME=DIR", action="append", default=[], help="also a corpus of WHEELS, unpacked in DIR"
+    )
+    parser.add_argument("--corpus", action="append", help="only this corpus (devcorpus, libraries, a WHEELS name)")
     args = parser.parse_args()
     triage = load_triage()
     corpora = default_corpora()
-    if args.wheels is not None:
-        corpora.append(Corpus("wheels", (args.wheels,), args.wheels))
+    for spec in args.wheels:
+        name, _, folder = spec.partition("=")
+        if name not in WHEELS or not folder:
+            parser.error(f"--wheels takes NAME=DIR with NAME one of {', '.join(WHEELS)}")
+        corpora.append(Corpus(name, (Path(folder),), Path(folder)))
     if args.corpus:
         corpora = [corpus for corpus in corpora if corpus.name in args.corpus]
     run = {corpus.name for corpus in corpora}

@@ -117,6 +117,13 @@ class ModuleAnalyzer:
         # Functions an arrays-only transform (equinox's filter_*) is applied to: their
         # parameters of non-array types are static there.
         self.arrays_only_roots = {r.function for r in index.roots if _traces_only_arrays(r)}
+        # Parameters a decorator makes static (``@partial(jit, static_argnums=0)``): static whoever
+        # calls the function, since every call goes through the decorator.
+        self.decorator_static: dict[str, frozenset[str]] = {}
+        for root in index.roots:
+            if root.decorated:
+                known = self.decorator_static.get(root.function, frozenset())
+                self.decorator_static[root.function] = known | root.static_params
         for root in index.roots:
             if root.site is not None:
                 self._roots_by_site.setdefault(root.site, []).append(root)
@@ -506,14 +513,19 @@ class FunctionWalker:
 
     def lambda_walker(self, node: cst.Lambda, context: TracedContext) -> FunctionWalker:
         """A walker over a lambda of this function: its parameters are traced, and so is what it
-        closes over that is traced here; it sees this function's names besides its own."""
+        closes over that is traced here; it sees this function's names besides its own. A
+        parameter with a default (``lambda i, p=self.parents: ...``, the idiom that captures a
+        value) holds what its default holds."""
         params = {p.name.value for p in all_params(node.params)}
+        captured = {
+            p.name.value for p in all_params(node.params) if p.default is not None and not self.values.traced(p.default)
+        }
         closure = frozenset(self.values.names - params)
         walker = FunctionWalker(WalkKind.LAMBDA, self.module, self.info, context, self.segment, closure)
         walker.params = params | (self.params - params)
         walker.locals = set(walker.params) | self.locals
         walker.self_name = self.self_name
-        walker.values = walker._traced_values(set(closure) | params)
+        walker.values = walker._traced_values(set(closure) | (params - captured))
         walker.values.frozen = True  # the lambda's body binds nothing to solve
         return walker
 
@@ -584,7 +596,7 @@ class FunctionWalker:
         )
         self.values.static_fields = self._static_fields_of_params()
         self.values.unknown_objects = self._unknown_objects()
-        self.values.dict_names = _dict_names(bindings, self.resolve)
+        self.values.dict_names = _dict_names(bindings, self.resolve) | (self._dict_params() - self.rebound_names)
         self._note_receiver_classes(bindings)
         self.values.solve(bindings, body, self.params)
         self._classify_locals(bindings, body)
@@ -599,14 +611,17 @@ class FunctionWalker:
         if self.info is None or self.context is None:
             return traced
         context = self.context
+        always_static = self.module.decorator_static.get(self.info.qualname, frozenset())
         for position, param in enumerate(self.info.params):
-            if param.name in context.static_params:
+            if param.name in context.static_params or param.name in always_static:
                 continue
             if position == 0 and self.framework is not None and self.info.method_kind != "static":
                 continue  # the Module instance (or class) itself: its array fields are traced, not it
             if self.framework is not None and _is_configuration(param):
                 continue
-            if self.info.qualname in self.module.arrays_only_roots and self.module.never_an_array(param):
+            if self.info.qualname in self.module.arrays_only_roots and (
+                self.module.never_an_array(param) or (position == 0 and self._plain_receiver())
+            ):
                 continue
             if context.traced_params is None or param.name in context.traced_params:
                 traced.add(param.name)
@@ -627,6 +642,18 @@ class FunctionWalker:
             and self.module.class_named(p.annotation) is None
         )
 
+    def _plain_receiver(self) -> bool:
+        """The ``self`` of a plain class's method: an object an arrays-only transform (``@eqx.filter_jit
+        def __call__(self, ...)``) keeps whole as a static leaf."""
+        cls = self.class_info
+        return cls is not None and cls.plain and self.info is not None and self.info.method_kind is None
+
+    def _dict_params(self) -> set[str]:
+        """``**kwargs`` and parameters annotated as dicts (``params: dict[str, Array]``)."""
+        if self.info is None:
+            return set()
+        return {p.name for p in self.info.params if p.star == "**" or p.annotation in jaxapi.MAPPING_ANNOTATIONS}
+
     def _static_fields_of_params(self) -> dict[str, frozenset[str]]:
         if self.info is None or self.context is None:
             return {}
@@ -637,6 +664,9 @@ class FunctionWalker:
             fields = self.module.static_fields(param, arrays_only)
             if fields and param.name not in self.reclassed:
                 found[param.name] = fields
+        cls = self.class_info
+        if cls is not None and self.self_name and cls.declared_static and self.self_name not in self.reclassed:
+            found[self.self_name] = frozenset(cls.declared_static) | found.get(self.self_name, frozenset())
         return found
 
     def _classify_locals(self, bindings, body: cst.CSTNode) -> None:
@@ -1068,7 +1098,11 @@ class FunctionWalker:
         )
 
 
-_CONTAINER_COPIES = frozenset({"builtins.dict", "builtins.list", "copy.copy", "copy.deepcopy", "builtins.tuple"})
+# Calls that return a fresh Python container: copies, and the list of a pytree's leaves.
+_CONTAINER_COPIES = frozenset(
+    """builtins.dict builtins.list copy.copy copy.deepcopy builtins.tuple jax.tree_util.tree_leaves
+    jax.tree.leaves jax.tree_util.tree_leaves_with_path jax.tree.leaves_with_path""".split()
+)
 
 
 _DICT_CONSTRUCTORS = frozenset({"builtins.dict", "collections.defaultdict", "collections.OrderedDict"})
@@ -1123,18 +1157,20 @@ def _direct(binding: Binding) -> cst.BaseExpression | None:
 
 
 def _dict_names(bindings, resolve) -> frozenset[str]:
-    """Locals only ever bound to a fresh dict (``{}``, a dict comprehension, ``dict()``)."""
+    """Locals only ever bound to a fresh dict (``{}``, a dict comprehension, ``dict()``), or to
+    an update of themselves (``d = jax.tree.map(f, d)``: a dict again)."""
 
     def fresh_dict(source: cst.BaseExpression) -> bool:
         if isinstance(source, cst.Call):
             return _builds_dict(source, resolve)
         return isinstance(source, cst.Dict | cst.DictComp)
 
-    return frozenset(_only_bound_to(bindings, fresh_dict))
+    return frozenset(_only_bound_to([b for b in bindings if not _updates_itself(b, resolve)], fresh_dict))
 
 
 def _is_python_container(source: cst.BaseExpression, resolve) -> bool:
-    """A fresh Python list or dict: a literal, a comprehension, ``dict(x)``, ``x.copy()``."""
+    """A fresh Python list or dict: a literal, a comprehension, ``dict(x)``, ``x.copy()``,
+    ``jax.tree.leaves(x)``."""
     if isinstance(source, cst.List | cst.Dict | cst.ListComp | cst.DictComp):
         return True
     if isinstance(source, cst.Call):

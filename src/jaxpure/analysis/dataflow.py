@@ -406,6 +406,8 @@ class TracedValues:
                 if known is not None:
                     return known  # ``x, widths = pad(x, widths)``: the callee returns each position
             return self.traced(source)
+        if type(source) is cst.Name and source.value in self.dict_names:
+            return False  # ``for k in d``: a dict's keys, hashable, so never JAX arrays
         if isinstance(source, cst.Call):
             called = self.resolve(source.func)
             args = [a.value for a in source.args if not a.keyword]
@@ -545,6 +547,8 @@ class TracedValues:
                 return False
             if called in jaxapi.STATIC_ECOSYSTEM_FUNCTIONS:
                 return False  # ``eqx.is_array(x)``: a Python bool about x, never a tracer
+            if called == "jax.lax.psum" and node.args and type(node.args[0].value) is cst.Integer:
+                return False  # ``lax.psum(1, axis)``: the axis size, a Python int (measured)
             if called.startswith("builtins."):
                 short = called[len("builtins.") :]
                 if short in jaxapi.STATIC_BUILTINS or short in jaxapi.CONCRETIZING_BUILTINS:

@@ -116,6 +116,8 @@ class ClassInfo:
     line: int = 0
     field_types: dict[str, str] = field(default_factory=dict)  # annotated field -> qualified annotation
     local_bases: list[str] = field(default_factory=list)  # base classes defined in this module
+    # No base, no decorator, no ``tree_flatten``: no pytree, so one leaf that is no array.
+    plain: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +157,7 @@ class Root:
     under: Transform | None = None  # a staging transform composed around this one: jit(grad(f))
     hashed_params: frozenset[str] = frozenset()  # static_argnums/argnames: hashed to find the compiled program
     names: frozenset[str] = frozenset()  # the names the transformed function is called by here
+    decorated: bool = False  # by a decorator: every call of the function goes through the transform
 
     @property
     def kind(self) -> str:
@@ -491,6 +494,15 @@ class _IndexBuilder(FastNodeVisitor):
         for statement in node.body:
             self.visit(statement)
         self.scopes.pop()
+        leaves = _pytree_leaves(node)
+        if leaves is not None:  # its own tree_flatten: every other attribute is aux data, static
+            info.declared_static |= (info.fields | _attributes_set_in_init(node)) - leaves
+        info.plain = (
+            not node.decorator_list
+            and all(b == "builtins.object" for b in bases)
+            and not node.keywords
+            and "tree_flatten" not in _methods(node)
+        )
 
     def _note_field(self, info: ClassInfo, statement: ast.AnnAssign) -> None:
         assert isinstance(statement.target, ast.Name)
@@ -502,16 +514,29 @@ class _IndexBuilder(FastNodeVisitor):
             info.array_fields.add(name)
         elif self._never_an_array(statement.annotation):
             info.non_array_fields.add(name)
-        value = statement.value
-        if (
-            isinstance(value, ast.Call)
-            and (self.resolve(value.func) or "") in jaxapi.FIELD_FUNCTIONS
-            and any(
-                k.arg == "static" and isinstance(k.value, ast.Constant) and k.value.value is True
-                for k in value.keywords
-            )
-        ):
+        if self._declares_static(statement.value):
             info.declared_static.add(name)
+
+    def _declares_static(self, value: ast.expr | None) -> bool:
+        """``eqx.field(static=True)``, ``struct.field(pytree_node=False)``, ``dataclasses.field(
+        metadata=dict(static=True))`` (``register_dataclass``) or ``{"pytree_node": False}``: a
+        field kept out of the pytree's leaves, so a Python value under any transform."""
+        if not isinstance(value, ast.Call):
+            return False
+        called = self.resolve(value.func) or ast_dotted_name(value.func) or ""
+        if called in jaxapi.STATIC_FIELD_FUNCTIONS or called.rsplit(".", 1)[-1] == "static_field":
+            return True  # equinox's, and the same helper projects define (``jax_md.dataclasses``)
+        if called not in jaxapi.FIELD_FUNCTIONS:
+            return False
+        options: dict[str, ast.expr] = {k.arg: k.value for k in value.keywords if k.arg}
+        metadata = options.get("metadata")
+        if isinstance(metadata, ast.Dict):
+            for key, item in zip(metadata.keys, metadata.values, strict=True):
+                if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                    options[key.value] = item
+        elif isinstance(metadata, ast.Call) and self.resolve(metadata.func) == "builtins.dict":
+            options.update((k.arg, k.value) for k in metadata.keywords if k.arg)
+        return _is_constant(options.get("static"), True) or _is_constant(options.get("pytree_node"), False)
 
     def _never_an_array(self, annotation: ast.expr) -> bool:
         """``bool``, ``str``, ``Callable[...]``, an Enum of this module: a type no array has."""
@@ -717,6 +742,7 @@ class _IndexBuilder(FastNodeVisitor):
         self._add_root(
             AppliedFunction(function), transform, keywords, site=self.function, names=frozenset({function.name})
         )
+        self.index.roots[-1].decorated = True
 
     def _add_root(
         self,
@@ -1203,6 +1229,66 @@ def _argument_shapes(call: ast.Call) -> tuple[tuple[str | None, str], ...]:
     return positional + tuple((k.arg, "" if k.arg else "**") for k in call.keywords)
 
 
+def _methods(node: ast.ClassDef) -> dict[str, ast.FunctionDef]:
+    return {s.name: s for s in node.body if isinstance(s, ast.FunctionDef)}
+
+
+def _self_attribute(node: ast.expr, self_name: str) -> str | None:
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == self_name:
+        return node.attr
+    return None
+
+
+def _pytree_leaves(node: ast.ClassDef) -> set[str] | None:
+    """The attributes a class's own ``tree_flatten`` returns as children (``return [self.t],
+    aux``; with keys, ``((key, self.t), ...)``), where that is spelled out; None otherwise. The
+    rest of the object travels as aux data: Python values under every transform."""
+    methods = _methods(node)
+    flatten = methods.get("tree_flatten_with_keys") or methods.get("tree_flatten")
+    if flatten is None or "tree_unflatten" not in methods or not flatten.args.args:
+        return None
+    self_name = flatten.args.args[0].arg
+    displays = {
+        target.id: statement.value
+        for statement in ast.walk(flatten)
+        if isinstance(statement, ast.Assign)
+        for target in statement.targets
+        if isinstance(target, ast.Name)
+    }
+    leaves: set[str] = set()
+    returns = [r for r in ast.walk(flatten) if isinstance(r, ast.Return)]
+    for returned in returns:
+        if not (isinstance(returned.value, ast.Tuple) and len(returned.value.elts) == 2):
+            return None
+        children = returned.value.elts[0]
+        if isinstance(children, ast.Name):
+            children = displays.get(children.id, children)
+        if not isinstance(children, ast.List | ast.Tuple):
+            return None
+        for child in children.elts:
+            if isinstance(child, ast.Tuple) and len(child.elts) == 2:  # ``(key, self.t)``
+                child = child.elts[1]
+            name = _self_attribute(child, self_name)
+            if name is None:
+                return None
+            leaves.add(name)
+    return leaves if returns else None
+
+
+def _attributes_set_in_init(node: ast.ClassDef) -> set[str]:
+    init = _methods(node).get("__init__")
+    if init is None or not init.args.args:
+        return set()
+    self_name = init.args.args[0].arg
+    found = set()
+    for statement in ast.walk(init):
+        targets = statement.targets if isinstance(statement, ast.Assign) else []
+        if isinstance(statement, ast.AnnAssign | ast.AugAssign):
+            targets = [statement.target]
+        found.update(name for t in targets if (name := _self_attribute(t, self_name)) is not None)
+    return found
+
+
 def _does_nothing(body: list[ast.stmt]) -> bool:
     """A method body that only documents, passes or raises: an abstract method."""
     return all(
@@ -1264,6 +1350,10 @@ def _literal_range(node: ast.expr) -> list[int] | None:
 def _str_literals(node: ast.expr) -> list[str]:
     items = _sequence_items(node) if isinstance(node, ast.Tuple | ast.List) else [node]
     return [item.value for item in items if isinstance(item, ast.Constant) and isinstance(item.value, str)]
+
+
+def _is_constant(node: ast.expr | None, value: object) -> bool:
+    return isinstance(node, ast.Constant) and node.value is value
 
 
 def _operands_counted(call: ast.Call) -> bool:

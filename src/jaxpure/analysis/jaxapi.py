@@ -119,7 +119,11 @@ TREE_MAPS = frozenset(
 )
 ENUM_BASES = frozenset("enum.Enum enum.IntEnum enum.StrEnum enum.Flag enum.IntFlag".split())
 # Field declarations whose ``static=True`` keeps a field out of the pytree's leaves.
-FIELD_FUNCTIONS = frozenset("equinox.field equinox.static_field equinox._module.field".split())
+FIELD_FUNCTIONS = frozenset(
+    "equinox.field equinox.static_field equinox._module.field flax.struct.field dataclasses.field".split()
+)
+# Field functions whose fields are always static, whatever their arguments.
+STATIC_FIELD_FUNCTIONS = frozenset({"equinox.static_field"})
 # Annotations of values that are never arrays: a transform that traces only arrays
 # (equinox's filter transforms) keeps them static.
 NON_ARRAY_ANNOTATIONS = frozenset(
@@ -127,6 +131,11 @@ NON_ARRAY_ANNOTATIONS = frozenset(
     bool int float str typing.Callable collections.abc.Callable typing.Literal""".split()
 )
 UNTRACED_MODULE_METHODS = frozenset({"__init__", "__post_init__"})
+# Annotations of dicts: iterating one gives its keys, which no JAX array can be (unhashable).
+MAPPING_ANNOTATIONS = frozenset(
+    """builtins.dict dict typing.Dict typing.Mapping typing.MutableMapping collections.abc.Mapping
+    collections.abc.MutableMapping""".split()
+)
 
 # Array annotations that mark a Module field or a parameter as an array.
 ARRAY_ANNOTATIONS = frozenset(

@@ -23,6 +23,7 @@ import libcst as cst
 
 from jaxpure.analysis import jaxapi
 from jaxpure.analysis.cstnodes import code_children as cst_children
+from jaxpure.analysis.cstnodes import names_read
 from jaxpure.analysis.dataflow import dotted_name, iter_own_nodes
 
 Resolver = Callable[[cst.BaseExpression], "str | None"]
@@ -65,6 +66,7 @@ def find_key_reuse(
     walker.replays = not opaque_calls_consume
     if loop_body_names is not None:
         walker.loop_bound.append(loop_body_names | _bound_names(body))
+        walker.loop_targets.append(set())
     walker.carry = _CARRY_RETURNED.get(loop or "")
     walker.block(_statements(body))
     return walker.findings
@@ -158,6 +160,7 @@ class _KeyWalker:
         self.report = report  # False: only which keys are consumed (``consumed_parameters``)
         self.consumed: dict[str, cst.CSTNode] = {}  # key expression -> where it was consumed
         self.loop_bound: list[set[str]] = []  # names each enclosing loop body rebinds
+        self.loop_targets: list[set[str]] = []  # ... of which, names only the loop itself steps
         self.findings: list[tuple[cst.CSTNode, str]] = []
         self.reported_loops: set[tuple[int, str]] = set()
         self.ever_consumed: set[str] = set()
@@ -207,6 +210,8 @@ class _KeyWalker:
                 bound |= target_names(node.target)
                 self.rebind(node.target)
             self.loop_bound.append(bound)
+            stepped = target_names(node.target) - _bound_names(node.body) if isinstance(node, cst.For) else set()
+            self.loop_targets.append(stepped)
             self.block(_statements(node.body))
             if self.report and len(self.loop_bound) <= _SECOND_PASS_DEPTH:
                 # The next iteration: a key consumed late in one iteration and not re-derived
@@ -215,6 +220,7 @@ class _KeyWalker:
                     self.rebind(node.target)
                 self.block(_statements(node.body))
             self.loop_bound.pop()
+            self.loop_targets.pop()
             if node.orelse is not None:
                 self.block(_statements(node.orelse.body))
         elif isinstance(node, cst.With):
@@ -328,6 +334,7 @@ class _KeyWalker:
             first = False
             comp = comp.inner_for_in
         self.loop_bound.append(bound)
+        self.loop_targets.append(bound)
         for name in bound:
             self.forget(name)
         inner = node.for_in.inner_for_in
@@ -338,6 +345,7 @@ class _KeyWalker:
         for part in parts:
             self.expression(part)
         self.loop_bound.pop()
+        self.loop_targets.pop()
 
     def call(self, node: cst.Call) -> None:
         called = self.resolve(node.func)
@@ -363,11 +371,13 @@ class _KeyWalker:
     def lax_loop_lambda(self, node: cst.Lambda) -> None:
         params = {p.name.value for p in node.params.params}
         self.loop_bound.append(params)
+        self.loop_targets.append(set())
         saved = self.consumed
         self.consumed = dict(saved)
         self.expression(node.body)
         self.consumed = saved
         self.loop_bound.pop()
+        self.loop_targets.pop()
 
     # -- key state ------------------------------------------------------------------
 
@@ -380,7 +390,12 @@ class _KeyWalker:
             (self.ever_consumed if surely else self.ever_passed).add(head)
         prefixes = _prefixes(key)
         for depth, bound in enumerate(self.loop_bound):
-            if bound.isdisjoint(prefixes) and self.report:
+            stepped = self.loop_targets[depth]
+            if (
+                bound.isdisjoint(prefixes)
+                and self.report
+                and not _same_draw_each_time(at, stepped, bound, self.resolve)
+            ):
                 marker = (depth, key)
                 if marker not in self.reported_loops:
                     self.reported_loops.add(marker)
@@ -432,15 +447,40 @@ def _same_draw(first: cst.CSTNode, second: cst.Call, resolve: Resolver, replays:
     return _draw_arguments(first, population) == _draw_arguments(second, population)
 
 
+def _same_draw_each_time(call: cst.Call, stepped: set[str], loop_bound: set[str], resolve: Resolver) -> bool:
+    """``[jr.permutation(key, a) for a in arrays]``: an index draw of each array the loop steps
+    through, whose other arguments do not change with the loop: the same order for every array,
+    on purpose (``data = permutation(key, data)`` each epoch is no such loop)."""
+    population = _INDEX_DRAWS.get(resolve(call.func) or "")
+    if population is None:
+        return False
+    settings = _draw_settings(call, population)
+    drawn_from = [a.value for a in call.args if all(a is not setting for setting in settings)]
+    return (
+        len(drawn_from) == 1
+        and not names_read(drawn_from[0]).isdisjoint(stepped)
+        and all(names_read(argument.value).isdisjoint(loop_bound) for argument in settings)
+    )
+
+
 def _draw_arguments(call: cst.Call, population: tuple[int, str] | None) -> list[tuple[str | None, str]]:
-    position, keyword = population or (-1, "")
-    kept = []
-    for index, argument in enumerate(call.args):
-        name = argument.keyword.value if argument.keyword is not None else None
-        if name == keyword or (name is None and not argument.star and index == position):
-            continue
-        kept.append((name, _EMPTY_MODULE.code_for_node(argument.value)))
+    """What a draw is given besides its population, as code: equal lists draw the same values."""
+    kept = [
+        (argument.keyword.value if argument.keyword is not None else None, _EMPTY_MODULE.code_for_node(argument.value))
+        for argument in _draw_settings(call, population)
+    ]
     return sorted(kept, key=lambda item: item[0] or "")
+
+
+def _draw_settings(call: cst.Call, population: tuple[int, str] | None) -> list[cst.Arg]:
+    """A draw's arguments but its population (``permutation``'s ``x``, ``choice``'s ``a``)."""
+    position, keyword = population or (-1, "")
+    return [
+        argument
+        for index, argument in enumerate(call.args)
+        if not (argument.keyword is not None and argument.keyword.value == keyword)
+        and not (argument.keyword is None and not argument.star and index == position)
+    ]
 
 
 _EMPTY_MODULE = cst.Module(body=[])

@@ -224,8 +224,9 @@ class ArgumentContainerMutation(Rule):
     ## What it does
     Flags `params["w"] = ...`, `state.append(...)`, `del d[k]` and `d.update(...)`
     on a parameter of a traced function, unless the function returns that
-    container (the caller that rebinds the result sees the same thing eagerly
-    and under the transform). A parameter annotated with another class
+    container, itself or through an alias (`st = state; ...; return st`): the
+    caller that rebinds the result sees the same thing eagerly and under the
+    transform. A parameter annotated with another class
     (`metrics: nnx.Variable`) is indexed through that class's own
     `__setitem__`, not taken for a dict.
 

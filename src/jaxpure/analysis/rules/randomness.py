@@ -143,7 +143,11 @@ class PrngKeyReuse(_KeyReuseRule):
     (`if is_key(key):`), or abstract evaluation (`jax.eval_shape`, which draws
     nothing, in the function it evaluates either). In test
     files only `jax.random` consumers count: handing one key to two calls is how
-    tests compare them. Exclusive branches may each consume the same key once.
+    tests compare them, and drawing again with the same sampler and the same
+    arguments is how they replay the same data. Exclusive branches may each
+    consume the same key once. `permutation(key, xs)` then `permutation(key, ys)`
+    (or `choice` with the same shape, `replace` and `p`) draws the same indices
+    for two arrays, the way paired data is shuffled: not a reuse.
     Benchmark files (`bench_*.py`, `*_benchmark.py`, files under a `benchmarks/`
     folder) are left alone: their inputs are synthetic, timed and never looked at.
 

@@ -324,7 +324,10 @@ class NonlocalMutationInTracedFunction(Rule):
 
     In test files, mutating a variable of the enclosing test function
     (`traces.append(1)`, `counts[0] += 1` in a nested jitted function) is not
-    reported: that is how a test observes tracing, and the test runs once.
+    reported: that is how a test observes tracing, and the test runs once. Nor
+    is a nested helper that writes an object its traced enclosing function
+    created, when that function only calls it (a jaxpr interpreter's
+    `def write(v, x): env[v] = x`): it runs inside the same trace.
     """
 
     code = "JP105"
