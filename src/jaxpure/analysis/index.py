@@ -1280,7 +1280,7 @@ def _attributes_set_in_init(node: ast.ClassDef) -> set[str]:
     if init is None or not init.args.args:
         return set()
     self_name = init.args.args[0].arg
-    found = set()
+    found: set[str] = set()
     for statement in ast.walk(init):
         targets = statement.targets if isinstance(statement, ast.Assign) else []
         if isinstance(statement, ast.AnnAssign | ast.AugAssign):
