@@ -46,10 +46,14 @@ WHEELS = {
     "wheels": "blackjax==1.7.1 chex==0.1.92 diffrax==0.7.2 distrax==0.1.9 dm-pix==0.4.5 evosax==0.3.2 "
     "flashbax==0.1.3 gymnax==1.0.1 jaxopt==0.8.5 jraph==0.0.6.dev0 lineax==0.1.1 mctx==0.0.71 optimistix==0.1.0 "
     "rlax==0.1.9",
-    # first run only once round 4's rules were in: held out
+    # first run only once round 4's rules were in: held out, then triaged for round 5's rules
     "wheels2": "brax==0.14.2 evojax==0.2.17 flowjax==19.1.2 gpjax==1.0.0 jax-cosmo==0.1.0 jax-md==0.2.29 "
     "jaxley==0.14.0 kfac-jax==0.0.8 neural-tangents==0.6.5 oryx==0.2.9 ott-jax==0.6.0 penzai==0.2.5 pgx==2.6.0 "
     "qdax==0.5.0",
+    # first run only once round 5's rules (from wheels2) were in: held out
+    "wheels3": "bayeux-ml==0.1.15 craftax==1.6.1 dynamiqs==0.3.7 e3nn-jax==0.21.0 jax-cfd==0.2.1 "
+    "jax-dataclasses==1.6.3 jaxlie==1.5.0 jaxns==3.0.0 jaxsim==0.9.0 mujoco-mjx==3.17.0 navix==0.7.4 netket==3.23.0 "
+    "sbijax==0.3.4 xminigrid==0.9.3",
 }
 
 

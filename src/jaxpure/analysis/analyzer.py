@@ -472,6 +472,7 @@ class FunctionWalker:
         self.rebound_names: set[str] = set()  # every name the body binds
         self.reclassed: set[str] = set()
         self.receiver_classes: dict[str, str] = {}  # names evidently holding an object of a class of this module
+        self.constructed: set[str] = set()  # ... of which, those it builds itself (``game = Game(state)``)
         self.binding_sources: dict[str, cst.BaseExpression] = {}  # first value bound to each local
         self.iterated_sources: dict[str, list[cst.BaseExpression]] = {}  # what loop targets take elements of
         self.container_params: set[str] = set()
@@ -812,7 +813,12 @@ class FunctionWalker:
         traced_params = self._traced_arguments(node, callee, bound) | self._receiver_traced(node.func, callee, bound)
         if not traced_params and self.context.kind == DIFFERENTIATION:
             return  # nothing traced flows in: under differentiation the callee runs on plain values
-        context = replace(self.context, traced_params=frozenset(traced_params), static_params=frozenset())
+        context = replace(
+            self.context,
+            traced_params=frozenset(traced_params),
+            static_params=frozenset(),
+            fresh_self=bound == 1 and self._fresh_receiver(node.func),
+        )
         self.module.reach(self.info.qualname if self.info else None, callee, context)
 
     def _on_partial_method(self, node: cst.Call) -> None:
@@ -970,6 +976,17 @@ class FunctionWalker:
                 and source.func.value not in self.locals
             ):
                 self.receiver_classes[name] = source.func.value
+                self.constructed.add(name)
+
+    def _fresh_receiver(self, func: cst.BaseExpression) -> bool:
+        """``game.step()`` on ``game = Game(state)`` built in this traced call, or ``self.step()``
+        in a method whose ``self`` was: the object lives and dies inside this trace."""
+        if type(func) is not cst.Attribute or type(func.value) is not cst.Name:
+            return False
+        name = func.value.value
+        if name == self.self_name and self.context is not None and self.context.fresh_self:
+            return True
+        return name in self.constructed
 
     def _receiver_traced(self, func: cst.BaseExpression, callee: FunctionInfo, bound: int) -> set[str]:
         """``obj.method(...)`` passes ``obj`` as ``self``: traced when ``obj`` is."""

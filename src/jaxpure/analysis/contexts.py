@@ -33,6 +33,7 @@ class TracedContext:
     root_static: tuple[str, ...] = ()
     abstract: bool = False  # reached only under eval_shape/make_jaxpr: never run on values
     arrays_only: bool = False  # reached only through transforms that trace only arrays (equinox's filter_*)
+    fresh_self: bool = False  # a method only ever called on an object built inside the same trace
 
     @property
     def module_entry(self) -> bool:
@@ -63,6 +64,7 @@ class TracedContext:
             transform=self.transform if self.kind == STAGING or other.kind != STAGING else other.transform,
             abstract=self.abstract and other.abstract,
             arrays_only=self.arrays_only and other.arrays_only,
+            fresh_self=self.fresh_self and other.fresh_self,
         )
 
 

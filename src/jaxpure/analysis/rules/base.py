@@ -139,6 +139,11 @@ class RuleContext:
         return self._walker.context.kind if self._walker.context else None
 
     @property
+    def fresh_self(self) -> bool:
+        """A method only ever called on an object built inside the same trace."""
+        return bool(self._walker.context and self._walker.context.fresh_self)
+
+    @property
     def abstract(self) -> bool:
         """Reached only under eval_shape/make_jaxpr: traced for shapes, never run on values."""
         return bool(self._walker.context and self._walker.context.abstract)

@@ -413,6 +413,8 @@ def _counts_for_a_test(names: set[str], ctx: RuleContext) -> bool:
 
 def _self_assignment_flagged(ctx: RuleContext) -> bool:
     function = ctx.function
+    if ctx.fresh_self:
+        return False  # ``game = Game(state); game.step()`` in traced code: an object of this very trace
     if function is None or ctx.module_class is None:
         return function is not None and function.class_name is not None
     if function.name in ("__init__", "__post_init__", "setup"):
