@@ -88,8 +88,9 @@ class TransformRebuiltPerCall(Rule):
     re-traces on every build. A factory that returns the jitted function, `jax.jit`
     of a module-level function, and `grad`/`vmap` built per call are fine, and so
     is anything built inside a test function (pytest `test*` functions, methods of
-    a `unittest.TestCase`) or called at once in module-level code outside a loop
-    (a notebook cell's one-shot `jax.jit(f)(x)`), which run once, or inside
+    a `unittest.TestCase`) or called at once in module-level code or a script's
+    top-level `main()` outside a loop (a notebook cell's one-shot `jax.jit(f)(x)`),
+    which run once, or inside
     `pytest.raises(...)` / `assertRaises(...)`, where it is built to fail. equinox's filter transforms
     compare the wrapped function by value: `eqx.filter_jit(eqx.filter_grad(loss))`
     of a module-level `loss` compiles once however often it is rebuilt.
@@ -146,10 +147,16 @@ class TransformRebuiltPerCall(Rule):
         if _expects_failure(node, ctx):
             return  # built to show that it raises: it never compiles
         parent = ctx.parent(node)
-        if isinstance(parent, cst.Call) and parent.func is node and ctx.function is not None:
+        once = ctx.function is None or _program_entry(ctx.function)
+        if isinstance(parent, cst.Call) and parent.func is node and not once:
             ctx.report(node, self, transform=transform, where="on every call")
-        elif _inside_loop(node, ctx):  # module-level code runs once: only a loop there rebuilds
+        elif _inside_loop(node, ctx):  # module-level code (and main) runs once: only a loop there rebuilds
             ctx.report(node, self, transform=transform, where="on every loop iteration")
+
+
+def _program_entry(function: FunctionInfo) -> bool:
+    """A script's top-level ``main()``: it runs once per program, as its module-level code does."""
+    return function.name == "main" and function.parent is None and function.class_name is None
 
 
 def _is_fresh_function(argument: cst.BaseExpression, ctx: RuleContext, transform: str) -> bool:
