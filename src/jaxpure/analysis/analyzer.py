@@ -342,14 +342,17 @@ class ModuleAnalyzer:
                 frozenset(cls.non_array_fields),
                 frozenset(cls.declared_static),
                 cls.is_enum,
+                frozenset(cls.properties),
+                frozenset(cls.self_returning),
             )
         return summaries
 
     def classes_wanted(self) -> frozenset[str]:
         """Classes of other modules whose summary could change this analysis: the bases of its
-        classes not known to be Modules, and annotations of arrays-only roots' parameters."""
+        classes not known to be Modules, and the annotations of traced functions' parameters
+        (their static fields)."""
         wanted = {b for cls in self.index.classes.values() if cls.framework is None for b in cls.bases if "." in b}
-        for function in self.arrays_only_roots:
+        for function in self.arrays_only_roots | set(self.contexts):
             info = self.index.functions.get(function)
             wanted.update(p.annotation for p in info.params if p.annotation and "." in p.annotation) if info else None
         return frozenset(wanted - set(self.index.classes))
@@ -372,6 +375,8 @@ class ModuleAnalyzer:
         fields = set(cls.declared_static)
         if arrays_only and cls.framework == "equinox":
             fields |= cls.non_array_fields
+        if param.annotation not in self.index.classes:
+            fields |= cls.properties  # computed in another module: what they return is a guess
         return frozenset(fields)
 
     def returns_traced(self, function: str) -> bool | None:
@@ -386,11 +391,14 @@ class ModuleAnalyzer:
 
     def own_untraced_returns(self) -> frozenset[str]:
         """The functions other modules call that return no traced value (for those callers' analysis)."""
-        return frozenset(
-            f
-            for f in self._incoming
-            if f in self.results and not self.results[f].returns_traced and self._settled(self.index.functions[f])
-        )
+        untraced = set()
+        for f in self._incoming:
+            info = self.index.functions.get(f)
+            if info is None or not self._settled(info):
+                continue
+            if info.returns_static or (f in self.results and not self.results[f].returns_traced):
+                untraced.add(f)
+        return frozenset(untraced)
 
     def _settled(self, function: FunctionInfo) -> bool:
         """A function, or a concrete method no subclass here overrides: what a call of it runs."""
@@ -580,7 +588,9 @@ class FunctionWalker:
         self.rebound_names = {b.target for b in bindings}
         # Names bound to something other than an update of themselves: an annotated
         # parameter rebound so no longer holds its declared class.
-        self.reclassed = {b.target for b in bindings if not _updates_itself(b, self.resolve)}
+        self.reclassed = {
+            b.target for b in bindings if not _updates_itself(b, self.resolve) and not self._same_class_again(b)
+        }
         self.locals = self.params | self.rebound_names
         return bindings
 
@@ -642,6 +652,18 @@ class FunctionWalker:
             and p.annotation != "jax.Array"
             and self.module.class_named(p.annotation) is None
         )
+
+    def _same_class_again(self, binding: Binding) -> bool:
+        """``x = x.reshape(...)`` where ``x``'s class declares that method to return its own class."""
+        source = binding.source
+        if binding.iterated or binding.element is not None or type(source) is not cst.Call:
+            return False
+        func = source.func
+        if type(func) is not cst.Attribute or type(func.value) is not cst.Name or func.value.value != binding.target:
+            return False
+        param = self.info.param(binding.target) if self.info is not None else None
+        cls = self.module.class_named(param.annotation) if param is not None else None
+        return cls is not None and func.attr.value in cls.self_returning
 
     def _plain_receiver(self) -> bool:
         """The ``self`` of a plain class's method: an object an arrays-only transform (``@eqx.filter_jit
@@ -714,9 +736,7 @@ class FunctionWalker:
         self.optional_names |= _only_bound_to(bindings, self.is_pytree_part)
         if self.info is None:
             return
-        self.optional_names.update(
-            p.name for p in self.info.params if p.default == "None" and p.annotation not in jaxapi.ARRAY_ANNOTATIONS
-        )
+        self.optional_names.update(p.name for p in self.info.params if p.may_be_absent)
         context = self.context
         if context is not None and context.module_entry:
             # A framework Module's method is an entry point whose callers jaxpure seldom sees (the
@@ -1011,6 +1031,8 @@ class FunctionWalker:
             return None
         callee, _ = self._callee(node.func)
         if callee is not None:
+            if callee.returns_static:
+                return False  # annotated ``-> int``/``-> bool``: a Python value, as for a parameter
             return self.module.returns_traced(callee.qualname)
         located = self._in_other_module(node.func) or self._method_in_other_module(node.func)
         if located is not None and f"{located[0]}:{located[1]}" in self.module.untraced_returns:

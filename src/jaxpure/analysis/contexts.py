@@ -150,11 +150,13 @@ class ClassSummary:
     non_array_fields: frozenset[str] = frozenset()
     declared_static: frozenset[str] = frozenset()
     is_enum: bool = False
+    properties: frozenset[str] = frozenset()
+    self_returning: frozenset[str] = frozenset()  # methods annotated to return the class itself
 
     @property
     def informative(self) -> bool:
         """Whether knowing it can change another module's analysis."""
-        return self.framework is not None or self.is_enum
+        return self.framework is not None or self.is_enum or bool(self.declared_static)
 
 
 def resolve_frameworks(classes: dict[str, ClassSummary]) -> dict[str, ClassSummary]:

@@ -35,6 +35,12 @@ class Param:
     default: str | None  # "bool" | "int" | "float" | "str" | "None" | "list" | "dict" | "set" | "array" | "other"
     star: str = ""  # "*" or "**" for variadic parameters
     declares_key: bool = False  # annotated as a PRNG key (``key: chex.PRNGKey``, ``PRNGKeyArray``)
+    optional: bool = False  # annotated ``X | None``: its truth value may be a presence test
+
+    @property
+    def may_be_absent(self) -> bool:
+        """Defaulting to ``None`` or annotated ``X | None``, for an ``X`` other than an array."""
+        return (self.default == "None" or self.optional) and self.annotation not in jaxapi.ARRAY_ANNOTATIONS
 
 
 @dataclass(slots=True)
@@ -118,6 +124,9 @@ class ClassInfo:
     local_bases: list[str] = field(default_factory=list)  # base classes defined in this module
     # No base, no decorator, no ``tree_flatten``: no pytree, so one leaf that is no array.
     plain: bool = False
+    attributes: set[str] = field(default_factory=set)  # annotated fields and what ``__init__`` sets
+    properties: set[str] = field(default_factory=set)  # ``@property`` methods
+    self_returning: set[str] = field(default_factory=set)  # methods annotated to return the class itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,6 +408,7 @@ class _IndexBuilder(FastNodeVisitor):
         self.live_partials: dict[tuple[str | None, str], ast.Call] = {}
         # The function a name is bound to at this point of its scope (a name may be defined again later).
         self.live_defs: dict[tuple[str | None, str], FunctionInfo] = {}
+        self.module_defs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}  # for flatten functions
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         """``partial(self._m, ...)``, ``tree_map(self._m, ...)``: a method used as a value."""
@@ -494,9 +504,17 @@ class _IndexBuilder(FastNodeVisitor):
         for statement in node.body:
             self.visit(statement)
         self.scopes.pop()
+        info.attributes = info.fields | _attributes_set_in_init(node)
+        methods = _methods(node).values()
+        info.properties = {
+            method.name
+            for method in methods
+            if any(ast_dotted_name(d) in ("property", "functools.cached_property") for d in method.decorator_list)
+        }
+        info.self_returning = {method.name for method in methods if _returns_own_class(method, node.name)}
         leaves = _pytree_leaves(node)
         if leaves is not None:  # its own tree_flatten: every other attribute is aux data, static
-            info.declared_static |= (info.fields | _attributes_set_in_init(node)) - leaves
+            info.declared_static |= info.attributes - leaves
         info.plain = (
             not node.decorator_list
             and all(b == "builtins.object" for b in bases)
@@ -590,6 +608,8 @@ class _IndexBuilder(FastNodeVisitor):
         self.index.functions[qualname] = info
         if class_name is None:
             self.live_defs[(self._scope_name(), node.name)] = info
+            if parent is None:
+                self.module_defs[node.name] = node
             self.live_partials.pop((self._scope_name(), node.name), None)
         for decorator in reversed(node.decorator_list):
             self._root_from_decorator(decorator, info)
@@ -632,6 +652,7 @@ class _IndexBuilder(FastNodeVisitor):
             self._annotation(arg),
             value_kind(default, self.imports),
             declares_key=self._declares_key(arg),
+            optional=arg.annotation is not None and self._optional_member(arg.annotation) is not None,
         )
 
     def _declares_key(self, arg: ast.arg) -> bool:
@@ -656,8 +677,22 @@ class _IndexBuilder(FastNodeVisitor):
         static = self._static_union(annotation)
         if static is not None:
             return static
+        optional = self._optional_member(annotation)
+        if optional is not None:
+            return self._annotation_of(optional)  # ``Model | None``: a Model where it is one
         head = annotation.value if isinstance(annotation, ast.Subscript) else annotation
         return self.resolve(head) or ast_dotted_name(head)
+
+    def _optional_member(self, annotation: ast.expr) -> ast.expr | None:
+        """``X | None``, ``None | X``, ``Optional[X]``: the ``X``."""
+        if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+            members = [annotation.left, annotation.right]
+        elif isinstance(annotation, ast.Subscript) and self.resolve(annotation.value) == "typing.Optional":
+            members = [annotation.slice, ast.Constant(None)]
+        else:
+            return None
+        others = [m for m in members if not (isinstance(m, ast.Constant) and m.value is None)]
+        return others[0] if len(others) == 1 else None
 
     def _static_union(self, annotation: ast.expr) -> str | None:
         """``int | slice``, ``Optional[bool]``, ``Union[int, str]``: a union of static Python
@@ -961,6 +996,23 @@ class _IndexBuilder(FastNodeVisitor):
             self._mark_module_code()
         if function and called.startswith("jax.lax.") and called in self.index.transforms:
             function.calls_lax = True
+        if called in jaxapi.PYTREE_REGISTRATIONS:
+            self._note_registration(node)
+
+    def _note_registration(self, node: ast.Call) -> None:
+        """``register_pytree_node(IrrepsArray, lambda x: ((x.array,), x.irreps), ...)``: the class's
+        attributes other than the children are aux data, static under every transform."""
+        if len(node.args) < 2 or not isinstance(node.args[0], ast.Name):
+            return
+        cls = self.index.classes.get(node.args[0].id)
+        flatten: ast.expr | ast.FunctionDef | ast.AsyncFunctionDef | None = node.args[1]
+        if isinstance(flatten, ast.Name):
+            flatten = self.module_defs.get(flatten.id)
+        if cls is None or not isinstance(flatten, ast.Lambda | ast.FunctionDef):
+            return
+        leaves = flattened_children(flatten)
+        if leaves is not None:
+            cls.declared_static |= cls.attributes - leaves
 
     def _note_callee(self, node: ast.Call, line: int) -> None:
         """The plain names and ``self.methods`` a function calls; container methods called on a name."""
@@ -1245,22 +1297,33 @@ def _pytree_leaves(node: ast.ClassDef) -> set[str] | None:
     rest of the object travels as aux data: Python values under every transform."""
     methods = _methods(node)
     flatten = methods.get("tree_flatten_with_keys") or methods.get("tree_flatten")
-    if flatten is None or "tree_unflatten" not in methods or not flatten.args.args:
+    if flatten is None or "tree_unflatten" not in methods:
         return None
-    self_name = flatten.args.args[0].arg
-    displays = {
-        target.id: statement.value
-        for statement in ast.walk(flatten)
-        if isinstance(statement, ast.Assign)
-        for target in statement.targets
-        if isinstance(target, ast.Name)
-    }
+    return flattened_children(flatten)
+
+
+def flattened_children(flatten: ast.FunctionDef | ast.Lambda) -> set[str] | None:
+    """The attributes of its argument a flatten function returns as children: ``lambda x:
+    ((x.array,), x.irreps)`` gives ``{"array"}``; None where it is not spelled out."""
+    if not flatten.args.args:
+        return None
+    obj = flatten.args.args[0].arg
+    if isinstance(flatten, ast.Lambda):
+        returned, displays = [flatten.body], {}
+    else:
+        returned = [r.value for r in ast.walk(flatten) if isinstance(r, ast.Return) and r.value is not None]
+        displays = {
+            target.id: statement.value
+            for statement in ast.walk(flatten)
+            if isinstance(statement, ast.Assign)
+            for target in statement.targets
+            if isinstance(target, ast.Name)
+        }
     leaves: set[str] = set()
-    returns = [r for r in ast.walk(flatten) if isinstance(r, ast.Return)]
-    for returned in returns:
-        if not (isinstance(returned.value, ast.Tuple) and len(returned.value.elts) == 2):
+    for value in returned:
+        if not (isinstance(value, ast.Tuple) and len(value.elts) == 2):
             return None
-        children = returned.value.elts[0]
+        children = value.elts[0]
         if isinstance(children, ast.Name):
             children = displays.get(children.id, children)
         if not isinstance(children, ast.List | ast.Tuple):
@@ -1268,11 +1331,20 @@ def _pytree_leaves(node: ast.ClassDef) -> set[str] | None:
         for child in children.elts:
             if isinstance(child, ast.Tuple) and len(child.elts) == 2:  # ``(key, self.t)``
                 child = child.elts[1]
-            name = _self_attribute(child, self_name)
+            name = _self_attribute(child, obj)
             if name is None:
                 return None
             leaves.add(name)
-    return leaves if returns else None
+    return leaves if returned else None
+
+
+def _returns_own_class(method: ast.FunctionDef, class_name: str) -> bool:
+    """``def reshape(self, shape) -> "IrrepsArray"`` (or ``-> Self``) in ``class IrrepsArray``."""
+    returns = method.returns
+    if isinstance(returns, ast.Constant) and isinstance(returns.value, str):
+        return returns.value.strip() in (class_name, "Self")
+    name = ast_dotted_name(returns) if returns is not None else None
+    return name is not None and name.rsplit(".", 1)[-1] in (class_name, "Self")
 
 
 def _attributes_set_in_init(node: ast.ClassDef) -> set[str]:

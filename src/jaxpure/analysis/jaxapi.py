@@ -122,6 +122,8 @@ ENUM_BASES = frozenset("enum.Enum enum.IntEnum enum.StrEnum enum.Flag enum.IntFl
 FIELD_FUNCTIONS = frozenset(
     "equinox.field equinox.static_field equinox._module.field flax.struct.field dataclasses.field".split()
 )
+# Registrations of a class as a pytree with a flatten function: ``(cls, flatten, unflatten)``.
+PYTREE_REGISTRATIONS = frozenset("jax.tree_util.register_pytree_node jax.tree_util.register_pytree_with_keys".split())
 # Field functions whose fields are always static, whatever their arguments.
 STATIC_FIELD_FUNCTIONS = frozenset({"equinox.static_field"})
 # Annotations of values that are never arrays: a transform that traces only arrays

@@ -70,6 +70,17 @@ class ImportMap:
             base = f"{base}.{module}" if base else module
         return base
 
+    def exports(self) -> dict[str, str]:
+        """What another module reaches through this one: ``{"pkg.Name": "pkg._impl.Name"}`` for each
+        ``from ... import Name`` here (the usual re-export of a package's public API)."""
+        if not self.module_name:
+            return {}
+        return {
+            f"{self.module_name}.{name}": target
+            for name, target in self.aliases.items()
+            if "." in target and name not in self.own_names
+        }
+
     # -- resolving --------------------------------------------------------------
 
     def resolve_dotted(self, dotted: str, shadowed: frozenset[str] | set[str] = frozenset()) -> str | None:

@@ -217,9 +217,15 @@ def _users_of_changed_classes(
     wanting = [file for file, result in results.items() if result.wanted_classes]
     if not wanting:
         return set()
-    table = resolve_frameworks(
-        {name: summary for result in results.values() for name, summary in result.classes.items()}
-    )
+    defined = {name: summary for result in results.values() for name, summary in result.classes.items()}
+    exports = {name: target for result in results.values() for name, target in result.exports.items()}
+    for name in exports:
+        target, hops = exports[name], 0
+        while target not in defined and target in exports and hops < 8:  # a re-export of a re-export
+            target, hops = exports[target], hops + 1
+        if target in defined and name not in defined:
+            defined[name] = defined[target]
+    table = resolve_frameworks(defined)
     changed = set()
     for file in wanting:
         known = tuple(

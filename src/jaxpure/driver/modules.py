@@ -49,6 +49,9 @@ class ModuleResult:
     untraced_returns: frozenset[str] = frozenset()
     classes: dict[str, ClassSummary] = field(default_factory=dict)  # its classes, by ``module.Class``
     wanted_classes: frozenset[str] = frozenset()  # other modules' classes whose summary it could use
+    # Names it imports from another module, which others may import from it instead
+    # (``e3nn_jax.IrrepsArray`` for ``e3nn_jax._src.irreps_array.IrrepsArray``).
+    exports: dict[str, str] = field(default_factory=dict)
 
 
 class ParsedModules:
@@ -236,6 +239,7 @@ def _analyze_text(
 
     from jaxpure.analysis.analyzer import ModuleAnalyzer
     from jaxpure.analysis.index import build_index
+    from jaxpure.analysis.names import build_import_map
     from jaxpure.analysis.nesting import MAX_EXPRESSION_DEPTH, too_deeply_nested
 
     if skips_file(text):
@@ -256,7 +260,8 @@ def _analyze_text(
     except ValueError as error:  # e.g. "source code string cannot contain null bytes"
         return ModuleResult([unanalyzable(path, f"cannot parse: {error}")])
     if not mentions_jax(text, (name.split(".")[0] for name in extra)):
-        return ModuleResult()
+        # Nothing to check here; a package's ``__init__`` may still re-export classes others name.
+        return ModuleResult(exports=build_import_map(tree, module, is_package).exports() if is_package else {})
     lines = source_lines(text)
     deep = too_deeply_nested(tree, lines)  # libcst's parser takes time quadratic in the depth: not handed to it
     if deep is not None:
@@ -288,6 +293,7 @@ def _analyze_text(
         untraced_returns=analyzer.own_untraced_returns(),
         classes=analyzer.class_summaries(),
         wanted_classes=analyzer.classes_wanted(),
+        exports=index.imports.exports(),
     )
 
 
@@ -303,6 +309,8 @@ def _class_infos(summaries: tuple[tuple[str, ClassSummary], ...]) -> dict:
             non_array_fields=set(summary.non_array_fields),
             declared_static=set(summary.declared_static),
             is_enum=summary.is_enum,
+            properties=set(summary.properties),
+            self_returning=set(summary.self_returning),
         )
         for name, summary in summaries
     }
