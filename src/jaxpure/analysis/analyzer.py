@@ -143,7 +143,12 @@ class ModuleAnalyzer:
         for call in incoming or ():
             info = index.functions.get(call.function)
             if info is not None:
-                self.seed(call.function, replace(call.context, traced_params=call.traced_params(info)))
+                self.seed(
+                    call.function,
+                    replace(
+                        call.context, traced_params=call.traced_params(info), passed_params=call.passed_params(info)
+                    ),
+                )
 
     # -- contexts -------------------------------------------------------------------
 
@@ -665,6 +670,18 @@ class FunctionWalker:
         cls = self.module.class_named(param.annotation) if param is not None else None
         return cls is not None and func.attr.value in cls.self_returning
 
+    def _never_true(self, test: cst.BaseExpression) -> bool:
+        """A parameter with a false default that no call of this function passes, never rebound."""
+        if type(test) is not cst.Name or self.context is None or self.context.passed_params is None:
+            return False
+        param = self.info.param(test.value) if self.info is not None else None
+        return (
+            param is not None
+            and param.false_default
+            and param.name not in self.context.passed_params
+            and param.name not in self.rebound_names
+        )
+
     def _plain_receiver(self) -> bool:
         """The ``self`` of a plain class's method: an object an arrays-only transform (``@eqx.filter_jit
         def __call__(self, ...)``) keeps whole as a static leaf."""
@@ -773,6 +790,9 @@ class FunctionWalker:
             if (kind is cst.FunctionDef or kind is cst.ClassDef) and node is not body:
                 continue  # analyzed on its own when traced or relevant
             typed: Any = node  # of the class ``kind`` names: mypy does not follow the alias
+            if kind is cst.If and self._never_true(typed.test):
+                stack.extend(reversed([c for c in children if c is not typed.body]))
+                continue  # ``if validate:`` where no caller passes validate: its default, False, holds
             if kind is cst.Call:
                 self._on_call(typed)
             elif kind is cst.Return and typed.value is not None:
@@ -833,11 +853,13 @@ class FunctionWalker:
         traced_params = self._traced_arguments(node, callee, bound) | self._receiver_traced(node.func, callee, bound)
         if not traced_params and self.context.kind == DIFFERENTIATION:
             return  # nothing traced flows in: under differentiation the callee runs on plain values
+        passed = bound_parameters(callee.params, argument_shapes(node), range(len(node.args)), bound)
         context = replace(
             self.context,
             traced_params=frozenset(traced_params),
             static_params=frozenset(),
             fresh_self=bound == 1 and self._fresh_receiver(node.func),
+            passed_params=passed | {p.name for p in callee.params[:bound]},
         )
         self.module.reach(self.info.qualname if self.info else None, callee, context)
 

@@ -34,6 +34,9 @@ class TracedContext:
     abstract: bool = False  # reached only under eval_shape/make_jaxpr: never run on values
     arrays_only: bool = False  # reached only through transforms that trace only arrays (equinox's filter_*)
     fresh_self: bool = False  # a method only ever called on an object built inside the same trace
+    # The parameters some call passes (None: any may be, as a transform's caller may); the
+    # others hold their defaults in every trace.
+    passed_params: frozenset[str] | None = None
 
     @property
     def module_entry(self) -> bool:
@@ -65,6 +68,11 @@ class TracedContext:
             abstract=self.abstract and other.abstract,
             arrays_only=self.arrays_only and other.arrays_only,
             fresh_self=self.fresh_self and other.fresh_self,
+            passed_params=(
+                None
+                if self.passed_params is None or other.passed_params is None
+                else self.passed_params | other.passed_params
+            ),
         )
 
 
@@ -135,6 +143,9 @@ class CallSeed:
 
     def traced_params(self, info: FunctionInfo) -> frozenset[str]:
         return frozenset().union(*(bound_parameters(info.params, shape, traced) for shape, traced in self.calls))
+
+    def passed_params(self, info: FunctionInfo) -> frozenset[str]:
+        return frozenset().union(*(bound_parameters(info.params, shape, range(len(shape))) for shape, _ in self.calls))
 
 
 @dataclass(frozen=True, slots=True)

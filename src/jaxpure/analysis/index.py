@@ -36,6 +36,7 @@ class Param:
     star: str = ""  # "*" or "**" for variadic parameters
     declares_key: bool = False  # annotated as a PRNG key (``key: chex.PRNGKey``, ``PRNGKeyArray``)
     optional: bool = False  # annotated ``X | None``: its truth value may be a presence test
+    false_default: bool = False  # defaults to ``False``, ``None``, ``0`` or ``""``
 
     @property
     def may_be_absent(self) -> bool:
@@ -653,6 +654,7 @@ class _IndexBuilder(FastNodeVisitor):
             value_kind(default, self.imports),
             declares_key=self._declares_key(arg),
             optional=arg.annotation is not None and self._optional_member(arg.annotation) is not None,
+            false_default=isinstance(default, ast.Constant) and not default.value,
         )
 
     def _declares_key(self, arg: ast.arg) -> bool:

@@ -133,6 +133,13 @@ NON_ARRAY_ANNOTATIONS = frozenset(
     bool int float str typing.Callable collections.abc.Callable typing.Literal""".split()
 )
 UNTRACED_MODULE_METHODS = frozenset({"__init__", "__post_init__"})
+# Python types no tracer is an instance of: ``isinstance(y, numbers.Number) and y == 0`` compares a
+# Python value (measured: ``isinstance(tracer, numbers.Complex)`` is False).
+PYTHON_VALUE_TYPES = frozenset(
+    """builtins.int builtins.float builtins.complex builtins.bool builtins.str builtins.bytes builtins.tuple
+    builtins.list builtins.dict builtins.set builtins.frozenset builtins.slice builtins.range numbers.Number
+    numbers.Complex numbers.Real numbers.Rational numbers.Integral""".split()
+)
 # Annotations of dicts: iterating one gives its keys, which no JAX array can be (unhashable).
 MAPPING_ANNOTATIONS = frozenset(
     """builtins.dict dict typing.Dict typing.Mapping typing.MutableMapping collections.abc.Mapping

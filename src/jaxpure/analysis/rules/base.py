@@ -225,6 +225,9 @@ class RuleContext:
     def is_self(self, node: cst.BaseExpression) -> bool:
         return isinstance(node, cst.Name) and node.value == self._walker.self_name
 
+    def is_traced_name(self, name: str) -> bool:
+        return name in self._walker.values.names
+
     def is_traced_function(self, qualname: str) -> bool:
         return qualname in self._walker.module.contexts
 

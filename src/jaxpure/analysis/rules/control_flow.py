@@ -368,7 +368,8 @@ class PythonBooleanOperatorOnTracedValue(Rule):
         # Chained comparisons bool() their traced comparisons; and/or/not bool() the operands
         # themselves, whose truth is static when they are Python containers.
         traced = ctx.traced if isinstance(node, cst.Comparison) else ctx.truth_traced
-        if any(traced(operand) for operand in _operands_made_bool(node, ctx)):
+        guarded = _guarded_by_isinstance(node, ctx)
+        if any(traced(operand) for operand in _operands_made_bool(node, ctx) if id(operand) not in guarded):
             ctx.report(node, self, what=_spelling(node))
 
 
@@ -410,6 +411,40 @@ def _evidently_array(node: cst.BaseExpression, ctx: RuleContext) -> bool:
     if isinstance(node, cst.Name | cst.Comparison):
         return True
     return isinstance(node, cst.Call) and (ctx.qualified(node.func) or "").startswith("jax.")
+
+
+def _guarded_by_isinstance(node, ctx: RuleContext) -> set[int]:
+    """In ``isinstance(y, numbers.Complex) and y == 0``, what follows the guard runs only where
+    ``y`` is a Python number: no tracer is an instance of a Python scalar or container type
+    (measured: ``isinstance(tracer, numbers.Complex)`` is False). The operands whose only traced
+    names are so guarded, by id."""
+    if not (isinstance(node, cst.BooleanOperation) and _all_and(node)):
+        return set()
+    narrowed: set[str] = set()
+    guarded: set[int] = set()
+    for operand in _operands(node):
+        traced = {name for name in names_read(operand) if ctx.is_traced_name(name)}
+        if narrowed and traced and traced <= narrowed:
+            guarded.add(id(operand))
+        narrowed |= _python_instance_of(operand, ctx)
+    return guarded
+
+
+def _all_and(node: cst.BaseExpression) -> bool:
+    if not isinstance(node, cst.BooleanOperation):
+        return True
+    return isinstance(node.operator, cst.And) and _all_and(node.left) and _all_and(node.right)
+
+
+def _python_instance_of(test: cst.BaseExpression, ctx: RuleContext) -> set[str]:
+    """``isinstance(y, numbers.Number)``, ``isinstance(k, (int, slice))``: ``{"y"}``."""
+    if not (isinstance(test, cst.Call) and ctx.qualified(test.func) == "builtins.isinstance" and len(test.args) == 2):
+        return set()
+    subject, kinds = test.args[0].value, test.args[1].value
+    options = [e.value for e in kinds.elements] if isinstance(kinds, cst.Tuple) else [kinds]
+    if not isinstance(subject, cst.Name) or not all(ctx.qualified(o) in jaxapi.PYTHON_VALUE_TYPES for o in options):
+        return set()
+    return {subject.value}
 
 
 def _operands(node) -> list[cst.BaseExpression]:
