@@ -30,6 +30,7 @@ from jaxpure.analysis.contexts import (
     TracedContext,
     bind_arguments,
     bound_parameters,
+    filled_alone,
 )
 from jaxpure.analysis.cstnodes import all_params, is_none, is_string_index
 from jaxpure.analysis.cstnodes import code_children as cst_children
@@ -143,12 +144,7 @@ class ModuleAnalyzer:
         for call in incoming or ():
             info = index.functions.get(call.function)
             if info is not None:
-                self.seed(
-                    call.function,
-                    replace(
-                        call.context, traced_params=call.traced_params(info), passed_params=call.passed_params(info)
-                    ),
-                )
+                self.seed(call.function, call.context_for(info))
 
     # -- contexts -------------------------------------------------------------------
 
@@ -670,6 +666,15 @@ class FunctionWalker:
         cls = self.module.class_named(param.annotation) if param is not None else None
         return cls is not None and func.attr.value in cls.self_returning
 
+    def _fresh_container(self, argument: cst.BaseExpression) -> bool:
+        """A list or dict this traced call built itself (``context = {}``), or was handed so."""
+        if type(argument) is not cst.Name:
+            return False
+        name = argument.value
+        if name in self.params:
+            return self.context is not None and name in self.context.fresh_params and name not in self.rebound_names
+        return name in self.python_containers
+
     def _never_true(self, test: cst.BaseExpression) -> bool:
         """A parameter with a false default that no call of this function passes, never rebound."""
         if type(test) is not cst.Name or self.context is None or self.context.passed_params is None:
@@ -853,13 +858,16 @@ class FunctionWalker:
         traced_params = self._traced_arguments(node, callee, bound) | self._receiver_traced(node.func, callee, bound)
         if not traced_params and self.context.kind == DIFFERENTIATION:
             return  # nothing traced flows in: under differentiation the callee runs on plain values
-        passed = bound_parameters(callee.params, argument_shapes(node), range(len(node.args)), bound)
+        shapes = argument_shapes(node)
+        passed = bound_parameters(callee.params, shapes, range(len(node.args)), bound)
+        fresh = [i for i, argument in enumerate(node.args) if self._fresh_container(argument.value)]
         context = replace(
             self.context,
             traced_params=frozenset(traced_params),
             static_params=frozenset(),
             fresh_self=bound == 1 and self._fresh_receiver(node.func),
             passed_params=passed | {p.name for p in callee.params[:bound]},
+            fresh_params=filled_alone(callee.params, shapes, fresh, bound),
         )
         self.module.reach(self.info.qualname if self.info else None, callee, context)
 
@@ -915,8 +923,13 @@ class FunctionWalker:
             traced = frozenset({i + 1 for i in traced} | ({0} if self.values.traced(receiver) else set()))
         if not traced and caller.kind == DIFFERENTIATION:
             return
-        context = replace(caller, traced_params=None, static_params=frozenset())
-        call = (shapes, traced)
+        offset = len(shapes) - len(node.args)  # the receiver, for a method
+        fresh = frozenset(i + offset for i, a in enumerate(node.args) if self._fresh_container(a.value))
+        # What the callee's parameters hold is bound in its own module (``CallSeed.context_for``).
+        context = replace(
+            caller, traced_params=None, static_params=frozenset(), fresh_self=False, fresh_params=frozenset()
+        )
+        call = (shapes, traced, fresh)
         self.module.reach_other_module(CallSeed(located[0], located[1], context, frozenset({call})))
 
     def _on_transform_call(self, node: cst.Call, transform: jaxapi.Transform) -> None:

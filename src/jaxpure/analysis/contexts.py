@@ -34,6 +34,8 @@ class TracedContext:
     abstract: bool = False  # reached only under eval_shape/make_jaxpr: never run on values
     arrays_only: bool = False  # reached only through transforms that trace only arrays (equinox's filter_*)
     fresh_self: bool = False  # a method only ever called on an object built inside the same trace
+    # Parameters every call fills with a container its caller built inside the same trace.
+    fresh_params: frozenset[str] = frozenset()
     # The parameters some call passes (None: any may be, as a transform's caller may); the
     # others hold their defaults in every trace.
     passed_params: frozenset[str] | None = None
@@ -68,6 +70,7 @@ class TracedContext:
             abstract=self.abstract and other.abstract,
             arrays_only=self.arrays_only and other.arrays_only,
             fresh_self=self.fresh_self and other.fresh_self,
+            fresh_params=self.fresh_params & other.fresh_params,
             passed_params=(
                 None
                 if self.passed_params is None or other.passed_params is None
@@ -123,6 +126,12 @@ def bound_parameters(
     return frozenset(name for i in chosen if i < len(filled) for name in filled[i])
 
 
+def filled_alone(params: Sequence[Param], arguments: Sequence[ArgumentShape], chosen: Iterable[int], bound: int = 0):
+    """The parameters the ``chosen`` arguments fill, where each can fill only one."""
+    filled = bind_arguments(params, arguments, bound)
+    return frozenset(name for i in chosen if i < len(filled) and len(filled[i]) == 1 for name in filled[i])
+
+
 @dataclass(frozen=True, slots=True)
 class CallSeed:
     """A call from traced code into a function of another project module.
@@ -136,16 +145,25 @@ class CallSeed:
     module: str
     function: str
     context: TracedContext
-    calls: frozenset[tuple[tuple[ArgumentShape, ...], frozenset[int]]] = frozenset()
+    # Each call: the shape of its arguments, which are traced, which are containers the caller built.
+    calls: frozenset[tuple[tuple[ArgumentShape, ...], frozenset[int], frozenset[int]]] = frozenset()
 
     def merged(self, other: CallSeed) -> CallSeed:
         return replace(self, context=self.context.merged(other.context), calls=self.calls | other.calls)
 
-    def traced_params(self, info: FunctionInfo) -> frozenset[str]:
-        return frozenset().union(*(bound_parameters(info.params, shape, traced) for shape, traced in self.calls))
-
-    def passed_params(self, info: FunctionInfo) -> frozenset[str]:
-        return frozenset().union(*(bound_parameters(info.params, shape, range(len(shape))) for shape, _ in self.calls))
+    def context_for(self, info: FunctionInfo) -> TracedContext:
+        """The callee's context, once its module has bound the calls to its parameters."""
+        traced = frozenset().union(*(bound_parameters(info.params, shape, t) for shape, t, _ in self.calls))
+        passed = frozenset().union(
+            *(bound_parameters(info.params, shape, range(len(shape))) for shape, _, _ in self.calls)
+        )
+        fresh = [filled_alone(info.params, shape, f) for shape, _, f in self.calls]
+        return replace(
+            self.context,
+            traced_params=traced,
+            passed_params=passed,
+            fresh_params=frozenset.intersection(*fresh) if fresh else frozenset(),
+        )
 
 
 @dataclass(frozen=True, slots=True)

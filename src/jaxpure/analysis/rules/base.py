@@ -138,6 +138,10 @@ class RuleContext:
     def kind(self) -> str | None:
         return self._walker.context.kind if self._walker.context else None
 
+    def fresh_argument(self, name: str) -> bool:
+        """A parameter every call fills with a container its caller built inside the same trace."""
+        return bool(self._walker.context and name in self._walker.context.fresh_params)
+
     @property
     def fresh_self(self) -> bool:
         """A method only ever called on an object built inside the same trace."""

@@ -295,6 +295,8 @@ class ArgumentContainerMutation(Rule):
             return  # a plain argument passed by reference: mutating it with plain values works under grad
         if name in _returned_names(node, ctx):
             return  # the caller that rebinds the result sees the same thing eagerly and staged
+        if ctx.fresh_argument(name):
+            return  # ``helper(context)`` on the caller's own ``context = {}``: one trace, one object
         ctx.report(node, self, name=name)
 
 
