@@ -607,7 +607,7 @@ class FunctionWalker:
             - self.locals
         )
         self.values.static_fields = self._static_fields_of_params()
-        self.values.unknown_objects = self._unknown_objects()
+        self.values.unknown_objects = self._unknown_objects() | _only_iterated(bindings, self.params)
         self.values.dict_names = _dict_names(bindings, self.resolve) | (self._dict_params() - self.rebound_names)
         self._note_receiver_classes(bindings)
         self.values.solve(bindings, body, self.params)
@@ -1187,6 +1187,14 @@ def _builds_dict(call: cst.Call, resolve) -> bool:
     name = func.value if type(func) is cst.Name else func.attr.value if type(func) is cst.Attribute else None
     # Resolving costs: only a call whose name could be one of them is resolved.
     return name in ("dict", "defaultdict", "OrderedDict") and resolve(func) in _DICT_CONSTRUCTORS
+
+
+def _only_iterated(bindings, params: set[str]) -> frozenset[str]:
+    """Locals only ever bound as the elements of something iterated (``for ins in self.instructions``):
+    objects of no class jaxpure knows, whose attributes it does not guess at (SPEC §8)."""
+    iterated = {b.target for b in bindings if b.iterated and b.element is None}
+    other = {b.target for b in bindings if not (b.iterated and b.element is None)}
+    return frozenset(iterated - other - params)
 
 
 def _only_bound_to(bindings, fits: Callable[[cst.BaseExpression], bool]) -> set[str]:
