@@ -545,8 +545,8 @@ class _IndexBuilder(FastNodeVisitor):
         called = self.resolve(value.func) or ast_dotted_name(value.func) or ""
         if called in jaxapi.STATIC_FIELD_FUNCTIONS or called.rsplit(".", 1)[-1] == "static_field":
             return True  # equinox's, and the same helper projects define (``jax_md.dataclasses``)
-        if called not in jaxapi.FIELD_FUNCTIONS:
-            return False
+        if called not in jaxapi.FIELD_FUNCTIONS and called.rsplit(".", 1)[-1] != "field":
+            return False  # (a project's own ``struct.field`` takes the same options as flax's)
         options: dict[str, ast.expr] = {k.arg: k.value for k in value.keywords if k.arg}
         metadata = options.get("metadata")
         if isinstance(metadata, ast.Dict):
