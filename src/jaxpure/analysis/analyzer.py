@@ -118,6 +118,8 @@ class ModuleAnalyzer:
         # Functions an arrays-only transform (equinox's filter_*) is applied to: their
         # parameters of non-array types are static there.
         self.arrays_only_roots = {r.function for r in index.roots if _traces_only_arrays(r)}
+        # Module-level ``object()`` markers: compared by identity (``state == sentinel``).
+        self.sentinels = frozenset(name for name, kind in index.module_values.items() if kind == "sentinel")
         # Parameters a decorator makes static (``@partial(jit, static_argnums=0)``): static whoever
         # calls the function, since every call goes through the decorator.
         self.decorator_static: dict[str, frozenset[str]] = {}
@@ -602,10 +604,7 @@ class FunctionWalker:
         self.values.known_receiver = self._known_receiver
         self.values.is_enum_class = self._is_enum_class
         self.values.methods_return_static = self.module.index.methods_return_static
-        self.values.sentinels = (
-            frozenset(name for name, kind in self.module.index.module_values.items() if kind == "sentinel")
-            - self.locals
-        )
+        self.values.sentinels = self.module.sentinels - self.locals
         self.values.static_fields = self._static_fields_of_params()
         self.values.unknown_objects = self._unknown_objects() | _only_iterated(bindings, self.params)
         self.values.dict_names = _dict_names(bindings, self.resolve) | (self._dict_params() - self.rebound_names)
