@@ -865,7 +865,7 @@ class FunctionWalker:
             traced_params=frozenset(traced_params),
             static_params=frozenset(),
             fresh_self=bound == 1 and self._fresh_receiver(node.func),
-            passed_params=passed | {p.name for p in callee.params[:bound]},
+            passed_params=passed & callee.flag_params,
             fresh_params=filled_alone(callee.params, shapes, fresh, bound),
         )
         self.module.reach(self.info.qualname if self.info else None, callee, context)

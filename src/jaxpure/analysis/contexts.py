@@ -161,7 +161,7 @@ class CallSeed:
         return replace(
             self.context,
             traced_params=traced,
-            passed_params=passed,
+            passed_params=passed & info.flag_params,  # only flags' values matter: fewer contexts to tell apart
             fresh_params=frozenset.intersection(*fresh) if fresh else frozenset(),
         )
 

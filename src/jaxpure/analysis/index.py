@@ -74,6 +74,11 @@ class FunctionInfo:
     returns_static: bool = False  # annotated to return a Python type no array has (``-> bool``)
 
     @property
+    def flag_params(self) -> frozenset[str]:
+        """Parameters with a false default: whether a call passes one decides ``if flag:``."""
+        return frozenset(p.name for p in self.params if p.false_default)
+
+    @property
     def source_qualname(self) -> str:
         """The qualname as the code spells it: a function redefined later under the same name
         is kept as ``f@L12`` (its line), so that each ``def`` is its own function."""
@@ -125,7 +130,6 @@ class ClassInfo:
     local_bases: list[str] = field(default_factory=list)  # base classes defined in this module
     # No base, no decorator, no ``tree_flatten``: no pytree, so one leaf that is no array.
     plain: bool = False
-    attributes: set[str] = field(default_factory=set)  # annotated fields and what ``__init__`` sets
     properties: set[str] = field(default_factory=set)  # ``@property`` methods
     self_returning: set[str] = field(default_factory=set)  # methods annotated to return the class itself
 
@@ -410,6 +414,7 @@ class _IndexBuilder(FastNodeVisitor):
         # The function a name is bound to at this point of its scope (a name may be defined again later).
         self.live_defs: dict[tuple[str | None, str], FunctionInfo] = {}
         self.module_defs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}  # for flatten functions
+        self.class_nodes: dict[str, ast.ClassDef] = {}  # for classes registered as pytrees later on
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         """``partial(self._m, ...)``, ``tree_map(self._m, ...)``: a method used as a value."""
@@ -492,6 +497,7 @@ class _IndexBuilder(FastNodeVisitor):
                 (self.index.project_classes[b].framework for b in bases if b in self.index.project_classes), None
             )
         info = ClassInfo(qualname, framework, bases=bases, line=node.lineno)
+        self.class_nodes[qualname] = node
         info.local_bases = [b for b in (ast_dotted_name(x) for x in node.bases) if b in self.index.classes]
         self.index.classes[qualname] = info
         for decorator in node.decorator_list:
@@ -505,7 +511,6 @@ class _IndexBuilder(FastNodeVisitor):
         for statement in node.body:
             self.visit(statement)
         self.scopes.pop()
-        info.attributes = info.fields | _attributes_set_in_init(node)
         methods = _methods(node).values()
         info.properties = {
             method.name
@@ -515,7 +520,7 @@ class _IndexBuilder(FastNodeVisitor):
         info.self_returning = {method.name for method in methods if _returns_own_class(method, node.name)}
         leaves = _pytree_leaves(node)
         if leaves is not None:  # its own tree_flatten: every other attribute is aux data, static
-            info.declared_static |= info.attributes - leaves
+            info.declared_static |= (info.fields | _attributes_set_in_init(node)) - leaves
         info.plain = (
             not node.decorator_list
             and all(b == "builtins.object" for b in bases)
@@ -1014,7 +1019,8 @@ class _IndexBuilder(FastNodeVisitor):
             return
         leaves = flattened_children(flatten)
         if leaves is not None:
-            cls.declared_static |= cls.attributes - leaves
+            node = self.class_nodes.get(cls.qualname)
+            cls.declared_static |= (cls.fields | (_attributes_set_in_init(node) if node else set())) - leaves
 
     def _note_callee(self, node: ast.Call, line: int) -> None:
         """The plain names and ``self.methods`` a function calls; container methods called on a name."""
