@@ -1019,8 +1019,9 @@ class _IndexBuilder(FastNodeVisitor):
             return
         leaves = flattened_children(flatten)
         if leaves is not None:
-            node = self.class_nodes.get(cls.qualname)
-            cls.declared_static |= (cls.fields | (_attributes_set_in_init(node) if node else set())) - leaves
+            definition = self.class_nodes.get(cls.qualname)
+            attributes = _attributes_set_in_init(definition) if definition is not None else set()
+            cls.declared_static |= (cls.fields | attributes) - leaves
 
     def _note_callee(self, node: ast.Call, line: int) -> None:
         """The plain names and ``self.methods`` a function calls; container methods called on a name."""
