@@ -610,7 +610,7 @@ class _IndexBuilder(FastNodeVisitor):
                 )
                 info.method_kind = kind or info.method_kind
         info.abstract = class_name is not None and _does_nothing(node.body)
-        info.returns_static = self._annotation_of(node.returns) in jaxapi.NON_ARRAY_ANNOTATIONS
+        info.returns_static = _plain_return_annotation(node.returns)
         self.index.functions[qualname] = info
         if class_name is None:
             self.live_defs[(self._scope_name(), node.name)] = info
@@ -658,7 +658,8 @@ class _IndexBuilder(FastNodeVisitor):
             self._annotation(arg),
             value_kind(default, self.imports),
             declares_key=self._declares_key(arg),
-            optional=arg.annotation is not None and self._optional_member(arg.annotation) is not None,
+            optional=isinstance(arg.annotation, ast.BinOp | ast.Subscript)
+            and self._optional_member(arg.annotation) is not None,
             false_default=isinstance(default, ast.Constant) and not default.value,
         )
 
@@ -1345,6 +1346,17 @@ def flattened_children(flatten: ast.FunctionDef | ast.Lambda) -> set[str] | None
                 return None
             leaves.add(name)
     return leaves if returned else None
+
+
+_PLAIN_RETURNS = frozenset({"bool", "int", "float", "str", "complex", "bytes"})
+
+
+def _plain_return_annotation(returns: ast.expr | None) -> bool:
+    """``-> bool``, ``-> int``, ``-> "str"``: a Python value no array is (read without resolving:
+    a return annotation is seldom anything else worth the lookup)."""
+    if isinstance(returns, ast.Constant) and isinstance(returns.value, str):
+        return returns.value.strip() in _PLAIN_RETURNS
+    return isinstance(returns, ast.Name) and returns.id in _PLAIN_RETURNS
 
 
 def _returns_own_class(method: ast.FunctionDef, class_name: str) -> bool:
