@@ -357,7 +357,9 @@ class ModuleAnalyzer:
         wanted = {b for cls in self.index.classes.values() if cls.framework is None for b in cls.bases if "." in b}
         for function in self.arrays_only_roots | set(self.contexts):
             info = self.index.functions.get(function)
-            wanted.update(p.annotation for p in info.params if p.annotation and "." in p.annotation) if info else None
+            if info is not None:
+                wanted.update(p.annotation for p in info.params if p.annotation and "." in p.annotation)
+                wanted.update(c for c in info.narrowed_classes if "." in c)
         return frozenset(wanted - set(self.index.classes))
 
     def never_an_array(self, param: Param) -> bool:
@@ -606,6 +608,8 @@ class FunctionWalker:
         self.values.methods_return_static = self.module.index.methods_return_static
         self.values.sentinels = self.module.sentinels - self.locals
         self.values.static_fields = self._static_fields_of_params()
+        if self.info is not None and self.info.narrowed_classes:
+            self.values.narrowed_static = self._narrowed_static_attributes(body)
         self.values.unknown_objects = self._unknown_objects() | _only_iterated(bindings, self.params)
         self.values.dict_names = _dict_names(bindings, self.resolve) | (self._dict_params() - self.rebound_names)
         self._note_receiver_classes(bindings)
@@ -652,6 +656,34 @@ class FunctionWalker:
             and p.annotation != "jax.Array"
             and self.module.class_named(p.annotation) is None
         )
+
+    def _narrowed_static_attributes(self, body: cst.CSTNode) -> frozenset[int]:
+        """In ``if isinstance(w, IrrepsArray): ... w.irreps ...``, the reads of a field the class
+        keeps static, by node id: inside that branch ``w`` is one."""
+        found: set[int] = set()
+        for node in iter_own_nodes(body):
+            if type(node) is not cst.If or type(node.test) is not cst.Call:
+                continue
+            test = node.test
+            if self.resolve(test.func) != "builtins.isinstance" or len(test.args) != 2:
+                continue
+            subject = test.args[0].value
+            kind = test.args[1].value
+            cls = self.module.class_named(self.resolve(kind) or dotted_name(kind))
+            if type(subject) is not cst.Name or cls is None or not cls.declared_static:
+                continue
+            stack: list[cst.CSTNode] = [node.body]
+            while stack:
+                inner = stack.pop()
+                if (
+                    type(inner) is cst.Attribute
+                    and type(inner.value) is cst.Name
+                    and inner.value.value == subject.value
+                    and inner.attr.value in cls.declared_static
+                ):
+                    found.add(id(inner))
+                stack.extend(cst_children(inner))
+        return frozenset(found)
 
     def _same_class_again(self, binding: Binding) -> bool:
         """``x = x.reshape(...)`` where ``x``'s class declares that method to return its own class."""

@@ -322,6 +322,7 @@ class TracedValues:
         self.is_enum_class: Callable[[str], bool] = lambda qualified: False
         self.sentinels: frozenset[str] = frozenset()  # module-level ``object()`` markers it can see
         self.methods_return_static: Callable[[str], bool] = lambda method: False
+        self.narrowed_static: frozenset[int] = frozenset()  # field reads under an isinstance test, by id
         # Locals holding a fresh dict: a JAX array is no key of one (unhashable, eagerly too), so
         # ``d[k]`` holds what ``d`` holds, whatever ``k`` is.
         self.dict_names: frozenset[str] = frozenset()
@@ -441,6 +442,8 @@ class TracedValues:
             if node.attr.value in jaxapi.STATIC_ATTRIBUTES:
                 return False
             if type(node.value) is cst.Name and node.attr.value in self.static_fields.get(node.value.value, ()):
+                return False
+            if id(node) in self.narrowed_static:
                 return False
             if (
                 type(node.value) is cst.Name

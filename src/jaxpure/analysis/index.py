@@ -72,6 +72,8 @@ class FunctionInfo:
     method_kind: str | None = None  # "static" | "class" for @staticmethod / @classmethod
     abstract: bool = False  # a body of nothing but a docstring, ``...``, ``pass`` or ``raise``: overridden elsewhere
     returns_static: bool = False  # annotated to return a Python type no array has (``-> bool``)
+    # The classes it tests its values against (``isinstance(x, IrrepsArray)``), qualified.
+    narrowed_classes: set[str] = field(default_factory=set)
 
     @property
     def flag_params(self) -> frozenset[str]:
@@ -970,6 +972,10 @@ class _IndexBuilder(FastNodeVisitor):
         if isinstance(node.func, ast.Call):
             self.called_at_once.add(id(node.func))
         called = self.resolve(node.func)
+        if called == "builtins.isinstance" and self.function is not None and len(node.args) == 2:
+            narrowed = self.resolve(node.args[1]) or ast_dotted_name(node.args[1])
+            if narrowed and not narrowed.startswith("builtins."):
+                self.function.narrowed_classes.add(narrowed)
         if (
             called == "functools.partial"
             and node.args

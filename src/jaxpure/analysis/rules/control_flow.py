@@ -32,7 +32,7 @@ class PythonIfOnTracedValue(Rule):
     kept out of a pytree's leaves (`eqx.field(static=True)`,
     `struct.field(pytree_node=False)`, `dataclasses.field(metadata=...)`, the aux
     data of a class's flatten function) on an object of a known class, `self`
-    included; a parameter a `lax.cond`/`lax.switch` branch is never given; and
+    included, or inside `if isinstance(x, Class):`; a parameter a `lax.cond`/`lax.switch` branch is never given; and
     the body of `if flag:` where no call passes a `flag` that defaults to
     `False`. Attributes of objects of no class jaxpure knows (a parameter, a
     loop element) are not guessed at. A bare truth
