@@ -513,13 +513,13 @@ class _IndexBuilder(FastNodeVisitor):
         for statement in node.body:
             self.visit(statement)
         self.scopes.pop()
-        methods = _methods(node).values()
+        methods = _methods(node)
         info.properties = {
             method.name
-            for method in methods
+            for method in methods.values()
             if any(ast_dotted_name(d) in ("property", "functools.cached_property") for d in method.decorator_list)
         }
-        info.self_returning = {method.name for method in methods if _returns_own_class(method, node.name)}
+        info.self_returning = {method.name for method in methods.values() if _returns_own_class(method, node.name)}
         leaves = _pytree_leaves(node)
         if leaves is not None:  # its own tree_flatten: every other attribute is aux data, static
             info.declared_static |= (info.fields | _attributes_set_in_init(node)) - leaves
@@ -527,7 +527,7 @@ class _IndexBuilder(FastNodeVisitor):
             not node.decorator_list
             and all(b == "builtins.object" for b in bases)
             and not node.keywords
-            and "tree_flatten" not in _methods(node)
+            and "tree_flatten" not in methods
         )
 
     def _note_field(self, info: ClassInfo, statement: ast.AnnAssign) -> None:
