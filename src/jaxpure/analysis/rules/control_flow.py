@@ -30,18 +30,19 @@ class PythonIfOnTracedValue(Rule):
     given through a variable, any parameter may be one) are fine, and so is any
     `if` under `jax.grad` alone, which runs on concrete values. So are fields
     kept out of a pytree's leaves (`eqx.field(static=True)`,
-    `struct.field(pytree_node=False)`, `dataclasses.field(metadata=...)`, the aux
-    data of a class's flatten function) on an object of a known class, `self`
-    included, or inside `if isinstance(x, Class):`; a parameter a `lax.cond`/`lax.switch` branch is never given; and
-    the body of `if flag:` where no call passes a `flag` that defaults to
-    `False`. Attributes of objects of no class jaxpure knows (a parameter, a
-    loop element) are not guessed at. A bare truth
-    test of something that may be absent is read as "is it there": a field of an
-    object of no class jaxpure knows (`if state.cache:`), an item under a string
-    key (`if site["mask"]:`), a name bound to `None` on some path or a parameter
-    defaulting to `None` or annotated `X | None`; and an unannotated parameter
-    of a framework Module's method (`if train:`), whose callers
-    (`model.apply(v, x, train=True)`) jaxpure seldom sees. An array's truth is defined only for a single element,
+    `struct.field(pytree_node=False)`, `dataclasses.field(metadata=...)`, the
+    aux data of a class's flatten function) on an object of a known class,
+    `self` included, or inside `if isinstance(x, Class):`; a parameter a
+    `lax.cond`/`lax.switch` branch is never given; and the body of `if flag:`
+    where no call passes a `flag` that defaults to `False`. Attributes of
+    objects of no class jaxpure knows (a parameter, a loop element) are not
+    guessed at. A bare truth test of something that may be absent is read as
+    "is it there": a field of an object of no class jaxpure knows
+    (`if state.cache:`), an item under a string key (`if site["mask"]:`), a
+    name bound to `None` on some path or a parameter defaulting to `None` or
+    annotated `X | None`; and an unannotated parameter of a framework Module's
+    method (`if train:`), whose callers (`model.apply(v, x, train=True)`)
+    jaxpure seldom sees. An array's truth is defined only for a single element,
     eagerly too, so working code rarely means the array's value there; a traced
     scalar tested that way is missed.
 
