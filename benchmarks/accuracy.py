@@ -54,6 +54,10 @@ WHEELS = {
     "wheels3": "bayeux-ml==0.1.15 craftax==1.6.1 dynamiqs==0.3.7 e3nn-jax==0.21.0 jax-cfd==0.2.1 "
     "jax-dataclasses==1.6.3 jaxlie==1.5.0 jaxns==3.0.0 jaxsim==0.9.0 mujoco-mjx==3.17.0 navix==0.7.4 netket==3.23.0 "
     "sbijax==0.3.4 xminigrid==0.9.3",
+    # first run with the final code of round 4: held out, triaged, no rule written from it
+    "wheels4": "cola-ml==0.0.7 distreqx==0.0.3 einshape==1.0 flowmc==0.6.4 jax-tqdm==0.4.0 jaxdf==0.3.0 "
+    "jaxkern==0.0.5 jaxmarl==0.2.0 kernex==0.2.1 paramax==0.0.5 quax==0.4.6 rejax==0.1.3 sbx-rl==0.28.0 scico==0.0.7 "
+    "sympy2jax==0.0.8 tinygp==0.3.1",
 }
 
 

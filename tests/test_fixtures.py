@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from jaxpure.api import check_paths, check_source
+from jaxpure.driver import modules
 from jaxpure.files.notebook import extract
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -90,3 +91,30 @@ def test_whole_project_run_follows_calls_across_modules() -> None:
     }
     assert expected, "the project fixture must annotate at least one cross-module finding"
     assert found == expected
+
+
+def test_a_module_keeps_the_classes_it_was_given_once_it_asks_for_others(tmp_path: Path, monkeypatch) -> None:
+    """Once ``Child``'s base is known to be a Module, the module stops asking about the base and
+    asks about its traced functions' annotations instead: what it was told must stay told."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "base.py").write_text("import equinox as eqx\n\n\nclass Base(eqx.Module):\n    pass\n")
+    (package / "child.py").write_text(
+        "import jax\nimport jaxtyping\n\nfrom pkg.base import Base\n\n\n"
+        "class Child(Base):\n"
+        "    def __call__(self, x: jax.Array, tree: jaxtyping.PyTree):\n"
+        "        print(x)\n"
+        "        return x\n"
+    )
+    analyzed: list[str] = []
+    analyze = modules._analyze_text
+
+    def counting(text, path, *args, **kwargs):
+        analyzed.append(Path(path).name)
+        return analyze(text, path, *args, **kwargs)
+
+    monkeypatch.setattr(modules, "_analyze_text", counting)
+    report = check_paths([str(package)], cache_dir=tmp_path / "cache", jobs=1)
+    assert [(Path(f.path).name, f.line, f.code) for f in report.findings] == [("child.py", 9, "JP101")]
+    assert analyzed.count("child.py") == 2  # once alone, once told that Base is a Module: no back and forth

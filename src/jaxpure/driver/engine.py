@@ -228,13 +228,13 @@ def _users_of_changed_classes(
     table = resolve_frameworks(defined)
     changed = set()
     for file in wanting:
-        known = tuple(
-            sorted(
-                (name, table[name])
-                for name in results[file].wanted_classes
-                if name in table and table[name].informative
-            )
+        # What a module was given stays given: what it wants depends on what it knows (a base class
+        # found to be a Module is no longer asked about), and dropping it would undo that.
+        merged = dict(given.get(file, ()))
+        merged.update(
+            (name, table[name]) for name in results[file].wanted_classes if name in table and table[name].informative
         )
+        known = tuple(sorted(merged.items()))
         if known != given.get(file, ()):
             given[file] = known
             changed.add(file)
