@@ -29,8 +29,7 @@ from jaxpure.analysis.contexts import (
     ClassSummary,
     TracedContext,
     bind_arguments,
-    bound_parameters,
-    filled_alone,
+    filled_by,
 )
 from jaxpure.analysis.cstnodes import all_params, is_none, is_string_index
 from jaxpure.analysis.cstnodes import code_children as cst_children
@@ -483,6 +482,7 @@ class FunctionWalker:
         self.rng_names: set[str] = set()
         self.rebound_params: set[str] = set()  # parameters the body assigns anew
         self.rebound_names: set[str] = set()  # every name the body binds
+        self.self_updates: set[int] = set()
         self.reclassed: set[str] = set()
         self.receiver_classes: dict[str, str] = {}  # names evidently holding an object of a class of this module
         self.constructed: set[str] = set()  # ... of which, those it builds itself (``game = Game(state)``)
@@ -591,11 +591,10 @@ class FunctionWalker:
         """The body's bindings; its locals (parameters included) shadow module names from now on."""
         bindings = collect_bindings(body)
         self.rebound_names = {b.target for b in bindings}
-        # Names bound to something other than an update of themselves: an annotated
-        # parameter rebound so no longer holds its declared class.
-        self.reclassed = {
-            b.target for b in bindings if not _updates_itself(b, self.resolve) and not self._same_class_again(b)
-        }
+        # Bindings of an update of their own target (``x = eqx.tree_at(..., x, ...)``), by id; the
+        # names bound to anything else: an annotated parameter so rebound no longer holds its class.
+        self.self_updates = {id(b) for b in bindings if self._updates_itself(b)}
+        self.reclassed = {b.target for b in bindings if id(b) not in self.self_updates}
         self.locals = self.params | self.rebound_names
         return bindings
 
@@ -611,7 +610,8 @@ class FunctionWalker:
         if self.info is not None and self.info.narrowed_classes:
             self.values.narrowed_static = self._narrowed_static_attributes(body)
         self.values.unknown_objects = self._unknown_objects() | _only_iterated(bindings, self.params)
-        self.values.dict_names = _dict_names(bindings, self.resolve) | (self._dict_params() - self.rebound_names)
+        others = [b for b in bindings if id(b) not in self.self_updates]  # a dict updated is a dict still
+        self.values.dict_names = _dict_names(others, self.resolve) | (self._dict_params() - self.rebound_names)
         self._note_receiver_classes(bindings)
         self.values.solve(bindings, body, self.params)
         self._classify_locals(bindings, body)
@@ -685,17 +685,26 @@ class FunctionWalker:
                 stack.extend(cst_children(inner))
         return frozenset(found)
 
-    def _same_class_again(self, binding: Binding) -> bool:
-        """``x = x.reshape(...)`` where ``x``'s class declares that method to return its own class."""
+    def _updates_itself(self, binding: Binding) -> bool:
+        """``saveat = eqx.tree_at(where, saveat, ...)``, ``opts = dataclasses.replace(opts, ...)``,
+        ``s = s.replace(...)``, or ``x = x.reshape(...)`` where ``x``'s class declares that method
+        to return its own class: the same class again, so the field types it declares still hold."""
         source = binding.source
         if binding.iterated or binding.element is not None or type(source) is not cst.Call:
             return False
         func = source.func
-        if type(func) is not cst.Attribute or type(func.value) is not cst.Name or func.value.value != binding.target:
+        if type(func) is cst.Attribute and type(func.value) is cst.Name and func.value.value == binding.target:
+            if func.attr.value in ("replace", "_replace"):
+                return True
+            param = self.info.param(binding.target) if self.info is not None else None
+            cls = self.module.class_named(param.annotation) if param is not None else None
+            return cls is not None and func.attr.value in cls.self_returning
+        position = _CLASS_KEEPING_UPDATES.get(self.resolve(func) or "")
+        positional = [a.value for a in source.args if not a.keyword and not a.star]
+        if position is None or position >= len(positional):
             return False
-        param = self.info.param(binding.target) if self.info is not None else None
-        cls = self.module.class_named(param.annotation) if param is not None else None
-        return cls is not None and func.attr.value in cls.self_returning
+        tree = positional[position]
+        return type(tree) is cst.Name and tree.value == binding.target
 
     def _fresh_container(self, argument: cst.BaseExpression) -> bool:
         """A list or dict this traced call built itself (``context = {}``), or was handed so."""
@@ -886,19 +895,19 @@ class FunctionWalker:
         if callee is None:
             self._reach_other_module(node, self.context)
             return
-        traced_params = self._traced_arguments(node, callee, bound) | self._receiver_traced(node.func, callee, bound)
+        filled = bind_arguments(callee.params, argument_shapes(node), bound)
+        traced_arguments = [i for i, a in enumerate(node.args) if self.values.traced(a.value)]
+        traced_params = filled_by(filled, traced_arguments) | self._receiver_traced(node.func, callee, bound)
         if not traced_params and self.context.kind == DIFFERENTIATION:
             return  # nothing traced flows in: under differentiation the callee runs on plain values
-        shapes = argument_shapes(node)
-        passed = bound_parameters(callee.params, shapes, range(len(node.args)), bound)
         fresh = [i for i, argument in enumerate(node.args) if self._fresh_container(argument.value)]
         context = replace(
             self.context,
-            traced_params=frozenset(traced_params),
+            traced_params=traced_params,
             static_params=frozenset(),
             fresh_self=bound == 1 and self._fresh_receiver(node.func),
-            passed_params=passed & callee.flag_params,
-            fresh_params=filled_alone(callee.params, shapes, fresh, bound),
+            passed_params=frozenset().union(*filled) & callee.flag_params,
+            fresh_params=filled_by(filled, fresh, alone=True),
         )
         self.module.reach(self.info.qualname if self.info else None, callee, context)
 
@@ -1080,10 +1089,6 @@ class FunctionWalker:
             return {callee.params[0].name}
         return set()
 
-    def _traced_arguments(self, node: cst.Call, callee: FunctionInfo, bound: int) -> set[str]:
-        traced = [i for i, a in enumerate(node.args) if self.values.traced(a.value)]
-        return set(bound_parameters(callee.params, argument_shapes(node), traced, bound))
-
     def _callee_returns_traced_at(self, node: cst.Call, position: int) -> bool | None:
         """Element ``position`` of a call's result, when the callee's returns say (``x, n = f(x, n)``)."""
         receiver = node.func.value if type(node.func) is cst.Attribute else None
@@ -1247,38 +1252,20 @@ _CLASS_KEEPING_UPDATES = {
 }
 
 
-def _updates_itself(binding: Binding, resolve) -> bool:
-    """``saveat = eqx.tree_at(where, saveat, ...)``, ``opts = dataclasses.replace(opts, ...)``,
-    ``s = s.replace(...)``: the same class again, so the field types it declares still hold."""
-    source = binding.source
-    if binding.iterated or binding.element is not None or type(source) is not cst.Call:
-        return False
-    func = source.func
-    if type(func) is cst.Attribute and func.attr.value in ("replace", "_replace"):
-        return type(func.value) is cst.Name and func.value.value == binding.target
-    position = _CLASS_KEEPING_UPDATES.get(resolve(func) or "")
-    positional = [a.value for a in source.args if not a.keyword and not a.star]
-    if position is None or position >= len(positional):
-        return False
-    tree = positional[position]
-    return isinstance(tree, cst.Name) and tree.value == binding.target
-
-
 def _direct(binding: Binding) -> cst.BaseExpression | None:
     """The value a binding gives its name as it is: none for a loop target or an unpacked element."""
     return binding.source if not binding.iterated and binding.element is None else None
 
 
 def _dict_names(bindings, resolve) -> frozenset[str]:
-    """Locals only ever bound to a fresh dict (``{}``, a dict comprehension, ``dict()``), or to
-    an update of themselves (``d = jax.tree.map(f, d)``: a dict again)."""
+    """Locals only ever bound to a fresh dict (``{}``, a dict comprehension, ``dict()``)."""
 
     def fresh_dict(source: cst.BaseExpression) -> bool:
         if isinstance(source, cst.Call):
             return _builds_dict(source, resolve)
         return isinstance(source, cst.Dict | cst.DictComp)
 
-    return frozenset(_only_bound_to([b for b in bindings if not _updates_itself(b, resolve)], fresh_dict))
+    return frozenset(_only_bound_to(bindings, fresh_dict))
 
 
 def _is_python_container(source: cst.BaseExpression, resolve) -> bool:

@@ -118,18 +118,12 @@ def bind_arguments(params: Sequence[Param], arguments: Sequence[ArgumentShape], 
     return filled
 
 
-def bound_parameters(
-    params: Sequence[Param], arguments: Sequence[ArgumentShape], chosen: Iterable[int], bound: int = 0
-) -> frozenset[str]:
-    """The parameters the ``chosen`` arguments (by index) may fill."""
-    filled = bind_arguments(params, arguments, bound)
-    return frozenset(name for i in chosen if i < len(filled) for name in filled[i])
-
-
-def filled_alone(params: Sequence[Param], arguments: Sequence[ArgumentShape], chosen: Iterable[int], bound: int = 0):
-    """The parameters the ``chosen`` arguments fill, where each can fill only one."""
-    filled = bind_arguments(params, arguments, bound)
-    return frozenset(name for i in chosen if i < len(filled) and len(filled[i]) == 1 for name in filled[i])
+def filled_by(filled: Sequence[frozenset[str]], chosen: Iterable[int], alone: bool = False) -> frozenset[str]:
+    """The parameters the ``chosen`` arguments (by index) may fill, of what ``bind_arguments``
+    found; with ``alone``, only where an argument fills one parameter and no other."""
+    return frozenset(
+        name for i in chosen if i < len(filled) and (not alone or len(filled[i]) == 1) for name in filled[i]
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,15 +147,19 @@ class CallSeed:
 
     def context_for(self, info: FunctionInfo) -> TracedContext:
         """The callee's context, once its module has bound the calls to its parameters."""
-        traced = frozenset().union(*(bound_parameters(info.params, shape, t) for shape, t, _ in self.calls))
-        passed = frozenset().union(
-            *(bound_parameters(info.params, shape, range(len(shape))) for shape, _, _ in self.calls)
-        )
-        fresh = [filled_alone(info.params, shape, f) for shape, _, f in self.calls]
+        traced: set[str] = set()
+        passed: set[str] = set()
+        fresh: list[frozenset[str]] = []
+        for shape, traced_arguments, fresh_arguments in self.calls:
+            filled = bind_arguments(info.params, shape)
+            traced |= filled_by(filled, traced_arguments)
+            passed.update(*filled)
+            fresh.append(filled_by(filled, fresh_arguments, alone=True))
         return replace(
             self.context,
-            traced_params=traced,
-            passed_params=passed & info.flag_params,  # only flags' values matter: fewer contexts to tell apart
+            traced_params=frozenset(traced),
+            passed_params=frozenset(passed)
+            & info.flag_params,  # only flags' values matter: fewer contexts to tell apart
             fresh_params=frozenset.intersection(*fresh) if fresh else frozenset(),
         )
 

@@ -520,9 +520,9 @@ class _IndexBuilder(FastNodeVisitor):
             if any(ast_dotted_name(d) in ("property", "functools.cached_property") for d in method.decorator_list)
         }
         info.self_returning = {method.name for method in methods.values() if _returns_own_class(method, node.name)}
-        leaves = _pytree_leaves(node)
+        leaves = _pytree_leaves(methods)
         if leaves is not None:  # its own tree_flatten: every other attribute is aux data, static
-            info.declared_static |= (info.fields | _attributes_set_in_init(node)) - leaves
+            info.declared_static |= _aux_data(info, node, leaves)
         info.plain = (
             not node.decorator_list
             and all(b == "builtins.object" for b in bases)
@@ -549,11 +549,13 @@ class _IndexBuilder(FastNodeVisitor):
         field kept out of the pytree's leaves, so a Python value under any transform."""
         if not isinstance(value, ast.Call):
             return False
-        called = self.resolve(value.func) or ast_dotted_name(value.func) or ""
-        if called in jaxapi.STATIC_FIELD_FUNCTIONS or called.rsplit(".", 1)[-1] == "static_field":
-            return True  # equinox's, and the same helper projects define (``jax_md.dataclasses``)
-        if called not in jaxapi.FIELD_FUNCTIONS and called.rsplit(".", 1)[-1] != "field":
-            return False  # (a project's own ``struct.field`` takes the same options as flax's)
+        # By name: ``eqx.field``, ``struct.field``, ``dataclasses.field`` and the helpers projects
+        # write after them (``jax_md.dataclasses.static_field``) take the same options.
+        name = (self.resolve(value.func) or ast_dotted_name(value.func) or "").rsplit(".", 1)[-1]
+        if name == "static_field":
+            return True
+        if name != "field":
+            return False
         options: dict[str, ast.expr] = {k.arg: k.value for k in value.keywords if k.arg}
         metadata = options.get("metadata")
         if isinstance(metadata, ast.Dict):
@@ -1026,9 +1028,7 @@ class _IndexBuilder(FastNodeVisitor):
             return
         leaves = flattened_children(flatten)
         if leaves is not None:
-            definition = self.class_nodes.get(cls.qualname)
-            attributes = _attributes_set_in_init(definition) if definition is not None else set()
-            cls.declared_static |= (cls.fields | attributes) - leaves
+            cls.declared_static |= _aux_data(cls, self.class_nodes.get(cls.qualname), leaves)
 
     def _note_callee(self, node: ast.Call, line: int) -> None:
         """The plain names and ``self.methods`` a function calls; container methods called on a name."""
@@ -1307,11 +1307,10 @@ def _self_attribute(node: ast.expr, self_name: str) -> str | None:
     return None
 
 
-def _pytree_leaves(node: ast.ClassDef) -> set[str] | None:
+def _pytree_leaves(methods: dict[str, ast.FunctionDef]) -> set[str] | None:
     """The attributes a class's own ``tree_flatten`` returns as children (``return [self.t],
     aux``; with keys, ``((key, self.t), ...)``), where that is spelled out; None otherwise. The
     rest of the object travels as aux data: Python values under every transform."""
-    methods = _methods(node)
     flatten = methods.get("tree_flatten_with_keys") or methods.get("tree_flatten")
     if flatten is None or "tree_unflatten" not in methods:
         return None
@@ -1357,21 +1356,30 @@ def flattened_children(flatten: ast.FunctionDef | ast.Lambda) -> set[str] | None
 _PLAIN_RETURNS = frozenset({"bool", "int", "float", "str", "complex", "bytes"})
 
 
+def _spelled(annotation: ast.expr | None) -> str | None:
+    """An annotation as written, quoted or not: ``-> "IrrepsArray"``, ``-> bool``, ``-> typing.Self``
+    (read without resolving: a return annotation is seldom anything else worth the lookup)."""
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        return annotation.value.strip()
+    return ast_dotted_name(annotation) if annotation is not None else None
+
+
 def _plain_return_annotation(returns: ast.expr | None) -> bool:
-    """``-> bool``, ``-> int``, ``-> "str"``: a Python value no array is (read without resolving:
-    a return annotation is seldom anything else worth the lookup)."""
-    if isinstance(returns, ast.Constant) and isinstance(returns.value, str):
-        return returns.value.strip() in _PLAIN_RETURNS
-    return isinstance(returns, ast.Name) and returns.id in _PLAIN_RETURNS
+    """``-> bool``, ``-> int``, ``-> "str"``: a Python value no array is."""
+    return _spelled(returns) in _PLAIN_RETURNS
 
 
 def _returns_own_class(method: ast.FunctionDef, class_name: str) -> bool:
     """``def reshape(self, shape) -> "IrrepsArray"`` (or ``-> Self``) in ``class IrrepsArray``."""
-    returns = method.returns
-    if isinstance(returns, ast.Constant) and isinstance(returns.value, str):
-        return returns.value.strip() in (class_name, "Self")
-    name = ast_dotted_name(returns) if returns is not None else None
+    name = _spelled(method.returns)
     return name is not None and name.rsplit(".", 1)[-1] in (class_name, "Self")
+
+
+def _aux_data(cls: ClassInfo, definition: ast.ClassDef | None, children: set[str]) -> set[str]:
+    """A pytree class's attributes (annotated fields, what ``__init__`` sets) other than the
+    children its flatten function returns: aux data, static under every transform."""
+    attributes = _attributes_set_in_init(definition) if definition is not None else set()
+    return (cls.fields | attributes) - children
 
 
 def _attributes_set_in_init(node: ast.ClassDef) -> set[str]:

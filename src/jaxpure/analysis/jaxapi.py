@@ -118,14 +118,8 @@ TREE_MAPS = frozenset(
     "jax.tree_util.tree_map jax.tree.map jax.tree_map jax.tree_util.tree_map_with_path jax.tree.map_with_path".split()
 )
 ENUM_BASES = frozenset("enum.Enum enum.IntEnum enum.StrEnum enum.Flag enum.IntFlag".split())
-# Field declarations whose ``static=True`` keeps a field out of the pytree's leaves.
-FIELD_FUNCTIONS = frozenset(
-    "equinox.field equinox.static_field equinox._module.field flax.struct.field dataclasses.field".split()
-)
 # Registrations of a class as a pytree with a flatten function: ``(cls, flatten, unflatten)``.
 PYTREE_REGISTRATIONS = frozenset("jax.tree_util.register_pytree_node jax.tree_util.register_pytree_with_keys".split())
-# Field functions whose fields are always static, whatever their arguments.
-STATIC_FIELD_FUNCTIONS = frozenset({"equinox.static_field"})
 # Annotations of values that are never arrays: a transform that traces only arrays
 # (equinox's filter transforms) keeps them static.
 NON_ARRAY_ANNOTATIONS = frozenset(

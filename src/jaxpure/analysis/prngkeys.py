@@ -17,7 +17,8 @@ on the next iteration.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Set
+from typing import NamedTuple
 
 import libcst as cst
 
@@ -65,8 +66,7 @@ def find_key_reuse(
     walker = _KeyWalker(resolve, consumed_by_call, keys, report=True)
     walker.replays = not opaque_calls_consume
     if loop_body_names is not None:
-        walker.loop_bound.append(loop_body_names | _bound_names(body))
-        walker.loop_targets.append(set())
+        walker.loops.append(_Loop(loop_body_names | _bound_names(body), frozenset()))
     walker.carry = _CARRY_RETURNED.get(loop or "")
     walker.block(_statements(body))
     return walker.findings
@@ -152,6 +152,11 @@ def _statements(body: cst.CSTNode) -> list[cst.CSTNode]:
     return [body]
 
 
+class _Loop(NamedTuple):
+    bound: Set[str]  # the names its body rebinds, its targets included
+    stepped: Set[str]  # of those, the ones only the loop itself steps (``for a in arrays``)
+
+
 class _KeyWalker:
     def __init__(self, resolve: Resolver, consumed_by_call: ConsumedByCall, keys: set[str], *, report: bool) -> None:
         self.resolve = resolve
@@ -159,8 +164,7 @@ class _KeyWalker:
         self.keys = keys  # the expressions known to hold keys (``key_values``)
         self.report = report  # False: only which keys are consumed (``consumed_parameters``)
         self.consumed: dict[str, cst.CSTNode] = {}  # key expression -> where it was consumed
-        self.loop_bound: list[set[str]] = []  # names each enclosing loop body rebinds
-        self.loop_targets: list[set[str]] = []  # ... of which, names only the loop itself steps
+        self.loops: list[_Loop] = []  # the enclosing loops, innermost last
         self.findings: list[tuple[cst.CSTNode, str]] = []
         self.reported_loops: set[tuple[int, str]] = set()
         self.ever_consumed: set[str] = set()
@@ -205,22 +209,19 @@ class _KeyWalker:
                 self.expression(node.iter)
             else:
                 self.condition(node.test)
-            bound = _bound_names(node.body)
+            body_bound = _bound_names(node.body)
+            stepped = target_names(node.target) - body_bound if isinstance(node, cst.For) else frozenset()
             if isinstance(node, cst.For):
-                bound |= target_names(node.target)
                 self.rebind(node.target)
-            self.loop_bound.append(bound)
-            stepped = target_names(node.target) - _bound_names(node.body) if isinstance(node, cst.For) else set()
-            self.loop_targets.append(stepped)
+            self.loops.append(_Loop(body_bound | stepped, stepped))
             self.block(_statements(node.body))
-            if self.report and len(self.loop_bound) <= _SECOND_PASS_DEPTH:
+            if self.report and len(self.loops) <= _SECOND_PASS_DEPTH:
                 # The next iteration: a key consumed late in one iteration and not re-derived
                 # before its next use (``keys = split(keys[1])`` after ``f(keys[1])``) is reused.
                 if isinstance(node, cst.For):
                     self.rebind(node.target)
                 self.block(_statements(node.body))
-            self.loop_bound.pop()
-            self.loop_targets.pop()
+            self.loops.pop()
             if node.orelse is not None:
                 self.block(_statements(node.orelse.body))
         elif isinstance(node, cst.With):
@@ -333,8 +334,7 @@ class _KeyWalker:
             bound |= target_names(comp.target)
             first = False
             comp = comp.inner_for_in
-        self.loop_bound.append(bound)
-        self.loop_targets.append(bound)
+        self.loops.append(_Loop(bound, bound))
         for name in bound:
             self.forget(name)
         inner = node.for_in.inner_for_in
@@ -344,8 +344,7 @@ class _KeyWalker:
         parts = [node.key, node.value] if isinstance(node, cst.DictComp) else [node.elt]
         for part in parts:
             self.expression(part)
-        self.loop_bound.pop()
-        self.loop_targets.pop()
+        self.loops.pop()
 
     def call(self, node: cst.Call) -> None:
         called = self.resolve(node.func)
@@ -370,14 +369,12 @@ class _KeyWalker:
 
     def lax_loop_lambda(self, node: cst.Lambda) -> None:
         params = {p.name.value for p in node.params.params}
-        self.loop_bound.append(params)
-        self.loop_targets.append(set())
+        self.loops.append(_Loop(params, frozenset()))
         saved = self.consumed
         self.consumed = dict(saved)
         self.expression(node.body)
         self.consumed = saved
-        self.loop_bound.pop()
-        self.loop_targets.pop()
+        self.loops.pop()
 
     # -- key state ------------------------------------------------------------------
 
@@ -389,13 +386,8 @@ class _KeyWalker:
         if head not in self.rebound:  # still the value the function was given
             (self.ever_consumed if surely else self.ever_passed).add(head)
         prefixes = _prefixes(key)
-        for depth, bound in enumerate(self.loop_bound):
-            stepped = self.loop_targets[depth]
-            if (
-                bound.isdisjoint(prefixes)
-                and self.report
-                and not _same_draw_each_time(at, stepped, bound, self.resolve)
-            ):
+        for depth, loop in enumerate(self.loops):
+            if loop.bound.isdisjoint(prefixes) and self.report and not _same_draw_each_time(at, loop, self.resolve):
                 marker = (depth, key)
                 if marker not in self.reported_loops:
                     self.reported_loops.add(marker)
@@ -447,7 +439,7 @@ def _same_draw(first: cst.CSTNode, second: cst.Call, resolve: Resolver, replays:
     return _draw_arguments(first, population) == _draw_arguments(second, population)
 
 
-def _same_draw_each_time(call: cst.Call, stepped: set[str], loop_bound: set[str], resolve: Resolver) -> bool:
+def _same_draw_each_time(call: cst.Call, loop: _Loop, resolve: Resolver) -> bool:
     """``[jr.permutation(key, a) for a in arrays]``: an index draw of each array the loop steps
     through, whose other arguments do not change with the loop: the same order for every array,
     on purpose (``data = permutation(key, data)`` each epoch is no such loop)."""
@@ -458,8 +450,8 @@ def _same_draw_each_time(call: cst.Call, stepped: set[str], loop_bound: set[str]
     drawn_from = [a.value for a in call.args if all(a is not setting for setting in settings)]
     return (
         len(drawn_from) == 1
-        and not names_read(drawn_from[0]).isdisjoint(stepped)
-        and all(names_read(argument.value).isdisjoint(loop_bound) for argument in settings)
+        and not names_read(drawn_from[0]).isdisjoint(loop.stepped)
+        and all(names_read(argument.value).isdisjoint(loop.bound) for argument in settings)
     )
 
 

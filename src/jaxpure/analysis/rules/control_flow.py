@@ -376,8 +376,8 @@ class PythonBooleanOperatorOnTracedValue(Rule):
         # Chained comparisons bool() their traced comparisons; and/or/not bool() the operands
         # themselves, whose truth is static when they are Python containers.
         traced = ctx.traced if isinstance(node, cst.Comparison) else ctx.truth_traced
-        guarded = _guarded_by_isinstance(node, ctx)
-        if any(traced(operand) for operand in _operands_made_bool(node, ctx) if id(operand) not in guarded):
+        offending = [operand for operand in _operands_made_bool(node, ctx) if traced(operand)]
+        if offending and not {id(operand) for operand in offending} <= _guarded_by_isinstance(node, ctx):
             ctx.report(node, self, what=_spelling(node))
 
 

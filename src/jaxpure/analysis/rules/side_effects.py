@@ -356,7 +356,7 @@ def _outside_mutations(node, ctx: RuleContext) -> Iterator[tuple[cst.CSTNode, st
             if (ctx.qualified(func.value) or "").split(".")[0] in jaxapi.LIBRARY_MODULES:
                 return  # ``np.insert(a, 0, v)``, ``np.append``: a library function, no list method
             evident = ctx.index.module_values.get(name) in ("list", "dict", "set")
-            if _counts_for_a_test({name}, ctx) or _owner_traces_it(name, ctx):
+            if _kept_in_its_trace(name, ctx):
                 return
             if evident or func.attr.value in jaxapi.UNAMBIGUOUS_MUTATORS:
                 yield node, name
@@ -367,9 +367,7 @@ def _outside_mutations(node, ctx: RuleContext) -> Iterator[tuple[cst.CSTNode, st
                 yield _statement(node, ctx), f"self.{target.attr.value}"
         elif isinstance(target, cst.Subscript | cst.Attribute):
             base = base_name(target)
-            if base is None or not _outside(base, ctx) or _counts_for_a_test({base}, ctx):
-                continue
-            if _owner_traces_it(base, ctx):
+            if base is None or not _outside(base, ctx) or _kept_in_its_trace(base, ctx):
                 continue
             if isinstance(target, cst.Subscript) and is_array_region(target):
                 continue  # ``o_ref[...] = v``: a reference's staged write, not a Python mutation
@@ -389,6 +387,12 @@ def _statement(node, ctx: RuleContext):
 def _outside(name: str, ctx: RuleContext) -> bool:
     """A closed-over or global object: not a local, not a parameter (that is JP203), not self."""
     return not ctx.is_local(name) and not ctx.is_param(name) and name != "self"
+
+
+def _kept_in_its_trace(name: str, ctx: RuleContext) -> bool:
+    """An outside object whose mutation is seen where it matters: a test's own trace counter, or
+    the object of the traced function around a nested helper."""
+    return _counts_for_a_test({name}, ctx) or _owner_traces_it(name, ctx)
 
 
 def _owner_traces_it(name: str, ctx: RuleContext) -> bool:
