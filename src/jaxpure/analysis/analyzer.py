@@ -119,6 +119,7 @@ class ModuleAnalyzer:
         self.arrays_only_roots = {r.function for r in index.roots if _traces_only_arrays(r)}
         # Module-level ``object()`` markers: compared by identity (``state == sentinel``).
         self.sentinels = frozenset(name for name, kind in index.module_values.items() if kind == "sentinel")
+        self.mentions_compile_time_eval = any("ensure_compile_time_eval" in line for line in lines)
         # Parameters a decorator makes static (``@partial(jit, static_argnums=0)``): static whoever
         # calls the function, since every call goes through the decorator.
         self.decorator_static: dict[str, frozenset[str]] = {}
@@ -609,6 +610,8 @@ class FunctionWalker:
         self.values.static_fields = self._static_fields_of_params()
         if self.info is not None and self.info.narrowed_classes:
             self.values.narrowed_static = self._narrowed_static_attributes(body)
+        if self.module.mentions_compile_time_eval:
+            self.values.eager_calls = self._calls_evaluated_eagerly(body)
         self.values.unknown_objects = self._unknown_objects() | _only_iterated(bindings, self.params)
         others = [b for b in bindings if id(b) not in self.self_updates]  # a dict updated is a dict still
         self.values.dict_names = _dict_names(others, self.resolve) | (self._dict_params() - self.rebound_names)
@@ -656,6 +659,18 @@ class FunctionWalker:
             and p.annotation != "jax.Array"
             and self.module.class_named(p.annotation) is None
         )
+
+    def _calls_evaluated_eagerly(self, body: cst.CSTNode) -> frozenset[int]:
+        """The calls inside ``with jax.ensure_compile_time_eval():`` blocks of the body, by id."""
+        found: set[int] = set()
+        for node in iter_own_nodes(body):
+            if type(node) is not cst.With or not any(
+                type(item.item) is cst.Call and self.resolve(item.item.func) in jaxapi.COMPILE_TIME_EVAL
+                for item in node.items
+            ):
+                continue
+            found.update(id(inner) for inner in iter_own_nodes(node.body) if type(inner) is cst.Call)
+        return frozenset(found)
 
     def _narrowed_static_attributes(self, body: cst.CSTNode) -> frozenset[int]:
         """In ``if isinstance(w, IrrepsArray): ... w.irreps ...``, the reads of a field the class
@@ -760,7 +775,7 @@ class FunctionWalker:
             source = binding.source
             if binding.target in self.params:
                 self.rebound_params.add(binding.target)
-            if source is None or binding.iterated or not _is_container_display(source, self.resolve):
+            if source is None or not _binds_container(binding, self.resolve):
                 not_containers.add(binding.target)
             else:
                 self.container_only.add(binding.target)
@@ -996,6 +1011,8 @@ class FunctionWalker:
             called = self.resolve(grandparent.func)
             if called in self.module.index.transforms:
                 return  # analyzed as a traced root by _on_transform_call
+            if called in jaxapi.HOST_CALLBACKS and parent is _callback_argument(grandparent):
+                return  # ``jax.pure_callback(lambda v: host(v), ...)``: runs on the host, on concrete values
         if self.context is not None:
             self._analyze_lambda(node, self.context)
 
@@ -1218,6 +1235,16 @@ _CONTAINER_COPIES = frozenset(
 _DICT_CONSTRUCTORS = frozenset({"builtins.dict", "collections.defaultdict", "collections.OrderedDict"})
 
 
+def _callback_argument(call: cst.Call) -> cst.Arg | None:
+    """The argument of a host callback that is the function it runs: the first, or ``callback=``."""
+    for position, argument in enumerate(call.args):
+        if argument.keyword is not None and argument.keyword.value == "callback":
+            return argument
+        if position == 0 and argument.keyword is None and not argument.star:
+            return argument
+    return None
+
+
 def _builds_dict(call: cst.Call, resolve) -> bool:
     func = call.func
     name = func.value if type(func) is cst.Name else func.attr.value if type(func) is cst.Attribute else None
@@ -1278,6 +1305,16 @@ def _is_python_container(source: cst.BaseExpression, resolve) -> bool:
             return True
         return isinstance(source.func, cst.Attribute) and source.func.attr.value == "copy" and not source.args
     return False
+
+
+def _binds_container(binding: Binding, resolve) -> bool:
+    """Whether a binding gives its name a Python container built right here."""
+    source = binding.source
+    if binding.iterated or source is None:
+        return False
+    if binding.element is not None:  # an element of what a call returns
+        return binding.element == 0 and type(source) is cst.Call and resolve(source.func) in jaxapi.TREE_FLATTENS
+    return _is_container_display(source, resolve)
 
 
 def _is_container_display(source: cst.BaseExpression, resolve) -> bool:

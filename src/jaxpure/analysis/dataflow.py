@@ -323,6 +323,9 @@ class TracedValues:
         self.sentinels: frozenset[str] = frozenset()  # module-level ``object()`` markers it can see
         self.methods_return_static: Callable[[str], bool] = lambda method: False
         self.narrowed_static: frozenset[int] = frozenset()  # field reads under an isinstance test, by id
+        # Calls inside ``with jax.ensure_compile_time_eval():``, by id: JAX evaluates them at trace
+        # time, so on constants they give concrete arrays, even in a compiled body.
+        self.eager_calls: frozenset[int] = frozenset()
         # Locals holding a fresh dict: a JAX array is no key of one (unhashable, eagerly too), so
         # ``d[k]`` holds what ``d`` holds, whatever ``k`` is.
         self.dict_names: frozenset[str] = frozenset()
@@ -548,7 +551,7 @@ class TracedValues:
         if called is not None:
             if called in jaxapi.STATIC_JAX_FUNCTIONS or called.startswith("jax.debug."):
                 return False
-            if called in jaxapi.STATIC_ECOSYSTEM_FUNCTIONS:
+            if called in jaxapi.STATIC_ECOSYSTEM_FUNCTIONS or called in jaxapi.STATIC_STDLIB_FUNCTIONS:
                 return False  # ``eqx.is_array(x)``: a Python bool about x, never a tracer
             if called == "jax.lax.psum" and node.args and type(node.args[0].value) is cst.Integer:
                 return False  # ``lax.psum(1, axis)``: the axis size, a Python int (measured)
@@ -565,7 +568,9 @@ class TracedValues:
                 return self._tree_map_traced(node)
             if called.startswith("jax.") or called.startswith("flax.") or called.startswith("equinox."):
                 # Tree utilities only rearrange leaves: nothing new is staged on constants.
-                return args_traced or (self.compiling and not called.startswith(_TREE_UTILITIES))
+                return args_traced or (
+                    self.compiling and not called.startswith(_TREE_UTILITIES) and id(node) not in self.eager_calls
+                )
         if isinstance(func, cst.Attribute):
             method = func.attr.value
             if method in ("item", "tolist"):

@@ -92,6 +92,13 @@ ALWAYS_RETRACES = frozenset({"flax.nnx.jit"})
 # they compute and cache is a constant of the trace.
 COMPILE_TIME_EVAL = frozenset({"jax.ensure_compile_time_eval", "jax.core.ensure_compile_time_eval"})
 
+# Calls that run their function argument on the host, on concrete NumPy values, when the
+# compiled program runs: its body is Python code like any other, not traced.
+HOST_CALLBACKS = frozenset(
+    """jax.pure_callback jax.experimental.io_callback jax.debug.callback jax.experimental.host_callback.call
+    jax.experimental.host_callback.id_tap""".split()
+)
+
 # Keyword arguments of a transform that make parameters static.
 STATIC_ARGNUMS_KEYWORDS = ("static_argnums", "static_broadcasted_argnums", "nondiff_argnums")
 STATIC_ARGNAMES_KEYWORDS = ("static_argnames", "nondiff_argnames")
@@ -126,7 +133,10 @@ NON_ARRAY_ANNOTATIONS = frozenset(
     """builtins.bool builtins.int builtins.float builtins.str builtins.complex builtins.bytes
     bool int float str typing.Callable collections.abc.Callable typing.Literal""".split()
 )
-UNTRACED_MODULE_METHODS = frozenset({"__init__", "__post_init__"})
+# Methods of a Module class that no transform runs: construction, and the hooks Python and NumPy
+# call to show or convert an object (``str(m)``, ``format(m)``, ``np.asarray(m)``), which run
+# where the host converts it (under a trace, the print or NumPy call is the finding).
+UNTRACED_MODULE_METHODS = frozenset({"__init__", "__post_init__", "__repr__", "__str__", "__format__", "__array__"})
 # Python types no tracer is an instance of: ``isinstance(y, numbers.Number) and y == 0`` compares a
 # Python value (measured: ``isinstance(tracer, numbers.Complex)`` is False).
 PYTHON_VALUE_TYPES = frozenset(
@@ -181,15 +191,24 @@ STATIC_JAX_FUNCTIONS = frozenset(
 
 # Calls returning a tuple with static parts, by position: ``leaves, treedef = tree_flatten(x)``
 # (the structure), ``dynamic, static = eqx.partition(x, eqx.is_array)`` (the non-array leaves).
+# Flattening calls: ``leaves, treedef = jax.tree.flatten(x)``, the leaves a Python list.
+TREE_FLATTENS = frozenset(
+    """jax.tree_util.tree_flatten jax.tree.flatten jax.tree_util.tree_flatten_with_path
+    jax.tree.flatten_with_path""".split()
+)
 STATIC_RESULT_ELEMENTS: dict[str, frozenset[int]] = {
-    name: frozenset({1})
-    for name in """jax.tree_util.tree_flatten jax.tree.flatten jax.tree_util.tree_flatten_with_path
-    jax.tree.flatten_with_path equinox.partition""".split()
+    name: frozenset({1}) for name in TREE_FLATTENS | {"equinox.partition"}
 }
 
 # Python builtins whose result is static whatever the argument.
 STATIC_BUILTINS = frozenset(
     "len isinstance issubclass type id hasattr callable getattr str repr format hash dir vars".split()
+)
+# Standard-library introspection: a Python answer about an object, whatever it holds.
+STATIC_STDLIB_FUNCTIONS = frozenset(
+    """dataclasses.is_dataclass dataclasses.fields inspect.isclass inspect.isfunction inspect.ismethod
+    inspect.signature inspect.getfullargspec inspect.isgenerator inspect.iscoroutinefunction typing.get_origin
+    typing.get_args typing.get_type_hints""".split()
 )
 # all()/any() return a Python bool (they call bool() on each element: JP404 when
 # those elements are evidently traced).
