@@ -526,13 +526,15 @@ class FunctionWalker:
     def of_module_code(cls, module: ModuleAnalyzer, segments: list[Segment]) -> FunctionWalker:
         return cls(WalkKind.MODULE_CODE, module, None, None, _MultiSegment(segments), frozenset())
 
-    def lambda_walker(self, node: cst.Lambda, context: TracedContext) -> FunctionWalker:
-        """A walker over a lambda of this function: its parameters are traced, and so is what it
-        closes over that is traced here; it sees this function's names besides its own. A
-        parameter with a default (``lambda i, p=self.parents: ...``, the idiom that captures a
-        value) holds what its default holds."""
+    def lambda_walker(
+        self, node: cst.Lambda, context: TracedContext, static: frozenset[str] = frozenset()
+    ) -> FunctionWalker:
+        """A walker over a lambda of this function: its parameters are traced (except ``static``
+        ones), and so is what it closes over that is traced here; it sees this function's names
+        besides its own. A parameter with a default (``lambda i, p=self.parents: ...``, the idiom
+        that captures a value) holds what its default holds."""
         params = {p.name.value for p in all_params(node.params)}
-        captured = {
+        captured = static | {
             p.name.value for p in all_params(node.params) if p.default is not None and not self.values.traced(p.default)
         }
         closure = frozenset(self.values.names - params)
@@ -1013,11 +1015,23 @@ class FunctionWalker:
                 return  # analyzed as a traced root by _on_transform_call
             if called in jaxapi.HOST_CALLBACKS and parent is _callback_argument(grandparent):
                 return  # ``jax.pure_callback(lambda v: host(v), ...)``: runs on the host, on concrete values
+            if called in jaxapi.TREE_MAPS and parent is grandparent.args[0]:
+                if self.context is not None:
+                    self._analyze_lambda(node, self.context, self._leaves_static(grandparent, node, called))
+                return
         if self.context is not None:
             self._analyze_lambda(node, self.context)
 
-    def _analyze_lambda(self, node: cst.Lambda, context: TracedContext) -> None:
-        walker = self.lambda_walker(node, context)
+    def _leaves_static(self, call: cst.Call, function: cst.Lambda, called: str) -> frozenset[str]:
+        """The parameters of a lambda mapped over trees that get no tracer: every one where no tree
+        holds a tracer (``jax.tree.map(lambda s: not s, flags)``), and a key path always."""
+        params = [p.name.value for p in all_params(function.params)]
+        if not any(self.values.traced(a.value) for a in call.args[1:]):
+            return frozenset(params)
+        return frozenset(params[:1]) if called.endswith("with_path") else frozenset()
+
+    def _analyze_lambda(self, node: cst.Lambda, context: TracedContext, static: frozenset[str] = frozenset()) -> None:
+        walker = self.lambda_walker(node, context, static)
         walker.walk(node.body)
         self.findings.extend(walker.findings)
 
