@@ -58,6 +58,10 @@ WHEELS = {
     "wheels4": "cola-ml==0.0.7 distreqx==0.0.3 einshape==1.0 flowmc==0.6.4 jax-tqdm==0.4.0 jaxdf==0.3.0 "
     "jaxkern==0.0.5 jaxmarl==0.2.0 kernex==0.2.1 paramax==0.0.5 quax==0.4.6 rejax==0.1.3 sbx-rl==0.28.0 scico==0.0.7 "
     "sympy2jax==0.0.8 tinygp==0.3.1",
+    # first run with the final code of round 5: held out, triaged, no rule written from it
+    "wheels5": "coix==0.1.0 dinosaur-dycore==1.2.1 equimo==1.1.0 exojax==2.6.0 fdtdx==0.6.3 gemma==3.3.0 haliax==1.3 "
+    "interpax==0.3.16 jax-galsim==2026.7.0 jax-privacy==2.0.0 jaxoplanet==0.2.0 orthax==0.2.11 quadax==0.3.1 "
+    "recurrentgemma==1.0.1 vbjax==0.0.19 xlb==0.3.1",
 }
 
 
