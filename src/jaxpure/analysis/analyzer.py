@@ -476,6 +476,7 @@ class FunctionWalker:
         self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
         self.python_containers: set[str] = set()
         self.container_only: set[str] = set()  # locals only ever bound to a list/tuple/dict/set display
+        self.array_bound: set[str] = set()  # locals bound to what a jax.numpy/lax/... call returns somewhere
         # Names whose truth is a Python question: may hold None or a part of a pytree (``if extras:``),
         # or a flag passed to a Module method (``if train:``).
         self.optional_names: set[str] = set()
@@ -786,6 +787,8 @@ class FunctionWalker:
             if source is None or binding.iterated:
                 continue
             self.binding_sources.setdefault(binding.target, source)
+            if binding.element is None and _returns_array(source, self.resolve):
+                self.array_bound.add(binding.target)
             if _is_python_container(source, self.resolve):
                 self.python_containers.add(binding.target)
             elif isinstance(source, cst.Call) and self.resolve(source.func) in jaxapi.STATEFUL_RNG_MAKERS:
@@ -1309,11 +1312,21 @@ def _dict_names(bindings, resolve) -> frozenset[str]:
     return frozenset(_only_bound_to(bindings, fresh_dict))
 
 
+# Modules of JAX whose functions return arrays (``jax.tree`` returns lists and trees).
+_ARRAY_MODULES = ("jax.numpy.", "jax.lax.", "jax.random.", "jax.nn.", "jax.scipy.")
+
+
+def _returns_array(source: cst.BaseExpression, resolve) -> bool:
+    return type(source) is cst.Call and (resolve(source.func) or "").startswith(_ARRAY_MODULES)
+
+
 def _is_python_container(source: cst.BaseExpression, resolve) -> bool:
     """A fresh Python list or dict: a literal, a comprehension, ``dict(x)``, ``x.copy()``,
-    ``jax.tree.leaves(x)``."""
+    ``jax.tree.leaves(x)``, ``[x] * n`` (a list's own ``*`` runs first: a list, or an error)."""
     if isinstance(source, cst.List | cst.Dict | cst.ListComp | cst.DictComp):
         return True
+    if type(source) is cst.BinaryOperation and type(source.operator) is cst.Multiply:
+        return type(source.left) is cst.List or type(source.left) is cst.ListComp
     if isinstance(source, cst.Call):
         if resolve(source.func) in _CONTAINER_COPIES:
             return True

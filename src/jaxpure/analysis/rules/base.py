@@ -87,6 +87,7 @@ class WalkerView(Protocol):
     self_name: str | None
     python_containers: set[str]
     container_only: set[str]
+    array_bound: set[str]
     optional_names: set[str]
     container_params: set[str]
     rng_names: set[str]
@@ -253,6 +254,10 @@ class RuleContext:
         if enclosing is not None:
             return enclosing.local_values.get(name) in ("list", "dict")
         return self.index.module_values.get(name) in ("list", "dict")
+
+    def bound_to_array(self, name: str) -> bool:
+        """A local that some assignment binds to a JAX array (``vals = jnp.concatenate(vals)``)."""
+        return name in self._walker.array_bound
 
     def python_dict(self, name: str) -> bool:
         """A local or module-level name evidently bound to a Python dict (of ``python_container``'s)."""

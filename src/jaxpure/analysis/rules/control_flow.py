@@ -259,6 +259,8 @@ class ConcretizationOfTracedValue(Rule):
             container = node.value
             if not (isinstance(container, cst.Name) and ctx.python_container(container.value)):
                 return None
+            if ctx.bound_to_array(container.value):
+                return None  # a list made an array (``vals = jnp.concatenate(vals)``): which one is indexed here?
             keyed = ctx.python_dict(container.value)
             for element in node.slice:
                 index = element.slice.value if isinstance(element.slice, cst.Index) else None
