@@ -787,8 +787,6 @@ class FunctionWalker:
             if source is None or binding.iterated:
                 continue
             self.binding_sources.setdefault(binding.target, source)
-            if binding.element is None and _returns_array(source, self.resolve):
-                self.array_bound.add(binding.target)
             if _is_python_container(source, self.resolve):
                 self.python_containers.add(binding.target)
             elif isinstance(source, cst.Call) and self.resolve(source.func) in jaxapi.STATEFUL_RNG_MAKERS:
@@ -796,6 +794,11 @@ class FunctionWalker:
             elif self.values.traced(source) and self.rule_context.is_boolean_mask(source):
                 self.boolean_masks.add(binding.target)
         self.container_only -= not_containers
+        self.array_bound = {  # asked of lists only
+            b.target
+            for b in bindings
+            if b.target in self.python_containers and _direct(b) is not None and _returns_array(b.source, self.resolve)
+        }
         self._classify_optionals(bindings)
         if self.info is None:
             return
