@@ -476,7 +476,7 @@ class FunctionWalker:
         self.parents: dict[cst.CSTNode, cst.CSTNode] = {}
         self.python_containers: set[str] = set()
         self.container_only: set[str] = set()  # locals only ever bound to a list/tuple/dict/set display
-        self.array_bound: set[str] = set()  # locals bound to what a jax.numpy/lax/... call returns somewhere
+        self.array_bound: set[str] = set()  # list locals that an assignment also binds to a JAX array
         # Names whose truth is a Python question: may hold None or a part of a pytree (``if extras:``),
         # or a flag passed to a Module method (``if train:``).
         self.optional_names: set[str] = set()
@@ -794,7 +794,7 @@ class FunctionWalker:
             elif self.values.traced(source) and self.rule_context.is_boolean_mask(source):
                 self.boolean_masks.add(binding.target)
         self.container_only -= not_containers
-        self.array_bound = {  # asked of lists only
+        self.array_bound = {
             b.target
             for b in bindings
             if b.target in self.python_containers and _direct(b) is not None and _returns_array(b.source, self.resolve)

@@ -189,13 +189,13 @@ STATIC_JAX_FUNCTIONS = frozenset(
     jax.numpy.broadcast_shapes jax.core.trace_state_clean jax.lax.axis_size""".split()
 )
 
-# Calls returning a tuple with static parts, by position: ``leaves, treedef = tree_flatten(x)``
-# (the structure), ``dynamic, static = eqx.partition(x, eqx.is_array)`` (the non-array leaves).
 # Flattening calls: ``leaves, treedef = jax.tree.flatten(x)``, the leaves a Python list.
 TREE_FLATTENS = frozenset(
     """jax.tree_util.tree_flatten jax.tree.flatten jax.tree_util.tree_flatten_with_path
     jax.tree.flatten_with_path""".split()
 )
+# Calls returning a tuple with static parts, by position: ``leaves, treedef = tree_flatten(x)``
+# (the structure), ``dynamic, static = eqx.partition(x, eqx.is_array)`` (the non-array leaves).
 STATIC_RESULT_ELEMENTS: dict[str, frozenset[int]] = {
     name: frozenset({1}) for name in TREE_FLATTENS | {"equinox.partition"}
 }
