@@ -17,7 +17,8 @@ on the next iteration.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Set
+from collections.abc import Callable, Iterable, Iterator, Set
+from contextlib import contextmanager
 from typing import NamedTuple
 
 import libcst as cst
@@ -173,6 +174,13 @@ class _KeyWalker:
         self.carry: str | None = None  # in a lax loop body: which part of the return is the carry
         self.rebound: set[str] = set()  # names assigned so far (a parameter no longer holds the argument)
         self.replays = False  # an identical second draw replays the first (test code)
+        # Branch tests around the walk's position, as (identity, holds): ``if not self.fused:``
+        # is ("self.fused", False). Two consumptions under opposite tests of one unchanged value
+        # never both run.
+        self.guards: list[tuple[str, bool]] = []
+        self.clock = 0  # counts consumptions and assignments, in walk order
+        self.sites: dict[int, tuple[int, frozenset[tuple[str, bool]]]] = {}  # id(call) -> (when, guards)
+        self.assigned: dict[str, int] = {}  # identity -> when last assigned
 
     # -- statements ---------------------------------------------------------------
 
@@ -189,15 +197,17 @@ class _KeyWalker:
         elif isinstance(node, cst.If):
             self.condition(node.test)
             before = dict(self.consumed)
-            body_leaves = self.block(_statements(node.body))
+            with self.guarded(node.test, True):
+                body_leaves = self.block(_statements(node.body))
             after_body = self.consumed
             self.consumed = before
             else_leaves = False
             if node.orelse is not None:
-                if isinstance(node.orelse, cst.If):
-                    else_leaves = self.statement(node.orelse)
-                else:
-                    else_leaves = self.block(_statements(node.orelse.body))
+                with self.guarded(node.test, False):
+                    if isinstance(node.orelse, cst.If):
+                        else_leaves = self.statement(node.orelse)
+                    else:
+                        else_leaves = self.block(_statements(node.orelse.body))
             if body_leaves and else_leaves:
                 return True
             if not body_leaves:  # the state after the if: the branches that fall through, merged
@@ -283,10 +293,12 @@ class _KeyWalker:
         if isinstance(node, cst.IfExp):
             self.condition(node.test)
             before = dict(self.consumed)
-            self.expression(node.body)
+            with self.guarded(node.test, True):
+                self.expression(node.body)
             after_body = self.consumed
             self.consumed = before
-            self.expression(node.orelse)
+            with self.guarded(node.test, False):
+                self.expression(node.orelse)
             self.consumed = {**self.consumed, **after_body}
             return
         if isinstance(node, cst.ListComp | cst.SetComp | cst.GeneratorExp | cst.DictComp):
@@ -399,14 +411,42 @@ class _KeyWalker:
             and self.report
             and (at, REUSE) not in self.findings
             and not _same_draw(self.consumed[key], at, self.resolve, self.replays)
+            and not self.exclusive_with(self.consumed[key])
         ):
             self.findings.append((at, REUSE))
         self.consumed[key] = at
+        self.sites[id(at)] = (self.clock, frozenset(self.guards))
+        self.clock += 1
+
+    @contextmanager
+    def guarded(self, test: cst.BaseExpression, truth: bool) -> Iterator[None]:
+        """Walk the branch taken where ``test`` is ``truth``."""
+        known = _known_when(test, truth)
+        self.guards.extend(known)
+        try:
+            yield
+        finally:
+            del self.guards[len(self.guards) - len(known) :]
+
+    def exclusive_with(self, earlier: cst.CSTNode) -> bool:
+        """Whether the earlier consumption ran under the opposite of a test the walk is under now,
+        of a value not assigned since (``if not self.fused: A(key=k)`` ... ``if self.fused:
+        B(key=k)``): at most one of the two runs."""
+        site = self.sites.get(id(earlier))
+        if site is None:
+            return False
+        when, guards = site
+        return any(
+            (guard, not holds) in guards and all(self.assigned.get(p, -1) < when for p in _prefixes(guard))
+            for guard, holds in self.guards
+        )
 
     def rebind(self, target: cst.BaseExpression) -> None:
         for name in target_names(target):
             self.forget(name)
             self.rebound.add(name)
+            self.assigned[name] = self.clock
+        self.clock += 1
         key = _key_identity(target)
         if key is not None:
             self.consumed.pop(key, None)
@@ -492,6 +532,19 @@ def _key_argument(node: cst.Call) -> cst.BaseExpression | None:
             return argument.value
     positional = [a for a in node.args if a.keyword is None and not a.star]
     return positional[0].value if positional else None
+
+
+def _known_when(test: cst.BaseExpression, truth: bool) -> list[tuple[str, bool]]:
+    """What a branch test being ``truth`` tells of plain names and attributes: ``not a and b``
+    true says ``a`` is false and ``b`` true; false, it says nothing of either."""
+    if type(test) is cst.UnaryOperation and type(test.operator) is cst.Not:
+        return _known_when(test.expression, not truth)
+    if type(test) is cst.BooleanOperation:
+        if (type(test.operator) is cst.And) == truth:  # ``a and b`` true, ``a or b`` false: both
+            return _known_when(test.left, truth) + _known_when(test.right, truth)
+        return []
+    identity = dotted_name(test)
+    return [(identity, truth)] if identity is not None else []
 
 
 def _key_identity(node: cst.BaseExpression) -> str | None:
