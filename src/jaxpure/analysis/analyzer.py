@@ -1026,7 +1026,29 @@ class FunctionWalker:
                     self._analyze_lambda(node, self.context, self._leaves_static(grandparent, node, called))
                 return
         if self.context is not None:
-            self._analyze_lambda(node, self.context)
+            self._analyze_lambda(node, self.context, self._called_with_static_only(node, parent))
+
+    def _called_with_static_only(self, node: cst.Lambda, parent: cst.CSTNode | None) -> frozenset[str]:
+        """The parameters of ``inv = lambda x: np.log(x)`` where the function only calls ``inv``
+        itself, never with a traced argument (``inv(1.0 - eps)``): a local function, whose
+        parameters hold what its calls pass. Empty where the lambda goes anywhere else."""
+        if type(parent) is not cst.Assign or len(parent.targets) != 1 or type(parent.targets[0].target) is not cst.Name:
+            return frozenset()
+        name = parent.targets[0].target.value
+        body = self.rule_context.function_body(parent)
+        calls = [
+            n for n in iter_own_nodes(body) if type(n) is cst.Call and type(n.func) is cst.Name and n.func.value == name
+        ]
+        uses, stack = 0, [body]
+        while stack:  # nested functions and lambdas included: a use there is a use too
+            inner = stack.pop()
+            uses += type(inner) is cst.Name and inner.value == name
+            stack.extend(cst_children(inner))
+        if not calls or uses != len(calls) + 1:  # the assignment's own target, and a call's function each
+            return frozenset()
+        if any(self.values.traced(argument.value) for call in calls for argument in call.args):
+            return frozenset()
+        return frozenset(p.name.value for p in all_params(node.params))
 
     def _leaves_static(self, call: cst.Call, function: cst.Lambda, called: str) -> frozenset[str]:
         """The parameters of a lambda mapped over trees that get no tracer: every one where no tree

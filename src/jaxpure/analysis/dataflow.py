@@ -476,7 +476,8 @@ class TracedValues:
             return self.traced(node.left) or self.traced(node.right)
         if isinstance(node, cst.Comparison):
             if all(
-                _static_comparison(left, c) or self._enum_comparison(left, c) for left, c in _comparison_pairs(node)
+                _static_comparison(left, c) or self._enum_comparison(left, c) or self._dtype_comparison(left, c)
+                for left, c in _comparison_pairs(node)
             ):
                 return False
             return self.traced(node.left) or any(self.traced(c.comparator) for c in node.comparisons)
@@ -519,6 +520,23 @@ class TracedValues:
                 if qualified is not None and self.is_enum_class(qualified):
                     return True
         return False
+
+    def _dtype_comparison(self, left: cst.BaseExpression, target: cst.ComparisonTarget) -> bool:
+        """``x.dtype == jnp.float32``, ``dtype != np.dtype("int32")``: an array compared with a
+        scalar type or a dtype answers with a Python bool (measured under jit), whatever it holds."""
+        return isinstance(target.operator, cst.Equal | cst.NotEqual) and any(
+            self._is_dtype(side) for side in (left, target.comparator)
+        )
+
+    def _is_dtype(self, node: cst.BaseExpression) -> bool:
+        if type(node) is cst.Attribute and node.attr.value == "dtype":
+            return True
+        if type(node) is cst.Call:
+            return self.resolve(node.func) in ("jax.numpy.dtype", "numpy.dtype")
+        qualified = self.resolve(node) if type(node) is cst.Attribute else None
+        if qualified is None or not qualified.startswith(("jax.numpy.", "numpy.")):
+            return False
+        return qualified.rsplit(".", 1)[1] in jaxapi.DTYPE_NAMES
 
     def _tree_map_traced(self, node: cst.Call) -> bool:
         """``tree_map(f, tree, ...)`` holds what ``f`` returns on the leaves: a lambda that

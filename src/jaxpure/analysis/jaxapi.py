@@ -186,7 +186,14 @@ STATIC_JAX_FUNCTIONS = frozenset(
     jax.tree_util.tree_structure jax.tree.structure jax.tree_util.treedef_is_leaf jax.device_count
     jax.local_device_count jax.devices jax.local_devices jax.process_index jax.process_count jax.default_backend
     jax.ShapeDtypeStruct jax.core.get_aval jax.typeof jax.eval_shape jax.lax.broadcast_shapes
-    jax.numpy.broadcast_shapes jax.core.trace_state_clean jax.lax.axis_size""".split()
+    jax.numpy.broadcast_shapes jax.core.trace_state_clean jax.lax.axis_size jax.config.read""".split()
+)
+# Scalar types and dtypes: a tracer compared with one (``x.dtype == jnp.float32``, ``dtype !=
+# jnp.dtype("int32")``) gives a Python bool (measured), so a comparison with one is static.
+DTYPE_NAMES = frozenset(
+    """float16 bfloat16 float32 float64 int8 int16 int32 int64 uint8 uint16 uint32 uint64 bool_ complex64
+    complex128 float_ int_ complex_ inexact floating integer signedinteger unsignedinteger complexfloating
+    number""".split()
 )
 
 # Flattening calls: ``leaves, treedef = jax.tree.flatten(x)``, the leaves a Python list.
