@@ -1021,7 +1021,7 @@ class FunctionWalker:
                 return  # analyzed as a traced root by _on_transform_call
             if called in jaxapi.HOST_CALLBACKS and parent is _callback_argument(grandparent):
                 return  # ``jax.pure_callback(lambda v: host(v), ...)``: runs on the host, on concrete values
-            if called in jaxapi.TREE_MAPS and parent is grandparent.args[0]:
+            if (called in jaxapi.TREE_MAPS or called in jaxapi.TREE_REDUCES) and parent is grandparent.args[0]:
                 if self.context is not None:
                     self._analyze_lambda(node, self.context, self._leaves_static(grandparent, node, called))
                 return
@@ -1051,8 +1051,8 @@ class FunctionWalker:
         return frozenset(p.name.value for p in all_params(node.params))
 
     def _leaves_static(self, call: cst.Call, function: cst.Lambda, called: str) -> frozenset[str]:
-        """The parameters of a lambda mapped over trees that get no tracer: every one where no tree
-        holds a tracer (``jax.tree.map(lambda s: not s, flags)``), and a key path always."""
+        """The parameters of a lambda mapped over (or reducing) trees that get no tracer: every one
+        where no tree holds a tracer (``jax.tree.map(lambda s: not s, flags)``), and a key path always."""
         params = [p.name.value for p in all_params(function.params)]
         if not any(self.values.traced(a.value) for a in call.args[1:]):
             return frozenset(params)

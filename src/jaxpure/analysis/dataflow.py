@@ -421,7 +421,9 @@ class TracedValues:
                 return binding.element < len(args) and self.traced(args[binding.element])
             if called == "builtins.range":
                 return False
-            if isinstance(source.func, cst.Attribute) and source.func.attr.value in ("keys", "items"):
+            if isinstance(source.func, cst.Attribute) and source.func.attr.value == "keys":
+                return False  # a dict's keys are hashable: never JAX arrays
+            if isinstance(source.func, cst.Attribute) and source.func.attr.value == "items":
                 return binding.element != 0 and self.traced(source.func.value)
         return self.traced(source)
 
@@ -442,8 +444,8 @@ class TracedValues:
         if isinstance(node, cst.Name):
             return self._name_traced(node)
         if isinstance(node, cst.Attribute):
-            if node.attr.value in jaxapi.STATIC_ATTRIBUTES:
-                return False
+            if node.attr.value in jaxapi.STATIC_ATTRIBUTES or node.attr.value.endswith("_shape"):
+                return False  # ``.shape``, and the ecosystem's ``event_shape``/``batch_shape`` tuples
             if type(node.value) is cst.Name and node.attr.value in self.static_fields.get(node.value.value, ()):
                 return False
             if id(node) in self.narrowed_static:

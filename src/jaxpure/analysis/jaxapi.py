@@ -124,6 +124,8 @@ MODULE_BASES: dict[str, str] = {
 TREE_MAPS = frozenset(
     "jax.tree_util.tree_map jax.tree.map jax.tree_map jax.tree_util.tree_map_with_path jax.tree.map_with_path".split()
 )
+# ``tree_reduce(f, tree, initializer)``: ``f`` gets the leaves (and what it returned before).
+TREE_REDUCES = frozenset("jax.tree_util.tree_reduce jax.tree.reduce".split())
 ENUM_BASES = frozenset("enum.Enum enum.IntEnum enum.StrEnum enum.Flag enum.IntFlag".split())
 # Registrations of a class as a pytree with a flatten function: ``(cls, flatten, unflatten)``.
 PYTREE_REGISTRATIONS = frozenset("jax.tree_util.register_pytree_node jax.tree_util.register_pytree_with_keys".split())
