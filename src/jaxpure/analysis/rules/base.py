@@ -83,6 +83,7 @@ class WalkerView(Protocol):
     locals: set[str]
     params: set[str]
     variadic_params: set[str]  # ``*args``, ``**kwargs``
+    rebound_names: set[str]
     rebound_params: set[str]
     self_name: str | None
     python_containers: set[str]
@@ -174,8 +175,8 @@ class RuleContext:
 
     def truth_traced(self, node: cst.BaseExpression | None) -> bool:
         """Whether ``bool(node)`` needs a tracer's value: a traced expression that is not a
-        Python container holding tracers (``if not masks:``, whose truth is its length) or
-        an nnx Variable box (``if self.scale:``)."""
+        Python container holding tracers (``if not masks:``, ``if not args:`` on ``*args``, whose
+        truth is its length) or an nnx Variable box (``if self.scale:``)."""
         if node is None or not self.traced(node):
             return False
         if isinstance(
@@ -184,9 +185,11 @@ class RuleContext:
         ):
             return False
         if isinstance(node, cst.Name) and (
-            node.value in self._walker.container_only or node.value in self._walker.optional_names
+            node.value in self._walker.container_only
+            or node.value in self._walker.optional_names
+            or (node.value in self._walker.variadic_params and node.value not in self._walker.rebound_names)
         ):
-            return False
+            return False  # ``if not args:`` on ``*args``: a tuple, whose truth is its length
         if self._walker.is_pytree_part(node):  # ``if state.dynamic_scale:``: is it there, not an array's truth
             return False
         return not self._walker.values.is_variable_box(node)
