@@ -62,6 +62,10 @@ WHEELS = {
     "wheels5": "coix==0.1.0 dinosaur-dycore==1.2.1 equimo==1.1.0 exojax==2.6.0 fdtdx==0.6.3 gemma==3.3.0 haliax==1.3 "
     "interpax==0.3.16 jax-galsim==2026.7.0 jax-privacy==2.0.0 jaxoplanet==0.2.0 orthax==0.2.11 quadax==0.3.1 "
     "recurrentgemma==1.0.1 vbjax==0.0.19 xlb==0.3.1",
+    # first run with the final code of round 5 (after the wheels5 rules): held out, triaged
+    "wheels6": "augmax==0.4.1 bayex==0.3.0 brainstate==0.5.4 clu==0.0.12 dopamine-rl==4.1.2 elegy==0.5.0 "
+    "flaxmodels==0.1.3 jax-fem==0.0.11 jax-healpy==0.8.2 jaxfit==0.0.5 jwave==0.2.1 neuralgcm==1.2.2 objax==1.8.0 "
+    "s2fft==1.5.0 spyx==1.0.0 treex==0.6.9",
 }
 
 
