@@ -212,6 +212,9 @@ class ModuleAnalyzer:
                     f"{cls.framework}{MODULE_ENTRY_SUFFIX}",
                     frozenset() if helper else None,
                     root=function.qualname,
+                    # A helper's call sites say which containers are their own (``act = {}`` then
+                    # ``self._block(x, act=act)``): this seed leaves that to them.
+                    fresh_params=frozenset(p.name for p in function.params) if helper and sites else frozenset(),
                 ),
             )
 

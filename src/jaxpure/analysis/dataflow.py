@@ -13,7 +13,7 @@ answer (a name is traced if any value bound to it is), which is the same.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import libcst as cst
 
@@ -55,6 +55,8 @@ def base_name(node: cst.BaseExpression) -> str | None:
 
 
 _SCOPES = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
+# Builtins that give the items of their argument again, reordered or in a new container.
+_REORDERING = frozenset({"builtins.sorted", "builtins.reversed", "builtins.list", "builtins.tuple"})
 # The expression kinds ``TracedValues._traced`` has a case for. libcst's node classes are final,
 # so a type test is the isinstance chain's own test; isinstance on libcst's ABC classes is slow
 # when it fails, and a constant failed every case of the chain.
@@ -415,6 +417,9 @@ class TracedValues:
         if isinstance(source, cst.Call):
             called = self.resolve(source.func)
             args = [a.value for a in source.args if not a.keyword]
+            if called in _REORDERING and len(args) == 1 and not source.args[0].star:
+                # ``for k, f in sorted(fields.items())``: the same items, in another order
+                return self._binding_traced(replace(binding, source=args[0]))
             if called == "builtins.enumerate":
                 return binding.element != 0 and bool(args) and self.traced(args[0])
             if called == "builtins.zip" and binding.element is not None:

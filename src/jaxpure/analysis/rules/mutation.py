@@ -76,15 +76,27 @@ def _is_array_update(target: cst.Subscript, statement: cst.CSTNode, ctx: RuleCon
 
 
 def _string_index(target: cst.Subscript, statement: cst.CSTNode, ctx: RuleContext) -> bool:
-    """``site["log_prob"] = v``, ``tree[name] = v`` with ``name = "w"``: no array takes a string
-    index, so the target is a dict, whatever call it came from."""
+    """``site["log_prob"] = v``, ``tree[name] = v`` with ``name = "w"``, ``act[self.block_name] = v``
+    with a ``str`` field: no array takes a string index, so the target is a dict, whatever call it
+    came from."""
     for element in target.slice:
         index = element.slice.value if isinstance(element.slice, cst.Index) else None
         if isinstance(index, STRING_LITERALS):
             return True
         if isinstance(index, cst.Name) and _string_constant(index.value, statement, ctx):
             return True
+        if isinstance(index, cst.Attribute) and _string_field(index, ctx):
+            return True
     return False
+
+
+def _string_field(node: cst.Attribute, ctx: RuleContext) -> bool:
+    """``self.block_name`` where the class annotates the field ``str``."""
+    cls = ctx.module_class
+    return cls is not None and ctx.is_self(node.value) and cls.field_types.get(node.attr.value) in _STR_ANNOTATIONS
+
+
+_STR_ANNOTATIONS = frozenset({"str", "builtins.str"})
 
 
 def _string_constant(name: str, node: cst.CSTNode, ctx: RuleContext) -> bool:
