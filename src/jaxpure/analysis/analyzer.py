@@ -480,6 +480,7 @@ class FunctionWalker:
         self.python_containers: set[str] = set()
         self.container_only: set[str] = set()  # locals only ever bound to a list/tuple/dict/set display
         self.array_bound: set[str] = set()  # list locals that an assignment also binds to a JAX array
+        self.trace_time_nodes: frozenset[int] = frozenset()  # inside ``ensure_compile_time_eval`` blocks, by id
         # Names whose truth is a Python question: may hold None or a part of a pytree (``if extras:``),
         # or a flag passed to a Module method (``if train:``).
         self.optional_names: set[str] = set()
@@ -617,7 +618,7 @@ class FunctionWalker:
         if self.info is not None and self.info.narrowed_classes:
             self.values.narrowed_static = self._narrowed_static_attributes(body)
         if self.module.mentions_compile_time_eval:
-            self.values.eager_calls = self._calls_evaluated_eagerly(body)
+            self.trace_time_nodes = self.values.trace_time_nodes = self._evaluated_at_trace_time(body)
         self.values.unknown_objects = self._unknown_objects() | _only_iterated(bindings, self.params)
         others = [b for b in bindings if id(b) not in self.self_updates]  # a dict updated is a dict still
         self.values.dict_names = _dict_names(others, self.resolve) | (self._dict_params() - self.rebound_names)
@@ -666,16 +667,15 @@ class FunctionWalker:
             and self.module.class_named(p.annotation) is None
         )
 
-    def _calls_evaluated_eagerly(self, body: cst.CSTNode) -> frozenset[int]:
-        """The calls inside ``with jax.ensure_compile_time_eval():`` blocks of the body, by id."""
+    def _evaluated_at_trace_time(self, body: cst.CSTNode) -> frozenset[int]:
+        """The nodes inside ``with jax.ensure_compile_time_eval():`` blocks of the body, by id."""
         found: set[int] = set()
         for node in iter_own_nodes(body):
-            if type(node) is not cst.With or not any(
+            if type(node) is cst.With and any(
                 type(item.item) is cst.Call and self.resolve(item.item.func) in jaxapi.COMPILE_TIME_EVAL
                 for item in node.items
             ):
-                continue
-            found.update(id(inner) for inner in iter_own_nodes(node.body) if type(inner) is cst.Call)
+                found.update(id(inner) for inner in iter_own_nodes(node.body))
         return frozenset(found)
 
     def _narrowed_static_attributes(self, body: cst.CSTNode) -> frozenset[int]:
@@ -1057,7 +1057,7 @@ class FunctionWalker:
         """The parameters of a lambda mapped over (or reducing) trees that get no tracer: every one
         where no tree holds a tracer (``jax.tree.map(lambda s: not s, flags)``), and a key path always."""
         params = [p.name.value for p in all_params(function.params)]
-        if not any(self.values.traced(a.value) for a in call.args[1:]):
+        if not self.values.trees_traced(call):
             return frozenset(params)
         return frozenset(params[:1]) if called.endswith("with_path") else frozenset()
 

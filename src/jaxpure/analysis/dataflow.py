@@ -266,6 +266,17 @@ def _mixed(bindings: list[Binding], traced: set[int], initial: set[str], params:
     )
 
 
+def _mapped(node: cst.Call) -> tuple[cst.BaseExpression | None, list[cst.BaseExpression]]:
+    """A tree map's (or reduce's) function, given first or as ``f=``, and what it hands that
+    function: the trees (``*trees`` too) and a reduction's ``initializer``; keyword options such
+    as ``is_leaf`` are neither."""
+    function = next((a.value for a in node.args if a.keyword is not None and a.keyword.value == "f"), None)
+    handed = [a for a in node.args if a.keyword is None or a.keyword.value == "initializer"]
+    if function is None and handed and handed[0].keyword is None and not handed[0].star:
+        function, handed = handed[0].value, handed[1:]
+    return function, [a.value for a in handed]
+
+
 def _comparison_pairs(node: cst.Comparison):
     left = node.left
     for target in node.comparisons:
@@ -325,9 +336,9 @@ class TracedValues:
         self.sentinels: frozenset[str] = frozenset()  # module-level ``object()`` markers it can see
         self.methods_return_static: Callable[[str], bool] = lambda method: False
         self.narrowed_static: frozenset[int] = frozenset()  # field reads under an isinstance test, by id
-        # Calls inside ``with jax.ensure_compile_time_eval():``, by id: JAX evaluates them at trace
-        # time, so on constants they give concrete arrays, even in a compiled body.
-        self.eager_calls: frozenset[int] = frozenset()
+        # The nodes inside ``with jax.ensure_compile_time_eval():``, by id: JAX evaluates calls there
+        # at trace time, so on constants they give concrete arrays, even in a compiled body.
+        self.trace_time_nodes: frozenset[int] = frozenset()
         # Locals holding a fresh dict: a JAX array is no key of one (unhashable, eagerly too), so
         # ``d[k]`` holds what ``d`` holds, whatever ``k`` is.
         self.dict_names: frozenset[str] = frozenset()
@@ -548,16 +559,15 @@ class TracedValues:
     def _tree_map_traced(self, node: cst.Call) -> bool:
         """``tree_map(f, tree, ...)`` holds what ``f`` returns on the leaves: a lambda that
         answers a Python question (``lambda v: v is None``) gives Python values."""
-        positional = [a.value for a in node.args if a.keyword is None and not a.star]
-        function = next((a.value for a in node.args if a.keyword is not None and a.keyword.value == "f"), None)
-        if function is None and positional:
-            function, positional = positional[0], positional[1:]
-        trees_traced = any(self.traced(tree) for tree in positional) or any(
-            a.star and self.traced(a.value) for a in node.args
-        )
+        function, _ = _mapped(node)
         if type(function) is not cst.Lambda:
-            return trees_traced or any(self.traced(a.value) for a in node.args)
-        return self._lambda_returns_traced(function, trees_traced)
+            return any(self.traced(a.value) for a in node.args)
+        return self._lambda_returns_traced(function, self.trees_traced(node))
+
+    def trees_traced(self, node: cst.Call) -> bool:
+        """Whether the trees a ``tree_map``/``tree_reduce`` call hands its function hold a tracer."""
+        _, trees = _mapped(node)
+        return any(self.traced(tree) for tree in trees)
 
     def _lambda_returns_traced(self, function: cst.Lambda, params_traced: bool) -> bool:
         params = {p.name.value for p in (*function.params.posonly_params, *function.params.params)}
@@ -594,7 +604,7 @@ class TracedValues:
             if called.startswith("jax.") or called.startswith("flax.") or called.startswith("equinox."):
                 # Tree utilities only rearrange leaves: nothing new is staged on constants.
                 return args_traced or (
-                    self.compiling and not called.startswith(_TREE_UTILITIES) and id(node) not in self.eager_calls
+                    self.compiling and not called.startswith(_TREE_UTILITIES) and id(node) not in self.trace_time_nodes
                 )
         if isinstance(func, cst.Attribute):
             method = func.attr.value

@@ -16,7 +16,6 @@ from typing import Any, ClassVar, Protocol, TypeVar
 
 import libcst as cst
 
-from jaxpure.analysis import jaxapi
 from jaxpure.analysis.contexts import TracedContext
 from jaxpure.analysis.dataflow import TracedValues
 from jaxpure.analysis.index import ClassInfo, FunctionInfo, ModuleIndex
@@ -89,6 +88,7 @@ class WalkerView(Protocol):
     python_containers: set[str]
     container_only: set[str]
     array_bound: set[str]
+    trace_time_nodes: frozenset[int]
     optional_names: set[str]
     container_params: set[str]
     rng_names: set[str]
@@ -199,15 +199,7 @@ class RuleContext:
 
     def in_compile_time_eval(self, node: cst.CSTNode) -> bool:
         """Inside ``with jax.ensure_compile_time_eval():`` (trace-time work, on purpose)."""
-        parent = self.parent(node)
-        while parent is not None and not isinstance(parent, cst.FunctionDef):
-            if isinstance(parent, cst.With) and any(
-                isinstance(item.item, cst.Call) and self.qualified(item.item.func) in jaxapi.COMPILE_TIME_EVAL
-                for item in parent.items
-            ):
-                return True
-            parent = self.parent(parent)
-        return False
+        return id(node) in self._walker.trace_time_nodes
 
     def function_body(self, node: cst.CSTNode) -> cst.CSTNode:
         """The body the walk started from: the enclosing function's (or the module code's)."""
