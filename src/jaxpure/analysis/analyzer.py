@@ -193,6 +193,8 @@ class ModuleAnalyzer:
                 continue  # the whole program runs it only eagerly (``programs``)
             if function.parent is not None or function.method_kind == "static":
                 continue  # a staticmethod is no method of the Module instance: traced only if called so
+            if _computes_nothing(function):
+                continue  # no input, no result: nothing to compute under a transform, traced only if called so
             # A private helper that only the class's own methods call (``self._check(shape)``) is
             # no entry point: like any callee, its parameters are traced where its call sites
             # pass traced values (the Module's array fields stay traced through ``self``).
@@ -1386,6 +1388,18 @@ def _only_static_fields(cls: ClassInfo) -> bool:
     if cls.framework != "equinox" or cls.array_fields:
         return False
     return all(name in cls.non_array_fields or name in cls.declared_static for name in cls.fields)
+
+
+def _computes_nothing(method: FunctionInfo) -> bool:
+    """A Module method that takes nothing but ``self`` and returns nothing (``print_summary``):
+    under a transform it could only have side effects, so it is no entry point of its own. A
+    framework's own hooks (linen's ``setup``, dunders such as ``__call__``) still are."""
+    return (
+        len(method.params) <= 1
+        and not method.returns_value
+        and method.name != "setup"
+        and not method.name.startswith("__")
+    )
 
 
 def _traces_only_arrays(root) -> bool:

@@ -72,6 +72,7 @@ class FunctionInfo:
     method_kind: str | None = None  # "static" | "class" for @staticmethod / @classmethod
     abstract: bool = False  # a body of nothing but a docstring, ``...``, ``pass`` or ``raise``: overridden elsewhere
     returns_static: bool = False  # annotated to return a Python type no array has (``-> bool``)
+    returns_value: bool = False  # returns (or yields) something other than ``None``
     # The classes it tests its values against (``isinstance(x, IrrepsArray)``), qualified.
     narrowed_classes: set[str] = field(default_factory=set)
 
@@ -1196,6 +1197,13 @@ class _IndexBuilder(FastNodeVisitor):
             if isinstance(target, ast.Subscript):
                 self._bind(target)
 
+    def visit_Return(self, node: ast.Return | ast.Yield | ast.YieldFrom) -> None:
+        if node.value is not None and self.function is not None and not _is_none(node.value):
+            self.function.returns_value = True
+        self.generic_visit(node)
+
+    visit_Yield = visit_YieldFrom = visit_Return
+
     def visit_Global(self, node: ast.Global) -> None:
         if self.function is not None:
             self.function.global_rebinds.update(node.names)
@@ -1362,6 +1370,10 @@ def _spelled(annotation: ast.expr | None) -> str | None:
     if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
         return annotation.value.strip()
     return ast_dotted_name(annotation) if annotation is not None else None
+
+
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
 
 
 def _plain_return_annotation(returns: ast.expr | None) -> bool:
