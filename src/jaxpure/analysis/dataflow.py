@@ -73,10 +73,8 @@ _MAY_HOLD_TRACERS = frozenset(
         cst.IfExp,
         cst.Tuple,
         cst.List,
-        cst.Set,
         cst.Dict,
         cst.ListComp,
-        cst.SetComp,
         cst.GeneratorExp,
         cst.DictComp,
         cst.NamedExpr,
@@ -487,6 +485,8 @@ class TracedValues:
         if isinstance(node, cst.Call):
             return self._call_traced(node)
         if isinstance(node, cst.BinaryOperation):
+            if self._is_set(node.left) or self._is_set(node.right):
+                return False  # ``set(dims) - set(other)``: a set operation gives a set
             return self.traced(node.left) or self.traced(node.right)
         if isinstance(node, cst.UnaryOperation):
             return not isinstance(node.operator, cst.Not) and self.traced(node.expression)
@@ -501,7 +501,7 @@ class TracedValues:
             return self.traced(node.left) or any(self.traced(c.comparator) for c in node.comparisons)
         if isinstance(node, cst.IfExp):
             return self.traced(node.body) or self.traced(node.orelse)
-        if isinstance(node, cst.Tuple | cst.List | cst.Set):
+        if isinstance(node, cst.Tuple | cst.List):
             return any(self.traced(e.value) for e in node.elements)
         if isinstance(node, cst.Dict):
             return any(
@@ -511,7 +511,7 @@ class TracedValues:
             )
         # A comprehension holds what its element holds: iterating over a traced array yields
         # traced elements (bound by the ``for``), but ``[k.shape[0] for k in kernels]`` holds ints.
-        if isinstance(node, cst.ListComp | cst.SetComp | cst.GeneratorExp):
+        if isinstance(node, cst.ListComp | cst.GeneratorExp):
             return self.traced(node.elt)
         if isinstance(node, cst.DictComp):
             return self.traced(node.value)
@@ -545,6 +545,17 @@ class TracedValues:
         return isinstance(target.operator, cst.Equal | cst.NotEqual) and any(
             self._is_dtype(side) for side in (left, target.comparator)
         )
+
+    def _is_set(self, node: cst.BaseExpression) -> bool:
+        """A set display, comprehension, ``set()``/``frozenset()`` or a set method's result: no set
+        holds a tracer (tracers are unhashable: ``{x}`` raises TypeError under jit, measured)."""
+        if type(node) in (cst.Set, cst.SetComp):
+            return True
+        if type(node) is not cst.Call:
+            return False
+        if type(node.func) is cst.Attribute and node.func.attr.value in jaxapi.SET_ONLY_METHODS:
+            return True
+        return self.resolve(node.func) in ("builtins.set", "builtins.frozenset")
 
     def _is_dtype(self, node: cst.BaseExpression) -> bool:
         if type(node) is cst.Attribute and node.attr.value == "dtype":
@@ -580,6 +591,8 @@ class TracedValues:
             self.names, self.frozen = saved_names, saved_frozen
 
     def _call_traced(self, node: cst.Call) -> bool:
+        if self._is_set(node):
+            return False
         args_traced = any(self.traced(a.value) for a in node.args)
         func = node.func
         called = self.resolve(func)

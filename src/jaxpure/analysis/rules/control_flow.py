@@ -436,6 +436,8 @@ def _guarded_by_isinstance(node, ctx: RuleContext) -> set[int]:
         traced = {name for name in names_read(operand) if ctx.is_traced_name(name)}
         if narrowed and traced and traced <= narrowed:
             guarded.add(id(operand))
+            if _is_not(operand):  # ``isinstance(v, dict) and not v``: ``v`` is what gets bool()
+                guarded.add(id(_negated(operand)))
         narrowed |= _python_instance_of(operand, ctx)
     return guarded
 
