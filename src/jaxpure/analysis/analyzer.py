@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
@@ -863,6 +863,8 @@ class FunctionWalker:
             if (kind is cst.FunctionDef or kind is cst.ClassDef) and node is not body:
                 continue  # analyzed on its own when traced or relevant
             typed: Any = node  # of the class ``kind`` names: mypy does not follow the alias
+            if kind is cst.IndentedBlock:
+                children = _reachable(typed.body, children)
             if kind is cst.If and self._never_true(typed.test):
                 stack.extend(reversed([c for c in children if c is not typed.body]))
                 continue  # ``if validate:`` where no caller passes validate: its default, False, holds
@@ -1388,6 +1390,19 @@ def _only_static_fields(cls: ClassInfo) -> bool:
     if cls.framework != "equinox" or cls.array_fields:
         return False
     return all(name in cls.non_array_fields or name in cls.declared_static for name in cls.fields)
+
+
+_JUMPS = (cst.Raise, cst.Return, cst.Break, cst.Continue)
+
+
+def _reachable(statements: Sequence[cst.BaseStatement], children: list[cst.CSTNode]) -> list[cst.CSTNode]:
+    """A block's children without the statements after its first unconditional ``raise``,
+    ``return``, ``break`` or ``continue``: Python never runs those."""
+    for position, statement in enumerate(statements):
+        if type(statement) is cst.SimpleStatementLine and any(type(s) in _JUMPS for s in statement.body):
+            dead = {id(s) for s in statements[position + 1 :]}
+            return [child for child in children if id(child) not in dead] if dead else children
+    return children
 
 
 def _computes_nothing(method: FunctionInfo) -> bool:

@@ -630,7 +630,7 @@ class _IndexBuilder(FastNodeVisitor):
         self.function = info
         self.scopes.append(("function", qualname))
         saved_loops, self.loop_depth = self.loop_depth, 0
-        for statement in node.body:
+        for statement in _reachable(node.body):
             self.visit(statement)
         self.loop_depth = saved_loops
         self.scopes.pop()
@@ -1370,6 +1370,15 @@ def _spelled(annotation: ast.expr | None) -> str | None:
     if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
         return annotation.value.strip()
     return ast_dotted_name(annotation) if annotation is not None else None
+
+
+def _reachable(body: list[ast.stmt]) -> list[ast.stmt]:
+    """A function body up to its first ``raise`` or ``return`` (a ``raise NotImplementedError``
+    stub): Python never runs, nor defines, what follows."""
+    for position, statement in enumerate(body):
+        if isinstance(statement, ast.Raise | ast.Return):
+            return body[: position + 1]
+    return body
 
 
 def _is_none(node: ast.expr) -> bool:

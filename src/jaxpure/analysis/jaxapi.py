@@ -146,6 +146,9 @@ PYTHON_VALUE_TYPES = frozenset(
     builtins.list builtins.dict builtins.set builtins.frozenset builtins.slice builtins.range numbers.Number
     numbers.Complex numbers.Real numbers.Rational numbers.Integral""".split()
 )
+# What every tracer is an instance of (measured under jit): past ``not isinstance(x, Tracer)``,
+# ``x`` is no tracer.
+TRACER_CLASSES = frozenset({"jax.core.Tracer", "jax.extend.core.Tracer", "jax.Array"})
 # Annotations of dicts: iterating one gives its keys, which no JAX array can be (unhashable).
 MAPPING_ANNOTATIONS = frozenset(
     """builtins.dict dict typing.Dict typing.Mapping typing.MutableMapping collections.abc.Mapping
@@ -188,7 +191,8 @@ STATIC_JAX_FUNCTIONS = frozenset(
     jax.tree_util.tree_structure jax.tree.structure jax.tree_util.treedef_is_leaf jax.device_count
     jax.local_device_count jax.devices jax.local_devices jax.process_index jax.process_count jax.default_backend
     jax.ShapeDtypeStruct jax.core.get_aval jax.typeof jax.eval_shape jax.lax.broadcast_shapes
-    jax.numpy.broadcast_shapes jax.core.trace_state_clean jax.lax.axis_size jax.config.read""".split()
+    jax.numpy.broadcast_shapes jax.core.trace_state_clean jax.lax.axis_size jax.config.read jax.core.valid_jaxtype
+    jax.extend.core.valid_jaxtype""".split()
 )
 # Scalar types and dtypes: a tracer compared with one (``x.dtype == jnp.float32``, ``dtype !=
 # jnp.dtype("int32")``) gives a Python bool (measured), so a comparison with one is static.

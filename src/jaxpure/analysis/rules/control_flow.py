@@ -426,8 +426,9 @@ def _evidently_array(node: cst.BaseExpression, ctx: RuleContext) -> bool:
 def _guarded_by_isinstance(node, ctx: RuleContext) -> set[int]:
     """In ``isinstance(y, numbers.Complex) and y == 0``, what follows the guard runs only where
     ``y`` is a Python number: no tracer is an instance of a Python scalar or container type
-    (measured: ``isinstance(tracer, numbers.Complex)`` is False). The operands whose only traced
-    names are so guarded, by id."""
+    (measured: ``isinstance(tracer, numbers.Complex)`` is False), and every tracer is a
+    ``jax.Array`` and a ``jax.core.Tracer``, so none gets past ``not isinstance(y, jax.Array)``.
+    The operands whose only traced names are so guarded, by id."""
     if not (isinstance(node, cst.BooleanOperation) and _all_and(node)):
         return set()
     narrowed: set[str] = set()
@@ -438,7 +439,7 @@ def _guarded_by_isinstance(node, ctx: RuleContext) -> set[int]:
             guarded.add(id(operand))
             if _is_not(operand):  # ``isinstance(v, dict) and not v``: ``v`` is what gets bool()
                 guarded.add(id(_negated(operand)))
-        narrowed |= _python_instance_of(operand, ctx)
+        narrowed |= _python_instance_of(operand, ctx) | _not_a_tracer(operand, ctx)
     return guarded
 
 
@@ -450,13 +451,28 @@ def _all_and(node: cst.BaseExpression) -> bool:
 
 def _python_instance_of(test: cst.BaseExpression, ctx: RuleContext) -> set[str]:
     """``isinstance(y, numbers.Number)``, ``isinstance(k, (int, slice))``: ``{"y"}``."""
+    tested = _isinstance_test(test, ctx)
+    if tested is None or not all(ctx.qualified(o) in jaxapi.PYTHON_VALUE_TYPES for o in tested[1]):
+        return set()
+    return {tested[0]}
+
+
+def _not_a_tracer(test: cst.BaseExpression, ctx: RuleContext) -> set[str]:
+    """``not isinstance(arg, core.Tracer)``: ``{"arg"}``, a concrete value past the test."""
+    tested = _isinstance_test(test.expression, ctx) if _is_not(test) else None
+    if tested is None or not all(ctx.qualified(o) in jaxapi.TRACER_CLASSES for o in tested[1]):
+        return set()
+    return {tested[0]}
+
+
+def _isinstance_test(test: cst.BaseExpression, ctx: RuleContext) -> tuple[str, list[cst.BaseExpression]] | None:
+    """The name and the classes of ``isinstance(name, Class)`` or ``isinstance(name, (A, B))``."""
     if not (isinstance(test, cst.Call) and ctx.qualified(test.func) == "builtins.isinstance" and len(test.args) == 2):
-        return set()
+        return None
     subject, kinds = test.args[0].value, test.args[1].value
-    options = [e.value for e in kinds.elements] if isinstance(kinds, cst.Tuple) else [kinds]
-    if not isinstance(subject, cst.Name) or not all(ctx.qualified(o) in jaxapi.PYTHON_VALUE_TYPES for o in options):
-        return set()
-    return {subject.value}
+    if not isinstance(subject, cst.Name):
+        return None
+    return subject.value, [e.value for e in kinds.elements] if isinstance(kinds, cst.Tuple) else [kinds]
 
 
 def _operands(node) -> list[cst.BaseExpression]:
