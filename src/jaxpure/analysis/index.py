@@ -649,7 +649,8 @@ class _IndexBuilder(FastNodeVisitor):
         for position, (arg, default) in enumerate(zip(positional, defaults, strict=True)):
             params.append(self._param(arg, position, default))
         if args.vararg:
-            params.append(Param(args.vararg.arg, None, None, None, "*"))
+            # ``*shape: int``: each element is annotated, so a static type makes the tuple static too
+            params.append(Param(args.vararg.arg, None, self._annotation(args.vararg), None, "*"))
         for arg, default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
             params.append(self._param(arg, None, default))
         if args.kwarg:
