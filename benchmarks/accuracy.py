@@ -71,6 +71,10 @@ WHEELS = {
     "wheels7": "bijx==1.3.2 cr-sparse==0.4.0 evofr==0.2.1 fedjax==0.0.17 jax-sysid==1.1.0 jax-unirep==3.0.0 "
     "jaxline==0.0.8 jaxls==2024.0.1 jmp==0.0.4 jumanji==1.1.2 kinetix-env==3.0.2 lagrangebench==0.0.1 "
     "matfree==0.6.3 sgmcmcjax==0.2.13 sparsejac==0.2.0 tensorcircuit==0.12.0",
+    # first run during round 6 (2026-12-07), with that round's rules up to then: held out, triaged by helpers
+    # (diffmah, dm-acme and dsps are sdists)
+    "wheels8": "diffmah==0.7.3 dm-acme==0.4.0 dsps==0.4.8 jax-dips==0.2.1 jaxkd==0.1.2 jaxonnxruntime==0.3.0 "
+    "jaxpm==0.1.6 jaxwell==0.2.0 kauldron==1.4.2 levanter==1.1 praxis==1.4.0 sax==0.18.2 torax==1.4.3",
 }
 
 
