@@ -12,6 +12,7 @@ answer (a name is traced if any value bound to it is), which is the same.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 
@@ -347,6 +348,9 @@ class TracedValues:
         self.flow: _Flow | None = None  # set where uses must see only the bindings that reach them
         self.definitions: dict[str, list[Binding]] = {}
         self.traced_bindings: set[int] = set()
+        # Locals bound once, to a lambda (``has_axis = lambda leaf: hasattr(leaf, "axis")``): a call
+        # of one holds what its body returns.
+        self.lambdas: dict[str, cst.Lambda] = {}
 
     def is_variable_box(self, node: cst.BaseExpression) -> bool:
         """``self.w`` where an nnx Module holds a Variable (or a sub-Module): an object around
@@ -368,6 +372,12 @@ class TracedValues:
             self.frozen = True
             return
         initial = set(self.names)
+        bound = Counter(binding.target for binding in bindings)
+        self.lambdas = {
+            b.target: b.source
+            for b in bindings
+            if type(b.source) is cst.Lambda and bound[b.target] == 1 and not b.iterated and b.element is None
+        }
         traced = self._fixpoint(bindings)
         if body is not None and _mixed(bindings, traced, initial, params, self._binding_traced):
             self.flow = _flow_of(body)
@@ -595,6 +605,12 @@ class TracedValues:
             return False
         args_traced = any(self.traced(a.value) for a in node.args)
         func = node.func
+        if type(func) is cst.Name and func.value in self.lambdas and func.value not in self.initial_names:
+            function = self.lambdas.pop(func.value)  # out of the table meanwhile: a lambda may call itself
+            try:
+                return self._lambda_returns_traced(function, args_traced)
+            finally:
+                self.lambdas[func.value] = function
         called = self.resolve(func)
         if called is not None:
             if called in jaxapi.STATIC_JAX_FUNCTIONS or called.startswith("jax.debug."):

@@ -184,15 +184,19 @@ class RuleContext:
             cst.List | cst.Tuple | cst.Dict | cst.Set | cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp,
         ):
             return False
+        walker = self._walker
         if isinstance(node, cst.Name) and (
-            node.value in self._walker.container_only
-            or node.value in self._walker.optional_names
-            or (node.value in self._walker.variadic_params and node.value not in self._walker.rebound_names)
+            node.value in walker.container_only
+            or node.value in walker.optional_names
+            or (
+                (node.value in walker.variadic_params or node.value in walker.container_params)
+                and node.value not in walker.rebound_names
+            )
         ):
-            return False  # ``if not args:`` on ``*args``: a tuple, whose truth is its length
-        if self._walker.is_pytree_part(node):  # ``if state.dynamic_scale:``: is it there, not an array's truth
+            return False  # ``if not args:`` on ``*args``, ``if weights:`` on a ``Mapping``: its truth is its length
+        if walker.is_pytree_part(node):  # ``if state.dynamic_scale:``: is it there, not an array's truth
             return False
-        return not self._walker.values.is_variable_box(node)
+        return not walker.values.is_variable_box(node)
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         return self._walker.parents.get(node)
