@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
@@ -117,6 +117,8 @@ class ModuleAnalyzer:
         # Functions an arrays-only transform (equinox's filter_*) is applied to: their
         # parameters of non-array types are static there.
         self.arrays_only_roots = {r.function for r in index.roots if _traces_only_arrays(r)}
+        # Functions a transform that traces every argument is applied to: their parameters are tracers.
+        self.tracing_roots = {r.function for r in index.roots if not _traces_only_arrays(r)}
         # Module-level ``object()`` markers: compared by identity (``state == sentinel``).
         self.sentinels = frozenset(name for name, kind in index.module_values.items() if kind == "sentinel")
         self.mentions_compile_time_eval = any("ensure_compile_time_eval" in line for line in lines)
@@ -610,7 +612,10 @@ class FunctionWalker:
 
     def analyze_body(self, body: cst.CSTNode, function: cst.FunctionDef | None = None) -> FunctionResult:
         bindings = self.bind_locals(body)
-        self.values = self._traced_values(self._initial_traced())
+        traced = self._initial_traced()
+        if self.info is not None and self.info.qualname not in self.module.tracing_roots:
+            traced -= self._concrete_params(body)
+        self.values = self._traced_values(traced)
         self.values.returns_traced_at = self._callee_returns_traced_at
         self.values.known_receiver = self._known_receiver
         self.values.is_enum_class = self._is_enum_class
@@ -653,6 +658,19 @@ class FunctionWalker:
             if context.traced_params is None or param.name in context.traced_params:
                 traced.add(param.name)
         return traced
+
+    def _concrete_params(self, body: cst.CSTNode) -> set[str]:
+        """Parameters passed where JAX needs a Python value: a shape, an axis, ``in_axes``
+        (``jnp.zeros((n, d))``, ``x.sum(axis)``). A tracer there fails, so wherever the function
+        works they hold Python values, whatever a caller's parameters are guessed to be. Not for
+        a transform's own function: there every argument is a tracer, and the use a crash."""
+        unbound = self.params - self.rebound_names
+        found: set[str] = set()
+        for node in iter_own_nodes(body):
+            if type(node) is cst.Call:
+                for argument in _concrete_arguments(node, self.resolve):
+                    found.update(_names_in_shape(argument) & unbound)
+        return found
 
     def _unknown_objects(self) -> frozenset[str]:
         """Parameters, never rebound, of no known type: neither annotated as an array nor with
@@ -1390,6 +1408,39 @@ def _only_static_fields(cls: ClassInfo) -> bool:
     if cls.framework != "equinox" or cls.array_fields:
         return False
     return all(name in cls.non_array_fields or name in cls.declared_static for name in cls.fields)
+
+
+def _concrete_arguments(call: cst.Call, resolve) -> list[cst.BaseExpression]:
+    """The arguments of ``call`` that JAX needs as Python values (``jaxapi.CONCRETE_KEYWORDS``)."""
+    called = resolve(call.func)
+    method = call.func.attr.value if called is None and type(call.func) is cst.Attribute else None
+    positions: Collection[int]
+    if called is not None and called.startswith(("jax.", "numpy.")):
+        positions = jaxapi.CONCRETE_POSITIONS.get(called, ())
+    elif method in jaxapi.CONCRETE_METHOD_ARGUMENTS:
+        positions = range(len(call.args))
+    else:
+        return []
+    return [
+        argument.value
+        for position, argument in enumerate(call.args)
+        if (argument.keyword.value in jaxapi.CONCRETE_KEYWORDS if argument.keyword else position in positions)
+    ]
+
+
+def _names_in_shape(node: cst.BaseExpression) -> set[str]:
+    """The names a shape or axis expression is built of: ``(n, d)``, ``*shape``, ``n * 2``."""
+    if type(node) is cst.Name:
+        return {node.value}
+    if isinstance(node, cst.Tuple | cst.List):
+        return {name for element in node.elements for name in _names_in_shape(element.value)}
+    if type(node) is cst.StarredElement:
+        return _names_in_shape(node.value)
+    if type(node) is cst.BinaryOperation:
+        return _names_in_shape(node.left) | _names_in_shape(node.right)
+    if type(node) is cst.UnaryOperation:
+        return _names_in_shape(node.expression)
+    return set()
 
 
 _JUMPS = (cst.Raise, cst.Return, cst.Break, cst.Continue)

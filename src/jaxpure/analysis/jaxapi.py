@@ -146,6 +146,25 @@ PYTHON_VALUE_TYPES = frozenset(
     builtins.list builtins.dict builtins.set builtins.frozenset builtins.slice builtins.range numbers.Number
     numbers.Complex numbers.Real numbers.Rational numbers.Integral""".split()
 )
+# Arguments JAX needs as Python values (shapes, axes, ``in_axes``): a tracer there fails
+# (TypeError or ConcretizationTypeError under jit, measured), so a value passed as one is a
+# Python value wherever the code works. Keywords of JAX functions and array methods:
+CONCRETE_KEYWORDS = frozenset("axis axes in_axes out_axes shape newshape new_sizes length".split())
+# Positional ones, by function: their positions.
+_SHAPE_OR_AXIS_SECOND = """reshape broadcast_to expand_dims squeeze transpose sum mean max min prod any all argmax
+argmin cumsum std var""".split()
+CONCRETE_POSITIONS = {
+    **{f"jax.numpy.{name}": (0,) for name in ("zeros", "ones", "empty", "full")},
+    **{f"jax.numpy.{name}": (1,) for name in _SHAPE_OR_AXIS_SECOND},
+    "jax.numpy.moveaxis": (1, 2),
+    "jax.numpy.swapaxes": (1, 2),
+    "jax.random.normal": (1,),
+    "jax.random.uniform": (1,),
+}
+# Array methods whose positional arguments are all shapes or axes (``x.reshape(n, -1)``, ``x.sum(axis)``).
+CONCRETE_METHOD_ARGUMENTS = frozenset(
+    "reshape transpose squeeze sum mean max min prod any all argmax argmin cumsum std var".split()
+)
 # What every tracer is an instance of (measured under jit): past ``not isinstance(x, Tracer)``,
 # ``x`` is no tracer.
 TRACER_CLASSES = frozenset({"jax.core.Tracer", "jax.extend.core.Tracer", "jax.Array"})
