@@ -103,6 +103,7 @@ def _analyze_files(
     incoming: dict[str, dict[str, CallSeed]] = {}
     # module -> its functions, reached from other modules, that return no traced value
     untraced_returns: dict[str, frozenset[str]] = {}
+    static_exports: dict[str, frozenset[str]] = {}  # the same, for functions a package re-exports
     results: dict[SourceFile, ModuleResult] = {}
     given_classes: dict[SourceFile, tuple] = {}  # the other modules' classes each file was last analyzed with
     pending = list(files)
@@ -134,7 +135,7 @@ def _analyze_files(
                         project_modules,
                         config,
                         noqa,
-                        _untraced_callees(results.get(f), untraced_returns),
+                        _untraced_callees(results.get(f), untraced_returns, static_exports),
                         given_classes.get(f, ()),
                         overlay=overlays.get(f.path),
                     )
@@ -145,6 +146,10 @@ def _analyze_files(
                 results[task.file] = result
             seeded = _new_seeds(pending, results, incoming, by_module)
             informed = _callers_of_changed_returns(pending, results, untraced_returns, files)
+            if round_number == 0:  # every module's annotations and re-exports are known from the first round
+                static_exports = _static_exports(results)
+                exported = {(module, name) for module, names in static_exports.items() for name in names}
+                informed |= _callers_of(exported, results, files)
             subclassing = _users_of_changed_classes(results, given_classes)
             pending = sorted(set(seeded) | informed | subclassing, key=lambda f: f.display)
         rules = rules or workers.rule_infos()
@@ -198,13 +203,43 @@ def _callers_of_changed_returns(
         if now != before:
             untraced_returns[file.module] = now
             changed |= {(file.module, function) for function in now ^ before}
-    if not changed:
+    return _callers_of(changed, results, files)
+
+
+def _callers_of(
+    functions: set[tuple[str, str]], results: dict[SourceFile, ModuleResult], files: list[SourceFile]
+) -> set[SourceFile]:
+    """The modules that call one of ``functions``, ``(module, function)`` pairs."""
+    if not functions:
         return set()
     return {
         file
         for file in files
-        if file in results and any((call.module, call.function) in changed for call in results[file].outgoing)
+        if file in results and any((call.module, call.function) in functions for call in results[file].outgoing)
     }
+
+
+def _static_exports(results: dict[SourceFile, ModuleResult]) -> dict[str, frozenset[str]]:
+    """The functions annotated to return a Python value (``-> bool``) that a package re-exports
+    (``netket.jax.tree_leaf_isreal`` for ``netket.jax._utils_tree``'s), by the re-exporting module:
+    a call through the re-export returns no tracer either. Only the annotation travels: the
+    function is not analyzed for such callers, as a traced callee would be."""
+    annotated = {f"{file.module}.{name}" for file, result in results.items() for name in result.static_functions}
+    exports = {name: target for result in results.values() for name, target in result.exports.items()}
+    found: dict[str, set[str]] = {}
+    for name in exports:
+        if _followed(name, exports, annotated) in annotated:
+            module, _, function = name.rpartition(".")
+            found.setdefault(module, set()).add(function)
+    return {module: frozenset(names) for module, names in found.items()}
+
+
+def _followed(name: str, exports: dict[str, str], defined: set[str] | dict) -> str:
+    """What a re-exported name stands for: its target, through re-exports of re-exports."""
+    target, hops = exports[name], 0
+    while target not in defined and target in exports and hops < 8:
+        target, hops = exports[target], hops + 1
+    return target
 
 
 def _users_of_changed_classes(
@@ -220,9 +255,7 @@ def _users_of_changed_classes(
     defined = {name: summary for result in results.values() for name, summary in result.classes.items()}
     exports = {name: target for result in results.values() for name, target in result.exports.items()}
     for name in exports:
-        target, hops = exports[name], 0
-        while target not in defined and target in exports and hops < 8:  # a re-export of a re-export
-            target, hops = exports[target], hops + 1
+        target = _followed(name, exports, defined)
         if target in defined and name not in defined:
             defined[name] = defined[target]
     table = resolve_frameworks(defined)
@@ -241,7 +274,9 @@ def _users_of_changed_classes(
     return changed
 
 
-def _untraced_callees(result: ModuleResult | None, untraced_returns: dict[str, frozenset[str]]) -> frozenset[str]:
+def _untraced_callees(
+    result: ModuleResult | None, untraced_returns: dict[str, frozenset[str]], static_exports: dict[str, frozenset[str]]
+) -> frozenset[str]:
     """The functions a module called last time that are known to return no traced value."""
     if result is None:
         return frozenset()
@@ -249,6 +284,7 @@ def _untraced_callees(result: ModuleResult | None, untraced_returns: dict[str, f
         f"{call.module}:{call.function}"
         for call in result.outgoing
         if call.function in untraced_returns.get(call.module, ())
+        or call.function in static_exports.get(call.module, ())
     )
 
 

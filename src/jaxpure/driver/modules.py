@@ -52,6 +52,9 @@ class ModuleResult:
     # Names it imports from another module, which others may import from it instead
     # (``e3nn_jax.IrrepsArray`` for ``e3nn_jax._src.irreps_array.IrrepsArray``).
     exports: dict[str, str] = field(default_factory=dict)
+    # Its module-level functions annotated to return a Python value (``-> bool``), by name: what
+    # callers reaching one through a package's re-export are told (``engine._static_exports``).
+    static_functions: frozenset[str] = frozenset()
 
 
 class ParsedModules:
@@ -294,6 +297,9 @@ def _analyze_text(
         classes=analyzer.class_summaries(),
         wanted_classes=analyzer.classes_wanted(),
         exports=index.imports.exports(),
+        static_functions=frozenset(
+            f.name for f in index.functions.values() if f.returns_static and f.qualname == f.name
+        ),
     )
 
 
