@@ -248,15 +248,15 @@ TRUTH_BUILTINS = frozenset({"all", "any"})
 
 # Methods only Python strings (and lists/tuples: count, index) have; a JAX array has none of
 # them, so the receiver is no array and the result is a plain Python value.
-# Methods of sets that no JAX array has: their result is a set or a Python bool.
-SET_ONLY_METHODS = frozenset(
-    "difference intersection isdisjoint issubset issuperset symmetric_difference union".split()
-)
 STR_ONLY_METHODS = frozenset(
     """capitalize casefold center count encode endswith expandtabs find format format_map index isalnum
     isalpha isascii isdecimal isdigit isidentifier islower isnumeric isprintable isspace istitle isupper
     join ljust lower lstrip partition removeprefix removesuffix replace rfind rindex rjust rpartition
     rsplit rstrip split splitlines startswith strip swapcase title translate upper zfill""".split()
+)
+# Methods of sets that no JAX array has: their result is a set or a Python bool.
+SET_ONLY_METHODS = frozenset(
+    "difference intersection isdisjoint issubset issuperset symmetric_difference union".split()
 )
 
 # Top-level library modules: ``np.append(...)``/``np.insert(...)`` call a function of the

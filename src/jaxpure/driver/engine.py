@@ -224,7 +224,9 @@ def _static_exports(results: dict[SourceFile, ModuleResult]) -> dict[str, frozen
     (``netket.jax.tree_leaf_isreal`` for ``netket.jax._utils_tree``'s), by the re-exporting module:
     a call through the re-export returns no tracer either. Only the annotation travels: the
     function is not analyzed for such callers, as a traced callee would be."""
-    annotated = {f"{file.module}.{name}" for file, result in results.items() for name in result.static_functions}
+    annotated = {
+        f"{file.module}.{name}" for file, result in results.items() if file.module for name in result.static_functions
+    }
     exports = {name: target for result in results.values() for name, target in result.exports.items()}
     found: dict[str, set[str]] = {}
     for name in exports:
