@@ -75,6 +75,10 @@ WHEELS = {
     # (diffmah, dm-acme and dsps are sdists)
     "wheels8": "diffmah==0.7.3 dm-acme==0.4.0 dsps==0.4.8 jax-dips==0.2.1 jaxkd==0.1.2 jaxonnxruntime==0.3.0 "
     "jaxpm==0.1.6 jaxwell==0.2.0 kauldron==1.4.2 levanter==1.1 praxis==1.4.0 sax==0.18.2 torax==1.4.3",
+    # first run with the final code of round 6 (2026-12-07): held out, triaged by helpers (rockpool is an sdist)
+    "wheels9": "apebench==0.1.1 brainpy==2.8.2 celerite2==0.3.3 exponax==0.2.0 fjformer==0.0.91 gpax==0.1.9 "
+    "herculens==0.3.0 jax-metrics==0.2.5 jax-xc==0.0.11 jaxspec==0.4.1 jaxued==0.0.1 pdequinox==0.1.2 pgmax==0.6.1 "
+    "qujax==1.1.0 rockpool==3.1.0 trainax==0.0.2",
 }
 
 
