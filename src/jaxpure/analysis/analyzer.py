@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections import deque
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
@@ -31,7 +31,7 @@ from jaxpure.analysis.contexts import (
     bind_arguments,
     filled_by,
 )
-from jaxpure.analysis.cstnodes import all_params, is_none, is_string_index
+from jaxpure.analysis.cstnodes import all_params, constant_truth, is_none, is_string_index
 from jaxpure.analysis.cstnodes import code_children as cst_children
 from jaxpure.analysis.dataflow import Binding, TracedValues, collect_bindings, dotted_name, iter_own_nodes
 from jaxpure.analysis.index import ClassInfo, FunctionInfo, ModuleIndex, Param
@@ -623,7 +623,7 @@ class FunctionWalker:
         self.values.sentinels = self.module.sentinels - self.locals
         self.values.static_fields = self._static_fields_of_params()
         if self.info is not None and self.info.narrowed_classes:
-            self.values.narrowed_static = self._narrowed_static_attributes(body)
+            self.values.narrowed_static = self._narrowed_static_reads(body)
         if self.module.mentions_compile_time_eval:
             self.trace_time_nodes = self.values.trace_time_nodes = self._evaluated_at_trace_time(body)
         self.values.unknown_objects = self._unknown_objects() | _only_iterated(bindings, self.params)
@@ -698,32 +698,39 @@ class FunctionWalker:
                 found.update(id(inner) for inner in iter_own_nodes(node.body))
         return frozenset(found)
 
-    def _narrowed_static_attributes(self, body: cst.CSTNode) -> frozenset[int]:
-        """In ``if isinstance(w, IrrepsArray): ... w.irreps ...``, the reads of a field the class
-        keeps static, by node id: inside that branch ``w`` is one."""
+    def _narrowed_static_reads(self, body: cst.CSTNode) -> frozenset[int]:
+        """The reads an ``isinstance`` test makes static, by node id. In ``if isinstance(w,
+        IrrepsArray): ... w.irreps ...``, a field the class keeps static: inside that branch ``w``
+        is one. In ``if not isinstance(x, jax.core.Tracer): ...`` (or the ``else`` of ``if
+        isinstance(x, jax.Array):``), ``x`` itself, unless rebound: every tracer is both (measured)."""
         found: set[int] = set()
         for node in iter_own_nodes(body):
-            if type(node) is not cst.If or type(node.test) is not cst.Call:
+            if type(node) is not cst.If:
                 continue
-            test = node.test
-            if self.resolve(test.func) != "builtins.isinstance" or len(test.args) != 2:
+            test, negated = node.test, False
+            if isinstance(test, cst.UnaryOperation) and type(test.operator) is cst.Not:
+                test, negated = test.expression, True
+            if type(test) is not cst.Call or self.resolve(test.func) != "builtins.isinstance" or len(test.args) != 2:
                 continue
-            subject = test.args[0].value
-            kind = test.args[1].value
-            cls = self.module.class_named(self.resolve(kind) or dotted_name(kind))
-            if type(subject) is not cst.Name or cls is None or not cls.declared_static:
+            subject, kind = test.args[0].value, test.args[1].value
+            if type(subject) is not cst.Name:
                 continue
-            stack: list[cst.CSTNode] = [node.body]
-            while stack:
-                inner = stack.pop()
-                if (
-                    type(inner) is cst.Attribute
-                    and type(inner.value) is cst.Name
-                    and inner.value.value == subject.value
-                    and inner.attr.value in cls.declared_static
-                ):
-                    found.add(id(inner))
-                stack.extend(cst_children(inner))
+            qualified = self.resolve(kind) or dotted_name(kind)
+            if qualified in jaxapi.TRACER_CLASSES:
+                branch = node.body if negated else node.orelse
+                if branch is not None and subject.value not in self.rebound_names:
+                    found.update(id(read) for read in _all_nodes(branch) if _is_name(read, subject.value))
+                continue
+            cls = self.module.class_named(qualified)
+            if negated or cls is None or not cls.declared_static:
+                continue
+            found.update(
+                id(read)
+                for read in _all_nodes(node.body)
+                if type(read) is cst.Attribute
+                and _is_name(read.value, subject.value)
+                and read.attr.value in cls.declared_static
+            )
         return frozenset(found)
 
     def _updates_itself(self, binding: Binding) -> bool:
@@ -757,7 +764,9 @@ class FunctionWalker:
         return name in self.python_containers
 
     def _never_true(self, test: cst.BaseExpression) -> bool:
-        """A parameter with a false default that no call of this function passes, never rebound."""
+        """``False``, or a parameter with a false default that no call of this function passes, never rebound."""
+        if constant_truth(test) is False:
+            return True
         if type(test) is not cst.Name or self.context is None or self.context.passed_params is None:
             return False
         param = self.info.param(test.value) if self.info is not None else None
@@ -1064,11 +1073,8 @@ class FunctionWalker:
         calls = [
             n for n in iter_own_nodes(body) if type(n) is cst.Call and type(n.func) is cst.Name and n.func.value == name
         ]
-        uses, stack = 0, [body]
-        while stack:  # nested functions and lambdas included: a use there is a use too
-            inner = stack.pop()
-            uses += type(inner) is cst.Name and inner.value == name
-            stack.extend(cst_children(inner))
+        # Nested functions and lambdas included: a use there is a use too.
+        uses = sum(_is_name(inner, name) for inner in _all_nodes(body))
         if not calls or uses != len(calls) + 1:  # the assignment's own target, and a call's function each
             return frozenset()
         if any(self.values.traced(argument.value) for call in calls for argument in call.args):
@@ -1441,6 +1447,19 @@ def _names_in_shape(node: cst.BaseExpression) -> set[str]:
     if type(node) is cst.UnaryOperation:
         return _names_in_shape(node.expression)
     return set()
+
+
+def _all_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Every node under ``root``, nested functions and lambdas included."""
+    stack: list[cst.CSTNode] = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(cst_children(node))
+
+
+def _is_name(node: cst.CSTNode, name: str) -> bool:
+    return type(node) is cst.Name and node.value == name
 
 
 _JUMPS = (cst.Raise, cst.Return, cst.Break, cst.Continue)

@@ -202,3 +202,8 @@ def is_array_region(target: cst.Subscript) -> bool:
 
 def is_none(node: cst.BaseExpression) -> bool:
     return type(node) is cst.Name and node.value == "None"
+
+
+def constant_truth(test: cst.BaseExpression) -> bool | None:
+    """``True``/``False`` written as a test: the branch Python always takes (None: either may run)."""
+    return {"True": True, "False": False}.get(test.value) if type(test) is cst.Name else None

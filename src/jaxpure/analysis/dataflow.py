@@ -334,7 +334,7 @@ class TracedValues:
         self.is_enum_class: Callable[[str], bool] = lambda qualified: False
         self.sentinels: frozenset[str] = frozenset()  # module-level ``object()`` markers it can see
         self.methods_return_static: Callable[[str], bool] = lambda method: False
-        self.narrowed_static: frozenset[int] = frozenset()  # field reads under an isinstance test, by id
+        self.narrowed_static: frozenset[int] = frozenset()  # reads an isinstance test makes static, by id
         # The nodes inside ``with jax.ensure_compile_time_eval():``, by id: JAX evaluates calls there
         # at trace time, so on constants they give concrete arrays, even in a compiled body.
         self.trace_time_nodes: frozenset[int] = frozenset()
@@ -466,7 +466,7 @@ class TracedValues:
         if type(node) not in _MAY_HOLD_TRACERS:
             return False  # constants, strings, lambdas, f-strings, ... (without the isinstance chain below)
         if isinstance(node, cst.Name):
-            return self._name_traced(node)
+            return id(node) not in self.narrowed_static and self._name_traced(node)
         if isinstance(node, cst.Attribute):
             if node.attr.value in jaxapi.STATIC_ATTRIBUTES or node.attr.value.endswith("_shape"):
                 return False  # ``.shape``, and the ecosystem's ``event_shape``/``batch_shape`` tuples

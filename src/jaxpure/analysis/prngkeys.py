@@ -25,7 +25,7 @@ import libcst as cst
 
 from jaxpure.analysis import jaxapi
 from jaxpure.analysis.cstnodes import code_children as cst_children
-from jaxpure.analysis.cstnodes import names_read
+from jaxpure.analysis.cstnodes import constant_truth, names_read
 from jaxpure.analysis.dataflow import dotted_name, iter_own_nodes
 
 Resolver = Callable[[cst.BaseExpression], "str | None"]
@@ -194,6 +194,11 @@ class _KeyWalker:
                 self.small_statement(small)
                 if isinstance(small, cst.Return | cst.Raise | cst.Break | cst.Continue):
                     return True
+        elif isinstance(node, cst.If) and constant_truth(node.test) is not None:
+            # ``if False:``: only one branch ever runs
+            if constant_truth(node.test):
+                return self.block(_statements(node.body))
+            return node.orelse is not None and self.statement(node.orelse)
         elif isinstance(node, cst.If):
             self.condition(node.test)
             before = dict(self.consumed)
@@ -289,6 +294,9 @@ class _KeyWalker:
                 self.expression(child)
             return
         if isinstance(node, cst.Lambda | cst.FunctionDef):
+            return
+        if isinstance(node, cst.IfExp) and constant_truth(node.test) is not None:
+            self.expression(node.body if constant_truth(node.test) else node.orelse)  # ``... if False else None``
             return
         if isinstance(node, cst.IfExp):
             self.condition(node.test)
