@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections import deque
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
@@ -31,7 +31,7 @@ from jaxpure.analysis.contexts import (
     bind_arguments,
     filled_by,
 )
-from jaxpure.analysis.cstnodes import all_params, constant_truth, is_none, is_string_index
+from jaxpure.analysis.cstnodes import JUMPS, all_nodes, all_params, constant_truth, is_none, is_string_index
 from jaxpure.analysis.cstnodes import code_children as cst_children
 from jaxpure.analysis.dataflow import Binding, TracedValues, collect_bindings, dotted_name, iter_own_nodes
 from jaxpure.analysis.index import ClassInfo, FunctionInfo, ModuleIndex, Param
@@ -666,6 +666,8 @@ class FunctionWalker:
         a transform's own function: there every argument is a tracer, and the use a crash."""
         unbound = self.params - self.rebound_names
         found: set[str] = set()
+        if not unbound:
+            return found
         for node in iter_own_nodes(body):
             if type(node) is cst.Call:
                 for argument in _concrete_arguments(node, self.resolve):
@@ -719,14 +721,14 @@ class FunctionWalker:
             if qualified in jaxapi.TRACER_CLASSES:
                 branch = node.body if negated else node.orelse
                 if branch is not None and subject.value not in self.rebound_names:
-                    found.update(id(read) for read in _all_nodes(branch) if _is_name(read, subject.value))
+                    found.update(id(read) for read in all_nodes(branch) if _is_name(read, subject.value))
                 continue
             cls = self.module.class_named(qualified)
             if negated or cls is None or not cls.declared_static:
                 continue
             found.update(
                 id(read)
-                for read in _all_nodes(node.body)
+                for read in all_nodes(node.body)
                 if type(read) is cst.Attribute
                 and _is_name(read.value, subject.value)
                 and read.attr.value in cls.declared_static
@@ -1074,7 +1076,7 @@ class FunctionWalker:
             n for n in iter_own_nodes(body) if type(n) is cst.Call and type(n.func) is cst.Name and n.func.value == name
         ]
         # Nested functions and lambdas included: a use there is a use too.
-        uses = sum(_is_name(inner, name) for inner in _all_nodes(body))
+        uses = sum(_is_name(inner, name) for inner in all_nodes(body))
         if not calls or uses != len(calls) + 1:  # the assignment's own target, and a call's function each
             return frozenset()
         if any(self.values.traced(argument.value) for call in calls for argument in call.args):
@@ -1449,27 +1451,15 @@ def _names_in_shape(node: cst.BaseExpression) -> set[str]:
     return set()
 
 
-def _all_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """Every node under ``root``, nested functions and lambdas included."""
-    stack: list[cst.CSTNode] = [root]
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(cst_children(node))
-
-
 def _is_name(node: cst.CSTNode, name: str) -> bool:
     return type(node) is cst.Name and node.value == name
-
-
-_JUMPS = (cst.Raise, cst.Return, cst.Break, cst.Continue)
 
 
 def _reachable(statements: Sequence[cst.BaseStatement], children: list[cst.CSTNode]) -> list[cst.CSTNode]:
     """A block's children without the statements after its first unconditional ``raise``,
     ``return``, ``break`` or ``continue``: Python never runs those."""
     for position, statement in enumerate(statements):
-        if type(statement) is cst.SimpleStatementLine and any(type(s) in _JUMPS for s in statement.body):
+        if type(statement) is cst.SimpleStatementLine and any(type(s) in JUMPS for s in statement.body):
             dead = {id(s) for s in statements[position + 1 :]}
             return [child for child in children if id(child) not in dead] if dead else children
     return children

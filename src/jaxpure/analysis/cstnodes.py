@@ -23,7 +23,7 @@ from __future__ import annotations
 import inspect
 import re
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from operator import attrgetter
 
 import libcst as cst
@@ -202,6 +202,19 @@ def is_array_region(target: cst.Subscript) -> bool:
 
 def is_none(node: cst.BaseExpression) -> bool:
     return type(node) is cst.Name and node.value == "None"
+
+
+def all_nodes(root: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Every node of code under ``root``, nested functions and lambdas included."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(code_children(node))
+
+
+# Statements after which the rest of their block never runs.
+JUMPS = (cst.Return, cst.Raise, cst.Break, cst.Continue)
 
 
 def constant_truth(test: cst.BaseExpression) -> bool | None:

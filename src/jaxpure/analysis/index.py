@@ -705,7 +705,7 @@ class _IndexBuilder(FastNodeVisitor):
             members = [annotation.slice, ast.Constant(None)]
         else:
             return None
-        others = [m for m in members if not (isinstance(m, ast.Constant) and m.value is None)]
+        others = [m for m in members if not _is_none(m)]
         return others[0] if len(others) == 1 else None
 
     def _static_union(self, annotation: ast.expr) -> str | None:
@@ -726,7 +726,7 @@ class _IndexBuilder(FastNodeVisitor):
             return None  # not a union: the caller reads a plain annotation as before
         names = []
         for member in members:
-            if isinstance(member, ast.Constant) and member.value is None:
+            if _is_none(member):
                 continue
             qualified = self.resolve(member) or ""
             if qualified not in _STATIC_UNION_MEMBERS:
@@ -825,7 +825,7 @@ class _IndexBuilder(FastNodeVisitor):
                 named.update(_str_literals(keyword.value))
             elif keyword.arg == "in_axes" and transform.kind == STAGING and not transform.compiling:
                 for number, axis in enumerate(_sequence_items(keyword.value)):
-                    if isinstance(axis, ast.Constant) and axis.value is None:
+                    if _is_none(axis):
                         param = function.positional(number + bound)
                         if param:
                             static.add(param.name)
@@ -1374,8 +1374,10 @@ def _spelled(annotation: ast.expr | None) -> str | None:
 
 
 def _reachable(body: list[ast.stmt]) -> list[ast.stmt]:
-    """A function body up to its first ``raise`` or ``return`` (a ``raise NotImplementedError``
-    stub): Python never runs, nor defines, what follows."""
+    """The statements of a function body up to and including its first ``raise`` or ``return``.
+
+    Python never runs the statements after it, so the functions they define never exist:
+    ``raise NotImplementedError(...)`` followed by a draft implementation defines nothing."""
     for position, statement in enumerate(body):
         if isinstance(statement, ast.Raise | ast.Return):
             return body[: position + 1]

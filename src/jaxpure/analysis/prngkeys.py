@@ -24,8 +24,8 @@ from typing import NamedTuple
 import libcst as cst
 
 from jaxpure.analysis import jaxapi
+from jaxpure.analysis.cstnodes import JUMPS, constant_truth, names_read
 from jaxpure.analysis.cstnodes import code_children as cst_children
-from jaxpure.analysis.cstnodes import constant_truth, names_read
 from jaxpure.analysis.dataflow import dotted_name, iter_own_nodes
 
 Resolver = Callable[[cst.BaseExpression], "str | None"]
@@ -192,11 +192,11 @@ class _KeyWalker:
         if isinstance(node, cst.SimpleStatementLine | cst.SimpleStatementSuite):
             for small in node.body:
                 self.small_statement(small)
-                if isinstance(small, cst.Return | cst.Raise | cst.Break | cst.Continue):
+                if isinstance(small, JUMPS):
                     return True
-        elif isinstance(node, cst.If) and constant_truth(node.test) is not None:
+        elif isinstance(node, cst.If) and (always := constant_truth(node.test)) is not None:
             # ``if False:``: only one branch ever runs
-            if constant_truth(node.test):
+            if always:
                 return self.block(_statements(node.body))
             return node.orelse is not None and self.statement(node.orelse)
         elif isinstance(node, cst.If):
@@ -295,8 +295,8 @@ class _KeyWalker:
             return
         if isinstance(node, cst.Lambda | cst.FunctionDef):
             return
-        if isinstance(node, cst.IfExp) and constant_truth(node.test) is not None:
-            self.expression(node.body if constant_truth(node.test) else node.orelse)  # ``... if False else None``
+        if isinstance(node, cst.IfExp) and (always := constant_truth(node.test)) is not None:
+            self.expression(node.body if always else node.orelse)  # ``... if False else None``: one branch runs
             return
         if isinstance(node, cst.IfExp):
             self.condition(node.test)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from jaxpure.analysis.cstnodes import code_children, names_read
+from jaxpure.analysis.cstnodes import all_nodes, code_children, names_read
 from jaxpure.fixes.base import FixContext, Fixer, Refused, Rewrite, dotted, source_of
 from jaxpure.fixes.bindings import first_parameter, local_names
 
@@ -225,13 +225,7 @@ def _holds_not_a_value(node: cst.CSTNode) -> bool:
 
 
 def _contains(node: cst.CSTNode, types: tuple[type[cst.CSTNode], ...]) -> bool:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, types):
-            return True
-        stack.extend(code_children(current))
-    return False
+    return any(isinstance(current, types) for current in all_nodes(node))
 
 
 # -- writing the jnp.where version ---------------------------------------------------------------
