@@ -51,6 +51,17 @@ _CONTAINER_ANNOTATIONS = frozenset(
     "dict list Dict List Mapping MutableMapping Sequence MutableSequence OrderedDict defaultdict".split()
 )
 
+# Where a function's arguments are arrays (``jnp.tanh(x)``): past its shapes and axes.
+_ARRAY_FUNCTION_MODULES = ("jax.numpy.", "jax.lax.", "jax.nn.", "jax.scipy.")
+_ARRAY_TYPE_NAMES = frozenset({"Array", "ArrayLike", "ndarray"})
+_ARRAY_USES = jaxapi.STATIC_ATTRIBUTES | jaxapi.ARRAY_ATTRIBUTES | jaxapi.ARRAY_METHODS
+# Methods Python calls for an operator: their operand is whatever the user's code combines, arrays included.
+_OPERATOR_METHODS = frozenset(
+    f"__{name}__"
+    for op in "add sub mul matmul truediv floordiv mod pow and or xor lshift rshift".split()
+    for name in (op, f"r{op}")
+) | frozenset(f"__{name}__" for name in "eq ne lt le gt ge neg pos abs invert getitem".split())
+
 # Annotations that say nothing of a value's class: its uses still tell.
 _OPEN_ANNOTATIONS = _CONTAINER_ANNOTATIONS | {"Any", "object"}
 
@@ -111,6 +122,7 @@ class ModuleAnalyzer:
         self._walkers: list[FunctionWalker] = []  # released when the run is done (``FunctionWalker.release``)
         self._key_consumers: dict[str, tuple[set[str], set[str]]] = {}
         self._roots_by_site: dict[str, list] = {}
+        self._array_names: dict[str, frozenset[str]] = {}
         self.lax_loop_bodies = {
             r.function: r.transform.name for r in index.roots if r.transform.name in prngkeys.LAX_LOOPS
         }
@@ -299,6 +311,16 @@ class ModuleAnalyzer:
             statements.extend(segment.module.body)
         module_body = cst.Module(body=statements)
         return FunctionWalker.of_module_code(self, segments).analyze_body(module_body).findings
+
+    def names_used_as_arrays(self, info: FunctionInfo, resolve: Callable) -> frozenset[str]:
+        """The names a function's body uses as arrays (``_used_as_array``), once per function."""
+        known = self._array_names.get(info.qualname)
+        if known is None:
+            body = self._node_of(info).body
+            known = self._array_names[info.qualname] = frozenset(
+                name for node in all_nodes(body) for name in _used_as_array(node, resolve)
+            )
+        return known
 
     def _node_of(self, info: FunctionInfo) -> cst.FunctionDef:
         node, _ = self.segments.function(info)
@@ -612,7 +634,7 @@ class FunctionWalker:
 
     def analyze_body(self, body: cst.CSTNode, function: cst.FunctionDef | None = None) -> FunctionResult:
         bindings = self.bind_locals(body)
-        traced = self._initial_traced()
+        traced = self._initial_traced(body)
         if self.info is not None and self.info.qualname not in self.module.tracing_roots:
             traced -= self._concrete_params(body)
         self.values = self._traced_values(traced)
@@ -638,18 +660,21 @@ class FunctionWalker:
         positions = None if self.returns_other or self.returned_positions is None else tuple(self.returned_positions)
         return FunctionResult(self.findings, frozenset(self.values.names), self.returns_traced, positions)
 
-    def _initial_traced(self) -> set[str]:
+    def _initial_traced(self, body: cst.CSTNode) -> set[str]:
         traced = {name for name in self.closure if name not in self.locals}
         if self.info is None or self.context is None:
             return traced
         context = self.context
         always_static = self.module.decorator_static.get(self.info.qualname, frozenset())
+        entry_inputs = self._entry_inputs(body) if context.module_entry and context.traced_params is None else None
         for position, param in enumerate(self.info.params):
             if param.name in context.static_params or param.name in always_static:
                 continue
             if position == 0 and self.framework is not None and self.info.method_kind != "static":
                 continue  # the Module instance (or class) itself: its array fields are traced, not it
             if self.framework is not None and _is_configuration(param):
+                continue
+            if entry_inputs is not None and param.name not in entry_inputs:
                 continue
             if self.info.qualname in self.module.arrays_only_roots and (
                 self.module.never_an_array(param) or (position == 0 and self._plain_receiver())
@@ -658,6 +683,54 @@ class FunctionWalker:
             if context.traced_params is None or param.name in context.traced_params:
                 traced.add(param.name)
         return traced
+
+    def _entry_inputs(self, body: cst.CSTNode) -> frozenset[str]:
+        """The parameters of a Module entry point (a method its framework calls, under a
+        transform of its user's) that hold arrays: annotated as arrays, operands of an operator
+        method (``traced + kernel`` calls ``kernel.__radd__``), or used as arrays in the body
+        (``x.shape``, ``x.sum()``, ``x[:, 0]``, ``x @ w``, ``jnp.tanh(x)``), or reading a field of
+        the class that may hold one (``other.bijector``: another instance). No transform is
+        applied to the method itself: its user passes arrays for its inputs, and the Python
+        values that configure it (``deterministic``, an axis, a callback) as they are. A
+        parameter without such evidence is one of those, rather than a guessed tracer."""
+        assert self.info is not None
+        if self.info.name in _OPERATOR_METHODS:
+            return frozenset(p.name for p in self.info.params)
+        named = {p.name for p in self.info.params}
+        found = {p.name for p in self.info.params if _is_array_annotation(p.annotation)}
+        cls = self.class_info
+        # ``other.bijector``, a field of this class that may hold arrays: another instance of it.
+        fields = (cls.fields - cls.non_array_fields - cls.declared_static) | cls.array_fields if cls else set()
+        aliases: dict[str, str] = {}  # ``dist2 = other_dist``: a use of ``dist2`` is one of ``other_dist``
+        calls: list[cst.Call] = []
+        for node in all_nodes(body):
+            found.update(_used_as_array(node, self.resolve))
+            if type(node) is cst.Attribute and node.attr.value in fields and type(node.value) is cst.Name:
+                found.add(node.value.value)
+            elif type(node) is cst.Assign and type(node.value) is cst.Name and node.value.value in named:
+                aliases.update((t.target.value, node.value.value) for t in node.targets if type(t.target) is cst.Name)
+            elif type(node) is cst.Call:
+                calls.append(node)
+        found = (found & named) | {aliases[name] for name in found if name in aliases}
+        for call in calls:  # ``self._flip(x)``, where ``_flip`` uses its parameter as an array
+            passed = [a.value.value for a in call.args if type(a.value) is cst.Name and a.value.value in named - found]
+            if passed:
+                found.update(self._passed_as_arrays(call, passed))
+        return frozenset(found)
+
+    def _passed_as_arrays(self, call: cst.Call, passed: list[str]) -> set[str]:
+        """The names among ``passed`` that ``call`` hands to a parameter its callee, a function of
+        this module, uses as an array (one call deep)."""
+        callee, bound = self._callee(call.func)
+        if callee is None:
+            return set()
+        used = self.module.names_used_as_arrays(callee, self.resolve)
+        filled = bind_arguments(callee.params, argument_shapes(call), bound)
+        return {
+            argument.value.value
+            for argument, params in zip(call.args, filled, strict=True)
+            if type(argument.value) is cst.Name and argument.value.value in passed and params & used
+        }
 
     def _concrete_params(self, body: cst.CSTNode) -> set[str]:
         """Parameters passed where JAX needs a Python value: a shape, an axis, ``in_axes``
@@ -1434,6 +1507,51 @@ def _concrete_arguments(call: cst.Call, resolve) -> list[cst.BaseExpression]:
         for position, argument in enumerate(call.args)
         if (argument.keyword.value in jaxapi.CONCRETE_KEYWORDS if argument.keyword else position in positions)
     ]
+
+
+def _used_as_array(node: cst.CSTNode, resolve: Callable) -> set[str]:
+    """The names ``node`` uses as arrays, and nothing else would be used so: an array
+    attribute or method, a NumPy-style index (``x[:, 0]``, ``x[..., None]``), a matrix
+    product, an array argument of a ``jax.numpy``/``jax.lax``/``jax.nn`` function."""
+    if type(node) is cst.Attribute:
+        if type(node.value) is cst.Name and node.attr.value in _ARRAY_USES:
+            return {node.value.value}
+    elif type(node) is cst.Subscript:
+        if type(node.value) is cst.Name and _is_array_index(node.slice):
+            return {node.value.value}
+    elif type(node) is cst.BinaryOperation:
+        if type(node.operator) is cst.MatrixMultiply:
+            return {side.value for side in (node.left, node.right) if type(side) is cst.Name}
+    elif type(node) is cst.Call:
+        called = resolve(node.func)
+        if called is not None and called.startswith(_ARRAY_FUNCTION_MODULES):
+            shapes = {id(argument) for argument in _concrete_arguments(node, resolve)}
+            return {
+                a.value.value
+                for a in node.args
+                if type(a.value) is cst.Name and not a.star and id(a.value) not in shapes
+            }
+    return set()
+
+
+def _is_array_index(elements: Sequence[cst.SubscriptElement]) -> bool:
+    """``[:, 0]``, ``[..., None]``, ``[None]``: indices only an array takes (a list or a dict
+    takes one integer, slice or key)."""
+    if len(elements) > 1:
+        return True
+    index = elements[0].slice
+    return type(index) is cst.Index and (is_none(index.value) or type(index.value) is cst.Ellipsis)
+
+
+def _is_array_annotation(annotation: str | None) -> bool:
+    if annotation is None:
+        return False
+    last = annotation.rsplit(".", 1)[-1]
+    return (
+        annotation in jaxapi.ARRAY_ANNOTATIONS
+        or last in _ARRAY_TYPE_NAMES
+        or (annotation.startswith("jaxtyping.") and last in jaxapi.JAXTYPING_DTYPES)
+    )
 
 
 def _names_in_shape(node: cst.BaseExpression) -> set[str]:
