@@ -79,6 +79,10 @@ WHEELS = {
     "wheels9": "apebench==0.1.1 brainpy==2.8.2 celerite2==0.3.3 exponax==0.2.0 fjformer==0.0.91 gpax==0.1.9 "
     "herculens==0.3.0 jax-metrics==0.2.5 jax-xc==0.0.11 jaxspec==0.4.1 jaxued==0.0.1 pdequinox==0.1.2 pgmax==0.6.1 "
     "qujax==1.1.0 rockpool==3.1.0 trainax==0.0.2",
+    # held out until round 7's first rule (871ca57)
+    "wheels10": "alphafold==2.0.0 aws-fortuna==0.2.0 bayesnewton==1.3.4 coax==0.1.13 colabdesign==1.1.1 efax==1.22.3 "
+    "flaxdiff==0.2.11 google-tunix==0.1.7 id-mava==0.1.3 jax-fdm==0.14.1 jax-verify==1.0 jaxite==0.0.3-1 "
+    "mbirjax==0.7.3 paxml==1.4.0 pyhgf==0.2.12 rljax==0.0.4 trax==1.4.1",
 }
 
 

@@ -320,6 +320,7 @@ NON_CONSUMING_CALLS = (
     "math.",
     "copy.",
     "logging.",
+    "absl.logging.",
     "warnings.",
     "jax.experimental.",
     # abstract evaluation only computes shapes, it draws nothing

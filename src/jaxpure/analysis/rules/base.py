@@ -19,6 +19,7 @@ import libcst as cst
 from jaxpure.analysis.contexts import TracedContext
 from jaxpure.analysis.dataflow import TracedValues
 from jaxpure.analysis.index import ClassInfo, FunctionInfo, ModuleIndex
+from jaxpure.analysis.jaxapi import DIFFERENTIATION
 from jaxpure.findings import RuleInfo
 
 T = TypeVar("T")
@@ -139,6 +140,21 @@ class RuleContext:
     @property
     def kind(self) -> str | None:
         return self._walker.context.kind if self._walker.context else None
+
+    @property
+    def called_in_trace(self) -> bool:
+        """A framework Module's method: whoever calls it (its class, its user's function under
+        ``jit``) runs inside the same trace, so its arguments are the caller's own objects."""
+        return bool(self._walker.context and self._walker.context.module_entry)
+
+    def receives_copy(self, name: str) -> bool:
+        """Whether the parameter arrives as a copy the transform rebuilt from its leaves: every
+        argument of the function a staging transform is applied to, the differentiated ones
+        under ``grad``. Callees, and ``grad``'s other arguments, get the caller's object."""
+        context, info = self._walker.context, self._walker.info
+        if context is None or info is None or context.root != info.qualname:
+            return False
+        return context.kind != DIFFERENTIATION or self.is_differentiated(name)
 
     def fresh_argument(self, name: str) -> bool:
         """A parameter every call fills with a container its caller built inside the same trace."""

@@ -36,7 +36,13 @@ class PythonIfOnTracedValue(Rule):
     `lax.cond`/`lax.switch` branch is never given; and the body of `if flag:`
     where no call passes a `flag` that defaults to `False`. Attributes of
     objects of no class jaxpure knows (a parameter, a loop element) are not
-    guessed at. A bare truth test of something that may be absent is read as
+    guessed at, and neither is a parameter of a framework Module's method that
+    nothing shows to be an array: one is traced there when annotated as an
+    array, used as one (`x.shape`, `x.sum()`, `x[:, 0]`, `x @ w`, `jnp.tanh(x)`,
+    also inside a function of the module it is passed to), read for a field of
+    the class (another instance), or the operand of an operator method
+    (`__radd__`); the others are the Python values its user configures it with
+    (`scale`, `axis`, a callback). A bare truth test of something that may be absent is read as
     "is it there": a field of an object of no class jaxpure knows
     (`if state.cache:`), an item under a string key (`if site["mask"]:`), a
     name bound to `None` on some path or a parameter defaulting to `None` or

@@ -305,11 +305,51 @@ class ArgumentContainerMutation(Rule):
             stored = isinstance(node, cst.Assign | cst.AugAssign) and ctx.traced(node.value)
         if ctx.kind == DIFFERENTIATION and not (ctx.is_differentiated(name) or stored):
             return  # a plain argument passed by reference: mutating it with plain values works under grad
+        if ctx.called_in_trace:
+            return  # a Module's method: its caller runs in the same trace and sees the change, as eagerly
         if name in _returned_names(node, ctx):
             return  # the caller that rebinds the result sees the same thing eagerly and staged
         if ctx.fresh_argument(name):
             return  # ``helper(context)`` on the caller's own ``context = {}``: one trace, one object
+        if _read_after(node, name, ctx) and not (stored and not ctx.receives_copy(name)):
+            return  # the function's own workspace (``inputs["mask"] = m`` then ``model(inputs)``)
         ctx.report(node, self, name=name)
+
+
+def _read_after(mutation: cst.CSTNode, name: str, ctx: RuleContext) -> bool:
+    """Whether the function reads the container ``name`` after ``mutation`` (other than to
+    change it again): then the change is for its own later use, which runs the same eagerly
+    and staged. A change nothing after it reads is made for the caller, who does not see it
+    under the transform."""
+    inside = {id(node) for node in iter_own_nodes(mutation)} | {id(mutation)}
+    after = False
+    changed: set[int] = set()
+    for node in iter_own_nodes(ctx.function_body(mutation)):
+        if node is mutation:
+            after = True
+        elif after and id(node) not in inside:
+            changed.update(id(receiver) for receiver in _changed_containers(node))
+            if type(node) is cst.Name and node.value == name and id(node) not in changed:
+                return True
+    return False
+
+
+def _changed_containers(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The containers ``node`` changes in place: ``d`` of ``d[k] = v``, ``del d[k]``, ``d.update()``."""
+    targets: list[cst.BaseExpression]
+    if type(node) is cst.Assign:
+        targets = [t.target for t in node.targets]
+    elif isinstance(node, cst.AugAssign | cst.Del):
+        targets = [node.target]
+    elif (
+        type(node) is cst.Call
+        and type(node.func) is cst.Attribute
+        and node.func.attr.value in jaxapi.CONTAINER_MUTATORS
+    ):
+        return [node.func.value]
+    else:
+        return []
+    return [t.value for t in targets if type(t) is cst.Subscript]
 
 
 def _returned_names(node: cst.CSTNode, ctx: RuleContext) -> set[str]:
