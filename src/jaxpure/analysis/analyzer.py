@@ -199,10 +199,13 @@ class ModuleAnalyzer:
             for name in function.calls:
                 if name.startswith("self."):
                     callers.setdefault(name[5:], []).append(function)
+        eager = self._run_only_eagerly(callers)
         for function in self.index.functions.values():
             cls = self.index.class_of(function)
             if cls is None or cls.framework is None or function.name in jaxapi.UNTRACED_MODULE_METHODS:
                 continue
+            if function.qualname in eager:
+                continue  # ``self._edges_indexed()`` only in ``__init__``: it runs where the Module is built
             if cls.qualname in self.index.eager_only_classes:
                 continue  # the whole program runs it only eagerly (``programs``)
             if function.parent is not None or function.method_kind == "static":
@@ -233,6 +236,33 @@ class ModuleAnalyzer:
                     fresh_params=frozenset(p.name for p in function.params) if helper and sites else frozenset(),
                 ),
             )
+
+    def _run_only_eagerly(self, callers: dict[str, list[FunctionInfo]]) -> set[str]:
+        """Private methods every call of which is in a method no transform runs (``__init__``,
+        ``__repr__``), directly or through other such methods: they run only eagerly."""
+        eager: set[str] = set()
+        changed = True
+        while changed:
+            changed = False
+            for function in self.index.functions.values():
+                sites = callers.get(function.name, [])
+                if (
+                    function.qualname in eager
+                    or function.class_name is None
+                    or function.parent is not None
+                    or not function.name.startswith("_")
+                    or function.name.startswith("__")
+                    or not sites
+                ):
+                    continue
+                if all(
+                    site.class_name == function.class_name
+                    and (site.name in jaxapi.UNTRACED_MODULE_METHODS or site.qualname in eager)
+                    for site in sites
+                ):
+                    eager.add(function.qualname)
+                    changed = True
+        return eager
 
     # -- driver -----------------------------------------------------------------------
 
@@ -1512,7 +1542,7 @@ def _concrete_arguments(call: cst.Call, resolve) -> list[cst.BaseExpression]:
 def _used_as_array(node: cst.CSTNode, resolve: Callable) -> set[str]:
     """The names ``node`` uses as arrays, and nothing else would be used so: an array
     attribute or method, a NumPy-style index (``x[:, 0]``, ``x[..., None]``), a matrix
-    product, an array argument of a ``jax.numpy``/``jax.lax``/``jax.nn`` function."""
+    product, the operand of a ``jax.numpy``/``jax.lax``/``jax.nn`` function."""
     if type(node) is cst.Attribute:
         if type(node.value) is cst.Name and node.attr.value in _ARRAY_USES:
             return {node.value.value}
@@ -1522,15 +1552,13 @@ def _used_as_array(node: cst.CSTNode, resolve: Callable) -> set[str]:
     elif type(node) is cst.BinaryOperation:
         if type(node.operator) is cst.MatrixMultiply:
             return {side.value for side in (node.left, node.right) if type(side) is cst.Name}
-    elif type(node) is cst.Call:
-        called = resolve(node.func)
-        if called is not None and called.startswith(_ARRAY_FUNCTION_MODULES):
-            shapes = {id(argument) for argument in _concrete_arguments(node, resolve)}
-            return {
-                a.value.value
-                for a in node.args
-                if type(a.value) is cst.Name and not a.star and id(a.value) not in shapes
-            }
+    elif type(node) is cst.Call and node.args:
+        first = node.args[0]  # the operand: later ones are often axes and sizes (``dynamic_slice_in_dim``)
+        if type(first.value) is cst.Name and first.keyword is None and not first.star:
+            called = resolve(node.func) or ""
+            # ``jnp.zeros(shape)`` takes a shape first
+            if called.startswith(_ARRAY_FUNCTION_MODULES) and 0 not in jaxapi.CONCRETE_POSITIONS.get(called, ()):
+                return {first.value.value}
     return set()
 
 
