@@ -83,6 +83,10 @@ WHEELS = {
     "wheels10": "alphafold==2.0.0 aws-fortuna==0.2.0 bayesnewton==1.3.4 coax==0.1.13 colabdesign==1.1.1 efax==1.22.3 "
     "flaxdiff==0.2.11 google-tunix==0.1.7 id-mava==0.1.3 jax-fdm==0.14.1 jax-verify==1.0 jaxite==0.0.3-1 "
     "mbirjax==0.7.3 paxml==1.4.0 pyhgf==0.2.12 rljax==0.0.4 trax==1.4.1",
+    # held out until round 7's Module-helper rule (4682bc7)
+    "wheels11": "aqtp==0.9.0 cosmopower-jax==0.5.8 deepqmc==1.2.0 diffusionjax==0.1.8 evermore==0.4.1 gwkokab==0.3.1 "
+    "inference-gym==0.0.5 jax-loop-utils==0.0.14 jax-resnet==0.0.4 jax-sgmc==0.1.5 jaxkan==0.3.7 jaxley-mech==0.4.0 "
+    "jestimator==0.3.3 jimgw==0.5.2 learned-optimization==0.0.1 probdiffeq==0.9.2 pyscfad==0.3.4 ripplegw==0.4.1",
 }
 
 
@@ -142,9 +146,13 @@ class _Source:
     def __init__(self, path: str) -> None:
         self.notebook = None
         if path.endswith(".ipynb"):
-            from jaxpure.files.notebook import extract
+            from jaxpure.files.notebook import NotebookError, extract
 
-            self.notebook = extract(Path(path).read_text(encoding="utf-8"))
+            try:
+                self.notebook = extract(Path(path).read_text(encoding="utf-8"))
+            except NotebookError:  # reported as JP000: no cells to find lines in
+                self.lines = []
+                return
             self.lines = self.notebook.source.splitlines()
         else:
             self.lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()

@@ -974,7 +974,12 @@ class FunctionWalker:
         """A field of an object of no class jaxpure knows, or an item under a string key: what a
         pytree holds there may be ``None``, a container or a sub-tree, as well as an array."""
         if type(node) is cst.Attribute:
-            return node.attr.value not in jaxapi.ARRAY_ATTRIBUTES and not self._known_receiver(node.value)
+            if node.attr.value in jaxapi.ARRAY_ATTRIBUTES:
+                return False
+            if not self._known_receiver(node.value):
+                return True
+            cls = self._receiver_class(node.value)  # ``state.forbidden_ids: tuple[int, ...] | None``
+            return cls is not None and node.attr.value in cls.presence_fields
         return type(node) is cst.Subscript and len(node.slice) == 1 and is_string_index(node.slice[0].slice)
 
     def walk(self, body: cst.CSTNode) -> None:
@@ -1229,6 +1234,13 @@ class FunctionWalker:
             annotation = self.class_info.field_types.get(receiver.attr.value)
             return annotation if annotation in self.module.index.classes else None
         return None
+
+    def _receiver_class(self, receiver: cst.BaseExpression) -> ClassInfo | None:
+        """The class of this module ``receiver`` evidently is an instance of (``self`` included)."""
+        if type(receiver) is cst.Name and receiver.value == self.self_name:
+            return self.class_info
+        qualname = self._class_of_receiver(receiver)
+        return self.module.index.classes.get(qualname) if qualname else None
 
     def _is_enum_class(self, qualified: str) -> bool:
         """An Enum of the project whose members are no numbers (``IntEnum`` members compare as ints)."""

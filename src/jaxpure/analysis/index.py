@@ -135,6 +135,9 @@ class ClassInfo:
     plain: bool = False
     properties: set[str] = field(default_factory=set)  # ``@property`` methods
     self_returning: set[str] = field(default_factory=set)  # methods annotated to return the class itself
+    # Fields annotated ``X | None`` (no array) or as a Python container (``tuple[int, ...]``): their
+    # truth is whether they are there, or their length, whatever they hold.
+    presence_fields: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -537,6 +540,11 @@ class _IndexBuilder(FastNodeVisitor):
         info.fields.add(name)
         head = statement.annotation.value if isinstance(statement.annotation, ast.Subscript) else statement.annotation
         info.field_types[name] = self.resolve(head) or ast_dotted_name(head) or ""
+        kind = self._annotation_of(statement.annotation)
+        if kind != "jax.Array" and (
+            self._optional_member(statement.annotation) is not None or kind in jaxapi.CONTAINER_ANNOTATIONS
+        ):
+            info.presence_fields.add(name)
         if self._is_array_annotation(statement.annotation):
             info.array_fields.add(name)
         elif self._never_an_array(statement.annotation):

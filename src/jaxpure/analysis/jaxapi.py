@@ -173,6 +173,11 @@ MAPPING_ANNOTATIONS = frozenset(
     """builtins.dict dict typing.Dict typing.Mapping typing.MutableMapping collections.abc.Mapping
     collections.abc.MutableMapping""".split()
 )
+# Annotations of Python containers: their truth is their length, whatever they hold.
+CONTAINER_ANNOTATIONS = MAPPING_ANNOTATIONS | frozenset(
+    """builtins.tuple builtins.list tuple list typing.Tuple typing.List typing.Sequence typing.MutableSequence
+    collections.abc.Sequence collections.abc.MutableSequence""".split()
+)
 
 # Array annotations that mark a Module field or a parameter as an array.
 ARRAY_ANNOTATIONS = frozenset(
