@@ -328,6 +328,8 @@ NON_CONSUMING_CALLS = (
     "absl.logging.",
     "warnings.",
     "jax.experimental.",
+    # the constant initializers ignore their key (``zeros(key, shape)``, measured with JAX's checker)
+    *(f"{module}.initializers.{name}" for module in ("jax.nn", "flax.linen", "flax.nnx") for name in ("zeros", "ones")),
     # abstract evaluation only computes shapes, it draws nothing
     *(name for name, transform in TRANSFORMS.items() if transform.abstract),
 )
