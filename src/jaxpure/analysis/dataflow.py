@@ -611,6 +611,8 @@ class TracedValues:
                 return self._lambda_returns_traced(function, args_traced)
             finally:
                 self.lambdas[func.value] = function
+        if type(func) is cst.Call and self.resolve(func.func) in jaxapi.STATIC_RESULT_TRANSFORMS:
+            return False  # ``jax.make_jaxpr(f)(x)``: a jaxpr, its variables Python objects
         called = self.resolve(func)
         if called is not None:
             if called in jaxapi.STATIC_JAX_FUNCTIONS or called.startswith("jax.debug."):

@@ -218,6 +218,9 @@ STATIC_JAX_FUNCTIONS = frozenset(
     jax.numpy.broadcast_shapes jax.core.trace_state_clean jax.lax.axis_size jax.config.read jax.core.valid_jaxtype
     jax.extend.core.valid_jaxtype""".split()
 )
+# Transforms whose result, called, returns a description of the program, not values: a
+# ``ClosedJaxpr`` (``jax.make_jaxpr(f)(x).eqns``), or shapes (``jax.eval_shape``'s ``partial`` form).
+STATIC_RESULT_TRANSFORMS = frozenset({"jax.make_jaxpr"})
 # Scalar types and dtypes: a tracer compared with one (``x.dtype == jnp.float32``, ``dtype !=
 # jnp.dtype("int32")``) gives a Python bool (measured), so a comparison with one is static.
 DTYPE_NAMES = frozenset(

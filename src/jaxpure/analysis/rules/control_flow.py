@@ -25,7 +25,8 @@ class PythonIfOnTracedValue(Rule):
     ## What it does
     Flags branches whose condition depends on a traced array inside staged code,
     `match` guards (`case "relu" if x > 0:`) included. Conditions on static
-    information (`x.shape`, `x.ndim`, `len(x)`, `x is None`, static arguments:
+    information (`x.shape`, `x.ndim`, `len(x)`, `x is None`, the jaxpr
+    `jax.make_jaxpr(f)(x)` returns, static arguments:
     `static_argnums`/`static_argnames`, `nondiff_argnums`/`nondiff_argnames`;
     given through a variable, any parameter may be one) are fine, and so is any
     `if` under `jax.grad` alone, which runs on concrete values. So are fields
