@@ -391,7 +391,9 @@ class _KeyWalker:
         params = {p.name.value for p in node.params.params}
         self.loops.append(_Loop(params, frozenset()))
         saved = self.consumed
-        self.consumed = dict(saved)
+        # The lambda's parameters shadow the function's names: ``lambda c, rng: ...`` draws from
+        # the per-step key the loop hands it, not from the ``rng`` split outside.
+        self.consumed = {key: at for key, at in saved.items() if key.split("[")[0].split(".")[0] not in params}
         self.expression(node.body)
         self.consumed = saved
         self.loops.pop()
