@@ -973,6 +973,10 @@ class FunctionWalker:
                 p.name for p in self.info.params if p.annotation is None and not p.star and p.name != self.self_name
             )
 
+    def builds_container(self, node: cst.BaseExpression) -> bool:
+        """A Python list, tuple, dict or set built right here (``jax.tree.leaves(x)``)."""
+        return _is_container_display(node, self.resolve)
+
     def is_pytree_part(self, node: cst.BaseExpression) -> bool:
         """A field of an object of no class jaxpure knows, or an item under a string key: what a
         pytree holds there may be ``None``, a container or a sub-tree, as well as an array."""
@@ -1421,7 +1425,7 @@ class FunctionWalker:
 # Calls that return a fresh Python container: copies, and the list of a pytree's leaves.
 _CONTAINER_COPIES = frozenset(
     """builtins.dict builtins.list copy.copy copy.deepcopy builtins.tuple jax.tree_util.tree_leaves
-    jax.tree.leaves jax.tree_util.tree_leaves_with_path jax.tree.leaves_with_path""".split()
+    jax.tree.leaves jax.tree_leaves jax.tree_util.tree_leaves_with_path jax.tree.leaves_with_path""".split()
 )
 
 

@@ -106,6 +106,8 @@ class WalkerView(Protocol):
 
     def is_pytree_part(self, node: cst.BaseExpression) -> bool: ...
 
+    def builds_container(self, node: cst.BaseExpression) -> bool: ...
+
     @property
     def segment(self) -> _SegmentView: ...
 
@@ -201,6 +203,8 @@ class RuleContext:
         ):
             return False
         walker = self._walker
+        if walker.builds_container(node):
+            return False  # ``if jax.tree.leaves(state):``: a list, its truth is its length
         if isinstance(node, cst.Name) and (
             node.value in walker.container_only
             or node.value in walker.optional_names
