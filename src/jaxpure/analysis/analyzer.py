@@ -1591,14 +1591,9 @@ def _is_array_index(elements: Sequence[cst.SubscriptElement]) -> bool:
 
 
 def _is_array_annotation(annotation: str | None) -> bool:
-    if annotation is None:
-        return False
-    last = annotation.rsplit(".", 1)[-1]
-    return (
-        annotation in jaxapi.ARRAY_ANNOTATIONS
-        or last in _ARRAY_TYPE_NAMES
-        or (annotation.startswith("jaxtyping.") and last in jaxapi.JAXTYPING_DTYPES)
-    )
+    """The index reads JAX's and jaxtyping's array annotations as ``jax.Array``; others by name
+    (``np.ndarray``, an ``Array`` alias of the project's)."""
+    return annotation == "jax.Array" or (annotation or "").rsplit(".", 1)[-1] in _ARRAY_TYPE_NAMES
 
 
 def _names_in_shape(node: cst.BaseExpression) -> set[str]:
