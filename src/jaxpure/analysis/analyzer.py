@@ -207,6 +207,8 @@ class ModuleAnalyzer:
                 continue
             if function.qualname in eager:
                 continue  # ``self._edges_indexed()`` only in ``__init__``: it runs where the Module is built
+            if function.setter and cls.framework == "equinox":
+                continue  # an equinox Module is frozen once built: its setters run in ``__init__`` only
             if cls.qualname in self.index.eager_only_classes:
                 continue  # the whole program runs it only eagerly (``programs``)
             if function.parent is not None or function.method_kind == "static":

@@ -70,6 +70,7 @@ class FunctionInfo:
     global_rebinds: set[str] = field(default_factory=set)
     local_values: dict[str, str] = field(default_factory=dict)  # local name -> kind of value bound (value_kind)
     method_kind: str | None = None  # "static" | "class" for @staticmethod / @classmethod
+    setter: bool = False  # ``@value.setter`` or ``@value.deleter``: runs when the attribute is assigned
     abstract: bool = False  # a body of nothing but a docstring, ``...``, ``pass`` or ``raise``: overridden elsewhere
     returns_static: bool = False  # annotated to return a Python type no array has (``-> bool``)
     returns_value: bool = False  # returns (or yields) something other than ``None``
@@ -622,6 +623,11 @@ class _IndexBuilder(FastNodeVisitor):
                     self.resolve(decorator) or ""
                 )
                 info.method_kind = kind or info.method_kind
+                info.setter = info.setter or (
+                    isinstance(decorator, ast.Attribute)
+                    and decorator.attr in ("setter", "deleter")
+                    and ast_dotted_name(decorator.value) == node.name
+                )
         info.abstract = class_name is not None and _does_nothing(node.body)
         info.returns_static = _plain_return_annotation(node.returns)
         self.index.functions[qualname] = info
