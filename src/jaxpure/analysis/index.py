@@ -27,6 +27,12 @@ _MUTABLE_CONSTRUCTORS = {"builtins.list": "list", "builtins.dict": "dict", "buil
 _STATIC_UNION_MEMBERS = frozenset({"builtins.bool", "builtins.int", "builtins.str", "builtins.slice"})
 
 
+# Annotations whose truth is the value's own (an array's, a number's), not "is it there".
+_TRUTH_OF_VALUE = frozenset(
+    "jax.Array builtins.int builtins.float builtins.bool builtins.complex int float bool complex".split()
+)
+
+
 @dataclass(slots=True)
 class Param:
     name: str
@@ -542,8 +548,8 @@ class _IndexBuilder(FastNodeVisitor):
         head = statement.annotation.value if isinstance(statement.annotation, ast.Subscript) else statement.annotation
         info.field_types[name] = self.resolve(head) or ast_dotted_name(head) or ""
         kind = self._annotation_of(statement.annotation)
-        if kind != "jax.Array" and (
-            self._optional_member(statement.annotation) is not None or kind in jaxapi.CONTAINER_ANNOTATIONS
+        if kind in jaxapi.CONTAINER_ANNOTATIONS or (
+            self._optional_member(statement.annotation) is not None and kind not in _TRUTH_OF_VALUE
         ):
             info.presence_fields.add(name)
         if self._is_array_annotation(statement.annotation):
