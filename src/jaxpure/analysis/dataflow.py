@@ -191,6 +191,12 @@ class _Flow:
     spans: dict[int, tuple[int, int]]
     outer_loop: dict[int, int]  # id(name node) -> id(outermost loop node around it)
 
+    def killed(self, binding: Binding, kills: list[tuple[int, int]], use: int) -> bool:
+        """Whether an unconditional rebinding (``kills``: their spans) lies wholly between
+        ``binding`` and the use: then the use never sees what ``binding`` bound."""
+        where = self.spans.get(id(binding.node)) if binding.node is not None else None
+        return where is not None and any(where[1] < start and end < use for start, end in kills)
+
     def reaches(self, binding: Binding, use: cst.Name) -> bool:
         where = self.spans.get(id(binding.node)) if binding.node is not None else None
         at = self.spans.get(id(use))
@@ -249,6 +255,23 @@ def _names_in(target: cst.BaseExpression) -> list[str]:
     if isinstance(target, cst.StarredElement):
         return _names_in(target.value)
     return []
+
+
+def _top_level_rebindings(body: cst.CSTNode, bindings: list[Binding]) -> dict[str, list[Binding]]:
+    """The bindings made by an assignment statement of the function body itself, by name."""
+    statements = body.body if type(body) is cst.IndentedBlock else ()
+    top = {
+        id(small)
+        for statement in statements
+        if type(statement) is cst.SimpleStatementLine
+        for small in statement.body
+        if type(small) is cst.Assign or type(small) is cst.AnnAssign
+    }
+    found: dict[str, list[Binding]] = {}
+    for binding in bindings:
+        if id(binding.node) in top and not binding.iterated:
+            found.setdefault(binding.target, []).append(binding)
+    return found
 
 
 def _mixed(bindings: list[Binding], traced: set[int], initial: set[str], params: Iterable[str], is_traced) -> bool:
@@ -347,6 +370,9 @@ class TracedValues:
         self.unknown_objects: frozenset[str] = frozenset()
         self.flow: _Flow | None = None  # set where uses must see only the bindings that reach them
         self.definitions: dict[str, list[Binding]] = {}
+        # Per name, its bindings by a statement of the body itself (no branch, loop or ``with``
+        # around it): every later use sees that value, not an earlier one.
+        self.rebinds: dict[str, list[Binding]] = {}
         self.traced_bindings: set[int] = set()
         # Locals bound once, to a lambda (``has_axis = lambda leaf: hasattr(leaf, "axis")``): a call
         # of one holds what its body returns.
@@ -379,8 +405,12 @@ class TracedValues:
             if type(b.source) is cst.Lambda and bound[b.target] == 1 and not b.iterated and b.element is None
         }
         traced = self._fixpoint(bindings)
-        if body is not None and _mixed(bindings, traced, initial, params, self._binding_traced):
+        rebinds = _top_level_rebindings(body, bindings) if body is not None else {}
+        # A traced parameter rebound to a Python value before it is read: ``x = tree_structure(x)``.
+        rebound_static = any(name in initial for name in rebinds)
+        if body is not None and (rebound_static or _mixed(bindings, traced, initial, params, self._binding_traced)):
             self.flow = _flow_of(body)
+            self.rebinds = rebinds
             self.definitions = {}
             for binding in bindings:
                 self.definitions.setdefault(binding.target, []).append(binding)
@@ -410,10 +440,14 @@ class TracedValues:
         name = node.value
         if self.flow is None or name not in self.definitions or id(node) not in self.flow.spans:
             return name in self.names  # not a use in this body's walk: a lambda's parameter, say
-        if name in self.initial_names:
-            return True  # a traced parameter or closure value reaches every use (nothing is killed)
+        use = self.flow.spans[id(node)][0]
+        kills = [span for span in (self.flow.spans.get(id(b.node)) for b in self.rebinds.get(name, ())) if span]
+        if name in self.initial_names and not any(end < use for _, end in kills):
+            return True  # a traced parameter or closure value reaches every use no rebinding precedes
         return any(
-            id(binding) in self.traced_bindings and self.flow.reaches(binding, node)
+            id(binding) in self.traced_bindings
+            and self.flow.reaches(binding, node)
+            and not self.flow.killed(binding, kills, use)
             for binding in self.definitions[name]
         )
 

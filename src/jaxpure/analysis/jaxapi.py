@@ -259,9 +259,9 @@ TRUTH_BUILTINS = frozenset({"all", "any"})
 STR_ONLY_METHODS = frozenset(
     """capitalize casefold center count encode endswith expandtabs find format format_map index isalnum
     isalpha isascii isdecimal isdigit isidentifier islower isnumeric isprintable isspace istitle isupper
-    join ljust lower lstrip partition removeprefix removesuffix replace rfind rindex rjust rpartition
+    join ljust lower lstrip partition removeprefix removesuffix rfind rindex rjust rpartition
     rsplit rstrip split splitlines startswith strip swapcase title translate upper zfill""".split()
-)
+)  # not ``replace``: a dataclass's or flax struct's ``state.replace(step=...)`` holds its fields
 # Methods of sets that no JAX array has: their result is a set or a Python bool.
 SET_ONLY_METHODS = frozenset(
     "difference intersection isdisjoint issubset issuperset symmetric_difference union".split()
