@@ -407,7 +407,9 @@ class TracedValues:
         traced = self._fixpoint(bindings)
         rebinds = _top_level_rebindings(body, bindings) if body is not None else {}
         # A traced parameter rebound to a Python value before it is read: ``x = tree_structure(x)``.
-        rebound_static = any(name in initial for name in rebinds)
+        rebound_static = any(
+            name in initial and not all(self._binding_traced(b) for b in rebound) for name, rebound in rebinds.items()
+        )
         if body is not None and (rebound_static or _mixed(bindings, traced, initial, params, self._binding_traced)):
             self.flow = _flow_of(body)
             self.rebinds = rebinds
