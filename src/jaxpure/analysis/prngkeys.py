@@ -125,10 +125,9 @@ def _opaque_arguments(node: cst.Call, called: str | None) -> list[cst.BaseExpres
         return []
     if isinstance(node.func, cst.Attribute) and node.func.attr.value in jaxapi.CONTAINER_MUTATORS:
         return []  # ``keys.append(key)`` stores the key, it draws nothing
-    if (
-        isinstance(node.func, cst.Attribute)
-        and node.func.attr.value in _AHEAD_OF_TIME
-        and isinstance(node.func.value, cst.Call)
+    if isinstance(node.func, cst.Attribute) and (
+        node.func.attr.value == "lower"  # ``step.lower(key, x)``: only a compiled function has it taking arguments
+        or (node.func.attr.value in _AHEAD_OF_TIME and isinstance(node.func.value, cst.Call))
     ):
         return []
     found: list[cst.BaseExpression] = []
