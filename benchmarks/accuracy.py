@@ -88,9 +88,10 @@ WHEELS = {
     "inference-gym==0.0.5 jax-loop-utils==0.0.14 jax-resnet==0.0.4 jax-sgmc==0.1.5 jaxkan==0.3.7 jaxley-mech==0.4.0 "
     "jestimator==0.3.3 jimgw==0.5.2 learned-optimization==0.0.1 probdiffeq==0.9.2 pyscfad==0.3.4 ripplegw==0.4.1",
     # held out until round 7's final code (f032dc7)
-    "wheels12": "chemtrain==0.2.0 dlux==0.15.1 eqxvision==0.2.8 imax==0.0.1b11 jax-dataloader==0.1.4 jax-finufft==1.3.1 "
-    "jax-lorax==0.3.1 jax-models==0.0.5 jax-triton==0.3.1 jaxdecomp==0.3.1 jaxrk==0.1.1 jaxsnn==0.3.0 jaxwt==0.1.1 "
-    "laplax==0.0.2 optax-shampoo==0.0.6 s2wav==1.0.4 snnax==0.0.1 symjax==0.5.0 zodiax==0.5.0",
+    "wheels12": "chemtrain==0.2.0 dlux==0.15.1 eqxvision==0.2.8 imax==0.0.1b11 jax-dataloader==0.1.4 "
+    "jax-finufft==1.3.1 jax-lorax==0.3.1 jax-models==0.0.5 jax-triton==0.3.1 jaxdecomp==0.3.1 jaxrk==0.1.1 "
+    "jaxsnn==0.3.0 jaxwt==0.1.1 laplax==0.0.2 optax-shampoo==0.0.6 s2wav==1.0.4 snnax==0.0.1 symjax==0.5.0 "
+    "zodiax==0.5.0",
 }
 
 
