@@ -33,7 +33,14 @@ from jaxpure.analysis.contexts import (
 )
 from jaxpure.analysis.cstnodes import JUMPS, all_nodes, all_params, constant_truth, is_none, is_string_index
 from jaxpure.analysis.cstnodes import code_children as cst_children
-from jaxpure.analysis.dataflow import Binding, TracedValues, collect_bindings, dotted_name, iter_own_nodes
+from jaxpure.analysis.dataflow import (
+    Binding,
+    TracedValues,
+    collect_bindings,
+    dotted_name,
+    iter_own_nodes,
+    lambdas_bound_once,
+)
 from jaxpure.analysis.index import ClassInfo, FunctionInfo, ModuleIndex, Param
 from jaxpure.analysis.jaxapi import DIFFERENTIATION, STAGING
 from jaxpure.analysis.rules import RULES, Rule
@@ -685,6 +692,7 @@ class FunctionWalker:
         others = [b for b in bindings if id(b) not in self.self_updates]  # a dict updated is a dict still
         self.values.dict_names = _dict_names(others, self.resolve) | (self._dict_params() - self.rebound_names)
         self._note_receiver_classes(bindings)
+        self.values.closure_lambdas = self._closure_lambdas()
         self.values.solve(bindings, body, self.params)
         self._classify_locals(bindings, body)
         self.walk(body)
@@ -766,6 +774,23 @@ class FunctionWalker:
             for argument, params in zip(call.args, filled, strict=True)
             if type(argument.value) is cst.Name and argument.value.value in passed and params & used
         }
+
+    def _closure_lambdas(self) -> dict[str, cst.Lambda]:
+        """The lambdas enclosing functions bind once (``has_axis = lambda leaf: ...`` then
+        ``def rec(t): if has_axis(t): ...``), the nearest scope first, unless a nearer one
+        rebinds the name."""
+        found: dict[str, cst.Lambda] = {}
+        shadowed = set(self.locals)
+        parent = self.info.parent if self.info is not None else None
+        while parent is not None and (info := self.module.index.functions.get(parent)) is not None:
+            if "lambda" in info.local_values.values():
+                bindings = collect_bindings(self.module.segments.function(info)[0].body)
+                for name, function in lambdas_bound_once(bindings).items():
+                    if name not in shadowed:
+                        found.setdefault(name, function)
+            shadowed |= info.local_names
+            parent = info.parent
+        return found
 
     def _concrete_params(self, body: cst.CSTNode) -> set[str]:
         """Parameters passed where JAX needs a Python value: a shape, an axis, ``in_axes``

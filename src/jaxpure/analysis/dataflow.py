@@ -257,6 +257,16 @@ def _names_in(target: cst.BaseExpression) -> list[str]:
     return []
 
 
+def lambdas_bound_once(bindings: list[Binding]) -> dict[str, cst.Lambda]:
+    """Names bound once, to a lambda: a call of one holds what its body returns."""
+    bound = Counter(binding.target for binding in bindings)
+    return {
+        b.target: b.source
+        for b in bindings
+        if type(b.source) is cst.Lambda and bound[b.target] == 1 and not b.iterated and b.element is None
+    }
+
+
 def _top_level_rebindings(body: cst.CSTNode, bindings: list[Binding]) -> dict[str, list[Binding]]:
     """The bindings made by an assignment statement of the function body itself, by name."""
     statements = body.body if type(body) is cst.IndentedBlock else ()
@@ -377,6 +387,7 @@ class TracedValues:
         # Locals bound once, to a lambda (``has_axis = lambda leaf: hasattr(leaf, "axis")``): a call
         # of one holds what its body returns.
         self.lambdas: dict[str, cst.Lambda] = {}
+        self.closure_lambdas: dict[str, cst.Lambda] = {}  # the same, of enclosing functions
 
     def is_variable_box(self, node: cst.BaseExpression) -> bool:
         """``self.w`` where an nnx Module holds a Variable (or a sub-Module): an object around
@@ -399,11 +410,8 @@ class TracedValues:
             return
         initial = set(self.names)
         bound = Counter(binding.target for binding in bindings)
-        self.lambdas = {
-            b.target: b.source
-            for b in bindings
-            if type(b.source) is cst.Lambda and bound[b.target] == 1 and not b.iterated and b.element is None
-        }
+        self.lambdas = {name: function for name, function in self.closure_lambdas.items() if name not in bound}
+        self.lambdas.update(lambdas_bound_once(bindings))
         traced = self._fixpoint(bindings)
         rebinds = _top_level_rebindings(body, bindings) if body is not None else {}
         # A traced parameter rebound to a Python value before it is read: ``x = tree_structure(x)``.

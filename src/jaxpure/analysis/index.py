@@ -1312,11 +1312,14 @@ def _argument_names(call: ast.Call) -> set[str]:
 
 
 def _display_kind(node: ast.expr) -> str:
-    """``list``/``dict`` for a value evidently built as one here (a display, a comprehension)."""
+    """``list``/``dict`` for a value evidently built as one here (a display, a comprehension),
+    ``lambda`` for a lambda."""
     if isinstance(node, ast.List | ast.ListComp):
         return "list"
     if isinstance(node, ast.Dict | ast.DictComp):
         return "dict"
+    if isinstance(node, ast.Lambda):
+        return "lambda"
     return "other"
 
 
