@@ -55,9 +55,6 @@ _STR_ANNOTATIONS = frozenset({"builtins.str", "str"})
 _NON_ARRAY_DEFAULTS = frozenset({"bool", "int", "float", "str"})
 _LITERAL_DEFAULTS = _NON_ARRAY_DEFAULTS | {"None"}
 _NUMERIC_ENUMS = frozenset({"enum.IntEnum", "enum.IntFlag", "enum.Flag"})
-_CONTAINER_ANNOTATIONS = frozenset(
-    "dict list Dict List Mapping MutableMapping Sequence MutableSequence OrderedDict defaultdict".split()
-)
 
 # Where a function's arguments are arrays (``jnp.tanh(x)``): past its shapes and axes.
 _ARRAY_FUNCTION_MODULES = ("jax.numpy.", "jax.lax.", "jax.nn.", "jax.scipy.")
@@ -71,7 +68,7 @@ _OPERATOR_METHODS = frozenset(
 ) | frozenset(f"__{name}__" for name in "eq ne lt le gt ge neg pos abs invert getitem".split())
 
 # Annotations that say nothing of a value's class: its uses still tell.
-_OPEN_ANNOTATIONS = _CONTAINER_ANNOTATIONS | {"Any", "object"}
+_OPEN_ANNOTATIONS = jaxapi.MUTABLE_CONTAINER_NAMES | {"Any", "object"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +128,7 @@ class ModuleAnalyzer:
         self._key_consumers: dict[str, tuple[set[str], set[str]]] = {}
         self._roots_by_site: dict[str, list] = {}
         self._array_names: dict[str, frozenset[str]] = {}
+        self.entry_inputs: dict[str, frozenset[str]] = {}  # per Module entry, the parameters that hold arrays
         self.lax_loop_bodies = {
             r.function: r.transform.name for r in index.roots if r.transform.name in prngkeys.LAX_LOOPS
         }
@@ -707,7 +705,11 @@ class FunctionWalker:
             return traced
         context = self.context
         always_static = self.module.decorator_static.get(self.info.qualname, frozenset())
-        entry_inputs = self._entry_inputs(body) if context.module_entry and context.traced_params is None else None
+        entry_inputs = None
+        if context.module_entry and context.traced_params is None:
+            entry_inputs = self.module.entry_inputs.get(self.info.qualname)
+            if entry_inputs is None:  # the same whatever context re-queues the function
+                entry_inputs = self.module.entry_inputs[self.info.qualname] = self._entry_inputs(body)
         for position, param in enumerate(self.info.params):
             if param.name in context.static_params or param.name in always_static:
                 continue
@@ -970,7 +972,7 @@ class FunctionWalker:
         if self.info is None:
             return
         for param in self.info.params:
-            if param.annotation and param.annotation.split(".")[-1] in _CONTAINER_ANNOTATIONS:
+            if param.annotation and param.annotation.split(".")[-1] in jaxapi.MUTABLE_CONTAINER_NAMES:
                 self.container_params.add(param.name)
         self.open_params = {
             p.name for p in self.info.params if p.annotation is None or p.annotation.split(".")[-1] in _OPEN_ANNOTATIONS

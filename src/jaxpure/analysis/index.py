@@ -548,7 +548,7 @@ class _IndexBuilder(FastNodeVisitor):
         head = statement.annotation.value if isinstance(statement.annotation, ast.Subscript) else statement.annotation
         info.field_types[name] = self.resolve(head) or ast_dotted_name(head) or ""
         kind = self._annotation_of(statement.annotation)
-        if kind in jaxapi.CONTAINER_ANNOTATIONS or (
+        if (kind or "").rsplit(".", 1)[-1] in jaxapi.CONTAINER_NAMES or (
             self._optional_member(statement.annotation) is not None and kind not in _TRUTH_OF_VALUE
         ):
             info.presence_fields.add(name)
@@ -1400,7 +1400,7 @@ def _reachable(body: list[ast.stmt]) -> list[ast.stmt]:
     """The statements of a function body up to and including its first ``raise`` or ``return``.
 
     Python never runs the statements after it, so the functions they define never exist:
-    ``raise NotImplementedError(...)`` followed by a draft implementation defines nothing."""
+    in a body that raises first, the definitions below the ``raise`` are never made."""
     for position, statement in enumerate(body):
         if isinstance(statement, ast.Raise | ast.Return):
             return body[: position + 1]

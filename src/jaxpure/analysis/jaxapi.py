@@ -173,11 +173,12 @@ MAPPING_ANNOTATIONS = frozenset(
     """builtins.dict dict typing.Dict typing.Mapping typing.MutableMapping collections.abc.Mapping
     collections.abc.MutableMapping""".split()
 )
-# Annotations of Python containers: their truth is their length, whatever they hold.
-CONTAINER_ANNOTATIONS = MAPPING_ANNOTATIONS | frozenset(
-    """builtins.tuple builtins.list tuple list typing.Tuple typing.List typing.Sequence typing.MutableSequence
-    collections.abc.Sequence collections.abc.MutableSequence""".split()
+# Annotations of Python containers, by their last name (``typing.Mapping``, ``dict``): a parameter
+# so annotated is indexed as a container; the truth of any of them is its length.
+MUTABLE_CONTAINER_NAMES = frozenset(
+    "dict list Dict List Mapping MutableMapping Sequence MutableSequence OrderedDict defaultdict".split()
 )
+CONTAINER_NAMES = MUTABLE_CONTAINER_NAMES | {"tuple", "Tuple"}
 
 # Array annotations that mark a Module field or a parameter as an array.
 ARRAY_ANNOTATIONS = frozenset(
