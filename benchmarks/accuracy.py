@@ -92,6 +92,11 @@ WHEELS = {
     "jax-finufft==1.3.1 jax-lorax==0.3.1 jax-models==0.0.5 jax-triton==0.3.1 jaxdecomp==0.3.1 jaxrk==0.1.1 "
     "jaxsnn==0.3.0 jaxwt==0.1.1 laplax==0.0.2 optax-shampoo==0.0.6 s2wav==1.0.4 snnax==0.0.1 symjax==0.5.0 "
     "zodiax==0.5.0",
+    # held out until round 8's start (f0dc06b; jax-sparse and veros are sdists)
+    "wheels13": "brainevent==0.2.1 braintools==0.3.0 brainunit==0.6.0 cax==0.3.3 evox==0.9.0 fenbux==0.1.0 "
+    "inferactively-pymdp==1.0.4 jax-jumpy==1.0.0 jax-sparse==0.0.2 jaxrenderer==0.3.2 jaxtorch==0.6.0 kozax==0.1.5 "
+    "nifty8==8.5.7 pcax==0.1.0 pinnx==0.0.3 qiskit-dynamics==0.6.0 ringattention==0.1.2 surjectors==0.3.3 "
+    "veros==1.7.0",
 }
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections import deque
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
@@ -160,6 +160,7 @@ class ModuleAnalyzer:
                 tuple(sorted(root.static_params)),
                 root.abstract,
                 _traces_only_arrays(root),
+                on_references=root.transform.ref_params,
             )
             self.seed(root.function, context)
         self._seed_module_methods()
@@ -551,6 +552,7 @@ class FunctionWalker:
         self.boolean_masks: set[str] = set()
         self.rng_names: set[str] = set()
         self.rebound_params: set[str] = set()  # parameters the body assigns anew
+        self.references: frozenset[str] = frozenset()  # names holding a Pallas kernel's refs
         self.rebound_names: set[str] = set()  # every name the body binds
         self.self_updates: set[int] = set()
         self.reclassed: set[str] = set()
@@ -693,6 +695,8 @@ class FunctionWalker:
         self.values.closure_lambdas = self._closure_lambdas()
         self.values.solve(bindings, body, self.params)
         self._classify_locals(bindings, body)
+        if self.context is not None and self.context.on_references:
+            self.references = self._references(bindings)
         self.walk(body)
         for rule in self.function_rules:
             rule.check_function(body, function, self.rule_context)
@@ -853,7 +857,7 @@ class FunctionWalker:
             if type(subject) is not cst.Name:
                 continue
             qualified = self.resolve(kind) or dotted_name(kind)
-            if qualified in jaxapi.TRACER_CLASSES:
+            if self._is_tracer_class(qualified):
                 branch = node.body if negated else node.orelse
                 if branch is not None and subject.value not in self.rebound_names:
                     found.update(id(read) for read in all_nodes(branch) if _is_name(read, subject.value))
@@ -869,6 +873,36 @@ class FunctionWalker:
                 and read.attr.value in cls.declared_static
             )
         return frozenset(found)
+
+    def _is_tracer_class(self, qualified: str | None) -> bool:
+        """JAX's tracer classes, also re-exported by a module of the project (a compatibility shim's
+        ``from jax.core import Tracer``, imported as ``from ._compat import Tracer``)."""
+        if qualified in jaxapi.TRACER_CLASSES:
+            return True
+        lookup = self.module.project_lookup
+        if not qualified or qualified.rpartition(".")[2] != "Tracer" or lookup is None:
+            return False
+        return lookup(qualified) is not None
+
+    def _leaves_when_traced(self, statement: cst.If) -> bool:
+        """``arr = jnp.array(t); if isinstance(arr, Tracer): return arr``: ``arr`` is traced, so under
+        a trace the branch always runs and leaves; what follows in the block runs only eagerly."""
+        if statement.orelse is not None or not _always_leaves(statement.body):
+            return False
+        return any(self.values.traced(subject) for subject in self._tracer_tests(statement.test))
+
+    def _tracer_tests(self, test: cst.BaseExpression) -> Iterator[cst.Name]:
+        """The names ``test`` is true for when they hold a tracer: ``isinstance(x, Tracer)``, or any
+        operand of an ``or`` of such tests."""
+        if type(test) is cst.BooleanOperation and type(test.operator) is cst.Or:
+            yield from self._tracer_tests(test.left)
+            yield from self._tracer_tests(test.right)
+            return
+        if type(test) is not cst.Call or self.resolve(test.func) != "builtins.isinstance" or len(test.args) != 2:
+            return
+        subject, kind = test.args[0].value, test.args[1].value
+        if type(subject) is cst.Name and self._is_tracer_class(self.resolve(kind) or dotted_name(kind)):
+            yield subject
 
     def _updates_itself(self, binding: Binding) -> bool:
         """``saveat = eqx.tree_at(where, saveat, ...)``, ``opts = dataclasses.replace(opts, ...)``,
@@ -939,7 +973,24 @@ class FunctionWalker:
         cls = self.class_info
         if cls is not None and self.self_name and cls.declared_static and self.self_name not in self.reclassed:
             found[self.self_name] = frozenset(cls.declared_static) | found.get(self.self_name, frozenset())
+        keywords = next((p.name for p in self.info.params if p.star == "**"), None)
+        if keywords is not None and self.context.root == self.info.qualname and keywords not in self.reclassed:
+            # ``partial(kernel, block_k=128)`` transformed: ``kwargs["block_k"]`` holds the bound constant.
+            found[keywords] = self.context.static_params - self.params
         return found
+
+    def _references(self, bindings: list[Binding]) -> frozenset[str]:
+        """In code reached only from Pallas kernels, the mutable references: the parameters not
+        rebound, and the locals taken from a variadic one (``*rest`` then ``out_ref = rest[-1]``, or
+        ``o_ref, acc_ref = rest``). Indexing any other reference loads a value, no reference."""
+        taken: dict[str, bool] = {}
+        for binding in bindings:
+            source = binding.source
+            if type(source) is cst.Subscript:
+                source = source.value
+            from_refs = type(source) is cst.Name and source.value in self.variadic_params
+            taken[binding.target] = taken.get(binding.target, True) and from_refs
+        return frozenset(self.params - self.rebound_params) | {name for name, only in taken.items() if only}
 
     def _classify_locals(self, bindings, body: cst.CSTNode) -> None:
         not_containers: set[str] = set(self.params)
@@ -1037,7 +1088,7 @@ class FunctionWalker:
                 continue  # analyzed on its own when traced or relevant
             typed: Any = node  # of the class ``kind`` names: mypy does not follow the alias
             if kind is cst.IndentedBlock:
-                children = _reachable(typed.body, children)
+                children = _reachable(typed.body, children, self._leaves_when_traced)
             if kind is cst.If and self._never_true(typed.test):
                 stack.extend(reversed([c for c in children if c is not typed.body]))
                 continue  # ``if validate:`` where no caller passes validate: its default, False, holds
@@ -1199,7 +1250,7 @@ class FunctionWalker:
             called = self.resolve(grandparent.func)
             if called in self.module.index.transforms:
                 return  # analyzed as a traced root by _on_transform_call
-            if called in jaxapi.HOST_CALLBACKS and parent is _callback_argument(grandparent):
+            if self._builds_host_callback(parent, grandparent):
                 return  # ``jax.pure_callback(lambda v: host(v), ...)``: runs on the host, on concrete values
             if (called in jaxapi.TREE_MAPS or called in jaxapi.TREE_REDUCES) and parent is grandparent.args[0]:
                 if self.context is not None:
@@ -1207,6 +1258,19 @@ class FunctionWalker:
                 return
         if self.context is not None:
             self._analyze_lambda(node, self.context, self._called_with_static_only(node, parent))
+
+    def _builds_host_callback(self, argument: cst.CSTNode | None, call: cst.Call) -> bool:
+        """Whether ``argument`` of ``call`` is the function a host callback runs, also through the
+        wrappers that build it (``io_callback(to_x32(lambda a: env.step(a)), ...)``): they wrap a
+        host function and are no place to call it at trace time."""
+        while True:
+            if self.resolve(call.func) in jaxapi.HOST_CALLBACKS:
+                return argument is _callback_argument(call)
+            argument = self.parents.get(call)
+            parent = self.parents.get(argument) if argument is not None else None
+            if type(argument) is not cst.Arg or not isinstance(parent, cst.Call):
+                return False
+            call = parent
 
     def _called_with_static_only(self, node: cst.Lambda, parent: cst.CSTNode | None) -> frozenset[str]:
         """The parameters of ``inv = lambda x: np.log(x)`` where the function only calls ``inv``
@@ -1644,11 +1708,24 @@ def _is_name(node: cst.CSTNode, name: str) -> bool:
     return type(node) is cst.Name and node.value == name
 
 
-def _reachable(statements: Sequence[cst.BaseStatement], children: list[cst.CSTNode]) -> list[cst.CSTNode]:
+def _always_leaves(block: cst.BaseSuite) -> bool:
+    """Whether a branch always leaves its block: it ends in ``return``, ``raise``, ``break`` or ``continue``."""
+    statements = block.body
+    last = statements[-1] if statements else None
+    if type(last) is cst.SimpleStatementLine:
+        return any(type(s) in JUMPS for s in last.body)
+    return type(block) is cst.SimpleStatementSuite and any(type(s) in JUMPS for s in statements)
+
+
+def _reachable(
+    statements: Sequence[cst.BaseStatement], children: list[cst.CSTNode], leaves: Callable[[cst.If], bool]
+) -> list[cst.CSTNode]:
     """A block's children without the statements after its first unconditional ``raise``,
-    ``return``, ``break`` or ``continue``: Python never runs those."""
+    ``return``, ``break`` or ``continue``, or an ``if`` that ``leaves`` the block under a trace:
+    Python never runs those there."""
     for position, statement in enumerate(statements):
-        if type(statement) is cst.SimpleStatementLine and any(type(s) in JUMPS for s in statement.body):
+        jumps = type(statement) is cst.SimpleStatementLine and any(type(s) in JUMPS for s in statement.body)
+        if jumps or (type(statement) is cst.If and leaves(statement)):
             dead = {id(s) for s in statements[position + 1 :]}
             return [child for child in children if id(child) not in dead] if dead else children
     return children

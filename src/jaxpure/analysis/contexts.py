@@ -33,6 +33,8 @@ class TracedContext:
     root_static: tuple[str, ...] = ()
     abstract: bool = False  # reached only under eval_shape/make_jaxpr: never run on values
     arrays_only: bool = False  # reached only through transforms that trace only arrays (equinox's filter_*)
+    # Reached only from Pallas kernels: parameters are mutable references there, written on purpose.
+    on_references: bool = False
     fresh_self: bool = False  # a method only ever called on an object built inside the same trace
     # Parameters every call fills with a container its caller built inside the same trace.
     fresh_params: frozenset[str] = frozenset()
@@ -69,6 +71,7 @@ class TracedContext:
             transform=self.transform if self.kind == STAGING or other.kind != STAGING else other.transform,
             abstract=self.abstract and other.abstract,
             arrays_only=self.arrays_only and other.arrays_only,
+            on_references=self.on_references and other.on_references,
             fresh_self=self.fresh_self and other.fresh_self,
             fresh_params=self.fresh_params & other.fresh_params,
             passed_params=(

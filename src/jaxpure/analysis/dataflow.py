@@ -22,7 +22,9 @@ from jaxpure.analysis import jaxapi
 from jaxpure.analysis.cstnodes import STRING_LITERALS, is_none
 from jaxpure.analysis.cstnodes import code_children as cst_children
 
-_TREE_UTILITIES = ("jax.tree", "equinox.tree_")
+# Calls that stage nothing on constants: tree utilities only rearrange leaves, and
+# ``jax.device_get`` copies to the host (a numpy array under ``jit``, measured).
+_UNSTAGED_CALLS = ("jax.tree", "equinox.tree_", "jax.device_get")
 Resolver = Callable[[cst.BaseExpression], "str | None"]
 
 
@@ -33,6 +35,13 @@ class Binding:
     iterated: bool = False  # the target takes the elements of ``source``
     element: int | None = None  # the target takes element N of each item (enumerate/zip/items)
     node: cst.CSTNode | None = None  # the statement or expression that binds it (where it takes effect)
+
+
+def _string_key(node: cst.Subscript) -> str | None:
+    """``d["key"]``'s key."""
+    index = node.slice[0].slice if len(node.slice) == 1 else None
+    value = index.value if type(index) is cst.Index else None
+    return value.evaluated_value if type(value) is cst.SimpleString else None  # type: ignore[return-value]
 
 
 def dotted_name(node: cst.BaseExpression) -> str | None:
@@ -531,6 +540,8 @@ class TracedValues:
             return self.traced(node.value)
         if isinstance(node, cst.Subscript):
             if type(node.value) is cst.Name and node.value.value in self.dict_names:
+                if _string_key(node) in self.static_fields.get(node.value.value, ()):
+                    return False  # ``kwargs["block_k"]`` of a transformed ``partial(f, block_k=128)``
                 return self.traced(node.value)
             # A constant array indexed by a tracer gives a tracer too.
             return self.traced(node.value) or any(
@@ -677,9 +688,8 @@ class TracedValues:
             if called in jaxapi.TREE_MAPS:
                 return self._tree_map_traced(node)
             if called.startswith("jax.") or called.startswith("flax.") or called.startswith("equinox."):
-                # Tree utilities only rearrange leaves: nothing new is staged on constants.
                 return args_traced or (
-                    self.compiling and not called.startswith(_TREE_UTILITIES) and id(node) not in self.trace_time_nodes
+                    self.compiling and not called.startswith(_UNSTAGED_CALLS) and id(node) not in self.trace_time_nodes
                 )
         if isinstance(func, cst.Attribute):
             method = func.attr.value

@@ -172,6 +172,10 @@ class Application:
     names: frozenset[str] = frozenset()  # the names the transformed function is bound to here
 
 
+# The ``if`` branches around a statement, outermost first: (id of the ``if``, 0 body | 1 ``else``).
+Branches = tuple[tuple[int, int], ...]
+
+
 @dataclass(slots=True)
 class Root:
     """A function handed to (or decorated by) a transform."""
@@ -424,8 +428,11 @@ class _IndexBuilder(FastNodeVisitor):
         self.assigned_to: dict[int, frozenset[str]] = {}  # id() of an assigned call -> the names it is bound to
         # ``f = partial(f, flag=True)``: the partial a name holds at this point, per scope.
         self.live_partials: dict[tuple[str | None, str], ast.Call] = {}
-        # The function a name is bound to at this point of its scope (a name may be defined again later).
-        self.live_defs: dict[tuple[str | None, str], FunctionInfo] = {}
+        # The functions a name may be bound to at this point of its scope (a name may be defined
+        # again later), each with the ``if`` branches it was defined in: ``if flag: def kernel ...
+        # else: def kernel ...`` leaves two.
+        self.live_defs: dict[tuple[str | None, str], list[tuple[FunctionInfo, Branches]]] = {}
+        self.branches: Branches = ()  # the ``if`` branches around this point
         self.module_defs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}  # for flatten functions
         self.class_nodes: dict[str, ast.ClassDef] = {}  # for classes registered as pytrees later on
 
@@ -638,7 +645,9 @@ class _IndexBuilder(FastNodeVisitor):
         info.returns_static = _plain_return_annotation(node.returns)
         self.index.functions[qualname] = info
         if class_name is None:
-            self.live_defs[(self._scope_name(), node.name)] = info
+            key = (self._scope_name(), node.name)
+            alternatives = [(f, b) for f, b in self.live_defs.get(key, ()) if _other_branch(b, self.branches)]
+            self.live_defs[key] = [*alternatives, (info, self.branches)]
             if parent is None:
                 self.module_defs[node.name] = node
             self.live_partials.pop((self._scope_name(), node.name), None)
@@ -953,38 +962,54 @@ class _IndexBuilder(FastNodeVisitor):
                 continue
             if isinstance(argument, ast.Call) and outer is not None:
                 self.composed_under[id(argument)] = outer
-            target: ast.expr | FunctionInfo = argument
+            targets: list[ast.expr | FunctionInfo] = [argument]
             if isinstance(argument, ast.Name):
                 # What the name holds here: ``f = partial(f, flag=True); f = jax.jit(f)``, or the
-                # ``def f`` before this point when another ``def f`` follows.
+                # ``def f`` before this point when another ``def f`` follows (one per branch).
                 key = (self._scope_name(), argument.id)
-                target = self.live_partials.get(key) or self.live_defs.get(key) or argument
+                partial = self.live_partials.get(key)
+                defs: list[ast.expr | FunctionInfo] = [info for info, _ in self.live_defs.get(key, ())]
+                targets = [partial] if partial else defs or targets
             # Resolved once the whole module is indexed: the function may be defined further down.
-            self.pending_roots.append(
-                Application(
-                    target,
-                    applied_transform,
-                    keywords,
-                    self.composed_under.get(id(node)),
-                    self.function,
-                    self.enclosing_class,
-                    self.assigned_to.get(id(node), frozenset()),
+            for each in targets:
+                self.pending_roots.append(
+                    Application(
+                        each,
+                        applied_transform,
+                        keywords,
+                        self.composed_under.get(id(node)),
+                        self.function,
+                        self.enclosing_class,
+                        self.assigned_to.get(id(node), frozenset()),
+                    )
                 )
-            )
 
     def resolve_pending_roots(self) -> None:
         for application in self.pending_roots:
-            applied = self._function_argument(application.argument, application.site, application.enclosing_class)
-            if applied is not None:
-                self._add_root(
-                    applied,
-                    application.transform,
-                    application.keywords,
-                    application.site,
-                    application.under,
-                    application.names,
-                )
+            argument, site = application.argument, application.site
+            defined: list[ast.expr | FunctionInfo] = []
+            if isinstance(argument, ast.Name):
+                defined.extend(self._final_definitions(argument.id, site))
+            for each in defined or [argument]:
+                applied = self._function_argument(each, site, application.enclosing_class)
+                if applied is not None:
+                    self._add_root(
+                        applied, application.transform, application.keywords, site, application.under, application.names
+                    )
         self.pending_roots.clear()
+
+    def _final_definitions(self, name: str, site: FunctionInfo | None) -> list[FunctionInfo]:
+        """The ``def``s a name refers to from ``site`` once their scope has run (the innermost scope
+        that defines it; one per ``if`` branch), for a function defined after, or around, the call."""
+        scope = site.qualname if site else None
+        while True:
+            defined = self.live_defs.get((scope, name))
+            if defined:
+                return [info for info, _ in defined]
+            if scope is None:
+                return []
+            info = self.index.functions.get(scope)
+            scope = info.parent if info else None
 
     def _mark_module_code(self) -> None:
         if self.function is None:
@@ -1249,6 +1274,15 @@ class _IndexBuilder(FastNodeVisitor):
     visit_AsyncFor = visit_For
     visit_While = visit_For
 
+    def visit_If(self, node: ast.If) -> None:
+        self.visit(node.test)
+        around = self.branches
+        for branch, statements in enumerate((node.body, node.orelse)):
+            self.branches = (*around, (id(node), branch))
+            for statement in statements:
+                self.visit(statement)
+        self.branches = around
+
     def visit_With(self, node: ast.With | ast.AsyncWith) -> None:
         for item in node.items:
             self.visit(item.context_expr)
@@ -1394,6 +1428,17 @@ def _spelled(annotation: ast.expr | None) -> str | None:
     if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
         return annotation.value.strip()
     return ast_dotted_name(annotation) if annotation is not None else None
+
+
+def _other_branch(earlier: Branches, now: Branches) -> bool:
+    """Whether a definition made in the ``earlier`` branches is one the ``now`` branches do not
+    replace: they part at one ``if``, one in its body and the other in its ``else``."""
+    for (if_then, branch_then), (if_now, branch_now) in zip(earlier, now, strict=False):
+        if if_then != if_now:
+            return False
+        if branch_then != branch_now:
+            return True
+    return False
 
 
 def _reachable(body: list[ast.stmt]) -> list[ast.stmt]:

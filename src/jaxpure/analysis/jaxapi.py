@@ -35,6 +35,9 @@ class Transform:
     # Traces only the arrays among its arguments (equinox's filter transforms): other
     # leaves, and parameters of non-array types, stay static Python values.
     arrays_only: bool = False
+    # The function's parameters are mutable references (a Pallas kernel's refs): writing one,
+    # ``o_ref[i] = v``, is an effect JAX stages, not a Python mutation.
+    ref_params: bool = False
 
 
 def _family(kind: str, compiling: bool, names: str, **extra) -> dict[str, Transform]:
@@ -72,6 +75,8 @@ TRANSFORMS: dict[str, Transform] = {
     "jax.lax.while_loop": Transform("jax.lax.while_loop", STAGING, True, (0, 1), arity=1),
     "jax.lax.custom_root": Transform("jax.lax.custom_root", STAGING, True, (0, 2, 3)),
     "jax.lax.custom_linear_solve": Transform("jax.lax.custom_linear_solve", STAGING, True, (0, 2, 3)),
+    # Pallas: the kernel (and a scoped block) is traced into the kernel's jaxpr, on references.
+    **_family(STAGING, True, "jax.experimental.pallas.pallas_call jax.experimental.pallas.run_scoped", ref_params=True),
     **_family(
         DIFFERENTIATION,
         False,

@@ -85,6 +85,7 @@ class WalkerView(Protocol):
     variadic_params: set[str]  # ``*args``, ``**kwargs``
     rebound_names: set[str]
     rebound_params: set[str]
+    references: frozenset[str]  # names holding a Pallas kernel's refs
     self_name: str | None
     python_containers: set[str]
     container_only: set[str]
@@ -258,6 +259,18 @@ class RuleContext:
     def is_transformed_function(self, qualname: str) -> bool:
         """Handed to (or decorated by) a transform: traced on its own, not only inside its callers."""
         return any(root.function == qualname for root in self.index.roots)
+
+    def is_reference(self, name: str) -> bool:
+        """A mutable reference of code reached only from Pallas kernels (a kernel's parameter, here or
+        in the kernel around a nested loop body): ``o_ref[i] = v`` is a write JAX stages."""
+        walker = self._walker
+        if name in walker.locals:
+            return name in walker.references
+        owner = self.enclosing_binding(name)
+        if owner is None:
+            return False
+        context = walker.module.contexts.get(owner.qualname)
+        return context is not None and context.on_references and any(p.name == name for p in owner.params)
 
     def enclosing_binding(self, name: str) -> FunctionInfo | None:
         """The innermost enclosing function whose local ``name`` is (a closure variable's owner)."""

@@ -72,7 +72,8 @@ def _is_array_update(target: cst.Subscript, statement: cst.CSTNode, ctx: RuleCon
         return False
     if _whole_value_index(target) or _string_index(target, statement, ctx):
         return False
-    return not (isinstance(target.value, cst.Name) and ctx.python_container(target.value.value))
+    base = target.value.value if isinstance(target.value, cst.Name) else None
+    return base is None or not (ctx.python_container(base) or ctx.is_reference(base))
 
 
 def _string_index(target: cst.Subscript, statement: cst.CSTNode, ctx: RuleContext) -> bool:
@@ -137,7 +138,8 @@ class ItemAssignmentOnTracedArray(Rule):
     Flags item assignment on a value that is evidently a traced array: a JAX
     array inside `jit`, `vmap`, `grad` and the other transforms, indexed with
     anything but a string. A string index (a literal, or a local or module
-    constant holding one) means a dict, whatever call returned it.
+    constant holding one) means a dict, whatever call returned it. A Pallas
+    kernel's parameters are mutable references, written that way on purpose.
 
     ## Why is this bad?
     JAX arrays are immutable. Under a transform the assignment raises

@@ -293,9 +293,11 @@ class NonlocalMutationInTracedFunction(Rule):
     on closed-over or global objects inside staged code, outside `with
     jax.ensure_compile_time_eval():` (a trace-time cache of constants, on
     purpose). A write to an array region (`ref[...] = v`, `ref[:, i] += v`: an
-    ellipsis or a slice) is left alone: that is how a mutable array reference
-    (`jax.new_ref`, a Pallas kernel's refs) is written, and JAX stages the
-    write, so it lands on every call.
+    ellipsis or a slice), or to any index of a Pallas kernel's parameter (the
+    kernel handed to `pallas_call`, or a loop body nested in it), is left
+    alone: that is how a mutable array reference (`jax.new_ref`, a Pallas
+    kernel's refs) is written, and JAX stages the write, so it lands on every
+    call.
 
     ## Why is this bad?
     The mutation happens once, at trace time, and stores tracers that leak out of
@@ -369,7 +371,7 @@ def _outside_mutations(node, ctx: RuleContext) -> Iterator[tuple[cst.CSTNode, st
             base = base_name(target)
             if base is None or not _outside(base, ctx) or _kept_in_its_trace(base, ctx):
                 continue
-            if isinstance(target, cst.Subscript) and is_array_region(target):
+            if isinstance(target, cst.Subscript) and (is_array_region(target) or ctx.is_reference(base)):
                 continue  # ``o_ref[...] = v``: a reference's staged write, not a Python mutation
             if not (ctx.module_class and ctx.module_class.framework == "nnx"):
                 yield _statement(node, ctx), base
