@@ -415,6 +415,7 @@ class ModuleAnalyzer:
                 cls.is_enum,
                 frozenset(cls.properties),
                 frozenset(cls.self_returning),
+                frozenset(cls.fresh_keys),
             )
         return summaries
 
@@ -423,6 +424,7 @@ class ModuleAnalyzer:
         classes not known to be Modules, and the annotations of traced functions' parameters
         (their static fields)."""
         wanted = {b for cls in self.index.classes.values() if cls.framework is None for b in cls.bases if "." in b}
+        wanted.update(c for c in self.index.module_instances.values() if "." in c)  # ``rng = KeyGen(0)``
         for function in self.arrays_only_roots | set(self.contexts):
             info = self.index.functions.get(function)
             if info is not None:

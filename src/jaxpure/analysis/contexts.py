@@ -182,11 +182,12 @@ class ClassSummary:
     is_enum: bool = False
     properties: frozenset[str] = frozenset()
     self_returning: frozenset[str] = frozenset()  # methods annotated to return the class itself
+    fresh_keys: frozenset[str] = frozenset()  # properties that return a new key on every access
 
     @property
     def informative(self) -> bool:
         """Whether knowing it can change another module's analysis."""
-        return self.framework is not None or self.is_enum or bool(self.declared_static)
+        return self.framework is not None or self.is_enum or bool(self.declared_static) or bool(self.fresh_keys)
 
 
 def resolve_frameworks(classes: dict[str, ClassSummary]) -> dict[str, ClassSummary]:

@@ -142,6 +142,7 @@ class ClassInfo:
     plain: bool = False
     properties: set[str] = field(default_factory=set)  # ``@property`` methods
     self_returning: set[str] = field(default_factory=set)  # methods annotated to return the class itself
+    fresh_keys: set[str] = field(default_factory=set)  # properties that return a new key on every access
     # Fields annotated ``X | None`` (no array) or as a Python container (``tuple[int, ...]``): their
     # truth is whether they are there, or their length, whatever they hold.
     presence_fields: set[str] = field(default_factory=set)
@@ -210,6 +211,8 @@ class ModuleIndex:
     classes: dict[str, ClassInfo] = field(default_factory=dict)
     roots: list[Root] = field(default_factory=list)
     module_values: dict[str, str] = field(default_factory=dict)  # module-level name -> kind of value
+    # Module-level names bound once to what a call returns -> what it calls (``rng = KeyGen(0)``).
+    module_instances: dict[str, str] = field(default_factory=dict)
     # Module-level names rebound / mutated in place -> the last line where that can happen
     # (ANYTIME for a function body, which may run whenever it is called).
     rebound_globals: dict[str, int] = field(default_factory=dict)
@@ -538,6 +541,7 @@ class _IndexBuilder(FastNodeVisitor):
             if any(ast_dotted_name(d) in ("property", "functools.cached_property") for d in method.decorator_list)
         }
         info.self_returning = {method.name for method in methods.values() if _returns_own_class(method, node.name)}
+        info.fresh_keys = {name for name in info.properties if _yields_fresh_keys(methods[name], methods, self.resolve)}
         leaves = _pytree_leaves(methods)
         if leaves is not None:  # its own tree_flatten: every other attribute is aux data, static
             info.declared_static |= _aux_data(info, node, leaves)
@@ -1227,6 +1231,10 @@ class _IndexBuilder(FastNodeVisitor):
         if top_level:
             self.top_level_assigned.add(name)
         self.index.module_values[name] = value_kind(node.value, self.imports) or "other"
+        called = self.resolve(node.value.func) if isinstance(node.value, ast.Call) else None
+        known = self.index.module_instances.setdefault(name, called or "")
+        if known != called:
+            self.index.module_instances[name] = ""  # bound twice, to different things
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         self._bind(node.target)
@@ -1428,6 +1436,36 @@ def _spelled(annotation: ast.expr | None) -> str | None:
     if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
         return annotation.value.strip()
     return ast_dotted_name(annotation) if annotation is not None else None
+
+
+def _yields_fresh_keys(getter: ast.FunctionDef, methods: dict[str, ast.FunctionDef], resolve) -> bool:
+    """A property getter that splits a key its object keeps and returns a part (``self._rng, key =
+    split(self._rng)``), itself or through ``next(self)`` and the class's ``__next__``: every access
+    runs it, so every access returns a new key."""
+    if _splits_kept_key(getter, resolve):
+        return True
+    advance = methods.get("__next__")
+    return (
+        advance is not None
+        and _splits_kept_key(advance, resolve)
+        and any(
+            isinstance(node, ast.Return)
+            and isinstance(node.value, ast.Call)
+            and ast_dotted_name(node.value.func) in ("next", "self.__next__")
+            for node in ast.walk(getter)
+        )
+    )
+
+
+def _splits_kept_key(function: ast.FunctionDef, resolve) -> bool:
+    for node in ast.walk(function):
+        if not isinstance(node, ast.Assign) or not isinstance(node.value, ast.Call):
+            continue
+        if resolve(node.value.func) == "jax.random.split":
+            targets = [e for t in node.targets for e in (t.elts if isinstance(t, ast.Tuple) else [t])]
+            if any(isinstance(target, ast.Attribute) for target in targets):
+                return True
+    return False
 
 
 def _other_branch(earlier: Branches, now: Branches) -> bool:

@@ -75,8 +75,10 @@ TRANSFORMS: dict[str, Transform] = {
     "jax.lax.while_loop": Transform("jax.lax.while_loop", STAGING, True, (0, 1), arity=1),
     "jax.lax.custom_root": Transform("jax.lax.custom_root", STAGING, True, (0, 2, 3)),
     "jax.lax.custom_linear_solve": Transform("jax.lax.custom_linear_solve", STAGING, True, (0, 2, 3)),
-    # Pallas: the kernel (and a scoped block) is traced into the kernel's jaxpr, on references.
-    **_family(STAGING, True, "jax.experimental.pallas.pallas_call jax.experimental.pallas.run_scoped", ref_params=True),
+    # Pallas: the kernel is traced into the kernel's jaxpr, on references (its inputs', outputs' and scratch's).
+    "jax.experimental.pallas.pallas_call": Transform(
+        "jax.experimental.pallas.pallas_call", STAGING, True, (0,), ref_params=True
+    ),
     **_family(
         DIFFERENTIATION,
         False,

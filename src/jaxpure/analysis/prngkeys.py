@@ -52,6 +52,7 @@ def find_key_reuse(
     opaque_calls_consume: bool = True,
     loop: str | None = None,
     declared_keys: frozenset[str] = frozenset(),
+    fresh_keys: frozenset[str] = frozenset(),
 ) -> list[tuple[cst.CSTNode, str]]:
     """Each key reuse in ``body``: the consuming node and its kind (``REUSE`` or ``IN_LOOP``).
 
@@ -62,10 +63,12 @@ def find_key_reuse(
     the same sampler and arguments is how it replays the same data.
     ``loop``: the ``lax`` loop the body belongs to; a consumed key it returns in its carry is
     consumed again on the next iteration.
-    ``declared_keys``: parameters annotated as keys (``key: chex.PRNGKey``)."""
+    ``declared_keys``: parameters annotated as keys (``key: chex.PRNGKey``).
+    ``fresh_keys``: attributes that give a new key on every access (a key generator's property)."""
     keys = key_values(body, resolve) | declared_keys if opaque_calls_consume else set()
     walker = _KeyWalker(resolve, consumed_by_call, keys, report=True)
     walker.replays = not opaque_calls_consume
+    walker.fresh = fresh_keys
     if loop_body_names is not None:
         walker.loops.append(_Loop(loop_body_names | _bound_names(body), frozenset()))
     walker.carry = _CARRY_RETURNED.get(loop or "")
@@ -173,6 +176,7 @@ class _KeyWalker:
         self.carry: str | None = None  # in a lax loop body: which part of the return is the carry
         self.rebound: set[str] = set()  # names assigned so far (a parameter no longer holds the argument)
         self.replays = False  # an identical second draw replays the first (test code)
+        self.fresh: frozenset[str] = frozenset()  # attributes that give a new key on every access
         # Branch tests around the walk's position, as (identity, holds): ``if not self.fused:``
         # is ("self.fused", False). Two consumptions under opposite tests of one unchanged value
         # never both run.
@@ -401,14 +405,19 @@ class _KeyWalker:
 
     def consume(self, key_node: cst.BaseExpression, at: cst.Call, surely: bool = True) -> None:
         key = _key_identity(key_node)
-        if key is None:
+        if key is None or key in self.fresh:
             return
         head = key.split("[")[0].split(".")[0]
         if head not in self.rebound:  # still the value the function was given
             (self.ever_consumed if surely else self.ever_passed).add(head)
         prefixes = _prefixes(key)
         for depth, loop in enumerate(self.loops):
-            if loop.bound.isdisjoint(prefixes) and self.report and not _same_draw_each_time(at, loop, self.resolve):
+            if (
+                loop.bound.isdisjoint(prefixes)
+                and self.report
+                and not _same_draw_each_time(at, loop, self.resolve)
+                and not self.in_one_iteration(loop)
+            ):
                 marker = (depth, key)
                 if marker not in self.reported_loops:
                     self.reported_loops.add(marker)
@@ -421,7 +430,8 @@ class _KeyWalker:
             and (at, REUSE) not in self.findings
             and not _same_draw(self.consumed[key], at, self.resolve, self.replays)
             and not self.exclusive_with(self.consumed[key])
-        ):
+            and not (self.consumed[key] is at and any(self.in_one_iteration(loop) for loop in self.loops))
+        ):  # the last: the walk's pass over the next iteration, which skips a branch for one iteration
             self.findings.append((at, REUSE))
         self.consumed[key] = at
         self.sites[id(at)] = (self.clock, frozenset(self.guards))
@@ -437,6 +447,12 @@ class _KeyWalker:
         finally:
             del self.guards[len(self.guards) - len(known) :]
 
+    def in_one_iteration(self, loop: _Loop) -> bool:
+        """Under ``if t == 0:`` where the loop steps ``t``: that branch runs in one iteration only."""
+        return any(
+            holds and guard.partition(_EQUALS)[0] in loop.stepped for guard, holds in self.guards if _EQUALS in guard
+        )
+
     def exclusive_with(self, earlier: cst.CSTNode) -> bool:
         """Whether the earlier consumption ran under the opposite of a test the walk is under now,
         of a value not assigned since (``if not self.fused: A(key=k)`` ... ``if self.fused:
@@ -446,7 +462,8 @@ class _KeyWalker:
             return False
         when, guards = site
         return any(
-            (guard, not holds) in guards and all(self.assigned.get(p, -1) < when for p in _prefixes(guard))
+            (guard, not holds) in guards
+            and all(self.assigned.get(p, -1) < when for p in _prefixes(guard.partition(_EQUALS)[0]))
             for guard, holds in self.guards
         )
 
@@ -552,8 +569,19 @@ def _known_when(test: cst.BaseExpression, truth: bool) -> list[tuple[str, bool]]
         if (type(test.operator) is cst.And) == truth:  # ``a and b`` true, ``a or b`` false: both
             return _known_when(test.left, truth) + _known_when(test.right, truth)
         return []
+    if type(test) is cst.Comparison and len(test.comparisons) == 1:  # ``t == 0``: is ``t`` that constant
+        comparison = test.comparisons[0]
+        operator, constant = type(comparison.operator), comparison.comparator
+        name = dotted_name(test.left)
+        if name is not None and operator in (cst.Equal, cst.NotEqual) and type(constant) in _CONSTANTS:
+            return [(f"{name}{_EQUALS}{cst.Module([]).code_for_node(constant)}", truth == (operator is cst.Equal))]
+        return []
     identity = dotted_name(test)
     return [(identity, truth)] if identity is not None else []
+
+
+_EQUALS = " == "  # a guard ``t == 0``: the name, then the constant it equals
+_CONSTANTS = frozenset({cst.Integer, cst.SimpleString})
 
 
 def _key_identity(node: cst.BaseExpression) -> str | None:

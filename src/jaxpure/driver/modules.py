@@ -317,6 +317,7 @@ def _class_infos(summaries: tuple[tuple[str, ClassSummary], ...]) -> dict:
             is_enum=summary.is_enum,
             properties=set(summary.properties),
             self_returning=set(summary.self_returning),
+            fresh_keys=set(summary.fresh_keys),
         )
         for name, summary in summaries
     }

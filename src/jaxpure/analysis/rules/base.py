@@ -260,6 +260,30 @@ class RuleContext:
         """Handed to (or decorated by) a transform: traced on its own, not only inside its callers."""
         return any(root.function == qualname for root in self.index.roots)
 
+    def fresh_keys(self) -> frozenset[str]:
+        """``self.rng_key``, ``rng.next_key``: attributes of this method's object, or of a module-level
+        instance, that are properties returning a new key on every access (a key generator)."""
+        found = set()
+        walker = self._walker
+        if walker.class_info is not None and walker.self_name:
+            found |= {f"{walker.self_name}.{name}" for name in self._fresh_keys_of(walker.class_info)}
+        index = self.index
+        for instance, called in index.module_instances.items():
+            cls = index.classes.get(called) or index.project_classes.get(called)
+            if cls is not None and instance not in walker.locals:
+                found |= {f"{instance}.{name}" for name in self._fresh_keys_of(cls)}
+        return frozenset(found)
+
+    def _fresh_keys_of(self, cls: ClassInfo) -> set[str]:
+        """A class's key-generating properties, its own and those of its bases."""
+        index = self.index
+        found = set(cls.fresh_keys)
+        for base in (*cls.local_bases, *cls.bases):
+            known = index.classes.get(base) or index.project_classes.get(base)
+            if known is not None and known is not cls:
+                found |= known.fresh_keys
+        return found
+
     def is_reference(self, name: str) -> bool:
         """A mutable reference of code reached only from Pallas kernels (a kernel's parameter, here or
         in the kernel around a nested loop body): ``o_ref[i] = v`` is a write JAX stages."""

@@ -103,7 +103,14 @@ def _key_reuse(body: cst.CSTNode, ctx: RuleContext) -> list[tuple[cst.CSTNode, s
         loop_names = ctx.local_names if loop else None
         declared = frozenset(p.name for p in (ctx.function.params if ctx.function else ()) if p.declares_key)
         return prngkeys.find_key_reuse(
-            body, ctx.qualified, ctx.key_arguments_consumed, loop_names, opaque, loop, declared_keys=declared
+            body,
+            ctx.qualified,
+            ctx.key_arguments_consumed,
+            loop_names,
+            opaque,
+            loop,
+            declared_keys=declared,
+            fresh_keys=ctx.fresh_keys(),
         )
 
     return ctx.memo("key-reuse", walk)
@@ -147,7 +154,9 @@ class PrngKeyReuse(_KeyReuseRule):
     arguments is how they replay the same data. Exclusive branches may each
     consume the same key once. `permutation(key, xs)` then `permutation(key, ys)`
     (or `choice` with the same shape, `replace` and `p`) draws the same indices
-    for two arrays, the way paired data is shuffled: not a reuse.
+    for two arrays, the way paired data is shuffled: not a reuse. Nor is a
+    property of a key generator read twice (`gen.key` where the class's getter,
+    or the `__next__` it calls, splits the key it keeps): every read is a new key.
     Benchmark files (`bench_*.py`, `*_benchmark.py`, files under a `benchmarks/`
     folder) are left alone: their inputs are synthetic, timed and never looked at.
 
@@ -194,7 +203,9 @@ class PrngKeyReuseInLoop(_KeyReuseRule):
     re-derives it, through a name, an attribute or an item alike
     (`self.key, sub = jax.random.split(self.key)`). A `lax` loop body that
     returns a key it consumed in its carry hands the next iteration a used key.
-    Benchmark files are left alone, as for JP302.
+    A branch on the loop's own counter equal to a constant (`if t == 0:`) runs
+    in one iteration only: what it consumes is consumed once. Benchmark files
+    are left alone, as for JP302.
 
     ## Why is this bad?
     Every iteration draws the same numbers.
