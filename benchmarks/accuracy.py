@@ -97,6 +97,10 @@ WHEELS = {
     "inferactively-pymdp==1.0.4 jax-jumpy==1.0.0 jax-sparse==0.0.2 jaxrenderer==0.3.2 jaxtorch==0.6.0 kozax==0.1.5 "
     "nifty8==8.5.7 pcax==0.1.0 pinnx==0.0.3 qiskit-dynamics==0.6.0 ringattention==0.1.2 surjectors==0.3.3 "
     "veros==1.7.0",
+    # held out until round 8's final rules (2b3ab9c); ``playground`` is MuJoCo Playground
+    "wheels14": "coreax==1.0.0 easydel==0.3.0 eformer==0.0.101 fmmax==1.7.1 invrs-gym==1.6.2 jax-am==0.0.3 "
+    "jax2d==1.0.2 jaxadi==0.4.0 jaxlayerlumos==0.3.5 jaxquantum==0.3.0 mpax==0.2.4 playground==0.2.0 "
+    "popgym-arcade==0.0.7 qwix==0.1.8 tokamax==0.0.12",
 }
 
 

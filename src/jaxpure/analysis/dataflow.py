@@ -200,11 +200,24 @@ class _Flow:
     spans: dict[int, tuple[int, int]]
     outer_loop: dict[int, int]  # id(name node) -> id(outermost loop node around it)
 
-    def killed(self, binding: Binding, kills: list[tuple[int, int]], use: int) -> bool:
-        """Whether an unconditional rebinding (``kills``: their spans) lies wholly between
-        ``binding`` and the use: then the use never sees what ``binding`` bound."""
-        where = self.spans.get(id(binding.node)) if binding.node is not None else None
-        return where is not None and any(where[1] < start and end < use for start, end in kills)
+    def killed(self, binding: Binding, kills: list[tuple[int, int, int]], use: int) -> bool:
+        """Whether a rebinding that every path to the use runs (``kills``: its span, then where
+        its block ends) lies wholly between ``binding`` and the use: then the use never sees
+        what ``binding`` bound. A loop's target is bound before each pass over its body."""
+        node = binding.node
+        if type(node) is cst.For and binding.iterated:
+            node = node.target
+        where = self.spans.get(id(node)) if node is not None else None
+        return where is not None and any(where[1] < start and end < use <= block_end for start, end, block_end in kills)
+
+    def kills(self, rebindings: list[tuple[Binding, cst.CSTNode]], use: int) -> list[tuple[int, int, int]]:
+        """The spans of ``rebindings`` (with their blocks' ends) whose block holds the use."""
+        found = []
+        for binding, block in rebindings:
+            span, within = self.spans.get(id(binding.node)), self.spans.get(id(block))
+            if span is not None and within is not None and within[0] <= use <= within[1]:
+                found.append((span[0], span[1], within[1]))
+        return found
 
     def reaches(self, binding: Binding, use: cst.Name) -> bool:
         where = self.spans.get(id(binding.node)) if binding.node is not None else None
@@ -276,20 +289,23 @@ def lambdas_bound_once(bindings: list[Binding]) -> dict[str, cst.Lambda]:
     }
 
 
-def _top_level_rebindings(body: cst.CSTNode, bindings: list[Binding]) -> dict[str, list[Binding]]:
-    """The bindings made by an assignment statement of the function body itself, by name."""
-    statements = body.body if type(body) is cst.IndentedBlock else ()
-    top = {
-        id(small)
-        for statement in statements
+def _block_rebindings(body: cst.CSTNode, bindings: list[Binding]) -> dict[str, list[tuple[Binding, cst.CSTNode]]]:
+    """The bindings made by an assignment statement of a block (the body's, a loop's, a
+    branch's), with that block, by name: every later use in the block sees the assignment."""
+    blocks = (node for node in (body, *iter_own_nodes(body)) if type(node) is cst.IndentedBlock)
+    block_of = {
+        id(small): block
+        for block in blocks
+        for statement in block.body
         if type(statement) is cst.SimpleStatementLine
         for small in statement.body
         if type(small) is cst.Assign or type(small) is cst.AnnAssign
     }
-    found: dict[str, list[Binding]] = {}
+    found: dict[str, list[tuple[Binding, cst.CSTNode]]] = {}
     for binding in bindings:
-        if id(binding.node) in top and not binding.iterated:
-            found.setdefault(binding.target, []).append(binding)
+        block = block_of.get(id(binding.node))
+        if block is not None and not binding.iterated:
+            found.setdefault(binding.target, []).append((binding, block))
     return found
 
 
@@ -391,7 +407,7 @@ class TracedValues:
         self.definitions: dict[str, list[Binding]] = {}
         # Per name, its bindings by a statement of the body itself (no branch, loop or ``with``
         # around it): every later use sees that value, not an earlier one.
-        self.rebinds: dict[str, list[Binding]] = {}
+        self.rebinds: dict[str, list[tuple[Binding, cst.CSTNode]]] = {}
         self.traced_bindings: set[int] = set()
         # Locals bound once, to a lambda (``has_axis = lambda leaf: hasattr(leaf, "axis")``): a call
         # of one holds what its body returns.
@@ -422,10 +438,11 @@ class TracedValues:
         self.lambdas = {name: function for name, function in self.closure_lambdas.items() if name not in bound}
         self.lambdas.update(lambdas_bound_once(bindings))
         traced = self._fixpoint(bindings)
-        rebinds = _top_level_rebindings(body, bindings) if body is not None else {}
+        rebinds = _block_rebindings(body, bindings) if body is not None else {}
         # A traced parameter rebound to a Python value before it is read: ``x = tree_structure(x)``.
         rebound_static = any(
-            name in initial and not all(self._binding_traced(b) for b in rebound) for name, rebound in rebinds.items()
+            name in initial and not all(self._binding_traced(binding) for binding, _ in rebound)
+            for name, rebound in rebinds.items()
         )
         if body is not None and (rebound_static or _mixed(bindings, traced, initial, params, self._binding_traced)):
             self.flow = _flow_of(body)
@@ -460,8 +477,8 @@ class TracedValues:
         if self.flow is None or name not in self.definitions or id(node) not in self.flow.spans:
             return name in self.names  # not a use in this body's walk: a lambda's parameter, say
         use = self.flow.spans[id(node)][0]
-        kills = [span for span in (self.flow.spans.get(id(b.node)) for b in self.rebinds.get(name, ())) if span]
-        if name in self.initial_names and not any(end < use for _, end in kills):
+        kills = self.flow.kills(self.rebinds.get(name, []), use)
+        if name in self.initial_names and not any(end < use for _, end, _ in kills):
             return True  # a traced parameter or closure value reaches every use no rebinding precedes
         return any(
             id(binding) in self.traced_bindings
