@@ -1027,6 +1027,12 @@ class FunctionWalker:
         for param in self.info.params:
             if param.annotation and param.annotation.split(".")[-1] in jaxapi.MUTABLE_CONTAINER_NAMES:
                 self.container_params.add(param.name)
+        # A lax loop body handed a list or dict carry wherever it is handed on (a ``jit`` decorator
+        # passes on what its callers give): ``acc[0] += x`` updates the list.
+        roots = self.module.index.roots
+        carried = [r.container_params for r in roots if r.function == self.info.qualname and not r.decorated]
+        if carried:
+            self.python_containers |= frozenset.intersection(*carried) - self.rebound_params
         self.open_params = {
             p.name for p in self.info.params if p.annotation is None or p.annotation.split(".")[-1] in _OPEN_ANNOTATIONS
         }

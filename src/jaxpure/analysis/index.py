@@ -190,6 +190,7 @@ class Root:
     hashed_params: frozenset[str] = frozenset()  # static_argnums/argnames: hashed to find the compiled program
     names: frozenset[str] = frozenset()  # the names the transformed function is called by here
     decorated: bool = False  # by a decorator: every call of the function goes through the transform
+    container_params: frozenset[str] = frozenset()  # a lax loop body's carry, given as a list or dict
 
     @property
     def kind(self) -> str:
@@ -840,6 +841,7 @@ class _IndexBuilder(FastNodeVisitor):
         static.update(p.name for p in function.params if p.position is not None and p.position < bound)
         traced: set[str] | None = None
         hashed: set[str] = set()
+        containers: set[str] = set()
         for keyword in keywords:
             named: set[str] = set()
             if (
@@ -857,11 +859,25 @@ class _IndexBuilder(FastNodeVisitor):
             elif keyword.arg in jaxapi.STATIC_ARGNAMES_KEYWORDS:
                 named.update(_str_literals(keyword.value))
             elif keyword.arg == "in_axes" and transform.kind == STAGING and not transform.compiling:
-                for number, axis in enumerate(_sequence_items(keyword.value)):
+                axes = _sequence_items(keyword.value)
+                for number, axis in enumerate(axes):
                     if _is_none(axis):
                         param = function.positional(number + bound)
                         if param:
                             static.add(param.name)
+                if isinstance(keyword.value, ast.Tuple | ast.List):
+                    # One axis per positional argument: a parameter past them keeps its default
+                    # (a keyword argument would be mapped, and a Python flag cannot be).
+                    static.update(
+                        p.name
+                        for p in function.params
+                        if p.position is not None and p.position >= bound + len(axes) and p.default is not None
+                    )
+            elif keyword.arg == _CONTAINER_CARRY:
+                position = keyword.value.value if isinstance(keyword.value, ast.Constant) else None
+                param = function.positional(position + bound) if isinstance(position, int) else None
+                if param:
+                    containers.add(param.name)
             elif keyword.arg == "argnums" and transform.kind == DIFFERENTIATION:
                 traced = {p.name for n in _int_literals(keyword.value) if (p := function.positional(n + bound))}
             static |= named
@@ -891,8 +907,18 @@ class _IndexBuilder(FastNodeVisitor):
                 under,
                 frozenset(hashed),
                 names,
+                container_params=frozenset(containers),
             )
         )
+
+    def _holds_container(self, value: ast.expr | None) -> bool:
+        """A list or dict display, or a local or module name bound to one (only)."""
+        if isinstance(value, ast.List | ast.Dict):
+            return True
+        if not isinstance(value, ast.Name):
+            return False
+        known = self.function.local_values if self.function else self.index.module_values
+        return known.get(value.id) in ("list", "dict")
 
     def _function_argument(
         self, node: ast.expr | FunctionInfo, site: FunctionInfo | None, enclosing_class: str | None
@@ -946,6 +972,9 @@ class _IndexBuilder(FastNodeVisitor):
             if transform.in_axes_arg is not None and transform.in_axes_arg < len(node.args):
                 # ``jax.vmap(f, (0, None))`` names in_axes by position: read it like the keyword.
                 keywords = [*keywords, ast.keyword(arg="in_axes", value=node.args[transform.in_axes_arg])]
+            if transform.carry is not None and self._holds_container(_argument(node, *transform.carry[:2])):
+                # ``fori_loop(0, n, body, [a, b])``: the body's carry is a list (JAX keeps the structure).
+                keywords = [*keywords, ast.keyword(arg=_CONTAINER_CARRY, value=ast.Constant(transform.carry[2]))]
             candidates = [(node.args[i], transform) for i in transform.function_args if i < len(node.args)]
             if transform.branch_list_arg is not None and transform.branch_list_arg < len(node.args):
                 branches = node.args[transform.branch_list_arg]
@@ -1466,6 +1495,17 @@ def _splits_kept_key(function: ast.FunctionDef, resolve) -> bool:
             if any(isinstance(target, ast.Attribute) for target in targets):
                 return True
     return False
+
+
+# The pseudo-option that says a lax loop body's carry is a list or dict (its parameter's position).
+_CONTAINER_CARRY = "<container carry>"
+
+
+def _argument(call: ast.Call, position: int, keyword: str) -> ast.expr | None:
+    """The argument a call passes at ``position`` or as ``keyword``."""
+    if position < len(call.args) and not any(isinstance(a, ast.Starred) for a in call.args[: position + 1]):
+        return call.args[position]
+    return next((k.value for k in call.keywords if k.arg == keyword), None)
 
 
 def _other_branch(earlier: Branches, now: Branches) -> bool:

@@ -38,6 +38,9 @@ class Transform:
     # The function's parameters are mutable references (a Pallas kernel's refs): writing one,
     # ``o_ref[i] = v``, is an effect JAX stages, not a Python mutation.
     ref_params: bool = False
+    # A lax loop's initial carry: its position in the call, its keyword, and the position of the
+    # body's parameter that receives it. A list or dict given there reaches the body as one.
+    carry: tuple[int, str, int] | None = None
 
 
 def _family(kind: str, compiling: bool, names: str, **extra) -> dict[str, Transform]:
@@ -66,13 +69,13 @@ TRANSFORMS: dict[str, Transform] = {
     **_family(DIFFERENTIATION, False, "equinox.filter_grad equinox.filter_value_and_grad", arrays_only=True),
     "jax.vmap": Transform("jax.vmap", STAGING, False, in_axes_arg=1),
     # lax control flow: the bodies are staged and compiled.
-    "jax.lax.scan": Transform("jax.lax.scan", STAGING, True, (0,), arity=2),
+    "jax.lax.scan": Transform("jax.lax.scan", STAGING, True, (0,), arity=2, carry=(1, "init", 0)),
     "jax.lax.map": Transform("jax.lax.map", STAGING, True, (0,), arity=1),
     "jax.lax.associative_scan": Transform("jax.lax.associative_scan", STAGING, True, (0,), arity=2),
     "jax.lax.cond": Transform("jax.lax.cond", STAGING, True, (1, 2), operands_from=3),
     "jax.lax.switch": Transform("jax.lax.switch", STAGING, True, (), branch_list_arg=1, operands_from=2),
-    "jax.lax.fori_loop": Transform("jax.lax.fori_loop", STAGING, True, (2,), arity=2),
-    "jax.lax.while_loop": Transform("jax.lax.while_loop", STAGING, True, (0, 1), arity=1),
+    "jax.lax.fori_loop": Transform("jax.lax.fori_loop", STAGING, True, (2,), arity=2, carry=(3, "init_val", 1)),
+    "jax.lax.while_loop": Transform("jax.lax.while_loop", STAGING, True, (0, 1), arity=1, carry=(2, "init_val", 0)),
     "jax.lax.custom_root": Transform("jax.lax.custom_root", STAGING, True, (0, 2, 3)),
     "jax.lax.custom_linear_solve": Transform("jax.lax.custom_linear_solve", STAGING, True, (0, 2, 3)),
     # Pallas: the kernel is traced into the kernel's jaxpr, on references (its inputs', outputs' and scratch's).

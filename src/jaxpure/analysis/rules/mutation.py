@@ -139,7 +139,9 @@ class ItemAssignmentOnTracedArray(Rule):
     array inside `jit`, `vmap`, `grad` and the other transforms, indexed with
     anything but a string. A string index (a literal, or a local or module
     constant holding one) means a dict, whatever call returned it. A Pallas
-    kernel's parameters are mutable references, written that way on purpose.
+    kernel's parameters are mutable references, written that way on purpose,
+    and a `lax` loop body's carry, given to the loop as a list or dict
+    (`fori_loop(0, n, body, [a, b])`), is that list or dict in the body.
 
     ## Why is this bad?
     JAX arrays are immutable. Under a transform the assignment raises
