@@ -41,7 +41,8 @@ def _string_key(node: cst.Subscript) -> str | None:
     """``d["key"]``'s key."""
     index = node.slice[0].slice if len(node.slice) == 1 else None
     value = index.value if type(index) is cst.Index else None
-    return value.evaluated_value if type(value) is cst.SimpleString else None  # type: ignore[return-value]
+    key = value.evaluated_value if type(value) is cst.SimpleString else None
+    return key if isinstance(key, str) else None
 
 
 def dotted_name(node: cst.BaseExpression) -> str | None:
@@ -405,8 +406,8 @@ class TracedValues:
         self.unknown_objects: frozenset[str] = frozenset()
         self.flow: _Flow | None = None  # set where uses must see only the bindings that reach them
         self.definitions: dict[str, list[Binding]] = {}
-        # Per name, its bindings by a statement of the body itself (no branch, loop or ``with``
-        # around it): every later use sees that value, not an earlier one.
+        # Per name, its bindings by an assignment statement of a block, with that block: every
+        # later use in the block sees that value, not an earlier one.
         self.rebinds: dict[str, list[tuple[Binding, cst.CSTNode]]] = {}
         self.traced_bindings: set[int] = set()
         # Locals bound once, to a lambda (``has_axis = lambda leaf: hasattr(leaf, "axis")``): a call
