@@ -41,6 +41,8 @@ LIBRARIES = ("optax", "flax", "equinox", "haiku", "numpyro")
 # Fetch and unpack one with (``sdist``s: untar into DIR/<name> instead):
 #   pip download --no-deps -d W <its pins>; for w in W/*.whl; do n=$(basename $w | cut -d- -f1);
 #   mkdir -p DIR/$n; unzip -q -o $w -d DIR/$n -x '*.dist-info/*'; done
+# Six folders carry their pin's name instead, as their triage rows expect: sgmcmcjax (wheels7),
+# aws-fortuna, google-tunix, jax-fdm (wheels10), learned-optimization (wheels11), jax-models (wheels12).
 WHEELS = {
     # triaged while the round-4 rules were written: a development corpus since
     "wheels": "blackjax==1.7.1 chex==0.1.92 diffrax==0.7.2 distrax==0.1.9 dm-pix==0.4.5 evosax==0.3.2 "
