@@ -22,9 +22,10 @@ from jaxpure.analysis import jaxapi
 from jaxpure.analysis.cstnodes import STRING_LITERALS, is_none
 from jaxpure.analysis.cstnodes import code_children as cst_children
 
-# Calls that stage nothing on constants: tree utilities only rearrange leaves, and
-# ``jax.device_get`` copies to the host (a numpy array under ``jit``, measured).
-_UNSTAGED_CALLS = ("jax.tree", "equinox.tree_", "jax.device_get")
+# Calls that stage nothing on constants: tree utilities only rearrange leaves,
+# ``jax.device_get`` copies to the host (a numpy array under ``jit``, measured), and Pallas's
+# ``cdiv`` of Python ints is Python's ``(a + b - 1) // b``.
+_UNSTAGED_CALLS = ("jax.tree", "equinox.tree_", "jax.device_get", "jax.experimental.pallas.cdiv")
 Resolver = Callable[[cst.BaseExpression], "str | None"]
 
 

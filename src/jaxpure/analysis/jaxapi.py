@@ -227,7 +227,7 @@ STATIC_JAX_FUNCTIONS = frozenset(
     jax.local_device_count jax.devices jax.local_devices jax.process_index jax.process_count jax.default_backend
     jax.ShapeDtypeStruct jax.core.get_aval jax.typeof jax.eval_shape jax.lax.broadcast_shapes
     jax.numpy.broadcast_shapes jax.core.trace_state_clean jax.lax.axis_size jax.config.read jax.core.valid_jaxtype
-    jax.extend.core.valid_jaxtype""".split()
+    jax.extend.core.valid_jaxtype jax.experimental.pallas.tpu.get_tpu_info""".split()
 )
 # Transforms whose result, called, returns a description of the program, not values: a
 # ``ClosedJaxpr`` (``jax.make_jaxpr(f)(x).eqns``), or shapes (``jax.eval_shape``'s ``partial`` form).
