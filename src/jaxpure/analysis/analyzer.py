@@ -135,6 +135,16 @@ class ModuleAnalyzer:
         # Functions an arrays-only transform (equinox's filter_*) is applied to: their
         # parameters of non-array types are static there.
         self.arrays_only_roots = {r.function for r in index.roots if _traces_only_arrays(r)}
+        # lax loop bodies handed a list or dict carry wherever they are handed on (a ``jit``
+        # decorator passes on what its callers give): their carry parameter holds that container.
+        carries: dict[str, list[frozenset[str]]] = {}
+        for r in index.roots:
+            if not r.decorated:
+                carries.setdefault(r.function, []).append(r.container_params)
+        self.container_carries: dict[str, frozenset[str]] = {}
+        for function, given in carries.items():
+            if common := frozenset.intersection(*given):
+                self.container_carries[function] = common
         # Functions a transform that traces every argument is applied to: their parameters are tracers.
         self.tracing_roots = {r.function for r in index.roots if not _traces_only_arrays(r)}
         # Module-level ``object()`` markers: compared by identity (``state == sentinel``).
@@ -853,12 +863,10 @@ class FunctionWalker:
             test, negated = node.test, False
             if isinstance(test, cst.UnaryOperation) and type(test.operator) is cst.Not:
                 test, negated = test.expression, True
-            if type(test) is not cst.Call or self.resolve(test.func) != "builtins.isinstance" or len(test.args) != 2:
+            tested = self._isinstance_test(test)
+            if tested is None:
                 continue
-            subject, kind = test.args[0].value, test.args[1].value
-            if type(subject) is not cst.Name:
-                continue
-            qualified = self.resolve(kind) or dotted_name(kind)
+            subject, qualified = tested
             if self._is_tracer_class(qualified):
                 branch = node.body if negated else node.orelse
                 if branch is not None and subject.value not in self.rebound_names:
@@ -900,11 +908,16 @@ class FunctionWalker:
             yield from self._tracer_tests(test.left)
             yield from self._tracer_tests(test.right)
             return
+        tested = self._isinstance_test(test)
+        if tested is not None and self._is_tracer_class(tested[1]):
+            yield tested[0]
+
+    def _isinstance_test(self, test: cst.BaseExpression) -> tuple[cst.Name, str | None] | None:
+        """``isinstance(x, Kind)``: the name tested and the class, qualified."""
         if type(test) is not cst.Call or self.resolve(test.func) != "builtins.isinstance" or len(test.args) != 2:
-            return
+            return None
         subject, kind = test.args[0].value, test.args[1].value
-        if type(subject) is cst.Name and self._is_tracer_class(self.resolve(kind) or dotted_name(kind)):
-            yield subject
+        return (subject, self.resolve(kind) or dotted_name(kind)) if type(subject) is cst.Name else None
 
     def _updates_itself(self, binding: Binding) -> bool:
         """``saveat = eqx.tree_at(where, saveat, ...)``, ``opts = dataclasses.replace(opts, ...)``,
@@ -1027,12 +1040,9 @@ class FunctionWalker:
         for param in self.info.params:
             if param.annotation and param.annotation.split(".")[-1] in jaxapi.MUTABLE_CONTAINER_NAMES:
                 self.container_params.add(param.name)
-        # A lax loop body handed a list or dict carry wherever it is handed on (a ``jit`` decorator
-        # passes on what its callers give): ``acc[0] += x`` updates the list.
-        roots = self.module.index.roots
-        carried = [r.container_params for r in roots if r.function == self.info.qualname and not r.decorated]
-        if carried:
-            self.python_containers |= frozenset.intersection(*carried) - self.rebound_params
+        # ``acc[0] += x`` on a lax loop body's list carry updates the list.
+        carried = self.module.container_carries.get(self.info.qualname, frozenset())
+        self.python_containers |= carried - self.rebound_params
         self.open_params = {
             p.name for p in self.info.params if p.annotation is None or p.annotation.split(".")[-1] in _OPEN_ANNOTATIONS
         }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from jaxpure.analysis import jaxapi
@@ -258,14 +259,22 @@ class ModuleIndex:
 
     def function_for_name(self, name: str, scope: str | None) -> FunctionInfo | None:
         """The function a plain name refers to from inside ``scope`` (nested first, then module level)."""
-        while scope is not None:
-            nested = self.functions.get(f"{scope}.<locals>.{name}")
+        for outer in self.enclosing_scopes(scope):
+            if outer is None:
+                found = self.functions.get(name)
+                return found if found is not None and found.parent is None and found.class_name is None else None
+            nested = self.functions.get(f"{outer}.<locals>.{name}")
             if nested is not None:
                 return nested
+        return None
+
+    def enclosing_scopes(self, scope: str | None) -> Iterator[str | None]:
+        """``scope`` and the functions around it, innermost first, then the module (``None``)."""
+        while scope is not None:
+            yield scope
             info = self.functions.get(scope)
             scope = info.parent if info else None
-        found = self.functions.get(name)
-        return found if found is not None and found.parent is None and found.class_name is None else None
+        yield None
 
     def method(self, class_name: str | None, name: str) -> FunctionInfo | None:
         return self.functions.get(f"{class_name}.{name}") if class_name else None
@@ -1034,15 +1043,10 @@ class _IndexBuilder(FastNodeVisitor):
     def _final_definitions(self, name: str, site: FunctionInfo | None) -> list[FunctionInfo]:
         """The ``def``s a name refers to from ``site`` once their scope has run (the innermost scope
         that defines it; one per ``if`` branch), for a function defined after, or around, the call."""
-        scope = site.qualname if site else None
-        while True:
-            defined = self.live_defs.get((scope, name))
-            if defined:
+        for scope in self.index.enclosing_scopes(site.qualname if site else None):
+            if defined := self.live_defs.get((scope, name)):
                 return [info for info, _ in defined]
-            if scope is None:
-                return []
-            info = self.index.functions.get(scope)
-            scope = info.parent if info else None
+        return []
 
     def _mark_module_code(self) -> None:
         if self.function is None:
