@@ -730,7 +730,7 @@ class TracedValues:
                     return True
                 if method in jaxapi.LINEN_STATIC_METHODS:
                     return False  # ``self.has_variable(...)``: a question about the Module, a bool
-            if self.traced(receiver):
+            if (method in jaxapi.ARRAY_METHODS or method in jaxapi.HOLDING_METHODS) and self.traced(receiver):
                 return True
         if self.returns_traced is not None:
             known = self.returns_traced(node, args_traced)

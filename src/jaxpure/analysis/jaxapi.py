@@ -214,6 +214,14 @@ ARRAY_METHODS = frozenset(
     view""".split()
 )
 
+# Methods that hand back what their receiver holds: an index update's (``x.at[i].set(v)``,
+# ``x.at[i].get()``) and a dict's or list's accessors (``params.get("w")``, ``tree.values()``).
+# Any other method of an object that is no array and of unknown class answers with a value
+# jaxpure cannot know: traced only where its arguments are (SPEC §8: silence over a guess).
+HOLDING_METHODS = frozenset(
+    "get set add subtract multiply mul divide power min max apply items values keys pop popitem copy setdefault".split()
+)
+
 # Attributes of a tracer that are static Python values.
 STATIC_ATTRIBUTES = frozenset({"shape", "ndim", "dtype", "size", "aval", "sharding", "weak_type", "itemsize", "nbytes"})
 
