@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import libcst as cst
 
 from jaxpure.analysis import jaxapi
-from jaxpure.analysis.cstnodes import is_array_region
-from jaxpure.analysis.dataflow import base_name, dotted_name
+from jaxpure.analysis.cstnodes import is_array_region, names_read
+from jaxpure.analysis.dataflow import base_name, dotted_name, iter_own_nodes
 from jaxpure.analysis.index import ANYTIME, FunctionInfo
 from jaxpure.analysis.rules.base import Rule, RuleContext
 from jaxpure.analysis.testcode import in_test_function, is_test_file
@@ -373,8 +373,51 @@ def _outside_mutations(node, ctx: RuleContext) -> Iterator[tuple[cst.CSTNode, st
                 continue
             if isinstance(target, cst.Subscript) and (is_array_region(target) or ctx.is_reference(base)):
                 continue  # ``o_ref[...] = v``: a reference's staged write, not a Python mutation
+            if isinstance(target, cst.Subscript) and _memo_store(target, node, ctx):
+                continue
             if not (ctx.module_class and ctx.module_class.framework == "nnx"):
                 yield _statement(node, ctx), base
+
+
+def _memo_store(target: cst.Subscript, node, ctx: RuleContext) -> bool:
+    """``CACHE[key] = built`` in a function that looks ``key`` up in ``CACHE`` first
+    (``CACHE.get(key)``, ``key in CACHE``): a memo of Python values (a compiled kernel, a table
+    built from static shapes). Filling it once per trace is all it is for; a trace for other
+    shapes fills its own entry. A traced key or value would leak a tracer, and a value read from
+    the cache itself (``n[k] = n.get(k, 0) + 1``) counts traces, not calls: both stay."""
+    statement = ctx.parent(node)
+    if not (isinstance(statement, cst.Assign) and isinstance(target.value, cst.Name) and len(target.slice) == 1):
+        return False
+    index = target.slice[0].slice
+    cache = target.value.value
+    if not isinstance(index, cst.Index) or cache in names_read(statement.value):
+        return False
+    key = index.value
+    if ctx.traced(key) or ctx.traced(statement.value):
+        return False
+    return any(_looks_up(n, cache, key) for n in iter_own_nodes(ctx.function_body(node)))
+
+
+def _looks_up(node: cst.CSTNode, cache: str, key: cst.BaseExpression) -> bool:
+    """``cache.get(key)`` or ``key in cache`` / ``key not in cache``."""
+    if isinstance(node, cst.Call):
+        func = node.func
+        return (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "get"
+            and isinstance(func.value, cst.Name)
+            and func.value.value == cache
+            and bool(node.args)
+            and node.args[0].value.deep_equals(key)
+        )
+    return (
+        isinstance(node, cst.Comparison)
+        and node.left.deep_equals(key)
+        and any(
+            isinstance(c.operator, cst.In | cst.NotIn) and isinstance(c.comparator, cst.Name) and c.comparator.value == cache
+            for c in node.comparisons
+        )
+    )
 
 
 def _targets(node: cst.AssignTarget | cst.AugAssign | cst.Del) -> list[cst.BaseExpression]:
