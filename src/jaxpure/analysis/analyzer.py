@@ -901,12 +901,31 @@ class FunctionWalker:
             return False
         return any(self.values.traced(subject) for subject in self._tracer_tests(statement.test))
 
-    def _tracer_tests(self, test: cst.BaseExpression) -> Iterator[cst.Name]:
-        """The names ``test`` is true for when they hold a tracer: ``isinstance(x, Tracer)``, or any
-        operand of an ``or`` of such tests."""
+    def _tracer_tests(self, test: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
+        """What ``test`` is true for when it holds a tracer: ``x`` in ``isinstance(x, Tracer)``,
+        ``xs`` in ``any(isinstance(v, Tracer) for v in xs)``, the one argument of a function of the
+        module that asks that of it (``is_tracing(tree)``: it tests for a tracer class and returns
+        truths only), or any operand of an ``or`` of such tests."""
         if type(test) is cst.BooleanOperation and type(test.operator) is cst.Or:
             yield from self._tracer_tests(test.left)
             yield from self._tracer_tests(test.right)
+            return
+        if type(test) is cst.Call and len(test.args) == 1 and test.args[0].star == "" and test.args[0].keyword is None:
+            argument = test.args[0].value
+            if type(argument) is cst.GeneratorExp and self.resolve(test.func) == "builtins.any":
+                loop, tested = argument.for_in, self._isinstance_test(argument.elt)
+                if tested is not None and self._is_tracer_class(tested[1]) and _is_name(loop.target, tested[0].value):
+                    yield loop.iter
+                return
+            callee, bound = self._callee(test.func)
+            if (
+                callee is not None
+                and bound == 0
+                and callee.returns_value
+                and callee.returns_truths_only
+                and any(self._is_tracer_class(narrowed) for narrowed in callee.narrowed_classes)
+            ):
+                yield argument
             return
         tested = self._isinstance_test(test)
         if tested is not None and self._is_tracer_class(tested[1]):

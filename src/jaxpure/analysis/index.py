@@ -83,6 +83,7 @@ class FunctionInfo:
     returns_value: bool = False  # returns (or yields) something other than ``None``
     # The classes it tests its values against (``isinstance(x, IrrepsArray)``), qualified.
     narrowed_classes: set[str] = field(default_factory=set)
+    returns_truths_only: bool = True  # every value it returns is a truth: a bool, ``isinstance``, ``any``, ...
 
     @property
     def flag_params(self) -> frozenset[str]:
@@ -1287,9 +1288,22 @@ class _IndexBuilder(FastNodeVisitor):
     def visit_Return(self, node: ast.Return | ast.Yield | ast.YieldFrom) -> None:
         if node.value is not None and self.function is not None and not _is_none(node.value):
             self.function.returns_value = True
+            if not (isinstance(node, ast.Return) and self._is_truth(node.value)):
+                self.function.returns_truths_only = False
         self.generic_visit(node)
 
     visit_Yield = visit_YieldFrom = visit_Return
+
+    def _is_truth(self, node: ast.expr) -> bool:
+        """A Python truth whatever the values: a bool constant, ``isinstance``/``any``/``all`` of
+        anything, or ``not``/``and``/``or`` of such."""
+        if isinstance(node, ast.Constant):
+            return isinstance(node.value, bool)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            return self._is_truth(node.operand)
+        if isinstance(node, ast.BoolOp):
+            return all(self._is_truth(value) for value in node.values)
+        return isinstance(node, ast.Call) and self.resolve(node.func) in _TRUTH_CALLS
 
     def visit_Global(self, node: ast.Global) -> None:
         if self.function is not None:
@@ -1532,6 +1546,9 @@ def _reachable(body: list[ast.stmt]) -> list[ast.stmt]:
         if isinstance(statement, ast.Raise | ast.Return):
             return body[: position + 1]
     return body
+
+
+_TRUTH_CALLS = frozenset({"builtins.isinstance", "builtins.any", "builtins.all"})
 
 
 def _is_none(node: ast.expr) -> bool:
