@@ -1439,7 +1439,11 @@ class FunctionWalker:
         if not (any(self.values.traced(a.value) for a in node.args) or self.values.traced(receiver)):
             return None  # the same gate as for the whole result: callers are told when it changes
         callee, _ = self._callee(node.func)
-        return self.module.returns_traced_at(callee.qualname, position) if callee is not None else None
+        if callee is None:
+            return None
+        if callee.returns_static:
+            return False  # ``-> tuple[int, int, bool]``: Python values, element by element
+        return self.module.returns_traced_at(callee.qualname, position)
 
     def _callee_returns_traced(self, node: cst.Call, args_traced: bool) -> bool | None:
         if not args_traced:

@@ -1556,7 +1556,12 @@ def _is_none(node: ast.expr) -> bool:
 
 
 def _plain_return_annotation(returns: ast.expr | None) -> bool:
-    """``-> bool``, ``-> int``, ``-> "str"``: a Python value no array is."""
+    """``-> bool``, ``-> int``, ``-> "str"``, ``-> tuple[int, int, bool]``: a Python value no array is."""
+    if isinstance(returns, ast.Subscript) and _spelled(returns.value) in ("tuple", "Tuple", "typing.Tuple"):
+        elements = returns.slice.elts if isinstance(returns.slice, ast.Tuple) else [returns.slice]
+        return all(
+            (isinstance(e, ast.Constant) and e.value is Ellipsis) or _plain_return_annotation(e) for e in elements
+        )
     return _spelled(returns) in _PLAIN_RETURNS
 
 
