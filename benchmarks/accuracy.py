@@ -107,6 +107,11 @@ WHEELS = {
     "wheels15": "diffeqzoo==0.0.5 dopamax==0.2.1 ejkernel==0.0.80.3 evorl==2.0.0 jax-flows==0.0.1 kheperax==0.2.0 "
     "matrax==0.0.5 memax==0.1.1 octax==0.1.1 optimism==3.2 pytreeclass==0.11.1 qax==0.4.1 rax==0.4.0 sepes==0.12.1 "
     "serket==0.1.0 tjax==1.3.13 torchax==0.0.13 tornadox==0.0.2",
+    # held out until round 9's fourth rule (13c2bf1; diffsky, diffstar, jaxlinop and jaxtronomy are sdists)
+    "wheels16": "colabfold==1.6.3 diffsky==0.3.11 diffstar==1.0.3 diffuse-jax==0.1.0 flash-attention-jax==0.3.1 "
+    "gigalens==0.1.8 haiku-geometric==0.0.5 jax-bitempered-loss==0.0.2 jaxcapse==0.2.0 jaxfin==0.3.3 jaxgw==0.0.4.2 "
+    "jaxlinop==0.0.3 jaxtronomy==0.1.5 linox==0.0.3 memory-efficient-attention==0.1.3 orbax-checkpoint==0.12.8 "
+    "perceiver-jax==0.0.3 progen-transformer==0.0.36 qutip-jax==0.1.1",
 }
 
 
