@@ -8,6 +8,7 @@ from jaxpure.analysis import jaxapi
 from jaxpure.analysis.cstnodes import STRING_LITERALS
 from jaxpure.analysis.dataflow import iter_own_nodes
 from jaxpure.analysis.jaxapi import DIFFERENTIATION
+from jaxpure.analysis.prngkeys import target_names
 from jaxpure.analysis.rules.base import TRACED, Rule, RuleContext
 
 _AT_METHODS = {
@@ -84,7 +85,9 @@ def _string_index(target: cst.Subscript, statement: cst.CSTNode, ctx: RuleContex
         index = element.slice.value if isinstance(element.slice, cst.Index) else None
         if isinstance(index, STRING_LITERALS):
             return True
-        if isinstance(index, cst.Name) and _string_constant(index.value, statement, ctx):
+        if isinstance(index, cst.Name) and (
+            _string_constant(index.value, statement, ctx) or _mapping_key(index.value, statement, ctx)
+        ):
             return True
         if isinstance(index, cst.Attribute) and _string_field(index, ctx):
             return True
@@ -109,6 +112,34 @@ def _string_constant(name: str, node: cst.CSTNode, ctx: RuleContext) -> bool:
         return ctx.index.module_values.get(name) == "str"
     values = [value for bound, value in _local_bindings(node, ctx) if bound == name]
     return bool(values) and all(isinstance(value, STRING_LITERALS) for value in values)
+
+
+def _mapping_key(name: str, node: cst.CSTNode, ctx: RuleContext) -> bool:
+    """A local bound only as a mapping's key (``for name, metric in metrics.items():``, ``for name
+    in params.keys():``): what it indexes is keyed like that mapping, a dict, not an array."""
+    if not ctx.is_local(name):
+        return False
+    loops = 0
+    for child in iter_own_nodes(ctx.function_body(node)):
+        if isinstance(child, _BINDINGS) and name in target_names(child.target):
+            if not (isinstance(child, cst.For | cst.CompFor) and _binds_mapping_key(child, name)):
+                return False
+            loops += 1
+    return loops > 0
+
+
+_BINDINGS = (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.NamedExpr, cst.For, cst.CompFor)
+
+
+def _binds_mapping_key(loop: cst.For | cst.CompFor, name: str) -> bool:
+    iterated, target = loop.iter, loop.target
+    if not (isinstance(iterated, cst.Call) and isinstance(iterated.func, cst.Attribute)):
+        return False
+    method = iterated.func.attr.value
+    if method == "keys":
+        return isinstance(target, cst.Name) and target.value == name
+    first = target.elements[0].value if isinstance(target, cst.Tuple) and len(target.elements) == 2 else None
+    return method == "items" and isinstance(first, cst.Name) and first.value == name
 
 
 def _local_bindings(node: cst.CSTNode, ctx: RuleContext) -> list[tuple[str, cst.BaseExpression | None]]:

@@ -414,7 +414,9 @@ def _looks_up(node: cst.CSTNode, cache: str, key: cst.BaseExpression) -> bool:
         isinstance(node, cst.Comparison)
         and node.left.deep_equals(key)
         and any(
-            isinstance(c.operator, cst.In | cst.NotIn) and isinstance(c.comparator, cst.Name) and c.comparator.value == cache
+            isinstance(c.operator, cst.In | cst.NotIn)
+            and isinstance(c.comparator, cst.Name)
+            and c.comparator.value == cache
             for c in node.comparisons
         )
     )
