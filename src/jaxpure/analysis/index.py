@@ -1109,6 +1109,11 @@ class _IndexBuilder(FastNodeVisitor):
         flatten: ast.expr | ast.FunctionDef | ast.AsyncFunctionDef | None = node.args[1]
         if isinstance(flatten, ast.Name):
             flatten = self.module_defs.get(flatten.id)
+        elif (
+            cls is not None and isinstance(flatten, ast.Attribute) and ast_dotted_name(flatten.value) == node.args[0].id
+        ):
+            definition = self.class_nodes.get(cls.qualname)  # ``register_pytree_node(P, P._tree_flatten, ...)``
+            flatten = _methods(definition).get(flatten.attr) if definition is not None else None
         if cls is None or not isinstance(flatten, ast.Lambda | ast.FunctionDef):
             return
         leaves = flattened_children(flatten)
