@@ -71,10 +71,29 @@ def _is_array_update(target: cst.Subscript, statement: cst.CSTNode, ctx: RuleCon
     Only such a target may be reported, so only such a target is ever rewritten to ``.at[]``."""
     if not ctx.traced(target.value) or _container_param(target, ctx) or _sanctioned_state_update(target, ctx):
         return False
-    if _whole_value_index(target) or _string_index(target, statement, ctx):
+    if (
+        _whole_value_index(target)
+        or _string_index(target, statement, ctx)
+        or _item_updated_functionally(target, statement)
+    ):
         return False
     base = target.value.value if isinstance(target.value, cst.Name) else None
     return base is None or not (ctx.python_container(base) or ctx.is_reference(base))
+
+
+def _item_updated_functionally(target: cst.Subscript, statement: cst.CSTNode) -> bool:
+    """``xs[i] = xs[i].at[j].set(v)``: the item is the array, updated the JAX way, so ``xs`` holds
+    arrays (a list or a dict) and is no array itself."""
+    value = statement.value if isinstance(statement, cst.Assign) else None
+    if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute)):
+        return False
+    updated = value.func.value
+    return (
+        isinstance(updated, cst.Subscript)
+        and isinstance(updated.value, cst.Attribute)
+        and updated.value.attr.value == "at"
+        and updated.value.value.deep_equals(target)
+    )
 
 
 def _string_index(target: cst.Subscript, statement: cst.CSTNode, ctx: RuleContext) -> bool:
@@ -169,7 +188,10 @@ class ItemAssignmentOnTracedArray(Rule):
     Flags item assignment on a value that is evidently a traced array: a JAX
     array inside `jit`, `vmap`, `grad` and the other transforms, indexed with
     anything but a string. A string index (a literal, or a local or module
-    constant holding one) means a dict, whatever call returned it. A Pallas
+    constant holding one) means a dict, whatever call returned it, and so does
+    a mapping's key (`for name, v in metrics.items(): values[name] = ...`); an
+    item updated the JAX way (`xs[i] = xs[i].at[j].set(v)`) means `xs` holds
+    arrays (a list or a dict) and is none itself. A Pallas
     kernel's parameters are mutable references, written that way on purpose,
     and a `lax` loop body's carry, given to the loop as a list or dict
     (`fori_loop(0, n, body, [a, b])`), is that list or dict in the body.
