@@ -112,6 +112,10 @@ WHEELS = {
     "gigalens==0.1.8 haiku-geometric==0.0.5 jax-bitempered-loss==0.0.2 jaxcapse==0.2.0 jaxfin==0.3.3 jaxgw==0.0.4.2 "
     "jaxlinop==0.0.3 jaxtronomy==0.1.5 linox==0.0.3 memory-efficient-attention==0.1.3 orbax-checkpoint==0.12.8 "
     "perceiver-jax==0.0.3 progen-transformer==0.0.36 qutip-jax==0.1.1",
+    # held out until round 9's seventh rule (dd24d0b; mpi4jax is an sdist)
+    "wheels17": "agjax==0.3.7 google-jetstream==0.2.2 invrs-opt==0.12.1 invrs-utils==1.4.1 jax-tpu-embedding==0.1.0 "
+    "jax2torch==0.0.7 keras==3.15.1 meent==0.13.2 mpi4jax==0.9.1.post2 tf2jax==0.3.8 torch2jax==0.1.0 totypes==0.9.1 "
+    "tree-math==0.2.1",
 }
 
 
