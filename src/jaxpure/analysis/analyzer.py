@@ -51,7 +51,6 @@ from jaxpure.findings import Finding, TraceInfo
 _LIBRARIES = ("jax.", "builtins.", "numpy.", "flax.", "equinox.", "haiku.", "optax.")
 _STATIC_ANNOTATIONS = frozenset({"builtins.bool", "builtins.int", "builtins.str", "bool", "int", "str"})
 _STATIC_DEFAULTS = frozenset({"bool", "int", "str", "None"})
-_STR_ANNOTATIONS = frozenset({"builtins.str", "str"})
 _NON_ARRAY_DEFAULTS = frozenset({"bool", "int", "float", "str"})
 _LITERAL_DEFAULTS = _NON_ARRAY_DEFAULTS | {"None"}
 _NUMERIC_ENUMS = frozenset({"enum.IntEnum", "enum.IntFlag", "enum.Flag"})
@@ -733,7 +732,7 @@ class FunctionWalker:
                 continue  # the Module instance (or class) itself: its array fields are traced, not it
             if self.framework is not None and _is_configuration(param):
                 continue
-            if param.annotation in _STR_ANNOTATIONS and self.info.qualname not in self.module.tracing_roots:
+            if param.strings and self.info.qualname not in self.module.tracing_roots:
                 continue  # no tracer is a str; where a transform is applied, a str not static is a bug
             if entry_inputs is not None and param.name not in entry_inputs:
                 continue

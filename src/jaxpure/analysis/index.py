@@ -44,6 +44,7 @@ class Param:
     declares_key: bool = False  # annotated as a PRNG key (``key: chex.PRNGKey``, ``PRNGKeyArray``)
     optional: bool = False  # annotated ``X | None``: its truth value may be a presence test
     false_default: bool = False  # defaults to ``False``, ``None``, ``0`` or ``""``
+    strings: bool = False  # annotated ``str`` or a collection of them (``tuple[str, ...]``): no tracer
 
     @property
     def may_be_absent(self) -> bool:
@@ -702,15 +703,17 @@ class _IndexBuilder(FastNodeVisitor):
         return params
 
     def _param(self, arg: ast.arg, position: int | None, default: ast.expr | None) -> Param:
+        annotation = self._annotation(arg)
         return Param(
             arg.arg,
             position,
-            self._annotation(arg),
+            annotation,
             value_kind(default, self.imports),
             declares_key=self._declares_key(arg),
             optional=isinstance(arg.annotation, ast.BinOp | ast.Subscript)
             and self._optional_member(arg.annotation) is not None,
             false_default=isinstance(default, ast.Constant) and not default.value,
+            strings=annotation in ("builtins.str", "str") or self._strings_only(arg.annotation),
         )
 
     def _declares_key(self, arg: ast.arg) -> bool:
@@ -740,6 +743,14 @@ class _IndexBuilder(FastNodeVisitor):
             return self._annotation_of(optional)  # ``Model | None``: a Model where it is one
         head = annotation.value if isinstance(annotation, ast.Subscript) else annotation
         return self.resolve(head) or ast_dotted_name(head)
+
+    def _strings_only(self, annotation: ast.expr | None) -> bool:
+        """``tuple[str, ...]``, ``Sequence[str]``, ``list[str]``: a collection of strings."""
+        if not (isinstance(annotation, ast.Subscript) and self.resolve(annotation.value) in _COLLECTIONS):
+            return False
+        members = annotation.slice.elts if isinstance(annotation.slice, ast.Tuple) else [annotation.slice]
+        types = [m for m in members if not (isinstance(m, ast.Constant) and m.value is Ellipsis)]
+        return bool(types) and all(self.resolve(m) == "builtins.str" for m in types)
 
     def _optional_member(self, annotation: ast.expr) -> ast.expr | None:
         """``X | None``, ``None | X``, ``Optional[X]``: the ``X``."""
@@ -1553,6 +1564,11 @@ def _reachable(body: list[ast.stmt]) -> list[ast.stmt]:
     return body
 
 
+_COLLECTIONS = frozenset(
+    """builtins.tuple builtins.list builtins.set builtins.frozenset typing.Tuple typing.List typing.Set
+    typing.FrozenSet typing.Sequence typing.Iterable collections.abc.Sequence collections.abc.Iterable
+    collections.abc.Set""".split()
+)
 _TRUTH_CALLS = frozenset({"builtins.isinstance", "builtins.any", "builtins.all"})
 
 
