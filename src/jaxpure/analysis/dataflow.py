@@ -712,8 +712,8 @@ class TracedValues:
                 )
         if isinstance(func, cst.Attribute):
             method = func.attr.value
-            if method in ("item", "tolist"):
-                return False
+            if method in ("item", "tolist", "keys"):
+                return False  # Python values; a mapping's keys are hashable, and no tracer is
             if method in jaxapi.STR_ONLY_METHODS:
                 return False  # no JAX array has the method: a str (or list) method's plain result
             if method in jaxapi.STATIC_ATTRIBUTES:
