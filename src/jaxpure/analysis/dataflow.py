@@ -23,9 +23,17 @@ from jaxpure.analysis.cstnodes import STRING_LITERALS, is_none
 from jaxpure.analysis.cstnodes import code_children as cst_children
 
 # Calls that stage nothing on constants: tree utilities only rearrange leaves,
-# ``jax.device_get`` copies to the host (a numpy array under ``jit``, measured), and Pallas's
-# ``cdiv`` of Python ints is Python's ``(a + b - 1) // b``.
-_UNSTAGED_CALLS = ("jax.tree", "equinox.tree_", "jax.device_get", "jax.experimental.pallas.cdiv")
+# ``jax.device_get`` copies to the host (a numpy array under ``jit``, measured), Pallas's
+# ``cdiv`` of Python ints is Python's ``(a + b - 1) // b``, and partial evaluation rewrites
+# jaxprs into jaxprs (``pe.dce_jaxpr(jaxpr, used)`` gives a jaxpr and a list of bools).
+_UNSTAGED_CALLS = (
+    "jax.tree",
+    "equinox.tree_",
+    "jax.device_get",
+    "jax.experimental.pallas.cdiv",
+    "jax.interpreters.partial_eval.",
+    "jax._src.interpreters.partial_eval.",
+)
 Resolver = Callable[[cst.BaseExpression], "str | None"]
 
 
