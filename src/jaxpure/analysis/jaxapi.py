@@ -219,7 +219,7 @@ ARRAY_METHODS = frozenset(
 # Any other method of an object that is no array and of unknown class answers with a value
 # jaxpure cannot know: traced only where its arguments are (SPEC §8: silence over a guess).
 HOLDING_METHODS = frozenset(
-    "get set add subtract multiply mul divide power min max apply items values keys pop popitem copy setdefault".split()
+    "get set add subtract multiply mul divide power apply items values pop popitem copy setdefault".split()
 )
 
 # Attributes of a tracer that are static Python values.

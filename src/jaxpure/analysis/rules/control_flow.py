@@ -37,7 +37,9 @@ class PythonIfOnTracedValue(Rule):
     `lax.cond`/`lax.switch` branch is never given; and the body of `if flag:`
     where no call passes a `flag` that defaults to `False`. Attributes of
     objects of no class jaxpure knows (a parameter, a loop element) are not
-    guessed at, and neither is a parameter of a framework Module's method that
+    guessed at, nor what their methods return (`if named.has_axis("b"):`)
+    unless the method is one of `jax.Array`'s or is given a traced value;
+    neither is a parameter of a framework Module's method that
     nothing shows to be an array: one is traced there when annotated as an
     array, used as one (`x.shape`, `x.sum()`, `x[:, 0]`, `x @ w`, `jnp.tanh(x)`,
     also inside a function of the module it is passed to), read for a field of

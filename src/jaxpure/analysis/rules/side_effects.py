@@ -297,7 +297,10 @@ class NonlocalMutationInTracedFunction(Rule):
     kernel handed to `pallas_call`, or a loop body nested in it), is left
     alone: that is how a mutable array reference (`jax.new_ref`, a Pallas
     kernel's refs) is written, and JAX stages the write, so it lands on every
-    call.
+    call. So is a memo: `CACHE[key] = built` after the function looked `key`
+    up in `CACHE` (`CACHE.get(key)`, `key not in CACHE`), with neither traced
+    and the value not read from the cache itself (a counter). Filled once per
+    trace, it is what a cache of compiled kernels or shape tables is for.
 
     ## Why is this bad?
     The mutation happens once, at trace time, and stores tracers that leak out of
