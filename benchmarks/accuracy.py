@@ -103,7 +103,7 @@ WHEELS = {
     "wheels14": "coreax==1.0.0 easydel==0.3.0 eformer==0.0.101 fmmax==1.7.1 invrs-gym==1.6.2 jax-am==0.0.3 "
     "jax2d==1.0.2 jaxadi==0.4.0 jaxlayerlumos==0.3.5 jaxquantum==0.3.0 mpax==0.2.4 playground==0.2.0 "
     "popgym-arcade==0.0.7 qwix==0.1.8 tokamax==0.0.12",
-    # held out until round 9's first rule (a method of an object of unknown class)
+    # held out until round 9's first rule (8987817, a method of an object of unknown class)
     "wheels15": "diffeqzoo==0.0.5 dopamax==0.2.1 ejkernel==0.0.80.3 evorl==2.0.0 jax-flows==0.0.1 kheperax==0.2.0 "
     "matrax==0.0.5 memax==0.1.1 octax==0.1.1 optimism==3.2 pytreeclass==0.11.1 qax==0.4.1 rax==0.4.0 sepes==0.12.1 "
     "serket==0.1.0 tjax==1.3.13 torchax==0.0.13 tornadox==0.0.2",
