@@ -1650,6 +1650,10 @@ def _is_python_container(source: cst.BaseExpression, resolve) -> bool:
 def _binds_container(binding: Binding, resolve) -> bool:
     """Whether a binding gives its name a Python container built right here."""
     source = binding.source
+    if binding.starred:
+        return True  # ``top, *rest = rest``: a list, whatever it unpacks
+    if type(binding.node) is cst.AugAssign:
+        return True  # ``pending += more``: a list stays a list (its other bindings decide)
     if binding.iterated or source is None:
         return False
     if binding.element is not None:  # an element of what a call returns

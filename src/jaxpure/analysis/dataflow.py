@@ -44,6 +44,7 @@ class Binding:
     iterated: bool = False  # the target takes the elements of ``source``
     element: int | None = None  # the target takes element N of each item (enumerate/zip/items)
     node: cst.CSTNode | None = None  # the statement or expression that binds it (where it takes effect)
+    starred: bool = False  # ``first, *rest = xs``: a starred target always takes a list
 
 
 def _string_key(node: cst.Subscript) -> str | None:
@@ -188,8 +189,10 @@ def _bind(target: cst.BaseExpression, value: cst.BaseExpression | None, out: lis
             for element, item in zip(elements, values, strict=True):
                 _bind(element, item.value, out)
         elif any(type(e) is cst.StarredElement for e in target.elements):
-            for element in elements:
-                _bind(element, value, out)
+            for e in target.elements:
+                _bind(e.value, value, out)
+                if type(e) is cst.StarredElement and type(e.value) is cst.Name:
+                    out[-1].starred = True
         else:
             for position, element in enumerate(elements):
                 _bind(element, value, out)
