@@ -1752,13 +1752,18 @@ def _is_name(node: cst.CSTNode, name: str) -> bool:
     return type(node) is cst.Name and node.value == name
 
 
+def _jumps(line: cst.CSTNode) -> bool:
+    """A line of small statements with ``return``, ``raise``, ``break`` or ``continue`` among them."""
+    return isinstance(line, cst.SimpleStatementLine | cst.SimpleStatementSuite) and any(
+        type(s) in JUMPS for s in line.body
+    )
+
+
 def _always_leaves(block: cst.BaseSuite) -> bool:
     """Whether a branch always leaves its block: it ends in ``return``, ``raise``, ``break`` or ``continue``."""
-    statements = block.body
-    last = statements[-1] if statements else None
-    if type(last) is cst.SimpleStatementLine:
-        return any(type(s) in JUMPS for s in last.body)
-    return type(block) is cst.SimpleStatementSuite and any(type(s) in JUMPS for s in statements)
+    if type(block) is cst.SimpleStatementSuite:
+        return _jumps(block)
+    return bool(block.body) and _jumps(block.body[-1])
 
 
 def _reachable(
@@ -1768,8 +1773,7 @@ def _reachable(
     ``return``, ``break`` or ``continue``, or an ``if`` that ``leaves`` the block under a trace:
     Python never runs those there."""
     for position, statement in enumerate(statements):
-        jumps = type(statement) is cst.SimpleStatementLine and any(type(s) in JUMPS for s in statement.body)
-        if jumps or (type(statement) is cst.If and leaves(statement)):
+        if _jumps(statement) or (type(statement) is cst.If and leaves(statement)):
             dead = {id(s) for s in statements[position + 1 :]}
             return [child for child in children if id(child) not in dead] if dead else children
     return children

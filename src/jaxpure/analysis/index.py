@@ -1304,8 +1304,8 @@ class _IndexBuilder(FastNodeVisitor):
     def visit_Return(self, node: ast.Return | ast.Yield | ast.YieldFrom) -> None:
         if node.value is not None and self.function is not None and not _is_none(node.value):
             self.function.returns_value = True
-            if not (isinstance(node, ast.Return) and self._is_truth(node.value)):
-                self.function.returns_truths_only = False
+            if self.function.returns_truths_only and not (isinstance(node, ast.Return) and self._is_truth(node.value)):
+                self.function.returns_truths_only = False  # asked no more once one return is no truth
         self.generic_visit(node)
 
     visit_Yield = visit_YieldFrom = visit_Return

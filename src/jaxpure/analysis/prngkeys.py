@@ -573,15 +573,15 @@ def _known_when(test: cst.BaseExpression, truth: bool) -> list[tuple[str, bool]]
         comparison = test.comparisons[0]
         operator, constant = type(comparison.operator), comparison.comparator
         name = dotted_name(test.left)
-        if name is not None and operator in (cst.Equal, cst.NotEqual) and type(constant) in _CONSTANTS:
-            return [(f"{name}{_EQUALS}{cst.Module([]).code_for_node(constant)}", truth == (operator is cst.Equal))]
+        if name is not None and operator in (cst.Equal, cst.NotEqual) and isinstance(constant, _CONSTANTS):
+            return [(f"{name}{_EQUALS}{constant.value}", truth == (operator is cst.Equal))]
         return []
     identity = dotted_name(test)
     return [(identity, truth)] if identity is not None else []
 
 
 _EQUALS = " == "  # a guard ``t == 0``: the name, then the constant it equals
-_CONSTANTS = frozenset({cst.Integer, cst.SimpleString})
+_CONSTANTS = (cst.Integer, cst.SimpleString)
 
 
 def _key_identity(node: cst.BaseExpression) -> str | None:

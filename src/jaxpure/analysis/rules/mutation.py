@@ -129,28 +129,18 @@ def _string_constant(name: str, node: cst.CSTNode, ctx: RuleContext) -> bool:
         return False
     if not ctx.is_local(name):
         return ctx.index.module_values.get(name) == "str"
-    values = [value for bound, value in _local_bindings(node, ctx) if bound == name]
+    values = [value for _, taken in _local_bindings(node, ctx).get(name, ()) for value in taken]
     return bool(values) and all(isinstance(value, STRING_LITERALS) for value in values)
 
 
 def _mapping_key(name: str, node: cst.CSTNode, ctx: RuleContext) -> bool:
     """A local bound only as a mapping's key (``for name, metric in metrics.items():``, ``for name
     in params.keys():``): what it indexes is keyed like that mapping, a dict, not an array."""
-    if not ctx.is_local(name):
-        return False
-    loops = 0
-    for child in iter_own_nodes(ctx.function_body(node)):
-        if isinstance(child, _BINDINGS) and name in target_names(child.target):
-            if not (isinstance(child, cst.For | cst.CompFor) and _binds_mapping_key(child, name)):
-                return False
-            loops += 1
-    return loops > 0
+    bindings = _local_bindings(node, ctx).get(name, ())
+    return bool(bindings) and all(isinstance(loop, cst.For) and _binds_mapping_key(loop, name) for loop, _ in bindings)
 
 
-_BINDINGS = (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.NamedExpr, cst.For, cst.CompFor)
-
-
-def _binds_mapping_key(loop: cst.For | cst.CompFor, name: str) -> bool:
+def _binds_mapping_key(loop: cst.For, name: str) -> bool:
     iterated, target = loop.iter, loop.target
     if not (isinstance(iterated, cst.Call) and isinstance(iterated.func, cst.Attribute)):
         return False
@@ -161,23 +151,30 @@ def _binds_mapping_key(loop: cst.For | cst.CompFor, name: str) -> bool:
     return method == "items" and isinstance(first, cst.Name) and first.value == name
 
 
-def _local_bindings(node: cst.CSTNode, ctx: RuleContext) -> list[tuple[str, cst.BaseExpression | None]]:
-    """``(name, value)`` for plain assignments and ``for`` loops over literal tuples or lists
-    in the function around ``node``; the value is None where it is not one expression."""
-    found: list[tuple[str, cst.BaseExpression | None]] = []
+Bindings = dict[str, list[tuple[cst.CSTNode, list[cst.BaseExpression | None]]]]
+
+
+def _local_bindings(node: cst.CSTNode, ctx: RuleContext) -> Bindings:
+    """By name, each statement or loop of the function around ``node`` that binds it, with the
+    values it binds: the expression of ``name = value``, each item of ``for name in ("w", "b")``,
+    and None where the value is not one expression (an unpacking, a loop over anything else)."""
+    found: Bindings = {}
     for child in iter_own_nodes(ctx.function_body(node)):
         if isinstance(child, cst.Assign):
             for target in child.targets:
-                if isinstance(target.target, cst.Name):
-                    found.append((target.target.value, child.value))
-        elif isinstance(child, cst.For) and isinstance(child.target, cst.Name):
+                plain = isinstance(target.target, cst.Name)
+                for name in target_names(target.target):
+                    found.setdefault(name, []).append((child, [child.value if plain else None]))
+        elif isinstance(child, cst.For):
             items = child.iter.elements if isinstance(child.iter, cst.Tuple | cst.List) else None
-            if items is None:
-                found.append((child.target.value, None))
-            else:
-                found.extend((child.target.value, item.value) for item in items)
-        elif isinstance(child, cst.AnnAssign | cst.AugAssign | cst.NamedExpr) and isinstance(child.target, cst.Name):
-            found.append((child.target.value, None))
+            taken: list[cst.BaseExpression | None] = (
+                [item.value for item in items] if items and isinstance(child.target, cst.Name) else [None]
+            )
+            for name in target_names(child.target):
+                found.setdefault(name, []).append((child, taken))
+        elif isinstance(child, cst.AnnAssign | cst.AugAssign | cst.NamedExpr):
+            for name in target_names(child.target):
+                found.setdefault(name, []).append((child, [None]))
     return found
 
 
@@ -418,13 +415,11 @@ def _returned_names(node: cst.CSTNode, ctx: RuleContext) -> set[str]:
             value = child.value
             items = [e.value for e in value.elements] if isinstance(value, cst.Tuple | cst.List) else [value]
             names.update(item.value for item in items if isinstance(item, cst.Name))
-    sources: dict[str, list[cst.BaseExpression | None]] = {}
-    for bound, source in _local_bindings(node, ctx):
-        if bound in names:
-            sources.setdefault(bound, []).append(source)
-    for bound_to in sources.values():
-        aliased = [source.value for source in bound_to if isinstance(source, cst.Name)]
-        if len(aliased) == len(bound_to):
+    bindings = _local_bindings(node, ctx)
+    for name in list(names):
+        sources = [value for _, taken in bindings.get(name, ()) for value in taken]
+        aliased = [source.value for source in sources if isinstance(source, cst.Name)]
+        if sources and len(aliased) == len(sources):
             names.update(aliased)
     return names
 
