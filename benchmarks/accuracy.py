@@ -205,6 +205,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--untriaged", action="store_true", help="list every finding without a triage row")
     parser.add_argument("--markdown", action="store_true", help="print the per-class table as markdown")
+    parser.add_argument("--by-rule", action="store_true", help="count the triaged findings per rule and class")
     parser.add_argument("--show", metavar="CLASS", help="list the findings triaged as CLASS (bug, intended, false)")
     parser.add_argument(
         "--wheels", metavar="NAME=DIR", action="append", default=[], help="also a corpus of WHEELS, unpacked in DIR"
@@ -229,6 +230,8 @@ def main() -> int:
     untriaged = [key for key in found if key not in triage]
     gone = [row for key, row in triage.items() if key not in found]
     _print_counts(found, matched, untriaged, markdown=args.markdown)
+    if args.by_rule:
+        _print_by_rule(matched)
     lost = [row for row in gone if row["class"] == "bug"]
     print(
         f"\ntriage rows no finding matches: {len(gone)} "
@@ -268,6 +271,15 @@ def _print_counts(found: dict, matched: dict, untriaged: list, *, markdown: bool
         print("causes of the findings that are not bugs:")
         for (name, cause), count in causes.most_common(15):
             print(f"  {count:>4}  {name:<9} {cause}")
+
+
+def _print_by_rule(matched: dict) -> None:
+    counts = Counter((row["code"], row["class"]) for row in matched.values())
+    print(f"\n{'rule':<6} {'findings':>8} " + " ".join(f"{name:>8}" for name in CLASSES) + "  false share")
+    for code in sorted({code for code, _ in counts}):
+        total = sum(counts[code, name] for name in CLASSES)
+        cells = " ".join(f"{counts[code, name]:>8}" for name in CLASSES)
+        print(f"{code:<6} {total:>8} {cells}  {counts[code, 'false'] / total:>10.0%}")
 
 
 if __name__ == "__main__":

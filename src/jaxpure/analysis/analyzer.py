@@ -635,7 +635,7 @@ class FunctionWalker:
             compiling=bool(self.context and self.context.compiling),
             active=self.context is not None,
             self_name=self.self_name,
-            array_fields=self.class_info.array_fields if self.class_info else frozenset(),
+            array_fields=self.class_info.array_fields | self.class_info.children if self.class_info else frozenset(),
             framework=self.framework,
             returns_traced=self._callee_returns_traced,
         )
@@ -700,6 +700,7 @@ class FunctionWalker:
         if self.module.mentions_compile_time_eval:
             self.trace_time_nodes = self.values.trace_time_nodes = self._evaluated_at_trace_time(body)
         self.values.unknown_objects = self._unknown_objects() | _only_iterated(bindings, self.params)
+        self.values.known_objects = self._known_objects()
         others = [b for b in bindings if id(b) not in self.self_updates]  # a dict updated is a dict still
         self.values.dict_names = _dict_names(others, self.resolve) | (self._dict_params() - self.rebound_names)
         self._note_receiver_classes(bindings)
@@ -837,6 +838,17 @@ class FunctionWalker:
             and not p.star
             and p.annotation != "jax.Array"
             and self.module.class_named(p.annotation) is None
+        )
+
+    def _known_objects(self) -> frozenset[str]:
+        """Parameters, never rebound, annotated with a class of the project: what their fields
+        hold is that class's, not a guess."""
+        if self.info is None:
+            return frozenset()
+        return frozenset(
+            p.name
+            for p in self.info.params
+            if p.name not in self.rebound_names and not p.star and self.module.class_named(p.annotation) is not None
         )
 
     def _evaluated_at_trace_time(self, body: cst.CSTNode) -> frozenset[int]:
@@ -1186,7 +1198,7 @@ class FunctionWalker:
             self._reach_other_module(node, self.context)
             return
         filled = bind_arguments(callee.params, argument_shapes(node), bound)
-        traced_arguments = [i for i, a in enumerate(node.args) if self.values.traced(a.value)]
+        traced_arguments = [i for i, a in enumerate(node.args) if self.values.evidently_traced(a.value)]
         traced_params = filled_by(filled, traced_arguments) | self._receiver_traced(node.func, callee, bound)
         if not traced_params and self.context.kind == DIFFERENTIATION:
             return  # nothing traced flows in: under differentiation the callee runs on plain values
@@ -1214,7 +1226,12 @@ class FunctionWalker:
         rest = node.args[1:]
         filled = bind_arguments(callee.params, [(a.keyword.value if a.keyword else None, a.star) for a in rest], bound)
         bound_names = {name for names in filled for name in names}
-        traced = {name for a, names in zip(rest, filled, strict=True) if self.values.traced(a.value) for name in names}
+        traced = {
+            name
+            for a, names in zip(rest, filled, strict=True)
+            if self.values.evidently_traced(a.value)
+            for name in names
+        }
         unbound = {p.name for p in callee.params[1:] if p.name not in bound_names}
         context = replace(self.context, traced_params=frozenset(traced | unbound), static_params=frozenset())
         self.module.reach(self.info.qualname if self.info else None, callee, context)
@@ -1241,7 +1258,7 @@ class FunctionWalker:
 
     def _reach_other_module(self, node: cst.Call, caller: TracedContext) -> None:
         shapes = argument_shapes(node)
-        traced = frozenset(i for i, a in enumerate(node.args) if self.values.traced(a.value))
+        traced = frozenset(i for i, a in enumerate(node.args) if self.values.evidently_traced(a.value))
         located = self._in_other_module(node.func)
         if located is None:
             located = self._method_in_other_module(node.func)
@@ -1250,7 +1267,7 @@ class FunctionWalker:
             # The receiver is the method's first argument.
             shapes = ((None, ""), *shapes)
             receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
-            traced = frozenset({i + 1 for i in traced} | ({0} if self.values.traced(receiver) else set()))
+            traced = frozenset({i + 1 for i in traced} | ({0} if self.values.evidently_traced(receiver) else set()))
         if not traced and caller.kind == DIFFERENTIATION:
             return
         offset = len(shapes) - len(node.args)  # the receiver, for a method
@@ -1428,7 +1445,7 @@ class FunctionWalker:
 
     def _receiver_traced(self, func: cst.BaseExpression, callee: FunctionInfo, bound: int) -> set[str]:
         """``obj.method(...)`` passes ``obj`` as ``self``: traced when ``obj`` is."""
-        if bound == 1 and callee.params and type(func) is cst.Attribute and self.values.traced(func.value):
+        if bound == 1 and callee.params and type(func) is cst.Attribute and self.values.evidently_traced(func.value):
             return {callee.params[0].name}
         return set()
 

@@ -416,6 +416,7 @@ class TracedValues:
         # Parameters holding objects of no class jaxpure knows: what their attributes hold is a
         # guess, and a guess is no finding (SPEC §8): such attributes are taken as untraced.
         self.unknown_objects: frozenset[str] = frozenset()
+        self.known_objects: frozenset[str] = frozenset()  # parameters annotated with a class of the project
         self.flow: _Flow | None = None  # set where uses must see only the bindings that reach them
         self.definitions: dict[str, list[Binding]] = {}
         # Per name, its bindings by an assignment statement of a block, with that block: every
@@ -426,6 +427,8 @@ class TracedValues:
         # of one holds what its body returns.
         self.lambdas: dict[str, cst.Lambda] = {}
         self.closure_lambdas: dict[str, cst.Lambda] = {}  # the same, of enclosing functions
+        self.by_name: dict[str, list[Binding]] = {}  # every binding of the body, per name
+        self._evident_names: dict[str, bool] = {}  # answers per local name, once solved
 
     def is_variable_box(self, node: cst.BaseExpression) -> bool:
         """``self.w`` where an nnx Module holds a Variable (or a sub-Module): an object around
@@ -447,6 +450,9 @@ class TracedValues:
             self.frozen = True
             return
         initial = set(self.names)
+        self.by_name = {}
+        for binding in bindings:
+            self.by_name.setdefault(binding.target, []).append(binding)
         bound = Counter(binding.target for binding in bindings)
         self.lambdas = {name: function for name, function in self.closure_lambdas.items() if name not in bound}
         self.lambdas.update(lambdas_bound_once(bindings))
@@ -618,6 +624,95 @@ class TracedValues:
             return self.traced(node.expression)
         return False  # constants, strings, lambdas, f-strings, ...
 
+    def evidently_traced(self, node: cst.BaseExpression | None) -> bool:
+        """Traced by evidence, not by a guess (SPEC §8): reached from a traced parameter or
+        closure value through names, subscripts, operators, displays, an array's attributes and
+        methods, and calls given such a value, or a JAX call staged with nothing traced. Not
+        through an attribute of an object whose structure is not in sight (``sys.link_parents``,
+        ``describe(params).periodic`` may be aux data), nor into a function that is handed one:
+        a guess carried into a callee would be a finding on code that may hold no tracer."""
+        if node is None or not self.traced(node):
+            return False
+        if type(node) is cst.Name:
+            return self._evident_name(node.value)
+        if type(node) is cst.Attribute:
+            return self._evident_attribute(node)
+        if type(node) is cst.Subscript:
+            return self.evidently_traced(node.value) or any(
+                type(e.slice) is cst.Index and self.evidently_traced(e.slice.value) for e in node.slice
+            )
+        if type(node) is cst.Call:
+            return self._evident_call(node)
+        if type(node) is cst.IfExp:
+            return self.evidently_traced(node.body) or self.evidently_traced(node.orelse)
+        if isinstance(node, cst.ListComp | cst.GeneratorExp | cst.SetComp | cst.DictComp):
+            element = node.value if isinstance(node, cst.DictComp) else node.elt
+            return self.evidently_traced(element) or any(self.evidently_traced(f.iter) for f in _generators(node))
+        return any(self.evidently_traced(operand) for operand in _operands(node))
+
+    def _evident_attribute(self, node: cst.Attribute) -> bool:
+        if node.attr.value in jaxapi.ARRAY_ATTRIBUTES:
+            return self.evidently_traced(node.value)  # ``x.T``
+        if type(node.value) is not cst.Name:
+            return False
+        holder = self._aliased(node.value.value)
+        if holder == self.self_name:
+            # A Module's field (``traced`` asked which hold arrays), or one the class declares an array
+            # or returns among its pytree's children; any other attribute of a plain object may be aux data.
+            return bool(self.framework) or node.attr.value in self.array_fields
+        if holder in self.initial_names or holder in self.known_objects:
+            return True  # a field of a parameter: ``traced`` asked what its class keeps static
+        built = self._built_with(holder, node.attr.value)
+        return built is not None and self.evidently_traced(built)
+
+    def _evident_name(self, name: str) -> bool:
+        bindings = self.by_name.get(name)
+        if not bindings or name in self.initial_names:
+            return name in self.initial_names  # a traced parameter or closure value, evidence by itself
+        known = self._evident_names.get(name)
+        if known is None:
+            self._evident_names[name] = False  # while asked: a binding that refers to itself adds nothing
+            known = self._evident_names[name] = any(
+                binding.source is not None and self._binding_traced(binding) and self.evidently_traced(binding.source)
+                for binding in bindings
+            )
+        return known
+
+    def _only_binding(self, name: str) -> cst.BaseExpression | None:
+        """What a local is bound to, where it is bound once, to the whole of a value."""
+        bindings = self.by_name.get(name, [])
+        if len(bindings) != 1 or bindings[0].iterated or bindings[0].element is not None or bindings[0].starred:
+            return None
+        return bindings[0].source
+
+    def _aliased(self, name: str) -> str:
+        """The name a local only ever copies (``dist1 = self``: ``self``), else the name itself."""
+        seen = {name}
+        source = self._only_binding(name)
+        while type(source) is cst.Name and source.value not in seen:
+            name = source.value
+            seen.add(name)
+            source = self._only_binding(name)
+        return name
+
+    def _built_with(self, name: str, field: str) -> cst.BaseExpression | None:
+        """``state = SimpleNamespace(buf=x)``: what ``state.buf`` was built with."""
+        call = self._only_binding(name)
+        if type(call) is not cst.Call:
+            return None
+        return next((a.value for a in call.args if a.keyword is not None and a.keyword.value == field), None)
+
+    def _evident_call(self, node: cst.Call) -> bool:
+        arguments = [a.value for a in node.args]
+        if any(self.evidently_traced(a) for a in arguments):
+            return True
+        func = node.func
+        called = self.resolve(func)
+        if called is not None and called.startswith(("jax.", "flax.", "equinox.")):
+            return not any(self.traced(a) for a in arguments)  # a constant staged into the program
+        # ``x.sum()``, ``params.get("w")``, a method of a class of the module: what the receiver holds.
+        return type(func) is cst.Attribute and self.evidently_traced(func.value)
+
     def _enum_comparison(self, left: cst.BaseExpression, target: cst.ComparisonTarget) -> bool:
         """``layout == Layout.ROWS``: a JAX array compared with a member of a plain Enum gets
         NotImplemented and Python falls back to identity, a plain ``False`` (an ``IntEnum`` member
@@ -748,3 +843,29 @@ class TracedValues:
             if known is not None:
                 return known
         return args_traced
+
+
+def _generators(node: cst.ListComp | cst.GeneratorExp | cst.SetComp | cst.DictComp) -> Iterator[cst.CompFor]:
+    loop: cst.CompFor | None = node.for_in
+    while loop is not None:
+        yield loop
+        loop = loop.inner_for_in
+
+
+def _operands(node: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """The values an operator, display or comparison combines."""
+    if isinstance(node, cst.BinaryOperation | cst.BooleanOperation):
+        return [node.left, node.right]
+    if isinstance(node, cst.UnaryOperation):
+        return [node.expression]
+    if isinstance(node, cst.Await):
+        return [node.expression]
+    if isinstance(node, cst.Comparison):
+        return [node.left, *(c.comparator for c in node.comparisons)]
+    if isinstance(node, cst.Tuple | cst.List):
+        return [e.value for e in node.elements]
+    if isinstance(node, cst.Dict):
+        return [e.value for e in node.elements]
+    if isinstance(node, cst.NamedExpr | cst.StarredElement):
+        return [node.value]
+    return []

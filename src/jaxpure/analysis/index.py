@@ -137,6 +137,7 @@ class ClassInfo:
     # static wherever the object arrives through a transform that traces only arrays.
     non_array_fields: set[str] = field(default_factory=set)
     declared_static: set[str] = field(default_factory=set)  # ``eqx.field(static=True)``: static under any transform
+    children: set[str] = field(default_factory=set)  # what its own flatten function returns as the pytree's children
     is_enum: bool = False
     line: int = 0
     field_types: dict[str, str] = field(default_factory=dict)  # annotated field -> qualified annotation
@@ -557,6 +558,7 @@ class _IndexBuilder(FastNodeVisitor):
         leaves = _pytree_leaves(methods)
         if leaves is not None:  # its own tree_flatten: every other attribute is aux data, static
             info.declared_static |= _aux_data(info, node, leaves)
+            info.children |= leaves
         info.plain = (
             not node.decorator_list
             and all(b == "builtins.object" for b in bases)
@@ -1130,6 +1132,7 @@ class _IndexBuilder(FastNodeVisitor):
         leaves = flattened_children(flatten)
         if leaves is not None:
             cls.declared_static |= _aux_data(cls, self.class_nodes.get(cls.qualname), leaves)
+            cls.children |= leaves
 
     def _note_callee(self, node: ast.Call, line: int) -> None:
         """The plain names and ``self.methods`` a function calls; container methods called on a name."""

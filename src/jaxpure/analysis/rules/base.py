@@ -187,7 +187,9 @@ class RuleContext:
 
     # values
     def traced(self, node: cst.BaseExpression | None) -> bool:
-        return self._walker.values.traced(node)
+        """Whether ``node`` holds a tracer by evidence: a finding never rests on a guess about an
+        attribute of an object whose structure is not in sight (``TracedValues.evidently_traced``)."""
+        return self._walker.values.evidently_traced(node)
 
     def qualified(self, node: cst.BaseExpression) -> str | None:
         return self._walker.resolve(node)
