@@ -3,6 +3,7 @@
     python benchmarks/accuracy.py                      # the default corpora (see CORPORA)
     python benchmarks/accuracy.py --untriaged          # list the findings nobody has triaged yet
     python benchmarks/accuracy.py --markdown           # the table for docs/accuracy.md
+    python benchmarks/accuracy.py --by-rule            # findings per rule and class
     python benchmarks/accuracy.py --wheels wheels=DIR --corpus wheels   # unpacked WHEELS["wheels"]
 
 The triage lives in ``docs/triage.tsv``, one row a finding: corpus, path (relative to the
@@ -116,6 +117,11 @@ WHEELS = {
     "wheels17": "agjax==0.3.7 google-jetstream==0.2.2 invrs-opt==0.12.1 invrs-utils==1.4.1 jax-tpu-embedding==0.1.0 "
     "jax2torch==0.0.7 keras==3.15.1 meent==0.13.2 mpi4jax==0.9.1.post2 tf2jax==0.3.8 torch2jax==0.1.0 totypes==0.9.1 "
     "tree-math==0.2.1",
+    # held out until round 10's first rule was in (57b3dbb; cleanrl and waymax are sdists): multi-backend
+    # libraries with JAX paths (pytensor's JAX linker, pymc's and pyhf's JAX backends, keras-hub, geomstats, POT)
+    "wheels18": "cleanrl==0.4.8 cvxpylayers==1.2.0 deepxde==1.15.0 einops==0.8.2 funsor==0.4.8 geomstats==2.8.0 "
+    "grain==0.2.18 jax-smi==1.0.4 jaxatari==0.2.0 jaxili==0.1.3 keras-hub==0.32.0 lightweight-mmm==0.1.9 "
+    "pot==0.9.7.post1 pyhf==0.7.6 pymanopt==2.2.1 pymc==5.28.5 pytensor==3.0.7 treescope==0.1.10 waymax==0.0.1",
 }
 
 

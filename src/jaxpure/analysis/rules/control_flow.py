@@ -599,7 +599,8 @@ class DataDependentShape(Rule):
         if any(a.keyword is not None and a.keyword.value == "size" for a in node.args):
             return
         positional = [a for a in node.args if a.keyword is None]
-        if function == "where" and len(positional) == 1 and ctx.traced(positional[0].value):
+        selects = any(a.keyword is not None and a.keyword.value in ("x", "y") for a in node.args)  # by keyword
+        if function == "where" and len(positional) == 1 and not selects and ctx.traced(positional[0].value):
             ctx.report(node, self, what="one-argument jnp.where")
         elif function in jaxapi.DATA_DEPENDENT_SHAPE_FUNCTIONS and any(ctx.traced(a.value) for a in positional):
             ctx.report(node, self, what=f"jnp.{function}")

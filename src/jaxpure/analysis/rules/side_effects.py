@@ -332,7 +332,12 @@ class NonlocalMutationInTracedFunction(Rule):
     reported: that is how a test observes tracing, and the test runs once. Nor
     is a nested helper that writes an object its traced enclosing function
     created, when that function only calls it (a jaxpr interpreter's
-    `def write(v, x): env[v] = x`): it runs inside the same trace.
+    `def write(v, x): env[v] = x`): it runs inside the same trace. A Module's
+    own attributes are its framework's business: nnx tracks them, a haiku
+    Module lives inside one trace, and a linen Module accepts `self.w = ...`
+    only while `setup` runs (also from a helper it calls), which it does again
+    on every `init` and `apply`; only linen's `__call__` is reported, where the
+    assignment always raises.
     """
 
     code = "JP105"
@@ -475,8 +480,12 @@ def _self_assignment_flagged(ctx: RuleContext) -> bool:
         return False
     # nnx Modules are mutable state, tracked by nnx.jit; a haiku Module only lives inside the
     # hk.transform'ed function that built it, so ``self.w = hk.get_parameter(...)`` mutates an
-    # object of that very trace (haiku's own idiom for caching parameters and sub-modules).
-    return ctx.module_class.framework not in ("nnx", "haiku")
+    # object of that very trace (haiku's own idiom for caching parameters and sub-modules). A
+    # linen Module is frozen once bound, outside ``setup``: an assignment in a helper runs while
+    # ``setup`` does (or on an unbound Module), and ``setup`` runs again on every ``init`` and
+    # ``apply`` (measured); in ``__call__`` it can never run (SetAttributeFrozenModuleError).
+    framework = ctx.module_class.framework
+    return framework not in ("nnx", "haiku", "linen") or (framework == "linen" and function.name == "__call__")
 
 
 class MutableGlobalReadInTracedFunction(Rule):
