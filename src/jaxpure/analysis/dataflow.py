@@ -429,6 +429,8 @@ class TracedValues:
         self.closure_lambdas: dict[str, cst.Lambda] = {}  # the same, of enclosing functions
         self.by_name: dict[str, list[Binding]] = {}  # every binding of the body, per name
         self._evident_names: dict[str, bool] = {}  # answers per local name, once solved
+        self._asking: set[str] = set()  # names whose evidence is being asked (bindings may be cyclic)
+        self._cycle_cut = False  # whether an answer being computed met a name still being asked
 
     def is_variable_box(self, node: cst.BaseExpression) -> bool:
         """``self.w`` where an nnx Module holds a Variable (or a sub-Module): an object around
@@ -670,12 +672,23 @@ class TracedValues:
         if not bindings or name in self.initial_names:
             return name in self.initial_names  # a traced parameter or closure value, evidence by itself
         known = self._evident_names.get(name)
-        if known is None:
-            self._evident_names[name] = False  # while asked: a binding that refers to itself adds nothing
-            known = self._evident_names[name] = any(
+        if known is not None:
+            return known
+        if name in self._asking:
+            self._cycle_cut = True  # ``x = x + v`` in a loop: this binding adds nothing to itself
+            return False
+        self._asking.add(name)
+        cut, self._cycle_cut = self._cycle_cut, False
+        try:
+            known = any(
                 binding.source is not None and self._binding_traced(binding) and self.evidently_traced(binding.source)
                 for binding in bindings
             )
+        finally:
+            self._asking.discard(name)
+        if known or not self._cycle_cut:
+            self._evident_names[name] = known  # an answer that no pending question cut short
+        self._cycle_cut = cut or self._cycle_cut
         return known
 
     def _only_binding(self, name: str) -> cst.BaseExpression | None:
