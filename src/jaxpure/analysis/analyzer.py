@@ -1346,11 +1346,19 @@ class FunctionWalker:
 
     def _leaves_static(self, call: cst.Call, function: cst.Lambda, called: str) -> frozenset[str]:
         """The parameters of a lambda mapped over (or reducing) trees that get no tracer: every one
-        where no tree holds a tracer (``jax.tree.map(lambda s: not s, flags)``), and a key path always."""
+        where no tree holds a tracer (``jax.tree.map(lambda s: not s, flags)``), a key path always,
+        and a mapped one whose own tree holds none (``tree_map(lambda c, a: a() if c else a, flags,
+        args)``: each parameter takes the leaves of the tree in its position)."""
         params = [p.name.value for p in all_params(function.params)]
         if not self.values.trees_traced(call):
             return frozenset(params)
-        return frozenset(params[:1]) if called.endswith("with_path") else frozenset()
+        paths = params[:1] if called.endswith("with_path") else []
+        evident = self.values.leaves_evident(call) if called in jaxapi.TREE_MAPS else None
+        if evident is None or len(evident) != len(params) - len(paths):
+            return frozenset(paths)
+        return frozenset(paths) | {
+            name for name, traced in zip(params[len(paths) :], evident, strict=True) if not traced
+        }
 
     def _analyze_lambda(self, node: cst.Lambda, context: TracedContext, static: frozenset[str] = frozenset()) -> None:
         walker = self.lambda_walker(node, context, static)

@@ -783,6 +783,15 @@ class TracedValues:
         _, trees = _mapped(node)
         return any(self.traced(tree) for tree in trees)
 
+    def leaves_evident(self, node: cst.Call) -> list[bool] | None:
+        """Per tree a tree map hands its function, in order, whether its leaves are traced by
+        evidence (``tree_map(f, flags, params)`` calls ``f(flag, leaf)``); None where ``*trees``
+        leaves the order unknown."""
+        if any(a.star for a in node.args):
+            return None
+        _, trees = _mapped(node)
+        return [self.evidently_traced(tree) for tree in trees]
+
     def _lambda_returns_traced(self, function: cst.Lambda, params_traced: bool) -> bool:
         params = {p.name.value for p in (*function.params.posonly_params, *function.params.params)}
         saved_names, saved_frozen = self.names, self.frozen
