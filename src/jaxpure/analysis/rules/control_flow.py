@@ -36,8 +36,11 @@ class PythonIfOnTracedValue(Rule):
     `self` included, or inside `if isinstance(x, Class):`; a parameter a
     `lax.cond`/`lax.switch` branch is never given; and the body of `if flag:`
     where no call passes a `flag` that defaults to `False`. Attributes of
-    objects of no class jaxpure knows (a parameter, a loop element) are not
-    guessed at, nor what their methods return (`if named.has_axis("b"):`)
+    objects whose structure jaxpure cannot see (a parameter or a loop element
+    of no known class, what an unknown function returns, `self` of a class
+    that declares no array field and no flatten function) are not guessed at,
+    and a helper is given only what its callers hand it by that evidence; nor
+    what their methods return (`if named.has_axis("b"):`)
     unless the method is one of `jax.Array`'s or is given a traced value;
     neither is a parameter of a framework Module's method that
     nothing shows to be an array: one is traced there when annotated as an
