@@ -971,9 +971,10 @@ class FunctionWalker:
         return type(tree) is cst.Name and tree.value == binding.target
 
     def _fresh_container(self, argument: cst.BaseExpression) -> bool:
-        """A list or dict this traced call built itself (``context = {}``), or was handed so."""
+        """A list or dict this traced call built itself (``context = {}``, ``f([a, b])``), or was
+        handed so."""
         if type(argument) is not cst.Name:
-            return False
+            return _is_container_display(argument, self.resolve)
         name = argument.value
         if name in self.params:
             return self.context is not None and name in self.context.fresh_params and name not in self.rebound_names

@@ -212,11 +212,17 @@ class RuleContext:
             node.value in walker.container_only
             or node.value in walker.optional_names
             or (
-                (node.value in walker.variadic_params or node.value in walker.container_params)
+                (
+                    node.value in walker.variadic_params
+                    or node.value in walker.container_params
+                    or self.fresh_argument(node.value)
+                )
                 and node.value not in walker.rebound_names
             )
         ):
-            return False  # ``if not args:`` on ``*args``, ``if weights:`` on a ``Mapping``: its truth is its length
+            # ``if not args:`` on ``*args``, ``if weights:`` on a ``Mapping``, ``if pairs:`` where every
+            # call hands a list it builds: its truth is its length
+            return False
         if walker.is_pytree_part(node):  # ``if state.dynamic_scale:``: is it there, not an array's truth
             return False
         return not walker.values.is_variable_box(node)
