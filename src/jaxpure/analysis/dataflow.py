@@ -430,6 +430,7 @@ class TracedValues:
         self.by_name: dict[str, list[Binding]] = {}  # every binding of the body, per name
         self._evident_names: dict[str, bool] = {}  # answers per local name, once solved
         self._asking: set[str] = set()  # names whose evidence is being asked (bindings may be cyclic)
+        self._evident_memo: dict[int, bool] = {}  # answers per expression node, by id, once solved
         self._cycle_cut = False  # whether an answer being computed met a name still being asked
 
     def is_variable_box(self, node: cst.BaseExpression) -> bool:
@@ -637,6 +638,16 @@ class TracedValues:
             return False
         if type(node) is cst.Name:
             return self._evident_name(node.value)
+        known = self._evident_memo.get(id(node))
+        if known is None:
+            cut, self._cycle_cut = self._cycle_cut, False
+            known = self._evident(node)
+            if not self._cycle_cut:
+                self._evident_memo[id(node)] = known  # the same question, asked again by another rule
+            self._cycle_cut = (cut or self._cycle_cut) and bool(self._asking)
+        return known
+
+    def _evident(self, node: cst.BaseExpression) -> bool:
         if type(node) is cst.Attribute:
             return self._evident_attribute(node)
         if type(node) is cst.Subscript:
@@ -688,7 +699,7 @@ class TracedValues:
             self._asking.discard(name)
         if known or not self._cycle_cut:
             self._evident_names[name] = known  # an answer that no pending question cut short
-        self._cycle_cut = cut or self._cycle_cut
+        self._cycle_cut = (cut or self._cycle_cut) and bool(self._asking)  # none pending: exact again
         return known
 
     def _only_binding(self, name: str) -> cst.BaseExpression | None:
