@@ -700,7 +700,6 @@ class FunctionWalker:
         if self.module.mentions_compile_time_eval:
             self.trace_time_nodes = self.values.trace_time_nodes = self._evaluated_at_trace_time(body)
         self.values.unknown_objects = self._unknown_objects() | _only_iterated(bindings, self.params)
-        self.values.known_objects = self._known_objects()
         others = [b for b in bindings if id(b) not in self.self_updates]  # a dict updated is a dict still
         self.values.dict_names = _dict_names(others, self.resolve) | (self._dict_params() - self.rebound_names)
         self._note_receiver_classes(bindings)
@@ -838,17 +837,6 @@ class FunctionWalker:
             and not p.star
             and p.annotation != "jax.Array"
             and self.module.class_named(p.annotation) is None
-        )
-
-    def _known_objects(self) -> frozenset[str]:
-        """Parameters, never rebound, annotated with a class of the project: what their fields
-        hold is that class's, not a guess."""
-        if self.info is None:
-            return frozenset()
-        return frozenset(
-            p.name
-            for p in self.info.params
-            if p.name not in self.rebound_names and not p.star and self.module.class_named(p.annotation) is not None
         )
 
     def _evaluated_at_trace_time(self, body: cst.CSTNode) -> frozenset[int]:

@@ -34,6 +34,8 @@ _UNSTAGED_CALLS = (
     "jax.interpreters.partial_eval.",
     "jax._src.interpreters.partial_eval.",
 )
+# Libraries whose calls are staged into the program under a compiling transform.
+_STAGING_LIBRARIES = ("jax.", "flax.", "equinox.")
 Resolver = Callable[[cst.BaseExpression], "str | None"]
 
 
@@ -416,9 +418,7 @@ class TracedValues:
         # Parameters holding objects of no class jaxpure knows: what their attributes hold is a
         # guess, and a guess is no finding (SPEC §8): such attributes are taken as untraced.
         self.unknown_objects: frozenset[str] = frozenset()
-        self.known_objects: frozenset[str] = frozenset()  # parameters annotated with a class of the project
         self.flow: _Flow | None = None  # set where uses must see only the bindings that reach them
-        self.definitions: dict[str, list[Binding]] = {}
         # Per name, its bindings by an assignment statement of a block, with that block: every
         # later use in the block sees that value, not an earlier one.
         self.rebinds: dict[str, list[tuple[Binding, cst.CSTNode]]] = {}
@@ -456,8 +456,7 @@ class TracedValues:
         self.by_name = {}
         for binding in bindings:
             self.by_name.setdefault(binding.target, []).append(binding)
-        bound = Counter(binding.target for binding in bindings)
-        self.lambdas = {name: function for name, function in self.closure_lambdas.items() if name not in bound}
+        self.lambdas = {name: function for name, function in self.closure_lambdas.items() if name not in self.by_name}
         self.lambdas.update(lambdas_bound_once(bindings))
         traced = self._fixpoint(bindings)
         rebinds = _block_rebindings(body, bindings) if body is not None else {}
@@ -469,9 +468,6 @@ class TracedValues:
         if body is not None and (rebound_static or _mixed(bindings, traced, initial, params, self._binding_traced)):
             self.flow = _flow_of(body)
             self.rebinds = rebinds
-            self.definitions = {}
-            for binding in bindings:
-                self.definitions.setdefault(binding.target, []).append(binding)
             self.names = initial
             self.traced_bindings = set()
             self._fixpoint(bindings)
@@ -496,7 +492,7 @@ class TracedValues:
 
     def _name_traced(self, node: cst.Name) -> bool:
         name = node.value
-        if self.flow is None or name not in self.definitions or id(node) not in self.flow.spans:
+        if self.flow is None or name not in self.by_name or id(node) not in self.flow.spans:
             return name in self.names  # not a use in this body's walk: a lambda's parameter, say
         use = self.flow.spans[id(node)][0]
         kills = self.flow.kills(self.rebinds.get(name, []), use)
@@ -506,7 +502,7 @@ class TracedValues:
             id(binding) in self.traced_bindings
             and self.flow.reaches(binding, node)
             and not self.flow.killed(binding, kills, use)
-            for binding in self.definitions[name]
+            for binding in self.by_name[name]
         )
 
     def _binding_traced(self, binding: Binding) -> bool:
@@ -673,7 +669,7 @@ class TracedValues:
             # A Module's field (``traced`` asked which hold arrays), or one the class declares an array
             # or returns among its pytree's children; any other attribute of a plain object may be aux data.
             return bool(self.framework) or node.attr.value in self.array_fields
-        if holder in self.initial_names or holder in self.known_objects:
+        if holder in self.initial_names:
             return True  # a field of a parameter: ``traced`` asked what its class keeps static
         built = self._built_with(holder, node.attr.value)
         return built is not None and self.evidently_traced(built)
@@ -732,7 +728,7 @@ class TracedValues:
             return True
         func = node.func
         called = self.resolve(func)
-        if called is not None and called.startswith(("jax.", "flax.", "equinox.")):
+        if called is not None and called.startswith(_STAGING_LIBRARIES):
             return not any(self.traced(a) for a in arguments)  # a constant staged into the program
         # ``x.sum()``, ``params.get("w")``, a method of a class of the module: what the receiver holds.
         return type(func) is cst.Attribute and self.evidently_traced(func.value)
@@ -845,7 +841,7 @@ class TracedValues:
                 return False  # reported by JP501 where it matters; its result is a host value
             if called in jaxapi.TREE_MAPS:
                 return self._tree_map_traced(node)
-            if called.startswith("jax.") or called.startswith("flax.") or called.startswith("equinox."):
+            if called.startswith(_STAGING_LIBRARIES):
                 return args_traced or (
                     self.compiling and not called.startswith(_UNSTAGED_CALLS) and id(node) not in self.trace_time_nodes
                 )

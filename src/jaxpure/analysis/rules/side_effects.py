@@ -485,7 +485,9 @@ def _self_assignment_flagged(ctx: RuleContext) -> bool:
     # ``setup`` does (or on an unbound Module), and ``setup`` runs again on every ``init`` and
     # ``apply`` (measured); in ``__call__`` it can never run (SetAttributeFrozenModuleError).
     framework = ctx.module_class.framework
-    return framework not in ("nnx", "haiku", "linen") or (framework == "linen" and function.name == "__call__")
+    if framework == "linen":
+        return function.name == "__call__"
+    return framework not in ("nnx", "haiku")
 
 
 class MutableGlobalReadInTracedFunction(Rule):
