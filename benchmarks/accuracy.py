@@ -122,6 +122,9 @@ WHEELS = {
     "wheels18": "cleanrl==0.4.8 cvxpylayers==1.2.0 deepxde==1.15.0 einops==0.8.2 funsor==0.4.8 geomstats==2.8.0 "
     "grain==0.2.18 jax-smi==1.0.4 jaxatari==0.2.0 jaxili==0.1.3 keras-hub==0.32.0 lightweight-mmm==0.1.9 "
     "pot==0.9.7.post1 pyhf==0.7.6 pymanopt==2.2.1 pymc==5.28.5 pytensor==3.0.7 treescope==0.1.10 waymax==0.0.1",
+    "wheels19": "alpa==0.2.3 cuequivariance-jax==0.13.0 dalle-mini==0.1.5 diffusers==0.30.3 einx==0.4.3 "
+    "flax-trainer==0.0.0.8 gymnasium==1.4.0 ivy==1.0.0.5 jaxtyping==0.3.11 pennylane==0.45.1 phiml==1.16.1 "
+    "tensorflow-probability==0.25.0 tensornetwork==0.4.6 transformers==4.46.3",
 }
 
 

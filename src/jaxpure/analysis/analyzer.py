@@ -968,19 +968,43 @@ class FunctionWalker:
             return self.context is not None and name in self.context.fresh_params and name not in self.rebound_names
         return name in self.python_containers
 
-    def _never_true(self, test: cst.BaseExpression) -> bool:
-        """``False``, or a parameter with a false default that no call of this function passes, never rebound."""
+    def decided(self, test: cst.BaseExpression) -> bool | None:
+        """What an ``if`` test always is here (None: it varies): ``False``; a module flag (``if not
+        JAX_MODE:``, ``ModuleIndex.flags``); a parameter with a false default that no call of this
+        function passes, never rebound."""
         if constant_truth(test) is False:
-            return True
-        if type(test) is not cst.Name or self.context is None or self.context.passed_params is None:
             return False
+        flag = self._flag_truth(test)
+        if flag is not None:
+            return flag
+        if type(test) is not cst.Name or self.context is None or self.context.passed_params is None:
+            return None
         param = self.info.param(test.value) if self.info is not None else None
-        return (
+        if (
             param is not None
             and param.false_default
             and param.name not in self.context.passed_params
             and param.name not in self.rebound_names
-        )
+        ):
+            return False
+        return None
+
+    def _flag_truth(self, test: cst.BaseExpression) -> bool | None:
+        """``FLAG``, ``not FLAG``, ``FLAG and ...``, ``FLAG or ...`` on module flags, as the index decides them."""
+        flags = self.module.index.flags
+        if not flags:
+            return None
+        if isinstance(test, cst.Name):
+            local = self.info is not None and test.value in self.info.local_names
+            return None if local else flags.get(test.value)
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            value = self._flag_truth(test.expression)
+            return None if value is None else not value
+        if isinstance(test, cst.BooleanOperation):
+            first = self._flag_truth(test.left)
+            short = isinstance(test.operator, cst.Or)  # ``True or ...`` is True, ``False and ...`` is False
+            return first if first is short else None
+        return None
 
     def _plain_receiver(self) -> bool:
         """The ``self`` of a plain class's method: an object an arrays-only transform (``@eqx.filter_jit
@@ -1126,9 +1150,12 @@ class FunctionWalker:
             typed: Any = node  # of the class ``kind`` names: mypy does not follow the alias
             if kind is cst.IndentedBlock:
                 children = _reachable(typed.body, children, self._leaves_when_traced)
-            if kind is cst.If and self._never_true(typed.test):
-                stack.extend(reversed([c for c in children if c is not typed.body]))
-                continue  # ``if validate:`` where no caller passes validate: its default, False, holds
+            if kind is cst.If:
+                decided = self.decided(typed.test)
+                if decided is not None:  # ``if validate:`` where no caller passes validate: False holds
+                    dead = typed.orelse if decided else typed.body
+                    stack.extend(reversed([c for c in children if c is not dead]))
+                    continue
             if kind is cst.Call:
                 self._on_call(typed)
             elif kind is cst.Return and typed.value is not None:

@@ -80,7 +80,8 @@ class FunctionInfo:
     method_kind: str | None = None  # "static" | "class" for @staticmethod / @classmethod
     setter: bool = False  # ``@value.setter`` or ``@value.deleter``: runs when the attribute is assigned
     abstract: bool = False  # a body of nothing but a docstring, ``...``, ``pass`` or ``raise``: overridden elsewhere
-    returns_static: bool = False  # annotated to return a Python type no array has (``-> bool``)
+    # Annotated to return a Python type no array has (``-> bool``), or returns only truths.
+    returns_static: bool = False
     returns_value: bool = False  # returns (or yields) something other than ``None``
     # The classes it tests its values against (``isinstance(x, IrrepsArray)``), qualified.
     narrowed_classes: set[str] = field(default_factory=set)
@@ -238,6 +239,9 @@ class ModuleIndex:
     eager_only_classes: frozenset[str] = frozenset()
     last_uses: dict[str, int] = field(default_factory=dict)
     static_methods: frozenset[str] | None = None  # ``methods_return_static``, once asked
+    # Module-level names bound once, to True or False, and never again (``JAX_MODE = False``):
+    # a branch on one is decided where the module is written (``module_flags``).
+    flags: dict[str, bool] = field(default_factory=dict)
 
     def note_change(self, changes: dict[str, int], name: str, line: int) -> None:
         """``name`` changes at ``line``; ``changes`` (``rebound_globals`` or ``mutated_globals``) keeps the last."""
@@ -331,17 +335,24 @@ def build_index(
     """``whole_program``: nothing imports this code (a notebook), so its Module classes that it
     only runs eagerly are known (``programs.eager_only_classes``)."""
     imports = build_import_map(tree, module_name, is_package)
-    index = ModuleIndex(
-        imports=imports, transforms={**jaxapi.TRANSFORMS, **(extra_transforms or {})}, whole_program=whole_program
-    )
-    index.project_classes = dict(project_classes or {})
-    builder = _IndexBuilder(index)
-    builder.module_body = set(tree.body) | _main_block_body(tree.body)
-    for position, statement in enumerate(tree.body):
-        first = min([statement.lineno, *(d.lineno for d in getattr(statement, "decorator_list", ()))])
-        index.top_spans.append((first, statement.end_lineno or statement.lineno))
-        builder.top = position
-        builder.visit(statement)
+    flags = module_flags(tree.body)
+    while True:
+        index = ModuleIndex(
+            imports=imports, transforms={**jaxapi.TRANSFORMS, **(extra_transforms or {})}, whole_program=whole_program
+        )
+        index.project_classes = dict(project_classes or {})
+        builder = _IndexBuilder(index, flags)
+        builder.module_body = set(tree.body) | _main_block_body(tree.body)
+        for position, statement in enumerate(tree.body):
+            first = min([statement.lineno, *(d.lineno for d in getattr(statement, "decorator_list", ()))])
+            index.top_spans.append((first, statement.end_lineno or statement.lineno))
+            builder.top = position
+            builder.visit(statement)
+        rebound = builder.rebound_flags | (flags.keys() & index.rebound_globals.keys())
+        if not rebound & builder.flags_used:
+            break
+        flags = {name: value for name, value in flags.items() if name not in rebound}  # rare: index it again
+    index.flags = {name: value for name, value in flags.items() if name not in rebound}
     builder.resolve_pending_roots()
     _propagate_key_use(index)
     if whole_program:
@@ -357,6 +368,28 @@ def build_index(
         }
         index.last_uses = last_uses(tree, [top_functions.get(span) for span in index.top_spans], ANYTIME)
     return index
+
+
+def module_flags(body: list[ast.stmt]) -> dict[str, bool]:
+    """The names one top-level statement binds to ``True`` or ``False`` (``JAX_MODE = False``),
+    and no other top-level statement binds: the candidates for ``ModuleIndex.flags``."""
+    flags: dict[str, bool] = {}
+    seen: set[str] = set()
+    for statement in body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target, value = statement.targets[0], statement.value
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            target, value = statement.target, statement.value
+        else:
+            continue
+        if not isinstance(target, ast.Name):
+            continue
+        if target.id not in seen and isinstance(value, ast.Constant) and type(value.value) is bool:
+            flags[target.id] = value.value
+        else:
+            flags.pop(target.id, None)
+        seen.add(target.id)
+    return flags
 
 
 def _main_block_body(body: list[ast.stmt]) -> set[ast.stmt]:
@@ -425,8 +458,11 @@ def value_kind(node: ast.expr | None, imports: ImportMap) -> str | None:
 
 
 class _IndexBuilder(FastNodeVisitor):
-    def __init__(self, index: ModuleIndex) -> None:
+    def __init__(self, index: ModuleIndex, flags: dict[str, bool]) -> None:
         self.index = index
+        self.flags = flags  # module flags taken as written; those found bound again are set aside
+        self.flags_used: set[str] = set()  # the flags that decided a branch here
+        self.rebound_flags: set[str] = set()  # flags bound by another statement, in the module or a function
         self.imports = index.imports
         self.top = 0
         self.scopes: list[tuple[str, str]] = []  # ("class" | "function", qualname), innermost last
@@ -683,6 +719,8 @@ class _IndexBuilder(FastNodeVisitor):
         self.scopes.pop()
         self.function_stack.pop()
         self.function = parent
+        if info.returns_value and info.returns_truths_only:
+            info.returns_static = True  # every return is a Python bool (or raises): no tracer comes out
         # ``global X`` only rebinds X if the function assigns it.
         for name in info.global_rebinds & info.local_names:
             self.index.note_change(self.index.rebound_globals, name, ANYTIME)
@@ -1215,6 +1253,8 @@ class _IndexBuilder(FastNodeVisitor):
         if isinstance(target, ast.Name):
             if self.function is not None:
                 self.function.local_names.add(target.id)
+                if target.id in self.flags:
+                    self.rebound_flags.add(target.id)  # a local of that name, or ``global`` and bound
         elif isinstance(target, ast.Tuple | ast.List):
             for element in target.elts:
                 self._bind(element)
@@ -1279,6 +1319,8 @@ class _IndexBuilder(FastNodeVisitor):
         """A second plain top-level assignment rebinds, and so does any in a module-level loop
         (``if``/``try`` alternatives do not count)."""
         top_level = node in self.module_body
+        if name in self.flags and not top_level:
+            self.rebound_flags.add(name)  # bound again in a module-level block
         if (top_level and name in self.top_level_assigned) or self.loop_depth:
             self.index.note_change(self.index.rebound_globals, name, node.lineno)
         if top_level:
@@ -1314,12 +1356,12 @@ class _IndexBuilder(FastNodeVisitor):
     visit_Yield = visit_YieldFrom = visit_Return
 
     def _is_truth(self, node: ast.expr) -> bool:
-        """A Python truth whatever the values: a bool constant, ``isinstance``/``any``/``all`` of
-        anything, or ``not``/``and``/``or`` of such."""
+        """A Python truth whatever the values: a bool constant, ``isinstance``/``any``/``all`` or
+        ``not`` of anything, or ``and``/``or`` of such."""
         if isinstance(node, ast.Constant):
             return isinstance(node.value, bool)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-            return self._is_truth(node.operand)
+            return True  # ``not x`` is a Python bool whatever x is (a tracer raises instead)
         if isinstance(node, ast.BoolOp):
             return all(self._is_truth(value) for value in node.values)
         return isinstance(node, ast.Call) and self.resolve(node.func) in _TRUTH_CALLS
@@ -1350,12 +1392,32 @@ class _IndexBuilder(FastNodeVisitor):
 
     def visit_If(self, node: ast.If) -> None:
         self.visit(node.test)
+        decided = self._flag_truth(node.test) if self.flags else None
         around = self.branches
         for branch, statements in enumerate((node.body, node.orelse)):
+            if decided is not None and decided is not (branch == 0):
+                continue  # ``if JAX_MODE:`` in a module that sets it False: Python never runs it
             self.branches = (*around, (id(node), branch))
             for statement in statements:
                 self.visit(statement)
         self.branches = around
+
+    def _flag_truth(self, test: ast.expr) -> bool | None:
+        """What a test on module flags always is (``FLAG``, ``not FLAG``, ``FLAG and ...``); None: it varies."""
+        if isinstance(test, ast.Name):
+            value = self.flags.get(test.id)
+            if value is None or (self.function is not None and test.id in self.function.local_names):
+                return None
+            self.flags_used.add(test.id)
+            return value
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            value = self._flag_truth(test.operand)
+            return None if value is None else not value
+        if isinstance(test, ast.BoolOp):
+            first = self._flag_truth(test.values[0])
+            short = isinstance(test.op, ast.Or)  # ``True or ...`` is True, ``False and ...`` is False
+            return first if first is short else None
+        return None
 
     def visit_With(self, node: ast.With | ast.AsyncWith) -> None:
         for item in node.items:

@@ -235,7 +235,7 @@ STATIC_JAX_FUNCTIONS = frozenset(
     jax.local_device_count jax.devices jax.local_devices jax.process_index jax.process_count jax.default_backend
     jax.ShapeDtypeStruct jax.core.get_aval jax.typeof jax.eval_shape jax.lax.broadcast_shapes
     jax.numpy.broadcast_shapes jax.core.trace_state_clean jax.lax.axis_size jax.config.read jax.core.valid_jaxtype
-    jax.extend.core.valid_jaxtype jax.experimental.pallas.tpu.get_tpu_info""".split()
+    jax.extend.core.valid_jaxtype jax.experimental.pallas.tpu.get_tpu_info jax.core.is_concrete""".split()
 )
 # Transforms whose result, called, returns a description of the program, not values: a
 # ``ClosedJaxpr`` (``jax.make_jaxpr(f)(x).eqns``), or shapes (``jax.eval_shape``'s ``partial`` form).
@@ -298,7 +298,7 @@ STATIC_ECOSYSTEM_FUNCTIONS = frozenset(
     """equinox.is_array equinox.is_array_like equinox.is_inexact_array equinox.is_inexact_array_like
     equinox._filters.is_array equinox._filters.is_array_like equinox._filters.is_inexact_array
     equinox._filters.is_inexact_array_like flax.nnx.is_data flax.nnx.has_data flax.nnx.pytreelib.is_data
-    flax.nnx.pytreelib.has_data""".split()
+    flax.nnx.pytreelib.has_data scipy.sparse.issparse scipy.sparse.isspmatrix""".split()
 )
 
 # flax.linen Module methods that answer questions about the Module's state with a Python bool.

@@ -114,6 +114,8 @@ class WalkerView(Protocol):
 
     def lax_loop(self) -> str | None: ...
 
+    def decided(self, test: cst.BaseExpression) -> bool | None: ...
+
     def enclosing_binding(self, name: str) -> FunctionInfo | None: ...
 
     def key_arguments_consumed(
@@ -229,6 +231,11 @@ class RuleContext:
 
     def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         return self._walker.parents.get(node)
+
+    def decided(self, test: cst.BaseExpression) -> bool | None:
+        """What a condition always is where it stands (``False``, ``not JAX_MODE`` in a module that
+        sets it False, a false default no call overrides); None: it varies."""
+        return self._walker.decided(test)
 
     def in_compile_time_eval(self, node: cst.CSTNode) -> bool:
         """Inside ``with jax.ensure_compile_time_eval():`` (trace-time work, on purpose)."""

@@ -387,6 +387,8 @@ class PythonBooleanOperatorOnTracedValue(Rule):
     def check(self, node, ctx: RuleContext) -> None:
         if not is_boolean_logic(node) or isinstance(ctx.parent(node), cst.BooleanOperation):
             return  # the outermost operator of a chain stands for the whole
+        if isinstance(node, cst.BooleanOperation) and ctx.decided(node) is not None:
+            return  # ``JAX_MODE and x > 0`` with JAX_MODE False: the traced operand is never evaluated
         # Chained comparisons bool() their traced comparisons; and/or/not bool() the operands
         # themselves, whose truth is static when they are Python containers.
         traced = ctx.traced if isinstance(node, cst.Comparison) else ctx.truth_traced
