@@ -125,6 +125,9 @@ WHEELS = {
     "wheels19": "alpa==0.2.3 cuequivariance-jax==0.13.0 dalle-mini==0.1.5 diffusers==0.30.3 einx==0.4.3 "
     "flax-trainer==0.0.0.8 gymnasium==1.4.0 ivy==1.0.0.5 jaxtyping==0.3.11 pennylane==0.45.1 phiml==1.16.1 "
     "tensorflow-probability==0.25.0 tensornetwork==0.4.6 transformers==4.46.3",
+    "wheels20": "brainmass==0.1.1 brainscale==0.1.0 braintrace==0.2.6 diffopt==2.0.0 flax-pilot==0.2.5 genjax==0.10.3 "
+    "jax2onnx==0.17.1 jaxsr==0.3.0 keras-rs==0.4.0 orbax-export==0.0.8 quantax==0.4.0 safejax==0.5.0 saiunit==0.5.2 "
+    "simphony==0.7.3 wcosmo==0.7.1 xarray-jax==0.0.5",
 }
 
 

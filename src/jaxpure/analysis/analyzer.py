@@ -696,6 +696,7 @@ class FunctionWalker:
         self.values.sentinels = self.module.sentinels - self.locals
         self.values.static_fields = self._static_fields_of_params()
         if self.info is not None and self.info.narrowed_classes:
+            self.values.note_bindings(bindings)  # ``traced = isinstance(x, Tracer)`` then ``if traced:``
             self.values.narrowed_static = self._narrowed_static_reads(body)
         if self.module.mentions_compile_time_eval:
             self.trace_time_nodes = self.values.trace_time_nodes = self._evaluated_at_trace_time(body)
@@ -859,29 +860,45 @@ class FunctionWalker:
         for node in iter_own_nodes(body):
             if type(node) is not cst.If:
                 continue
-            test, negated = node.test, False
-            if isinstance(test, cst.UnaryOperation) and type(test.operator) is cst.Not:
-                test, negated = test.expression, True
-            tested = self._isinstance_test(test)
-            if tested is None:
-                continue
-            subject, qualified = tested
-            if self._is_tracer_class(qualified):
-                branch = node.body if negated else node.orelse
-                if branch is not None and subject.value not in self.rebound_names:
-                    found.update(id(read) for read in all_nodes(branch) if _is_name(read, subject.value))
-                continue
-            cls = self.module.class_named(qualified)
-            if negated or cls is None or not cls.declared_static:
-                continue
-            found.update(
-                id(read)
-                for read in all_nodes(node.body)
-                if type(read) is cst.Attribute
-                and _is_name(read.value, subject.value)
-                and read.attr.value in cls.declared_static
-            )
+            conjuncts = _conjuncts(node.test)
+            for conjunct in conjuncts:  # each holds in the body: ``if not traced and not checked:``
+                test, negated = self._condition(conjunct), False
+                if isinstance(test, cst.UnaryOperation) and type(test.operator) is cst.Not:
+                    test, negated = self._condition(test.expression), True
+                tested = self._isinstance_test(test)
+                if tested is None:
+                    continue
+                subject, qualified = tested
+                if self._is_tracer_class(qualified):
+                    branch = node.body if negated else node.orelse if len(conjuncts) == 1 else None
+                    if branch is not None and subject.value not in self.rebound_names:
+                        found.update(id(read) for read in all_nodes(branch) if _is_name(read, subject.value))
+                    continue
+                if not negated and len(conjuncts) == 1:
+                    found.update(self._declared_static_reads(node, subject, qualified))
         return frozenset(found)
+
+    def _condition(self, test: cst.BaseExpression) -> cst.BaseExpression:
+        """The test a local names, where it is bound once to one (``traced = isinstance(x, Tracer)``
+        then ``if traced:``); else ``test`` itself."""
+        if type(test) is cst.Name and test.value not in self.params:
+            source = self.values.only_binding(test.value)
+            if isinstance(source, cst.Call | cst.UnaryOperation):
+                return source
+        return test
+
+    def _declared_static_reads(self, node: cst.If, subject: cst.Name, qualified: str | None) -> Iterator[int]:
+        """``w.irreps`` in the body of ``if isinstance(w, IrrepsArray):``, a field the class keeps static."""
+        cls = self.module.class_named(qualified)
+        if cls is None or not cls.declared_static:
+            return
+        yield from (
+            id(read)
+            for read in all_nodes(node.body)
+            if type(read) is cst.Attribute
+            and _is_name(read.value, subject.value)
+            and read.attr.value in cls.declared_static
+        )
 
     def _is_tracer_class(self, qualified: str | None) -> bool:
         """JAX's tracer classes, also re-exported by a module of the project (a compatibility shim's
@@ -905,6 +922,7 @@ class FunctionWalker:
         ``xs`` in ``any(isinstance(v, Tracer) for v in xs)``, the one argument of a function of the
         module that asks that of it (``is_tracing(tree)``: it tests for a tracer class and returns
         truths only), or any operand of an ``or`` of such tests."""
+        test = self._condition(test)
         if type(test) is cst.BooleanOperation and type(test.operator) is cst.Or:
             yield from self._tracer_tests(test.left)
             yield from self._tracer_tests(test.right)
@@ -1787,6 +1805,13 @@ def _names_in_shape(node: cst.BaseExpression) -> set[str]:
     if type(node) is cst.UnaryOperation:
         return _names_in_shape(node.expression)
     return set()
+
+
+def _conjuncts(test: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """The operands of an ``and`` chain (``a and b and c``), or the test alone."""
+    if type(test) is cst.BooleanOperation and type(test.operator) is cst.And:
+        return [*_conjuncts(test.left), *_conjuncts(test.right)]
+    return [test]
 
 
 def _is_name(node: cst.CSTNode, name: str) -> bool:

@@ -444,6 +444,12 @@ class TracedValues:
             and node.attr.value in self.variable_fields
         )
 
+    def note_bindings(self, bindings: list[Binding]) -> None:
+        """The body's bindings by name (``by_name``), asked before solving too (``only_binding``)."""
+        self.by_name = {}
+        for binding in bindings:
+            self.by_name.setdefault(binding.target, []).append(binding)
+
     def solve(self, bindings: list[Binding], body: cst.CSTNode | None = None, params: Iterable[str] = ()) -> None:
         """Grow the traced names to a fixpoint over the bindings, then memoize answers.
 
@@ -453,9 +459,7 @@ class TracedValues:
             self.frozen = True
             return
         initial = set(self.names)
-        self.by_name = {}
-        for binding in bindings:
-            self.by_name.setdefault(binding.target, []).append(binding)
+        self.note_bindings(bindings)
         self.lambdas = {name: function for name, function in self.closure_lambdas.items() if name not in self.by_name}
         self.lambdas.update(lambdas_bound_once(bindings))
         traced = self._fixpoint(bindings)
@@ -698,7 +702,7 @@ class TracedValues:
         self._cycle_cut = (cut or self._cycle_cut) and bool(self._asking)  # none pending: exact again
         return known
 
-    def _only_binding(self, name: str) -> cst.BaseExpression | None:
+    def only_binding(self, name: str) -> cst.BaseExpression | None:
         """What a local is bound to, where it is bound once, to the whole of a value."""
         bindings = self.by_name.get(name, [])
         if len(bindings) != 1 or bindings[0].iterated or bindings[0].element is not None or bindings[0].starred:
@@ -708,16 +712,16 @@ class TracedValues:
     def _aliased(self, name: str) -> str:
         """The name a local only ever copies (``dist1 = self``: ``self``), else the name itself."""
         seen = {name}
-        source = self._only_binding(name)
+        source = self.only_binding(name)
         while type(source) is cst.Name and source.value not in seen:
             name = source.value
             seen.add(name)
-            source = self._only_binding(name)
+            source = self.only_binding(name)
         return name
 
     def _built_with(self, name: str, field: str) -> cst.BaseExpression | None:
         """``state = SimpleNamespace(buf=x)``: what ``state.buf`` was built with."""
-        call = self._only_binding(name)
+        call = self.only_binding(name)
         if type(call) is not cst.Call:
             return None
         return next((a.value for a in call.args if a.keyword is not None and a.keyword.value == field), None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from jaxpure.analysis import jaxapi
-from jaxpure.analysis.cstnodes import STRING_LITERALS
+from jaxpure.analysis.cstnodes import STRING_LITERALS, all_params, names_read
 from jaxpure.analysis.dataflow import iter_own_nodes
 from jaxpure.analysis.jaxapi import DIFFERENTIATION
 from jaxpure.analysis.prngkeys import target_names
@@ -292,7 +292,10 @@ class ArgumentContainerMutation(Rule):
     on a parameter of a traced function, unless the function returns that
     container, itself or through an alias (`st = state; ...; return st`): the
     caller that rebinds the result sees the same thing eagerly and under the
-    transform. A parameter annotated with another class
+    transform; or unless the function reads the container after the change,
+    itself or in a function it defines there (`labels = batch.pop("labels")`
+    then `def loss(p): ... model(**batch)`): the change is for its own use in
+    this trace. A parameter annotated with another class
     (`metrics: nnx.Variable`) is indexed through that class's own
     `__setitem__`, not taken for a dict.
 
@@ -385,7 +388,16 @@ def _read_after(mutation: cst.CSTNode, name: str, ctx: RuleContext) -> bool:
             changed.update(id(receiver) for receiver in _changed_containers(node))
             if type(node) is cst.Name and node.value == name and id(node) not in changed:
                 return True
+            if isinstance(node, cst.FunctionDef | cst.Lambda) and _closes_over(node, name):
+                return True  # ``def loss_fn(params): ... model(**batch)``: called later in this trace
     return False
+
+
+def _closes_over(function: cst.FunctionDef | cst.Lambda, name: str) -> bool:
+    """A nested function or lambda reads ``name`` of the function around it (not a parameter of its own)."""
+    if any(param.name.value == name for param in all_params(function.params)):
+        return False
+    return name in names_read(function.body)
 
 
 def _changed_containers(node: cst.CSTNode) -> list[cst.CSTNode]:
@@ -425,10 +437,13 @@ def _returned_names(node: cst.CSTNode, ctx: RuleContext) -> set[str]:
 
 
 class InplaceNumpyApiOnTracedValue(Rule):
-    """NumPy's in-place APIs on traced values: `out=`, `np.copyto`, `.fill()`, `.resize()`, bare `.sort()`.
+    """NumPy's in-place APIs on traced values: `out=`, `np.copyto`, bare `.fill()`, `.resize()` and `.sort()`.
 
     ## What it does
-    Flags calls that write into an existing array when that array is traced.
+    Flags calls that write into an existing array when that array is traced. NumPy's
+    `.fill()`, `.resize()` and `.sort()` return `None`: a call whose result is used
+    (`axis = axis.resize(n)`, `samples.resize(n)` handed on) is another class's
+    method that returns something, and is not flagged.
 
     ## Why is this bad?
     JAX arrays cannot be written in place: `out=` and `np.copyto` raise, `.fill()`
@@ -481,9 +496,11 @@ class InplaceNumpyApiOnTracedValue(Rule):
         if not isinstance(func, cst.Attribute) or not ctx.traced(func.value):
             return
         method = func.attr.value
+        if not isinstance(ctx.parent(node), cst.Expr):
+            return  # its result is used: not NumPy's in-place method, which returns None
         if method in jaxapi.INPLACE_ARRAY_METHODS:
             ctx.report(node, self, what=f".{method}()")
-        elif method == "sort" and isinstance(ctx.parent(node), cst.Expr):
+        elif method == "sort":
             ctx.report(node, self, what=".sort() (it returns a sorted copy)")
 
 
