@@ -81,7 +81,7 @@ class FixCandidate:
 @dataclass(slots=True)
 class FunctionResult:
     findings: list[Finding]
-    traced_names: frozenset[str]
+    traced_names: frozenset[str]  # by evidence: the closure its nested functions see
     returns_traced: bool
     # Where every return is a tuple display of one length: which positions may hold a tracer.
     returned_positions: tuple[bool, ...] | None = None
@@ -713,7 +713,7 @@ class FunctionWalker:
         for rule in self.function_rules:
             rule.check_function(body, function, self.rule_context)
         positions = None if self.returns_other or self.returned_positions is None else tuple(self.returned_positions)
-        return FunctionResult(self.findings, frozenset(self.values.names), self.returns_traced, positions)
+        return FunctionResult(self.findings, self.values.evident_names(), self.returns_traced, positions)
 
     def _initial_traced(self, body: cst.CSTNode) -> set[str]:
         traced = {name for name in self.closure if name not in self.locals}

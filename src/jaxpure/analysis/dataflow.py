@@ -678,6 +678,11 @@ class TracedValues:
         built = self._built_with(holder, node.attr.value)
         return built is not None and self.evidently_traced(built)
 
+    def evident_names(self) -> frozenset[str]:
+        """The traced names that hold a tracer by evidence: what a nested function may take as its
+        closure's traced values (a guess does not become evidence by crossing into a closure)."""
+        return frozenset(name for name in self.names if self._evident_name(name))
+
     def _evident_name(self, name: str) -> bool:
         bindings = self.by_name.get(name)
         if not bindings or name in self.initial_names:
