@@ -81,7 +81,7 @@ class FixCandidate:
 @dataclass(slots=True)
 class FunctionResult:
     findings: list[Finding]
-    traced_names: frozenset[str]  # by evidence: the closure its nested functions see
+    traced_names: frozenset[str]  # by evidence, where it defines functions: the closure they see
     returns_traced: bool
     # Where every return is a tuple display of one length: which positions may hold a tracer.
     returned_positions: tuple[bool, ...] | None = None
@@ -115,7 +115,7 @@ class ModuleAnalyzer:
         self.closures_used: dict[str, frozenset[str]] = {}
         # Functions with functions defined inside them (scanning all closures for each
         # function analyzed is quadratic in a generated module of 10,000 functions).
-        self._enclosing = {q.rsplit(".<locals>.", 1)[0] for q in index.functions if ".<locals>." in q}
+        self.enclosing = {q.rsplit(".<locals>.", 1)[0] for q in index.functions if ".<locals>." in q}
         self.callers: dict[str, set[str]] = {}
         self.outgoing: dict[tuple[str, str], CallSeed] = {}
         self.project_lookup = project_lookup
@@ -322,7 +322,7 @@ class ModuleAnalyzer:
             (previous.returned_positions if previous else None) != result.returned_positions
         ):
             self._queue.extend(self.callers.get(qualname, ()))
-        if (previous is None or previous.traced_names != result.traced_names) and qualname in self._enclosing:
+        if (previous is None or previous.traced_names != result.traced_names) and qualname in self.enclosing:
             for other, used in self.closures_used.items():
                 if other.startswith(f"{qualname}.<locals>.") and used != self._closure_of(self.index.functions[other]):
                     self._queue.append(other)
@@ -713,7 +713,9 @@ class FunctionWalker:
         for rule in self.function_rules:
             rule.check_function(body, function, self.rule_context)
         positions = None if self.returns_other or self.returned_positions is None else tuple(self.returned_positions)
-        return FunctionResult(self.findings, self.values.evident_names(), self.returns_traced, positions)
+        encloses = self.info is not None and self.info.qualname in self.module.enclosing
+        closure = self.values.evident_names() if encloses else frozenset()  # asked by nested functions only
+        return FunctionResult(self.findings, closure, self.returns_traced, positions)
 
     def _initial_traced(self, body: cst.CSTNode) -> set[str]:
         traced = {name for name in self.closure if name not in self.locals}
