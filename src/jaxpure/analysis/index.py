@@ -1392,7 +1392,8 @@ class _IndexBuilder(FastNodeVisitor):
 
     def visit_If(self, node: ast.If) -> None:
         self.visit(node.test)
-        decided = self._flag_truth(node.test) if self.flags else None
+        in_class_body = bool(self.scopes) and self.scopes[-1][0] == "class"  # where a class attribute may shadow it
+        decided = self._flag_truth(node.test) if self.flags and not in_class_body else None
         around = self.branches
         for branch, statements in enumerate((node.body, node.orelse)):
             if decided is not None and decided is not (branch == 0):
