@@ -85,6 +85,7 @@ class FunctionResult:
     returns_traced: bool
     # Where every return is a tuple display of one length: which positions may hold a tracer.
     returned_positions: tuple[bool, ...] | None = None
+    references: frozenset[str] = frozenset()  # its Pallas refs, for the functions it defines
 
 
 # Maps a qualified name (``pkg.helpers.f``) to (module, function qualname) when it is project code.
@@ -322,9 +323,15 @@ class ModuleAnalyzer:
             (previous.returned_positions if previous else None) != result.returned_positions
         ):
             self._queue.extend(self.callers.get(qualname, ()))
-        if (previous is None or previous.traced_names != result.traced_names) and qualname in self.enclosing:
+        # Functions it defines, analyzed before it, read its traced names and its Pallas refs.
+        new_refs = result.references != (previous.references if previous else frozenset())
+        if (
+            previous is None or previous.traced_names != result.traced_names or new_refs
+        ) and qualname in self.enclosing:
             for other, used in self.closures_used.items():
-                if other.startswith(f"{qualname}.<locals>.") and used != self._closure_of(self.index.functions[other]):
+                if other.startswith(f"{qualname}.<locals>.") and (
+                    new_refs or used != self._closure_of(self.index.functions[other])
+                ):
                     self._queue.append(other)
         for root in self._roots_by_site.get(qualname, ()):
             self._adopt_site(root.function, context)
@@ -715,7 +722,7 @@ class FunctionWalker:
         positions = None if self.returns_other or self.returned_positions is None else tuple(self.returned_positions)
         encloses = self.info is not None and self.info.qualname in self.module.enclosing
         closure = self.values.evident_names() if encloses else frozenset()  # asked by nested functions only
-        return FunctionResult(self.findings, closure, self.returns_traced, positions)
+        return FunctionResult(self.findings, closure, self.returns_traced, positions, self.references)
 
     def _initial_traced(self, body: cst.CSTNode) -> set[str]:
         traced = {name for name in self.closure if name not in self.locals}
@@ -1059,14 +1066,16 @@ class FunctionWalker:
 
     def _references(self, bindings: list[Binding]) -> frozenset[str]:
         """In code reached only from Pallas kernels, the mutable references: the parameters not
-        rebound, and the locals taken from a variadic one (``*rest`` then ``out_ref = rest[-1]``, or
-        ``o_ref, acc_ref = rest``). Indexing any other reference loads a value, no reference."""
+        rebound, the locals that copy or unpack one (``o_ref, acc_ref = rest``, ``q_smem, o_smem =
+        smem_union``), and the items of a variadic one (``*rest`` then ``out_ref = rest[-1]``).
+        Indexing any other reference loads a value, no reference."""
         taken: dict[str, bool] = {}
         for binding in bindings:
             source = binding.source
-            if type(source) is cst.Subscript:
-                source = source.value
-            from_refs = type(source) is cst.Name and source.value in self.variadic_params
+            if type(source) is cst.Name:  # ``ref = x_ref``, ``(q_smem, o_smem) = smem_refs``: refs too
+                from_refs = source.value in self.params
+            else:  # an item of a variadic one is a ref; indexing a ref loads a value
+                from_refs = type(source) is cst.Subscript and _is_name_in(source.value, self.variadic_params)
             taken[binding.target] = taken.get(binding.target, True) and from_refs
         return frozenset(self.params - self.rebound_params) | {name for name, only in taken.items() if only}
 
@@ -1814,6 +1823,10 @@ def _conjuncts(test: cst.BaseExpression) -> list[cst.BaseExpression]:
     if type(test) is cst.BooleanOperation and type(test.operator) is cst.And:
         return [*_conjuncts(test.left), *_conjuncts(test.right)]
     return [test]
+
+
+def _is_name_in(node: cst.CSTNode, names: Collection[str]) -> bool:
+    return type(node) is cst.Name and node.value in names
 
 
 def _is_name(node: cst.CSTNode, name: str) -> bool:

@@ -78,9 +78,15 @@ TRANSFORMS: dict[str, Transform] = {
     "jax.lax.while_loop": Transform("jax.lax.while_loop", STAGING, True, (0, 1), arity=1, carry=(2, "init_val", 0)),
     "jax.lax.custom_root": Transform("jax.lax.custom_root", STAGING, True, (0, 2, 3)),
     "jax.lax.custom_linear_solve": Transform("jax.lax.custom_linear_solve", STAGING, True, (0, 2, 3)),
-    # Pallas: the kernel is traced into the kernel's jaxpr, on references (its inputs', outputs' and scratch's).
-    "jax.experimental.pallas.pallas_call": Transform(
-        "jax.experimental.pallas.pallas_call", STAGING, True, (0,), ref_params=True
+    # Pallas: the kernel is traced into the kernel's jaxpr, on references (its inputs', outputs' and scratch's),
+    # and so are the bodies a kernel hands its pipelines and scoped allocations.
+    **_family(
+        STAGING,
+        True,
+        """jax.experimental.pallas.pallas_call jax.experimental.pallas.kernel jax.experimental.pallas.run_scoped
+        jax.experimental.pallas.tpu.emit_pipeline jax.experimental.pallas.mosaic_gpu.emit_pipeline
+        jax.experimental.pallas.mosaic_gpu.kernel""",
+        ref_params=True,
     ),
     **_family(
         DIFFERENTIATION,
@@ -235,7 +241,8 @@ STATIC_JAX_FUNCTIONS = frozenset(
     jax.local_device_count jax.devices jax.local_devices jax.process_index jax.process_count jax.default_backend
     jax.ShapeDtypeStruct jax.core.get_aval jax.typeof jax.eval_shape jax.lax.broadcast_shapes
     jax.numpy.broadcast_shapes jax.core.trace_state_clean jax.lax.axis_size jax.config.read jax.core.valid_jaxtype
-    jax.extend.core.valid_jaxtype jax.experimental.pallas.tpu.get_tpu_info jax.core.is_concrete""".split()
+    jax.extend.core.valid_jaxtype jax.experimental.pallas.tpu.get_tpu_info jax.core.is_concrete
+    jax.experimental.pallas.mosaic_gpu.find_swizzle""".split()
 )
 # Transforms whose result, called, returns a description of the program, not values: a
 # ``ClosedJaxpr`` (``jax.make_jaxpr(f)(x).eqns``), or shapes (``jax.eval_shape``'s ``partial`` form).

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Protocol, TypeVar
 
 import libcst as cst
@@ -129,6 +129,13 @@ class _ModuleView(Protocol):
     index: ModuleIndex
     path: str
     contexts: dict[str, TracedContext]
+
+    @property
+    def results(self) -> Mapping[str, _FunctionResultView]: ...
+
+
+class _FunctionResultView(Protocol):
+    references: frozenset[str]
 
 
 class _SegmentView(Protocol):
@@ -309,7 +316,10 @@ class RuleContext:
         if owner is None:
             return False
         context = walker.module.contexts.get(owner.qualname)
-        return context is not None and context.on_references and any(p.name == name for p in owner.params)
+        if context is None or not context.on_references:
+            return False
+        result = walker.module.results.get(owner.qualname)
+        return name in result.references if result is not None else any(p.name == name for p in owner.params)
 
     def enclosing_binding(self, name: str) -> FunctionInfo | None:
         """The innermost enclosing function whose local ``name`` is (a closure variable's owner)."""

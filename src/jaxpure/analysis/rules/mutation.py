@@ -6,7 +6,7 @@ import libcst as cst
 
 from jaxpure.analysis import jaxapi
 from jaxpure.analysis.cstnodes import STRING_LITERALS, all_params, names_read
-from jaxpure.analysis.dataflow import iter_own_nodes
+from jaxpure.analysis.dataflow import base_name, iter_own_nodes
 from jaxpure.analysis.jaxapi import DIFFERENTIATION
 from jaxpure.analysis.prngkeys import target_names
 from jaxpure.analysis.rules.base import TRACED, Rule, RuleContext
@@ -77,8 +77,11 @@ def _is_array_update(target: cst.Subscript, statement: cst.CSTNode, ctx: RuleCon
         or _item_updated_functionally(target, statement)
     ):
         return False
-    base = target.value.value if isinstance(target.value, cst.Name) else None
-    return base is None or not (ctx.python_container(base) or ctx.is_reference(base))
+    if isinstance(target.value, cst.Name):
+        base = target.value.value
+        return not (ctx.python_container(base) or ctx.is_reference(base))
+    holder = base_name(target.value)  # ``metadata_ref.offsets[i] = v``: a field of a pytree of refs is one
+    return holder is None or not ctx.is_reference(holder)
 
 
 def _item_updated_functionally(target: cst.Subscript, statement: cst.CSTNode) -> bool:
@@ -189,8 +192,10 @@ class ItemAssignmentOnTracedArray(Rule):
     a mapping's key (`for name, v in metrics.items(): values[name] = ...`); an
     item updated the JAX way (`xs[i] = xs[i].at[j].set(v)`) means `xs` holds
     arrays (a list or a dict) and is none itself. A Pallas
-    kernel's parameters are mutable references, written that way on purpose,
-    and a `lax` loop body's carry, given to the loop as a list or dict
+    kernel's parameters are mutable references, written that way on purpose
+    (so are the bodies' parameters of `pl.kernel`, `pltpu.emit_pipeline` and
+    `pl.run_scoped`, the refs a kernel unpacks, and the fields of a pytree of
+    refs: `meta_ref.offsets[i] = v`), and a `lax` loop body's carry, given to the loop as a list or dict
     (`fori_loop(0, n, body, [a, b])`), is that list or dict in the body.
 
     ## Why is this bad?
