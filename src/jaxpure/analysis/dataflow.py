@@ -80,6 +80,9 @@ def base_name(node: cst.BaseExpression) -> str | None:
 _SCOPES = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
 # Builtins that give the items of their argument again, reordered or in a new container.
 _REORDERING = frozenset({"builtins.sorted", "builtins.reversed", "builtins.list", "builtins.tuple"})
+# ``zip`` and JAX's own strict one (``zip = util.safe_zip`` in jax's sources): item N of each
+# tuple comes from the N-th iterable.
+_ZIPS = frozenset({"builtins.zip", "jax._src.util.safe_zip", "jax.util.safe_zip"})
 # The expression kinds ``TracedValues._traced`` has a case for. libcst's node classes are final,
 # so a type test is the isinstance chain's own test; isinstance on libcst's ABC classes is slow
 # when it fails, and a constant failed every case of the chain.
@@ -533,7 +536,7 @@ class TracedValues:
                 return self._binding_traced(replace(binding, source=args[0]))
             if called == "builtins.enumerate":
                 return binding.element != 0 and bool(args) and self.traced(args[0])
-            if called == "builtins.zip" and binding.element is not None:
+            if called in _ZIPS and binding.element is not None:
                 return binding.element < len(args) and self.traced(args[binding.element])
             if called == "builtins.range":
                 return False
