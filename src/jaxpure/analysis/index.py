@@ -349,10 +349,10 @@ def build_index(
             builder.top = position
             builder.visit(statement)
         rebound = builder.rebound_flags | (flags.keys() & index.rebound_globals.keys())
+        flags = {name: value for name, value in flags.items() if name not in rebound}
         if not rebound & builder.flags_used:
-            break
-        flags = {name: value for name, value in flags.items() if name not in rebound}  # rare: index it again
-    index.flags = {name: value for name, value in flags.items() if name not in rebound}
+            break  # else a branch was decided on a flag bound again after all (rare): index it again
+    index.flags = flags
     builder.resolve_pending_roots()
     _propagate_key_use(index)
     if whole_program:
@@ -1392,8 +1392,9 @@ class _IndexBuilder(FastNodeVisitor):
 
     def visit_If(self, node: ast.If) -> None:
         self.visit(node.test)
-        in_class_body = bool(self.scopes) and self.scopes[-1][0] == "class"  # where a class attribute may shadow it
-        decided = self._flag_truth(node.test) if self.flags and not in_class_body else None
+        decided = None
+        if self.flags and not (self.scopes and self.scopes[-1][0] == "class"):  # a class attribute may shadow it
+            decided = self._flag_truth(node.test)
         around = self.branches
         for branch, statements in enumerate((node.body, node.orelse)):
             if decided is not None and decided is not (branch == 0):
