@@ -128,6 +128,10 @@ WHEELS = {
     "wheels20": "brainmass==0.1.1 brainscale==0.1.0 braintrace==0.2.6 diffopt==2.0.0 flax-pilot==0.2.5 genjax==0.10.3 "
     "jax2onnx==0.17.1 jaxsr==0.3.0 keras-rs==0.4.0 orbax-export==0.0.8 quantax==0.4.0 safejax==0.5.0 saiunit==0.5.2 "
     "simphony==0.7.3 wcosmo==0.7.1 xarray-jax==0.0.5",
+    "wheels21": "axlearn==0.0.1.post20240213000026 coordinax==0.23.5 flowrl==0.2.0 galax==0.0.2 google-vizier==0.1.24 "
+    "harmonic==1.3.1 jax-flash-attn2==0.0.3 jax-quantity==0.3.2 jax-scipy-spatial==0.2.6 jaxampler==0.0.7 jaxmg==1.1.1 "
+    "jaxonmodels==0.2.3 jaxparrow==1.1.1 jaxscape==0.0.13 kvax==0.1.0 mujoco-warp==4.0.0 optymus==0.1.8 "
+    "quax-blocks==0.4.2 quimb==1.16.0 unxt==1.11.4",
 }
 
 

@@ -700,6 +700,7 @@ class FunctionWalker:
         self.values.known_receiver = self._known_receiver
         self.values.is_enum_class = self._is_enum_class
         self.values.methods_return_static = self.module.index.methods_return_static
+        self.values.defines_method = self.module.index.defines_method
         self.values.sentinels = self.module.sentinels - self.locals
         self.values.static_fields = self._static_fields_of_params()
         if self.info is not None and self.info.narrowed_classes:

@@ -410,6 +410,7 @@ class TracedValues:
         self.is_enum_class: Callable[[str], bool] = lambda qualified: False
         self.sentinels: frozenset[str] = frozenset()  # module-level ``object()`` markers it can see
         self.methods_return_static: Callable[[str], bool] = lambda method: False
+        self.defines_method: Callable[[str], bool] = lambda method: False
         self.narrowed_static: frozenset[int] = frozenset()  # reads an isinstance test makes static, by id
         # The nodes inside ``with jax.ensure_compile_time_eval():``, by id: JAX evaluates calls there
         # at trace time, so on constants they give concrete arrays, even in a compiled body.
@@ -431,6 +432,7 @@ class TracedValues:
         self.lambdas: dict[str, cst.Lambda] = {}
         self.closure_lambdas: dict[str, cst.Lambda] = {}  # the same, of enclosing functions
         self.by_name: dict[str, list[Binding]] = {}  # every binding of the body, per name
+        self.params: frozenset[str] = frozenset()  # the function's parameters (``solve``)
         self._evident_names: dict[str, bool] = {}  # answers per local name, once solved
         self._asking: set[str] = set()  # names whose evidence is being asked (bindings may be cyclic)
         self._evident_memo: dict[int, bool] = {}  # answers per expression node, by id, once solved
@@ -462,6 +464,7 @@ class TracedValues:
             self.frozen = True
             return
         initial = set(self.names)
+        self.params = frozenset(params)
         self.note_bindings(bindings)
         self.lambdas = {name: function for name, function in self.closure_lambdas.items() if name not in self.by_name}
         self.lambdas.update(lambdas_bound_once(bindings))
@@ -736,14 +739,39 @@ class TracedValues:
 
     def _evident_call(self, node: cst.Call) -> bool:
         arguments = [a.value for a in node.args]
-        if any(self.evidently_traced(a) for a in arguments):
-            return True
         func = node.func
         called = self.resolve(func)
+        if any(self.evidently_traced(a) for a in arguments):
+            return not self._unseen_callee(node, called)
         if called is not None and called.startswith(_STAGING_LIBRARIES):
-            return not any(self.traced(a) for a in arguments)  # a constant staged into the program
+            # Staged into a compiled program, whatever it is given (``jnp.cos(fn(x))``), or given nothing traced.
+            return self._staged(node, called) or not any(self.traced(a) for a in arguments)
         # ``x.sum()``, ``params.get("w")``, a method of a class of the module: what the receiver holds.
         return type(func) is cst.Attribute and self.evidently_traced(func.value)
+
+    def _staged(self, node: cst.Call, called: str) -> bool:
+        """A JAX call that a compiled program stages: a tracer even on constants (measured)."""
+        return self.compiling and not called.startswith(_UNSTAGED_CALLS) and id(node) not in self.trace_time_nodes
+
+    def _unseen_callee(self, node: cst.Call, called: str | None) -> bool:
+        """A callable whose code is not in sight: a parameter holding one (``is_leaf(x)``,
+        ``fn(x)``), or a method of an object of no class jaxpure knows (``self.learner.update(p)``,
+        ``obj.check(x)``). That it returns a tracer when handed one is a guess, and a guess is no
+        evidence (SPEC §8). The module's own functions and methods, a sub-Module of ``self``, a
+        method named as one of the module's own, a Module built and applied at once
+        (``Dense(4)(x)``) and a local bound to a callable (``for layer in self.layers: x =
+        layer(x)``, the idiom of a stack of Modules) are taken as in sight."""
+        if called is not None or (self.returns_traced is not None and self.returns_traced(node, True) is not None):
+            return False
+        func = node.func
+        if type(func) is cst.Name:
+            return func.value in self.params and func.value not in self.by_name
+        if type(func) is not cst.Attribute:
+            return False
+        receiver = func.value
+        if (type(receiver) is cst.Name and receiver.value == self.self_name) or self.defines_method(func.attr.value):
+            return False
+        return not self.known_receiver(receiver) and not self.evidently_traced(receiver)
 
     def _enum_comparison(self, left: cst.BaseExpression, target: cst.ComparisonTarget) -> bool:
         """``layout == Layout.ROWS``: a JAX array compared with a member of a plain Enum gets
@@ -854,9 +882,7 @@ class TracedValues:
             if called in jaxapi.TREE_MAPS:
                 return self._tree_map_traced(node)
             if called.startswith(_STAGING_LIBRARIES):
-                return args_traced or (
-                    self.compiling and not called.startswith(_UNSTAGED_CALLS) and id(node) not in self.trace_time_nodes
-                )
+                return args_traced or self._staged(node, called)
         if isinstance(func, cst.Attribute):
             method = func.attr.value
             if method in ("item", "tolist", "keys"):

@@ -238,7 +238,8 @@ class ModuleIndex:
     # (not staging), and the last line that can call each top-level function (ANYTIME: from a body).
     eager_only_classes: frozenset[str] = frozenset()
     last_uses: dict[str, int] = field(default_factory=dict)
-    static_methods: frozenset[str] | None = None  # ``methods_return_static``, once asked
+    # The method names of this module's classes: those returning a Python value, and all (once asked).
+    method_names: tuple[frozenset[str], frozenset[str]] | None = None
     # Module-level names bound once, to True or False, and never again (``JAX_MODE = False``):
     # a branch on one is decided where the module is written (``module_flags``).
     flags: dict[str, bool] = field(default_factory=dict)
@@ -252,13 +253,22 @@ class ModuleIndex:
     def methods_return_static(self, name: str) -> bool:
         """Every method of that name among this module's classes (one at least) is annotated to
         return a Python type no array has: ``term.is_vf_expensive(...)`` on a term of unknown class."""
-        if self.static_methods is None:
+        return name in self._method_names()[0]
+
+    def defines_method(self, name: str) -> bool:
+        """Some class of this module has a method of that name: ``term.scaled(y)`` on a term of
+        unknown class may run code in sight."""
+        return name in self._method_names()[1]
+
+    def _method_names(self) -> tuple[frozenset[str], frozenset[str]]:
+        if self.method_names is None:
             verdicts: dict[str, bool] = {}
             for f in self.functions.values():
                 if f.class_name is not None:
                     verdicts[f.name] = verdicts.get(f.name, True) and f.returns_static
-            self.static_methods = frozenset(method for method, static in verdicts.items() if static)
-        return name in self.static_methods
+            static = frozenset(method for method, returns_static in verdicts.items() if returns_static)
+            self.method_names = (static, frozenset(verdicts))
+        return self.method_names
 
     def call_shapes(self, name: str) -> list[tuple[tuple[str | None, str], ...]]:
         """How the module calls ``name``: the shape of each call's arguments."""
