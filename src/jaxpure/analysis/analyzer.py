@@ -647,6 +647,7 @@ class FunctionWalker:
             returns_traced=self._callee_returns_traced,
         )
         values.variable_fields = self.class_info.variable_fields if self.class_info else frozenset()
+        values.module_entry = bool(self.context and self.context.module_entry)
         return values
 
     # -- names ----------------------------------------------------------------------------

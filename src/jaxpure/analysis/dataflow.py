@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
+from typing import cast
 
 import libcst as cst
 
@@ -208,6 +209,38 @@ def _bind(target: cst.BaseExpression, value: cst.BaseExpression | None, out: lis
 
 
 _LOOPS = frozenset({cst.For, cst.While, cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp})
+_COMPREHENSIONS = frozenset({cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp})
+
+
+def _comprehension_scopes(body: cst.CSTNode, bindings: list[Binding]) -> dict[int, list[Binding]]:
+    """Per use of a name a comprehension's ``for`` binds (by id of the ``Name``), the bindings it
+    sees: those of the innermost comprehension that binds it. Its element, its conditions and its
+    later ``for``s are in its scope; its first iterable is evaluated outside, so
+    ``[int(x) for x in x.shape]`` iterates the function's ``x`` and converts the shape's ints."""
+    by_loop: dict[int, list[Binding]] = {}
+    for binding in bindings:
+        if type(binding.node) is cst.CompFor:
+            by_loop.setdefault(id(binding.node), []).append(binding)
+    scoped: dict[int, list[Binding]] = {}
+    for node in iter_own_nodes(body):  # outer comprehensions first: an inner one's names override
+        if type(node) not in _COMPREHENSIONS:
+            continue
+        own: dict[str, list[Binding]] = {}
+        loops = list(_generators(cast(cst.ListComp, node)))
+        for loop in loops:
+            for binding in by_loop.get(id(loop), ()):
+                own.setdefault(binding.target, []).append(binding)
+        parts: list[cst.CSTNode] = [loop.iter for loop in loops[1:]]
+        parts += [condition.test for loop in loops for condition in loop.ifs]
+        parts += [node.key, node.value] if isinstance(node, cst.DictComp) else [cast(cst.ListComp, node).elt]
+        stack = parts
+        while stack:
+            current = stack.pop()
+            if type(current) is cst.Name and current.value in own:
+                scoped[id(current)] = own[current.value]
+            elif type(current) not in _SCOPES:
+                stack.extend(cst_children(current))
+    return scoped
 
 
 @dataclass(slots=True)
@@ -433,6 +466,12 @@ class TracedValues:
         self.closure_lambdas: dict[str, cst.Lambda] = {}  # the same, of enclosing functions
         self.by_name: dict[str, list[Binding]] = {}  # every binding of the body, per name
         self.params: frozenset[str] = frozenset()  # the function's parameters (``solve``)
+        # A comprehension has its own scope (Python 3): a use of a name its ``for`` binds, by id,
+        # sees only those bindings, and they do not reach the function's name of the same spelling.
+        self.comprehension_names: dict[int, list[Binding]] = {}
+        # A framework Module's entry (``TracedContext.module_entry``): not compiled here, but meant
+        # to run under its users' ``jit``, where iterating a JAX array yields tracers.
+        self.module_entry = False
         self._evident_names: dict[str, bool] = {}  # answers per local name, once solved
         self._asking: set[str] = set()  # names whose evidence is being asked (bindings may be cyclic)
         self._evident_memo: dict[int, bool] = {}  # answers per expression node, by id, once solved
@@ -453,7 +492,8 @@ class TracedValues:
         """The body's bindings by name (``by_name``), asked before solving too (``only_binding``)."""
         self.by_name = {}
         for binding in bindings:
-            self.by_name.setdefault(binding.target, []).append(binding)
+            if type(binding.node) is not cst.CompFor:  # a comprehension's own name (``comprehension_names``)
+                self.by_name.setdefault(binding.target, []).append(binding)
 
     def solve(self, bindings: list[Binding], body: cst.CSTNode | None = None, params: Iterable[str] = ()) -> None:
         """Grow the traced names to a fixpoint over the bindings, then memoize answers.
@@ -466,6 +506,9 @@ class TracedValues:
         initial = set(self.names)
         self.params = frozenset(params)
         self.note_bindings(bindings)
+        if body is not None and any(type(b.node) is cst.CompFor for b in bindings):
+            self.comprehension_names = _comprehension_scopes(body, bindings)
+            bindings = [b for b in bindings if type(b.node) is not cst.CompFor]
         self.lambdas = {name: function for name, function in self.closure_lambdas.items() if name not in self.by_name}
         self.lambdas.update(lambdas_bound_once(bindings))
         traced = self._fixpoint(bindings)
@@ -543,6 +586,8 @@ class TracedValues:
                 return binding.element < len(args) and self.traced(args[binding.element])
             if called == "builtins.range":
                 return False
+            if self._module_array_elements(binding):
+                return True
             if isinstance(source.func, cst.Attribute) and source.func.attr.value == "keys":
                 return False  # a dict's keys are hashable: never JAX arrays
             if isinstance(source.func, cst.Attribute) and source.func.attr.value == "items":
@@ -564,7 +609,12 @@ class TracedValues:
         if type(node) not in _MAY_HOLD_TRACERS:
             return False  # constants, strings, lambdas, f-strings, ... (without the isinstance chain below)
         if isinstance(node, cst.Name):
-            return id(node) not in self.narrowed_static and self._name_traced(node)
+            if id(node) in self.narrowed_static:
+                return False
+            scoped = self.comprehension_names.get(id(node))
+            if scoped is not None:
+                return any(self._binding_traced(binding) for binding in scoped)
+            return self._name_traced(node)
         if isinstance(node, cst.Attribute):
             if node.attr.value in jaxapi.STATIC_ATTRIBUTES or node.attr.value.endswith("_shape"):
                 return False  # ``.shape``, and the ecosystem's ``event_shape``/``batch_shape`` tuples
@@ -643,6 +693,12 @@ class TracedValues:
         if node is None or not self.traced(node):
             return False
         if type(node) is cst.Name:
+            scoped = self.comprehension_names.get(id(node))
+            if scoped is not None:
+                return any(
+                    self._binding_traced(b) and (self._module_array_elements(b) or self.evidently_traced(b.source))
+                    for b in scoped
+                )
             return self._evident_name(node.value)
         known = self._evident_memo.get(id(node))
         if known is None:
@@ -739,10 +795,10 @@ class TracedValues:
 
     def _evident_call(self, node: cst.Call) -> bool:
         arguments = [a.value for a in node.args]
+        if any(self.evidently_traced(a) for a in arguments):
+            return not self._unseen_callee(node)
         func = node.func
         called = self.resolve(func)
-        if any(self.evidently_traced(a) for a in arguments):
-            return not self._unseen_callee(node, called)
         if called is not None and called.startswith(_STAGING_LIBRARIES):
             # Staged into a compiled program, whatever it is given (``jnp.cos(fn(x))``), or given nothing traced.
             return self._staged(node, called) or not any(self.traced(a) for a in arguments)
@@ -751,9 +807,22 @@ class TracedValues:
 
     def _staged(self, node: cst.Call, called: str) -> bool:
         """A JAX call that a compiled program stages: a tracer even on constants (measured)."""
-        return self.compiling and not called.startswith(_UNSTAGED_CALLS) and id(node) not in self.trace_time_nodes
+        return self.compiling and self._staged_in_jit(called) and id(node) not in self.trace_time_nodes
 
-    def _unseen_callee(self, node: cst.Call, called: str | None) -> bool:
+    @staticmethod
+    def _staged_in_jit(called: str) -> bool:
+        return called.startswith(_STAGING_LIBRARIES) and not called.startswith(_UNSTAGED_CALLS)
+
+    def _module_array_elements(self, binding: Binding) -> bool:
+        """``for x in jnp.linspace(0, rate, depth)`` in a Module's entry: under the ``jit`` it is
+        meant to run in, a JAX array's elements are tracers, whatever it was built from."""
+        source = binding.source
+        if not (self.module_entry and binding.iterated and type(source) is cst.Call):
+            return False
+        called = self.resolve(source.func)
+        return called is not None and self._staged_in_jit(called)
+
+    def _unseen_callee(self, node: cst.Call) -> bool:
         """A callable whose code is not in sight: a parameter holding one (``is_leaf(x)``,
         ``fn(x)``), or a method of an object of no class jaxpure knows (``self.learner.update(p)``,
         ``obj.check(x)``). That it returns a tracer when handed one is a guess, and a guess is no
@@ -761,17 +830,25 @@ class TracedValues:
         method named as one of the module's own, a Module built and applied at once
         (``Dense(4)(x)``) and a local bound to a callable (``for layer in self.layers: x =
         layer(x)``, the idiom of a stack of Modules) are taken as in sight."""
-        if called is not None or (self.returns_traced is not None and self.returns_traced(node, True) is not None):
-            return False
         func = node.func
         if type(func) is cst.Name:
-            return func.value in self.params and func.value not in self.by_name
-        if type(func) is not cst.Attribute:
+            unseen = func.value in self.params and func.value not in self.by_name
+        elif type(func) is cst.Attribute:
+            receiver = func.value
+            unseen = not (
+                (type(receiver) is cst.Name and receiver.value == self.self_name)
+                or self.defines_method(func.attr.value)
+                or self.known_receiver(receiver)
+                or self.evidently_traced(receiver)
+            )
+        else:
             return False
-        receiver = func.value
-        if (type(receiver) is cst.Name and receiver.value == self.self_name) or self.defines_method(func.attr.value):
-            return False
-        return not self.known_receiver(receiver) and not self.evidently_traced(receiver)
+        # Asked last, as the costliest: JAX's own functions, and the module's whose returns are known.
+        return (
+            unseen
+            and self.resolve(func) is None
+            and (self.returns_traced is None or self.returns_traced(node, True) is None)
+        )
 
     def _enum_comparison(self, left: cst.BaseExpression, target: cst.ComparisonTarget) -> bool:
         """``layout == Layout.ROWS``: a JAX array compared with a member of a plain Enum gets
