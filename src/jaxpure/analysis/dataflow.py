@@ -824,22 +824,31 @@ class TracedValues:
 
     def _unseen_callee(self, node: cst.Call) -> bool:
         """A callable whose code is not in sight: a parameter holding one (``is_leaf(x)``,
-        ``fn(x)``), or a method of an object of no class jaxpure knows (``self.learner.update(p)``,
-        ``obj.check(x)``). That it returns a tracer when handed one is a guess, and a guess is no
-        evidence (SPEC §8). The module's own functions and methods, a sub-Module of ``self``, a
-        method named as one of the module's own, a Module built and applied at once
-        (``Dense(4)(x)``) and a local bound to a callable (``for layer in self.layers: x =
+        ``fn(x)``), or a method of an object the function holds (a parameter, a local, a field of
+        ``self``) of no class jaxpure knows (``self.learner.update(p)``, ``obj.check(x)``). That
+        it returns a tracer when handed one is a guess, and a guess is no evidence (SPEC §8).
+        The module's own functions and methods, a sub-Module of ``self``, a method named as one
+        of the module's own, a Module built and applied at once (``Dense(4)(x)``), an object of
+        the module's top level, and a local bound to a callable (``for layer in self.layers: x =
         layer(x)``, the idiom of a stack of Modules) are taken as in sight."""
         func = node.func
         if type(func) is cst.Name:
             unseen = func.value in self.params and func.value not in self.by_name
         elif type(func) is cst.Attribute:
             receiver = func.value
-            unseen = not (
-                (type(receiver) is cst.Name and receiver.value == self.self_name)
-                or self.defines_method(func.attr.value)
-                or self.known_receiver(receiver)
-                or self.evidently_traced(receiver)
+            holder = receiver
+            while type(holder) is cst.Attribute:
+                holder = holder.value
+            # An object the function holds (not a module, as in ``jnp.tanh``), of a class not in sight.
+            unseen = (
+                type(holder) is cst.Name
+                and (holder.value == self.self_name or holder.value in self.params or holder.value in self.by_name)
+                and not (
+                    (type(receiver) is cst.Name and receiver.value == self.self_name)
+                    or self.defines_method(func.attr.value)
+                    or self.known_receiver(receiver)
+                    or self.evidently_traced(receiver)
+                )
             )
         else:
             return False

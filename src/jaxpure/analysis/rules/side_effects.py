@@ -99,6 +99,10 @@ class IoInTracedFunction(Rule):
     ## Why is this bad?
     Like `print`, they run only while JAX traces the function: the log line is
     written once, with tracers, and the file is touched once, not on every call.
+    Under `vmap`, `grad` or a custom derivative (`custom_vjp`, `custom_jvp`)
+    alone, which trace the body anew on every call (measured: a `custom_vjp`
+    body sees concrete arrays eagerly and under an eager `grad`), only a call
+    that shows a traced value is flagged.
     A warning with a plain message is shown once per location anyway (Python's
     default filter), so at trace time it is what users see eagerly too; one
     that formats a tracer shows `Traced<...>`, and one in a `cond` branch fires
@@ -132,29 +136,37 @@ class IoInTracedFunction(Rule):
     nodes = (cst.Call,)
 
     def check(self, node: cst.Call, ctx: RuleContext) -> None:
-        called = ctx.qualified(node.func)
-        if called in _IO_CALLS:
-            ctx.report(node, self, what=f"{called.removeprefix('builtins.')}()")
+        what = _io_call(node, ctx)
+        if what is None:
             return
-        if called == "warnings.warn":
-            if _in_branch(ctx) or any(_shows_traced(a.value, ctx) for a in node.args):
-                ctx.report(node, self, what="warnings.warn()")
-            return
-        if called and called.startswith("logging.") and called.split(".")[-1] in _LOGGING_METHODS:
-            ctx.report(node, self, what=f"{called}()")
-            return
-        func = node.func
-        if not isinstance(func, cst.Attribute):
-            return
-        receiver = dotted_name(func.value) or ""
-        logs = func.attr.value in _LOGGING_METHODS and _LOGGER_NAME.match(receiver.split(".")[-1])
-        writes_file = (
-            func.attr.value in _FILE_METHODS
-            and isinstance(func.value, cst.Name)
-            and ctx.bound_call(func.value.value) == "builtins.open"
-        )
-        if logs or writes_file:
-            ctx.report(node, self, what=f"{receiver}.{func.attr.value}()")
+        shows_traced = any(_shows_traced(argument.value, ctx) for argument in node.args)
+        if what == "warnings.warn()" and not (shows_traced or _in_branch(ctx)):
+            return  # a plain warning shows once per location anyway (Python's default filter)
+        if not (ctx.caches_traces or shows_traced):
+            return  # vmap, grad or a custom derivative alone run the body on every call, with plain values here
+        ctx.report(node, self, what=what)
+
+
+def _io_call(node: cst.Call, ctx: RuleContext) -> str | None:
+    """How JP102 names the I/O a call does: ``open()``, ``logging.info()``, ``log.warning()``."""
+    called = ctx.qualified(node.func)
+    if called in _IO_CALLS:
+        return f"{called.removeprefix('builtins.')}()"
+    if called == "warnings.warn" or (
+        called and called.startswith("logging.") and called.split(".")[-1] in _LOGGING_METHODS
+    ):
+        return f"{called}()"
+    func = node.func
+    if not isinstance(func, cst.Attribute):
+        return None
+    receiver = dotted_name(func.value) or ""
+    logs = func.attr.value in _LOGGING_METHODS and _LOGGER_NAME.match(receiver.split(".")[-1])
+    writes_file = (
+        func.attr.value in _FILE_METHODS
+        and isinstance(func.value, cst.Name)
+        and ctx.bound_call(func.value.value) == "builtins.open"
+    )
+    return f"{receiver}.{func.attr.value}()" if logs or writes_file else None
 
 
 def _in_branch(ctx: RuleContext) -> bool:
@@ -194,7 +206,10 @@ class ClockOrEnvReadInTracedFunction(Rule):
 
     ## Why is this bad?
     The value is read once, at trace time, and baked into the compiled program as
-    a constant: every later call sees the same timestamp or setting.
+    a constant: every later call sees the same timestamp or setting. Only code
+    whose trace is kept is flagged (`jit`, `lax` loop bodies, `checkpoint`, a
+    framework Module's methods): under `vmap`, `grad` or a custom derivative
+    alone the body is traced, and the value read, anew on every call.
 
     ## Example
     ```python
@@ -227,10 +242,12 @@ class ClockOrEnvReadInTracedFunction(Rule):
     def check(self, node, ctx: RuleContext) -> None:
         if isinstance(node, cst.Call):
             called = ctx.qualified(node.func)
-            if called in _CLOCK_AND_ENV:
-                ctx.report(node, self, what=f"{called}()")
-        elif ctx.qualified(node.value) == "os.environ":
-            ctx.report(node, self, what="os.environ[...]")
+            what = f"{called}()" if called in _CLOCK_AND_ENV else None
+        else:
+            what = "os.environ[...]" if ctx.qualified(node.value) == "os.environ" else None
+        # A body traced anew on every call (vmap, grad, a custom derivative alone) reads anew too.
+        if what is not None and ctx.caches_traces:
+            ctx.report(node, self, what=what)
 
 
 class GlobalRebindingInTracedFunction(Rule):
