@@ -881,7 +881,8 @@ class FunctionWalker:
                     continue
                 subject, qualified = tested
                 if self._is_tracer_class(qualified):
-                    branch = node.body if negated else node.orelse if len(conjuncts) == 1 else None
+                    # The else branch of ``a and isinstance(x, T)`` may be ``a`` failing: it says nothing of x.
+                    branch = node.body if negated else (node.orelse if len(conjuncts) == 1 else None)
                     if branch is not None and subject.value not in self.rebound_names:
                         found.update(id(read) for read in all_nodes(branch) if _is_name(read, subject.value))
                     continue

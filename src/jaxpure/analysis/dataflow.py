@@ -214,13 +214,13 @@ _COMPREHENSIONS = frozenset({cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.Di
 
 def _comprehension_scopes(body: cst.CSTNode, bindings: list[Binding]) -> dict[int, list[Binding]]:
     """Per use of a name a comprehension's ``for`` binds (by id of the ``Name``), the bindings it
-    sees: those of the innermost comprehension that binds it. Its element, its conditions and its
-    later ``for``s are in its scope; its first iterable is evaluated outside, so
-    ``[int(x) for x in x.shape]`` iterates the function's ``x`` and converts the shape's ints."""
+    sees (of ``bindings``, the comprehensions'): those of the innermost comprehension that binds
+    it. Its element, its conditions and its later ``for``s are in its scope; its first iterable is
+    evaluated outside, so ``[int(x) for x in x.shape]`` iterates the function's ``x`` and converts
+    the shape's ints."""
     by_loop: dict[int, list[Binding]] = {}
     for binding in bindings:
-        if type(binding.node) is cst.CompFor:
-            by_loop.setdefault(id(binding.node), []).append(binding)
+        by_loop.setdefault(id(binding.node), []).append(binding)
     scoped: dict[int, list[Binding]] = {}
     for node in iter_own_nodes(body):  # outer comprehensions first: an inner one's names override
         if type(node) not in _COMPREHENSIONS:
@@ -506,9 +506,11 @@ class TracedValues:
         initial = set(self.names)
         self.params = frozenset(params)
         self.note_bindings(bindings)
-        if body is not None and any(type(b.node) is cst.CompFor for b in bindings):
-            self.comprehension_names = _comprehension_scopes(body, bindings)
+        inner = [b for b in bindings if type(b.node) is cst.CompFor]
+        if inner:  # a comprehension's names are its own: the fixpoint is over the function's
             bindings = [b for b in bindings if type(b.node) is not cst.CompFor]
+            if body is not None:
+                self.comprehension_names = _comprehension_scopes(body, inner)
         self.lambdas = {name: function for name, function in self.closure_lambdas.items() if name not in self.by_name}
         self.lambdas.update(lambdas_bound_once(bindings))
         traced = self._fixpoint(bindings)

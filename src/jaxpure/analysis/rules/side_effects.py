@@ -82,9 +82,8 @@ class PrintInTracedFunction(Rule):
     def check(self, node: cst.Call, ctx: RuleContext) -> None:
         if ctx.qualified(node.func) != "builtins.print":
             return
-        if not ctx.caches_traces and not any(_shows_traced(argument.value, ctx) for argument in node.args):
-            return  # vmap or grad alone run the body on every call: plain values print every time
-        ctx.report(node, self)
+        if ctx.caches_traces or _shows_traced_argument(node, ctx):  # vmap or grad alone print every call
+            ctx.report(node, self)
 
 
 class IoInTracedFunction(Rule):
@@ -139,12 +138,11 @@ class IoInTracedFunction(Rule):
         what = _io_call(node, ctx)
         if what is None:
             return
-        shows_traced = any(_shows_traced(argument.value, ctx) for argument in node.args)
-        if what == "warnings.warn()" and not (shows_traced or _in_branch(ctx)):
-            return  # a plain warning shows once per location anyway (Python's default filter)
-        if not (ctx.caches_traces or shows_traced):
-            return  # vmap, grad or a custom derivative alone run the body on every call, with plain values here
-        ctx.report(node, self, what=what)
+        # A plain warning shows once per location anyway (Python's default filter), unless every branch
+        # of a ``cond`` is traced; vmap, grad or a custom derivative alone run the body on every call.
+        plain_runs_once = ctx.caches_traces and (what != "warnings.warn()" or _in_branch(ctx))
+        if plain_runs_once or _shows_traced_argument(node, ctx):
+            ctx.report(node, self, what=what)
 
 
 def _io_call(node: cst.Call, ctx: RuleContext) -> str | None:
@@ -179,6 +177,10 @@ def _in_branch(ctx: RuleContext) -> bool:
     )
 
 
+def _shows_traced_argument(call: cst.Call, ctx: RuleContext) -> bool:
+    return any(_shows_traced(argument.value, ctx) for argument in call.args)
+
+
 def _shows_traced(node: cst.BaseExpression, ctx: RuleContext) -> bool:
     """A message that holds or formats a traced value (``f"{x}"``, ``"{}".format(x)``, ``"%s" % x``)."""
     if ctx.traced(node):
@@ -189,7 +191,7 @@ def _shows_traced(node: cst.BaseExpression, ctx: RuleContext) -> bool:
             for part in node.parts
         )
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "format":
-        return any(_shows_traced(a.value, ctx) for a in node.args)
+        return _shows_traced_argument(node, ctx)
     if isinstance(node, cst.BinaryOperation):
         return _shows_traced(node.left, ctx) or _shows_traced(node.right, ctx)
     if isinstance(node, cst.Tuple | cst.List):
