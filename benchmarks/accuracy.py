@@ -132,6 +132,11 @@ WHEELS = {
     "harmonic==1.3.1 jax-flash-attn2==0.0.3 jax-quantity==0.3.2 jax-scipy-spatial==0.2.6 jaxampler==0.0.7 jaxmg==1.1.1 "
     "jaxonmodels==0.2.3 jaxparrow==1.1.1 jaxscape==0.0.13 kvax==0.1.0 mujoco-warp==4.0.0 optymus==0.1.8 "
     "quax-blocks==0.4.2 quimb==1.16.0 unxt==1.11.4",
+    # first run at round 12's final code (23eef53), before any rule of round 13 was written: held out
+    "wheels22": "abmax==0.0.8 ace-jax==0.4.1 bamojax==0.4.3 booz-xform-jax==0.5.0 cryojax-eo==0.3.2 cutejax==0.1.5 "
+    "cuthbert==0.1.1 evorl-jax==0.1.1 factoriax==0.1.0 fleqx==0.0.5 gxm==0.4.0 inox==0.8.0 jax-moseq==0.3.7 "
+    "jax-numerical-operators==0.4.2 jaxarc==1.0.3 jaxbessel==0.2.0 jaxfmm==0.6.0 jaxfne==0.5.8 jaxht==0.4.0 "
+    "jaxmore==0.5.0 jaxnasium==0.1.1 jaxprop==0.5.7",
 }
 
 
