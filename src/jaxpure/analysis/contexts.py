@@ -93,11 +93,14 @@ def bind_arguments(params: Sequence[Param], arguments: Sequence[ArgumentShape], 
     ``bound``: leading parameters already bound (``self`` of a method, a
     ``partial``'s positional arguments). An unpacked ``*args`` may fill every
     positional parameter from where it starts, and ``**kw`` every parameter
-    that is not filled by position.
+    that is filled neither by position nor by a keyword of the same call (Python
+    refuses a second value for a parameter: ``f(flag=True, **kw)`` with ``"flag"`` in
+    ``kw`` raises TypeError).
     """
     variadic = next((p.name for p in params if p.star == "*"), None)
     keywords = next((p.name for p in params if p.star == "**"), None)
     named = {p.name for p in params if not p.star}
+    given = {keyword for keyword, _ in arguments if keyword is not None}
     filled: list[frozenset[str]] = []
     position = bound
     for keyword, star in arguments:
@@ -111,7 +114,8 @@ def bind_arguments(params: Sequence[Param], arguments: Sequence[ArgumentShape], 
                 frozenset(
                     p.name
                     for p in params
-                    if p.star == "**" or ((p.position is None or p.position >= position) and not p.star)
+                    if p.star == "**"
+                    or ((p.position is None or p.position >= position) and not p.star and p.name not in given)
                 )
             )
         else:
