@@ -348,7 +348,9 @@ NON_CONSUMING_CALLS = (
     "jax.lax.",
     "jax.dtypes.",
     "jax.device_put",
+    "jax.device_get",
     "jax.block_until_ready",
+    "chex.assert_",  # shape, type and value checks: they read the key, never draw from it
     "functools.",
     "typing.",
     "math.",
