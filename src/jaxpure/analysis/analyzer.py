@@ -1241,6 +1241,8 @@ class FunctionWalker:
             return
         if called == "functools.partial":
             self._on_partial_method(node)
+        if called == "builtins.map":
+            self._on_map(node)
         callee, bound = self._callee(node.func)
         if callee is None:
             self._reach_other_module(node, self.context)
@@ -1260,6 +1262,15 @@ class FunctionWalker:
             fresh_params=filled_by(filled, fresh, alone=True),
         )
         self.module.reach(self.info.qualname if self.info else None, callee, context)
+
+    def _on_map(self, node: cst.Call) -> None:
+        """``map(f, xs, ys)`` calls ``f(x, y)`` on the items: a call site of the module's ``f``,
+        whose parameters are traced where the iterable handing them is."""
+        if len(node.args) < 2 or any(a.star or a.keyword for a in node.args):
+            return
+        applied = cst.Call(func=node.args[0].value, args=[cst.Arg(a.value) for a in node.args[1:]])
+        if self._callee(applied.func)[0] is not None:
+            self._on_call(applied)
 
     def _on_partial_method(self, node: cst.Call) -> None:
         """``partial(self._m, flag=flag)``: a call site of ``_m`` whose bound arguments are what

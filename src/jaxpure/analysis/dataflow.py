@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import cast
 
 import libcst as cst
@@ -46,6 +46,7 @@ class Binding:
     source: cst.BaseExpression | None  # None: never traced (imports, except-as, defs)
     iterated: bool = False  # the target takes the elements of ``source``
     element: int | None = None  # the target takes element N of each item (enumerate/zip/items)
+    inner: tuple[int, ...] = ()  # then, in a nested target, these positions of that element
     node: cst.CSTNode | None = None  # the statement or expression that binds it (where it takes effect)
     starred: bool = False  # ``first, *rest = xs``: a starred target always takes a list
 
@@ -255,17 +256,14 @@ class _Flow:
         """Whether a rebinding that every path to the use runs (``kills``: its span, then where
         its block ends) lies wholly between ``binding`` and the use: then the use never sees
         what ``binding`` bound. A loop's target is bound before each pass over its body."""
-        node = binding.node
-        if type(node) is cst.For and binding.iterated:
-            node = node.target
-        where = self.spans.get(id(node)) if node is not None else None
+        where = self.spans.get(id(_takes_effect(binding)))
         return where is not None and any(where[1] < start and end < use <= block_end for start, end, block_end in kills)
 
     def kills(self, rebindings: list[tuple[Binding, cst.CSTNode]], use: int) -> list[tuple[int, int, int]]:
         """The spans of ``rebindings`` (with their blocks' ends) whose block holds the use."""
         found = []
         for binding, block in rebindings:
-            span, within = self.spans.get(id(binding.node)), self.spans.get(id(block))
+            span, within = self.spans.get(id(_takes_effect(binding))), self.spans.get(id(block))
             if span is not None and within is not None and within[0] <= use <= within[1]:
                 found.append((span[0], span[1], within[1]))
         return found
@@ -283,6 +281,12 @@ class _Flow:
             return False
         first, last = self.spans[loop]
         return first <= effect <= last
+
+
+def _takes_effect(binding: Binding) -> cst.CSTNode | None:
+    """Where a binding takes effect: a loop's target is bound before each pass over its body."""
+    node = binding.node
+    return node.target if type(node) is cst.For and binding.iterated else node
 
 
 def _flow_of(body: cst.CSTNode) -> _Flow:
@@ -316,8 +320,23 @@ def _bind_iteration(target: cst.BaseExpression, iterable: cst.BaseExpression, ou
         return
     elements = [e.value for e in target.elements]
     for position, element in enumerate(elements):
-        for name in _names_in(element):
-            out.append(Binding(name, iterable, iterated=True, element=position))
+        for name, inner in _positions_in(element):
+            out.append(Binding(name, iterable, iterated=True, element=position, inner=inner))
+
+
+def _positions_in(target: cst.BaseExpression) -> list[tuple[str, tuple[int, ...]]]:
+    """The names of a (nested) unpacking target, each with its position inside it: ``(a, (b, c))``
+    gives ``a (0,)``, ``b (1, 0)``, ``c (1, 1)``. Behind a starred element positions are unknown:
+    such names take the whole of what they unpack (position ``()``)."""
+    if isinstance(target, cst.Name):
+        return [(target.value, ())]
+    if not isinstance(target, cst.Tuple | cst.List) or any(type(e) is cst.StarredElement for e in target.elements):
+        return [(name, ()) for name in _names_in(target)]
+    return [
+        (name, (position, *inner))
+        for position, element in enumerate(target.elements)
+        for name, inner in _positions_in(element.value)
+    ]
 
 
 def _names_in(target: cst.BaseExpression) -> list[str]:
@@ -342,20 +361,25 @@ def lambdas_bound_once(bindings: list[Binding]) -> dict[str, cst.Lambda]:
 
 def _block_rebindings(body: cst.CSTNode, bindings: list[Binding]) -> dict[str, list[tuple[Binding, cst.CSTNode]]]:
     """The bindings made by an assignment statement of a block (the body's, a loop's, a
-    branch's), with that block, by name: every later use in the block sees the assignment."""
-    blocks = (node for node in (body, *iter_own_nodes(body)) if type(node) is cst.IndentedBlock)
-    block_of = {
+    branch's), with that block, by name: every later use in the block sees the assignment.
+    A ``for`` loop's target too, with the loop's body: each pass binds it before running the
+    body, so there ``i`` is the loop's (``for i in range(n): accs[i] += v`` in a ``fori_loop``
+    body whose own ``i`` is a tracer)."""
+    nodes = (body, *iter_own_nodes(body))
+    block_of: dict[int, cst.CSTNode] = {
         id(small): block
-        for block in blocks
+        for block in nodes
+        if type(block) is cst.IndentedBlock
         for statement in block.body
         if type(statement) is cst.SimpleStatementLine
         for small in statement.body
         if type(small) is cst.Assign or type(small) is cst.AnnAssign
     }
+    loop_of = {id(loop): loop.body for loop in nodes if type(loop) is cst.For}
     found: dict[str, list[tuple[Binding, cst.CSTNode]]] = {}
     for binding in bindings:
-        block = block_of.get(id(binding.node))
-        if block is not None and not binding.iterated:
+        block = loop_of.get(id(binding.node)) if binding.iterated else block_of.get(id(binding.node))
+        if block is not None:
             found.setdefault(binding.target, []).append((binding, block))
     return found
 
@@ -574,27 +598,57 @@ class TracedValues:
                 if known is not None:
                     return known  # ``x, widths = pad(x, widths)``: the callee returns each position
             return self.traced(source)
-        if type(source) is cst.Name and source.value in self.dict_names:
-            return False  # ``for k in d``: a dict's keys, hashable, so never JAX arrays
-        if isinstance(source, cst.Call):
-            called = self.resolve(source.func)
-            args = [a.value for a in source.args if not a.keyword]
-            if called in _REORDERING and len(args) == 1 and not source.args[0].star:
-                # ``for k, f in sorted(fields.items())``: the same items, in another order
-                return self._binding_traced(replace(binding, source=args[0]))
-            if called == "builtins.enumerate":
-                return binding.element != 0 and bool(args) and self.traced(args[0])
-            if called in _ZIPS and binding.element is not None:
-                return binding.element < len(args) and self.traced(args[binding.element])
-            if called == "builtins.range":
-                return False
-            if self._module_array_elements(binding):
-                return True
-            if isinstance(source.func, cst.Attribute) and source.func.attr.value == "keys":
-                return False  # a dict's keys are hashable: never JAX arrays
-            if isinstance(source.func, cst.Attribute) and source.func.attr.value == "items":
-                return binding.element != 0 and self.traced(source.func.value)
+        if self._module_array_elements(binding):
+            return True
+        position = () if binding.element is None else (binding.element, *binding.inner)
+        return self._items_traced(source, position, set())
+
+    def _items_traced(self, source: cst.BaseExpression | None, position: tuple[int, ...], seen: set[str]) -> bool:
+        """Whether iterating ``source`` may give a tracer at ``position`` of each item (the whole
+        item where empty): ``for e, (row, lo) in enumerate([(0, d[0]), (n - 1, d[-1])])`` binds
+        ``row`` to part 0 of the list's tuples, ``0`` and ``n - 1``."""
+        if type(source) is cst.Name:
+            name = source.value
+            if name in self.dict_names:
+                return False  # ``for k in d``: a dict's keys, hashable, so never JAX arrays
+            bound = self.only_binding(name) if position and name not in seen | self.params else None
+            if bound is not None:  # ``pairs = tree_leaves_with_path(x)``; ``for path, leaf in pairs``
+                return self._items_traced(bound, position, seen | {name})
+        if type(source) is cst.Subscript and position and _is_slice(source):
+            return self._items_traced(source.value, position, seen)  # ``pairs[::-1]``: the same items
+        if isinstance(source, cst.List | cst.Tuple) and position:
+            parts = [_part_at(e.value, position) if type(e) is cst.Element else None for e in source.elements]
+            if all(part is not None for part in parts):  # ``[(0, x), (1, y)]``: each tuple's own part
+                return any(self.traced(part) for part in parts)
+        if type(source) is cst.Call:
+            known = self._call_items_traced(source, position, seen)
+            if known is not None:
+                return known
         return self.traced(source)
+
+    def _call_items_traced(self, source: cst.Call, position: tuple[int, ...], seen: set[str]) -> bool | None:
+        """What iterating a call's result gives at ``position`` of each item, where the call says."""
+        called = self.resolve(source.func)
+        args = [a.value for a in source.args if not a.keyword]
+        first, rest = (position[0], position[1:]) if position else (None, ())
+        if called in _REORDERING and len(args) == 1 and not source.args[0].star:
+            # ``for k, f in sorted(fields.items())``: the same items, in another order
+            return self._items_traced(args[0], position, seen)
+        if called == "builtins.enumerate":
+            if first is None:
+                return bool(args) and self.traced(args[0])
+            return first != 0 and bool(args) and self._items_traced(args[0], rest, seen)
+        if called in _ZIPS and first is not None:
+            return first < len(args) and self._items_traced(args[first], rest, seen)
+        if called == "builtins.range":
+            return False
+        if called in jaxapi.KEY_PATH_LEAVES and first == 0:
+            return False  # ``for path, leaf in tree_leaves_with_path(x)``: key paths, static tuples of keys
+        if isinstance(source.func, cst.Attribute) and source.func.attr.value == "keys":
+            return False  # a dict's keys are hashable: never JAX arrays
+        if isinstance(source.func, cst.Attribute) and source.func.attr.value == "items":
+            return first != 0 and self.traced(source.func.value)
+        return None
 
     def traced(self, node: cst.BaseExpression | None) -> bool:
         if node is None or not self.active:
@@ -937,6 +991,17 @@ class TracedValues:
         finally:
             self.names, self.frozen = saved_names, saved_frozen
 
+    def _map_traced(self, node: cst.Call) -> bool:
+        """``map(f, xs)`` yields what ``f`` returns on the items: ``sum(map(nbytes, arrays))``,
+        with ``nbytes`` returning ``x.size * x.dtype.itemsize``, adds Python ints."""
+        if len(node.args) < 2 or any(a.star or a.keyword for a in node.args):
+            return True
+        function, iterables = node.args[0].value, [a.value for a in node.args[1:]]
+        if type(function) is cst.Lambda:
+            return self._lambda_returns_traced(function, any(self.traced(i) for i in iterables))
+        # The call ``map`` makes, built to ask (never memoized: its id is not the body's).
+        return self._call_traced(cst.Call(func=function, args=[cst.Arg(i) for i in iterables]))
+
     def _call_traced(self, node: cst.Call) -> bool:
         if self._is_set(node):
             return False
@@ -964,6 +1029,8 @@ class TracedValues:
                     return False
                 if short in jaxapi.TRUTH_BUILTINS:
                     return False  # a Python bool (JP404 when it has to bool() traced elements)
+                if short == "map" and args_traced:
+                    return self._map_traced(node)
                 return args_traced
             if called.startswith("numpy."):
                 return False  # reported by JP501 where it matters; its result is a host value
@@ -998,6 +1065,23 @@ class TracedValues:
             if known is not None:
                 return known
         return args_traced
+
+
+def _is_slice(node: cst.Subscript) -> bool:
+    """``xs[1:]``, ``xs[::-1]``: a sequence of some of the same items."""
+    return len(node.slice) == 1 and type(node.slice[0].slice) is cst.Slice
+
+
+def _part_at(value: cst.BaseExpression, position: tuple[int, ...]) -> cst.BaseExpression | None:
+    """The part of a (nested) tuple or list display at ``position``; None where the display has
+    no such plain part (too short, or a starred element moves the positions)."""
+    for index in position:
+        if not isinstance(value, cst.Tuple | cst.List) or index >= len(value.elements):
+            return None
+        if any(type(e) is cst.StarredElement for e in value.elements):
+            return None
+        value = value.elements[index].value
+    return value
 
 
 def _generators(node: cst.ListComp | cst.GeneratorExp | cst.SetComp | cst.DictComp) -> Iterator[cst.CompFor]:

@@ -260,6 +260,9 @@ TREE_FLATTENS = frozenset(
     """jax.tree_util.tree_flatten jax.tree.flatten jax.tree_util.tree_flatten_with_path
     jax.tree.flatten_with_path""".split()
 )
+# Calls giving a list of ``(key path, leaf)`` pairs: a key path is a tuple of ``DictKey``/
+# ``SequenceKey``/``GetAttrKey`` objects, static even where the leaves are tracers.
+KEY_PATH_LEAVES = frozenset({"jax.tree_util.tree_leaves_with_path", "jax.tree.leaves_with_path"})
 # Calls returning a tuple with static parts, by position: ``leaves, treedef = tree_flatten(x)``
 # (the structure), ``dynamic, static = eqx.partition(x, eqx.is_array)`` (the non-array leaves).
 STATIC_RESULT_ELEMENTS: dict[str, frozenset[int]] = {
