@@ -579,6 +579,7 @@ class FunctionWalker:
         self.binding_sources: dict[str, cst.BaseExpression] = {}  # first value bound to each local
         self.iterated_sources: dict[str, list[cst.BaseExpression]] = {}  # what loop targets take elements of
         self.container_params: set[str] = set()
+        self.tuple_params: set[str] = set()  # annotated as tuples (``limit: Tuple[Array, Array]``)
         self.open_params: set[str] = set()  # parameters annotated with no class but a container (or Any)
         self.findings: list[Finding] = []
         self.reported_keys: set[tuple] = set()
@@ -704,9 +705,9 @@ class FunctionWalker:
         self.values.defines_method = self.module.index.defines_method
         self.values.sentinels = self.module.sentinels - self.locals
         self.values.static_fields = self._static_fields_of_params()
-        if self.info is not None and self.info.narrowed_classes:
+        if self.info is not None and (self.info.narrowed_classes or self.info.narrows_to_scalars):
             self.values.note_bindings(bindings)  # ``traced = isinstance(x, Tracer)`` then ``if traced:``
-            self.values.narrowed_static = self._narrowed_static_reads(body)
+            self.values.narrowed_static = self._narrowed_static_reads(body, bindings)
         if self.module.mentions_compile_time_eval:
             self.trace_time_nodes = self.values.trace_time_nodes = self._evaluated_at_trace_time(body)
         self.values.unknown_objects = self._unknown_objects() | _only_iterated(bindings, self.params)
@@ -862,33 +863,62 @@ class FunctionWalker:
                 found.update(id(inner) for inner in iter_own_nodes(node.body))
         return frozenset(found)
 
-    def _narrowed_static_reads(self, body: cst.CSTNode) -> frozenset[int]:
-        """The reads an ``isinstance`` test makes static, by node id. In ``if isinstance(w,
-        IrrepsArray): ... w.irreps ...``, a field the class keeps static: inside that branch ``w``
-        is one. In ``if not isinstance(x, jax.core.Tracer): ...`` (or the ``else`` of ``if
-        isinstance(x, jax.Array):``), ``x`` itself, unless rebound: every tracer is both (measured)."""
+    def _narrowed_static_reads(self, body: cst.CSTNode, bindings: list[Binding]) -> frozenset[int]:
+        """The reads an ``isinstance`` test makes static, by node id, in the branch of an ``if``
+        statement or expression where the test says so (see ``_static_subject``). In ``if
+        isinstance(w, IrrepsArray): ... w.irreps ...``, a field the class keeps static."""
         found: set[int] = set()
         for node in iter_own_nodes(body):
-            if type(node) is not cst.If:
+            if type(node) is not cst.If and type(node) is not cst.IfExp:
                 continue
             conjuncts = _conjuncts(node.test)
             for conjunct in conjuncts:  # each holds in the body: ``if not traced and not checked:``
                 test, negated = self._condition(conjunct), False
                 if isinstance(test, cst.UnaryOperation) and type(test.operator) is cst.Not:
                     test, negated = self._condition(test.expression), True
-                tested = self._isinstance_test(test)
-                if tested is None:
-                    continue
-                subject, qualified = tested
-                if self._is_tracer_class(qualified):
+                static = self._static_subject(test, negated)
+                if static is not None:
+                    subject, when = static
                     # The else branch of ``a and isinstance(x, T)`` may be ``a`` failing: it says nothing of x.
-                    branch = node.body if negated else (node.orelse if len(conjuncts) == 1 else None)
-                    if branch is not None and subject.value not in self.rebound_names:
-                        found.update(id(read) for read in all_nodes(branch) if _is_name(read, subject.value))
+                    branch = node.body if when else (node.orelse if len(conjuncts) == 1 else None)
+                    nodes = list(all_nodes(branch)) if branch is not None else []
+                    if nodes and self._holds_in(subject.value, nodes, conjunct, bindings):
+                        found.update(id(read) for read in nodes if _is_name(read, subject.value))
                     continue
-                if not negated and len(conjuncts) == 1:
-                    found.update(self._declared_static_reads(node, subject, qualified))
+                tested = self._isinstance_test(test)
+                if tested is not None and not negated and len(conjuncts) == 1:
+                    found.update(self._declared_static_reads(node, *tested))
         return frozenset(found)
+
+    def _static_subject(self, test: cst.BaseExpression, negated: bool) -> tuple[cst.Name, bool] | None:
+        """The name an ``isinstance`` test proves static, and on which outcome: no tracer is an
+        instance of a Python scalar type (``isinstance(x, (int, float))`` true: ``x`` is a Python
+        number), and every tracer is a ``jax.core.Tracer`` and a ``jax.Array`` (``not
+        isinstance(x, Tracer)`` true, or ``isinstance(x, jax.Array)`` false: ``x`` is concrete)."""
+        tested = self._isinstance_classes(test)
+        if tested is None:
+            return None
+        subject, qualified = tested
+        if all(q in jaxapi.PYTHON_SCALAR_TYPES for q in qualified):
+            return subject, not negated
+        if len(qualified) == 1 and self._is_tracer_class(qualified[0]):
+            return subject, negated
+        return None
+
+    def _holds_in(
+        self, name: str, branch: list[cst.CSTNode], conjunct: cst.BaseExpression, bindings: list[Binding]
+    ) -> bool:
+        """Whether what a test found of ``name`` still holds throughout the ``branch`` (its nodes):
+        the branch does not rebind it, nor does the function after binding the flag the test
+        names (``where = not isinstance(pos, int)`` then ``if where: ... else: ...``)."""
+        inside = {id(node) for node in branch}
+        if any(id(b.node) in inside for b in self.values.by_name.get(name, ())):
+            return False
+        flag = conjunct.expression if type(conjunct) is cst.UnaryOperation else conjunct
+        if type(flag) is not cst.Name or self.values.only_binding(flag.value) is None:
+            return True
+        positions = [i for i, b in enumerate(bindings) if b.target in (name, flag.value)]
+        return bindings[positions[-1]].target == flag.value
 
     def _condition(self, test: cst.BaseExpression) -> cst.BaseExpression:
         """The test a local names, where it is bound once to one (``traced = isinstance(x, Tracer)``
@@ -899,7 +929,9 @@ class FunctionWalker:
                 return source
         return test
 
-    def _declared_static_reads(self, node: cst.If, subject: cst.Name, qualified: str | None) -> Iterator[int]:
+    def _declared_static_reads(
+        self, node: cst.If | cst.IfExp, subject: cst.Name, qualified: str | None
+    ) -> Iterator[int]:
         """``w.irreps`` in the body of ``if isinstance(w, IrrepsArray):``, a field the class keeps static."""
         cls = self.module.class_named(qualified)
         if cls is None or not cls.declared_static:
@@ -922,12 +954,26 @@ class FunctionWalker:
             return False
         return lookup(qualified) is not None
 
-    def _leaves_when_traced(self, statement: cst.If) -> bool:
+    def _leaves_when_traced(self, statement: cst.BaseStatement) -> bool:
         """``arr = jnp.array(t); if isinstance(arr, Tracer): return arr``: ``arr`` is traced, so under
-        a trace the branch always runs and leaves; what follows in the block runs only eagerly."""
-        if statement.orelse is not None or not _always_leaves(statement.body):
+        a trace the branch always runs and leaves; what follows in the block runs only eagerly.
+        Likewise ``concrete_or_error(None, x, "...")`` on a traced ``x``: it raises there."""
+        if type(statement) is cst.SimpleStatementLine:
+            return any(self._raises_when_traced(small) for small in statement.body)
+        if type(statement) is not cst.If or statement.orelse is not None or not _always_leaves(statement.body):
             return False
         return any(self.values.traced(subject) for subject in self._tracer_tests(statement.test))
+
+    def _raises_when_traced(self, small: cst.BaseSmallStatement) -> bool:
+        """``concrete_or_error(force, val, ...)``, alone or assigned, on a traced ``val``."""
+        call = small.value if type(small) is cst.Expr or type(small) is cst.Assign else None
+        if type(call) is not cst.Call or self.resolve(call.func) not in jaxapi.CONCRETE_OR_ERROR:
+            return False
+        val = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == "val"), None)
+        positional = [a.value for a in call.args if a.keyword is None and not a.star]
+        if val is None and len(positional) > 1:
+            val = positional[1]
+        return self.values.traced(val)
 
     def _tracer_tests(self, test: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
         """What ``test`` is true for when it holds a tracer: ``x`` in ``isinstance(x, Tracer)``,
@@ -961,11 +1007,22 @@ class FunctionWalker:
             yield tested[0]
 
     def _isinstance_test(self, test: cst.BaseExpression) -> tuple[cst.Name, str | None] | None:
-        """``isinstance(x, Kind)``: the name tested and the class, qualified."""
+        """``isinstance(x, Kind)``: the name tested and the class, qualified (None for a tuple of them)."""
+        tested = self._isinstance_classes(test)
+        if tested is None:
+            return None
+        subject, classes = tested
+        return subject, classes[0] if len(classes) == 1 else None
+
+    def _isinstance_classes(self, test: cst.BaseExpression) -> tuple[cst.Name, list[str | None]] | None:
+        """``isinstance(x, Kind)`` or ``isinstance(x, (A, B))``: the name tested and the classes, qualified."""
         if type(test) is not cst.Call or self.resolve(test.func) != "builtins.isinstance" or len(test.args) != 2:
             return None
         subject, kind = test.args[0].value, test.args[1].value
-        return (subject, self.resolve(kind) or dotted_name(kind)) if type(subject) is cst.Name else None
+        if type(subject) is not cst.Name:
+            return None
+        kinds = [e.value for e in kind.elements] if type(kind) is cst.Tuple else [kind]
+        return subject, [self.resolve(k) or dotted_name(k) for k in kinds]
 
     def _updates_itself(self, binding: Binding) -> bool:
         """``saveat = eqx.tree_at(where, saveat, ...)``, ``opts = dataclasses.replace(opts, ...)``,
@@ -990,11 +1047,14 @@ class FunctionWalker:
 
     def _fresh_container(self, argument: cst.BaseExpression) -> bool:
         """A list or dict this traced call built itself (``context = {}``, ``f([a, b])``), or was
-        handed so."""
+        handed so, or its ``*args`` tuple and ``**kwargs`` dict, which Python builds anew for
+        each call (under a trace too: a tuple of tracers, whose truth is its length)."""
         if type(argument) is not cst.Name:
             return _is_container_display(argument, self.resolve)
         name = argument.value
         if name in self.params:
+            if name in self.variadic_params and name not in self.rebound_names:
+                return True
             return self.context is not None and name in self.context.fresh_params and name not in self.rebound_names
         return name in self.python_containers
 
@@ -1113,8 +1173,11 @@ class FunctionWalker:
         if self.info is None:
             return
         for param in self.info.params:
-            if param.annotation and param.annotation.split(".")[-1] in jaxapi.MUTABLE_CONTAINER_NAMES:
+            kind = param.annotation.split(".")[-1] if param.annotation else None
+            if kind in jaxapi.MUTABLE_CONTAINER_NAMES:
                 self.container_params.add(param.name)
+            elif kind in jaxapi.CONTAINER_NAMES:
+                self.tuple_params.add(param.name)
         # ``acc[0] += x`` on a lax loop body's list carry updates the list.
         carried = self.module.container_carries.get(self.info.qualname, frozenset())
         self.python_containers |= carried - self.rebound_params
@@ -1862,13 +1925,13 @@ def _always_leaves(block: cst.BaseSuite) -> bool:
 
 
 def _reachable(
-    statements: Sequence[cst.BaseStatement], children: list[cst.CSTNode], leaves: Callable[[cst.If], bool]
+    statements: Sequence[cst.BaseStatement], children: list[cst.CSTNode], leaves: Callable[[cst.BaseStatement], bool]
 ) -> list[cst.CSTNode]:
     """A block's children without the statements after its first unconditional ``raise``,
-    ``return``, ``break`` or ``continue``, or an ``if`` that ``leaves`` the block under a trace:
+    ``return``, ``break`` or ``continue``, or a statement that ``leaves`` the block under a trace:
     Python never runs those there."""
     for position, statement in enumerate(statements):
-        if _jumps(statement) or (type(statement) is cst.If and leaves(statement)):
+        if _jumps(statement) or leaves(statement):
             dead = {id(s) for s in statements[position + 1 :]}
             return [child for child in children if id(child) not in dead] if dead else children
     return children

@@ -85,6 +85,7 @@ class FunctionInfo:
     returns_value: bool = False  # returns (or yields) something other than ``None``
     # The classes it tests its values against (``isinstance(x, IrrepsArray)``), qualified.
     narrowed_classes: set[str] = field(default_factory=set)
+    narrows_to_scalars: bool = False  # tests ``isinstance(x, float)``, ``isinstance(x, (int, slice))``
     returns_truths_only: bool = True  # every value it returns is a truth: a bool, ``isinstance``, ``any``, ...
 
     @property
@@ -791,6 +792,10 @@ class _IndexBuilder(FastNodeVisitor):
         optional = self._optional_member(annotation)
         if optional is not None:
             return self._annotation_of(optional)  # ``Model | None``: a Model where it is one
+        if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+            # ``Sequence[Array] | Sequence[Quantity]``: one class, whatever it holds
+            left = self._annotation_of(annotation.left)
+            return left if left == self._annotation_of(annotation.right) else None
         head = annotation.value if isinstance(annotation, ast.Subscript) else annotation
         return self.resolve(head) or ast_dotted_name(head)
 
@@ -1121,9 +1126,13 @@ class _IndexBuilder(FastNodeVisitor):
             self.called_at_once.add(id(node.func))
         called = self.resolve(node.func)
         if called == "builtins.isinstance" and self.function is not None and len(node.args) == 2:
-            narrowed = self.resolve(node.args[1]) or ast_dotted_name(node.args[1])
-            if narrowed and not narrowed.startswith("builtins."):
-                self.function.narrowed_classes.add(narrowed)
+            kinds = node.args[1].elts if isinstance(node.args[1], ast.Tuple) else [node.args[1]]
+            for kind in kinds:
+                narrowed = self.resolve(kind) or ast_dotted_name(kind)
+                if narrowed in jaxapi.PYTHON_SCALAR_TYPES:
+                    self.function.narrows_to_scalars = True
+                elif narrowed and not narrowed.startswith("builtins.") and len(kinds) == 1:
+                    self.function.narrowed_classes.add(narrowed)
         if (
             called == "functools.partial"
             and node.args

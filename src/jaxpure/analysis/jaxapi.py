@@ -107,6 +107,11 @@ ALWAYS_RETRACES = frozenset({"flax.nnx.jit"})
 # Blocks that JAX evaluates at trace time on purpose, on concrete values where it can: what
 # they compute and cache is a constant of the trace.
 COMPILE_TIME_EVAL = frozenset({"jax.ensure_compile_time_eval", "jax.core.ensure_compile_time_eval"})
+# ``concrete_or_error(force, val, context)``: raises ConcretizationTypeError on a traced ``val``
+# under jit and vmap (measured; under grad the primal is concrete and it passes).
+CONCRETE_OR_ERROR = frozenset(
+    {"jax.core.concrete_or_error", "jax.extend.core.concrete_or_error", "jax._src.core.concrete_or_error"}
+)
 
 # Calls that run their function argument on the host, on concrete NumPy values, when the
 # compiled program runs: its body is Python code like any other, not traced.
@@ -157,10 +162,13 @@ NON_ARRAY_ANNOTATIONS = frozenset(
 UNTRACED_MODULE_METHODS = frozenset({"__init__", "__post_init__", "__repr__", "__str__", "__format__", "__array__"})
 # Python types no tracer is an instance of: ``isinstance(y, numbers.Number) and y == 0`` compares a
 # Python value (measured: ``isinstance(tracer, numbers.Complex)`` is False).
-PYTHON_VALUE_TYPES = frozenset(
-    """builtins.int builtins.float builtins.complex builtins.bool builtins.str builtins.bytes builtins.tuple
-    builtins.list builtins.dict builtins.set builtins.frozenset builtins.slice builtins.range numbers.Number
-    numbers.Complex numbers.Real numbers.Rational numbers.Integral""".split()
+# The scalar ones hold no tracer either: a value that is one is static through and through.
+PYTHON_SCALAR_TYPES = frozenset(
+    """builtins.int builtins.float builtins.complex builtins.bool builtins.str builtins.bytes builtins.slice
+    builtins.range numbers.Number numbers.Complex numbers.Real numbers.Rational numbers.Integral""".split()
+)
+PYTHON_VALUE_TYPES = PYTHON_SCALAR_TYPES | frozenset(
+    "builtins.tuple builtins.list builtins.dict builtins.set builtins.frozenset".split()
 )
 # Arguments JAX needs as Python values (shapes, axes, ``in_axes``): a tracer there fails
 # (TypeError or ConcretizationTypeError under jit, measured), so a value passed as one is a

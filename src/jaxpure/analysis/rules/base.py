@@ -93,6 +93,7 @@ class WalkerView(Protocol):
     trace_time_nodes: frozenset[int]
     optional_names: set[str]
     container_params: set[str]
+    tuple_params: set[str]
     rng_names: set[str]
     boolean_masks: set[str]
     binding_sources: dict[str, cst.BaseExpression]
@@ -224,12 +225,13 @@ class RuleContext:
                 (
                     node.value in walker.variadic_params
                     or node.value in walker.container_params
+                    or node.value in walker.tuple_params
                     or self.fresh_argument(node.value)
                 )
                 and node.value not in walker.rebound_names
             )
         ):
-            # ``if not args:`` on ``*args``, ``if weights:`` on a ``Mapping``, ``if pairs:`` where every
+            # ``if not args:`` on ``*args``, ``if weights:`` on a ``Mapping`` or a ``tuple``, ``if pairs:`` where every
             # call hands a list it builds: its truth is its length
             return False
         if walker.is_pytree_part(node):  # ``if state.dynamic_scale:``: is it there, not an array's truth
