@@ -45,6 +45,9 @@ class Param:
     optional: bool = False  # annotated ``X | None``: its truth value may be a presence test
     false_default: bool = False  # defaults to ``False``, ``None``, ``0`` or ``""``
     strings: bool = False  # annotated ``str`` or a collection of them (``tuple[str, ...]``): no tracer
+    # Annotated as a union with a Python list or dict among its members (``Array | list[Array]``):
+    # a JAX array takes no item assignment at all, so ``x[i] = v`` can only be the container's.
+    admits_container: bool = False
 
     @property
     def may_be_absent(self) -> bool:
@@ -764,6 +767,16 @@ class _IndexBuilder(FastNodeVisitor):
             and self._optional_member(arg.annotation) is not None,
             false_default=isinstance(default, ast.Constant) and not default.value,
             strings=annotation in ("builtins.str", "str") or self._strings_only(arg.annotation),
+            admits_container=self._admits_container(arg.annotation),
+        )
+
+    def _admits_container(self, annotation: ast.expr | None) -> bool:
+        """A union annotation with a mutable Python container among its members."""
+        members = self._union_members(annotation) if annotation is not None else []
+        return len(members) > 1 and any(
+            (ast_dotted_name(m.value if isinstance(m, ast.Subscript) else m) or "").split(".")[-1]
+            in jaxapi.MUTABLE_CONTAINER_NAMES
+            for m in members
         )
 
     def _declares_key(self, arg: ast.arg) -> bool:
@@ -813,9 +826,9 @@ class _IndexBuilder(FastNodeVisitor):
         others = [m for m in members if not _is_none(m)]
         return others[0] if len(others) == 1 else None
 
-    def _static_union(self, annotation: ast.expr) -> str | None:
-        """``int | slice``, ``Optional[bool]``, ``Union[int, str]``: a union of static Python
-        types is as static as each of them, so it reads as its first member (``builtins.int``)."""
+    def _union_members(self, annotation: ast.expr) -> list[ast.expr]:
+        """The members of ``A | B``, ``Union[A, B]``, ``Optional[A]``, in order (``[annotation]``
+        for any other annotation)."""
         members: list[ast.expr] = []
         stack = [annotation]
         while stack:
@@ -827,6 +840,12 @@ class _IndexBuilder(FastNodeVisitor):
                 stack += list(reversed(inner.elts)) if isinstance(inner, ast.Tuple) else [inner]
             else:
                 members.append(node)
+        return members
+
+    def _static_union(self, annotation: ast.expr) -> str | None:
+        """``int | slice``, ``Optional[bool]``, ``Union[int, str]``: a union of static Python
+        types is as static as each of them, so it reads as its first member (``builtins.int``)."""
+        members = self._union_members(annotation)
         if len(members) < 2 and not (isinstance(annotation, ast.Subscript) and members):
             return None  # not a union: the caller reads a plain annotation as before
         names = []
