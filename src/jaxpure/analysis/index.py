@@ -18,7 +18,7 @@ from jaxpure.analysis import jaxapi
 from jaxpure.analysis.astvisit import FastNodeVisitor
 from jaxpure.analysis.jaxapi import DIFFERENTIATION, STAGING, Transform
 from jaxpure.analysis.names import ImportMap, ast_dotted_name, build_import_map, walk_statements
-from jaxpure.analysis.programs import eager_only_classes, last_uses
+from jaxpure.analysis.programs import eager_only_classes, first_uses, last_uses
 
 ANYTIME = 1 << 30  # the "line" of a change made in a function body: after any definition
 _KEY_SOURCE_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in jaxapi.KEY_SOURCES)
@@ -241,6 +241,9 @@ class ModuleIndex:
     # (not staging), and the last line that can call each top-level function (ANYTIME: from a body).
     eager_only_classes: frozenset[str] = frozenset()
     last_uses: dict[str, int] = field(default_factory=dict)
+    # Where the module's own top-level code first can call each top-level function (``programs``),
+    # kept where some module-level name changes at module level: a change before it precedes any trace.
+    first_uses: dict[str, int] = field(default_factory=dict)
     # The method names of this module's classes: those returning a Python value, and all (once asked).
     method_names: tuple[frozenset[str], frozenset[str]] | None = None
     # Module-level names bound once, to True or False, and never again (``JAX_MODE = False``):
@@ -368,19 +371,28 @@ def build_index(
     index.flags = flags
     builder.resolve_pending_roots()
     _propagate_key_use(index)
+    top_qualnames: list[str | None] | None = None
+    if any(line != ANYTIME for line in (*index.rebound_globals.values(), *index.mutated_globals.values())):
+        top_qualnames = _top_level_qualnames(index)
+        index.first_uses = first_uses(tree, top_qualnames)
     if whole_program:
         modules = {name for name, cls in index.classes.items() if cls.framework and "." not in name}
         transformed_inside = {
             place.split(".")[0] for root in index.roots for place in (root.function, root.site) if place
         }
         index.eager_only_classes = eager_only_classes(tree, modules) - transformed_inside
-        top_functions = {
-            info.span: qualname
-            for qualname, info in index.functions.items()
-            if info.parent is None and info.class_name is None
-        }
-        index.last_uses = last_uses(tree, [top_functions.get(span) for span in index.top_spans], ANYTIME)
+        index.last_uses = last_uses(tree, top_qualnames or _top_level_qualnames(index), ANYTIME)
     return index
+
+
+def _top_level_qualnames(index: ModuleIndex) -> list[str | None]:
+    """The qualified name of each top-level statement that is a module function's ``def``."""
+    top_functions = {
+        info.span: qualname
+        for qualname, info in index.functions.items()
+        if info.parent is None and info.class_name is None
+    }
+    return [top_functions.get(span) for span in index.top_spans]
 
 
 def module_flags(body: list[ast.stmt]) -> dict[str, bool]:
