@@ -18,7 +18,7 @@ from jaxpure.analysis import jaxapi
 from jaxpure.analysis.astvisit import FastNodeVisitor
 from jaxpure.analysis.jaxapi import DIFFERENTIATION, STAGING, Transform
 from jaxpure.analysis.names import ImportMap, ast_dotted_name, build_import_map, walk_statements
-from jaxpure.analysis.programs import eager_only_classes, last_uses
+from jaxpure.analysis.programs import eager_only_classes, first_uses, last_uses
 
 ANYTIME = 1 << 30  # the "line" of a change made in a function body: after any definition
 _KEY_SOURCE_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in jaxapi.KEY_SOURCES)
@@ -45,6 +45,9 @@ class Param:
     optional: bool = False  # annotated ``X | None``: its truth value may be a presence test
     false_default: bool = False  # defaults to ``False``, ``None``, ``0`` or ``""``
     strings: bool = False  # annotated ``str`` or a collection of them (``tuple[str, ...]``): no tracer
+    # Annotated as a union with a Python list or dict among its members (``Array | list[Array]``):
+    # a JAX array takes no item assignment at all, so ``x[i] = v`` can only be the container's.
+    admits_container: bool = False
 
     @property
     def may_be_absent(self) -> bool:
@@ -239,6 +242,9 @@ class ModuleIndex:
     # (not staging), and the last line that can call each top-level function (ANYTIME: from a body).
     eager_only_classes: frozenset[str] = frozenset()
     last_uses: dict[str, int] = field(default_factory=dict)
+    # Where the module's own top-level code first can call each top-level function (``programs``),
+    # kept where some module-level name changes at module level: a change before it precedes any trace.
+    first_uses: dict[str, int] = field(default_factory=dict)
     # The method names of this module's classes: those returning a Python value, and all (once asked).
     method_names: tuple[frozenset[str], frozenset[str]] | None = None
     # Module-level names bound once, to True or False, and never again (``JAX_MODE = False``):
@@ -366,19 +372,28 @@ def build_index(
     index.flags = flags
     builder.resolve_pending_roots()
     _propagate_key_use(index)
+    top_qualnames: list[str | None] | None = None
+    if any(line != ANYTIME for line in (*index.rebound_globals.values(), *index.mutated_globals.values())):
+        top_qualnames = _top_level_qualnames(index)
+        index.first_uses = first_uses(tree, top_qualnames)
     if whole_program:
         modules = {name for name, cls in index.classes.items() if cls.framework and "." not in name}
         transformed_inside = {
             place.split(".")[0] for root in index.roots for place in (root.function, root.site) if place
         }
         index.eager_only_classes = eager_only_classes(tree, modules) - transformed_inside
-        top_functions = {
-            info.span: qualname
-            for qualname, info in index.functions.items()
-            if info.parent is None and info.class_name is None
-        }
-        index.last_uses = last_uses(tree, [top_functions.get(span) for span in index.top_spans], ANYTIME)
+        index.last_uses = last_uses(tree, top_qualnames or _top_level_qualnames(index), ANYTIME)
     return index
+
+
+def _top_level_qualnames(index: ModuleIndex) -> list[str | None]:
+    """The qualified name of each top-level statement that is a module function's ``def``."""
+    top_functions = {
+        info.span: qualname
+        for qualname, info in index.functions.items()
+        if info.parent is None and info.class_name is None
+    }
+    return [top_functions.get(span) for span in index.top_spans]
 
 
 def module_flags(body: list[ast.stmt]) -> dict[str, bool]:
@@ -765,6 +780,16 @@ class _IndexBuilder(FastNodeVisitor):
             and self._optional_member(arg.annotation) is not None,
             false_default=isinstance(default, ast.Constant) and not default.value,
             strings=annotation in ("builtins.str", "str") or self._strings_only(arg.annotation),
+            admits_container=self._admits_container(arg.annotation),
+        )
+
+    def _admits_container(self, annotation: ast.expr | None) -> bool:
+        """A union annotation with a mutable Python container among its members."""
+        members = self._union_members(annotation) if annotation is not None else []
+        return len(members) > 1 and any(
+            (ast_dotted_name(m.value if isinstance(m, ast.Subscript) else m) or "").split(".")[-1]
+            in jaxapi.MUTABLE_CONTAINER_NAMES
+            for m in members
         )
 
     def _declares_key(self, arg: ast.arg) -> bool:
@@ -818,9 +843,9 @@ class _IndexBuilder(FastNodeVisitor):
         others = [m for m in members if not _is_none(m)]
         return others[0] if len(others) == 1 else None
 
-    def _static_union(self, annotation: ast.expr) -> str | None:
-        """``int | slice``, ``Optional[bool]``, ``Union[int, str]``: a union of static Python
-        types is as static as each of them, so it reads as its first member (``builtins.int``)."""
+    def _union_members(self, annotation: ast.expr) -> list[ast.expr]:
+        """The members of ``A | B``, ``Union[A, B]``, ``Optional[A]``, in order (``[annotation]``
+        for any other annotation)."""
         members: list[ast.expr] = []
         stack = [annotation]
         while stack:
@@ -832,6 +857,12 @@ class _IndexBuilder(FastNodeVisitor):
                 stack += list(reversed(inner.elts)) if isinstance(inner, ast.Tuple) else [inner]
             else:
                 members.append(node)
+        return members
+
+    def _static_union(self, annotation: ast.expr) -> str | None:
+        """``int | slice``, ``Optional[bool]``, ``Union[int, str]``: a union of static Python
+        types is as static as each of them, so it reads as its first member (``builtins.int``)."""
+        members = self._union_members(annotation)
         if len(members) < 2 and not (isinstance(annotation, ast.Subscript) and members):
             return None  # not a union: the caller reads a plain annotation as before
         names = []

@@ -119,6 +119,28 @@ def last_uses(tree: ast.Module, qualnames: list[str | None], anytime: int) -> di
     (``step = jax.jit(train_step)``, ``grad_fn = jax.grad(loss)``; not a call's result, which is
     data). ``anytime`` where a function body, lambda or class body names it: that code can run
     whenever it is called."""
+    found: dict[str, int] = {}
+    for statement, now, later in _top_level_uses(tree, qualnames):
+        for function in later:
+            found[function] = anytime
+        for function in now:
+            found[function] = max(found.get(function, 0), statement.end_lineno or statement.lineno)
+    return found
+
+
+def first_uses(tree: ast.Module, qualnames: list[str | None]) -> dict[str, int]:
+    """For each top-level function (as in ``last_uses``), the first line of top-level code that
+    can call it while the module runs: a statement that names it, or one whose function, lambda or
+    class body names it (that body can run from the statement on)."""
+    found: dict[str, int] = {}
+    for statement, now, later in _top_level_uses(tree, qualnames):
+        for function in (now | later).difference(found):
+            found[function] = statement.lineno
+    return found
+
+
+def _top_level_uses(tree: ast.Module, qualnames: list[str | None]) -> Iterator[tuple[ast.stmt, set[str], set[str]]]:
+    """Each top-level statement with the functions it names as it runs and those its bodies name."""
     definitions = {
         position: (statement.name, qualname)
         for position, (statement, qualname) in enumerate(zip(tree.body, qualnames, strict=True))
@@ -127,20 +149,17 @@ def last_uses(tree: ast.Module, qualnames: list[str | None], anytime: int) -> di
     holds: dict[str, set[str]] = {}  # before its `def`, a name may stand for any function defined under it
     for name, qualname in definitions.values():
         holds.setdefault(name, set()).add(qualname)
-    found: dict[str, int] = {}
     for position, statement in enumerate(tree.body):
         if position in definitions:  # from here on the name is this definition (a later one replaces it)
             name, qualname = definitions[position]
             holds[name] = {qualname}
         reads = _Reads(statement)
-        for function in {f for name in reads.later for f in holds.get(name, ())}:
-            found[function] = anytime
-        for function in {f for name in reads.now for f in holds.get(name, ())}:
-            found[function] = max(found.get(function, 0), statement.end_lineno or statement.lineno)
+        later = {f for name in reads.later for f in holds.get(name, ())}
+        now = {f for name in reads.now for f in holds.get(name, ())}
+        yield statement, now, later
         passed = {f for name in reads.passed for f in holds.get(name, ())}
         for name in reads.bound if passed else ():
             holds[name] = holds.get(name, set()) | passed
-    return found
 
 
 class _Reads:

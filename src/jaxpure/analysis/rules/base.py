@@ -424,6 +424,10 @@ class RuleContext:
         """The line in the file where ``node`` starts."""
         return self._walker.segment.span(node)[0]
 
+    def span(self, node: cst.CSTNode) -> tuple[int, int, int, int]:
+        """Where ``node`` starts and ends in the file: (line, column, end line, end column)."""
+        return self._walker.segment.span(node)
+
     def key_arguments_consumed(
         self, node: cst.Call, hands_key: bool = True
     ) -> list[tuple[cst.BaseExpression, bool]] | None:

@@ -79,9 +79,42 @@ def _is_array_update(target: cst.Subscript, statement: cst.CSTNode, ctx: RuleCon
         return False
     if isinstance(target.value, cst.Name):
         base = target.value.value
-        return not (ctx.python_container(base) or ctx.is_reference(base))
+        return not (
+            ctx.python_container(base) or ctx.is_reference(base) or _annotated_maybe_container(base, statement, ctx)
+        )
     holder = base_name(target.value)  # ``metadata_ref.offsets[i] = v``: a field of a pytree of refs is one
     return holder is None or not ctx.is_reference(holder)
+
+
+def _annotated_maybe_container(name: str, statement: cst.CSTNode, ctx: RuleContext) -> bool:
+    """A parameter annotated ``Array | list[Array]`` and not rebound before ``statement``: a JAX
+    array rejects item assignment eagerly and under every transform, so the code means the list."""
+    function = ctx.function
+    if function is None or not any(p.name == name and p.admits_container for p in function.params):
+        return False
+    return not _rebound_before(name, statement, ctx)
+
+
+def _rebound_before(name: str, statement: cst.CSTNode, ctx: RuleContext) -> bool:
+    """Some binding of ``name`` may run before ``statement``: one above it, or one in a loop around it."""
+    line = ctx.line(statement)
+    loops = [ctx.span(loop) for loop in _enclosing_loops(statement, ctx)]
+    for binding, _ in _local_bindings(statement, ctx).get(name, ()):
+        at = ctx.line(binding)
+        if at < line or any(first <= at <= last for first, _, last, _ in loops):
+            return True
+    return False
+
+
+def _enclosing_loops(node: cst.CSTNode, ctx: RuleContext) -> list[cst.CSTNode]:
+    """The ``for``/``while`` loops around ``node`` in its function, innermost first."""
+    loops: list[cst.CSTNode] = []
+    parent = ctx.parent(node)
+    while parent is not None and not isinstance(parent, cst.FunctionDef):
+        if isinstance(parent, cst.For | cst.While):
+            loops.append(parent)
+        parent = ctx.parent(parent)
+    return loops
 
 
 def _item_updated_functionally(target: cst.Subscript, statement: cst.CSTNode) -> bool:
@@ -191,7 +224,10 @@ class ItemAssignmentOnTracedArray(Rule):
     constant holding one) means a dict, whatever call returned it, and so does
     a mapping's key (`for name, v in metrics.items(): values[name] = ...`); an
     item updated the JAX way (`xs[i] = xs[i].at[j].set(v)`) means `xs` holds
-    arrays (a list or a dict) and is none itself. A Pallas
+    arrays (a list or a dict) and is none itself. A parameter annotated as a
+    union with a list or dict in it (`x: Array | list[Array]`), not rebound
+    before the assignment, is that container: an array takes no item
+    assignment at all. A Pallas
     kernel's parameters are mutable references, written that way on purpose
     (so are the bodies' parameters of `pl.kernel`, `pltpu.emit_pipeline` and
     `pl.run_scoped`, the refs a kernel unpacks, and the fields of a pytree of

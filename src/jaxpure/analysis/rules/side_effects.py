@@ -526,7 +526,10 @@ class MutableGlobalReadInTracedFunction(Rule):
     Reads inside `with jax.ensure_compile_time_eval():` are trace-time on purpose.
     A notebook is a whole program:
     a change after its last use of the traced function (or of a transform of
-    it) cannot reach a stale trace, and is fine too.
+    it) cannot reach a stale trace, and is fine too. So is a module-level
+    change that runs before the module's own first use of a top-level traced
+    function (`Params = namedtuple("Params", Params)`, then `DEFAULT = f(...)`):
+    no trace exists yet, and nothing changes the name later.
 
     ## Why is this bad?
     JAX reads the value once, at trace time, and bakes it into the compiled
@@ -579,6 +582,8 @@ class MutableGlobalReadInTracedFunction(Rule):
             return
         if _changed_only_after_last_use(name, defined, ctx) or ctx.in_compile_time_eval(node):
             return  # no call sees the stale value, or it is read at trace time on purpose
+        if _changed_only_before_first_use(name, ctx):
+            return  # the module's setup finished before anything could trace the function
         if ctx.first_time(("JP106", name)):
             ctx.report(node, self, name=name)
 
@@ -606,6 +611,21 @@ def _changed_only_after_last_use(name: str, defined: int, ctx: RuleContext) -> b
     last = ctx.index.last_uses.get(function.qualname) if function is not None else None
     changes = [line for line in ctx.index.change_lines.get(name, ()) if line > defined]
     return last is not None and bool(changes) and min(changes) > last and ANYTIME not in changes
+
+
+def _changed_only_before_first_use(name: str, ctx: RuleContext) -> bool:
+    """Every change of the global is module-level code that runs before the module's first use
+    of the traced function (``Params = namedtuple("Params", Params)`` under the ``def``, then
+    ``DEFAULT = f(...)``): no trace can happen earlier, and nothing changes it later."""
+    function = _outermost_function(ctx)
+    if function is None or function.class_name is not None:
+        return False  # a module-level lambda, or a method, which its class may run at any time
+    first = ctx.index.first_uses.get(function.qualname)
+    if first is None:
+        return False  # not used by the module itself: SPEC §8 counts any later module-level change
+    index = ctx.index
+    last_change = max(index.rebound_globals.get(name, 0), index.mutated_globals.get(name, 0))
+    return last_change < first  # ANYTIME (a function body changes the global) is after every line
 
 
 def _enclosing_binds(name: str, ctx: RuleContext) -> bool:
