@@ -31,7 +31,15 @@ from jaxpure.analysis.contexts import (
     bind_arguments,
     filled_by,
 )
-from jaxpure.analysis.cstnodes import JUMPS, all_nodes, all_params, constant_truth, is_none, is_string_index
+from jaxpure.analysis.cstnodes import (
+    JUMPS,
+    STRING_LITERALS,
+    all_nodes,
+    all_params,
+    constant_truth,
+    is_none,
+    is_string_index,
+)
 from jaxpure.analysis.cstnodes import code_children as cst_children
 from jaxpure.analysis.dataflow import (
     Binding,
@@ -1214,8 +1222,11 @@ class FunctionWalker:
         return _is_container_display(node, self.resolve)
 
     def is_pytree_part(self, node: cst.BaseExpression) -> bool:
-        """A field of an object of no class jaxpure knows, or an item under a string key: what a
-        pytree holds there may be ``None``, a container or a sub-tree, as well as an array."""
+        """A field of an object of no class jaxpure knows, or an item under a string key
+        (``site["fn"]``, ``site.get("done", False)``): what a pytree holds there may be ``None``, a
+        container, a Python flag or a sub-tree, as well as an array."""
+        if type(node) is cst.Call:
+            return _string_get(node)
         if type(node) is cst.Attribute:
             if node.attr.value in jaxapi.ARRAY_ATTRIBUTES:
                 return False
@@ -1914,6 +1925,18 @@ def _jumps(line: cst.CSTNode) -> bool:
     """A line of small statements with ``return``, ``raise``, ``break`` or ``continue`` among them."""
     return isinstance(line, cst.SimpleStatementLine | cst.SimpleStatementSuite) and any(
         type(s) in JUMPS for s in line.body
+    )
+
+
+def _string_get(call: cst.Call) -> bool:
+    """``site.get("key")``, ``site.get("key", False)``: a mapping's item under a string key."""
+    func, args = call.func, call.args
+    return (
+        type(func) is cst.Attribute
+        and func.attr.value == "get"
+        and 1 <= len(args) <= 2
+        and all(a.keyword is None and not a.star for a in args)
+        and isinstance(args[0].value, STRING_LITERALS)
     )
 
 

@@ -25,6 +25,8 @@ _KEY_SOURCE_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in jaxapi.KEY_SOU
 _REDEFINED = re.compile(r"@L\d+")
 _MUTABLE_CONSTRUCTORS = {"builtins.list": "list", "builtins.dict": "dict", "builtins.set": "set"}
 # Python types a union annotation may combine and stay configuration (``index: int | slice``).
+# The longest ``[None] * n`` read item by item: a transform's options name a few arguments.
+_MOST_REPEATED_ITEMS = 64
 _STATIC_UNION_MEMBERS = frozenset({"builtins.bool", "builtins.int", "builtins.str", "builtins.slice"})
 
 
@@ -1806,7 +1808,21 @@ def _operands_counted(call: ast.Call) -> bool:
 
 
 def _sequence_items(node: ast.expr) -> list[ast.expr]:
-    return list(node.elts) if isinstance(node, ast.Tuple | ast.List) else []
+    """The items of a tuple or list display, also one spelled with ``+`` and ``*`` on them
+    (``in_axes=[0] + [None] * 9``); none where it is anything else."""
+    if isinstance(node, ast.Tuple | ast.List):
+        return list(node.elts)
+    if not isinstance(node, ast.BinOp):
+        return []
+    if isinstance(node.op, ast.Add):
+        left, right = _sequence_items(node.left), _sequence_items(node.right)
+        return left + right if left and right else []
+    if isinstance(node.op, ast.Mult):
+        for sequence, count in ((node.left, node.right), (node.right, node.left)):
+            times = count.value if isinstance(count, ast.Constant) and type(count.value) is int else 0
+            if 0 < times <= _MOST_REPEATED_ITEMS:
+                return _sequence_items(sequence) * times
+    return []
 
 
 def key_argument_identity(call: ast.Call) -> str | None:
