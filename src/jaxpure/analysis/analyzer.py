@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections import deque
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Container, Iterator, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
@@ -48,6 +48,7 @@ from jaxpure.analysis.dataflow import (
     dotted_name,
     iter_own_nodes,
     lambdas_bound_once,
+    string_key,
 )
 from jaxpure.analysis.index import ClassInfo, FunctionInfo, ModuleIndex, Param
 from jaxpure.analysis.jaxapi import DIFFERENTIATION, STAGING
@@ -592,6 +593,8 @@ class FunctionWalker:
         self.findings: list[Finding] = []
         self.reported_keys: set[tuple] = set()
         self.memo: dict[str, object] = {}  # what rules computed once for this function (RuleContext.memo)
+        self.body: cst.CSTNode | None = None
+        self._keyed_dicts: dict[str, frozenset[str]] | None = None  # ``_traced_keys``, once per function
         self.returns_traced = False
         self.returned_positions: list[bool] | None = None
         self.returns_other = False  # some return is no tuple display (or of another length)
@@ -702,6 +705,7 @@ class FunctionWalker:
 
     def analyze_body(self, body: cst.CSTNode, function: cst.FunctionDef | None = None) -> FunctionResult:
         bindings = self.bind_locals(body)
+        self.body = body
         traced = self._initial_traced(body)
         if self.info is not None and self.info.qualname not in self.module.tracing_roots:
             traced -= self._concrete_params(body)
@@ -1321,8 +1325,8 @@ class FunctionWalker:
         if callee is None:
             self._reach_other_module(node, self.context)
             return
-        filled = bind_arguments(callee.params, argument_shapes(node), bound)
-        traced_arguments = [i for i, a in enumerate(node.args) if self.values.evidently_traced(a.value)]
+        shapes, traced_arguments = self._argument_flow(node)
+        filled = bind_arguments(callee.params, shapes, bound)
         traced_params = filled_by(filled, traced_arguments) | self._receiver_traced(node.func, callee, bound)
         if not traced_params and self.context.kind == DIFFERENTIATION:
             return  # nothing traced flows in: under differentiation the callee runs on plain values
@@ -1336,6 +1340,66 @@ class FunctionWalker:
             fresh_params=filled_by(filled, fresh, alone=True),
         )
         self.module.reach(self.info.qualname if self.info else None, callee, context)
+
+    def _argument_flow(self, node: cst.Call) -> tuple[tuple[tuple[str | None, str], ...], list[int]]:
+        """How ``node`` passes its arguments (for ``bind_arguments``) and which are traced, by
+        index. A ``**d`` whose traced items are known by key passes those keys as traced
+        keywords, appended, and the rest untraced: ``kw = dict(config); kw["t"] = t; f(x, **kw)``
+        traces ``f``'s ``t`` only, not every flag ``config`` fills."""
+        shapes = list(argument_shapes(node))
+        traced = []
+        for index, argument in enumerate(node.args):
+            keys = self._traced_keys(argument.value) if argument.star == "**" else None
+            if keys is None:
+                if self.values.evidently_traced(argument.value):
+                    traced.append(index)
+                continue
+            for key in sorted(keys):
+                traced.append(len(shapes))
+                shapes.append((key, ""))
+        return tuple(shapes), traced
+
+    def _traced_keys(self, value: cst.BaseExpression) -> frozenset[str] | None:
+        """The string keys under which the local dict ``value`` names may hold a tracer, where
+        every write to it is in sight; None where they are not known."""
+        if type(value) is not cst.Name or self.body is None:
+            return None
+        if self._keyed_dicts is None:
+            self._keyed_dicts = self._dicts_keyed_by_string(self.body)
+        return self._keyed_dicts.get(value.value)
+
+    def _dicts_keyed_by_string(self, body: cst.CSTNode) -> dict[str, frozenset[str]]:
+        """Locals bound only to dicts (a copy ``dict(config)`` or a display with string keys)
+        that the body only reads, unpacks and writes under string keys (``d["k"] = v``,
+        ``d.setdefault("k", v)``, ``d.update(k=v)``), each with the keys a traced value went to."""
+        keys: dict[str, set[str]] = {}
+        for name in self.rebound_names - self.params:
+            found: set[str] | None = set()
+            for binding in self.values.by_name.get(name, ()):  # ``kw = {}`` here, ``kw = {"t": t}`` there
+                whole = not (binding.iterated or binding.element is not None or binding.starred)
+                held = _dict_source_keys(binding.source, self.values.evidently_traced, self.resolve) if whole else None
+                found = found | held if found is not None and held is not None else None
+            if found is not None:
+                keys[name] = found
+        if not keys:
+            return {}
+        accounted: set[int] = set()
+        unknown: set[str] = set()
+        for node in iter_own_nodes(body):
+            use = _dict_use(node, keys)
+            if use is None:
+                continue
+            name, writes, names = use
+            accounted.update(id(n) for n in names)
+            for key, written in writes:
+                if key is None:
+                    unknown.add(name)  # written under a key that is no string literal
+                elif self.values.evidently_traced(written):
+                    keys[name].add(key)
+        for node in iter_own_nodes(body):
+            if type(node) is cst.Name and node.value in keys and id(node) not in accounted:
+                unknown.add(node.value)  # handed on, returned, stored: what may write to it is not in sight
+        return {name: frozenset(found) for name, found in keys.items() if name not in unknown}
 
     def _on_map(self, node: cst.Call) -> None:
         """``map(f, xs, ys)`` calls ``f(x, y)`` on the items: a call site of the module's ``f``,
@@ -1390,20 +1454,20 @@ class FunctionWalker:
         return lookup(f"{annotation}.{func.attr.value}")
 
     def _reach_other_module(self, node: cst.Call, caller: TracedContext) -> None:
-        shapes = argument_shapes(node)
-        traced = frozenset(i for i, a in enumerate(node.args) if self.values.evidently_traced(a.value))
+        shapes, traced_arguments = self._argument_flow(node)
+        traced = frozenset(traced_arguments)
+        offset = 0  # the receiver, for a method
         located = self._in_other_module(node.func)
         if located is None:
             located = self._method_in_other_module(node.func)
             if located is None:
                 return
             # The receiver is the method's first argument.
-            shapes = ((None, ""), *shapes)
+            shapes, offset = ((None, ""), *shapes), 1
             receiver = node.func.value if isinstance(node.func, cst.Attribute) else None
             traced = frozenset({i + 1 for i in traced} | ({0} if self.values.evidently_traced(receiver) else set()))
         if not traced and caller.kind == DIFFERENTIATION:
             return
-        offset = len(shapes) - len(node.args)  # the receiver, for a method
         fresh = frozenset(i + offset for i, a in enumerate(node.args) if self._fresh_container(a.value))
         # What the callee's parameters hold is bound in its own module (``CallSeed.context_for``).
         context = replace(
@@ -1938,6 +2002,75 @@ def _string_get(call: cst.Call) -> bool:
         and all(a.keyword is None and not a.star for a in args)
         and isinstance(args[0].value, STRING_LITERALS)
     )
+
+
+_DICT_READS = frozenset({"get", "pop", "keys", "values", "items", "copy"})
+# One use of a keyed dict: its name, the writes it makes (key, or None where not a string literal;
+# the value written), and the occurrences of the name it accounts for.
+_DictUse = tuple[str, list[tuple[str | None, cst.BaseExpression | None]], list[cst.Name]]
+
+
+def _dict_source_keys(source: cst.BaseExpression | None, traced: Callable, resolve: Callable) -> set[str] | None:
+    """The string keys a fresh dict holds a traced value under: ``{"a": t, "b": 1}`` or
+    ``dict(config, t=t)`` of an untraced ``config``; None for anything else."""
+    if type(source) is cst.Dict:
+        found = set()
+        for element in source.elements:
+            if not isinstance(element, cst.DictElement):  # ``**other``
+                if traced(element.value):
+                    return None
+                continue
+            key = element.key.evaluated_value if type(element.key) is cst.SimpleString else None
+            if not isinstance(key, str):
+                return None
+            if traced(element.value):
+                found.add(key)
+        return found
+    if type(source) is cst.Call and resolve(source.func) == "builtins.dict":
+        positional = [a for a in source.args if a.keyword is None]
+        if len(positional) > 1 or any(a.star or traced(a.value) for a in positional):
+            return None
+        return {a.keyword.value for a in source.args if a.keyword is not None and traced(a.value)}
+    return None
+
+
+def _dict_use(node: cst.CSTNode, names: Container[str]) -> _DictUse | None:
+    """What ``node`` does to one of the dicts ``names`` names, where it is a use jaxpure follows."""
+    if type(node) is cst.Assign or type(node) is cst.AugAssign or type(node) is cst.AnnAssign:
+        targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+        for target in targets:
+            if type(target) is cst.Name and target.value in names:
+                return target.value, [], [target]  # its one binding
+            if type(target) is cst.Subscript and type(target.value) is cst.Name and target.value.value in names:
+                key = string_key(target) if len(targets) == 1 else None
+                return target.value.value, [(key, node.value)], [target.value]
+        return None
+    if type(node) is cst.Subscript and type(node.value) is cst.Name and node.value.value in names:
+        return node.value.value, [], [node.value]  # ``d["k"]``, read (a write is accounted above)
+    if type(node) is cst.Arg and node.star == "**" and type(node.value) is cst.Name and node.value.value in names:
+        return node.value.value, [], [node.value]
+    if type(node) is cst.ComparisonTarget and type(node.comparator) is cst.Name and node.comparator.value in names:
+        if type(node.operator) is cst.In or type(node.operator) is cst.NotIn:
+            return node.comparator.value, [], [node.comparator]
+        return None
+    if type(node) is not cst.Call or type(node.func) is not cst.Attribute or type(node.func.value) is not cst.Name:
+        return None
+    receiver, method, args = node.func.value, node.func.attr.value, node.args
+    if receiver.value not in names:
+        return None
+    if method in _DICT_READS:
+        return receiver.value, [], [receiver]
+    if method == "setdefault" and args and args[0].keyword is None:
+        first = args[0].value
+        literal = first.evaluated_value if type(first) is cst.SimpleString else None
+        written = args[1].value if len(args) > 1 else None
+        return receiver.value, [(literal if isinstance(literal, str) else None, written)], [receiver]
+    if method == "update":
+        writes: list[tuple[str | None, cst.BaseExpression | None]] = [
+            (a.keyword.value if a.keyword is not None else None, a.value) for a in args
+        ]
+        return receiver.value, writes, [receiver]
+    return None
 
 
 def _always_leaves(block: cst.BaseSuite) -> bool:

@@ -51,7 +51,7 @@ class Binding:
     starred: bool = False  # ``first, *rest = xs``: a starred target always takes a list
 
 
-def _string_key(node: cst.Subscript) -> str | None:
+def string_key(node: cst.Subscript) -> str | None:
     """``d["key"]``'s key."""
     index = node.slice[0].slice if len(node.slice) == 1 else None
     value = index.value if type(index) is cst.Index else None
@@ -691,7 +691,7 @@ class TracedValues:
             return self.traced(node.value)
         if isinstance(node, cst.Subscript):
             if type(node.value) is cst.Name and node.value.value in self.dict_names:
-                if _string_key(node) in self.static_fields.get(node.value.value, ()):
+                if string_key(node) in self.static_fields.get(node.value.value, ()):
                     return False  # ``kwargs["block_k"]`` of a transformed ``partial(f, block_k=128)``
                 return self.traced(node.value)
             # A constant array indexed by a tracer gives a tracer too.
