@@ -881,6 +881,9 @@ class FunctionWalker:
         isinstance(w, IrrepsArray): ... w.irreps ...``, a field the class keeps static."""
         found: set[int] = set()
         for node in iter_own_nodes(body):
+            if type(node) is cst.BooleanOperation:
+                found.update(self._short_circuit_static_reads(node, bindings))
+                continue
             if type(node) is not cst.If and type(node) is not cst.IfExp:
                 continue
             conjuncts = _conjuncts(node.test)
@@ -902,16 +905,41 @@ class FunctionWalker:
                     found.update(self._declared_static_reads(node, *tested))
         return frozenset(found)
 
+    def _short_circuit_static_reads(self, node: cst.BooleanOperation, bindings: list[Binding]) -> set[int]:
+        """Reads of the right operand that its left one proves static: Python evaluates ``right``
+        of ``left and right`` only where ``left`` is true, of ``left or right`` only where it is
+        false (``not isinstance(d, (int, np.integer)) or int(d) < 0``: ``d`` is a host number there)."""
+        names = self._proven_static(node.left, type(node.operator) is cst.And)
+        if not names:
+            return set()
+        reads = list(all_nodes(node.right))
+        return {
+            id(read)
+            for read in reads
+            if type(read) is cst.Name and read.value in names and self._holds_in(read.value, reads, node.left, bindings)
+        }
+
+    def _proven_static(self, test: cst.BaseExpression, outcome: bool) -> set[str]:
+        """The names an ``isinstance`` test in ``test`` proves static where ``test`` is ``outcome``."""
+        if type(test) is cst.UnaryOperation and type(test.operator) is cst.Not:
+            return self._proven_static(test.expression, not outcome)
+        if type(test) is cst.BooleanOperation:
+            if (type(test.operator) is cst.And) != outcome:
+                return set()  # ``a and b`` false, or ``a or b`` true: which operand decided is unknown
+            return self._proven_static(test.left, outcome) | self._proven_static(test.right, outcome)
+        static = self._static_subject(test, False)
+        return {static[0].value} if static is not None and static[1] == outcome else set()
+
     def _static_subject(self, test: cst.BaseExpression, negated: bool) -> tuple[cst.Name, bool] | None:
         """The name an ``isinstance`` test proves static, and on which outcome: no tracer is an
         instance of a Python scalar type (``isinstance(x, (int, float))`` true: ``x`` is a Python
-        number), and every tracer is a ``jax.core.Tracer`` and a ``jax.Array`` (``not
+        number; nor of a NumPy one), and every tracer is a ``jax.core.Tracer`` and a ``jax.Array`` (``not
         isinstance(x, Tracer)`` true, or ``isinstance(x, jax.Array)`` false: ``x`` is concrete)."""
         tested = self._isinstance_classes(test)
         if tested is None:
             return None
         subject, qualified = tested
-        if all(q in jaxapi.PYTHON_SCALAR_TYPES for q in qualified):
+        if all(q in jaxapi.HOST_VALUE_TYPES for q in qualified):
             return subject, not negated
         if len(qualified) == 1 and self._is_tracer_class(qualified[0]):
             return subject, negated

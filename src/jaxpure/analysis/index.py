@@ -1162,7 +1162,7 @@ class _IndexBuilder(FastNodeVisitor):
             kinds = node.args[1].elts if isinstance(node.args[1], ast.Tuple) else [node.args[1]]
             for kind in kinds:
                 narrowed = self.resolve(kind) or ast_dotted_name(kind)
-                if narrowed in jaxapi.PYTHON_SCALAR_TYPES:
+                if narrowed in jaxapi.HOST_VALUE_TYPES:
                     self.function.narrows_to_scalars = True
                 elif narrowed and not narrowed.startswith("builtins.") and len(kinds) == 1:
                     self.function.narrowed_classes.add(narrowed)

@@ -167,6 +167,12 @@ PYTHON_SCALAR_TYPES = frozenset(
     """builtins.int builtins.float builtins.complex builtins.bool builtins.str builtins.bytes builtins.slice
     builtins.range numbers.Number numbers.Complex numbers.Real numbers.Rational numbers.Integral""".split()
 )
+# Classes no tracer (and no JAX array) is an instance of, measured under jit, vmap and grad: a value
+# ``isinstance`` finds to be one is a host value.
+HOST_VALUE_TYPES = PYTHON_SCALAR_TYPES | frozenset(
+    """numpy.ndarray numpy.generic numpy.number numpy.integer numpy.signedinteger numpy.unsignedinteger
+    numpy.floating numpy.complexfloating numpy.bool_ numpy.int32 numpy.int64 numpy.float32 numpy.float64""".split()
+)
 PYTHON_VALUE_TYPES = PYTHON_SCALAR_TYPES | frozenset(
     "builtins.tuple builtins.list builtins.dict builtins.set builtins.frozenset".split()
 )
