@@ -880,9 +880,12 @@ class FunctionWalker:
         statement or expression where the test says so (see ``_static_subject``). In ``if
         isinstance(w, IrrepsArray): ... w.irreps ...``, a field the class keeps static."""
         found: set[int] = set()
-        for node in iter_own_nodes(body):
+        for node in (body, *iter_own_nodes(body)):
             if type(node) is cst.BooleanOperation:
                 found.update(self._short_circuit_static_reads(node, bindings))
+                continue
+            if type(node) is cst.IndentedBlock:
+                found.update(self._guarded_static_reads(node.body, bindings))
                 continue
             if type(node) is not cst.If and type(node) is not cst.IfExp:
                 continue
@@ -918,6 +921,26 @@ class FunctionWalker:
             for read in reads
             if type(read) is cst.Name and read.value in names and self._holds_in(read.value, reads, node.left, bindings)
         }
+
+    def _guarded_static_reads(self, statements: Sequence[cst.BaseStatement], bindings: list[Binding]) -> set[int]:
+        """Reads after a guard that leaves the block where the test fails to prove a name static
+        (``if not isinstance(start, int): raise TypeError(...)``): past it, ``start`` is an int."""
+        found: set[int] = set()
+        for position, statement in enumerate(statements):
+            if type(statement) is not cst.If or statement.orelse is not None or not _always_leaves(statement.body):
+                continue
+            names = self._proven_static(statement.test, False)
+            if not names:
+                continue
+            rest = [node for later in statements[position + 1 :] for node in all_nodes(later)]
+            found.update(
+                id(read)
+                for read in rest
+                if type(read) is cst.Name
+                and read.value in names
+                and self._holds_in(read.value, rest, statement.test, bindings)
+            )
+        return found
 
     def _proven_static(self, test: cst.BaseExpression, outcome: bool) -> set[str]:
         """The names an ``isinstance`` test in ``test`` proves static where ``test`` is ``outcome``."""
