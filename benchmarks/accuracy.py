@@ -149,7 +149,9 @@ class Corpus:
 
 def default_corpora() -> list[Corpus]:
     corpora = []
-    devcorpus = ROOT.parent / "shared" / "devcorpus"
+    # Beside the checkout, as the project lays it out; JAXPURE_DEVCORPUS names it from elsewhere
+    # (a second worktree of the repository).
+    devcorpus = Path(os.environ.get("JAXPURE_DEVCORPUS", ROOT.parent / "shared" / "devcorpus"))
     if devcorpus.is_dir():
         corpora.append(Corpus("devcorpus", (devcorpus,), devcorpus))
     found = [_installed(name) for name in LIBRARIES]
