@@ -8,7 +8,9 @@ jaxpure cannot see into that is handed a key (``env.reset(key)``,
 ``Block(key=key)``, a jitted callee), as JAX's own checker counts a key
 passed to a jitted function; ``fold_in`` derives a new key without
 consuming its argument, and so does a function whose body only passes the
-key on or folds it in. A value is a key where the function makes one
+key on or folds it in. ``split(seed)[0]`` then ``split(seed)[1]`` take the two children of
+one split; a draw made only for ``jax.eval_shape`` is read for its shape alone. A value is a
+key where the function makes one
 (``key``, ``PRNGKey``, ``split``, ``fold_in``) or hands it to a ``jax.random``
 consumer. Exclusive branches start from the same state and merge; a key
 consumed inside a loop body that the body never rebinds is consumed again
@@ -184,6 +186,11 @@ class _KeyWalker:
         self.clock = 0  # counts consumptions and assignments, in walk order
         self.sites: dict[int, tuple[int, frozenset[tuple[str, bool]]]] = {}  # id(call) -> (when, guards)
         self.assigned: dict[str, int] = {}  # identity -> when last assigned
+        self.picked: dict[int, str] = {}  # id(split call) -> the literal index taken (``split(seed)[1]``)
+        # key identity -> (the split's arguments, the children taken) while its only consumers
+        # are indexed splits with those arguments (``split(seed)[0]`` ... ``split(seed)[1]``)
+        self.children: dict[str, tuple[list[tuple[str | None, str]], set[str]]] = {}
+        self.shapes_only = False  # inside the arguments of an abstract evaluation (``jax.eval_shape``)
 
     # -- statements ---------------------------------------------------------------
 
@@ -319,10 +326,49 @@ class _KeyWalker:
             self.expression(node.value)
             self.rebind(node.target)
             return
+        if isinstance(node, cst.Subscript):
+            self.note_child_taken(node)
+        elif isinstance(node, cst.Call) and not self.shapes_only and self.evaluates_abstractly(node):
+            # ``jax.eval_shape(f, sample(key))`` reads only the sample's shape and dtype: a draw
+            # there shares no bits with any value that is used, whatever key it takes.
+            self.shapes_only = True
+            for child in cst_children(node):
+                self.expression(child)
+            self.shapes_only = False
+            return
         for child in cst_children(node):
             self.expression(child)
         if isinstance(node, cst.Call):
             self.call(node)
+
+    def evaluates_abstractly(self, node: cst.Call) -> bool:
+        """``jax.eval_shape(f, ...)`` or ``jax.make_jaxpr(f)(...)``: only shapes and dtypes are read."""
+        func = node.func.func if isinstance(node.func, cst.Call) else node.func
+        return self.resolve(func) in _ABSTRACT_EVALUATIONS
+
+    def note_child_taken(self, node: cst.Subscript) -> None:
+        """``split(seed)[1]``: remember which child of the split is taken."""
+        if type(node.value) is cst.Call and len(node.slice) == 1:
+            index = node.slice[0].slice
+            if isinstance(index, cst.Index) and isinstance(index.value, cst.Integer):
+                self.picked[id(node.value)] = index.value.value
+
+    def other_child_of_same_split(self, key: str, at: cst.Call) -> bool:
+        """Whether ``at`` takes a child not yet taken of a split with the same arguments as every
+        consumption of ``key`` so far: split is deterministic, so ``split(seed)[0]`` and
+        ``split(seed)[1]`` are the two children of one split and no key is used twice (the same
+        child again, or a split with another ``num``, whose children overlap, is reuse)."""
+        child = self.picked.get(id(at))
+        if child is None or self.resolve(at.func) != _SPLIT:
+            self.children.pop(key, None)
+            return False
+        arguments = _draw_arguments(at, None)
+        taken = self.children.get(key)
+        if taken is not None and key in self.consumed and taken[0] == arguments and child not in taken[1]:
+            taken[1].add(child)
+            return True
+        self.children[key] = (arguments, {child})
+        return False
 
     def consumed_in_carry(self, node: cst.Return) -> None:
         """``return (key, total), a`` after ``uniform(key)`` in a scan body: the next iteration gets a used key."""
@@ -405,7 +451,7 @@ class _KeyWalker:
 
     def consume(self, key_node: cst.BaseExpression, at: cst.Call, surely: bool = True) -> None:
         key = _key_identity(key_node)
-        if key is None or key in self.fresh:
+        if key is None or key in self.fresh or self.shapes_only:
             return
         head = key.split("[")[0].split(".")[0]
         if head not in self.rebound:  # still the value the function was given
@@ -424,8 +470,10 @@ class _KeyWalker:
                     self.findings.append((at, IN_LOOP))
                 self.consumed[key] = at
                 return
+        sibling = self.other_child_of_same_split(key, at)
         if (
             key in self.consumed
+            and not sibling
             and self.report
             and (at, REUSE) not in self.findings
             and not _same_draw(self.consumed[key], at, self.resolve, self.replays)
@@ -480,6 +528,10 @@ class _KeyWalker:
     def forget(self, name: str) -> None:
         for key in [k for k in self.consumed if k == name or k.startswith((f"{name}[", f"{name}."))]:
             del self.consumed[key]
+
+
+_SPLIT = "jax.random.split"
+_ABSTRACT_EVALUATIONS = frozenset(name for name, transform in jaxapi.TRANSFORMS.items() if transform.abstract)
 
 
 # What a lax loop body returns as its carry: scan returns (carry, y), the others the carry itself.
@@ -633,6 +685,7 @@ _SPECIAL_EXPRESSIONS = frozenset(
         cst.DictComp,
         cst.NamedExpr,
         cst.Call,
+        cst.Subscript,
     }
 )
 _BINDING_OR_SCOPE = frozenset(

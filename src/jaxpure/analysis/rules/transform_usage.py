@@ -7,7 +7,7 @@ import re
 import libcst as cst
 
 from jaxpure.analysis import jaxapi
-from jaxpure.analysis.cstnodes import all_params
+from jaxpure.analysis.cstnodes import all_params, names_read
 from jaxpure.analysis.dataflow import Resolver, iter_own_nodes
 from jaxpure.analysis.index import FunctionInfo
 from jaxpure.analysis.rules.base import EVERYWHERE, TRACED, Rule, RuleContext
@@ -87,7 +87,9 @@ class TransformRebuiltPerCall(Rule):
     a loop. A loop that builds (without calling it there) the jit of a nested
     function defined before it wraps the same object every iteration, so JAX's
     cache hits after the first: it costs what one build before the loop costs,
-    and is not flagged. Any `nnx.jit` built per call or per iteration is flagged, since it
+    and is not flagged. Nor is a loop that builds one function per item and keeps each,
+    uncalled there, in a container (`fns.append(jax.jit(lambda x, w=w: ...))`): each is a
+    different program, compiled once and reused. Any `nnx.jit` built per call or per iteration is flagged, since it
     re-traces on every build. A factory that returns the jitted function, `jax.jit`
     of a module-level function, and `grad`/`vmap` built per call are fine, and so
     is anything built inside a test function (pytest `test*` functions, methods of
@@ -154,7 +156,11 @@ class TransformRebuiltPerCall(Rule):
         once = ctx.function is None or _program_entry(ctx.function)
         if isinstance(parent, cst.Call) and parent.func is node and not once:
             ctx.report(node, self, transform=transform, where="on every call")
-        elif loop is not None and not _same_object_each_iteration(node, loop, transform, ctx):
+        elif (
+            loop is not None
+            and not _same_object_each_iteration(node, loop, transform, ctx)
+            and not _kept_for_later(node, loop, ctx)
+        ):
             # module-level code (and main) runs once: only a loop there rebuilds
             ctx.report(node, self, transform=transform, where="on every loop iteration")
 
@@ -238,6 +244,68 @@ def _same_object_each_iteration(node: cst.Call, loop: cst.CSTNode, transform: st
         return False
     first, _, last, _ = ctx.span(loop)
     return not first <= function.span[0] <= last
+
+
+def _kept_for_later(node: cst.Call, loop: cst.CSTNode, ctx: RuleContext) -> bool:
+    """A loop that builds one compiled function per item and keeps each, uncalled there
+    (``fns.append(jax.jit(lambda x, w=w: ...))``, ``levels[i] = {"apply": jax.jit(...)}``):
+    each item closes over other values, so each is a different program that must compile once
+    anyway, and the kept object reuses its compilation on every later call, as a factory's
+    result does. Kept means stored into a container by a mutating method or an item
+    assignment, directly, inside a literal container, or through a local name the loop never
+    calls; an item assignment to a literal key overwrites one slot each iteration and does not
+    count."""
+    stored = _outermost_literal(node, ctx)
+    parent = ctx.parent(stored)
+    if isinstance(parent, cst.Arg):
+        return _is_container_store(ctx.parent(parent))
+    if not isinstance(parent, cst.Assign) or parent.value is not stored:
+        return False
+    targets = [t.target for t in parent.targets]
+    if all(isinstance(t, cst.Subscript) and not _literal_index(t) for t in targets):
+        return True
+    if stored is node and len(targets) == 1 and isinstance(targets[0], cst.Name):
+        return _only_stored_in_loop(targets[0].value, loop)
+    return False
+
+
+def _outermost_literal(node: cst.CSTNode, ctx: RuleContext) -> cst.CSTNode:
+    """The outermost tuple, list, set or dict display that holds ``node`` as an element (or itself)."""
+    child, parent = node, ctx.parent(node)
+    while isinstance(parent, cst.Element | cst.DictElement | cst.Tuple | cst.List | cst.Set | cst.Dict):
+        if isinstance(parent, cst.DictElement) and child is parent.key:
+            break
+        if isinstance(parent, cst.Tuple | cst.List | cst.Set | cst.Dict):
+            child = parent
+        parent = ctx.parent(parent)
+    return child
+
+
+def _is_container_store(call: cst.CSTNode | None) -> bool:
+    return (
+        isinstance(call, cst.Call)
+        and isinstance(call.func, cst.Attribute)
+        and call.func.attr.value in jaxapi.UNAMBIGUOUS_MUTATORS
+    )
+
+
+def _literal_index(target: cst.Subscript) -> bool:
+    return any(
+        isinstance(element.slice, cst.Index) and isinstance(element.slice.value, cst.SimpleString | cst.Integer)
+        for element in target.slice
+    )
+
+
+def _only_stored_in_loop(name: str, loop: cst.CSTNode) -> bool:
+    """The loop body never calls ``name`` and hands it to a container-storing method."""
+    stored = False
+    for node in iter_own_nodes(loop):
+        if isinstance(node, cst.Call):
+            if isinstance(node.func, cst.Name) and node.func.value == name:
+                return False
+            if _is_container_store(node) and any(name in names_read(a.value) for a in node.args):
+                stored = True
+    return stored
 
 
 class UnhashableStaticArgument(Rule):
