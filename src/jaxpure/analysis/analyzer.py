@@ -1250,6 +1250,8 @@ class FunctionWalker:
         for node in iter_own_nodes(body):
             if type(node) is cst.Subscript or type(node) is cst.Attribute:  # the only nodes it looks at
                 self._note_container_use(node)
+            elif isinstance(node, cst.DictComp | cst.SetComp):
+                self.container_params.update(_iterated_for_keys(node) & self.open_params)
 
     def _classify_optionals(self, bindings) -> None:
         """Names whose truth value is an "is it there" test: a local bound to ``None`` somewhere, or
@@ -1803,6 +1805,8 @@ class FunctionWalker:
     # -- reporting ------------------------------------------------------------------------------
 
     def report(self, node: cst.CSTNode, rule: type[Rule] | Rule, details: dict[str, str]) -> None:
+        if rule.raises_on_tracer is not None and self._caught_around(node, rule.raises_on_tracer):
+            return
         line, column, end_line, end_column = self.segment.span(node)
         context = self.context
         transform = context.transform if context else None
@@ -1826,6 +1830,45 @@ class FunctionWalker:
                 ),
             )
         )
+
+    def _caught_around(self, node: cst.CSTNode, error: str) -> bool:
+        """Whether ``node`` runs in the body of a ``try`` one of whose handlers catches ``error``
+        and carries on (``try: same = np.allclose(np.asarray(t), grid) except Exception: same =
+        False``): JAX raises that error on a tracer, so under a trace the handler's path runs, a
+        probe for a concrete value rather than a failure. A handler that raises again fails still."""
+        catchers = jaxapi.TRACER_ERROR_CATCHERS[error]
+        child, parent = node, self.parents.get(node)
+        while parent is not None and not isinstance(parent, cst.FunctionDef | cst.Lambda):
+            if (
+                type(parent) is cst.Try
+                and child is parent.body
+                and any(self._handles(handler, catchers) for handler in parent.handlers)
+            ):
+                return True
+            child, parent = parent, self.parents.get(parent)
+        return False
+
+    def _handles(self, handler: cst.ExceptHandler, catchers: frozenset[str]) -> bool:
+        """A handler that catches one of the ``catchers`` (a bare ``except`` catches all) and does not re-raise."""
+        if _ends_in_raise(handler.body):
+            return False
+        if handler.type is None:
+            return True
+        kinds = [e.value for e in handler.type.elements] if type(handler.type) is cst.Tuple else [handler.type]
+        for kind in kinds:
+            qualified = self.resolve(kind) or ""
+            module, _, name = qualified.rpartition(".")
+            if name in catchers and (module == "builtins" or module.split(".")[0] == "jax"):
+                return True
+        return False
+
+
+def _ends_in_raise(block: cst.BaseSuite) -> bool:
+    statements = block.body if type(block) is cst.IndentedBlock else [block]
+    last = statements[-1] if statements else None
+    if isinstance(last, cst.SimpleStatementLine | cst.SimpleStatementSuite):
+        return type(last.body[-1]) is cst.Raise
+    return False
 
 
 # Calls that return a fresh Python container: copies, and the list of a pytree's leaves.
@@ -2030,6 +2073,22 @@ def _conjuncts(test: cst.BaseExpression) -> list[cst.BaseExpression]:
 
 def _is_name_in(node: cst.CSTNode, names: Collection[str]) -> bool:
     return type(node) is cst.Name and node.value in names
+
+
+def _iterated_for_keys(comprehension: cst.DictComp | cst.SetComp) -> set[str]:
+    """The names whose items a comprehension makes dict keys or set members (``{k: f(d[k]) for k
+    in d}``): hashable items, so no JAX array is iterated there (its items, tracers too, are
+    unhashable arrays: measured), and the name holds a Python container, true where not empty."""
+    key = comprehension.key if isinstance(comprehension, cst.DictComp) else comprehension.elt
+    if type(key) is not cst.Name:
+        return set()
+    found: set[str] = set()
+    loop: cst.CompFor | None = comprehension.for_in
+    while loop is not None:
+        if _is_name(loop.target, key.value) and type(loop.iter) is cst.Name:
+            found.add(loop.iter.value)
+        loop = loop.inner_for_in
+    return found
 
 
 def _is_name(node: cst.CSTNode, name: str) -> bool:

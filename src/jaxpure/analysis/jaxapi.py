@@ -198,6 +198,18 @@ CONCRETE_METHOD_ARGUMENTS = frozenset(
 # What every tracer is an instance of (measured under jit): past ``not isinstance(x, Tracer)``,
 # ``x`` is no tracer.
 TRACER_CLASSES = frozenset({"jax.core.Tracer", "jax.extend.core.Tracer", "jax.Array"})
+# The error JAX raises where a tracer meets a concretizing operation, by class name, with the names
+# of the classes an ``except`` catches it by (its MRO, measured on jax 0.10): all are TypeErrors.
+_JAX_TYPE_ERROR_BASES = ("JAXTypeError", "TypeError", "Exception", "BaseException")
+TRACER_ERROR_CATCHERS: dict[str, frozenset[str]] = {
+    "TracerBoolConversionError": frozenset(
+        ("TracerBoolConversionError", "ConcretizationTypeError", *_JAX_TYPE_ERROR_BASES)
+    ),  # ``if``/``while``/``and``/``assert`` on a tracer
+    # int(), .tolist(), range(), a list indexed or a dict keyed by a tracer (unhashable): TypeErrors all
+    "TypeError": frozenset(("TypeError", "Exception", "BaseException")),
+    "TracerIntegerConversionError": frozenset(("TracerIntegerConversionError", *_JAX_TYPE_ERROR_BASES)),  # range()
+    "TracerArrayConversionError": frozenset(("TracerArrayConversionError", *_JAX_TYPE_ERROR_BASES)),  # np.asarray
+}
 # Annotations of dicts: iterating one gives its keys, which no JAX array can be (unhashable).
 MAPPING_ANNOTATIONS = frozenset(
     """builtins.dict dict typing.Dict typing.Mapping typing.MutableMapping collections.abc.Mapping

@@ -40,6 +40,9 @@ class Rule:
     scope: ClassVar[str] = STAGING_ONLY
     nodes: ClassVar[tuple[type, ...]] = ()  # libcst node types handed to ``check``
     fixable: ClassVar[bool] = False  # a codemod exists (jaxpure.fixes)
+    # The JAX error (``jaxapi.TRACER_ERROR_CATCHERS``) the flagged operation raises on a tracer, where
+    # it raises one: inside a ``try`` whose handler catches it, a tracer takes the handler's path.
+    raises_on_tracer: ClassVar[str | None] = None
 
     def check(self, node: Any, ctx: RuleContext) -> None:  # Any: each rule takes the node types it names
         """Look at one node; call ``ctx.report(node, self)`` for a finding."""

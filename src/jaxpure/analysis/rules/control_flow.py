@@ -19,6 +19,10 @@ def is_boolean_logic(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Comparison) and len(node.comparisons) > 1
 
 
+# Methods of a mapping that no JAX array has: ``(x or {}).get(k)`` works only where ``x`` is a mapping or falsy.
+_MAPPING_METHODS = frozenset({"get", "keys", "values", "items"})
+
+
 class PythonIfOnTracedValue(Rule):
     """A Python `if`/`elif`, conditional expression or `match` guard on a traced value.
 
@@ -91,6 +95,7 @@ class PythonIfOnTracedValue(Rule):
     """
 
     code = "JP401"
+    raises_on_tracer = "TracerBoolConversionError"
     name = "python-if-on-traced-value"
     message = "Python if on a traced value fails under tracing; use jnp.where, lax.cond or lax.select"
     nodes = (cst.If, cst.IfExp, cst.MatchCase)
@@ -156,6 +161,7 @@ class PythonWhileOnTracedValue(Rule):
     """
 
     code = "JP402"
+    raises_on_tracer = "TracerBoolConversionError"
     name = "python-while-on-traced-value"
     message = "Python while on a traced value fails under tracing; use lax.while_loop"
     nodes = (cst.While,)
@@ -199,6 +205,7 @@ class PythonLoopOverTracedBound(Rule):
     """
 
     code = "JP403"
+    raises_on_tracer = "TracerIntegerConversionError"
     name = "python-loop-over-traced-bound"
     message = (
         "a Python loop over a traced bound fails under tracing; use lax.fori_loop or lax.scan, or make the bound static"
@@ -251,6 +258,7 @@ class ConcretizationOfTracedValue(Rule):
     """
 
     code = "JP404"
+    raises_on_tracer = "TypeError"
     name = "concretization-of-traced-value"
     message = "{what} needs a concrete value and fails on a tracer; keep it an array or mark the argument static"
     scope = TRACED
@@ -380,6 +388,7 @@ class PythonBooleanOperatorOnTracedValue(Rule):
     """
 
     code = "JP405"
+    raises_on_tracer = "TracerBoolConversionError"
     name = "python-boolean-operator-on-traced-value"
     message = "{what} on a traced value calls bool() and fails under tracing; use jnp.logical_and/or/not or & | ~"
     nodes = (cst.BooleanOperation, cst.UnaryOperation, cst.Comparison)
@@ -389,12 +398,33 @@ class PythonBooleanOperatorOnTracedValue(Rule):
             return  # the outermost operator of a chain stands for the whole
         if isinstance(node, cst.BooleanOperation) and ctx.decided(node) is not None:
             return  # ``JAX_MODE and x > 0`` with JAX_MODE False: the traced operand is never evaluated
+        if _defaults_a_mapping(node, ctx):
+            return
         # Chained comparisons bool() their traced comparisons; and/or/not bool() the operands
         # themselves, whose truth is static when they are Python containers.
         traced = ctx.traced if isinstance(node, cst.Comparison) else ctx.truth_traced
         offending = [operand for operand in _operands_made_bool(node, ctx) if traced(operand)]
         if offending and not {id(operand) for operand in offending} <= _guarded_by_isinstance(node, ctx):
             ctx.report(node, self, what=_spelling(node))
+
+
+def _defaults_a_mapping(node: cst.BaseExpression, ctx: RuleContext) -> bool:
+    """``(periodic or {}).get(key)``, ``f(**(options or {}))``: an ``or`` chain whose result is used
+    as a mapping. Each operand may be the result, and no JAX array, tracer or not, has
+    ``.get``/``.keys``/``.values``/``.items`` or unpacks by ``**`` (measured), so wherever the code
+    works each operand is a mapping or a falsy default such as None: its truth is a Python question."""
+    if not (isinstance(node, cst.BooleanOperation) and _all_or(node)):
+        return False
+    parent = ctx.parent(node)
+    if isinstance(parent, cst.Arg):
+        return parent.star == "**"
+    return isinstance(parent, cst.Attribute) and parent.value is node and parent.attr.value in _MAPPING_METHODS
+
+
+def _all_or(node: cst.BaseExpression) -> bool:
+    if not isinstance(node, cst.BooleanOperation):
+        return True
+    return isinstance(node.operator, cst.Or) and _all_or(node.left) and _all_or(node.right)
 
 
 def _operands_made_bool(node, ctx: RuleContext) -> list[cst.BaseExpression]:
@@ -543,6 +573,7 @@ class AssertOnTracedValue(Rule):
     """
 
     code = "JP406"
+    raises_on_tracer = "TracerBoolConversionError"
     name = "assert-on-traced-value"
     message = "assert on a traced value fails under tracing; use checkify.check or equinox.error_if"
     nodes = (cst.Assert,)

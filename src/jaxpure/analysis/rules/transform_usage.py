@@ -56,6 +56,7 @@ class NumpyOnTracedValue(Rule):
     """
 
     code = "JP501"
+    raises_on_tracer = "TracerArrayConversionError"
     name = "numpy-on-traced-value"
     message = "{function} cannot take a traced value; use {replacement}"
     scope = TRACED
