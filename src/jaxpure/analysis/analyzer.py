@@ -121,6 +121,16 @@ class ModuleAnalyzer:
         self.index = index
         self.segments = segments or SegmentCache(lines, index.top_spans, index.functions)
         self.contexts: dict[str, TracedContext] = {}
+        # A function's context is recomputed from what reaches it (``_recontext``): the seeds
+        # (transforms, Module entries, other modules, module code), and per caller what that
+        # caller's LATEST analysis passed. A caller first analyzed while a callee's return was
+        # unknown assumed it traced (``n = nlags(Ab)``, which returns ``Ab.shape[-1]``); once
+        # that return is known, what it passed on in the meantime must not stay traced.
+        self._seeded: dict[str, TracedContext] = {}
+        self._from_callers: dict[str, dict[str, TracedContext]] = {}  # callee -> caller -> context
+        self._reached_by: dict[str, dict[str, TracedContext]] = {}  # caller -> callee -> context
+        self._reaching: dict[str, TracedContext] | None = None  # the analysis under way's, by callee
+        self._sites: dict[str, list[TracedContext]] = {}  # transforms applied inside traced code
         self.results: dict[str, FunctionResult] = {}
         self.closures_used: dict[str, frozenset[str]] = {}
         # Functions with functions defined inside them (scanning all closures for each
@@ -213,10 +223,20 @@ class ModuleAnalyzer:
         return frozenset(traced - unpassed)
 
     def seed(self, function: str, context: TracedContext) -> None:
-        known = self.contexts.get(function)
-        updated = context if known is None else known.merged(context)
-        if updated != known:
-            self.contexts[function] = updated
+        known = self._seeded.get(function)
+        self._seeded[function] = context if known is None else known.merged(context)
+        self._recontext(function)
+
+    def _recontext(self, function: str) -> None:
+        """Merge what reaches ``function`` now, and analyze it again where that changed."""
+        parts = [*filter(None, [self._seeded.get(function)]), *self._from_callers.get(function, {}).values()]
+        if not parts:
+            return  # no longer reached: its last context stays (no finding is lost to a stale caller)
+        context = functools.reduce(TracedContext.merged, parts)
+        for site in self._sites.get(function, ()):
+            context = _adopted(function, context, site)
+        if context != self.contexts.get(function):
+            self.contexts[function] = context
             self._queue.append(function)
 
     def _seed_module_methods(self) -> None:
@@ -303,7 +323,8 @@ class ModuleAnalyzer:
             self._walkers.clear()
 
     def _run(self) -> list[Finding]:
-        # Contexts only grow, so this terminates; the budget guards against a pathological module.
+        # Contexts follow what reaches them (``_recontext``); the budget guards against a pathological
+        # module, or callers whose answers keep changing one another's.
         budget = 20 * (len(self.index.functions) + 1)
         while self._queue and budget:
             budget -= 1
@@ -323,7 +344,12 @@ class ModuleAnalyzer:
         context = self.contexts[qualname]
         closure = self._closure_of(info)
         self.closures_used[qualname] = closure
-        result = FunctionWalker.of_function(self, info, context, closure).analyze(self._node_of(info))
+        self._reaching = {}
+        try:
+            result = FunctionWalker.of_function(self, info, context, closure).analyze(self._node_of(info))
+        finally:
+            reached, self._reaching = self._reaching, None
+        self._update_callees(qualname, reached)
         previous = self.results.get(qualname)
         self.results[qualname] = result
         # Callers analyzed earlier assumed "traced in, traced out"; tell them when that was wrong.
@@ -345,20 +371,29 @@ class ModuleAnalyzer:
         for root in self._roots_by_site.get(qualname, ()):
             self._adopt_site(root.function, context)
 
+    def _update_callees(self, caller: str, reached: dict[str, TracedContext]) -> None:
+        """What ``caller``'s latest analysis passed replaces what its earlier ones did."""
+        previous = self._reached_by.get(caller, {})
+        self._reached_by[caller] = reached
+        for callee in previous.keys() | reached.keys():
+            context = reached.get(callee)
+            if context == previous.get(callee):
+                continue
+            if context is None:
+                self._from_callers[callee].pop(caller, None)
+            else:
+                self._from_callers.setdefault(callee, {})[caller] = context
+            self._recontext(callee)
+
     def _adopt_site(self, function: str, site: TracedContext) -> None:
         """A transform applied inside traced code: staging inside staging (SPEC §1), and a nested
         function is confirmed at runtime through the importable root around it (SPEC §7)."""
-        target = self.contexts.get(function)
-        if target is None:
+        if function not in self.contexts:
             return
-        updated = target
-        if site.kind == STAGING and target.kind != STAGING:
-            updated = replace(updated, kind=STAGING, compiling=site.compiling or target.compiling)
-        if "<locals>" in function and site.root and updated.root == function:
-            updated = replace(updated, root=site.root, root_static=site.root_static)
-        if updated != target:
-            self.contexts[function] = updated
-            self._queue.append(function)
+        sites = self._sites.setdefault(function, [])
+        if site not in sites:
+            sites.append(site)
+            self._recontext(function)
 
     def _analyze_untraced(self, info: FunctionInfo) -> list[Finding]:
         return FunctionWalker.of_function(self, info, None).analyze(self._node_of(info)).findings
@@ -512,9 +547,12 @@ class ModuleAnalyzer:
         self.outgoing[key] = call if known is None else known.merged(call)
 
     def reach(self, caller: str | None, callee: FunctionInfo, context: TracedContext) -> None:
-        if caller is not None:
-            self.callers.setdefault(callee.qualname, set()).add(caller)
-        self.seed(callee.qualname, context)
+        if caller is None or self._reaching is None:
+            self.seed(callee.qualname, context)
+            return
+        self.callers.setdefault(callee.qualname, set()).add(caller)
+        known = self._reaching.get(callee.qualname)
+        self._reaching[callee.qualname] = context if known is None else known.merged(context)
 
 
 class _MultiSegment:
@@ -1879,6 +1917,15 @@ _CONTAINER_COPIES = frozenset(
 
 
 _DICT_CONSTRUCTORS = frozenset({"builtins.dict", "collections.defaultdict", "collections.OrderedDict"})
+
+
+def _adopted(function: str, target: TracedContext, site: TracedContext) -> TracedContext:
+    """``target`` once the transform of ``function`` is known to be applied inside ``site``."""
+    if site.kind == STAGING and target.kind != STAGING:
+        target = replace(target, kind=STAGING, compiling=site.compiling or target.compiling)
+    if "<locals>" in function and site.root and target.root == function:
+        target = replace(target, root=site.root, root_static=site.root_static)
+    return target
 
 
 def _callback_argument(call: cst.Call) -> cst.Arg | None:
