@@ -1288,7 +1288,7 @@ class FunctionWalker:
         for node in iter_own_nodes(body):
             if type(node) is cst.Subscript or type(node) is cst.Attribute:  # the only nodes it looks at
                 self._note_container_use(node)
-            elif isinstance(node, cst.DictComp | cst.SetComp):
+            elif self.open_params and (type(node) is cst.DictComp or type(node) is cst.SetComp):
                 self.container_params.update(_iterated_for_keys(node) & self.open_params)
 
     def _classify_optionals(self, bindings) -> None:
@@ -1876,7 +1876,7 @@ class FunctionWalker:
         probe for a concrete value rather than a failure. A handler that raises again fails still."""
         catchers = jaxapi.TRACER_ERROR_CATCHERS[error]
         child, parent = node, self.parents.get(node)
-        while parent is not None and not isinstance(parent, cst.FunctionDef | cst.Lambda):
+        while parent is not None and type(parent) is not cst.FunctionDef and type(parent) is not cst.Lambda:
             if (
                 type(parent) is cst.Try
                 and child is parent.body

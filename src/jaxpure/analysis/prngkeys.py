@@ -343,8 +343,9 @@ class _KeyWalker:
 
     def evaluates_abstractly(self, node: cst.Call) -> bool:
         """``jax.eval_shape(f, ...)`` or ``jax.make_jaxpr(f)(...)``: only shapes and dtypes are read."""
-        func = node.func.func if isinstance(node.func, cst.Call) else node.func
-        return self.resolve(func) in _ABSTRACT_EVALUATIONS
+        func = node.func.func if type(node.func) is cst.Call else node.func
+        last = func.attr.value if type(func) is cst.Attribute else func.value if type(func) is cst.Name else ""
+        return last in _ABSTRACT_NAMES and self.resolve(func) in _ABSTRACT_EVALUATIONS
 
     def note_child_taken(self, node: cst.Subscript) -> None:
         """``split(seed)[1]``: remember which child of the split is taken."""
@@ -532,6 +533,7 @@ class _KeyWalker:
 
 _SPLIT = "jax.random.split"
 _ABSTRACT_EVALUATIONS = frozenset(name for name, transform in jaxapi.TRANSFORMS.items() if transform.abstract)
+_ABSTRACT_NAMES = frozenset(name.rsplit(".", 1)[-1] for name in _ABSTRACT_EVALUATIONS)  # a cheap look first
 
 
 # What a lax loop body returns as its carry: scan returns (carry, y), the others the carry itself.
