@@ -1285,10 +1285,12 @@ class FunctionWalker:
         self.open_params = {
             p.name for p in self.info.params if p.annotation is None or p.annotation.split(".")[-1] in _OPEN_ANNOTATIONS
         }
+        if not self.open_params:
+            return  # what follows only learns which open parameters are containers
         for node in iter_own_nodes(body):
-            if type(node) is cst.Subscript or type(node) is cst.Attribute:  # the only nodes it looks at
+            if type(node) is cst.Subscript or type(node) is cst.Attribute:  # the nodes it looks at
                 self._note_container_use(node)
-            elif self.open_params and (type(node) is cst.DictComp or type(node) is cst.SetComp):
+            elif type(node) is cst.DictComp or type(node) is cst.SetComp:
                 self.container_params.update(_iterated_for_keys(node) & self.open_params)
 
     def _classify_optionals(self, bindings) -> None:

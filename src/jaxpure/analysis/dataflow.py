@@ -365,20 +365,21 @@ def _block_rebindings(body: cst.CSTNode, bindings: list[Binding]) -> dict[str, l
     A ``for`` loop's target too, with the loop's body: each pass binds it before running the
     body, so there ``i`` is the loop's (``for i in range(n): accs[i] += v`` in a ``fori_loop``
     body whose own ``i`` is a tracer)."""
-    nodes = (body, *iter_own_nodes(body))
     block_of: dict[int, cst.CSTNode] = {
         id(small): block
-        for block in nodes
+        for block in (body, *iter_own_nodes(body))
         if type(block) is cst.IndentedBlock
         for statement in block.body
         if type(statement) is cst.SimpleStatementLine
         for small in statement.body
         if type(small) is cst.Assign or type(small) is cst.AnnAssign
     }
-    loop_of = {id(loop): loop.body for loop in nodes if type(loop) is cst.For}
     found: dict[str, list[tuple[Binding, cst.CSTNode]]] = {}
     for binding in bindings:
-        block = loop_of.get(id(binding.node)) if binding.iterated else block_of.get(id(binding.node))
+        node = binding.node
+        # A ``for`` statement's target takes effect in its loop's body (a comprehension's: nowhere here).
+        loop_body = node.body if type(node) is cst.For else None
+        block = loop_body if binding.iterated else block_of.get(id(node))
         if block is not None:
             found.setdefault(binding.target, []).append((binding, block))
     return found

@@ -10,8 +10,9 @@ parsed with libcst.
 from __future__ import annotations
 
 import ast
+import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 from jaxpure.analysis import jaxapi
@@ -245,8 +246,10 @@ class ModuleIndex:
     eager_only_classes: frozenset[str] = frozenset()
     last_uses: dict[str, int] = field(default_factory=dict)
     # Where the module's own top-level code first can call each top-level function (``programs``),
-    # kept where some module-level name changes at module level: a change before it precedes any trace.
-    first_uses: dict[str, int] = field(default_factory=dict)
+    # where some module-level name changes at module level: a change before it precedes any trace.
+    # Computed when JP106 first asks (``first_use``): it walks the whole module once more.
+    first_uses_of: Callable[[], dict[str, int]] | None = None
+    _first_uses: dict[str, int] | None = None
     # The method names of this module's classes: those returning a Python value, and all (once asked).
     method_names: tuple[frozenset[str], frozenset[str]] | None = None
     # Module-level names bound once, to True or False, and never again (``JAX_MODE = False``):
@@ -339,6 +342,14 @@ class ModuleIndex:
             for b in cls.local_bases
         )
 
+    def first_use(self, qualname: str) -> int | None:
+        """The first line of the module's own top-level code that can call the top-level function."""
+        if self.first_uses_of is None:
+            return None
+        if self._first_uses is None:
+            self._first_uses = self.first_uses_of()
+        return self._first_uses.get(qualname)
+
     def class_of(self, function: FunctionInfo) -> ClassInfo | None:
         return self.classes.get(function.class_name) if function.class_name else None
 
@@ -377,7 +388,7 @@ def build_index(
     top_qualnames: list[str | None] | None = None
     if any(line != ANYTIME for line in (*index.rebound_globals.values(), *index.mutated_globals.values())):
         top_qualnames = _top_level_qualnames(index)
-        index.first_uses = first_uses(tree, top_qualnames)
+        index.first_uses_of = functools.partial(first_uses, tree, top_qualnames)
     if whole_program:
         modules = {name for name, cls in index.classes.items() if cls.framework and "." not in name}
         transformed_inside = {
@@ -787,7 +798,9 @@ class _IndexBuilder(FastNodeVisitor):
 
     def _admits_container(self, annotation: ast.expr | None) -> bool:
         """A union annotation with a mutable Python container among its members."""
-        members = self._union_members(annotation) if annotation is not None else []
+        if type(annotation) is not ast.BinOp and type(annotation) is not ast.Subscript:
+            return False  # no union: most annotations are a plain name
+        members = self._union_members(annotation)
         return len(members) > 1 and any(
             (ast_dotted_name(m.value if isinstance(m, ast.Subscript) else m) or "").split(".")[-1]
             in jaxapi.MUTABLE_CONTAINER_NAMES

@@ -620,7 +620,7 @@ def _changed_only_before_first_use(name: str, ctx: RuleContext) -> bool:
     function = _outermost_function(ctx)
     if function is None or function.class_name is not None:
         return False  # a module-level lambda, or a method, which its class may run at any time
-    first = ctx.index.first_uses.get(function.qualname)
+    first = ctx.index.first_use(function.qualname)
     if first is None:
         return False  # not used by the module itself: SPEC §8 counts any later module-level change
     index = ctx.index
