@@ -88,11 +88,12 @@ class TransformRebuiltPerCall(Rule):
     a loop. A loop that builds (without calling it there) the jit of a nested
     function defined before it wraps the same object every iteration, so JAX's
     cache hits after the first: it costs what one build before the loop costs,
-    and is not flagged. Nor is a loop that builds one function per item and keeps each,
-    uncalled there, in a container (`fns.append(jax.jit(lambda x, w=w: ...))`): each is a
-    different program, compiled once and reused. Any `nnx.jit` built per call or per iteration is flagged, since it
-    re-traces on every build. A factory that returns the jitted function, `jax.jit`
-    of a module-level function, and `grad`/`vmap` built per call are fine, and so
+    and is not flagged. Nor is a loop that builds one function per item and keeps
+    each, uncalled there, in a container (`fns.append(jax.jit(lambda x, w=w: ...))`):
+    each is a different program, compiled once and reused. Any `nnx.jit` built per
+    call or per iteration is flagged, since it re-traces on every build. A factory
+    that returns the jitted function, `jax.jit` of a module-level function, and
+    `grad`/`vmap` built per call are fine, and so
     is anything built inside a test function (pytest `test*` functions, methods of
     a `unittest.TestCase`) or called at once in module-level code or a script's
     top-level `main()` outside a loop (a notebook cell's one-shot `jax.jit(f)(x)`),
