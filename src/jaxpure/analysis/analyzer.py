@@ -914,82 +914,63 @@ class FunctionWalker:
         return frozenset(found)
 
     def _narrowed_static_reads(self, body: cst.CSTNode, bindings: list[Binding]) -> frozenset[int]:
-        """The reads an ``isinstance`` test makes static, by node id, in the branch of an ``if``
-        statement or expression where the test says so (see ``_static_subject``). In ``if
-        isinstance(w, IrrepsArray): ... w.irreps ...``, a field the class keeps static."""
+        """The reads an ``isinstance`` test makes static, by node id (see ``_proven_static``): in the
+        branch of an ``if`` statement or expression where the test says so; in the right operand of
+        ``a and b`` (run only where ``a`` is true) or ``a or b`` (only where it is false), as in ``not
+        isinstance(d, (int, np.integer)) or int(d) < 0``; and past a guard that leaves where the test
+        fails (``if not isinstance(start, int): raise ...``). In ``if isinstance(w, IrrepsArray): ...
+        w.irreps ...``, a field the class keeps static."""
         found: set[int] = set()
         for node in (body, *iter_own_nodes(body)):
-            if type(node) is cst.BooleanOperation:
-                found.update(self._short_circuit_static_reads(node, bindings))
-                continue
-            if type(node) is cst.IndentedBlock:
-                found.update(self._guarded_static_reads(node.body, bindings))
-                continue
-            if type(node) is not cst.If and type(node) is not cst.IfExp:
-                continue
-            conjuncts = _conjuncts(node.test)
-            for conjunct in conjuncts:  # each holds in the body: ``if not traced and not checked:``
-                test, negated = self._condition(conjunct), False
-                if isinstance(test, cst.UnaryOperation) and type(test.operator) is cst.Not:
-                    test, negated = self._condition(test.expression), True
-                static = self._static_subject(test, negated)
-                if static is not None:
-                    subject, when = static
-                    # The else branch of ``a and isinstance(x, T)`` may be ``a`` failing: it says nothing of x.
-                    branch = node.body if when else (node.orelse if len(conjuncts) == 1 else None)
-                    nodes = list(all_nodes(branch)) if branch is not None else []
-                    if nodes and self._holds_in(subject.value, nodes, conjunct, bindings):
-                        found.update(id(read) for read in nodes if _is_name(read, subject.value))
-                    continue
+            if type(node) is cst.If or type(node) is cst.IfExp:
+                found |= self._static_reads(self._proven_static(node.test, True), [node.body], bindings)
+                if node.orelse is not None:
+                    found |= self._static_reads(self._proven_static(node.test, False), [node.orelse], bindings)
+                test = self._condition(node.test)
                 tested = self._isinstance_test(test)
-                if tested is not None and not negated and len(conjuncts) == 1:
+                if tested is not None and self._static_subject(test, False) is None:
                     found.update(self._declared_static_reads(node, *tested))
+            elif type(node) is cst.BooleanOperation:
+                proven = self._proven_static(node.left, type(node.operator) is cst.And)
+                found |= self._static_reads(proven, [node.right], bindings)
+            elif type(node) is cst.IndentedBlock:
+                found |= self._guarded_static_reads(node.body, bindings)
         return frozenset(found)
 
-    def _short_circuit_static_reads(self, node: cst.BooleanOperation, bindings: list[Binding]) -> set[int]:
-        """Reads of the right operand that its left one proves static: Python evaluates ``right``
-        of ``left and right`` only where ``left`` is true, of ``left or right`` only where it is
-        false (``not isinstance(d, (int, np.integer)) or int(d) < 0``: ``d`` is a host number there)."""
-        names = self._proven_static(node.left, type(node.operator) is cst.And)
-        if not names:
-            return set()
-        reads = list(all_nodes(node.right))
-        return {
-            id(read)
-            for read in reads
-            if type(read) is cst.Name and read.value in names and self._holds_in(read.value, reads, node.left, bindings)
-        }
-
     def _guarded_static_reads(self, statements: Sequence[cst.BaseStatement], bindings: list[Binding]) -> set[int]:
-        """Reads after a guard that leaves the block where the test fails to prove a name static
-        (``if not isinstance(start, int): raise TypeError(...)``): past it, ``start`` is an int."""
+        """Reads after a guard that leaves the block where its test fails to prove a name static."""
         found: set[int] = set()
         for position, statement in enumerate(statements):
-            if type(statement) is not cst.If or statement.orelse is not None or not _always_leaves(statement.body):
-                continue
-            names = self._proven_static(statement.test, False)
-            if not names:
-                continue
-            rest = [node for later in statements[position + 1 :] for node in all_nodes(later)]
-            found.update(
-                id(read)
-                for read in rest
-                if type(read) is cst.Name
-                and read.value in names
-                and self._holds_in(read.value, rest, statement.test, bindings)
-            )
+            if type(statement) is cst.If and statement.orelse is None and _always_leaves(statement.body):
+                proven = self._proven_static(statement.test, False)
+                found |= self._static_reads(proven, statements[position + 1 :], bindings)
         return found
 
-    def _proven_static(self, test: cst.BaseExpression, outcome: bool) -> set[str]:
-        """The names an ``isinstance`` test in ``test`` proves static where ``test`` is ``outcome``."""
+    def _static_reads(
+        self, proven: dict[str, cst.BaseExpression], roots: Sequence[cst.CSTNode], bindings: list[Binding]
+    ) -> set[int]:
+        """The reads, under ``roots``, of the names a test ``proven`` static there (each with the test
+        that proves it), where nothing rebinds the name in between (``_holds_in``)."""
+        if not proven:
+            return set()
+        nodes = [node for root in roots for node in all_nodes(root)]
+        holding = {name for name, test in proven.items() if self._holds_in(name, nodes, test, bindings)}
+        return {id(read) for read in nodes if type(read) is cst.Name and read.value in holding}
+
+    def _proven_static(self, test: cst.BaseExpression, outcome: bool) -> dict[str, cst.BaseExpression]:
+        """The names an ``isinstance`` test in ``test`` proves static where ``test`` is ``outcome``,
+        each with that test as written (a flag bound once to one stands for it)."""
         if type(test) is cst.UnaryOperation and type(test.operator) is cst.Not:
             return self._proven_static(test.expression, not outcome)
         if type(test) is cst.BooleanOperation:
             if (type(test.operator) is cst.And) != outcome:
-                return set()  # ``a and b`` false, or ``a or b`` true: which operand decided is unknown
-            return self._proven_static(test.left, outcome) | self._proven_static(test.right, outcome)
+                return {}  # ``a and b`` false, or ``a or b`` true: which operand decided is unknown
+            return {**self._proven_static(test.left, outcome), **self._proven_static(test.right, outcome)}
+        condition = self._condition(test)
+        if condition is not test:  # a flag bound once to a test stands for it (``_holds_in`` checks the order)
+            return dict.fromkeys(self._proven_static(condition, outcome), test)
         static = self._static_subject(test, False)
-        return {static[0].value} if static is not None and static[1] == outcome else set()
+        return {static[0].value: test} if static is not None and static[1] == outcome else {}
 
     def _static_subject(self, test: cst.BaseExpression, negated: bool) -> tuple[cst.Name, bool] | None:
         """The name an ``isinstance`` test proves static, and on which outcome: no tracer is an
@@ -1007,15 +988,15 @@ class FunctionWalker:
         return None
 
     def _holds_in(
-        self, name: str, branch: list[cst.CSTNode], conjunct: cst.BaseExpression, bindings: list[Binding]
+        self, name: str, branch: list[cst.CSTNode], test: cst.BaseExpression, bindings: list[Binding]
     ) -> bool:
-        """Whether what a test found of ``name`` still holds throughout the ``branch`` (its nodes):
+        """Whether what ``test`` found of ``name`` still holds throughout the ``branch`` (its nodes):
         the branch does not rebind it, nor does the function after binding the flag the test
         names (``where = not isinstance(pos, int)`` then ``if where: ... else: ...``)."""
         inside = {id(node) for node in branch}
         if any(id(b.node) in inside for b in self.values.by_name.get(name, ())):
             return False
-        flag = conjunct.expression if type(conjunct) is cst.UnaryOperation else conjunct
+        flag = test
         if type(flag) is not cst.Name or self.values.only_binding(flag.value) is None:
             return True
         positions = [i for i, b in enumerate(bindings) if b.target in (name, flag.value)]
@@ -2111,13 +2092,6 @@ def _names_in_shape(node: cst.BaseExpression) -> set[str]:
     if type(node) is cst.UnaryOperation:
         return _names_in_shape(node.expression)
     return set()
-
-
-def _conjuncts(test: cst.BaseExpression) -> list[cst.BaseExpression]:
-    """The operands of an ``and`` chain (``a and b and c``), or the test alone."""
-    if type(test) is cst.BooleanOperation and type(test.operator) is cst.And:
-        return [*_conjuncts(test.left), *_conjuncts(test.right)]
-    return [test]
 
 
 def _is_name_in(node: cst.CSTNode, names: Collection[str]) -> bool:
