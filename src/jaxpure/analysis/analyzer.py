@@ -1458,8 +1458,11 @@ class FunctionWalker:
         if not keys:
             return {}
         accounted: set[int] = set()
+        occurrences: list[cst.Name] = []
         unknown: set[str] = set()
         for node in iter_own_nodes(body):
+            if type(node) is cst.Name and node.value in keys:
+                occurrences.append(node)
             use = _dict_use(node, keys)
             if use is None:
                 continue
@@ -1470,9 +1473,8 @@ class FunctionWalker:
                     unknown.add(name)  # written under a key that is no string literal
                 elif self.values.evidently_traced(written):
                     keys[name].add(key)
-        for node in iter_own_nodes(body):
-            if type(node) is cst.Name and node.value in keys and id(node) not in accounted:
-                unknown.add(node.value)  # handed on, returned, stored: what may write to it is not in sight
+        # A name no use above accounts for is handed on, returned or stored: what may write to it is not in sight.
+        unknown.update(node.value for node in occurrences if id(node) not in accounted)
         return {name: frozenset(found) for name, found in keys.items() if name not in unknown}
 
     def _on_map(self, node: cst.Call) -> None:
